@@ -1,0 +1,38 @@
+// CSRF protection for the hosted forms: a random per-browser secret in an HttpOnly,
+// SameSite cookie, and in each form an HMAC of that secret and the login attempt. A forged
+// cross-site POST has neither; a token from another attempt or browser does not verify.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Context } from 'koa';
+
+const COOKIE = 'postern_csrf';
+
+export class Csrf {
+  readonly #secrets: readonly string[];
+  readonly #secure: boolean;
+  constructor(secrets: readonly string[], secure: boolean) {
+    this.#secrets = secrets;
+    this.#secure = secure;
+  }
+
+  #mac(secret: string, browser: string, purpose: string): Buffer {
+    return createHmac('sha256', secret).update(`${browser}|${purpose}`).digest();
+  }
+
+  /** Returns a token for a form; sets the browser cookie the first time. */
+  issue(ctx: Context, cookiePath: string, purpose: string): string {
+    let browser = ctx.cookies.get(COOKIE, { signed: true });
+    if (!browser || !/^[A-Za-z0-9_-]{43}$/.test(browser)) {
+      browser = randomBytes(32).toString('base64url');
+      ctx.cookies.set(COOKIE, browser, { path: cookiePath, httpOnly: true, sameSite: 'lax', secure: this.#secure, signed: true });
+    }
+    return this.#mac(this.#secrets[0]!, browser, purpose).toString('base64url');
+  }
+
+  verify(ctx: Context, purpose: string, token: unknown): boolean {
+    const browser = ctx.cookies.get(COOKIE, { signed: true });
+    if (!browser || typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) return false;
+    const given = Buffer.from(token, 'base64url');
+    // Every configured secret verifies, so rotating COOKIE_SECRETS does not break open forms.
+    return this.#secrets.some((secret) => timingSafeEqual(this.#mac(secret, browser, purpose), given));
+  }
+}

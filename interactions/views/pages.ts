@@ -1,0 +1,105 @@
+// The hosted sign-in pages. Everything user- or client-supplied is escaped through `html`.
+import { html, page } from './layout.ts';
+
+const hidden = (name: string, value: string) => `<input type="hidden" name="${html(name)}" value="${html(value)}">`;
+
+export function loginPage(input: { appName: string; action: string; csrf: string; email?: string; error?: string }) {
+  const error = input.error ? `<p class="error" id="email-error" role="alert">${html(input.error)}</p>` : '';
+  return page({
+    title: 'Sign in',
+    appName: input.appName,
+    body: `<p>Enter your email address and we will send you a link to sign in. No password needed.</p>
+<form method="post" action="${html(input.action)}" novalidate>
+${hidden('csrf', input.csrf)}
+<label for="email">Email address</label>
+<input id="email" name="email" type="email" autocomplete="email" inputmode="email" required autofocus
+ value="${html(input.email ?? '')}"${input.error ? ' aria-invalid="true" aria-describedby="email-error"' : ''}>
+${error}
+<button type="submit">Email me a sign-in link</button>
+</form>`,
+  });
+}
+
+export function checkEmailPage(input: { appName: string; email: string; minutes: number; restart: string }) {
+  return page({
+    title: 'Check your email',
+    appName: input.appName,
+    body: `<p role="status">If <strong>${html(input.email)}</strong> can receive mail, a sign-in link is on its way.
+It works once, for ${input.minutes} minutes.</p>
+<p>Open the link <strong>in this browser</strong> to finish signing in. You can close the email afterwards.</p>
+<p class="hint">Nothing arrived after a few minutes? Check your spam folder, or
+<a href="${html(input.restart)}">use a different address or send a new link</a>.</p>`,
+  });
+}
+
+export function confirmLinkPage(input: { appName: string; action: string; csrf: string; code: string }) {
+  return page({
+    title: `Sign in to ${input.appName}`,
+    body: `<p>Press the button to finish signing in.</p>
+<form method="post" action="${html(input.action)}">
+${hidden('csrf', input.csrf)}
+${hidden('code', input.code)}
+<button type="submit">Sign in to ${html(input.appName)}</button>
+</form>
+<p class="hint">This extra step keeps email security scanners, which open links on their own, from using up your link.</p>`,
+  });
+}
+
+export type LinkProblem = 'expired' | 'used' | 'unknown' | 'other_browser' | 'attempt_gone';
+
+const PROBLEMS: Record<LinkProblem, { title: string; text: string }> = {
+  expired: {
+    title: 'This link has expired',
+    text: 'Sign-in links work for a limited time. Ask for a new one; it takes a few seconds.',
+  },
+  used: {
+    title: 'This link was already used',
+    text: 'Each sign-in link works only once. If that was not you, nobody else got in with it: ask for a new link to continue.',
+  },
+  unknown: {
+    title: 'This link is not valid',
+    text: 'The link may be incomplete (some mail programs break long links) or from an older email. Ask for a new one.',
+  },
+  other_browser: {
+    title: 'Open this link in the browser where you started',
+    text: 'For your safety a sign-in link only works in the browser that asked for it. Go back to that browser (or device), and open the link there. Nothing was signed in here.',
+  },
+  attempt_gone: {
+    title: 'This sign-in attempt has ended',
+    text: 'The sign-in page you started from has timed out or was already completed. Go back to the app and sign in again.',
+  },
+};
+
+export function linkProblemPage(input: { kind: LinkProblem; appName: string; restart: string | undefined }) {
+  const problem = PROBLEMS[input.kind];
+  const action = input.restart
+    ? `<a class="button" href="${html(input.restart)}">Send me a new link</a>`
+    : `<p class="hint">Return to ${html(input.appName)} and choose "Sign in" again.</p>`;
+  return page({ title: problem.title, appName: input.appName, body: `<p>${html(problem.text)}</p>\n${action}` });
+}
+
+export function errorPage(input: { title: string; message: string; reference?: string | undefined }) {
+  const ref = input.reference
+    ? `<p class="hint">If this keeps happening, quote reference <span class="ref">${html(input.reference)}</span>.</p>`
+    : '';
+  return page({ title: input.title, body: `<p>${html(input.message)}</p>${ref}` });
+}
+
+export function logoutPage(input: { appName: string | undefined; form: string }) {
+  return page({
+    title: 'Sign out',
+    appName: input.appName,
+    body: `<p>Do you want to sign out${input.appName ? ` of ${html(input.appName)}` : ''}?</p>
+${input.form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>`,
+  });
+}
+
+export function signedOutPage(input: { appName: string | undefined }) {
+  return page({
+    title: 'You are signed out',
+    appName: input.appName,
+    body: `<p>You have signed out${input.appName ? ` of ${html(input.appName)}` : ''}. You can close this window.</p>`,
+  });
+}

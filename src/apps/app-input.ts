@@ -1,0 +1,146 @@
+// Validation of admin input for apps. Every failure names the field; nothing is stored
+// until the whole body has passed.
+import { HttpError } from '../http/http-error.ts';
+import type { AppSettings, TokenEndpointAuthMethod } from '../storage/ports.ts';
+
+export const DEFAULT_SETTINGS: AppSettings = {
+  id_token_ttl: 1800,
+  magic_link_ttl: 900,
+  refresh_token_idle_ttl: 604800,
+  refresh_token_max_ttl: 7776000,
+};
+
+/** Allowed ranges in seconds; `refresh_token_idle_ttl` must also not exceed the max. */
+export const SETTING_RANGES: Record<keyof AppSettings, readonly [number, number]> = {
+  id_token_ttl: [60, 86400],
+  magic_link_ttl: [60, 86400],
+  refresh_token_idle_ttl: [60, 31536000],
+  refresh_token_max_ttl: [60, 31536000],
+};
+
+const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'about:', 'blob:', 'filesystem:']);
+const MAX_URIS = 20;
+
+export interface CreateAppInput {
+  name: string;
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  settings: AppSettings;
+}
+
+export interface UpdateAppInput {
+  name?: string;
+  redirect_uris?: string[];
+  post_logout_redirect_uris?: string[];
+  settings: Partial<AppSettings>;
+}
+
+const invalid = (description: string) => new HttpError(400, 'invalid_request', description);
+const invalidUri = (description: string) => new HttpError(400, 'invalid_redirect_uri', description);
+
+function asObject(body: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalid('The request body must be a JSON object.');
+  }
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) throw invalid(`Unknown field "${key.slice(0, 64)}". Allowed: ${allowed.join(', ')}.`);
+  }
+  return body as Record<string, unknown>;
+}
+
+function name(value: unknown): string {
+  if (typeof value !== 'string') throw invalid('name must be a string.');
+  const trimmed = value.trim();
+  if (trimmed.length < 1 || trimmed.length > 100) throw invalid('name must be 1 to 100 characters.');
+  // Control characters and bidi overrides make names misleading on the login page.
+  if (/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(trimmed)) throw invalid('name must not contain control characters.');
+  return trimmed;
+}
+
+export function checkUri(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalidUri(`${field} must be a non-empty string.`);
+  if (value.length > 2000) throw invalidUri(`${field} must be at most 2000 characters.`);
+  const url = URL.parse(value);
+  if (!url || !/^[a-z][a-z0-9+.-]*:$/.test(url.protocol)) throw invalidUri(`${field} must be an absolute URI.`);
+  if (value.includes('#')) throw invalidUri(`${field} must not contain a fragment.`);
+  if (url.username || url.password) throw invalidUri(`${field} must not contain credentials.`);
+  if (url.protocol === 'http:') {
+    if (!LOOPBACK.has(url.hostname)) {
+      throw invalidUri(`${field} must use https; http is allowed only for localhost, 127.0.0.1 and [::1].`);
+    }
+  } else if (url.protocol === 'https:') {
+    if (!url.hostname) throw invalidUri(`${field} must name a host.`);
+  } else if (FORBIDDEN_SCHEMES.has(url.protocol)) {
+    throw invalidUri(`${field} must not use the ${url.protocol.slice(0, -1)} scheme.`);
+  } else if (!url.protocol.includes('.') && !/^[a-z][a-z0-9+-]{2,}:$/.test(url.protocol)) {
+    throw invalidUri(`${field} uses an unusual custom scheme; use a reverse domain name such as com.example.app:/callback.`);
+  }
+  return value;
+}
+
+function uris(value: unknown, field: string, required: boolean): string[] {
+  if (!Array.isArray(value)) throw invalidUri(`${field} must be an array of URIs.`);
+  if (required && value.length === 0) throw invalidUri(`${field} must contain at least one URI.`);
+  if (value.length > MAX_URIS) throw invalidUri(`${field} may contain at most ${MAX_URIS} URIs.`);
+  const checked = value.map((v, i) => checkUri(v, `${field}[${i}]`));
+  return [...new Set(checked)];
+}
+
+function ttl(value: unknown, field: keyof AppSettings): number {
+  const [min, max] = SETTING_RANGES[field];
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(`${field} must be an integer number of seconds.`);
+  if (value < min || value > max) throw invalid(`${field} must be between ${min} and ${max} seconds.`);
+  return value;
+}
+
+function settingsFrom(body: Record<string, unknown>): Partial<AppSettings> {
+  const out: Partial<Record<keyof AppSettings, number>> = {};
+  for (const field of Object.keys(SETTING_RANGES) as (keyof AppSettings)[]) {
+    if (body[field] !== undefined) out[field] = ttl(body[field], field);
+  }
+  return out;
+}
+
+export function checkSettings(settings: AppSettings): AppSettings {
+  if (settings.refresh_token_idle_ttl > settings.refresh_token_max_ttl) {
+    throw invalid('refresh_token_idle_ttl must not exceed refresh_token_max_ttl.');
+  }
+  return settings;
+}
+
+const SETTING_FIELDS = Object.keys(SETTING_RANGES);
+const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...SETTING_FIELDS];
+const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...SETTING_FIELDS];
+
+export function parseCreateApp(body: unknown): CreateAppInput {
+  const input = asObject(body, CREATE_FIELDS);
+  if (input.name === undefined) throw invalid('name is required.');
+  if (input.redirect_uris === undefined) throw invalidUri('redirect_uris is required.');
+  const method = input.token_endpoint_auth_method ?? 'none';
+  if (typeof method !== 'string' || !AUTH_METHODS.includes(method as TokenEndpointAuthMethod)) {
+    throw invalid(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')}.`);
+  }
+  return {
+    name: name(input.name),
+    redirect_uris: uris(input.redirect_uris, 'redirect_uris', true),
+    post_logout_redirect_uris:
+      input.post_logout_redirect_uris === undefined ? [] : uris(input.post_logout_redirect_uris, 'post_logout_redirect_uris', false),
+    token_endpoint_auth_method: method as TokenEndpointAuthMethod,
+    settings: checkSettings({ ...DEFAULT_SETTINGS, ...settingsFrom(input) }),
+  };
+}
+
+export function parseUpdateApp(body: unknown): UpdateAppInput {
+  const input = asObject(body, UPDATE_FIELDS);
+  if ('token_endpoint_auth_method' in input) throw invalid('token_endpoint_auth_method cannot be changed.');
+  const out: UpdateAppInput = { settings: settingsFrom(input) };
+  if (input.name !== undefined) out.name = name(input.name);
+  if (input.redirect_uris !== undefined) out.redirect_uris = uris(input.redirect_uris, 'redirect_uris', true);
+  if (input.post_logout_redirect_uris !== undefined) {
+    out.post_logout_redirect_uris = uris(input.post_logout_redirect_uris, 'post_logout_redirect_uris', false);
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+// Authentication audit trail: one structured event per attempt and outcome, with its
+// context (app, client, IP, user agent) and never a code, token or secret. Events go to
+// the log now; the storage issue adds a queryable, retained store behind the same call.
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { Logger } from './log.ts';
+
+export interface AuditEvent {
+  readonly type: string;
+  readonly outcome: 'success' | 'failure';
+  readonly app_id: string;
+  readonly client_id?: string | undefined;
+  readonly email?: string | undefined;
+  readonly reason?: string | undefined;
+  readonly ip?: string | undefined;
+  readonly user_agent?: string | undefined;
+  readonly request_id?: string | undefined;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent): void;
+  watchProvider(provider: Provider, appId: string): void;
+}
+
+export function requestContext(ctx: Context) {
+  return {
+    ip: ctx.ip,
+    user_agent: ctx.get('user-agent').slice(0, 300) || undefined,
+    request_id: ctx.state.requestId as string | undefined,
+  };
+}
+
+export function createAuditLog(logger: Logger): AuditLog {
+  const record = (event: AuditEvent) => logger.info('audit', { audit: event });
+  const oidcCtx = (ctx: unknown) => {
+    const c = ctx as Context & { oidc?: { client?: { clientId: string } } };
+    return { client_id: c?.oidc?.client?.clientId, ...(c?.request ? requestContext(c) : {}) };
+  };
+  return {
+    record,
+    watchProvider(provider, appId) {
+      provider.on('grant.success', (ctx) => {
+        const grantType = String((ctx as Context).oidc?.params?.grant_type ?? 'unknown');
+        record({ type: grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', outcome: 'success', app_id: appId, ...oidcCtx(ctx) });
+      });
+      provider.on('grant.error', (ctx, err) => {
+        record({ type: 'token.rejected', outcome: 'failure', app_id: appId, reason: String(err.message), ...oidcCtx(ctx) });
+      });
+      provider.on('grant.revoked', (ctx) => {
+        record({ type: 'grant.revoked', outcome: 'success', app_id: appId, ...oidcCtx(ctx) });
+      });
+      provider.on('authorization.error', (ctx, err) => {
+        record({ type: 'authorization.rejected', outcome: 'failure', app_id: appId, reason: String(err.message), ...oidcCtx(ctx) });
+      });
+      provider.on('end_session.success', (ctx) => {
+        record({ type: 'session.ended', outcome: 'success', app_id: appId, ...oidcCtx(ctx) });
+      });
+      provider.on('server_error', (ctx, err) => {
+        logger.error('oidc server error', { app_id: appId, request_id: (ctx as Context).state?.requestId, err: err.stack ?? String(err) });
+      });
+    },
+  };
+}

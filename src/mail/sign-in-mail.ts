@@ -1,0 +1,38 @@
+// The sign-in mail: one absolute link and, in words, when it stops working. Plain text
+// and HTML carry the same content; the HTML part has no remote images or scripts.
+import { escapeHtml } from '../http/escape-html.ts';
+import type { MailMessage } from './mailer.ts';
+
+export function signInMail(input: {
+  to: string;
+  appName: string;
+  link: string;
+  ttlSeconds: number;
+  expiresAt: number;
+}): MailMessage {
+  const minutes = Math.max(1, Math.round(input.ttlSeconds / 60));
+  const until = new Date(input.expiresAt * 1000).toUTCString();
+  const validity = `This link works once and expires in ${minutes} minute${minutes === 1 ? '' : 's'} (at ${until}).`;
+  const ignore = `If you did not try to sign in to ${input.appName}, ignore this email: nobody can sign in without the link.`;
+  const text = [
+    `Sign in to ${input.appName}`,
+    '',
+    'Open this link in the browser where you asked to sign in:',
+    input.link,
+    '',
+    validity,
+    ignore,
+  ].join('\n');
+  const app = escapeHtml(input.appName);
+  const href = escapeHtml(input.link);
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in to ${app}</title></head>
+<body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1a1a1a">
+<h1 style="font-size:20px">Sign in to ${app}</h1>
+<p>Open this link in the browser where you asked to sign in:</p>
+<p><a href="${href}" style="display:inline-block;padding:10px 16px;background:#1f4fd1;color:#fff;text-decoration:none;border-radius:6px">Sign in to ${app}</a></p>
+<p style="word-break:break-all;font-size:13px">${href}</p>
+<p>${escapeHtml(validity)}</p>
+<p style="color:#555">${escapeHtml(ignore)}</p>
+</body></html>`;
+  return { to: input.to, subject: `Sign in to ${input.appName}`, text, html };
+}

@@ -1,0 +1,89 @@
+// Composition root: load config → open stores → mailer → server → listen.
+import { createServer } from 'node:http';
+import { ConfigError, loadConfig, type Config } from '../config/load.ts';
+import { createLogger, type Logger } from './log.ts';
+import { DevMailbox } from './mail/dev-mailbox.ts';
+import type { Mailer } from './mail/mailer.ts';
+import { createSmtpMailer } from './mail/smtp-mailer.ts';
+import { buildServer } from './server.ts';
+import { openMemoryStores } from './storage/memory/memory-stores.ts';
+
+function openMailer(config: Config, logger: Logger): Mailer {
+  if (config.smtpUrl) return createSmtpMailer(config.smtpUrl, config.mailFrom);
+  // Development only (loadConfig requires SMTP_URL in production).
+  return new DevMailbox((mail) => {
+    logger.warn('development mail (no SMTP_URL): not sent, shown here and at /dev/mailbox', {
+      to: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+    });
+  });
+}
+
+function banner(config: Config): string {
+  const lines = ['', 'Postern is running (development).', ''];
+  if (config.generated.includes('ADMIN_TOKEN')) {
+    lines.push(`  Admin token (generated for this run; set ADMIN_TOKEN to keep one): ${config.adminToken}`, '');
+  }
+  lines.push(
+    '  Create an app:',
+    `    curl -s -X POST ${config.publicUrl}/admin/apps \\`,
+    `      -H 'Authorization: Bearer ${config.generated.includes('ADMIN_TOKEN') ? config.adminToken : '$ADMIN_TOKEN'}' \\`,
+    `      -H 'Content-Type: application/json' \\`,
+    `      -d '{"name":"My App","redirect_uris":["http://localhost:8080/callback"]}'`,
+    '',
+  );
+  if (!config.smtpUrl) lines.push(`  Sign-in mail (no SMTP_URL set): ${config.publicUrl}/dev/mailbox`, '');
+  if (config.generated.length) {
+    lines.push(`  Generated for this run only: ${config.generated.join(', ')}. Data is in memory and lost on exit.`, '');
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  if (config.generated.length) {
+    logger.warn('secrets missing: generated for this run (development only)', { settings: config.generated });
+  }
+  const stores = openMemoryStores();
+  const mailer = openMailer(config, logger);
+  const server = buildServer({ config, stores, mailer, logger });
+  const http = createServer(server.app.callback());
+  http.requestTimeout = 30_000;
+  http.headersTimeout = 20_000;
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, resolve);
+  });
+  server.ready = true;
+  logger.info('listening', { port: config.port, public_url: config.publicUrl, env: config.env });
+  if (config.env === 'development') process.stdout.write(`${banner(config)}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.ready = false;
+    logger.info('shutting down', { signal });
+    http.close();
+    http.closeIdleConnections();
+    await new Promise((r) => setTimeout(r, 10).unref());
+    await Promise.allSettled([stores.close(), mailer.close()]);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+await main();

@@ -1,0 +1,31 @@
+// The app's own OAuth client (client_id = app id), as oidc-provider client metadata.
+import type { ClientMetadata } from 'oidc-provider';
+import { decryptSecret } from '../keys/encryption.ts';
+import type { AppRecord } from '../storage/ports.ts';
+
+export function clientSecretContext(appId: string): string {
+  return `postern:client-secret:${appId}`;
+}
+
+/** RFC 8252: custom URI schemes are only valid for native apps. */
+export function applicationTypeOf(redirectUris: readonly string[]): 'web' | 'native' {
+  return redirectUris.some((uri) => !/^https?:/i.test(uri)) ? 'native' : 'web';
+}
+
+export function clientMetadataOf(app: AppRecord, kek: Buffer): ClientMetadata {
+  const metadata: ClientMetadata = {
+    client_id: app.id,
+    client_name: app.name,
+    application_type: applicationTypeOf([...app.redirectUris, ...app.postLogoutRedirectUris]),
+    redirect_uris: [...app.redirectUris],
+    post_logout_redirect_uris: [...app.postLogoutRedirectUris],
+    token_endpoint_auth_method: app.tokenEndpointAuthMethod,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    id_token_signed_response_alg: 'ES512',
+  };
+  if (app.encryptedClientSecret) {
+    metadata.client_secret = decryptSecret(kek, app.encryptedClientSecret, clientSecretContext(app.id));
+  }
+  return metadata;
+}

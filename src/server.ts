@@ -1,0 +1,119 @@
+// The root Koa app: request id and log, host pinning, security headers, error mapping,
+// then health, admin API, hosted login and, last, each app's oidc-provider.
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Config } from '../config/load.ts';
+import { STYLESHEET } from '../interactions/views/layout.ts';
+import { loginRouter } from '../interactions/login-routes.ts';
+import { Csrf } from '../interactions/csrf.ts';
+import { adminRouter } from './admin/admin-routes.ts';
+import { AppsService } from './apps/apps-service.ts';
+import { createAuditLog } from './audit.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { HttpError } from './http/http-error.ts';
+import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
+import type { Logger } from './log.ts';
+import type { Mailer } from './mail/mailer.ts';
+import { DevMailbox } from './mail/dev-mailbox.ts';
+import { devMailboxPage } from '../interactions/views/dev-mailbox-page.ts';
+import { MagicLinks } from './magic-link/magic-links.ts';
+import { revokeAllRouter } from './oidc/revoke-all.ts';
+import type { Stores } from './storage/ports.ts';
+import { createProvider } from './tenancy/create-provider.ts';
+import { ProviderRegistry } from './tenancy/provider-registry.ts';
+
+export interface ServerDeps {
+  readonly config: Config;
+  readonly stores: Stores;
+  readonly mailer: Mailer;
+  readonly logger: Logger;
+}
+
+export interface Server {
+  readonly app: Koa;
+  readonly registry: ProviderRegistry;
+  readonly apps: AppsService;
+  /** Set once the server listens; /healthz answers 503 before. */
+  ready: boolean;
+}
+
+const MAX_URL_LENGTH = 8 * 1024;
+
+export function buildServer(deps: ServerDeps): Server {
+  const { config, stores, mailer, logger } = deps;
+  const https = config.publicUrl.startsWith('https://');
+  const audit = createAuditLog(logger);
+  const providerDeps = { stores, kek: config.keyEncryptionKey, cookieSecrets: config.cookieSecrets, secureCookies: https, logger };
+  const registry = new ProviderRegistry(stores.apps, (app) => createProvider(app, config.publicUrl, providerDeps, audit));
+  const apps = new AppsService({
+    stores,
+    kek: config.keyEncryptionKey,
+    async validateClient(app) {
+      try {
+        await registry.build(app).provider.Client.find(app.id);
+      } catch (err) {
+        const e = err as { error?: string; error_description?: string; message?: string };
+        throw new HttpError(400, e.error ?? 'invalid_client_metadata', e.error_description ?? e.message ?? 'invalid client metadata');
+      }
+    },
+    changed: (id) => registry.invalidate(id),
+  });
+
+  const app = new Koa({ proxy: true, keys: [...config.cookieSecrets] });
+  const server: Server = { app, registry, apps, ready: false };
+
+  app.use(requestLog(logger));
+  app.use(pinToPublicUrl(config.publicUrl, config.trustProxy));
+  app.use(securityHeaders(https));
+  app.use(errorHandler(logger));
+  app.use(async (ctx, next) => {
+    if (ctx.url.length > MAX_URL_LENGTH) throw new HttpError(414, 'invalid_request', 'The request URL is too long.');
+    await next();
+  });
+
+  const root = new Router();
+  root.get('/healthz', (ctx) => {
+    ctx.status = server.ready ? 200 : 503;
+    ctx.body = { status: server.ready ? 'ok' : 'starting' };
+  });
+  root.get('/assets/postern.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = STYLESHEET;
+  });
+  if (mailer instanceof DevMailbox && config.env !== 'production') {
+    root.get('/dev/mailbox', (ctx) => {
+      ctx.type = 'html';
+      ctx.body = devMailboxPage(mailer.list());
+    });
+  }
+  app.use(root.routes());
+  app.use(root.allowedMethods());
+
+  const admin = adminRouter({ apps, adminToken: config.adminToken, publicUrl: config.publicUrl, audit });
+  app.use(admin.routes());
+  app.use(admin.allowedMethods({ throw: true, notImplemented: () => new HttpError(501, 'invalid_request', 'Not implemented.'), methodNotAllowed: () => new HttpError(405, 'invalid_request', 'Method not allowed.') }));
+
+  const login = loginRouter({
+    registry,
+    magicLinks: new MagicLinks(stores.magicLinks),
+    mailer,
+    accounts: stores.accounts,
+    csrf: new Csrf(config.cookieSecrets, https),
+    audit,
+    logger,
+  });
+  app.use(login.routes());
+  app.use(revokeAllRouter({ registry, oidc: stores.oidc, audit }).routes());
+
+  // Everything else under /apps/{id} belongs to that app's oidc-provider.
+  app.use(async (ctx, next) => {
+    const match = /^\/apps\/([^/]+)(?:\/|$)/.exec(ctx.path);
+    if (!match?.[1]) throw new HttpError(404, 'not_found', 'Not found.');
+    const live = await registry.get(match[1]);
+    if (!live) throw new HttpError(404, 'not_found', 'No such app.');
+    await live.handle(ctx, next);
+  });
+
+  return server;
+}

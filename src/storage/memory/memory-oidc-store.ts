@@ -1,0 +1,83 @@
+import type { OidcPayload, OidcStore } from '../ports.ts';
+import { TtlMap } from './ttl-map.ts';
+
+// Documents live in one TtlMap per app, keyed "Model:id". Scans for grant and account
+// look-ups stay within one app, which is enough for the development store.
+export class MemoryOidcStore implements OidcStore {
+  readonly apps = new Map<string, TtlMap<OidcPayload>>();
+
+  #app(appId: string): TtlMap<OidcPayload> {
+    let map = this.apps.get(appId);
+    if (!map) {
+      map = new TtlMap();
+      this.apps.set(appId, map);
+    }
+    return map;
+  }
+
+  async upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined) {
+    this.#app(appId).set(`${model}:${id}`, structuredClone(payload), expiresIn);
+  }
+
+  async find(appId: string, model: string, id: string) {
+    const found = this.#app(appId).get(`${model}:${id}`);
+    return found && structuredClone(found);
+  }
+
+  async findByUid(appId: string, model: string, uid: string) {
+    return this.#findBy(appId, model, (p) => p.uid === uid);
+  }
+
+  async findByUserCode(appId: string, model: string, userCode: string) {
+    return this.#findBy(appId, model, (p) => p.userCode === userCode);
+  }
+
+  async consume(appId: string, model: string, id: string) {
+    const map = this.#app(appId);
+    const found = map.get(`${model}:${id}`);
+    if (!found || found.consumed) return false;
+    map.update(`${model}:${id}`, { ...found, consumed: Math.floor(Date.now() / 1000) });
+    return true;
+  }
+
+  async destroy(appId: string, model: string, id: string) {
+    this.#app(appId).delete(`${model}:${id}`);
+  }
+
+  async revokeByGrantId(appId: string, model: string, grantId: string) {
+    const map = this.#app(appId);
+    for (const [key, payload] of map.entries()) {
+      if (key.startsWith(`${model}:`) && payload.grantId === grantId) map.delete(key);
+    }
+  }
+
+  async destroyByAccount(appId: string, accountId: string) {
+    const map = this.#app(appId);
+    const counts = { grants: 0, sessions: 0, tokens: 0 };
+    const grantIds = new Set<string>();
+    for (const [key, payload] of map.entries()) {
+      if (payload.accountId !== accountId) continue;
+      if (key.startsWith('Grant:')) {
+        counts.grants += 1;
+        grantIds.add(key.slice('Grant:'.length));
+      } else if (key.startsWith('Session:')) counts.sessions += 1;
+      else counts.tokens += 1;
+      map.delete(key);
+    }
+    // Tokens that reference a removed grant go too, even if they carry no accountId.
+    for (const [key, payload] of map.entries()) {
+      if (payload.grantId && grantIds.has(payload.grantId)) {
+        counts.tokens += 1;
+        map.delete(key);
+      }
+    }
+    return counts;
+  }
+
+  #findBy(appId: string, model: string, match: (p: OidcPayload) => boolean) {
+    for (const [key, payload] of this.#app(appId).entries()) {
+      if (key.startsWith(`${model}:`) && match(payload)) return structuredClone(payload);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,99 @@
+// The zero-set-up store: everything in this process, gone on restart. The default for
+// development; `src/storage/open-stores.ts` refuses it where data must survive.
+import { DuplicateError } from '../ports.ts';
+import type {
+  AccountRecord,
+  AccountStore,
+  AppRecord,
+  AppStore,
+  MagicLinkRecord,
+  MagicLinkStore,
+  Stores,
+} from '../ports.ts';
+import { MemoryOidcStore } from './memory-oidc-store.ts';
+import { TtlMap } from './ttl-map.ts';
+
+class MemoryAppStore implements AppStore {
+  readonly #apps = new Map<string, AppRecord>();
+  async insert(app: AppRecord) {
+    if (this.#apps.has(app.id)) throw new DuplicateError(`app ${app.id}`);
+    this.#apps.set(app.id, structuredClone(app));
+  }
+  async get(id: string) {
+    const app = this.#apps.get(id);
+    return app && structuredClone(app);
+  }
+  async list() {
+    return [...this.#apps.values()].map((a) => structuredClone(a)).sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async replace(app: AppRecord) {
+    if (!this.#apps.has(app.id)) return false;
+    this.#apps.set(app.id, structuredClone(app));
+    return true;
+  }
+  async delete(id: string) {
+    return this.#apps.delete(id);
+  }
+}
+
+class MemoryAccountStore implements AccountStore {
+  readonly byApp = new Map<string, Map<string, AccountRecord>>();
+  async recordLogin(appId: string, email: string, at: number) {
+    let accounts = this.byApp.get(appId);
+    if (!accounts) this.byApp.set(appId, (accounts = new Map()));
+    const existing = accounts.get(email);
+    const record = { email, createdAt: existing?.createdAt ?? at, lastLoginAt: at };
+    accounts.set(email, record);
+    return { ...record };
+  }
+  async find(appId: string, email: string) {
+    const found = this.byApp.get(appId)?.get(email);
+    return found && { ...found };
+  }
+}
+
+class MemoryMagicLinkStore implements MagicLinkStore {
+  readonly records = new TtlMap<MagicLinkRecord>();
+  async save(record: MagicLinkRecord, retainSeconds: number) {
+    this.records.set(`${record.appId}:${record.hash}`, { ...record }, retainSeconds);
+  }
+  async find(appId: string, hash: string) {
+    const found = this.records.get(`${appId}:${hash}`);
+    return found && { ...found };
+  }
+  async markUsed(appId: string, hash: string, at: number) {
+    const key = `${appId}:${hash}`;
+    const found = this.records.get(key);
+    if (!found) return undefined;
+    if (found.usedAt === undefined) this.records.update(key, { ...found, usedAt: at });
+    return { ...found };
+  }
+}
+
+export function openMemoryStores(): Stores {
+  const oidc = new MemoryOidcStore();
+  const accounts = new MemoryAccountStore();
+  const magicLinks = new MemoryMagicLinkStore();
+  const sweeper = setInterval(() => {
+    for (const map of oidc.apps.values()) map.sweep();
+    magicLinks.records.sweep();
+  }, 60_000);
+  sweeper.unref();
+  return {
+    apps: new MemoryAppStore(),
+    accounts,
+    oidc,
+    magicLinks,
+    async purgeApp(appId: string) {
+      oidc.apps.delete(appId);
+      accounts.byApp.delete(appId);
+      for (const [key] of magicLinks.records.entries()) {
+        if (key.startsWith(`${appId}:`)) magicLinks.records.delete(key);
+      }
+    },
+    async ping() {},
+    async close() {
+      clearInterval(sweeper);
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// The storage ports: everything Postern keeps, described without naming a database.
+// Services depend on these interfaces; `src/storage/<driver>/` implements them. Every
+// method takes the app id first so no record can be read or written outside its app.
+
+/** A document of an oidc-provider model (Session, Grant, AccessToken, …), opaque to us. */
+export type OidcPayload = Record<string, unknown> & {
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  accountId?: string;
+  consumed?: unknown;
+};
+
+export interface OidcStore {
+  upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined): Promise<void>;
+  find(appId: string, model: string, id: string): Promise<OidcPayload | undefined>;
+  findByUid(appId: string, model: string, uid: string): Promise<OidcPayload | undefined>;
+  findByUserCode(appId: string, model: string, userCode: string): Promise<OidcPayload | undefined>;
+  /** Marks the document consumed; true only for the one caller that consumed it first. */
+  consume(appId: string, model: string, id: string): Promise<boolean>;
+  destroy(appId: string, model: string, id: string): Promise<void>;
+  revokeByGrantId(appId: string, model: string, grantId: string): Promise<void>;
+  /** Removes every document (any model) that belongs to the account: grants, tokens, sessions. */
+  destroyByAccount(appId: string, accountId: string): Promise<{ grants: number; sessions: number; tokens: number }>;
+}
+
+export interface StoredKey {
+  readonly kid: string;
+  readonly alg: 'ES512' | 'RS256';
+  readonly createdAt: number;
+  readonly publicJwk: Record<string, unknown>;
+  /** AES-256-GCM ciphertext of the private JWK, bound to the app id. */
+  readonly encryptedPrivateJwk: string;
+}
+
+export interface AppSettings {
+  readonly id_token_ttl: number;
+  readonly magic_link_ttl: number;
+  readonly refresh_token_idle_ttl: number;
+  readonly refresh_token_max_ttl: number;
+}
+
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
+
+export interface AppRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris: readonly string[];
+  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  /** Encrypted client secret (confidential clients only); never returned after creation. */
+  readonly encryptedClientSecret: string | undefined;
+  readonly settings: AppSettings;
+  readonly keys: readonly StoredKey[];
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface AppStore {
+  /** Fails with DuplicateError when the id exists. */
+  insert(app: AppRecord): Promise<void>;
+  get(id: string): Promise<AppRecord | undefined>;
+  list(): Promise<AppRecord[]>;
+  /** Replaces the record; false when the app does not exist (deleted meanwhile). */
+  replace(app: AppRecord): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface AccountRecord {
+  readonly email: string;
+  readonly createdAt: number;
+  readonly lastLoginAt: number;
+}
+
+export interface AccountStore {
+  /** Creates the account at its first verified sign-in, or records another sign-in. */
+  recordLogin(appId: string, email: string, at: number): Promise<AccountRecord>;
+  find(appId: string, email: string): Promise<AccountRecord | undefined>;
+}
+
+export interface MagicLinkRecord {
+  readonly hash: string; // SHA-256 of the code; the code itself is never stored
+  readonly appId: string;
+  readonly interactionUid: string;
+  readonly email: string;
+  readonly clientId: string;
+  readonly createdAt: number; // epoch seconds
+  readonly expiresAt: number; // epoch seconds
+  readonly usedAt?: number;
+}
+
+export interface MagicLinkStore {
+  /** Keeps the record for `retainSeconds` (beyond expiry, so "expired" can be told from "unknown"). */
+  save(record: MagicLinkRecord, retainSeconds: number): Promise<void>;
+  find(appId: string, hash: string): Promise<MagicLinkRecord | undefined>;
+  /** Sets usedAt if unset; returns the record as it was before, or undefined if missing. Atomic. */
+  markUsed(appId: string, hash: string, at: number): Promise<MagicLinkRecord | undefined>;
+}
+
+export interface Stores {
+  readonly apps: AppStore;
+  readonly accounts: AccountStore;
+  readonly oidc: OidcStore;
+  readonly magicLinks: MagicLinkStore;
+  /** Removes everything that belongs to an app except the app record itself. */
+  purgeApp(appId: string): Promise<void>;
+  /** Rejects when a backing service is unreachable; names it in the message. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class DuplicateError extends Error {
+  constructor(what: string) {
+    super(`${what} already exists`);
+    this.name = 'DuplicateError';
+  }
+}

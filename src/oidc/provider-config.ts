@@ -46,9 +46,9 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     findAccount: findAccountIn(deps.stores.accounts, app.id),
 
     // `sub`, `email` and `email_verified` belong to every ID token (product.md), so they sit
-    // under `openid`; jti/token_use/nbf are only produced for ID tokens (find-account.ts).
+    // under `openid`; jti/token_use/nbf/at_hash/sid are only produced for ID tokens (find-account.ts).
     claims: {
-      openid: ['sub', 'email', 'email_verified', 'jti', 'token_use', 'nbf'],
+      openid: ['sub', 'email', 'email_verified', 'jti', 'token_use', 'nbf', 'at_hash', 'sid'],
       email: ['email', 'email_verified'],
     },
     scopes: ['openid', 'email', 'offline_access'],
@@ -73,8 +73,9 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
 
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      // A client may only introspect or revoke tokens issued to itself.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,

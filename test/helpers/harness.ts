@@ -1,0 +1,141 @@
+// Starts a real Postern server in this process on a free port, with a real SMTP server
+// capturing its mail, and gives tests an admin client and a full sign-in helper driven by
+// openid-client (the app) and a cookie-keeping Browser (the person).
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server as HttpServer } from 'node:http';
+import * as oidc from 'openid-client';
+import { loadConfig } from '../../config/load.ts';
+import { createLogger } from '../../src/log.ts';
+import { createSmtpMailer } from '../../src/mail/smtp-mailer.ts';
+import { buildServer, type Server } from '../../src/server.ts';
+import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
+import type { Stores } from '../../src/storage/ports.ts';
+import { Browser, type Page } from './browser.ts';
+import { SmtpCapture, linkIn } from './smtp-capture.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
+export const REDIRECT_URI = 'http://localhost:8080/callback';
+
+export interface AppJson {
+  app_id: string;
+  client_id: string;
+  issuer: string;
+  client_secret?: string;
+  name: string;
+  redirect_uris: string[];
+  [key: string]: unknown;
+}
+
+export class Harness {
+  readonly smtp = new SmtpCapture();
+  stores!: Stores;
+  server!: Server;
+  url = '';
+  logs: string[] = [];
+  #http!: HttpServer;
+
+  async start(env: Record<string, string> = {}): Promise<this> {
+    await this.smtp.start();
+    this.#http = createServer();
+    await new Promise<void>((resolve) => this.#http.listen(0, '127.0.0.1', resolve));
+    const port = (this.#http.address() as AddressInfo).port;
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: String(port),
+      ADMIN_TOKEN,
+      SMTP_URL: this.smtp.url,
+      COOKIE_SECRETS: 'test-cookie-secret-0123456789abcdef0123456789',
+      KEY_ENCRYPTION_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
+      LOG_LEVEL: 'debug',
+      ...env,
+    });
+    this.stores = openMemoryStores();
+    const logger = createLogger(config.logLevel, (line) => void this.logs.push(line));
+    this.server = buildServer({ config, stores: this.stores, mailer: createSmtpMailer(this.smtp.url, config.mailFrom), logger });
+    this.#http.on('request', this.server.app.callback());
+    this.server.ready = true;
+    this.url = `http://localhost:${port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.#http.closeAllConnections();
+    await new Promise((resolve) => this.#http.close(resolve));
+    await this.smtp.stop();
+    await this.stores.close();
+  }
+
+  async admin(method: string, path: string, body?: unknown, token = ADMIN_TOKEN) {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  }
+
+  async createApp(overrides: Record<string, unknown> = {}): Promise<AppJson> {
+    const res = await this.admin('POST', '/admin/apps', { name: 'Test App', redirect_uris: [REDIRECT_URI], ...overrides });
+    if (res.status !== 201) throw new Error(`createApp failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body as AppJson;
+  }
+
+  /** openid-client configured for the app's own client, from discovery. */
+  async client(app: AppJson): Promise<oidc.Configuration> {
+    const auth = app.client_secret
+      ? app.token_endpoint_auth_method === 'client_secret_post'
+        ? oidc.ClientSecretPost(app.client_secret)
+        : oidc.ClientSecretBasic(app.client_secret)
+      : oidc.None();
+    return oidc.discovery(new URL(app.issuer), app.client_id, undefined, auth, { execute: [oidc.allowInsecureRequests] });
+  }
+
+  /** Starts an authorization request in `browser` and returns the login page. */
+  async startLogin(app: AppJson, browser: Browser, opts: { scope?: string; redirectUri?: string } = {}) {
+    const config = await this.client(app);
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const redirectUri = opts.redirectUri ?? app.redirect_uris[0]!;
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: redirectUri,
+      scope: opts.scope ?? 'openid email',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    });
+    const page = await browser.navigate(url.href, {}, redirectUri);
+    return { config, verifier, state, nonce, redirectUri, page };
+  }
+
+  /** Types the address into the login page and returns the page shown and the mail sent. */
+  async requestLink(browser: Browser, loginPage: Page, email: string) {
+    const since = this.smtp.mails.length;
+    const page = await browser.submit(loginPage, { email });
+    const mail = await this.smtp.next(email.trim().toLowerCase(), since);
+    return { page, mail, link: linkIn(mail) };
+  }
+
+  /** The whole sign-in: authorization request, email, link, confirm, code exchange. */
+  async signIn(app: AppJson, email: string, opts: { scope?: string; browser?: Browser } = {}) {
+    const browser = opts.browser ?? new Browser();
+    const login = await this.startLogin(app, browser, opts);
+    const { link } = await this.requestLink(browser, login.page, email);
+    const confirm = await browser.navigate(link);
+    const callback = await browser.submit(confirm, {}, '/link', login.redirectUri);
+    if (!callback.url.startsWith(login.redirectUri)) {
+      throw new Error(`sign-in did not reach the redirect URI: ${callback.status} ${callback.body.slice(0, 400)}`);
+    }
+    const tokens = await oidc.authorizationCodeGrant(login.config, new URL(callback.url), {
+      pkceCodeVerifier: login.verifier,
+      expectedState: login.state,
+      expectedNonce: login.nonce,
+    });
+    return { ...login, browser, callbackUrl: callback.url, tokens, link };
+  }
+}

@@ -90,6 +90,14 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       },
     },
 
+    // Browser apps (public clients) may call the token, userinfo and revocation endpoints
+    // from the origins of their own redirect URIs, and from nowhere else.
+    clientBasedCORS(ctx, origin, client) {
+      if (origin === 'null') return false;
+      if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
+      return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
+    },
+
     rotateRefreshToken: true,
     ttl: {
       AccessToken: ACCESS_TOKEN_TTL,
@@ -118,7 +126,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     },
 
     async renderError(ctx, out, error) {
-      const reference = ctx.get('x-request-id') || undefined;
+      const reference = ctx.state.requestId as string | undefined;
       const status = (error as { status?: number }).status ?? 500;
       if (status >= 500) deps.logger.error('oidc error', { app_id: app.id, reference, err: String(error) });
       ctx.type = 'html';

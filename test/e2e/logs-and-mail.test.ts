@@ -1,0 +1,63 @@
+// What leaves the server besides responses: the log never carries a code, token or
+// secret; a mail failure is a clear page, not a 500, and is audited.
+import { expect } from 'chai';
+import * as oidc from 'openid-client';
+import { Browser } from '../helpers/browser.ts';
+import { ADMIN_TOKEN, Harness } from '../helpers/harness.ts';
+
+describe('logs and mail delivery', () => {
+  it('keeps codes, tokens and secrets out of the log, and audits each step', async () => {
+    const h = await new Harness().start();
+    try {
+      const app = await h.createApp({ token_endpoint_auth_method: 'client_secret_basic' });
+      const result = await h.signIn(app, 'logs@example.com', { scope: 'openid offline_access' });
+      const refreshed = await oidc.refreshTokenGrant(result.config, result.tokens.refresh_token!);
+      const code = new URL(result.link).searchParams.get('code')!;
+      const authCode = new URL(result.callbackUrl).searchParams.get('code')!;
+      const secrets = [
+        ADMIN_TOKEN,
+        app.client_secret!,
+        code,
+        authCode,
+        result.tokens.access_token,
+        result.tokens.refresh_token!,
+        result.tokens.id_token!,
+        refreshed.access_token,
+        refreshed.refresh_token!,
+      ];
+      const log = h.logs.join('');
+      expect(h.logs.length).to.be.greaterThan(5);
+      for (const secret of secrets) expect(log).not.to.include(secret);
+
+      const audit = h.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'audit').map((l) => l.audit);
+      const types = audit.map((e) => e.type);
+      for (const type of ['admin.app_created', 'link.requested', 'mail.sent', 'link.opened', 'link.accepted', 'token.issued', 'token.refreshed']) {
+        expect(types, type).to.include(type);
+      }
+      const accepted = audit.find((e) => e.type === 'link.accepted');
+      expect(accepted).to.include({ app_id: app.app_id, client_id: app.client_id, email: 'logs@example.com', outcome: 'success' });
+      expect(accepted.ip).to.be.a('string');
+      expect(accepted.user_agent).to.be.a('string');
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('shows a clear 503 page when mail cannot be sent, and audits the failure', async () => {
+    const h = await new Harness().start();
+    try {
+      const app = await h.createApp();
+      const browser = new Browser();
+      const login = await h.startLogin(app, browser);
+      await h.smtp.stop();
+      const page = await browser.submit(login.page, { email: 'down@example.com' });
+      expect(page.status).to.equal(503);
+      expect(page.body).to.include('could not send the email');
+      expect(page.body).not.to.match(/at .*\.ts:\d+/); // no stack trace
+      const failures = h.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'audit' && l.audit.type === 'mail.failed');
+      expect(failures).to.have.length(1);
+    } finally {
+      await h.stop().catch(() => {});
+    }
+  });
+});

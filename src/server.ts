@@ -109,7 +109,12 @@ export function buildServer(deps: ServerDeps): Server {
   // Everything else under /apps/{id} belongs to that app's oidc-provider.
   app.use(async (ctx, next) => {
     const match = /^\/apps\/([^/]+)(?:\/|$)/.exec(ctx.path);
-    if (!match?.[1]) throw new HttpError(404, 'not_found', 'Not found.');
+    if (!match?.[1]) {
+      // Not thrown: the routers' allowedMethods above turn a 404 on a known path into 405.
+      ctx.status = 404;
+      ctx.body = { error: 'not_found', error_description: 'Not found.' };
+      return;
+    }
     const live = await registry.get(match[1]);
     if (!live) throw new HttpError(404, 'not_found', 'No such app.');
     await live.handle(ctx, next);

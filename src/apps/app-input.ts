@@ -134,8 +134,10 @@ export function parseCreateApp(body: unknown): CreateAppInput {
 }
 
 export function parseUpdateApp(body: unknown): UpdateAppInput {
+  if (typeof body === 'object' && body !== null && 'token_endpoint_auth_method' in body) {
+    throw invalid('token_endpoint_auth_method cannot be changed; create a new app for another client type.');
+  }
   const input = asObject(body, UPDATE_FIELDS);
-  if ('token_endpoint_auth_method' in input) throw invalid('token_endpoint_auth_method cannot be changed.');
   const out: UpdateAppInput = { settings: settingsFrom(input) };
   if (input.name !== undefined) out.name = name(input.name);
   if (input.redirect_uris !== undefined) out.redirect_uris = uris(input.redirect_uris, 'redirect_uris', true);

@@ -116,7 +116,13 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       Grant: settings.refresh_token_max_ttl,
     },
 
-    cookies: { keys: [...deps.cookieSecrets], long: cookieOptions, short: cookieOptions },
+    // Short-lived cookies carry no path of ours: the engine scopes the interaction cookie to
+    // the interaction's own URL, so two sign-ins in one browser never overwrite each other.
+    cookies: {
+      keys: [...deps.cookieSecrets],
+      long: cookieOptions,
+      short: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
+    },
     interactions: {
       url: (_ctx: KoaContextWithOIDC, interaction) => `${appPath(app.id)}/interaction/${interaction.uid}`,
     },

@@ -1,5 +1,5 @@
-// The zero-set-up store: everything in this process, gone on restart. The default for
-// development; `src/storage/open-stores.ts` refuses it where data must survive.
+// The zero-set-up store: everything in this process, gone on restart. The default (and,
+// until the Redis and MongoDB stores land, the only) storage.
 import { DuplicateError } from '../ports.ts';
 import type {
   AccountRecord,

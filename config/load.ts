@@ -16,6 +16,8 @@ export interface Config {
   readonly cookieSecrets: readonly string[];
   readonly keyEncryptionKey: Buffer;
   readonly trustProxy: boolean;
+  readonly redisUrl: string | undefined;
+  readonly mongodbUri: string | undefined;
   readonly logLevel: LogLevel;
   /** Secrets that were generated because they were missing (development only). */
   readonly generated: readonly string[];
@@ -134,6 +136,23 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`MAIL_FROM must be an address like "Name <user@example.com>" (got "${mailFrom}")`);
   }
 
+  const redisUrl = present(env, 'REDIS_URL');
+  if (redisUrl !== undefined && !['redis:', 'rediss:'].includes(URL.parse(redisUrl)?.protocol ?? '')) {
+    problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  const mongodbUri = present(env, 'MONGODB_URI');
+  if (mongodbUri !== undefined) {
+    const parsed = URL.parse(mongodbUri);
+    if (!parsed || !['mongodb:', 'mongodb+srv:'].includes(parsed.protocol)) {
+      problems.push('MONGODB_URI must be a mongodb:// or mongodb+srv:// URI');
+    } else if (parsed.pathname.replace(/^\//, '') === '') {
+      problems.push('MONGODB_URI must name a database, e.g. mongodb://mongo:27017/postern');
+    }
+  }
+  if (production && redisUrl === undefined && mongodbUri === undefined) {
+    problems.push('REDIS_URL or MONGODB_URI is required in production (in-memory data is lost on restart and cannot be shared)');
+  }
+
   const rawTrust = present(env, 'TRUST_PROXY') ?? 'false';
   if (!['true', 'false'].includes(rawTrust)) {
     problems.push(`TRUST_PROXY must be true or false (got "${rawTrust}")`);
@@ -156,6 +175,8 @@ export function loadConfig(env: Env = process.env): Config {
     cookieSecrets: Object.freeze(cookieSecrets),
     keyEncryptionKey,
     trustProxy: rawTrust === 'true',
+    redisUrl,
+    mongodbUri,
     logLevel,
     generated: Object.freeze(generated),
   });

@@ -44,6 +44,18 @@ export const SETTINGS: readonly SettingDoc[] = [
       '32 random bytes as 64 hex characters or base64/base64url; encrypts signing keys and client secrets at rest (AES-256-GCM). Required in production.',
   },
   {
+    name: 'REDIS_URL',
+    default: 'none',
+    meaning:
+      'redis:// or rediss:// URL. Alone, all data lives in Redis (run it with AOF persistence); with MONGODB_URI, Redis keeps the short-lived data (sessions, codes, access tokens, magic links) and carries cache invalidation between instances.',
+  },
+  {
+    name: 'MONGODB_URI',
+    default: 'none',
+    meaning:
+      'mongodb:// or mongodb+srv:// URI with a database name. Alone, all data lives in MongoDB; with REDIS_URL, MongoDB keeps the durable data (apps, keys, accounts, grants, refresh tokens, audit). Without either, data is in memory (development only).',
+  },
+  {
     name: 'NODE_ENV',
     default: 'development',
     meaning: '`production` turns every missing secret into a start-up error and hides development pages; `test` is development without the start-up banner.',

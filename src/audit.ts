@@ -1,9 +1,11 @@
 // Authentication audit trail: one structured event per attempt and outcome, with its
-// context (app, client, IP, user agent) and never a code, token or secret. Events go to
-// the log now; the storage issue adds a queryable, retained store behind the same call.
+// context (app, client, IP, user agent) and never a code, token or secret. Each event is
+// written to the log and kept in the configured store for the retention period.
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from './log.ts';
+import type { AuditStore } from './storage/ports.ts';
 
 export interface AuditEvent {
   readonly type: string;
@@ -30,8 +32,14 @@ export function requestContext(ctx: Context) {
   };
 }
 
-export function createAuditLog(logger: Logger): AuditLog {
-  const record = (event: AuditEvent) => logger.info('audit', { audit: event });
+export function createAuditLog(logger: Logger, store: AuditStore, retainSeconds: number): AuditLog {
+  const record = (event: AuditEvent) => {
+    logger.info('audit', { audit: event });
+    // Off the request path: a slow or failing audit store never fails a sign-in.
+    store.append({ ...event, id: randomUUID(), at: Date.now() }, retainSeconds).catch((err: unknown) => {
+      logger.error('audit store write failed', { type: event.type, app_id: event.app_id, err: String(err) });
+    });
+  };
   const oidcCtx = (ctx: unknown) => {
     const c = ctx as Context & { oidc?: { client?: { clientId: string } } };
     return { client_id: c?.oidc?.client?.clientId, ...(c?.request ? requestContext(c) : {}) };

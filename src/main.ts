@@ -6,7 +6,8 @@ import { DevMailbox } from './mail/dev-mailbox.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { createSmtpMailer } from './mail/smtp-mailer.ts';
 import { buildServer } from './server.ts';
-import { openMemoryStores } from './storage/memory/memory-stores.ts';
+import { openStores } from './storage/open-stores.ts';
+import { StoreUnavailableError } from './storage/ports.ts';
 
 function openMailer(config: Config, logger: Logger): Mailer {
   if (config.smtpUrl) return createSmtpMailer(config.smtpUrl, config.mailFrom);
@@ -55,7 +56,17 @@ async function main() {
   if (config.generated.length) {
     logger.warn('secrets missing: generated for this run (development only)', { settings: config.generated });
   }
-  const stores = openMemoryStores();
+  let stores;
+  try {
+    stores = await openStores(config, logger);
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) {
+      process.stderr.write(`Cannot start: ${err.store} is unreachable (${String((err.cause as Error)?.message ?? err.cause)}). Check ${err.store === 'redis' ? 'REDIS_URL' : 'MONGODB_URI'}.\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  logger.info('storage', { kind: stores.kind });
   const mailer = openMailer(config, logger);
   const server = buildServer({ config, stores, mailer, logger });
   const http = createServer(server.app.callback());
@@ -76,10 +87,14 @@ async function main() {
     stopping = true;
     server.ready = false;
     logger.info('shutting down', { signal });
-    http.close();
+    // Stop accepting, let in-flight requests finish (at most 10 s), then close the stores.
+    const closed = new Promise((resolve) => http.close(resolve));
     http.closeIdleConnections();
-    await new Promise((r) => setTimeout(r, 10).unref());
+    const deadline = setTimeout(() => http.closeAllConnections(), 10_000);
+    await closed;
+    clearTimeout(deadline);
     await Promise.allSettled([stores.close(), mailer.close()]);
+    logger.info('stopped', { signal });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

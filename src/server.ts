@@ -18,7 +18,7 @@ import { DevMailbox } from './mail/dev-mailbox.ts';
 import { devMailboxPage } from '../interactions/views/dev-mailbox-page.ts';
 import { MagicLinks } from './magic-link/magic-links.ts';
 import { revokeAllRouter } from './oidc/revoke-all.ts';
-import type { Stores } from './storage/ports.ts';
+import { StoreUnavailableError, type Stores } from './storage/ports.ts';
 import { createProvider } from './tenancy/create-provider.ts';
 import { ProviderRegistry } from './tenancy/provider-registry.ts';
 
@@ -38,13 +38,19 @@ export interface Server {
 }
 
 const MAX_URL_LENGTH = 8 * 1024;
+const AUDIT_RETENTION_SECONDS = 90 * 24 * 60 * 60;
 
 export function buildServer(deps: ServerDeps): Server {
   const { config, stores, mailer, logger } = deps;
   const https = config.publicUrl.startsWith('https://');
-  const audit = createAuditLog(logger);
+  const audit = createAuditLog(logger, stores.audit, AUDIT_RETENTION_SECONDS);
   const providerDeps = { stores, kek: config.keyEncryptionKey, cookieSecrets: config.cookieSecrets, secureCookies: https, logger };
-  const registry = new ProviderRegistry(stores.apps, (app) => createProvider(app, config.publicUrl, providerDeps, audit));
+  const registry = new ProviderRegistry(stores.apps, (app) => createProvider(app, config.publicUrl, providerDeps, audit), {
+    // With Redis, changes arrive by pub/sub and this is only a safety net; without a bus
+    // (MongoDB alone) it is how other instances' changes are picked up.
+    revalidateMs: stores.kind === 'memory' ? Number.POSITIVE_INFINITY : stores.kind.includes('redis') ? 30_000 : 1_000,
+  });
+  stores.changes.subscribe((appId) => registry.invalidate(appId));
   const apps = new AppsService({
     stores,
     kek: config.keyEncryptionKey,
@@ -56,7 +62,12 @@ export function buildServer(deps: ServerDeps): Server {
         throw new HttpError(400, e.error ?? 'invalid_client_metadata', e.error_description ?? e.message ?? 'invalid client metadata');
       }
     },
-    changed: (id) => registry.invalidate(id),
+    async changed(id) {
+      registry.invalidate(id);
+      await stores.changes.publish(id).catch((err: unknown) => {
+        logger.warn('app change not broadcast; other instances pick it up on revalidation', { app_id: id, err: String(err) });
+      });
+    },
   });
 
   const app = new Koa({ proxy: true, keys: [...config.cookieSecrets] });
@@ -76,6 +87,23 @@ export function buildServer(deps: ServerDeps): Server {
     ctx.status = server.ready ? 200 : 503;
     ctx.body = { status: server.ready ? 'ok' : 'starting' };
   });
+  // Readiness: every backing store answers. Load balancers route only to ready instances.
+  root.get('/readyz', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    if (!server.ready) {
+      ctx.status = 503;
+      ctx.body = { status: 'starting' };
+      return;
+    }
+    try {
+      await stores.ping();
+      ctx.body = { status: 'ready', storage: stores.kind };
+    } catch (err) {
+      const store = err instanceof StoreUnavailableError ? err.store : 'storage';
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', unavailable: store, error_description: `${store} is unreachable` };
+    }
+  });
   root.get('/assets/postern.css', (ctx) => {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
@@ -92,7 +120,16 @@ export function buildServer(deps: ServerDeps): Server {
 
   const admin = adminRouter({ apps, adminToken: config.adminToken, publicUrl: config.publicUrl, audit });
   app.use(admin.routes());
-  app.use(admin.allowedMethods({ throw: true, notImplemented: () => new HttpError(501, 'invalid_request', 'Not implemented.'), methodNotAllowed: () => new HttpError(405, 'invalid_request', 'Method not allowed.') }));
+  // allowedMethods sets 405/501 and the Allow header after the request fell through; this
+  // wrapper gives those answers the API's JSON error body.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 405 || ctx.status === 501) {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: 'invalid_request', error_description: ctx.status === 405 ? `Method not allowed. Allowed: ${ctx.response.get('allow')}.` : 'Not implemented.' };
+    }
+  });
+  app.use(admin.allowedMethods());
 
   const login = loginRouter({
     registry,

@@ -9,7 +9,7 @@ export function requireAdminToken(token: string): Middleware {
   const expected = digest(token);
   return async (ctx, next) => {
     const header = ctx.get('authorization');
-    const match = /^Bearer ([\x21-\x7e]+)$/.exec(header);
+    const match = /^Bearer ([\x21-\x7e]+)$/i.exec(header); // auth schemes are case-insensitive
     if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
       throw new HttpError(401, 'invalid_token', 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".', {
         'WWW-Authenticate': 'Bearer realm="postern-admin"',

@@ -20,7 +20,8 @@ export const SETTING_RANGES: Record<keyof AppSettings, readonly [number, number]
 
 const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'about:', 'blob:', 'filesystem:']);
+// urn: covers the deprecated out-of-band redirect (urn:ietf:wg:oauth:2.0:oob), which RFC 8252 retires.
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'about:', 'blob:', 'filesystem:', 'urn:']);
 const MAX_URIS = 20;
 
 export interface CreateAppInput {
@@ -119,7 +120,7 @@ export function parseCreateApp(body: unknown): CreateAppInput {
   const input = asObject(body, CREATE_FIELDS);
   if (input.name === undefined) throw invalid('name is required.');
   if (input.redirect_uris === undefined) throw invalidUri('redirect_uris is required.');
-  const method = input.token_endpoint_auth_method ?? 'none';
+  const method = input.token_endpoint_auth_method === undefined ? 'none' : input.token_endpoint_auth_method;
   if (typeof method !== 'string' || !AUTH_METHODS.includes(method as TokenEndpointAuthMethod)) {
     throw invalid(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')}.`);
   }

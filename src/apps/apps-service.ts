@@ -14,7 +14,7 @@ export interface AppsServiceDeps {
   /** Throws if oidc-provider would reject the app's client metadata. */
   readonly validateClient: (app: AppRecord) => Promise<void>;
   /** Called after every change so cached Providers are rebuilt. */
-  readonly changed: (appId: string) => void;
+  readonly changed: (appId: string) => Promise<void>;
 }
 
 export class AppsService {
@@ -67,13 +67,13 @@ export class AppsService {
     };
     await this.#deps.validateClient(next);
     if (!(await this.#deps.stores.apps.replace(next))) throw notFound(`No app with id ${id}.`);
-    this.#deps.changed(id);
+    await this.#deps.changed(id);
     return next;
   }
 
   async delete(id: string): Promise<void> {
     if (!(await this.#deps.stores.apps.delete(id))) throw notFound(`No app with id ${id}.`);
-    this.#deps.changed(id);
+    await this.#deps.changed(id);
     await this.#deps.stores.purgeApp(id);
   }
 }

@@ -4,6 +4,7 @@
 import type { Context, Middleware } from 'koa';
 import { errorPage } from '../../interactions/views/pages.ts';
 import type { Logger } from '../log.ts';
+import { StoreUnavailableError } from '../storage/ports.ts';
 import { HttpError } from './http-error.ts';
 
 function wantsHtml(ctx: Context): boolean {
@@ -17,6 +18,10 @@ export function errorHandler(logger: Logger): Middleware {
     } catch (err) {
       let known: HttpError;
       if (err instanceof HttpError) known = err;
+      else if (err instanceof StoreUnavailableError) {
+        logger.error('store unavailable', { request_id: ctx.state.requestId, store: err.store, err: String((err as Error).cause) });
+        known = new HttpError(503, 'temporarily_unavailable', 'The service is temporarily unavailable. Try again in a moment.', { 'Retry-After': '5' });
+      }
       else if (typeof (err as { status?: unknown }).status === 'number' && (err as { expose?: boolean }).expose) {
         // Koa/http-errors raised by the framework itself (e.g. malformed URL encoding).
         const e = err as { status: number; message: string };

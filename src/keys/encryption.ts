@@ -17,7 +17,8 @@ export function decryptSecret(kek: Buffer, sealed: string, context: string): str
   if (version !== VERSION || !iv || !tag || ciphertext === undefined) {
     throw new Error('unrecognised ciphertext format');
   }
-  const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'));
+  // A fixed tag length: a truncated tag must not verify (it would make forgery cheap).
+  const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
   decipher.setAAD(Buffer.from(context));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FindAccount, KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountStore } from '../storage/ports.ts';
+import { unavailable } from './adapter.ts';
 
 /**
  * The engine puts `sid` in an ID token only for clients registered for back-channel
@@ -21,7 +22,7 @@ async function sessionId(ctx: KoaContextWithOIDC | undefined): Promise<{ sid?: s
 
 export function findAccountIn(accounts: AccountStore, appId: string): FindAccount {
   return async (ctx, sub) => {
-    const account = await accounts.find(appId, sub);
+    const account = await accounts.find(appId, sub).catch(unavailable);
     if (!account) return undefined;
     return {
       accountId: account.email,

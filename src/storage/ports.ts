@@ -97,14 +97,51 @@ export interface MagicLinkStore {
   markUsed(appId: string, hash: string, at: number): Promise<MagicLinkRecord | undefined>;
 }
 
+/** One stored authentication event (see src/audit.ts); never a code, token or secret. */
+export interface AuditRecord {
+  readonly id: string;
+  readonly at: number; // epoch milliseconds
+  readonly app_id: string;
+  readonly type: string;
+  readonly outcome: 'success' | 'failure';
+  readonly [field: string]: unknown;
+}
+
+export interface AuditQuery {
+  readonly type?: string | undefined;
+  readonly email?: string | undefined;
+  readonly from?: number | undefined; // epoch ms, inclusive
+  readonly to?: number | undefined; // epoch ms, exclusive
+  readonly limit: number;
+  /** Return only records older than this one (paging, newest first). */
+  readonly before?: { at: number; id: string } | undefined;
+}
+
+export interface AuditStore {
+  /** Keeps the record for `retainSeconds`. */
+  append(record: AuditRecord, retainSeconds: number): Promise<void>;
+  /** Newest first. */
+  query(appId: string, query: AuditQuery): Promise<AuditRecord[]>;
+}
+
+/** Tells every instance that an app changed, so cached Providers are rebuilt. */
+export interface AppChangeBus {
+  publish(appId: string): Promise<void>;
+  subscribe(listener: (appId: string) => void): void;
+}
+
 export interface Stores {
+  /** Which backing services hold the data, e.g. "memory" or "redis+mongodb". */
+  readonly kind: string;
   readonly apps: AppStore;
   readonly accounts: AccountStore;
   readonly oidc: OidcStore;
   readonly magicLinks: MagicLinkStore;
+  readonly audit: AuditStore;
+  readonly changes: AppChangeBus;
   /** Removes everything that belongs to an app except the app record itself. */
   purgeApp(appId: string): Promise<void>;
-  /** Rejects when a backing service is unreachable; names it in the message. */
+  /** Rejects with StoreUnavailableError naming the first unreachable backing service. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -113,5 +150,15 @@ export class DuplicateError extends Error {
   constructor(what: string) {
     super(`${what} already exists`);
     this.name = 'DuplicateError';
+  }
+}
+
+/** A backing service (Redis, MongoDB) cannot be reached; maps to 503 temporarily_unavailable. */
+export class StoreUnavailableError extends Error {
+  readonly store: string;
+  constructor(store: string, cause?: unknown) {
+    super(`${store} is unavailable`, { cause });
+    this.name = 'StoreUnavailableError';
+    this.store = store;
   }
 }

@@ -1,6 +1,9 @@
-// One oidc-provider instance per app, built on first use and cached (an LRU, so a
-// scan over many app ids cannot hold every Provider in memory). Admin changes call
-// `invalidate`, and the next request builds a Provider from the updated record.
+// One oidc-provider instance per app, built on first use and cached (an LRU, so a scan
+// over many app ids cannot hold every Provider in memory). A change made on this instance
+// calls `invalidate`; changes made on other instances arrive over the store's change bus
+// (Redis pub/sub). As a safety net for missed messages, and the only mechanism when there
+// is no bus, a cached entry older than `revalidateMs` is checked against the stored
+// record's `updatedAt` before use.
 import type { Middleware } from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
@@ -14,22 +17,34 @@ export interface LiveProvider {
   readonly handle: Middleware;
 }
 
+interface Entry {
+  readonly loading: Promise<LiveProvider | undefined>;
+  checkedAt: number;
+}
+
 const APP_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function isAppId(value: string): boolean {
   return APP_ID.test(value);
 }
 
+export interface RegistryOptions {
+  readonly max?: number;
+  readonly revalidateMs?: number;
+}
+
 export class ProviderRegistry {
-  readonly #cache = new Map<string, Promise<LiveProvider | undefined>>();
+  readonly #cache = new Map<string, Entry>();
   readonly #apps: AppStore;
   readonly #build: (app: AppRecord) => { provider: Provider; issuer: string };
   readonly #max: number;
+  readonly #revalidateMs: number;
 
-  constructor(apps: AppStore, build: (app: AppRecord) => { provider: Provider; issuer: string }, max = 500) {
+  constructor(apps: AppStore, build: (app: AppRecord) => { provider: Provider; issuer: string }, options: RegistryOptions = {}) {
     this.#apps = apps;
     this.#build = build;
-    this.#max = max;
+    this.#max = options.max ?? 500;
+    this.#revalidateMs = options.revalidateMs ?? Number.POSITIVE_INFINITY;
   }
 
   /** Builds a Provider for a record without caching it (used to validate a new client). */
@@ -38,33 +53,37 @@ export class ProviderRegistry {
     return { app, provider, issuer, handle: mount(`/apps/${app.id}`, provider as never) };
   }
 
-  get(appId: string): Promise<LiveProvider | undefined> {
-    if (!isAppId(appId)) return Promise.resolve(undefined);
+  async get(appId: string): Promise<LiveProvider | undefined> {
+    if (!isAppId(appId)) return undefined;
     const cached = this.#cache.get(appId);
-    if (cached) {
-      this.#cache.delete(appId); // re-insert: most recently used last
-      this.#cache.set(appId, cached);
-      return cached;
+    if (!cached) return this.#load(appId, this.#apps.get(appId));
+    this.#cache.delete(appId); // re-insert: most recently used last
+    this.#cache.set(appId, cached);
+    if (Date.now() - cached.checkedAt < this.#revalidateMs) return cached.loading;
+    const [live, stored] = await Promise.all([cached.loading, this.#apps.get(appId)]);
+    if (live && stored && stored.updatedAt === live.app.updatedAt) {
+      cached.checkedAt = Date.now();
+      return live;
     }
-    const loading = this.#apps.get(appId).then((app) => (app ? this.build(app) : undefined));
-    this.#cache.set(appId, loading);
-    // Unknown ids and failures are not remembered: the app may be created a moment later.
-    loading.then(
-      (live) => live || this.#forget(appId, loading),
-      () => this.#forget(appId, loading),
-    );
-    while (this.#cache.size > this.#max) {
-      const oldest = this.#cache.keys().next().value as string;
-      this.#cache.delete(oldest);
-    }
-    return loading;
+    if (this.#cache.get(appId) === cached) this.#cache.delete(appId);
+    return this.#load(appId, Promise.resolve(stored));
   }
 
   invalidate(appId: string): void {
     this.#cache.delete(appId);
   }
 
-  #forget(appId: string, entry: Promise<LiveProvider | undefined>) {
-    if (this.#cache.get(appId) === entry) this.#cache.delete(appId);
+  #load(appId: string, record: Promise<AppRecord | undefined>): Promise<LiveProvider | undefined> {
+    const entry: Entry = { loading: record.then((app) => (app ? this.build(app) : undefined)), checkedAt: Date.now() };
+    this.#cache.set(appId, entry);
+    // Unknown ids and failures are not remembered: the app may be created a moment later.
+    const forget = () => {
+      if (this.#cache.get(appId) === entry) this.#cache.delete(appId);
+    };
+    entry.loading.then((live) => live || forget(), forget);
+    while (this.#cache.size > this.#max) {
+      this.#cache.delete(this.#cache.keys().next().value as string);
+    }
+    return entry.loading;
   }
 }

@@ -1,7 +1,12 @@
 // The zero-set-up store: everything in this process, gone on restart. The default (and,
 // until the Redis and MongoDB stores land, the only) storage.
 import { DuplicateError } from '../ports.ts';
+import { matchesAudit, newestFirst } from '../audit-filter.ts';
 import type {
+  AppChangeBus,
+  AuditQuery,
+  AuditRecord,
+  AuditStore,
   AccountRecord,
   AccountStore,
   AppRecord,
@@ -70,25 +75,55 @@ class MemoryMagicLinkStore implements MagicLinkStore {
   }
 }
 
+class MemoryAuditStore implements AuditStore {
+  readonly records = new TtlMap<AuditRecord>();
+  async append(record: AuditRecord, retainSeconds: number) {
+    this.records.set(`${record.app_id}:${record.id}`, structuredClone(record), retainSeconds);
+  }
+  async query(appId: string, query: AuditQuery) {
+    const found: AuditRecord[] = [];
+    for (const [key, record] of this.records.entries()) {
+      if (key.startsWith(`${appId}:`) && matchesAudit(record, query)) found.push(structuredClone(record));
+    }
+    return found.sort(newestFirst).slice(0, query.limit);
+  }
+}
+
+/** One process: a change is already seen by the only instance there is. */
+class LocalChangeBus implements AppChangeBus {
+  readonly #listeners: ((appId: string) => void)[] = [];
+  async publish(appId: string) {
+    for (const listener of this.#listeners) listener(appId);
+  }
+  subscribe(listener: (appId: string) => void) {
+    this.#listeners.push(listener);
+  }
+}
+
 export function openMemoryStores(): Stores {
   const oidc = new MemoryOidcStore();
   const accounts = new MemoryAccountStore();
   const magicLinks = new MemoryMagicLinkStore();
+  const audit = new MemoryAuditStore();
   const sweeper = setInterval(() => {
     for (const map of oidc.apps.values()) map.sweep();
     magicLinks.records.sweep();
+    audit.records.sweep();
   }, 60_000);
   sweeper.unref();
   return {
+    kind: 'memory',
     apps: new MemoryAppStore(),
     accounts,
     oidc,
     magicLinks,
+    audit,
+    changes: new LocalChangeBus(),
     async purgeApp(appId: string) {
       oidc.apps.delete(appId);
       accounts.byApp.delete(appId);
-      for (const [key] of magicLinks.records.entries()) {
-        if (key.startsWith(`${appId}:`)) magicLinks.records.delete(key);
+      for (const map of [magicLinks.records, audit.records] as TtlMap<unknown>[]) {
+        for (const [key] of map.entries()) if (key.startsWith(`${appId}:`)) map.delete(key);
       }
     },
     async ping() {},

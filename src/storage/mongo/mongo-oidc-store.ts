@@ -1,0 +1,96 @@
+// oidc-provider documents in MongoDB: one collection, one document per model instance,
+// `_id` = "{appId}:{model}:{id}". `expiresAt` carries a TTL index (MongoDB removes expired
+// documents within about a minute), and reads ignore anything already past it.
+import type { Collection } from 'mongodb';
+import type { OidcPayload, OidcStore } from '../ports.ts';
+
+export interface OidcDocument {
+  _id: string;
+  appId: string;
+  model: string;
+  payload: OidcPayload;
+  consumed?: number;
+  uid?: string;
+  userCode?: string;
+  grantId?: string;
+  accountId?: string;
+  expiresAt?: Date;
+}
+
+export async function createOidcIndexes(collection: Collection<OidcDocument>): Promise<void> {
+  await collection.createIndexes([
+    { key: { expiresAt: 1 }, expireAfterSeconds: 0, name: 'ttl' },
+    { key: { appId: 1, model: 1, uid: 1 }, sparse: true, name: 'uid' },
+    { key: { appId: 1, model: 1, userCode: 1 }, sparse: true, name: 'user_code' },
+    { key: { appId: 1, grantId: 1 }, sparse: true, name: 'grant' },
+    { key: { appId: 1, accountId: 1 }, sparse: true, name: 'account' },
+  ]);
+}
+
+const live = () => ({ $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date() } }] });
+
+function toPayload(doc: OidcDocument | null): OidcPayload | undefined {
+  if (!doc) return undefined;
+  return doc.consumed ? { ...doc.payload, consumed: doc.consumed } : doc.payload;
+}
+
+export class MongoOidcStore implements OidcStore {
+  readonly #docs: Collection<OidcDocument>;
+  constructor(docs: Collection<OidcDocument>) {
+    this.#docs = docs;
+  }
+
+  async upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined) {
+    const { consumed, ...rest } = payload;
+    const doc: OidcDocument = { _id: `${appId}:${model}:${id}`, appId, model, payload: rest };
+    if (consumed) doc.consumed = Number(consumed);
+    for (const field of ['uid', 'userCode', 'grantId', 'accountId'] as const) {
+      if (typeof payload[field] === 'string') doc[field] = payload[field];
+    }
+    if (expiresIn && expiresIn > 0) doc.expiresAt = new Date(Date.now() + expiresIn * 1000);
+    await this.#docs.replaceOne({ _id: doc._id }, doc, { upsert: true });
+  }
+
+  async find(appId: string, model: string, id: string) {
+    return toPayload(await this.#docs.findOne({ _id: `${appId}:${model}:${id}`, ...live() }));
+  }
+
+  async findByUid(appId: string, model: string, uid: string) {
+    return toPayload(await this.#docs.findOne({ appId, model, uid, ...live() }));
+  }
+
+  async findByUserCode(appId: string, model: string, userCode: string) {
+    return toPayload(await this.#docs.findOne({ appId, model, userCode, ...live() }));
+  }
+
+  async consume(appId: string, model: string, id: string) {
+    const result = await this.#docs.updateOne(
+      { _id: `${appId}:${model}:${id}`, consumed: { $exists: false }, ...live() },
+      { $set: { consumed: Math.floor(Date.now() / 1000) } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  async destroy(appId: string, model: string, id: string) {
+    await this.#docs.deleteOne({ _id: `${appId}:${model}:${id}` });
+  }
+
+  async revokeByGrantId(appId: string, model: string, grantId: string) {
+    await this.#docs.deleteMany({ appId, model, grantId });
+  }
+
+  async destroyByAccount(appId: string, accountId: string) {
+    const grants = await this.#docs.find({ appId, model: 'Grant', accountId, ...live() }, { projection: { _id: 1 } }).toArray();
+    const grantIds = grants.map((g) => g._id.slice(`${appId}:Grant:`.length));
+    const filter = { appId, $or: [{ accountId }, { grantId: { $in: grantIds } }] };
+    const docs = await this.#docs.find({ $and: [filter, live()] }, { projection: { model: 1 } }).toArray();
+    await this.#docs.deleteMany(filter);
+    const counts = { grants: 0, sessions: 0, tokens: 0 };
+    for (const doc of docs) {
+      if (doc.model === 'Grant') counts.grants += 1;
+      else if (doc.model === 'Session') counts.sessions += 1;
+      else counts.tokens += 1;
+    }
+    return counts;
+  }
+}

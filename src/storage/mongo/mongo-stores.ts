@@ -1,0 +1,129 @@
+// Apps, accounts, magic links and audit events in MongoDB, each in its own collection,
+// each per-app document carrying `appId` so an app's data can be found and purged.
+import { MongoServerError, type Collection } from 'mongodb';
+import { newestFirst } from '../audit-filter.ts';
+import {
+  DuplicateError,
+  type AccountRecord,
+  type AccountStore,
+  type AppRecord,
+  type AppStore,
+  type AuditQuery,
+  type AuditRecord,
+  type AuditStore,
+  type MagicLinkRecord,
+  type MagicLinkStore,
+} from '../ports.ts';
+
+export type AppDocument = AppRecord & { _id: string };
+export type AccountDocument = AccountRecord & { _id: string; appId: string };
+export type MagicLinkDocument = MagicLinkRecord & { _id: string; retainUntil: Date };
+export type AuditDocument = AuditRecord & { _id: string; retainUntil: Date };
+
+const strip = <T extends { _id: string }>(doc: T | null): Omit<T, '_id'> | undefined => {
+  if (!doc) return undefined;
+  const { _id, ...rest } = doc;
+  return rest;
+};
+
+export class MongoAppStore implements AppStore {
+  readonly #apps: Collection<AppDocument>;
+  constructor(apps: Collection<AppDocument>) {
+    this.#apps = apps;
+  }
+  async insert(app: AppRecord) {
+    try {
+      await this.#apps.insertOne({ ...app, _id: app.id });
+    } catch (err) {
+      if (err instanceof MongoServerError && err.code === 11000) throw new DuplicateError(`app ${app.id}`);
+      throw err;
+    }
+  }
+  async get(id: string) {
+    return strip(await this.#apps.findOne({ _id: id })) as AppRecord | undefined;
+  }
+  async list() {
+    const docs = await this.#apps.find({}).sort({ createdAt: 1 }).toArray();
+    return docs.map((d) => strip(d) as AppRecord);
+  }
+  async replace(app: AppRecord) {
+    return (await this.#apps.replaceOne({ _id: app.id }, { ...app })).matchedCount === 1;
+  }
+  async delete(id: string) {
+    return (await this.#apps.deleteOne({ _id: id })).deletedCount === 1;
+  }
+}
+
+export class MongoAccountStore implements AccountStore {
+  readonly #accounts: Collection<AccountDocument>;
+  constructor(accounts: Collection<AccountDocument>) {
+    this.#accounts = accounts;
+  }
+  async recordLogin(appId: string, email: string, at: number) {
+    const doc = await this.#accounts.findOneAndUpdate(
+      { _id: `${appId}:${email}` },
+      { $setOnInsert: { appId, email, createdAt: at }, $set: { lastLoginAt: at } },
+      { upsert: true, returnDocument: 'after' },
+    );
+    return { email, createdAt: doc?.createdAt ?? at, lastLoginAt: doc?.lastLoginAt ?? at };
+  }
+  async find(appId: string, email: string) {
+    const doc = await this.#accounts.findOne({ _id: `${appId}:${email}` });
+    return doc ? { email: doc.email, createdAt: doc.createdAt, lastLoginAt: doc.lastLoginAt } : undefined;
+  }
+}
+
+export class MongoMagicLinkStore implements MagicLinkStore {
+  readonly #links: Collection<MagicLinkDocument>;
+  constructor(links: Collection<MagicLinkDocument>) {
+    this.#links = links;
+  }
+  async save(record: MagicLinkRecord, retainSeconds: number) {
+    const _id = `${record.appId}:${record.hash}`;
+    await this.#links.replaceOne({ _id }, { ...record, retainUntil: new Date(Date.now() + retainSeconds * 1000) }, { upsert: true });
+  }
+  async find(appId: string, hash: string) {
+    const doc = await this.#links.findOne({ _id: `${appId}:${hash}`, retainUntil: { $gt: new Date() } });
+    return doc ? toLink(doc) : undefined;
+  }
+  async markUsed(appId: string, hash: string, at: number) {
+    const _id = `${appId}:${hash}`;
+    // Only the first caller matches `usedAt: absent`; it gets the record as it was before.
+    const before = await this.#links.findOneAndUpdate(
+      { _id, usedAt: { $exists: false }, retainUntil: { $gt: new Date() } },
+      { $set: { usedAt: at } },
+      { returnDocument: 'before' },
+    );
+    if (before) return toLink(before);
+    return this.find(appId, hash);
+  }
+}
+
+function toLink(doc: MagicLinkDocument): MagicLinkRecord {
+  const { _id, retainUntil, ...record } = doc;
+  return record;
+}
+
+export class MongoAuditStore implements AuditStore {
+  readonly #events: Collection<AuditDocument>;
+  constructor(events: Collection<AuditDocument>) {
+    this.#events = events;
+  }
+  async append(record: AuditRecord, retainSeconds: number) {
+    await this.#events.insertOne({ ...record, _id: record.id, retainUntil: new Date(Date.now() + retainSeconds * 1000) });
+  }
+  async query(appId: string, query: AuditQuery) {
+    const filter: Record<string, unknown> = { app_id: appId, retainUntil: { $gt: new Date() } };
+    if (query.type !== undefined) filter.type = query.type;
+    if (query.email !== undefined) filter.email = query.email;
+    const at: Record<string, number> = {};
+    if (query.from !== undefined) at.$gte = query.from;
+    if (query.to !== undefined) at.$lt = query.to;
+    if (Object.keys(at).length) filter.at = at;
+    if (query.before) {
+      filter.$or = [{ at: { $lt: query.before.at } }, { at: query.before.at, _id: { $lt: query.before.id } }];
+    }
+    const docs = await this.#events.find(filter).sort({ at: -1, _id: -1 }).limit(query.limit).toArray();
+    return docs.map(({ _id, retainUntil, ...record }) => record as AuditRecord).sort(newestFirst);
+  }
+}

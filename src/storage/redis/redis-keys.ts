@@ -1,0 +1,22 @@
+// Every Redis key Postern writes, in one place. All per-app keys start with
+// `postern:{appId}:`, so an app's data can be found (and purged) by prefix.
+export const PREFIX = 'postern:';
+
+export const keys = {
+  apps: `${PREFIX}apps`,
+  appChanges: `${PREFIX}app-changes`,
+  app: (appId: string) => `${PREFIX}${appId}:`,
+  doc: (appId: string, model: string, id: string) => `${PREFIX}${appId}:m:${model}:${id}`,
+  uid: (appId: string, model: string, uid: string) => `${PREFIX}${appId}:uid:${model}:${uid}`,
+  userCode: (appId: string, model: string, code: string) => `${PREFIX}${appId}:ucode:${model}:${code}`,
+  grant: (appId: string, grantId: string) => `${PREFIX}${appId}:grant:${grantId}`,
+  accountDocs: (appId: string, accountId: string) => `${PREFIX}${appId}:acct-docs:${accountId}`,
+  account: (appId: string, email: string) => `${PREFIX}${appId}:account:${email}`,
+  magicLink: (appId: string, hash: string) => `${PREFIX}${appId}:link:${hash}`,
+  audit: (appId: string) => `${PREFIX}${appId}:audit`,
+};
+
+/** "postern:{app}:m:{Model}:{id}" → Model, for keys taken from an index set. */
+export function modelOf(docKey: string): string | undefined {
+  return /:m:([A-Za-z]+):/.exec(docKey)?.[1];
+}

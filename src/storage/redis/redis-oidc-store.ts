@@ -1,0 +1,98 @@
+// oidc-provider documents in Redis. Each document is a hash {payload, consumed} with the
+// document's own expiry; `consumed` is a separate field so consuming is one atomic step
+// that leaves the payload and TTL untouched. Sets index documents by grant and account
+// (for revokeByGrantId and sign-out everywhere); they expire with their longest member.
+import type { Redis } from 'ioredis';
+import type { OidcPayload, OidcStore } from '../ports.ts';
+import { keys, modelOf } from './redis-keys.ts';
+
+// Consumes only an existing, unconsumed document: 1 for the one caller that wins.
+const CONSUME = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`;
+
+export class RedisOidcStore implements OidcStore {
+  readonly #redis: Redis;
+  constructor(redis: Redis) {
+    this.#redis = redis;
+  }
+
+  async upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined) {
+    const key = keys.doc(appId, model, id);
+    const { consumed, ...rest } = payload;
+    const tx = this.#redis.multi().del(key).hset(key, 'payload', JSON.stringify(rest));
+    if (consumed) tx.hset(key, 'consumed', String(consumed));
+    const ttl = expiresIn && expiresIn > 0 ? Math.ceil(expiresIn) : undefined;
+    if (ttl) tx.expire(key, ttl);
+    const index = (indexKey: string, value: string) => {
+      if (ttl) tx.set(indexKey, value, 'EX', ttl);
+      else tx.set(indexKey, value);
+    };
+    if (payload.uid) index(keys.uid(appId, model, payload.uid), id);
+    if (payload.userCode) index(keys.userCode(appId, model, payload.userCode), id);
+    for (const setKey of [
+      payload.grantId && keys.grant(appId, payload.grantId),
+      payload.accountId && keys.accountDocs(appId, payload.accountId),
+    ]) {
+      if (!setKey) continue;
+      tx.sadd(setKey, key);
+      // The set lives as long as its longest-lived member (NX sets a first expiry, GT extends).
+      if (ttl) tx.expire(setKey, ttl, 'NX').expire(setKey, ttl, 'GT');
+      else tx.persist(setKey);
+    }
+    await tx.exec();
+  }
+
+  async find(appId: string, model: string, id: string) {
+    const doc = await this.#redis.hgetall(keys.doc(appId, model, id));
+    if (!doc.payload) return undefined;
+    const payload = JSON.parse(doc.payload) as OidcPayload;
+    return doc.consumed ? { ...payload, consumed: Number(doc.consumed) } : payload;
+  }
+
+  async findByUid(appId: string, model: string, uid: string) {
+    const id = await this.#redis.get(keys.uid(appId, model, uid));
+    return id ? this.find(appId, model, id) : undefined;
+  }
+
+  async findByUserCode(appId: string, model: string, userCode: string) {
+    const id = await this.#redis.get(keys.userCode(appId, model, userCode));
+    return id ? this.find(appId, model, id) : undefined;
+  }
+
+  async consume(appId: string, model: string, id: string) {
+    const won = await this.#redis.eval(CONSUME, 1, keys.doc(appId, model, id), String(Math.floor(Date.now() / 1000)));
+    return won === 1;
+  }
+
+  async destroy(appId: string, model: string, id: string) {
+    await this.#redis.del(keys.doc(appId, model, id));
+  }
+
+  async revokeByGrantId(appId: string, model: string, grantId: string) {
+    const setKey = keys.grant(appId, grantId);
+    const members = (await this.#redis.smembers(setKey)).filter((k) => modelOf(k) === model);
+    if (members.length) await this.#redis.multi().del(...members).srem(setKey, ...members).exec();
+  }
+
+  async destroyByAccount(appId: string, accountId: string) {
+    const accountKey = keys.accountDocs(appId, accountId);
+    const direct = await this.#redis.smembers(accountKey);
+    const grantIds = direct.filter((k) => modelOf(k) === 'Grant').map((k) => k.slice(k.lastIndexOf(':') + 1));
+    const viaGrants = (await Promise.all(grantIds.map((g) => this.#redis.smembers(keys.grant(appId, g))))).flat();
+    const all = [...new Set([...direct, ...viaGrants])];
+    // Count what actually existed, then remove it and the indexes in one transaction.
+    const exists = all.length ? await this.#redis.pipeline(all.map((k) => ['exists', k])).exec() : [];
+    const live = all.filter((_, i) => exists?.[i]?.[1] === 1);
+    const counts = { grants: 0, sessions: 0, tokens: 0 };
+    for (const key of live) {
+      const model = modelOf(key);
+      if (model === 'Grant') counts.grants += 1;
+      else if (model === 'Session') counts.sessions += 1;
+      else counts.tokens += 1;
+    }
+    const indexes = [accountKey, ...grantIds.map((g) => keys.grant(appId, g))];
+    await this.#redis.del(...all, ...indexes);
+    return counts;
+  }
+}

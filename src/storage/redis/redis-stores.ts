@@ -1,0 +1,153 @@
+// Apps, accounts, magic links and audit events in Redis. Used alone (REDIS_URL only: run
+// Redis with AOF so apps and keys survive a Redis restart) or for the short-lived part.
+import { Redis } from 'ioredis';
+import { isOlder, matchesAudit } from '../audit-filter.ts';
+import {
+  DuplicateError,
+  type AccountStore,
+  type AppChangeBus,
+  type AppRecord,
+  type AppStore,
+  type AuditQuery,
+  type AuditRecord,
+  type AuditStore,
+  type MagicLinkRecord,
+  type MagicLinkStore,
+} from '../ports.ts';
+import { keys } from './redis-keys.ts';
+
+const REPLACE_IF_EXISTS = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
+// Returns {record, usedAt-before-this-call or false}; sets usedAt only if unset. Atomic.
+const MARK_USED = `
+local record = redis.call('HGET', KEYS[1], 'record')
+if not record then return nil end
+local used = redis.call('HGET', KEYS[1], 'usedAt')
+if not used then redis.call('HSET', KEYS[1], 'usedAt', ARGV[1]) end
+return {record, used}`;
+
+export class RedisAppStore implements AppStore {
+  readonly #redis: Redis;
+  constructor(redis: Redis) {
+    this.#redis = redis;
+  }
+  async insert(app: AppRecord) {
+    if ((await this.#redis.hsetnx(keys.apps, app.id, JSON.stringify(app))) === 0) throw new DuplicateError(`app ${app.id}`);
+  }
+  async get(id: string) {
+    const json = await this.#redis.hget(keys.apps, id);
+    return json ? (JSON.parse(json) as AppRecord) : undefined;
+  }
+  async list() {
+    const all = Object.values(await this.#redis.hgetall(keys.apps)).map((j) => JSON.parse(j) as AppRecord);
+    return all.sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async replace(app: AppRecord) {
+    return (await this.#redis.eval(REPLACE_IF_EXISTS, 1, keys.apps, app.id, JSON.stringify(app))) === 1;
+  }
+  async delete(id: string) {
+    return (await this.#redis.hdel(keys.apps, id)) === 1;
+  }
+}
+
+export class RedisAccountStore implements AccountStore {
+  readonly #redis: Redis;
+  constructor(redis: Redis) {
+    this.#redis = redis;
+  }
+  async recordLogin(appId: string, email: string, at: number) {
+    const key = keys.account(appId, email);
+    const result = await this.#redis.multi().hsetnx(key, 'createdAt', String(at)).hset(key, 'lastLoginAt', String(at)).hgetall(key).exec();
+    const fields = (result?.[2]?.[1] ?? {}) as Record<string, string>;
+    return { email, createdAt: Number(fields.createdAt ?? at), lastLoginAt: Number(fields.lastLoginAt ?? at) };
+  }
+  async find(appId: string, email: string) {
+    const fields = await this.#redis.hgetall(keys.account(appId, email));
+    if (!fields.createdAt) return undefined;
+    return { email, createdAt: Number(fields.createdAt), lastLoginAt: Number(fields.lastLoginAt) };
+  }
+}
+
+export class RedisMagicLinkStore implements MagicLinkStore {
+  readonly #redis: Redis;
+  constructor(redis: Redis) {
+    this.#redis = redis;
+  }
+  async save(record: MagicLinkRecord, retainSeconds: number) {
+    const key = keys.magicLink(record.appId, record.hash);
+    const { usedAt, ...rest } = record;
+    const tx = this.#redis.multi().del(key).hset(key, 'record', JSON.stringify(rest));
+    if (usedAt !== undefined) tx.hset(key, 'usedAt', String(usedAt));
+    await tx.expire(key, Math.ceil(retainSeconds)).exec();
+  }
+  async find(appId: string, hash: string) {
+    const fields = await this.#redis.hgetall(keys.magicLink(appId, hash));
+    if (!fields.record) return undefined;
+    const record = JSON.parse(fields.record) as MagicLinkRecord;
+    return fields.usedAt ? { ...record, usedAt: Number(fields.usedAt) } : record;
+  }
+  async markUsed(appId: string, hash: string, at: number) {
+    const result = (await this.#redis.eval(MARK_USED, 1, keys.magicLink(appId, hash), String(at))) as [string, string | null] | null;
+    if (!result) return undefined;
+    const record = JSON.parse(result[0]) as MagicLinkRecord;
+    return result[1] ? { ...record, usedAt: Number(result[1]) } : record;
+  }
+}
+
+/** Audit events in a sorted set per app, scored by time; old ones trimmed on append. */
+export class RedisAuditStore implements AuditStore {
+  readonly #redis: Redis;
+  constructor(redis: Redis) {
+    this.#redis = redis;
+  }
+  async append(record: AuditRecord, retainSeconds: number) {
+    const key = keys.audit(record.app_id);
+    await this.#redis
+      .multi()
+      .zadd(key, record.at, JSON.stringify(record))
+      .zremrangebyscore(key, '-inf', `(${Date.now() - retainSeconds * 1000}`)
+      .expire(key, Math.ceil(retainSeconds))
+      .exec();
+  }
+  async query(appId: string, query: AuditQuery) {
+    const max = query.before ? query.before.at : query.to !== undefined ? `(${query.to}` : '+inf';
+    const min = query.from ?? '-inf';
+    const found: AuditRecord[] = [];
+    // Page through the index newest first until `limit` records pass the filter.
+    for (let offset = 0; found.length < query.limit; offset += 500) {
+      const batch = await this.#redis.zrevrangebyscore(keys.audit(appId), max, min, 'LIMIT', offset, 500);
+      for (const json of batch) {
+        const record = JSON.parse(json) as AuditRecord;
+        if (query.before && !isOlder(record, query.before)) continue;
+        if (matchesAudit(record, query) && found.length < query.limit) found.push(record);
+      }
+      if (batch.length < 500) break;
+    }
+    return found;
+  }
+}
+
+/** Redis pub/sub: every instance hears every app change, its own included. */
+export class RedisChangeBus implements AppChangeBus {
+  readonly #publisher: Redis;
+  readonly #subscriber: Redis;
+  readonly #listeners: ((appId: string) => void)[] = [];
+  constructor(publisher: Redis, subscriber: Redis) {
+    this.#publisher = publisher;
+    this.#subscriber = subscriber;
+    subscriber.on('message', (channel: string, appId: string) => {
+      if (channel === keys.appChanges) for (const listener of this.#listeners) listener(appId);
+    });
+    // Subscribes again after every reconnect (ioredis does that itself for SUBSCRIBE).
+    void subscriber.subscribe(keys.appChanges).catch(() => {});
+  }
+  async publish(appId: string) {
+    await this.#publisher.publish(keys.appChanges, appId);
+  }
+  subscribe(listener: (appId: string) => void) {
+    this.#listeners.push(listener);
+  }
+}

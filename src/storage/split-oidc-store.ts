@@ -1,0 +1,56 @@
+// With both Redis and MongoDB: durable oidc-provider models go to MongoDB, short-lived
+// ones (sessions, interactions, codes, access tokens, replay detection, …) to Redis.
+import type { OidcPayload, OidcStore } from './ports.ts';
+
+export const DURABLE_MODELS: ReadonlySet<string> = new Set([
+  'Grant',
+  'RefreshToken',
+  'Client',
+  'RegistrationAccessToken',
+  'InitialAccessToken',
+]);
+
+export class SplitOidcStore implements OidcStore {
+  readonly #durable: OidcStore;
+  readonly #fast: OidcStore;
+  constructor(durable: OidcStore, fast: OidcStore) {
+    this.#durable = durable;
+    this.#fast = fast;
+  }
+  #for(model: string): OidcStore {
+    return DURABLE_MODELS.has(model) ? this.#durable : this.#fast;
+  }
+  upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined) {
+    return this.#for(model).upsert(appId, model, id, payload, expiresIn);
+  }
+  find(appId: string, model: string, id: string) {
+    return this.#for(model).find(appId, model, id);
+  }
+  findByUid(appId: string, model: string, uid: string) {
+    return this.#for(model).findByUid(appId, model, uid);
+  }
+  findByUserCode(appId: string, model: string, userCode: string) {
+    return this.#for(model).findByUserCode(appId, model, userCode);
+  }
+  consume(appId: string, model: string, id: string) {
+    return this.#for(model).consume(appId, model, id);
+  }
+  destroy(appId: string, model: string, id: string) {
+    return this.#for(model).destroy(appId, model, id);
+  }
+  revokeByGrantId(appId: string, model: string, grantId: string) {
+    return this.#for(model).revokeByGrantId(appId, model, grantId);
+  }
+  async destroyByAccount(appId: string, accountId: string) {
+    // Grants live in MongoDB; tokens of those grants in Redis carry the accountId too.
+    const [durable, fast] = await Promise.all([
+      this.#durable.destroyByAccount(appId, accountId),
+      this.#fast.destroyByAccount(appId, accountId),
+    ]);
+    return {
+      grants: durable.grants + fast.grants,
+      sessions: durable.sessions + fast.sessions,
+      tokens: durable.tokens + fast.tokens,
+    };
+  }
+}

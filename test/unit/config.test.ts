@@ -1,0 +1,311 @@
+// loadConfig: safe development defaults, a hard stop in production for anything missing,
+// and every problem reported at once, each naming its setting.
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, type Config } from '../../config/load.ts';
+import { SETTINGS } from '../../config/settings.ts';
+
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789abcdef';
+const COOKIE_SECRET = 'cookie-secret-0123456789abcdef0123456789abcd';
+const KEK_HEX = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
+
+const PRODUCTION: Record<string, string> = {
+  NODE_ENV: 'production',
+  PUBLIC_URL: 'https://id.example.com',
+  ADMIN_TOKEN,
+  COOKIE_SECRETS: COOKIE_SECRET,
+  KEY_ENCRYPTION_KEY: KEK_HEX,
+  SMTP_URL: 'smtp://mailer:secret@smtp.example.com:587',
+  // Production needs durable storage; a Redis URL satisfies that (it is not contacted here).
+  REDIS_URL: 'redis://redis.internal:6379',
+};
+
+/** The problems loadConfig reports for `env`; fails the test if it loads. */
+function problemsOf(env: Record<string, string | undefined>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    expect(problems).to.be.an('array').that.is.not.empty;
+    // The message lists every problem, so an operator sees them all in one go.
+    for (const p of problems) expect((err as Error).message).to.include(p);
+    return problems;
+  }
+  throw new Error(`expected loadConfig to refuse ${JSON.stringify(env)}`);
+}
+
+/** Exactly one problem, and it names `setting`. */
+function oneProblemNaming(env: Record<string, string | undefined>, setting: string): string {
+  const problems = problemsOf(env);
+  expect(problems, JSON.stringify(problems)).to.have.length(1);
+  expect(problems[0]).to.include(setting);
+  return problems[0]!;
+}
+
+describe('loadConfig', () => {
+  describe('development defaults', () => {
+    let config: Config;
+    before(() => {
+      config = loadConfig({});
+    });
+
+    it('defaults to development on port 3000 at http://localhost:3000', () => {
+      expect(config.env).to.equal('development');
+      expect(config.port).to.equal(3000);
+      expect(config.publicUrl).to.equal('http://localhost:3000');
+    });
+
+    it('generates the missing secrets and lists them in `generated`', () => {
+      expect([...config.generated].sort()).to.deep.equal(['ADMIN_TOKEN', 'COOKIE_SECRETS', 'KEY_ENCRYPTION_KEY']);
+      expect(config.adminToken).to.be.a('string').with.length.of.at.least(32);
+      expect(config.cookieSecrets).to.have.length(1);
+      expect(config.cookieSecrets[0]).to.be.a('string').with.length.of.at.least(32);
+      expect(config.keyEncryptionKey).to.be.instanceOf(Buffer).with.length(32);
+      expect(config.keyEncryptionKey.equals(Buffer.alloc(32)), 'not an all-zero key').to.equal(false);
+    });
+
+    it('generates fresh, random secrets on every load', () => {
+      const other = loadConfig({});
+      expect(other.adminToken).not.to.equal(config.adminToken);
+      expect(other.cookieSecrets[0]).not.to.equal(config.cookieSecrets[0]);
+      expect(other.keyEncryptionKey.equals(config.keyEncryptionKey)).to.equal(false);
+    });
+
+    it('has no SMTP_URL, logs at info, does not trust a proxy, and sends from the PUBLIC_URL host', () => {
+      expect(config.smtpUrl).to.equal(undefined);
+      expect(config.logLevel).to.equal('info');
+      expect(config.trustProxy).to.equal(false);
+      expect(config.mailFrom).to.equal('Postern <no-reply@localhost>');
+    });
+
+    it('returns a frozen config', () => {
+      expect(Object.isFrozen(config)).to.equal(true);
+      expect(Object.isFrozen(config.generated)).to.equal(true);
+      expect(Object.isFrozen(config.cookieSecrets)).to.equal(true);
+    });
+
+    it('does not list secrets that were given as generated, and uses them', () => {
+      const given = loadConfig({ ADMIN_TOKEN, COOKIE_SECRETS: COOKIE_SECRET, KEY_ENCRYPTION_KEY: KEK_HEX });
+      expect(given.generated).to.deep.equal([]);
+      expect(given.adminToken).to.equal(ADMIN_TOKEN);
+      expect(given.cookieSecrets).to.deep.equal([COOKIE_SECRET]);
+      expect(given.keyEncryptionKey.toString('hex')).to.equal(KEK_HEX);
+    });
+
+    it('treats empty and whitespace-only values as unset', () => {
+      const config = loadConfig({ PORT: '', ADMIN_TOKEN: '   ', LOG_LEVEL: '' });
+      expect(config.port).to.equal(3000);
+      expect(config.generated).to.include('ADMIN_TOKEN');
+      expect(config.logLevel).to.equal('info');
+    });
+
+    it('treats NODE_ENV=test like development (secrets generated)', () => {
+      const config = loadConfig({ NODE_ENV: 'test' });
+      expect(config.env).to.equal('test');
+      expect(config.generated).to.include('ADMIN_TOKEN');
+    });
+  });
+
+  describe('PORT and PUBLIC_URL', () => {
+    it('makes the default PUBLIC_URL follow PORT', () => {
+      const config = loadConfig({ PORT: '8123' });
+      expect(config.port).to.equal(8123);
+      expect(config.publicUrl).to.equal('http://localhost:8123');
+      expect(config.mailFrom).to.equal('Postern <no-reply@localhost>');
+    });
+
+    it('uses PUBLIC_URL as given, reduced to its origin, and takes the mail host from it', () => {
+      const config = loadConfig({ PORT: '8123', PUBLIC_URL: 'https://ID.Example.com/' });
+      expect(config.publicUrl).to.equal('https://id.example.com');
+      expect(config.port).to.equal(8123);
+      expect(config.mailFrom).to.equal('Postern <no-reply@id.example.com>');
+    });
+
+    it('keeps an explicit port in PUBLIC_URL', () => {
+      expect(loadConfig({ PUBLIC_URL: 'http://localhost:9000' }).publicUrl).to.equal('http://localhost:9000');
+    });
+
+    it('accepts the PORT bounds 1 and 65535', () => {
+      expect(loadConfig({ PORT: '1' }).port).to.equal(1);
+      expect(loadConfig({ PORT: '65535' }).port).to.equal(65535);
+    });
+
+    for (const port of ['abc', '0', '65536', '-1', '3000.5', '1e3', '0x10', '30 00']) {
+      it(`rejects PORT=${JSON.stringify(port)} naming PORT`, () => {
+        oneProblemNaming({ PORT: port }, 'PORT');
+      });
+    }
+
+    for (const url of [
+      'https://id.example.com/postern',
+      'https://id.example.com/?x=1',
+      'https://id.example.com/#frag',
+      'https://user:pass@id.example.com',
+      'ftp://id.example.com',
+      'id.example.com',
+      'not a url',
+    ]) {
+      it(`rejects PUBLIC_URL=${JSON.stringify(url)} naming PUBLIC_URL`, () => {
+        oneProblemNaming({ PUBLIC_URL: url }, 'PUBLIC_URL');
+      });
+    }
+  });
+
+  describe('production', () => {
+    it('loads a complete, valid production environment', () => {
+      const config = loadConfig(PRODUCTION);
+      expect(config.env).to.equal('production');
+      expect(config.publicUrl).to.equal('https://id.example.com');
+      expect(config.adminToken).to.equal(ADMIN_TOKEN);
+      expect(config.cookieSecrets).to.deep.equal([COOKIE_SECRET]);
+      expect(config.keyEncryptionKey.toString('hex')).to.equal(KEK_HEX);
+      expect(config.smtpUrl).to.equal(PRODUCTION.SMTP_URL);
+      expect(config.generated).to.deep.equal([]);
+      expect(config.mailFrom).to.equal('Postern <no-reply@id.example.com>');
+    });
+
+    it('refuses to start with nothing set, naming every missing setting', () => {
+      const problems = problemsOf({ NODE_ENV: 'production' });
+      const text = problems.join('\n');
+      for (const name of ['ADMIN_TOKEN', 'COOKIE_SECRETS', 'KEY_ENCRYPTION_KEY', 'SMTP_URL', 'PUBLIC_URL']) {
+        expect(problems.filter((p) => p.includes(name)), name).to.have.length(1);
+      }
+      expect(problems.length).to.be.at.least(5);
+    });
+
+    for (const name of ['ADMIN_TOKEN', 'COOKIE_SECRETS', 'KEY_ENCRYPTION_KEY', 'SMTP_URL']) {
+      it(`refuses a missing ${name} and never generates it`, () => {
+        const problem = oneProblemNaming({ ...PRODUCTION, [name]: undefined }, name);
+        expect(problem).to.match(/required/);
+        oneProblemNaming({ ...PRODUCTION, [name]: '  ' }, name);
+      });
+    }
+
+    it('refuses a missing PUBLIC_URL (the http://localhost default is not https)', () => {
+      oneProblemNaming({ ...PRODUCTION, PUBLIC_URL: undefined }, 'PUBLIC_URL');
+    });
+
+    it('refuses an http PUBLIC_URL', () => {
+      const problem = oneProblemNaming({ ...PRODUCTION, PUBLIC_URL: 'http://id.example.com' }, 'PUBLIC_URL');
+      expect(problem).to.include('https');
+    });
+
+    it('reports several problems together', () => {
+      const problems = problemsOf({ ...PRODUCTION, ADMIN_TOKEN: 'short', LOG_LEVEL: 'loud', PORT: 'x' });
+      expect(problems).to.have.length(3);
+      expect(problems.some((p) => p.includes('ADMIN_TOKEN'))).to.equal(true);
+      expect(problems.some((p) => p.includes('LOG_LEVEL'))).to.equal(true);
+      expect(problems.some((p) => p.includes('PORT'))).to.equal(true);
+    });
+  });
+
+  describe('secret formats', () => {
+    it('rejects an ADMIN_TOKEN shorter than 32 characters', () => {
+      oneProblemNaming({ ADMIN_TOKEN: 'x'.repeat(31) }, 'ADMIN_TOKEN');
+      expect(loadConfig({ ADMIN_TOKEN: 'x'.repeat(32) }).adminToken).to.equal('x'.repeat(32));
+    });
+
+    it('accepts KEY_ENCRYPTION_KEY as 64 hex characters, base64 and base64url', () => {
+      const key = Buffer.from(KEK_HEX, 'hex');
+      for (const raw of [KEK_HEX, KEK_HEX.toUpperCase(), key.toString('base64'), key.toString('base64url')]) {
+        expect(loadConfig({ KEY_ENCRYPTION_KEY: raw }).keyEncryptionKey.equals(key), raw).to.equal(true);
+      }
+      const special = Buffer.alloc(32, 0xfb); // base64 '+', '/'; base64url '-', '_'
+      expect(loadConfig({ KEY_ENCRYPTION_KEY: special.toString('base64') }).keyEncryptionKey.equals(special)).to.equal(true);
+      expect(loadConfig({ KEY_ENCRYPTION_KEY: special.toString('base64url') }).keyEncryptionKey.equals(special)).to.equal(true);
+    });
+
+    for (const [label, raw] of [
+      ['too short', 'abc'],
+      ['63 hex characters', KEK_HEX.slice(1)],
+      ['65 hex characters', `${KEK_HEX}0`],
+      ['non-hex characters', `${KEK_HEX.slice(2)}zz`],
+      ['16 bytes in base64', Buffer.alloc(16, 1).toString('base64')],
+      ['48 bytes in base64', Buffer.alloc(48, 1).toString('base64')],
+    ] as const) {
+      it(`rejects KEY_ENCRYPTION_KEY (${label}) naming KEY_ENCRYPTION_KEY`, () => {
+        oneProblemNaming({ KEY_ENCRYPTION_KEY: raw }, 'KEY_ENCRYPTION_KEY');
+      });
+    }
+
+    it('splits COOKIE_SECRETS on commas (first signs, all listed)', () => {
+      const second = 'second-cookie-secret-0123456789abcdef0123';
+      const config = loadConfig({ COOKIE_SECRETS: ` ${COOKIE_SECRET} , ${second} ` });
+      expect(config.cookieSecrets).to.deep.equal([COOKIE_SECRET, second]);
+    });
+
+    for (const [label, raw] of [
+      ['a short key', 'too-short'],
+      ['one short key in a list', `${COOKIE_SECRET},short`],
+      ['an empty entry', `${COOKIE_SECRET},`],
+    ] as const) {
+      it(`rejects COOKIE_SECRETS with ${label} naming COOKIE_SECRETS`, () => {
+        oneProblemNaming({ COOKIE_SECRETS: raw }, 'COOKIE_SECRETS');
+      });
+    }
+  });
+
+  describe('other settings', () => {
+    it('accepts every LOG_LEVEL and rejects others naming LOG_LEVEL', () => {
+      for (const level of ['debug', 'info', 'warn', 'error', 'silent']) {
+        expect(loadConfig({ LOG_LEVEL: level }).logLevel).to.equal(level);
+      }
+      oneProblemNaming({ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL');
+      oneProblemNaming({ LOG_LEVEL: 'INFO' }, 'LOG_LEVEL');
+    });
+
+    it('accepts TRUST_PROXY true/false and rejects others naming TRUST_PROXY', () => {
+      expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).to.equal(true);
+      expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).to.equal(false);
+      for (const value of ['yes', '1', 'TRUE', 'on']) oneProblemNaming({ TRUST_PROXY: value }, 'TRUST_PROXY');
+    });
+
+    it('rejects an unknown NODE_ENV naming NODE_ENV', () => {
+      oneProblemNaming({ NODE_ENV: 'staging' }, 'NODE_ENV');
+    });
+
+    it('accepts smtp:// and smtps:// SMTP_URLs and rejects others naming SMTP_URL', () => {
+      expect(loadConfig({ SMTP_URL: 'smtps://u:p@mail.example.com:465' }).smtpUrl).to.equal('smtps://u:p@mail.example.com:465');
+      oneProblemNaming({ SMTP_URL: 'http://mail.example.com' }, 'SMTP_URL');
+      oneProblemNaming({ SMTP_URL: 'mail.example.com:25' }, 'SMTP_URL');
+    });
+
+    it('accepts MAIL_FROM as an address or "Name <address>", and rejects header injection naming MAIL_FROM', () => {
+      expect(loadConfig({ MAIL_FROM: 'Acme <login@acme.example>' }).mailFrom).to.equal('Acme <login@acme.example>');
+      expect(loadConfig({ MAIL_FROM: 'login@acme.example' }).mailFrom).to.equal('login@acme.example');
+      oneProblemNaming({ MAIL_FROM: 'Acme <login@acme.example>\r\nBcc: eve@example.com' }, 'MAIL_FROM');
+      oneProblemNaming({ MAIL_FROM: 'not an address' }, 'MAIL_FROM');
+    });
+  });
+
+  describe('documentation', () => {
+    it('declares each setting once, with a default and a meaning', () => {
+      const names = SETTINGS.map((s) => s.name);
+      expect(new Set(names).size).to.equal(names.length);
+      for (const s of SETTINGS) {
+        expect(s.default, s.name).to.be.a('string').and.not.equal('');
+        expect(s.meaning, s.name).to.be.a('string').and.not.equal('');
+      }
+    });
+
+    it('documents every setting loadConfig reads in SETTINGS', () => {
+      const source = readFileSync(new URL('../../config/load.ts', import.meta.url), 'utf8');
+      const read = new Set([...source.matchAll(/present\(env, '([A-Z_]+)'\)|secret\(\s*'([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]));
+      expect(read.size).to.be.at.least(10);
+      expect(SETTINGS.map((s) => s.name)).to.include.members([...read] as string[]);
+    });
+
+    it('lists every setting in the README configuration table', () => {
+      let readme: string;
+      try {
+        readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+      } catch {
+        throw new Error('README.md is missing: it must document every setting of config/settings.ts in a table');
+      }
+      for (const setting of SETTINGS) {
+        expect(readme, `README.md has no table row "| \`${setting.name}\` |"`).to.match(new RegExp(`^\\|\\s*\`${setting.name}\`\\s*\\|`, 'm'));
+      }
+    });
+  });
+});

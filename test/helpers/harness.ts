@@ -8,7 +8,7 @@ import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { createSmtpMailer } from '../../src/mail/smtp-mailer.ts';
 import { buildServer, type Server } from '../../src/server.ts';
-import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
+import { openStores } from '../../src/storage/open-stores.ts';
 import type { Stores } from '../../src/storage/ports.ts';
 import { Browser, type Page } from './browser.ts';
 import { SmtpCapture, linkIn } from './smtp-capture.ts';
@@ -49,8 +49,9 @@ export class Harness {
       LOG_LEVEL: 'debug',
       ...env,
     });
-    this.stores = openMemoryStores();
     const logger = createLogger(config.logLevel, (line) => void this.logs.push(line));
+    // Memory unless the env names REDIS_URL / MONGODB_URI, exactly as main.ts decides.
+    this.stores = await openStores(config, logger);
     this.server = buildServer({ config, stores: this.stores, mailer: createSmtpMailer(this.smtp.url, config.mailFrom), logger });
     this.#http.on('request', this.server.app.callback());
     this.server.ready = true;

@@ -1,0 +1,4 @@
+import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
+import { storeContract } from './store-contract.ts';
+
+storeContract('memory', async () => openMemoryStores());

@@ -1,0 +1,28 @@
+// MongoDB has no Debian package and cannot be installed on our CI machines: these suites
+// run wherever MONGODB_URI points at a server (its database is used for the test), and
+// say so visibly when they are skipped.
+import { createLogger } from '../../src/log.ts';
+import { openStores } from '../../src/storage/open-stores.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
+import { storeContract } from './store-contract.ts';
+
+const uri = process.env.MONGODB_URI;
+
+if (!uri) {
+  describe('storage contract: mongodb, redis+mongodb', () => {
+    it('SKIPPED: set MONGODB_URI (e.g. mongodb://127.0.0.1:27017/postern_test) to run the MongoDB contract suites', function () {
+      this.skip();
+    });
+  });
+} else {
+  storeContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri }, createLogger('silent')));
+
+  describe('redis + mongodb', () => {
+    const redis = new RedisServer();
+    before(async () => {
+      await redis.start();
+    });
+    after(() => redis.destroy());
+    storeContract('redis+mongodb', () => openStores({ redisUrl: redis.url, mongodbUri: uri }, createLogger('silent')));
+  });
+}

@@ -1,0 +1,269 @@
+// One contract for every storage implementation: the same tests run against memory,
+// Redis and (when MONGODB_URI is set) MongoDB. A store is correct when this passes.
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { DuplicateError, type AppRecord, type AuditRecord, type MagicLinkRecord, type Stores } from '../../src/storage/ports.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function app(overrides: Partial<AppRecord> = {}): AppRecord {
+  const now = Date.now();
+  return {
+    id: randomUUID(),
+    name: 'Contract App',
+    redirectUris: ['https://app.example/cb'],
+    postLogoutRedirectUris: [],
+    tokenEndpointAuthMethod: 'none',
+    encryptedClientSecret: undefined,
+    settings: { id_token_ttl: 1800, magic_link_ttl: 900, refresh_token_idle_ttl: 604800, refresh_token_max_ttl: 7776000 },
+    keys: [{ kid: randomUUID(), alg: 'ES512', createdAt: now, publicJwk: { kty: 'EC', crv: 'P-521', x: 'x', y: 'y' }, encryptedPrivateJwk: 'v1.a.b.c' }],
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  };
+}
+
+function link(appId: string, overrides: Partial<MagicLinkRecord> = {}): MagicLinkRecord {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    hash: randomUUID().replace(/-/g, ''),
+    appId,
+    interactionUid: randomUUID(),
+    email: 'contract@example.com',
+    clientId: appId,
+    createdAt: now,
+    expiresAt: now + 900,
+    ...overrides,
+  };
+}
+
+export function storeContract(name: string, open: () => Promise<Stores>): void {
+  describe(`storage contract: ${name}`, function () {
+    this.timeout(20_000);
+    let stores: Stores;
+    let appId: string;
+    let otherApp: string;
+
+    before(async () => {
+      stores = await open();
+    });
+    after(async () => {
+      await stores?.close();
+    });
+    beforeEach(() => {
+      appId = randomUUID();
+      otherApp = randomUUID();
+    });
+
+    it('is reachable', async () => {
+      await stores.ping();
+    });
+
+    describe('apps', () => {
+      it('inserts, reads, lists, replaces and deletes, preserving every field', async () => {
+        const record = app({ encryptedClientSecret: 'v1.secret' });
+        await stores.apps.insert(record);
+        expect(await stores.apps.get(record.id)).to.deep.equal(record);
+        expect((await stores.apps.list()).map((a) => a.id)).to.include(record.id);
+        const changed = { ...record, name: 'Renamed', updatedAt: record.updatedAt + 1 };
+        expect(await stores.apps.replace(changed)).to.equal(true);
+        expect(await stores.apps.get(record.id)).to.deep.equal(changed);
+        expect(await stores.apps.delete(record.id)).to.equal(true);
+        expect(await stores.apps.get(record.id)).to.equal(undefined);
+        expect(await stores.apps.delete(record.id)).to.equal(false);
+      });
+
+      it('refuses a duplicate id and does not replace a missing app', async () => {
+        const record = app();
+        await stores.apps.insert(record);
+        let error: unknown;
+        try {
+          await stores.apps.insert({ ...record, name: 'Impostor' });
+        } catch (err) {
+          error = err;
+        }
+        expect(error).to.be.instanceOf(DuplicateError);
+        expect((await stores.apps.get(record.id))?.name).to.equal('Contract App');
+        expect(await stores.apps.replace(app())).to.equal(false);
+      });
+    });
+
+    describe('accounts', () => {
+      it('creates an account at the first login and keeps its creation time', async () => {
+        expect(await stores.accounts.find(appId, 'a@example.com')).to.equal(undefined);
+        const first = await stores.accounts.recordLogin(appId, 'a@example.com', 1000);
+        expect(first).to.deep.equal({ email: 'a@example.com', createdAt: 1000, lastLoginAt: 1000 });
+        const second = await stores.accounts.recordLogin(appId, 'a@example.com', 2000);
+        expect(second).to.deep.equal({ email: 'a@example.com', createdAt: 1000, lastLoginAt: 2000 });
+        expect(await stores.accounts.find(appId, 'a@example.com')).to.deep.equal(second);
+        expect(await stores.accounts.find(otherApp, 'a@example.com')).to.equal(undefined);
+      });
+    });
+
+    describe('magic links', () => {
+      it('stores a record, marks it used once and reports the state before', async () => {
+        const record = link(appId);
+        await stores.magicLinks.save(record, 60);
+        expect(await stores.magicLinks.find(appId, record.hash)).to.deep.equal(record);
+        expect(await stores.magicLinks.find(otherApp, record.hash)).to.equal(undefined);
+        expect(await stores.magicLinks.markUsed(appId, record.hash, 5)).to.deep.equal(record);
+        expect(await stores.magicLinks.markUsed(appId, record.hash, 6)).to.deep.equal({ ...record, usedAt: 5 });
+        expect(await stores.magicLinks.find(appId, record.hash)).to.deep.equal({ ...record, usedAt: 5 });
+        expect(await stores.magicLinks.markUsed(appId, 'missing', 7)).to.equal(undefined);
+      });
+
+      it('lets exactly one of 20 concurrent consumers use a link', async () => {
+        const record = link(appId);
+        await stores.magicLinks.save(record, 60);
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => stores.magicLinks.markUsed(appId, record.hash, 100 + i)));
+        expect(results.filter((r) => r && r.usedAt === undefined)).to.have.length(1);
+      });
+
+      it('forgets a record after its retention time', async () => {
+        const record = link(appId);
+        await stores.magicLinks.save(record, 1);
+        await sleep(2100);
+        expect(await stores.magicLinks.find(appId, record.hash)).to.equal(undefined);
+      });
+    });
+
+    describe('oidc-provider models', () => {
+      const payload = (extra: Record<string, unknown> = {}) => ({
+        iat: 1,
+        exp: 2,
+        kind: 'X',
+        scope: 'openid',
+        amr: [],
+        claims: { id_token: { email: null }, nested: { empty: {} } },
+        ...extra,
+      });
+
+      it('round-trips a payload exactly and namespaces it by app', async () => {
+        const doc = payload({ jti: 'abc', accountId: 'a@example.com', grantId: 'g1' });
+        await stores.oidc.upsert(appId, 'AccessToken', 'abc', doc, 60);
+        expect(await stores.oidc.find(appId, 'AccessToken', 'abc')).to.deep.equal(doc);
+        expect(await stores.oidc.find(otherApp, 'AccessToken', 'abc')).to.equal(undefined);
+        expect(await stores.oidc.find(appId, 'RefreshToken', 'abc')).to.equal(undefined);
+      });
+
+      it('finds by uid and by user code, and keeps documents without expiry', async () => {
+        await stores.oidc.upsert(appId, 'Session', 's1', payload({ uid: 'u-1' }), 60);
+        await stores.oidc.upsert(appId, 'DeviceCode', 'd1', payload({ userCode: 'ABCD-EFGH' }), 60);
+        await stores.oidc.upsert(appId, 'Client', 'c1', payload({ client_id: 'c1' }), undefined);
+        expect((await stores.oidc.findByUid(appId, 'Session', 'u-1'))?.uid).to.equal('u-1');
+        expect(await stores.oidc.findByUid(otherApp, 'Session', 'u-1')).to.equal(undefined);
+        expect((await stores.oidc.findByUserCode(appId, 'DeviceCode', 'ABCD-EFGH'))?.userCode).to.equal('ABCD-EFGH');
+        expect((await stores.oidc.find(appId, 'Client', 'c1'))?.client_id).to.equal('c1');
+      });
+
+      it('overwrites on upsert and destroys', async () => {
+        await stores.oidc.upsert(appId, 'Session', 's2', payload({ uid: 'u-2', v: 1 }), 60);
+        await stores.oidc.upsert(appId, 'Session', 's2', payload({ uid: 'u-2', v: 2 }), 60);
+        expect((await stores.oidc.find(appId, 'Session', 's2'))?.v).to.equal(2);
+        await stores.oidc.destroy(appId, 'Session', 's2');
+        expect(await stores.oidc.find(appId, 'Session', 's2')).to.equal(undefined);
+        expect(await stores.oidc.findByUid(appId, 'Session', 'u-2')).to.equal(undefined);
+      });
+
+      it('consumes once: exactly one of 20 concurrent consumers wins', async () => {
+        await stores.oidc.upsert(appId, 'AuthorizationCode', 'code1', payload({ grantId: 'g' }), 60);
+        const wins = await Promise.all(Array.from({ length: 20 }, () => stores.oidc.consume(appId, 'AuthorizationCode', 'code1')));
+        expect(wins.filter(Boolean)).to.have.length(1);
+        const after = await stores.oidc.find(appId, 'AuthorizationCode', 'code1');
+        expect(after?.consumed).to.be.a('number');
+        expect(await stores.oidc.consume(appId, 'AuthorizationCode', 'missing')).to.equal(false);
+      });
+
+      it('expires documents with their TTL', async () => {
+        await stores.oidc.upsert(appId, 'Interaction', 'i1', payload({ uid: 'iu' }), 1);
+        expect(await stores.oidc.find(appId, 'Interaction', 'i1')).not.to.equal(undefined);
+        await sleep(2100);
+        expect(await stores.oidc.find(appId, 'Interaction', 'i1')).to.equal(undefined);
+        expect(await stores.oidc.findByUid(appId, 'Interaction', 'iu')).to.equal(undefined);
+      });
+
+      it('revokes by grant id, model by model, and only that grant', async () => {
+        await stores.oidc.upsert(appId, 'AccessToken', 'at1', payload({ grantId: 'G1' }), 60);
+        await stores.oidc.upsert(appId, 'RefreshToken', 'rt1', payload({ grantId: 'G1' }), 60);
+        await stores.oidc.upsert(appId, 'AccessToken', 'at2', payload({ grantId: 'G2' }), 60);
+        await stores.oidc.upsert(otherApp, 'AccessToken', 'at1', payload({ grantId: 'G1' }), 60);
+        await stores.oidc.revokeByGrantId(appId, 'AccessToken', 'G1');
+        expect(await stores.oidc.find(appId, 'AccessToken', 'at1')).to.equal(undefined);
+        expect(await stores.oidc.find(appId, 'RefreshToken', 'rt1')).not.to.equal(undefined);
+        expect(await stores.oidc.find(appId, 'AccessToken', 'at2')).not.to.equal(undefined);
+        expect(await stores.oidc.find(otherApp, 'AccessToken', 'at1')).not.to.equal(undefined);
+        await stores.oidc.revokeByGrantId(appId, 'RefreshToken', 'G1');
+        expect(await stores.oidc.find(appId, 'RefreshToken', 'rt1')).to.equal(undefined);
+      });
+
+      it("destroys everything of one account: grants, their tokens, sessions", async () => {
+        const who = { accountId: 'gone@example.com' };
+        await stores.oidc.upsert(appId, 'Grant', 'GA', payload({ ...who }), 600);
+        await stores.oidc.upsert(appId, 'RefreshToken', 'rtA', payload({ ...who, grantId: 'GA' }), 600);
+        await stores.oidc.upsert(appId, 'AccessToken', 'atA', payload({ ...who, grantId: 'GA' }), 600);
+        await stores.oidc.upsert(appId, 'AuthorizationCode', 'acA', payload({ grantId: 'GA' }), 600);
+        await stores.oidc.upsert(appId, 'Session', 'sA', payload({ ...who, uid: 'suA' }), 600);
+        await stores.oidc.upsert(appId, 'Grant', 'GB', payload({ accountId: 'stays@example.com' }), 600);
+        await stores.oidc.upsert(otherApp, 'Grant', 'GA', payload({ ...who }), 600);
+        const counts = await stores.oidc.destroyByAccount(appId, 'gone@example.com');
+        expect(counts).to.deep.equal({ grants: 1, sessions: 1, tokens: 3 });
+        for (const [model, id] of [['Grant', 'GA'], ['RefreshToken', 'rtA'], ['AccessToken', 'atA'], ['AuthorizationCode', 'acA'], ['Session', 'sA']] as const) {
+          expect(await stores.oidc.find(appId, model, id), `${model} ${id}`).to.equal(undefined);
+        }
+        expect(await stores.oidc.find(appId, 'Grant', 'GB')).not.to.equal(undefined);
+        expect(await stores.oidc.find(otherApp, 'Grant', 'GA')).not.to.equal(undefined);
+      });
+    });
+
+    describe('audit', () => {
+      it('keeps events per app, newest first, filterable and pageable', async () => {
+        const base = Date.now() - 10_000;
+        const events: AuditRecord[] = Array.from({ length: 6 }, (_, i) => ({
+          id: `e${i}`,
+          at: base + i * 1000,
+          app_id: appId,
+          type: i % 2 ? 'link.requested' : 'token.issued',
+          outcome: 'success',
+          email: i < 3 ? 'x@example.com' : 'y@example.com',
+        }));
+        for (const event of events) await stores.audit.append(event, 3600);
+        await stores.audit.append({ ...events[0]!, id: 'other', app_id: otherApp }, 3600);
+        const all = await stores.audit.query(appId, { limit: 100 });
+        expect(all.map((e) => e.id)).to.deep.equal(['e5', 'e4', 'e3', 'e2', 'e1', 'e0']);
+        expect(all[0]).to.deep.equal(events[5]);
+        expect((await stores.audit.query(appId, { limit: 100, type: 'link.requested' })).map((e) => e.id)).to.deep.equal(['e5', 'e3', 'e1']);
+        expect((await stores.audit.query(appId, { limit: 100, email: 'x@example.com' })).map((e) => e.id)).to.deep.equal(['e2', 'e1', 'e0']);
+        expect((await stores.audit.query(appId, { limit: 100, from: base + 2000, to: base + 4000 })).map((e) => e.id)).to.deep.equal(['e3', 'e2']);
+        const page1 = await stores.audit.query(appId, { limit: 2 });
+        const last = page1.at(-1)!;
+        const page2 = await stores.audit.query(appId, { limit: 2, before: { at: last.at, id: last.id } });
+        expect([...page1, ...page2].map((e) => e.id)).to.deep.equal(['e5', 'e4', 'e3', 'e2']);
+      });
+    });
+
+    describe('apps lifecycle', () => {
+      it("purges one app's data and leaves the others alone", async () => {
+        await stores.oidc.upsert(appId, 'Session', 'p1', { uid: 'pu' }, 600);
+        await stores.oidc.upsert(otherApp, 'Session', 'p1', { uid: 'pu' }, 600);
+        await stores.accounts.recordLogin(appId, 'p@example.com', 1);
+        await stores.accounts.recordLogin(otherApp, 'p@example.com', 1);
+        const record = link(appId);
+        await stores.magicLinks.save(record, 600);
+        await stores.purgeApp(appId);
+        expect(await stores.oidc.find(appId, 'Session', 'p1')).to.equal(undefined);
+        expect(await stores.accounts.find(appId, 'p@example.com')).to.equal(undefined);
+        expect(await stores.magicLinks.find(appId, record.hash)).to.equal(undefined);
+        expect(await stores.oidc.find(otherApp, 'Session', 'p1')).not.to.equal(undefined);
+        expect(await stores.accounts.find(otherApp, 'p@example.com')).not.to.equal(undefined);
+      });
+
+      it('announces app changes to subscribers', async () => {
+        const heard: string[] = [];
+        stores.changes.subscribe((id) => heard.push(id));
+        await stores.changes.publish(appId);
+        for (let i = 0; i < 50 && !heard.includes(appId); i++) await sleep(20);
+        expect(heard).to.include(appId);
+      });
+    });
+  });
+}

@@ -1,6 +1,6 @@
 // The oidc-provider adapter, created per app: every model document is stored under the
 // app id, so two apps can never read each other's sessions, codes or tokens.
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { StoreUnavailableError, type OidcStore } from '../storage/ports.ts';
 
 /** Store outages become the OAuth error `temporarily_unavailable` with status 503. */
@@ -13,13 +13,34 @@ export function unavailable(err: unknown): never {
   throw err;
 }
 
+/**
+ * Refresh races: two tabs (or a retrying client) may send the same refresh token within
+ * moments. The engine treats any use of a consumed refresh token as a replay and revokes
+ * the whole grant, which would sign the user out. Within this window after consumption,
+ * the token endpoint sees the token as not yet consumed, so the engine goes on to
+ * `consume`, which fails atomically with invalid_grant and revokes nothing. Later uses
+ * are real replays and revoke the grant as before.
+ */
+export const REFRESH_GRACE_SECONDS = 10;
+
+function withinRefreshGrace(model: string, payload: AdapterPayload | undefined): boolean {
+  if (model !== 'RefreshToken' || !payload?.consumed) return false;
+  if (Provider.ctx?.oidc?.route !== 'token') return false;
+  return Math.floor(Date.now() / 1000) - Number(payload.consumed) <= REFRESH_GRACE_SECONDS;
+}
+
 export function adapterFor(store: OidcStore, appId: string) {
   return (model: string): Adapter => ({
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
       await store.upsert(appId, model, id, payload as Record<string, unknown>, expiresIn).catch(unavailable);
     },
     async find(id: string) {
-      return (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined;
+      const payload = (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined;
+      if (payload && withinRefreshGrace(model, payload)) {
+        const { consumed, ...unconsumed } = payload;
+        return unconsumed;
+      }
+      return payload;
     },
     async findByUid(uid: string) {
       return (await store.findByUid(appId, model, uid).catch(unavailable)) as AdapterPayload | undefined;

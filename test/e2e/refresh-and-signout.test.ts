@@ -5,6 +5,7 @@ import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
 import { restoreClock, travel } from '../helpers/clock.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
+import { REFRESH_GRACE_SECONDS } from '../../src/oidc/adapter.ts';
 
 /** The OAuth error of a rejected openid-client call (from the body or WWW-Authenticate). */
 async function rejects(promise: Promise<unknown>): Promise<{ error: unknown }> {
@@ -58,10 +59,21 @@ describe('refresh tokens and sign-out', () => {
     expect(info.email).to.equal('rotate@example.com');
   });
 
-  it('revokes the whole chain when a used refresh token is replayed', async () => {
+  it('keeps the session when a used refresh token comes again within the grace window (two tabs)', async () => {
+    const { config, tokens } = await h.signIn(app, 'tabs@example.com', { scope: 'openid offline_access' });
+    const first = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    travel(REFRESH_GRACE_SECONDS - 2);
+    // The second tab gets no new tokens...
+    expect((await rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!))).error).to.equal('invalid_grant');
+    // ...and the first tab's chain lives on.
+    expect((await oidc.refreshTokenGrant(config, first.refresh_token!)).access_token).to.be.a('string');
+  });
+
+  it('revokes the whole chain when a used refresh token is replayed after the grace window', async () => {
     const { config, tokens } = await h.signIn(app, 'replay@example.com', { scope: 'openid offline_access' });
     const used = tokens.refresh_token!;
     const next = await oidc.refreshTokenGrant(config, used);
+    travel(REFRESH_GRACE_SECONDS + 1);
     const replay = await rejects(oidc.refreshTokenGrant(config, used));
     expect(replay.error).to.equal('invalid_grant');
     // The legitimate successor and its access token died with the grant.

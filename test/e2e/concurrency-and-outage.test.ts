@@ -1,0 +1,137 @@
+// Races that real clients produce, on every store: one authorization code redeemed 20
+// times at once, one refresh token sent 20 times at once (two tabs, a retrying client).
+// Then Redis going away and coming back under a running server.
+import { expect } from 'chai';
+import * as oidc from 'openid-client';
+import { Browser } from '../helpers/browser.ts';
+import { Harness, type AppJson } from '../helpers/harness.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
+
+async function settle<T>(calls: Promise<T>[]) {
+  const results = await Promise.allSettled(calls);
+  const ok: T[] = [];
+  const errors: { error?: string }[] = [];
+  for (const r of results) {
+    if (r.status === 'fulfilled') ok.push(r.value);
+    else errors.push(r.reason as { error?: string });
+  }
+  return { ok, errors };
+}
+
+for (const storage of ['memory', 'redis'] as const) {
+  describe(`concurrent use of one code or token (${storage})`, function () {
+    this.timeout(30_000);
+    const redis = new RedisServer();
+    const h = new Harness();
+    let app: AppJson;
+
+    before(async () => {
+      if (storage === 'redis') await redis.start();
+      await h.start(storage === 'redis' ? { REDIS_URL: redis.url } : {});
+      app = await h.createApp();
+    });
+    after(async () => {
+      await h.stop();
+      await redis.destroy();
+    });
+
+    it('redeems an authorization code exactly once among 20 parallel exchanges', async () => {
+      const browser = new Browser();
+      const login = await h.startLogin(app, browser);
+      const { link } = await h.requestLink(browser, login.page, 'race-code@example.com');
+      const callback = await browser.submit(await browser.navigate(link), {}, '/link', login.redirectUri);
+      const { ok, errors } = await settle(
+        Array.from({ length: 20 }, () =>
+          oidc.authorizationCodeGrant(login.config, new URL(callback.url), {
+            pkceCodeVerifier: login.verifier,
+            expectedState: login.state,
+            expectedNonce: login.nonce,
+          }),
+        ),
+      );
+      expect(ok).to.have.length(1);
+      expect(errors).to.have.length(19);
+      for (const err of errors) expect(err.error).to.equal('invalid_grant');
+    });
+
+    it('lets at most one of 20 parallel refreshes succeed, and the session survives', async () => {
+      const { config, tokens } = await h.signIn(app, 'race-refresh@example.com', { scope: 'openid offline_access' });
+      const { ok, errors } = await settle(Array.from({ length: 20 }, () => oidc.refreshTokenGrant(config, tokens.refresh_token!)));
+      expect(ok.length).to.be.at.most(1);
+      for (const err of errors) expect(err.error).to.equal('invalid_grant');
+      if (ok.length === 1) {
+        // The winner's new refresh token carries the session on.
+        const next = await oidc.refreshTokenGrant(config, ok[0]!.refresh_token!);
+        expect(next.access_token).to.be.a('string');
+      }
+    });
+  });
+}
+
+describe('Redis going away and coming back', function () {
+  this.timeout(60_000);
+  const redis = new RedisServer();
+  const h = new Harness();
+
+  before(async () => {
+    await redis.start();
+    await h.start({ REDIS_URL: redis.url });
+  });
+  after(async () => {
+    await h.stop();
+    await redis.destroy();
+  });
+
+  it('answers 503 while Redis is down, never crashes, and recovers without a restart', async () => {
+    const app = await h.createApp();
+    const ready = await fetch(`${h.url}/readyz`);
+    expect(ready.status).to.equal(200);
+
+    await redis.stop();
+    const readyz = await fetch(`${h.url}/readyz`);
+    expect(readyz.status).to.equal(503);
+    expect(((await readyz.json()) as { unavailable: string }).unavailable).to.equal('redis');
+
+    const admin = await h.admin('GET', '/admin/apps');
+    expect(admin.status).to.equal(503);
+    expect(admin.body.error).to.equal('temporarily_unavailable');
+
+    const discovery = await fetch(`${app.issuer}/.well-known/openid-configuration`);
+    expect(discovery.status).to.equal(503);
+
+    const page = await new Browser().request(`${app.issuer}/interaction/abc`);
+    expect(page.status).to.equal(503);
+    expect(page.body).not.to.match(/at .*\.ts:\d+/);
+
+    await redis.start(redis.port);
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await fetch(`${h.url}/readyz`)).status;
+    }
+    expect(status).to.equal(200);
+    // Data written before the outage is still there (AOF) and the flow works again.
+    const { tokens } = await h.signIn(app, 'after-outage@example.com');
+    expect(tokens.id_token).to.be.a('string');
+  });
+
+  it('answers the token endpoint with temporarily_unavailable while Redis is down', async () => {
+    const app = await h.createApp();
+    const { config, tokens } = await h.signIn(app, 'token-outage@example.com', { scope: 'openid offline_access' });
+    await redis.stop();
+    try {
+      const res = await fetch(`${app.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: app.client_id }),
+      });
+      // The provider is cached, so the request reaches the engine, whose adapter fails.
+      expect(res.status).to.equal(503);
+      expect(((await res.json()) as { error: string }).error).to.equal('temporarily_unavailable');
+    } finally {
+      await redis.start(redis.port);
+    }
+    for (let i = 0; i < 100 && (await fetch(`${h.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await oidc.refreshTokenGrant(config, tokens.refresh_token!)).access_token).to.be.a('string');
+  });
+});

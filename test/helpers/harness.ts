@@ -32,13 +32,14 @@ export class Harness {
   server!: Server;
   url = '';
   logs: string[] = [];
-  #http!: HttpServer;
+  #http: HttpServer | undefined;
 
   async start(env: Record<string, string> = {}): Promise<this> {
     await this.smtp.start();
-    this.#http = createServer();
-    await new Promise<void>((resolve) => this.#http.listen(0, '127.0.0.1', resolve));
-    const port = (this.#http.address() as AddressInfo).port;
+    const http = createServer();
+    this.#http = http;
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const port = (http.address() as AddressInfo).port;
     const config = loadConfig({
       NODE_ENV: 'test',
       PORT: String(port),
@@ -53,17 +54,27 @@ export class Harness {
     // Memory unless the env names REDIS_URL / MONGODB_URI, exactly as main.ts decides.
     this.stores = await openStores(config, logger);
     this.server = buildServer({ config, stores: this.stores, mailer: createSmtpMailer(this.smtp.url, config.mailFrom), logger });
-    this.#http.on('request', this.server.app.callback());
+    http.on('request', this.server.app.callback());
     this.server.ready = true;
     this.url = `http://localhost:${port}`;
     return this;
   }
 
+  /** Only the SMTP capture and the client helpers, for Postern processes started elsewhere. */
+  async attach(url: string): Promise<this> {
+    await this.smtp.start();
+    this.url = url;
+    return this;
+  }
+
   async stop(): Promise<void> {
-    this.#http.closeAllConnections();
-    await new Promise((resolve) => this.#http.close(resolve));
+    const http = this.#http;
+    if (http) {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
     await this.smtp.stop();
-    await this.stores.close();
+    await this.stores?.close();
   }
 
   async admin(method: string, path: string, body?: unknown, token = ADMIN_TOKEN) {

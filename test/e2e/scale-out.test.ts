@@ -1,0 +1,153 @@
+// Several identical Postern processes sharing Redis behave as one, and a process killed
+// with SIGKILL loses nothing: real processes, a real redis-server (AOF on), a load
+// balancer whose target each step picks, openid-client as the app.
+import { expect } from 'chai';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as oidc from 'openid-client';
+import { Browser } from '../helpers/browser.ts';
+import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
+import { Instance, LoadBalancer } from '../helpers/instance.ts';
+import { RedisServer, freePort } from '../helpers/redis-server.ts';
+
+async function rejection(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = err as { error?: string; cause?: { parameters?: { error?: string } }[] };
+    return e.error ?? e.cause?.[0]?.parameters?.error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('scale-out and restarts (three processes on one Redis)', function () {
+  this.timeout(120_000);
+  const redis = new RedisServer();
+  const lb = new LoadBalancer();
+  const h = new Harness();
+  const instances: Instance[] = [];
+  let app: AppJson;
+
+  before(async () => {
+    await redis.start();
+    await lb.start();
+    await h.attach(lb.url);
+    const env = {
+      NODE_ENV: 'test',
+      PUBLIC_URL: lb.url,
+      REDIS_URL: redis.url,
+      SMTP_URL: h.smtp.url,
+      ADMIN_TOKEN,
+      COOKIE_SECRETS: 'scale-out-cookie-secret-0123456789abcdef0123',
+      KEY_ENCRYPTION_KEY: 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100',
+      LOG_LEVEL: 'warn',
+    };
+    for (let i = 0; i < 3; i++) {
+      const instance = new Instance(await freePort(), env);
+      instances.push(instance);
+      lb.targets.push(instance.url);
+    }
+    await Promise.all(instances.map((i) => i.start()));
+    lb.target = 0;
+    app = await h.createApp({ name: 'Scaled App' });
+  });
+
+  after(async () => {
+    await Promise.all(instances.map((i) => i.kill('SIGKILL')));
+    await lb.stop();
+    await h.stop();
+    await redis.destroy();
+  });
+
+  it('signs in on 1, redeems on 2, refreshes on 3, revokes on 1: 2 and 3 reject at once', async () => {
+    const browser = new Browser();
+    lb.target = 0;
+    const login = await h.startLogin(app, browser, { scope: 'openid offline_access' });
+    const { link } = await h.requestLink(browser, login.page, 'scaled@example.com');
+    const callback = await browser.submit(await browser.navigate(link), {}, '/link', login.redirectUri);
+
+    lb.target = 1;
+    const tokens = await oidc.authorizationCodeGrant(login.config, new URL(callback.url), {
+      pkceCodeVerifier: login.verifier,
+      expectedState: login.state,
+      expectedNonce: login.nonce,
+    });
+
+    lb.target = 2;
+    const refreshed = await oidc.refreshTokenGrant(login.config, tokens.refresh_token!);
+
+    lb.target = 0;
+    await oidc.tokenRevocation(login.config, refreshed.refresh_token!);
+
+    for (const target of [1, 2]) {
+      lb.target = target;
+      expect(await rejection(oidc.refreshTokenGrant(login.config, refreshed.refresh_token!)), `instance ${target + 1}`).to.equal('invalid_grant');
+    }
+  });
+
+  it('serves an admin change made on one instance from the others within a second', async () => {
+    for (const target of [1, 2]) {
+      lb.target = target;
+      expect((await h.startLogin(app, new Browser())).page.body).to.include('Scaled App'); // caches warm
+    }
+    lb.target = 0;
+    expect((await h.admin('PATCH', `/admin/apps/${app.app_id}`, { name: 'Renamed App' })).status).to.equal(200);
+    for (const target of [1, 2]) {
+      lb.target = target;
+      const deadline = Date.now() + 1000;
+      let body = '';
+      while (Date.now() < deadline && !body.includes('Renamed App')) {
+        body = (await h.startLogin(app, new Browser())).page.body;
+      }
+      expect(body, `instance ${target + 1}`).to.include('Renamed App');
+    }
+  });
+
+  it('loses nothing when an instance is killed between the mail and the click', async () => {
+    const browser = new Browser();
+    lb.target = 0;
+    const login = await h.startLogin(app, browser);
+    const { link } = await h.requestLink(browser, login.page, 'killed@example.com');
+
+    await instances[0]!.kill('SIGKILL');
+    await instances[0]!.start();
+
+    const confirm = await browser.navigate(link);
+    expect(confirm.status).to.equal(200);
+    const callback = await browser.submit(confirm, {}, '/link', login.redirectUri);
+    const tokens = await oidc.authorizationCodeGrant(login.config, new URL(callback.url), {
+      pkceCodeVerifier: login.verifier,
+      expectedState: login.state,
+      expectedNonce: login.nonce,
+    });
+    expect(tokens.claims()?.email).to.equal('killed@example.com');
+    // Still single use after the restart.
+    const again = await browser.submit(confirm, {}, '/link', login.redirectUri);
+    expect(again.status).to.equal(410);
+  });
+
+  it('keeps apps, keys and the refresh chain through SIGKILL of Postern and of Redis (AOF)', async () => {
+    lb.target = 0;
+    const { config, tokens } = await h.signIn(app, 'durable@example.com', { scope: 'openid offline_access' });
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    const jwksBefore = await (await fetch(`${app.issuer}/jwks`)).json();
+
+    await Promise.all(instances.map((i) => i.kill('SIGKILL')));
+    await redis.stop(); // SIGTERM; with appendfsync always, SIGKILL would lose nothing either
+    await redis.start(redis.port);
+    await Promise.all(instances.map((i) => i.start()));
+
+    lb.target = 1;
+    expect(await (await fetch(`${app.issuer}/jwks`)).json()).to.deep.equal(jwksBefore);
+    const admin = await h.admin('GET', `/admin/apps/${app.app_id}`);
+    expect(admin.body.name).to.equal('Renamed App');
+    const next = await oidc.refreshTokenGrant(config, refreshed.refresh_token!);
+    await jwtVerify(next.id_token!, createRemoteJWKSet(new URL(`${app.issuer}/jwks`)), { issuer: app.issuer, audience: app.client_id });
+    expect(next.claims()?.sub).to.equal('durable@example.com');
+  });
+
+  it('stops cleanly on SIGTERM with exit code 0', async () => {
+    const code = await instances[2]!.kill('SIGTERM');
+    expect(code).to.equal(0); // without the handler Node dies by the signal (code null)
+    await instances[2]!.start();
+  });
+});

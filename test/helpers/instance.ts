@@ -1,0 +1,88 @@
+// Real Postern processes (src/main.ts on this Node), for multi-instance and restart tests,
+// and a tiny load balancer in front of them whose target the test chooses per step.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export class Instance {
+  readonly port: number;
+  readonly env: Record<string, string>;
+  output = '';
+  #child: ChildProcess | undefined;
+
+  constructor(port: number, env: Record<string, string>) {
+    this.port = port;
+    this.env = env;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...this.env, PORT: String(this.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
+    for (let i = 0; i < 200; i++) {
+      if (child.exitCode !== null) throw new Error(`instance exited early (${child.exitCode}):\n${this.output}`);
+      try {
+        if ((await fetch(`${this.url}/healthz`)).status === 200) return this;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`instance did not become healthy:\n${this.output}`);
+  }
+
+  /** Sends the signal and waits for the process to end. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(signal);
+    return exited;
+  }
+}
+
+/** Forwards every request to `targets[target]`; the test switches `target` between steps. */
+export class LoadBalancer {
+  target = 0;
+  readonly targets: string[] = [];
+  port = 0;
+  #server: Server | undefined;
+
+  get url(): string {
+    return `http://localhost:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.#server = createServer((req, res) => {
+      const upstream = new URL(req.url ?? '/', this.targets[this.target]);
+      const proxied = request(upstream, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      proxied.on('error', () => {
+        res.writeHead(502).end();
+      });
+      req.pipe(proxied);
+    });
+    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.#server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
+    await new Promise((resolve) => this.#server?.close(resolve));
+  }
+}

@@ -53,8 +53,28 @@ describe('docker-compose.yml', () => {
   const postern = services.postern ?? {};
   const env = environmentOf(postern);
 
-  it('has the services postern and mailpit', () => {
-    expect(services).to.include.keys('postern', 'mailpit');
+  it('has the services postern, redis, mongo and mailpit', () => {
+    expect(services).to.include.keys('postern', 'redis', 'mongo', 'mailpit');
+  });
+
+  it('points REDIS_URL and MONGODB_URI at its own services, which postern waits for', () => {
+    for (const [name, service] of [['REDIS_URL', 'redis'], ['MONGODB_URI', 'mongo']] as const) {
+      const url = URL.parse(env[name] ?? '');
+      expect(url, name).to.not.equal(null);
+      expect(url!.hostname, name).to.equal(service);
+      expect(Object.keys((postern.depends_on ?? {}) as object)).to.include(service);
+      expect(services[service]?.healthcheck, `${service} healthcheck`).to.be.an('object');
+    }
+    expect(URL.parse(env.MONGODB_URI ?? '')!.pathname.length, 'MONGODB_URI names a database').to.be.greaterThan(1);
+  });
+
+  it('runs Redis with AOF persistence on a named volume', () => {
+    const redis = services.redis ?? {};
+    const command = Array.isArray(redis.command) ? (redis.command as string[]).join(' ') : String(redis.command ?? '');
+    expect(command).to.match(/--appendonly yes/);
+    const volumes = (redis.volumes ?? []) as string[];
+    expect(volumes.some((v) => v.endsWith(':/data'))).to.equal(true);
+    expect((compose as { volumes?: object }).volumes ?? {}).to.have.property(volumes[0]!.split(':')[0]!);
   });
 
   it('builds postern from the repository root and publishes port 3000', () => {

@@ -26,7 +26,8 @@ export interface MongoParts {
 }
 
 export async function openMongo(uri: string): Promise<MongoParts> {
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
+  // ignoreUndefined: optional fields are left out, as in the other stores, rather than stored as null.
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000, ignoreUndefined: true });
   try {
     await client.connect();
   } catch (err) {

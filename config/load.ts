@@ -19,6 +19,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly mongodbUri: string | undefined;
   readonly logLevel: LogLevel;
+  /** Days after which an app's current signing keys are rotated; 0: manual rotation only. */
+  readonly keyRotationDays: number;
   /** Secrets that were generated because they were missing (development only). */
   readonly generated: readonly string[];
 }
@@ -36,6 +38,7 @@ type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 const MIN_SECRET_LENGTH = 32;
+const MAX_KEY_ROTATION_DAYS = 3650;
 
 function present(env: Env, name: string): string | undefined {
   const value = env[name];
@@ -163,6 +166,17 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
 
+  let keyRotationDays = 0;
+  const rawRotation = present(env, 'KEY_ROTATION_DAYS');
+  if (rawRotation !== undefined) {
+    keyRotationDays = Number(rawRotation);
+    if (!/^\d+$/.test(rawRotation) || keyRotationDays > MAX_KEY_ROTATION_DAYS) {
+      problems.push(
+        `KEY_ROTATION_DAYS must be a whole number of days between 1 and ${MAX_KEY_ROTATION_DAYS}, or 0 for manual rotation only (got "${rawRotation}")`,
+      );
+    }
+  }
+
   if (problems.length) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -178,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     mongodbUri,
     logLevel,
+    keyRotationDays,
     generated: Object.freeze(generated),
   });
 }

@@ -70,4 +70,10 @@ export const SETTINGS: readonly SettingDoc[] = [
     default: 'info',
     meaning: 'One of debug, info, warn, error, silent. Logs are JSON lines on stdout.',
   },
+  {
+    name: 'KEY_ROTATION_DAYS',
+    default: '0 (manual rotation only)',
+    meaning:
+      "Rotate each app's signing keys automatically once its current keys are this many days old (whole days, 1-3650); 0 turns scheduled rotation off. Manual rotation (POST /admin/apps/{app_id}/keys/rotate) and the removal of retired keys work either way.",
+  },
 ];

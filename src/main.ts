@@ -93,6 +93,9 @@ async function main() {
     const deadline = setTimeout(() => http.closeAllConnections(), 10_000);
     await closed;
     clearTimeout(deadline);
+    // Sign-in mail already accepted is sent before exiting (bounded like the requests).
+    await Promise.race([server.mailQueue.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    server.mailQueue.stop();
     await Promise.allSettled([stores.close(), mailer.close()]);
     logger.info('stopped', { signal });
     process.exit(0);

@@ -8,7 +8,7 @@ import { loginRouter } from '../interactions/login-routes.ts';
 import { Csrf } from '../interactions/csrf.ts';
 import { adminRouter } from './admin/admin-routes.ts';
 import { AppsService } from './apps/apps-service.ts';
-import { createAuditLog } from './audit.ts';
+import { createAuditLog, type AuditEvent } from './audit.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { HttpError } from './http/http-error.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
@@ -17,6 +17,8 @@ import type { Mailer } from './mail/mailer.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
 import { devMailboxPage } from '../interactions/views/dev-mailbox-page.ts';
 import { MagicLinks } from './magic-link/magic-links.ts';
+import { LinkRequests } from './magic-link/link-requests.ts';
+import { MailQueue } from './mail/mail-queue.ts';
 import { revokeAllRouter } from './oidc/revoke-all.ts';
 import { StoreUnavailableError, type Stores } from './storage/ports.ts';
 import { createProvider } from './tenancy/create-provider.ts';
@@ -27,18 +29,24 @@ export interface ServerDeps {
   readonly stores: Stores;
   readonly mailer: Mailer;
   readonly logger: Logger;
+  /** Retry schedule of the mail queue (tests shorten it). */
+  readonly mailRetryDelaysMs?: readonly number[];
 }
 
 export interface Server {
   readonly app: Koa;
   readonly registry: ProviderRegistry;
   readonly apps: AppsService;
+  readonly mailQueue: MailQueue;
   /** Set once the server listens; /healthz answers 503 before. */
   ready: boolean;
 }
 
 const MAX_URL_LENGTH = 8 * 1024;
 const AUDIT_RETENTION_SECONDS = 90 * 24 * 60 * 60;
+const WRONG_CODES_PER_IP = 30; // per 15 minutes, across login attempts
+
+type AuditContext = Omit<AuditEvent, 'type' | 'outcome'>;
 
 export function buildServer(deps: ServerDeps): Server {
   const { config, stores, mailer, logger } = deps;
@@ -70,8 +78,17 @@ export function buildServer(deps: ServerDeps): Server {
     },
   });
 
+  const mailQueue = new MailQueue(mailer, {
+    ...(deps.mailRetryDelaysMs ? { retryDelaysMs: deps.mailRetryDelaysMs } : {}),
+    onSent: (_message, context, attempts) => audit.record({ ...(context as AuditContext), type: 'mail.sent', outcome: 'success', reason: attempts > 1 ? `after ${attempts} attempts` : undefined }),
+    onFailed: (_message, context, err, attempts) => {
+      audit.record({ ...(context as AuditContext), type: 'mail.failed', outcome: 'failure', reason: `smtp error after ${attempts} attempts` });
+      logger.error('sign-in mail failed', { app_id: (context as AuditContext).app_id, attempts, err: String(err) });
+    },
+  });
+
   const app = new Koa({ proxy: true, keys: [...config.cookieSecrets] });
-  const server: Server = { app, registry, apps, ready: false };
+  const server: Server = { app, registry, apps, mailQueue, ready: false };
 
   app.use(requestLog(logger));
   app.use(pinToPublicUrl(config.publicUrl, config.trustProxy));
@@ -131,14 +148,15 @@ export function buildServer(deps: ServerDeps): Server {
   });
   app.use(admin.allowedMethods());
 
+  const magicLinks = new MagicLinks(stores.magicLinks);
   const login = loginRouter({
     registry,
-    magicLinks: new MagicLinks(stores.magicLinks),
-    mailer,
+    magicLinks,
+    linkRequests: new LinkRequests({ links: magicLinks, mail: mailQueue, audit, limiter: stores.rateLimiter }),
     accounts: stores.accounts,
     csrf: new Csrf(config.cookieSecrets, https),
     audit,
-    logger,
+    wrongCodesPerIp: stores.rateLimiter('wrong-code-ip', WRONG_CODES_PER_IP, 15 * 60),
   });
   app.use(login.routes());
   app.use(revokeAllRouter({ registry, oidc: stores.oidc, audit }).routes());

@@ -40,5 +40,8 @@ button,.button{display:inline-block;width:100%;margin-top:1rem;padding:.7rem;fon
 .error{color:#a40000;font-weight:600}
 .hint{color:#555;font-size:.9rem}
 .ref{font-family:ui-monospace,monospace}
+.code{font:700 1.8rem/1.2 ui-monospace,monospace;letter-spacing:.15em;text-align:center;margin:1rem 0}
+form+form,form+p{margin-top:1rem}
+pre{white-space:pre-wrap;word-break:break-all}
 @media (max-width:30rem){main{margin:0;border-radius:0;min-height:100vh}}
 `;

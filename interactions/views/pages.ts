@@ -20,15 +20,46 @@ ${error}
   });
 }
 
-export function checkEmailPage(input: { appName: string; email: string; minutes: number; restart: string }) {
+export interface FormTarget {
+  readonly action: string;
+  readonly csrf: string;
+}
+
+/** One-click "send me a new link" for the same login attempt (POST: it sends mail). */
+function resendForm(resend: FormTarget, label = 'Send me a new link') {
+  return `<form method="post" action="${html(resend.action)}">
+${hidden('csrf', resend.csrf)}
+<button type="submit">${html(label)}</button>
+</form>`;
+}
+
+export function checkEmailPage(input: {
+  appName: string;
+  email: string;
+  minutes: number;
+  restart: string;
+  code: FormTarget;
+  resend: FormTarget;
+  error?: string | undefined;
+}) {
+  const error = input.error ? `<p class="error" id="code-error" role="alert">${html(input.error)}</p>` : '';
   return page({
     title: 'Check your email',
     appName: input.appName,
     body: `<p role="status">If <strong>${html(input.email)}</strong> can receive mail, a sign-in link is on its way.
 It works once, for ${input.minutes} minutes.</p>
-<p>Open the link <strong>in this browser</strong> to finish signing in. You can close the email afterwards.</p>
-<p class="hint">Nothing arrived after a few minutes? Check your spam folder, or
-<a href="${html(input.restart)}">use a different address or send a new link</a>.</p>`,
+<p>Open the link <strong>in this browser</strong> to finish signing in.</p>
+<form method="post" action="${html(input.code.action)}" novalidate>
+${hidden('csrf', input.code.csrf)}
+<label for="code">Reading your mail on another device? Type the code from the email here:</label>
+<input id="code" name="code" type="text" inputmode="text" autocomplete="one-time-code" autocapitalize="characters"
+ spellcheck="false" maxlength="20" placeholder="ABCD-EFGH"${input.error ? ' aria-invalid="true" aria-describedby="code-error"' : ''}>
+${error}
+<button type="submit">Sign in with the code</button>
+</form>
+<p class="hint">Nothing arrived after a few minutes? Check your spam folder, send a new link, or
+<a href="${html(input.restart)}">use a different address</a>.</p>
+${resendForm(input.resend).replace('<button type="submit">', '<button type="submit" class="secondary">')}`,
   });
 }
 
@@ -45,7 +76,7 @@ ${hidden('code', input.code)}
   });
 }
 
-export type LinkProblem = 'expired' | 'used' | 'unknown' | 'other_browser' | 'attempt_gone';
+export type LinkProblem = 'expired' | 'used' | 'unknown' | 'superseded' | 'locked' | 'other_browser' | 'attempt_gone';
 
 const PROBLEMS: Record<LinkProblem, { title: string; text: string }> = {
   expired: {
@@ -60,9 +91,17 @@ const PROBLEMS: Record<LinkProblem, { title: string; text: string }> = {
     title: 'This link is not valid',
     text: 'The link may be incomplete (some mail programs break long links) or from an older email. Ask for a new one.',
   },
+  superseded: {
+    title: 'A newer link was sent',
+    text: 'You asked for another sign-in link after this one, so this one no longer works. Use the link in the most recent email, or ask for a new one.',
+  },
+  locked: {
+    title: 'Too many wrong codes',
+    text: 'The code from this email was typed wrongly too often, so it no longer works. Ask for a new link.',
+  },
   other_browser: {
     title: 'Open this link in the browser where you started',
-    text: 'For your safety a sign-in link only works in the browser that asked for it. Go back to that browser (or device), and open the link there. Nothing was signed in here.',
+    text: 'For your safety a sign-in link only works in the browser that asked for it. Nothing was signed in here.',
   },
   attempt_gone: {
     title: 'This sign-in attempt has ended',
@@ -70,12 +109,21 @@ const PROBLEMS: Record<LinkProblem, { title: string; text: string }> = {
   },
 };
 
-export function linkProblemPage(input: { kind: LinkProblem; appName: string; restart: string | undefined }) {
+export function linkProblemPage(input: {
+  kind: LinkProblem;
+  appName: string;
+  resend?: FormTarget | undefined;
+  shortCode?: string | undefined;
+}) {
   const problem = PROBLEMS[input.kind];
-  const action = input.restart
-    ? `<a class="button" href="${html(input.restart)}">Send me a new link</a>`
+  const howTo = input.shortCode
+    ? `<p>Either open the link from the email on the device where you started, or type this code there:</p>
+<p class="code" aria-label="Sign-in code ${html(input.shortCode.split('').join(' '))}">${html(input.shortCode)}</p>`
+    : '';
+  const action = input.resend
+    ? resendForm(input.resend)
     : `<p class="hint">Return to ${html(input.appName)} and choose "Sign in" again.</p>`;
-  return page({ title: problem.title, appName: input.appName, body: `<p>${html(problem.text)}</p>\n${action}` });
+  return page({ title: problem.title, appName: input.appName, body: `<p>${html(problem.text)}</p>\n${howTo}${input.kind === 'other_browser' ? '' : action}` });
 }
 
 export function errorPage(input: { title: string; message: string; reference?: string | undefined }) {

@@ -1,5 +1,22 @@
 // The admin API's JSON shape of an app. Secrets and private keys are never part of it.
-import type { AppRecord } from '../storage/ports.ts';
+import { DEFAULT_SETTINGS } from '../apps/app-input.ts';
+import type { AppRecord, StoredKey } from '../storage/ports.ts';
+import { activatedAt, statusOf } from '../keys/key-ring.ts';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Public facts of a signing key: never the key material (the JWKS has the public half). */
+function keyView(key: StoredKey) {
+  const status = statusOf(key);
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    status,
+    created_at: iso(key.createdAt),
+    ...(status === 'next' ? {} : { activated_at: iso(activatedAt(key)) }),
+    ...(status === 'previous' && key.retireAt !== undefined ? { retire_at: iso(key.retireAt) } : {}),
+  };
+}
 
 export function appView(app: AppRecord, publicUrl: string) {
   const issuer = `${publicUrl}/apps/${app.id}`;
@@ -12,8 +29,9 @@ export function appView(app: AppRecord, publicUrl: string) {
     redirect_uris: app.redirectUris,
     post_logout_redirect_uris: app.postLogoutRedirectUris,
     token_endpoint_auth_method: app.tokenEndpointAuthMethod,
+    ...DEFAULT_SETTINGS, // records created before a setting existed show its default
     ...app.settings,
-    keys: app.keys.map((k) => ({ kid: k.kid, alg: k.alg, created_at: new Date(k.createdAt).toISOString() })),
+    keys: app.keys.map(keyView),
     created_at: new Date(app.createdAt).toISOString(),
     updated_at: new Date(app.updatedAt).toISOString(),
   };

@@ -3,19 +3,30 @@
 import { HttpError } from '../http/http-error.ts';
 import type { AppSettings, TokenEndpointAuthMethod } from '../storage/ports.ts';
 
-export const DEFAULT_SETTINGS: AppSettings = {
+export const DEFAULT_SETTINGS: Required<AppSettings> = {
   id_token_ttl: 1800,
   magic_link_ttl: 900,
   refresh_token_idle_ttl: 604800,
   refresh_token_max_ttl: 7776000,
+  // Email bombing stops at a handful of links per address; a shared office IP still
+  // signs in; the app-wide ceiling caps the damage of a distributed attack.
+  max_links_per_address: 5,
+  max_links_per_ip: 30,
+  max_links_per_app: 5000,
 };
 
-/** Allowed ranges in seconds; `refresh_token_idle_ttl` must also not exceed the max. */
+/**
+ * Allowed ranges (TTLs in seconds, limits in links per window); `refresh_token_idle_ttl`
+ * must also not exceed the max.
+ */
 export const SETTING_RANGES: Record<keyof AppSettings, readonly [number, number]> = {
   id_token_ttl: [60, 86400],
   magic_link_ttl: [60, 86400],
   refresh_token_idle_ttl: [60, 31536000],
   refresh_token_max_ttl: [60, 31536000],
+  max_links_per_address: [1, 1000],
+  max_links_per_ip: [1, 100000],
+  max_links_per_app: [1, 10000000],
 };
 
 const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
@@ -92,8 +103,9 @@ function uris(value: unknown, field: string, required: boolean): string[] {
 
 function ttl(value: unknown, field: keyof AppSettings): number {
   const [min, max] = SETTING_RANGES[field];
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(`${field} must be an integer number of seconds.`);
-  if (value < min || value > max) throw invalid(`${field} must be between ${min} and ${max} seconds.`);
+  const unit = field.startsWith('max_') ? '' : ' seconds';
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(`${field} must be an integer${unit ? ' number of seconds' : ''}.`);
+  if (value < min || value > max) throw invalid(`${field} must be between ${min} and ${max}${unit}.`);
   return value;
 }
 

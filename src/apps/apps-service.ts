@@ -3,7 +3,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { HttpError, notFound } from '../http/http-error.ts';
 import { encryptSecret } from '../keys/encryption.ts';
-import { generateAppKeys } from '../keys/generate-keys.ts';
+import { generateKey } from '../keys/generate-keys.ts';
+import { initialKeys, maintainKeys, noteTokenTtl, rotateKeys, rotationDue, type KeyMaker } from '../keys/key-ring.ts';
 import { clientSecretContext } from '../oidc/client-metadata.ts';
 import type { AppRecord, Stores } from '../storage/ports.ts';
 import { checkSettings, type CreateAppInput, type UpdateAppInput } from './app-input.ts';
@@ -16,6 +17,15 @@ export interface AppsServiceDeps {
   /** Called after every change so cached Providers are rebuilt. */
   readonly changed: (appId: string) => Promise<void>;
 }
+
+/** What scheduled key upkeep did to one app. */
+export type KeyUpkeep = 'rotated' | 'maintained' | 'unchanged' | 'gone';
+
+/** Attempts of a read-modify-write before giving up on a record that keeps changing. */
+const WRITE_ATTEMPTS = 5;
+
+/** A later `updatedAt` than the record's, even within one millisecond (compare-and-replace needs it). */
+const bump = (app: AppRecord, now: number) => Math.max(now, app.updatedAt + 1);
 
 export class AppsService {
   readonly #deps: AppsServiceDeps;
@@ -36,7 +46,7 @@ export class AppsService {
       tokenEndpointAuthMethod: input.token_endpoint_auth_method,
       encryptedClientSecret: clientSecret && encryptSecret(kek, clientSecret, clientSecretContext(id)),
       settings: input.settings,
-      keys: generateAppKeys(id, kek, now),
+      keys: await initialKeys(this.#keyMaker(id), now, input.settings.id_token_ttl),
       createdAt: now,
       updatedAt: now,
     };
@@ -56,19 +66,85 @@ export class AppsService {
   }
 
   async update(id: string, input: UpdateAppInput): Promise<AppRecord> {
-    const current = await this.get(id);
-    const next: AppRecord = {
-      ...current,
-      name: input.name ?? current.name,
-      redirectUris: input.redirect_uris ?? current.redirectUris,
-      postLogoutRedirectUris: input.post_logout_redirect_uris ?? current.postLogoutRedirectUris,
-      settings: checkSettings({ ...current.settings, ...input.settings }),
-      updatedAt: Date.now(),
-    };
-    await this.#deps.validateClient(next);
-    if (!(await this.#deps.stores.apps.replace(next))) throw notFound(`No app with id ${id}.`);
-    await this.#deps.changed(id);
-    return next;
+    // Compare-and-replace, so a PATCH never writes back keys a concurrent rotation replaced.
+    return this.#write(id, async (current) => {
+      const settings = checkSettings({ ...current.settings, ...input.settings });
+      const next: AppRecord = {
+        ...current,
+        name: input.name ?? current.name,
+        redirectUris: input.redirect_uris ?? current.redirectUris,
+        postLogoutRedirectUris: input.post_logout_redirect_uris ?? current.postLogoutRedirectUris,
+        settings,
+        keys: noteTokenTtl(current.keys, settings.id_token_ttl),
+        updatedAt: bump(current, Date.now()),
+      };
+      await this.#deps.validateClient(next);
+      return next;
+    });
+  }
+
+  /**
+   * Rotates the app's signing keys now (see src/keys/key-ring.ts): one compare-and-replace
+   * of the record, then every instance rebuilds the app's Provider. A rotation that loses
+   * a race with another write is recomputed on the record that won.
+   */
+  async rotateKeys(id: string): Promise<AppRecord> {
+    return this.#write(id, async (current) => {
+      const now = Date.now();
+      return { ...current, keys: await rotateKeys(current, now, this.#keyMaker(id)), updatedAt: bump(current, now) };
+    });
+  }
+
+  /**
+   * Scheduled upkeep of one app's keys: rotates them when the current keys have been
+   * current for `rotateEveryMs` (0: never), otherwise drops retired keys and fills in a
+   * missing next key. Safe to run on many instances at once: the loser of a concurrent
+   * write re-reads the record and re-decides, so one due rotation happens once.
+   */
+  async maintainKeys(id: string, rotateEveryMs: number): Promise<KeyUpkeep> {
+    let outcome: KeyUpkeep = 'unchanged';
+    try {
+      await this.#write(id, async (current) => {
+        const now = Date.now();
+        if (rotateEveryMs > 0 && rotationDue(current, now, rotateEveryMs)) {
+          outcome = 'rotated';
+          return { ...current, keys: await rotateKeys(current, now, this.#keyMaker(id)), updatedAt: bump(current, now) };
+        }
+        const keys = await maintainKeys(current, now, this.#keyMaker(id));
+        outcome = keys ? 'maintained' : 'unchanged';
+        return keys && { ...current, keys, updatedAt: bump(current, now) };
+      });
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) return 'gone';
+      throw err;
+    }
+    return outcome;
+  }
+
+  #keyMaker(appId: string): KeyMaker {
+    return (alg) => generateKey(appId, this.#deps.kek, alg);
+  }
+
+  /**
+   * Read, change, compare-and-replace on `updatedAt`, retried on a concurrent change; then
+   * the cached Providers are dropped everywhere. `change` returns undefined for "nothing
+   * to write". One write per change, so the record is never seen half-done.
+   */
+  async #write(id: string, change: (current: AppRecord) => Promise<AppRecord | undefined>): Promise<AppRecord> {
+    const { apps } = this.#deps.stores;
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(id);
+      const next = await change(current);
+      if (!next) return current;
+      if (await apps.replace(next, current.updatedAt)) {
+        await this.#deps.changed(id);
+        return next;
+      }
+      if (!(await apps.get(id))) throw notFound(`No app with id ${id}.`);
+      if (attempt >= WRITE_ATTEMPTS) {
+        throw new HttpError(409, 'conflict', 'The app was changed by another request at the same time; try again.');
+      }
+    }
   }
 
   async delete(id: string): Promise<void> {

@@ -1,26 +1,57 @@
 // Magic-link codes: 256 random bits, bound to one address, one app and one login attempt
-// (the oidc-provider interaction). Only a SHA-256 of the code is stored. Looking at a code
-// never changes it; `consume` is the single state change and is atomic in every store.
-import { createHash, randomBytes } from 'node:crypto';
+// (the oidc-provider interaction), plus a short code derived from it for typing on the
+// device that started the login. Only SHA-256 hashes are stored. Looking at a code never
+// changes it; consuming is atomic in every store. A new link for the same login attempt
+// supersedes the older one.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { MagicLinkRecord, MagicLinkStore } from '../storage/ports.ts';
 
 /** How long a used or expired record is kept so its page can say "used"/"expired". */
 const RETAIN_AFTER_EXPIRY = 24 * 60 * 60;
+/** Wrong short codes allowed per link before it is locked. */
+export const MAX_SHORT_CODE_FAILURES = 5;
+// 32 symbols without 0/O/1/I: 8 of them carry 40 bits and read back unambiguously.
+const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
-export type LinkStatus = 'valid' | 'expired' | 'used' | 'unknown';
+export type LinkStatus = 'valid' | 'expired' | 'used' | 'unknown' | 'superseded';
 export type LinkLookup = { status: LinkStatus; record: MagicLinkRecord | undefined };
+export type ShortCodeCheck =
+  | { status: 'valid'; record: MagicLinkRecord }
+  | { status: 'wrong'; attemptsLeft: number }
+  | { status: 'locked' | 'expired' | 'used' | 'none' };
 
-export function hashCode(code: string): string {
-  return createHash('sha256').update(code).digest('hex');
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+export const hashCode = sha256;
+const now = () => Math.floor(Date.now() / 1000);
+
+/** The short code of a link code: derived, so it never has to be stored in clear. */
+export function shortCodeOf(code: string): string {
+  const digest = createHash('sha256').update(`postern-short-code:${code}`).digest();
+  let out = '';
+  for (let i = 0; i < 8; i++) out += ALPHABET[digest[i]! & 31];
+  return out;
 }
 
-const now = () => Math.floor(Date.now() / 1000);
+export function formatShortCode(shortCode: string): string {
+  return `${shortCode.slice(0, 4)}-${shortCode.slice(4)}`;
+}
+
+/** What a person may type: any case, spaces or dashes. */
+export function normalizeShortCode(typed: unknown): string | undefined {
+  if (typeof typed !== 'string' || typed.length > 40) return undefined;
+  const cleaned = typed.toUpperCase().replace(/[\s-]/g, '');
+  return /^[A-Z0-9]{8}$/.test(cleaned) ? cleaned : undefined;
+}
 
 function statusOf(record: MagicLinkRecord | undefined, at: number): LinkStatus {
   if (!record) return 'unknown';
   if (record.usedAt !== undefined) return 'used';
   if (record.expiresAt <= at) return 'expired';
   return 'valid';
+}
+
+function isWellFormed(code: string): boolean {
+  return /^[A-Za-z0-9_-]{43}$/.test(code);
 }
 
 export class MagicLinks {
@@ -31,9 +62,11 @@ export class MagicLinks {
 
   async issue(input: { appId: string; interactionUid: string; email: string; clientId: string; ttl: number }) {
     const code = randomBytes(32).toString('base64url');
+    const shortCode = shortCodeOf(code);
     const createdAt = now();
     const record: MagicLinkRecord = {
-      hash: hashCode(code),
+      hash: sha256(code),
+      shortCodeHash: sha256(shortCode),
       appId: input.appId,
       interactionUid: input.interactionUid,
       email: input.email,
@@ -42,30 +75,56 @@ export class MagicLinks {
       expiresAt: createdAt + input.ttl,
     };
     await this.#store.save(record, input.ttl + RETAIN_AFTER_EXPIRY);
-    return { code, expiresAt: record.expiresAt };
+    return { code, shortCode, expiresAt: record.expiresAt };
   }
 
   /** Read-only: safe for GET and HEAD, so mail scanners cannot burn a link. */
   async inspect(appId: string, code: string): Promise<LinkLookup> {
     if (!isWellFormed(code)) return { status: 'unknown', record: undefined };
-    const record = await this.#store.find(appId, hashCode(code));
-    return { status: statusOf(record, now()), record };
+    const record = await this.#store.find(appId, sha256(code));
+    const status = statusOf(record, now());
+    if (status === 'valid' && record && (await this.#isSuperseded(record))) return { status: 'superseded', record };
+    return { status, record };
   }
 
   /** Uses the code up. Among concurrent callers exactly one sees `valid`. */
   async consume(appId: string, code: string): Promise<LinkLookup> {
-    if (!isWellFormed(code)) return { status: 'unknown', record: undefined };
-    const at = now();
-    const hash = hashCode(code);
-    const current = await this.#store.find(appId, hash);
-    const status = statusOf(current, at);
-    if (status !== 'valid') return { status, record: current };
-    const before = await this.#store.markUsed(appId, hash, at);
-    // Another request may have used it between find and markUsed; `before` tells.
-    return { status: statusOf(before, at), record: before };
+    const found = await this.inspect(appId, code);
+    if (found.status !== 'valid' || !found.record) return found;
+    return this.#use(found.record);
   }
-}
 
-function isWellFormed(code: string): boolean {
-  return /^[A-Za-z0-9_-]{43}$/.test(code);
+  /** The latest link of a login attempt (for "send me a new link"). */
+  latest(appId: string, interactionUid: string): Promise<MagicLinkRecord | undefined> {
+    return this.#store.latestForAttempt(appId, interactionUid);
+  }
+
+  /** Checks a typed short code against the latest link of the attempt, counting failures. */
+  async checkShortCode(appId: string, interactionUid: string, typed: unknown): Promise<ShortCodeCheck> {
+    const record = await this.#store.latestForAttempt(appId, interactionUid);
+    if (!record) return { status: 'none' };
+    const status = statusOf(record, now());
+    if (status === 'used' || status === 'expired') return { status };
+    if ((record.failures ?? 0) >= MAX_SHORT_CODE_FAILURES) return { status: 'locked' };
+    const normalized = normalizeShortCode(typed);
+    const matches =
+      normalized !== undefined && timingSafeEqual(Buffer.from(sha256(normalized)), Buffer.from(record.shortCodeHash));
+    if (!matches) {
+      const failures = await this.#store.countFailure(appId, record.hash);
+      return failures >= MAX_SHORT_CODE_FAILURES ? { status: 'locked' } : { status: 'wrong', attemptsLeft: MAX_SHORT_CODE_FAILURES - failures };
+    }
+    const used = await this.#use(record);
+    return used.status === 'valid' && used.record ? { status: 'valid', record: used.record } : { status: 'used' };
+  }
+
+  async #use(record: MagicLinkRecord): Promise<LinkLookup> {
+    const before = await this.#store.markUsed(record.appId, record.hash, now());
+    // Another request may have used it between the look-up and markUsed; `before` tells.
+    return { status: statusOf(before, now()), record: before };
+  }
+
+  async #isSuperseded(record: MagicLinkRecord): Promise<boolean> {
+    const latest = await this.#store.latestForAttempt(record.appId, record.interactionUid);
+    return latest !== undefined && latest.hash !== record.hash;
+  }
 }

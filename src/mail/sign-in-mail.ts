@@ -7,6 +7,7 @@ export function signInMail(input: {
   to: string;
   appName: string;
   link: string;
+  shortCode: string;
   ttlSeconds: number;
   expiresAt: number;
 }): MailMessage {
@@ -20,6 +21,8 @@ export function signInMail(input: {
     'Open this link in the browser where you asked to sign in:',
     input.link,
     '',
+    `Reading this on another device? Type this code on the sign-in page instead: ${input.shortCode}`,
+    '',
     validity,
     ignore,
   ].join('\n');
@@ -31,6 +34,8 @@ export function signInMail(input: {
 <p>Open this link in the browser where you asked to sign in:</p>
 <p><a href="${href}" style="display:inline-block;padding:10px 16px;background:#1f4fd1;color:#fff;text-decoration:none;border-radius:6px">Sign in to ${app}</a></p>
 <p style="word-break:break-all;font-size:13px">${href}</p>
+<p>Reading this on another device? Type this code on the sign-in page instead:</p>
+<p style="font:700 24px/1.2 monospace;letter-spacing:3px">${escapeHtml(input.shortCode)}</p>
 <p>${escapeHtml(validity)}</p>
 <p style="color:#555">${escapeHtml(ignore)}</p>
 </body></html>`;

@@ -16,6 +16,7 @@ import {
   RedisChangeBus,
   RedisMagicLinkStore,
 } from './redis/redis-stores.ts';
+import { rateLimiterFactory } from './rate-limiters.ts';
 import { SplitOidcStore } from './split-oidc-store.ts';
 
 export interface StorageSettings {
@@ -68,6 +69,10 @@ export async function openStores(settings: StorageSettings, logger: Logger): Pro
     magicLinks: fast.magicLinks,
     oidc: r && m ? new SplitOidcStore(m.oidc, r.oidc) : durable.oidc,
     changes: redis && subscriber ? new RedisChangeBus(redis, subscriber) : new NoBus(),
+    rateLimiter: (() => {
+      const make = rateLimiterFactory(redis ? { kind: 'redis', client: redis } : { kind: 'mongodb', client: mongo!.client });
+      return (name: string, points: number, duration: number) => guard(redis ? 'redis' : 'mongodb', make(name, points, duration));
+    })(),
     async purgeApp(appId: string) {
       await Promise.all([
         redis && guard('redis', { run: () => deleteByPrefix(redis, keys.app(appId)) }).run(),

@@ -31,6 +31,18 @@ export interface StoredKey {
   readonly publicJwk: Record<string, unknown>;
   /** AES-256-GCM ciphertext of the private JWK, bound to the app id. */
   readonly encryptedPrivateJwk: string;
+  /**
+   * Rotation state (src/keys/key-ring.ts): `next` is published but never signs, `current`
+   * signs, `previous` is published until `retireAt`. Absent on keys stored before
+   * rotation existed: such a key is current.
+   */
+  readonly status?: 'next' | 'current' | 'previous';
+  /** When the key became current (epoch ms); absent on next keys. */
+  readonly activatedAt?: number;
+  /** Longest id_token_ttl (seconds) in effect while the key was current. */
+  readonly maxTokenTtl?: number;
+  /** Previous keys only: when the last token the key signed has expired (epoch ms). */
+  readonly retireAt?: number;
 }
 
 export interface AppSettings {
@@ -38,6 +50,12 @@ export interface AppSettings {
   readonly magic_link_ttl: number;
   readonly refresh_token_idle_ttl: number;
   readonly refresh_token_max_ttl: number;
+  /** Sign-in links per address per 15 minutes. */
+  readonly max_links_per_address?: number;
+  /** Sign-in links per client IP per 15 minutes. */
+  readonly max_links_per_ip?: number;
+  /** Sign-in links for the whole app per hour. */
+  readonly max_links_per_app?: number;
 }
 
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
@@ -61,8 +79,12 @@ export interface AppStore {
   insert(app: AppRecord): Promise<void>;
   get(id: string): Promise<AppRecord | undefined>;
   list(): Promise<AppRecord[]>;
-  /** Replaces the record; false when the app does not exist (deleted meanwhile). */
-  replace(app: AppRecord): Promise<boolean>;
+  /**
+   * Replaces the record; false when the app does not exist (deleted meanwhile) or, when
+   * `expectedUpdatedAt` is given, when the stored record's `updatedAt` differs from it
+   * (changed meanwhile: compare-and-replace, atomic).
+   */
+  replace(app: AppRecord, expectedUpdatedAt?: number): Promise<boolean>;
   delete(id: string): Promise<boolean>;
 }
 
@@ -79,7 +101,8 @@ export interface AccountStore {
 }
 
 export interface MagicLinkRecord {
-  readonly hash: string; // SHA-256 of the code; the code itself is never stored
+  readonly hash: string; // SHA-256 of the link code; the code itself is never stored
+  readonly shortCodeHash: string; // SHA-256 of the short code typed on another device
   readonly appId: string;
   readonly interactionUid: string;
   readonly email: string;
@@ -87,14 +110,23 @@ export interface MagicLinkRecord {
   readonly createdAt: number; // epoch seconds
   readonly expiresAt: number; // epoch seconds
   readonly usedAt?: number;
+  /** Wrong short codes typed for this link. */
+  readonly failures?: number;
 }
 
 export interface MagicLinkStore {
-  /** Keeps the record for `retainSeconds` (beyond expiry, so "expired" can be told from "unknown"). */
+  /**
+   * Keeps the record for `retainSeconds` (beyond expiry, so "expired" can be told from
+   * "unknown") and makes it the latest link of its login attempt.
+   */
   save(record: MagicLinkRecord, retainSeconds: number): Promise<void>;
   find(appId: string, hash: string): Promise<MagicLinkRecord | undefined>;
+  /** The link most recently saved for a login attempt. */
+  latestForAttempt(appId: string, interactionUid: string): Promise<MagicLinkRecord | undefined>;
   /** Sets usedAt if unset; returns the record as it was before, or undefined if missing. Atomic. */
   markUsed(appId: string, hash: string, at: number): Promise<MagicLinkRecord | undefined>;
+  /** Adds one wrong short-code attempt; returns the new count (0 when the record is gone). Atomic. */
+  countFailure(appId: string, hash: string): Promise<number>;
 }
 
 /** One stored authentication event (see src/audit.ts); never a code, token or secret. */
@@ -130,6 +162,12 @@ export interface AppChangeBus {
   subscribe(listener: (appId: string) => void): void;
 }
 
+/** A fixed-window counter in the configured store (rate-limiter-flexible underneath). */
+export interface RateLimiter {
+  /** Counts one hit for `key`; false once more than the limit arrived in the window. */
+  hit(key: string): Promise<boolean>;
+}
+
 export interface Stores {
   /** Which backing services hold the data, e.g. "memory" or "redis+mongodb". */
   readonly kind: string;
@@ -139,6 +177,8 @@ export interface Stores {
   readonly magicLinks: MagicLinkStore;
   readonly audit: AuditStore;
   readonly changes: AppChangeBus;
+  /** A limiter allowing `points` hits per `durationSeconds` window per key, named `name`. */
+  rateLimiter(name: string, points: number, durationSeconds: number): RateLimiter;
   /** Removes everything that belongs to an app except the app record itself. */
   purgeApp(appId: string): Promise<void>;
   /** Rejects with StoreUnavailableError naming the first unreachable backing service. */

@@ -27,6 +27,7 @@ function link(appId: string, overrides: Partial<MagicLinkRecord> = {}): MagicLin
   const now = Math.floor(Date.now() / 1000);
   return {
     hash: randomUUID().replace(/-/g, ''),
+    shortCodeHash: randomUUID().replace(/-/g, ''),
     appId,
     interactionUid: randomUUID(),
     email: 'contract@example.com',
@@ -117,6 +118,26 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
         await stores.magicLinks.save(record, 60);
         const results = await Promise.all(Array.from({ length: 20 }, (_, i) => stores.magicLinks.markUsed(appId, record.hash, 100 + i)));
         expect(results.filter((r) => r && r.usedAt === undefined)).to.have.length(1);
+      });
+
+      it('knows the latest link of a login attempt', async () => {
+        const first = link(appId);
+        await stores.magicLinks.save(first, 60);
+        expect(await stores.magicLinks.latestForAttempt(appId, first.interactionUid)).to.deep.equal(first);
+        const second = link(appId, { interactionUid: first.interactionUid });
+        await stores.magicLinks.save(second, 60);
+        expect(await stores.magicLinks.latestForAttempt(appId, first.interactionUid)).to.deep.equal(second);
+        expect(await stores.magicLinks.find(appId, first.hash)).to.deep.equal(first);
+        expect(await stores.magicLinks.latestForAttempt(otherApp, first.interactionUid)).to.equal(undefined);
+      });
+
+      it('counts wrong short codes atomically', async () => {
+        const record = link(appId);
+        await stores.magicLinks.save(record, 60);
+        const counts = await Promise.all(Array.from({ length: 20 }, () => stores.magicLinks.countFailure(appId, record.hash)));
+        expect([...counts].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
+        expect((await stores.magicLinks.find(appId, record.hash))?.failures).to.equal(20);
+        expect(await stores.magicLinks.countFailure(appId, 'missing')).to.equal(0);
       });
 
       it('forgets a record after its retention time', async () => {

@@ -43,21 +43,40 @@ describe('logs and mail delivery', () => {
     }
   });
 
-  it('shows a clear 503 page when mail cannot be sent, and audits the failure', async () => {
+  it('answers the same page when mail cannot be sent, retries, and audits the failure', async () => {
     const h = await new Harness().start();
     try {
       const app = await h.createApp();
       const browser = new Browser();
       const login = await h.startLogin(app, browser);
-      await h.smtp.stop();
+      h.smtp.rejectNext = 10; // every attempt refused
       const page = await browser.submit(login.page, { email: 'down@example.com' });
-      expect(page.status).to.equal(503);
-      expect(page.body).to.include('could not send the email');
-      expect(page.body).not.to.match(/at .*\.ts:\d+/); // no stack trace
+      expect(page.status).to.equal(200);
+      expect(page.body).to.include('Check your email');
+      await h.server.mailQueue.idle();
       const failures = h.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'audit' && l.audit.type === 'mail.failed');
       expect(failures).to.have.length(1);
+      expect(failures[0].audit.reason).to.equal('smtp error after 3 attempts');
+      expect(h.smtp.rejectNext).to.equal(7); // one try and two retries reached the server
     } finally {
-      await h.stop().catch(() => {});
+      await h.stop();
+    }
+  });
+
+  it('delivers the mail on a retry after a temporary SMTP failure', async () => {
+    const h = await new Harness().start();
+    try {
+      const app = await h.createApp();
+      const browser = new Browser();
+      const login = await h.startLogin(app, browser);
+      h.smtp.rejectNext = 1;
+      const { mail } = await h.requestLink(browser, login.page, 'retry@example.com');
+      expect(mail.subject).to.include(app.name);
+      await h.server.mailQueue.idle();
+      const sent = h.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'audit' && l.audit.type === 'mail.sent');
+      expect(sent.at(-1).audit.reason).to.equal('after 2 attempts');
+    } finally {
+      await h.stop();
     }
   });
 });

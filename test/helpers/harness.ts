@@ -53,7 +53,13 @@ export class Harness {
     const logger = createLogger(config.logLevel, (line) => void this.logs.push(line));
     // Memory unless the env names REDIS_URL / MONGODB_URI, exactly as main.ts decides.
     this.stores = await openStores(config, logger);
-    this.server = buildServer({ config, stores: this.stores, mailer: createSmtpMailer(this.smtp.url, config.mailFrom), logger });
+    this.server = buildServer({
+      config,
+      stores: this.stores,
+      mailer: createSmtpMailer(this.smtp.url, config.mailFrom),
+      logger,
+      mailRetryDelaysMs: [20, 50],
+    });
     http.on('request', this.server.app.callback());
     this.server.ready = true;
     this.url = `http://localhost:${port}`;
@@ -68,6 +74,7 @@ export class Harness {
   }
 
   async stop(): Promise<void> {
+    this.server?.mailQueue.stop();
     const http = this.#http;
     if (http) {
       http.closeAllConnections();

@@ -17,6 +17,8 @@ export class SmtpCapture {
   readonly #server: SMTPServer;
   readonly #waiters: (() => void)[] = [];
   port = 0;
+  /** The next N messages are refused with a temporary SMTP error (451). */
+  rejectNext = 0;
 
   constructor() {
     this.#server = new SMTPServer({
@@ -24,6 +26,12 @@ export class SmtpCapture {
       disabledCommands: ['STARTTLS'],
       logger: false,
       onData: (stream, _session, callback) => {
+        if (this.rejectNext > 0) {
+          this.rejectNext -= 1;
+          stream.resume();
+          stream.on('end', () => callback(Object.assign(new Error('try again later'), { responseCode: 451 })));
+          return;
+        }
         simpleParser(stream)
           .then((parsed) => {
             const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;

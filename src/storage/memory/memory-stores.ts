@@ -15,6 +15,7 @@ import type {
   MagicLinkStore,
   Stores,
 } from '../ports.ts';
+import { rateLimiterFactory } from '../rate-limiters.ts';
 import { MemoryOidcStore } from './memory-oidc-store.ts';
 import { TtlMap } from './ttl-map.ts';
 
@@ -31,8 +32,9 @@ class MemoryAppStore implements AppStore {
   async list() {
     return [...this.#apps.values()].map((a) => structuredClone(a)).sort((a, b) => a.createdAt - b.createdAt);
   }
-  async replace(app: AppRecord) {
-    if (!this.#apps.has(app.id)) return false;
+  async replace(app: AppRecord, expectedUpdatedAt?: number) {
+    const stored = this.#apps.get(app.id);
+    if (!stored || (expectedUpdatedAt !== undefined && stored.updatedAt !== expectedUpdatedAt)) return false;
     this.#apps.set(app.id, structuredClone(app));
     return true;
   }
@@ -59,12 +61,18 @@ class MemoryAccountStore implements AccountStore {
 
 class MemoryMagicLinkStore implements MagicLinkStore {
   readonly records = new TtlMap<MagicLinkRecord>();
+  readonly latest = new TtlMap<string>();
   async save(record: MagicLinkRecord, retainSeconds: number) {
     this.records.set(`${record.appId}:${record.hash}`, { ...record }, retainSeconds);
+    this.latest.set(`${record.appId}:${record.interactionUid}`, record.hash, retainSeconds);
   }
   async find(appId: string, hash: string) {
     const found = this.records.get(`${appId}:${hash}`);
     return found && { ...found };
+  }
+  async latestForAttempt(appId: string, interactionUid: string) {
+    const hash = this.latest.get(`${appId}:${interactionUid}`);
+    return hash ? this.find(appId, hash) : undefined;
   }
   async markUsed(appId: string, hash: string, at: number) {
     const key = `${appId}:${hash}`;
@@ -72,6 +80,14 @@ class MemoryMagicLinkStore implements MagicLinkStore {
     if (!found) return undefined;
     if (found.usedAt === undefined) this.records.update(key, { ...found, usedAt: at });
     return { ...found };
+  }
+  async countFailure(appId: string, hash: string) {
+    const key = `${appId}:${hash}`;
+    const found = this.records.get(key);
+    if (!found) return 0;
+    const failures = (found.failures ?? 0) + 1;
+    this.records.update(key, { ...found, failures });
+    return failures;
   }
 }
 
@@ -108,6 +124,7 @@ export function openMemoryStores(): Stores {
   const sweeper = setInterval(() => {
     for (const map of oidc.apps.values()) map.sweep();
     magicLinks.records.sweep();
+    magicLinks.latest.sweep();
     audit.records.sweep();
   }, 60_000);
   sweeper.unref();
@@ -119,10 +136,11 @@ export function openMemoryStores(): Stores {
     magicLinks,
     audit,
     changes: new LocalChangeBus(),
+    rateLimiter: rateLimiterFactory({ kind: 'memory' }),
     async purgeApp(appId: string) {
       oidc.apps.delete(appId);
       accounts.byApp.delete(appId);
-      for (const map of [magicLinks.records, audit.records] as TtlMap<unknown>[]) {
+      for (const map of [magicLinks.records, magicLinks.latest, audit.records] as TtlMap<unknown>[]) {
         for (const [key] of map.entries()) if (key.startsWith(`${appId}:`)) map.delete(key);
       }
     },

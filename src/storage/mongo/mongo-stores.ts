@@ -18,6 +18,7 @@ import {
 export type AppDocument = AppRecord & { _id: string };
 export type AccountDocument = AccountRecord & { _id: string; appId: string };
 export type MagicLinkDocument = MagicLinkRecord & { _id: string; retainUntil: Date };
+export type LatestLinkDocument = { _id: string; appId: string; hash: string; retainUntil: Date };
 export type AuditDocument = AuditRecord & { _id: string; retainUntil: Date };
 
 const strip = <T extends { _id: string }>(doc: T | null): Omit<T, '_id'> | undefined => {
@@ -46,8 +47,9 @@ export class MongoAppStore implements AppStore {
     const docs = await this.#apps.find({}).sort({ createdAt: 1 }).toArray();
     return docs.map((d) => strip(d) as AppRecord);
   }
-  async replace(app: AppRecord) {
-    return (await this.#apps.replaceOne({ _id: app.id }, { ...app })).matchedCount === 1;
+  async replace(app: AppRecord, expectedUpdatedAt?: number) {
+    const filter = expectedUpdatedAt === undefined ? { _id: app.id } : { _id: app.id, updatedAt: expectedUpdatedAt };
+    return (await this.#apps.replaceOne(filter, { ...app })).matchedCount === 1;
   }
   async delete(id: string) {
     return (await this.#apps.deleteOne({ _id: id })).deletedCount === 1;
@@ -75,16 +77,28 @@ export class MongoAccountStore implements AccountStore {
 
 export class MongoMagicLinkStore implements MagicLinkStore {
   readonly #links: Collection<MagicLinkDocument>;
-  constructor(links: Collection<MagicLinkDocument>) {
+  readonly #latest: Collection<LatestLinkDocument>;
+  constructor(links: Collection<MagicLinkDocument>, latest: Collection<LatestLinkDocument>) {
     this.#links = links;
+    this.#latest = latest;
   }
   async save(record: MagicLinkRecord, retainSeconds: number) {
     const _id = `${record.appId}:${record.hash}`;
-    await this.#links.replaceOne({ _id }, { ...record, retainUntil: new Date(Date.now() + retainSeconds * 1000) }, { upsert: true });
+    const retainUntil = new Date(Date.now() + retainSeconds * 1000);
+    await this.#links.replaceOne({ _id }, { ...record, retainUntil }, { upsert: true });
+    await this.#latest.replaceOne(
+      { _id: `${record.appId}:${record.interactionUid}` },
+      { appId: record.appId, hash: record.hash, retainUntil },
+      { upsert: true },
+    );
   }
   async find(appId: string, hash: string) {
     const doc = await this.#links.findOne({ _id: `${appId}:${hash}`, retainUntil: { $gt: new Date() } });
     return doc ? toLink(doc) : undefined;
+  }
+  async latestForAttempt(appId: string, interactionUid: string) {
+    const pointer = await this.#latest.findOne({ _id: `${appId}:${interactionUid}`, retainUntil: { $gt: new Date() } });
+    return pointer ? this.find(appId, pointer.hash) : undefined;
   }
   async markUsed(appId: string, hash: string, at: number) {
     const _id = `${appId}:${hash}`;
@@ -96,6 +110,14 @@ export class MongoMagicLinkStore implements MagicLinkStore {
     );
     if (before) return toLink(before);
     return this.find(appId, hash);
+  }
+  async countFailure(appId: string, hash: string) {
+    const after = await this.#links.findOneAndUpdate(
+      { _id: `${appId}:${hash}`, retainUntil: { $gt: new Date() } },
+      { $inc: { failures: 1 } },
+      { returnDocument: 'after' },
+    );
+    return after?.failures ?? 0;
   }
 }
 

@@ -10,6 +10,7 @@ import {
   type AccountDocument,
   type AppDocument,
   type AuditDocument,
+  type LatestLinkDocument,
   type MagicLinkDocument,
 } from './mongo-stores.ts';
 
@@ -37,10 +38,15 @@ export async function openMongo(uri: string): Promise<MongoParts> {
   const oidcDocs = db.collection<OidcDocument>('oidc');
   const accounts = db.collection<AccountDocument>('accounts');
   const links = db.collection<MagicLinkDocument>('magic_links');
+  const latestLinks = db.collection<LatestLinkDocument>('magic_link_attempts');
   const audit = db.collection<AuditDocument>('audit');
   await createOidcIndexes(oidcDocs);
   await accounts.createIndex({ appId: 1 });
   await links.createIndexes([
+    { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
+    { key: { appId: 1 }, name: 'app' },
+  ]);
+  await latestLinks.createIndexes([
     { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
     { key: { appId: 1 }, name: 'app' },
   ]);
@@ -54,13 +60,14 @@ export async function openMongo(uri: string): Promise<MongoParts> {
     apps: new MongoAppStore(db.collection<AppDocument>('apps')),
     accounts: new MongoAccountStore(accounts),
     oidc: new MongoOidcStore(oidcDocs),
-    magicLinks: new MongoMagicLinkStore(links),
+    magicLinks: new MongoMagicLinkStore(links, latestLinks),
     audit: new MongoAuditStore(audit),
     async purgeApp(appId: string) {
       await Promise.all([
         oidcDocs.deleteMany({ appId }),
         accounts.deleteMany({ appId }),
         links.deleteMany({ appId }),
+        latestLinks.deleteMany({ appId }),
         audit.deleteMany({ app_id: appId }),
       ]);
     },

@@ -13,6 +13,7 @@ export const keys = {
   accountDocs: (appId: string, accountId: string) => `${PREFIX}${appId}:acct-docs:${accountId}`,
   account: (appId: string, email: string) => `${PREFIX}${appId}:account:${email}`,
   magicLink: (appId: string, hash: string) => `${PREFIX}${appId}:link:${hash}`,
+  latestLink: (appId: string, interactionUid: string) => `${PREFIX}${appId}:link-latest:${interactionUid}`,
   audit: (appId: string) => `${PREFIX}${appId}:audit`,
 };
 

@@ -16,8 +16,11 @@ import {
 } from '../ports.ts';
 import { keys } from './redis-keys.ts';
 
-const REPLACE_IF_EXISTS = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+// ARGV[3]: the updatedAt the stored record must still have, or '' for any (compare-and-replace).
+const REPLACE_IF_UNCHANGED = `
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if not stored then return 0 end
+if ARGV[3] ~= '' and cjson.decode(stored).updatedAt ~= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`;
 
@@ -45,8 +48,9 @@ export class RedisAppStore implements AppStore {
     const all = Object.values(await this.#redis.hgetall(keys.apps)).map((j) => JSON.parse(j) as AppRecord);
     return all.sort((a, b) => a.createdAt - b.createdAt);
   }
-  async replace(app: AppRecord) {
-    return (await this.#redis.eval(REPLACE_IF_EXISTS, 1, keys.apps, app.id, JSON.stringify(app))) === 1;
+  async replace(app: AppRecord, expectedUpdatedAt?: number) {
+    const expected = expectedUpdatedAt === undefined ? '' : String(expectedUpdatedAt);
+    return (await this.#redis.eval(REPLACE_IF_UNCHANGED, 1, keys.apps, app.id, JSON.stringify(app), expected)) === 1;
   }
   async delete(id: string) {
     return (await this.#redis.hdel(keys.apps, id)) === 1;
@@ -71,6 +75,10 @@ export class RedisAccountStore implements AccountStore {
   }
 }
 
+const COUNT_FAILURE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HINCRBY', KEYS[1], 'failures', 1)`;
+
 export class RedisMagicLinkStore implements MagicLinkStore {
   readonly #redis: Redis;
   constructor(redis: Redis) {
@@ -78,23 +86,40 @@ export class RedisMagicLinkStore implements MagicLinkStore {
   }
   async save(record: MagicLinkRecord, retainSeconds: number) {
     const key = keys.magicLink(record.appId, record.hash);
-    const { usedAt, ...rest } = record;
+    const { usedAt, failures, ...rest } = record;
+    const ttl = Math.ceil(retainSeconds);
     const tx = this.#redis.multi().del(key).hset(key, 'record', JSON.stringify(rest));
     if (usedAt !== undefined) tx.hset(key, 'usedAt', String(usedAt));
-    await tx.expire(key, Math.ceil(retainSeconds)).exec();
+    if (failures) tx.hset(key, 'failures', String(failures));
+    await tx.expire(key, ttl).set(keys.latestLink(record.appId, record.interactionUid), record.hash, 'EX', ttl).exec();
   }
   async find(appId: string, hash: string) {
-    const fields = await this.#redis.hgetall(keys.magicLink(appId, hash));
-    if (!fields.record) return undefined;
-    const record = JSON.parse(fields.record) as MagicLinkRecord;
-    return fields.usedAt ? { ...record, usedAt: Number(fields.usedAt) } : record;
+    return fromFields(await this.#redis.hgetall(keys.magicLink(appId, hash)));
+  }
+  async latestForAttempt(appId: string, interactionUid: string) {
+    const hash = await this.#redis.get(keys.latestLink(appId, interactionUid));
+    return hash ? this.find(appId, hash) : undefined;
   }
   async markUsed(appId: string, hash: string, at: number) {
     const result = (await this.#redis.eval(MARK_USED, 1, keys.magicLink(appId, hash), String(at))) as [string, string | null] | null;
     if (!result) return undefined;
+    // `failures` is not part of the answer: markUsed callers only branch on usedAt.
     const record = JSON.parse(result[0]) as MagicLinkRecord;
     return result[1] ? { ...record, usedAt: Number(result[1]) } : record;
   }
+  async countFailure(appId: string, hash: string) {
+    return Number(await this.#redis.eval(COUNT_FAILURE, 1, keys.magicLink(appId, hash)));
+  }
+}
+
+function fromFields(fields: Record<string, string>): MagicLinkRecord | undefined {
+  if (!fields.record) return undefined;
+  const record = JSON.parse(fields.record) as MagicLinkRecord;
+  return {
+    ...record,
+    ...(fields.usedAt ? { usedAt: Number(fields.usedAt) } : {}),
+    ...(fields.failures ? { failures: Number(fields.failures) } : {}),
+  };
 }
 
 /** Audit events in a sorted set per app, scored by time; old ones trimmed on append. */

@@ -1,0 +1,148 @@
+// The rotation state of one app's signing keys, as pure functions over the stored keys.
+// Per algorithm (ES512, RS256) an app has one `current` key, which signs, one `next` key,
+// published in the JWKS ahead of its turn so relying parties already know it when it
+// starts signing, and any number of `previous` keys, published until every token they
+// signed has expired (`retireAt`). A rotation promotes next → current, demotes
+// current → previous and adds a new next key; it is computed here and stored by the
+// caller in one compare-and-replace of the app record (src/apps/apps-service.ts).
+import type { AppRecord, StoredKey } from '../storage/ports.ts';
+
+export type KeyStatus = 'next' | 'current' | 'previous';
+export type KeyAlg = StoredKey['alg'];
+export const KEY_ALGS: readonly KeyAlg[] = ['ES512', 'RS256'];
+
+/**
+ * Added to a previous key's lifetime. Until another instance hears of a rotation (at once
+ * over Redis pub/sub, at most 30 s by revalidation) it still signs with the old key, and
+ * relying parties accept tokens a little past `exp` for clock skew.
+ */
+export const RETIRE_GRACE_MS = 5 * 60 * 1000;
+
+/** The largest id_token_ttl an app can have (src/apps/app-input.ts): assumed when unknown. */
+export const MAX_ID_TOKEN_TTL = 86_400;
+
+/** Makes a new key of `alg` (sealed, without status); see generate-keys.ts. */
+export type KeyMaker = (alg: KeyAlg) => Promise<StoredKey>;
+
+export function statusOf(key: StoredKey): KeyStatus {
+  return key.status ?? 'current';
+}
+
+/** When the key became current (keys stored before rotation existed: when created). */
+export function activatedAt(key: StoredKey): number {
+  return key.activatedAt ?? key.createdAt;
+}
+
+const STATUS_ORDER: Record<KeyStatus, number> = { current: 0, next: 1, previous: 2 };
+
+function isRetired(key: StoredKey, now: number): boolean {
+  return statusOf(key) === 'previous' && (key.retireAt ?? 0) <= now;
+}
+
+/**
+ * The keys to give the engine, in the order that makes it sign with the current key only.
+ * oidc-provider signs with the first key of `jwks.keys` that fits the algorithm
+ * (KeyStore.selectForSign filters in array order and sorts stably by a score that is the
+ * same for all our keys, since each has `alg` and `use`), so the current keys come first,
+ * the newest first should a record ever hold two; next and previous keys follow and are
+ * only published (and used to verify, e.g. an id_token_hint). Retired keys are left out
+ * even before the sweep removes them from the record.
+ */
+export function publishedKeys(keys: readonly StoredKey[], now: number): StoredKey[] {
+  return keys
+    .filter((k) => !isRetired(k, now))
+    .sort((a, b) => STATUS_ORDER[statusOf(a)] - STATUS_ORDER[statusOf(b)] || activatedAt(b) - activatedAt(a) || b.createdAt - a.createdAt);
+}
+
+/** A key as it becomes current now, with the app's ID token lifetime. */
+function activate(key: StoredKey, now: number, ttl: number): StoredKey {
+  const { retireAt: _r, ...rest } = key;
+  return { ...rest, status: 'current', activatedAt: now, maxTokenTtl: ttl };
+}
+
+function asNext(key: StoredKey): StoredKey {
+  const { activatedAt: _a, maxTokenTtl: _m, retireAt: _r, ...rest } = key;
+  return { ...rest, status: 'next' };
+}
+
+/**
+ * A current key as it stops signing now: it stays published until the longest-lived token
+ * it can have signed has expired. Keys stored before rotation existed did not record the
+ * TTLs they signed with, so for them the largest possible TTL is assumed.
+ */
+function retire(key: StoredKey, now: number, ttl: number): StoredKey {
+  const signedTtl = Math.max(key.maxTokenTtl ?? MAX_ID_TOKEN_TTL, ttl);
+  return { ...key, status: 'previous', activatedAt: activatedAt(key), retireAt: now + signedTtl * 1000 + RETIRE_GRACE_MS };
+}
+
+/** The keys of a new app: a current pair, and the next pair already published. */
+export async function initialKeys(make: KeyMaker, now: number, idTokenTtl: number): Promise<StoredKey[]> {
+  const made = await Promise.all([...KEY_ALGS, ...KEY_ALGS].map((alg) => make(alg)));
+  return made.map((key, i) => (i < KEY_ALGS.length ? activate(key, now, idTokenTtl) : asNext(key)));
+}
+
+/**
+ * One rotation, per algorithm: next → current, current → previous (with `retireAt`), a new
+ * next key, retired previous keys dropped. An algorithm without a next key (a record
+ * stored before rotation existed) gets a fresh current key instead. Nothing that may
+ * have signed an unexpired token is dropped: only previous keys past `retireAt`, and
+ * surplus next keys, which never signed.
+ */
+export async function rotateKeys(app: AppRecord, now: number, make: KeyMaker): Promise<StoredKey[]> {
+  const ttl = app.settings.id_token_ttl;
+  const result: StoredKey[] = [];
+  for (const alg of KEY_ALGS) {
+    const mine = app.keys.filter((k) => k.alg === alg);
+    const [promoted] = mine.filter((k) => statusOf(k) === 'next').sort((a, b) => b.createdAt - a.createdAt);
+    result.push(activate(promoted ?? (await make(alg)), now, ttl));
+    result.push(asNext(await make(alg)));
+    for (const key of mine) {
+      if (key === promoted) continue;
+      const status = statusOf(key);
+      if (status === 'current') result.push(retire(key, now, ttl));
+      else if (status === 'previous' && !isRetired(key, now)) result.push(key);
+    }
+  }
+  return result;
+}
+
+/**
+ * Upkeep without rotating: drops retired keys and adds a next key to an algorithm that
+ * has none (records stored before rotation existed). Returns undefined when nothing
+ * changes, so the caller writes nothing.
+ */
+export async function maintainKeys(app: AppRecord, now: number, make: KeyMaker): Promise<StoredKey[] | undefined> {
+  const kept = app.keys.filter((k) => !isRetired(k, now));
+  const missing = KEY_ALGS.filter((alg) => !kept.some((k) => k.alg === alg && statusOf(k) === 'next'));
+  if (kept.length === app.keys.length && missing.length === 0) return undefined;
+  const added = await Promise.all(missing.map(async (alg) => asNext(await make(alg))));
+  return [...kept, ...added];
+}
+
+/**
+ * Whether a scheduled rotation is due: some algorithm's current key has been current for
+ * `periodMs` or longer, or has no current key at all.
+ */
+export function rotationDue(app: AppRecord, now: number, periodMs: number): boolean {
+  return KEY_ALGS.some((alg) => {
+    const current = app.keys.filter((k) => k.alg === alg && statusOf(k) === 'current');
+    return current.length === 0 || current.every((k) => now - activatedAt(k) >= periodMs);
+  });
+}
+
+/**
+ * After a change of the app's id_token_ttl: the current keys remember the longest TTL they
+ * signed with, so lowering the TTL never retires a key before its older, longer-lived
+ * tokens expire.
+ */
+export function noteTokenTtl(keys: readonly StoredKey[], ttl: number): StoredKey[] {
+  return keys.map((k) =>
+    statusOf(k) === 'current' && k.maxTokenTtl !== undefined && ttl > k.maxTokenTtl ? { ...k, maxTokenTtl: ttl } : k,
+  );
+}
+
+/** The earliest future `retireAt` among the keys, for the sweep's next wake-up. */
+export function nextRetirement(keys: readonly StoredKey[], now: number): number | undefined {
+  const times = keys.filter((k) => statusOf(k) === 'previous' && (k.retireAt ?? 0) > now).map((k) => k.retireAt!);
+  return times.length ? Math.min(...times) : undefined;
+}

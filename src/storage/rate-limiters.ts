@@ -1,0 +1,38 @@
+// Rate limiters from rate-limiter-flexible on whichever store holds short-lived data, so
+// every instance counts against the same numbers. Limiters are cached per (name, limit,
+// window): a per-app limit is just another entry sharing the counters' key prefix.
+import type { Redis } from 'ioredis';
+import type { MongoClient } from 'mongodb';
+import { RateLimiterMemory, RateLimiterMongo, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiter } from './ports.ts';
+
+export type LimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: Redis } | { kind: 'mongodb'; client: MongoClient };
+
+export function rateLimiterFactory(backend: LimiterBackend) {
+  const cache = new Map<string, RateLimiter>();
+  return (name: string, points: number, durationSeconds: number): RateLimiter => {
+    const id = `${name}:${points}:${durationSeconds}`;
+    const cached = cache.get(id);
+    if (cached) return cached;
+    const options = { keyPrefix: `postern-rl:${name}`, points, duration: durationSeconds };
+    const limiter: RateLimiterAbstract =
+      backend.kind === 'redis'
+        ? new RateLimiterRedis({ ...options, storeClient: backend.client })
+        : backend.kind === 'mongodb'
+          ? new RateLimiterMongo({ ...options, storeClient: backend.client, dbName: backend.client.db().databaseName, tableName: 'rate_limits' })
+          : new RateLimiterMemory(options);
+    const wrapped: RateLimiter = {
+      async hit(key: string) {
+        try {
+          await limiter.consume(key);
+          return true;
+        } catch (rejection) {
+          if (rejection instanceof RateLimiterRes) return false;
+          throw rejection; // a store error: the guard turns it into StoreUnavailableError
+        }
+      },
+    };
+    cache.set(id, wrapped);
+    return wrapped;
+  };
+}

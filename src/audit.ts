@@ -63,6 +63,15 @@ export function createAuditLog(logger: Logger, store: AuditStore, retainSeconds:
       provider.on('end_session.success', (ctx) => {
         record({ type: 'session.ended', outcome: 'success', app_id: appId, ...oidcCtx(ctx) });
       });
+      // The engine emits no event for a successful RFC 7009 revocation; its route is known
+      // after the handler ran, so a post-middleware records it.
+      provider.use(async (ctx, next) => {
+        await next();
+        const oidc = (ctx as Context & { oidc?: { route?: string; entities?: Record<string, { accountId?: string }> } }).oidc;
+        if (oidc?.route !== 'revocation' || ctx.status !== 200) return;
+        const token = oidc.entities?.RefreshToken ?? oidc.entities?.AccessToken;
+        record({ type: 'token.revoked', outcome: 'success', app_id: appId, email: token?.accountId, ...oidcCtx(ctx) });
+      });
       provider.on('server_error', (ctx, err) => {
         logger.error('oidc server error', { app_id: appId, request_id: (ctx as Context).state?.requestId, err: err.stack ?? String(err) });
       });

@@ -78,6 +78,7 @@ async function main() {
     http.listen(config.port, resolve);
   });
   server.ready = true;
+  server.keyRotation.start();
   logger.info('listening', { port: config.port, public_url: config.publicUrl, env: config.env });
   if (config.env === 'development') process.stdout.write(`${banner(config)}\n`);
 
@@ -96,6 +97,7 @@ async function main() {
     // Sign-in mail already accepted is sent before exiting (bounded like the requests).
     await Promise.race([server.mailQueue.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     server.mailQueue.stop();
+    await server.keyRotation.stop();
     await Promise.allSettled([stores.close(), mailer.close()]);
     logger.info('stopped', { signal });
     process.exit(0);

@@ -12,6 +12,7 @@ import { createAuditLog, type AuditEvent } from './audit.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { HttpError } from './http/http-error.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
+import { guardEngine } from './http/engine-guard.ts';
 import type { Logger } from './log.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
@@ -23,6 +24,7 @@ import { revokeAllRouter } from './oidc/revoke-all.ts';
 import { StoreUnavailableError, type Stores } from './storage/ports.ts';
 import { createProvider } from './tenancy/create-provider.ts';
 import { ProviderRegistry } from './tenancy/provider-registry.ts';
+import { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 
 export interface ServerDeps {
   readonly config: Config;
@@ -31,12 +33,16 @@ export interface ServerDeps {
   readonly logger: Logger;
   /** Retry schedule of the mail queue (tests shorten it). */
   readonly mailRetryDelaysMs?: readonly number[];
+  /** Failed admin authentications allowed per IP per 15 minutes (default 20). */
+  readonly adminAuthFailuresPerIp?: number;
 }
 
 export interface Server {
   readonly app: Koa;
   readonly registry: ProviderRegistry;
   readonly apps: AppsService;
+  /** Scheduled key rotation and retired-key sweep; main.ts starts and stops it. */
+  readonly keyRotation: KeyRotationScheduler;
   readonly mailQueue: MailQueue;
   /** Set once the server listens; /healthz answers 503 before. */
   ready: boolean;
@@ -45,6 +51,7 @@ export interface Server {
 const MAX_URL_LENGTH = 8 * 1024;
 const AUDIT_RETENTION_SECONDS = 90 * 24 * 60 * 60;
 const WRONG_CODES_PER_IP = 30; // per 15 minutes, across login attempts
+const ADMIN_AUTH_FAILURES_PER_IP = 20; // per 15 minutes
 
 type AuditContext = Omit<AuditEvent, 'type' | 'outcome'>;
 
@@ -87,8 +94,10 @@ export function buildServer(deps: ServerDeps): Server {
     },
   });
 
+  const keyRotation = new KeyRotationScheduler({ apps, rotationDays: config.keyRotationDays, logger, audit });
+
   const app = new Koa({ proxy: true, keys: [...config.cookieSecrets] });
-  const server: Server = { app, registry, apps, mailQueue, ready: false };
+  const server: Server = { app, registry, apps, keyRotation, mailQueue, ready: false };
 
   app.use(requestLog(logger));
   app.use(pinToPublicUrl(config.publicUrl, config.trustProxy));
@@ -135,7 +144,14 @@ export function buildServer(deps: ServerDeps): Server {
   app.use(root.routes());
   app.use(root.allowedMethods());
 
-  const admin = adminRouter({ apps, adminToken: config.adminToken, publicUrl: config.publicUrl, audit });
+  const admin = adminRouter({
+    apps,
+    adminToken: config.adminToken,
+    publicUrl: config.publicUrl,
+    audit,
+    auditStore: stores.audit,
+    authFailures: stores.rateLimiter('admin-auth-ip', deps.adminAuthFailuresPerIp ?? ADMIN_AUTH_FAILURES_PER_IP, 15 * 60),
+  });
   app.use(admin.routes());
   // allowedMethods sets 405/501 and the Allow header after the request fell through; this
   // wrapper gives those answers the API's JSON error body.
@@ -172,7 +188,7 @@ export function buildServer(deps: ServerDeps): Server {
     }
     const live = await registry.get(match[1]);
     if (!live) throw new HttpError(404, 'not_found', 'No such app.');
-    await live.handle(ctx, next);
+    await guardEngine(ctx, () => live.handle(ctx, next));
   });
 
   return server;

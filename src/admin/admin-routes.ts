@@ -8,9 +8,19 @@ import { isAppId } from '../tenancy/provider-registry.ts';
 import type { AuditLog } from '../audit.ts';
 import { requestContext } from '../audit.ts';
 import { requireAdminToken } from './admin-auth.ts';
+import type { AuditStore, RateLimiter } from '../storage/ports.ts';
+import { auditPage, parseAuditQuery } from './audit-query.ts';
 import { appView } from './app-view.ts';
 
-export function adminRouter(deps: { apps: AppsService; adminToken: string; publicUrl: string; audit: AuditLog }) {
+export function adminRouter(deps: {
+  apps: AppsService;
+  adminToken: string;
+  publicUrl: string;
+  audit: AuditLog;
+  /** Failed admin authentications per client IP. */
+  authFailures: RateLimiter;
+  auditStore: AuditStore;
+}) {
   const router = new Router({ prefix: '/admin' });
   const { apps, publicUrl, audit } = deps;
   const appId = (id: string) => {
@@ -18,7 +28,7 @@ export function adminRouter(deps: { apps: AppsService; adminToken: string; publi
     return id;
   };
 
-  router.use(requireAdminToken(deps.adminToken));
+  router.use(requireAdminToken(deps.adminToken, deps.authFailures));
   router.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
     await next();
@@ -50,6 +60,22 @@ export function adminRouter(deps: { apps: AppsService; adminToken: string; publi
     const app = await apps.update(id, input);
     audit.record({ type: 'admin.app_updated', outcome: 'success', app_id: id, ...requestContext(ctx) });
     ctx.body = appView(app, publicUrl);
+  });
+
+  // Rotates the app's signing keys now: the published next keys start signing, the
+  // current ones stay published until their tokens have expired (src/keys/key-ring.ts).
+  router.post('/apps/:id/keys/rotate', async (ctx) => {
+    const id = appId(ctx.params.id!);
+    const app = await apps.rotateKeys(id);
+    audit.record({ type: 'admin.keys_rotated', outcome: 'success', app_id: id, ...requestContext(ctx) });
+    ctx.body = appView(app, publicUrl);
+  });
+
+  router.get('/apps/:id/audit', async (ctx) => {
+    const id = appId(ctx.params.id!);
+    const query = parseAuditQuery(ctx.query);
+    await apps.get(id); // 404 for an unknown app
+    ctx.body = auditPage(await deps.auditStore.query(id, query), query.limit);
   });
 
   router.delete('/apps/:id', async (ctx) => {

@@ -22,16 +22,22 @@ export function errorHandler(logger: Logger): Middleware {
         logger.error('store unavailable', { request_id: ctx.state.requestId, store: err.store, err: String((err as Error).cause) });
         known = new HttpError(503, 'temporarily_unavailable', 'The service is temporarily unavailable. Try again in a moment.', { 'Retry-After': '5' });
       }
-      else if (typeof (err as { status?: unknown }).status === 'number' && (err as { expose?: boolean }).expose) {
+      else if (typeof (err as { status?: unknown } | null)?.status === 'number' && (err as { expose?: boolean }).expose) {
         // Koa/http-errors raised by the framework itself (e.g. malformed URL encoding).
         const e = err as { status: number; message: string };
         known = new HttpError(e.status, e.status === 413 ? 'request_too_large' : 'invalid_request', e.message);
+      } else if (err instanceof URIError) {
+        // decodeURIComponent/encodeURIComponent on client data: bad percent-encoding or a lone surrogate.
+        known = new HttpError(400, 'invalid_request', 'The request is not properly encoded (invalid percent-encoding or UTF-8).');
       } else {
         const reference = ctx.state.requestId as string;
         logger.error('unhandled error', { request_id: reference, method: ctx.method, path: ctx.path, err: (err as Error)?.stack ?? String(err) });
         known = new HttpError(500, 'server_error', `Something went wrong on our side. Reference: ${reference}.`);
       }
       ctx.status = known.status;
+      // A redirect or download prepared before the failure must not go out with the error.
+      ctx.remove('Location');
+      ctx.remove('Content-Disposition');
       ctx.set(known.headers);
       ctx.set('Cache-Control', 'no-store');
       if (wantsHtml(ctx)) {

@@ -1,34 +1,95 @@
 // A bounded body reader for Postern's own routes (admin API, hosted forms, revoke_all).
-// Deliberately not a global middleware: oidc-provider parses its own bodies.
+// Deliberately not a global middleware: oidc-provider parses its own bodies (see
+// engine-guard.ts for what is checked before a request reaches it).
+//
+// Every body is read strictly: at most `limit` bytes (413), valid UTF-8, valid
+// percent-encoding in forms, no lone surrogates in JSON strings (400). Anything else
+// never reaches validation, storage, mail or HTML.
 import type { Context } from 'koa';
 import { HttpError } from './http-error.ts';
 
 export const BODY_LIMIT = 64 * 1024;
 
-async function readRaw(ctx: Context, limit: number): Promise<string> {
-  const declared = Number(ctx.get('content-length') || 0);
-  if (declared > limit) throw new HttpError(413, 'request_too_large', `The request body is larger than ${limit} bytes.`);
+export const tooLarge = (limit: number) => new HttpError(413, 'request_too_large', `The request body is larger than ${limit} bytes.`);
+
+const invalid = (description: string) => new HttpError(400, 'invalid_request', description);
+
+/** The Content-Length a client declared, or undefined for none (chunked or no body). */
+export function declaredLength(ctx: Context): number | undefined {
+  const header = ctx.get('content-length');
+  return header ? Number(header) : undefined;
+}
+
+/** Reads the raw body bytes, at most `limit`; a larger body is a 413. */
+export async function readBytes(ctx: Context, limit: number): Promise<Buffer> {
+  if ((declaredLength(ctx) ?? 0) > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+  // destroyOnReturn: false keeps the socket when we stop early, so the 413 reaches the client.
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new HttpError(413, 'request_too_large', `The request body is larger than ${limit} bytes.`);
+    if (size > limit) break;
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.includes('\uFFFD')) throw new HttpError(400, 'invalid_request', 'The request body is not valid UTF-8.');
-  return text;
+  if (size > limit) {
+    ctx.req.resume(); // discard the rest instead of leaving the client stuck mid-upload
+    throw tooLarge(limit);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+async function readText(ctx: Context, limit: number): Promise<string> {
+  const bytes = await readBytes(ctx, limit);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw invalid('The request body is not valid UTF-8.');
+  }
+}
+
+/** True when every string (and key) in a parsed JSON value is well-formed Unicode. */
+function wellFormed(value: unknown): boolean {
+  // Iterative: a body of 64 KiB can nest 30 000 levels deep.
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const item = stack.pop();
+    if (typeof item === 'string') {
+      if (!item.isWellFormed()) return false;
+    } else if (Array.isArray(item)) {
+      for (const inner of item) stack.push(inner);
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, inner] of Object.entries(item)) {
+        if (!key.isWellFormed()) return false;
+        stack.push(inner);
+      }
+    }
+  }
+  return true;
 }
 
 export async function readJson(ctx: Context, limit = BODY_LIMIT): Promise<unknown> {
   if (!ctx.is('application/json')) {
     throw new HttpError(415, 'invalid_request', 'Send the request body as application/json.');
   }
-  const text = await readRaw(ctx, limit);
+  const text = await readText(ctx, limit);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
-    throw new HttpError(400, 'invalid_request', 'The request body is not valid JSON.');
+    throw invalid('The request body is not valid JSON.');
+  }
+  if (!wellFormed(value)) throw invalid('The request body contains invalid Unicode (a lone surrogate).');
+  return value;
+}
+
+/** Decodes one form-urlencoded name or value; bad percent-encoding or UTF-8 is an error. */
+function formDecode(part: string): string {
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    throw invalid('The form is not properly encoded (invalid percent-encoding or UTF-8).');
   }
 }
 
@@ -37,10 +98,14 @@ export async function readForm(ctx: Context, limit = BODY_LIMIT): Promise<Record
   if (!ctx.is('application/x-www-form-urlencoded')) {
     throw new HttpError(415, 'invalid_request', 'Send the form as application/x-www-form-urlencoded.');
   }
-  const params = new URLSearchParams(await readRaw(ctx, limit));
+  const text = await readText(ctx, limit);
   const form: Record<string, string> = Object.create(null);
-  for (const [key, value] of params) {
-    if (key in form) throw new HttpError(400, 'invalid_request', `The field "${key}" was sent more than once.`);
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = formDecode(eq < 0 ? pair : pair.slice(0, eq));
+    const value = eq < 0 ? '' : formDecode(pair.slice(eq + 1));
+    if (key in form) throw invalid(`The field "${key.slice(0, 64)}" was sent more than once.`);
     form[key] = value;
   }
   return form;

@@ -1,23 +1,50 @@
-// First middleware: request id, host pinning, access log.
+// First middleware: request id, host pinning, access log, security headers.
 import { randomUUID } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Logger } from '../log.ts';
 
 /**
- * Host pinning: whatever Host or X-Forwarded-* a client sends, Koa and oidc-provider see
- * the host and protocol of PUBLIC_URL, so issuers, links and redirects cannot be steered.
- * X-Forwarded-For is kept only when TRUST_PROXY says a proxy sets it.
+ * Host pinning: whatever Host, X-Forwarded-*, Forwarded or absolute request target a
+ * client sends, Koa and oidc-provider see the host and protocol of PUBLIC_URL, so issuers,
+ * links and redirects cannot be steered.
+ *
+ * X-Forwarded-For is dropped unless TRUST_PROXY says a proxy sets it; then only its last
+ * entry counts: the address the proxy itself saw. Entries to the left of it are whatever
+ * the client sent and would let anyone pick their own IP (audit, rate limits).
  */
 export function pinToPublicUrl(publicUrl: string, trustProxy: boolean): Middleware {
   const url = new URL(publicUrl);
+  const protocol = url.protocol.slice(0, -1);
   return async (ctx, next) => {
     const headers = ctx.req.headers;
     headers.host = url.host;
     headers['x-forwarded-host'] = url.host;
-    headers['x-forwarded-proto'] = url.protocol.slice(0, -1);
-    if (!trustProxy) delete headers['x-forwarded-for'];
+    headers['x-forwarded-proto'] = protocol;
+    delete headers.forwarded;
+    delete headers['x-forwarded-port'];
+    delete headers['x-forwarded-prefix'];
+    const forwardedFor = headers['x-forwarded-for'];
+    const last = trustProxy && typeof forwardedFor === 'string' ? forwardedFor.split(',').at(-1)?.trim() : undefined;
+    if (last) headers['x-forwarded-for'] = last;
+    else delete headers['x-forwarded-for'];
+    originForm(ctx);
     await next();
   };
+}
+
+/**
+ * HTTP/1.1 servers must accept an absolute request target (`GET http://evil.example/x`),
+ * and Koa then builds `ctx.href` (which oidc-provider uses for every endpoint URL it
+ * prints) from that target instead of from Host. Reduce it to path and query.
+ */
+function originForm(ctx: Context): void {
+  const target = ctx.req.url ?? '/';
+  if (target.startsWith('/')) return;
+  const parsed = URL.parse(target);
+  const path = parsed && /^https?:$/i.test(parsed.protocol) ? `${parsed.pathname}${parsed.search}` : '/';
+  ctx.req.url = path;
+  ctx.originalUrl = path;
+  ctx.request.originalUrl = path;
 }
 
 export function requestLog(logger: Logger): Middleware {
@@ -41,18 +68,48 @@ export function requestLog(logger: Logger): Middleware {
   };
 }
 
+/**
+ * The policy every response carries. Scripts are off; oidc-provider adds the hash of its
+ * one inline script (the auto-submitting form_post and logout pages) to `script-src` when
+ * it finds that directive already set, so the header goes out before the engine runs.
+ */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/** Engine routes whose answers are public documents that clients may cache. */
+const CACHEABLE_ROUTES = new Set(['discovery', 'jwks']);
+
+function constantHeaders(ctx: Context, https: boolean): void {
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.set('Referrer-Policy', 'no-referrer');
+  ctx.set('X-Frame-Options', 'DENY');
+  if (https) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+}
+
+/** `script-src 'none' 'sha256-…'`: 'none' must stand alone, so drop it next to a hash. */
+function tidyPolicy(policy: string): string {
+  return policy
+    .split(';')
+    .map((d) => d.trim())
+    .filter(Boolean)
+    .map((d) => (/^script-src\s/.test(d) && d.includes("'sha256-") ? d.replace(/\s'none'/, '') : d))
+    .join('; ');
+}
+
 export function securityHeaders(https: boolean): Middleware {
   return async (ctx, next) => {
+    constantHeaders(ctx, https);
+    ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     await next();
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    if (https) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
-    // The engine's form_post response auto-submits with an inline script; everything else
-    // HTML is ours or the engine's logout/error pages, which need no script at all.
+    // Set again: nothing downstream may have removed them.
+    constantHeaders(ctx, https);
+    const policy = ctx.response.get('Content-Security-Policy');
+    ctx.set('Content-Security-Policy', policy ? tidyPolicy(policy) : CONTENT_SECURITY_POLICY);
+    // Sign-in pages, tokens, userinfo and admin answers must not be kept by browsers or
+    // proxies. A handler that chose its own policy (the stylesheet) keeps it.
     const route = (ctx as { oidc?: { route?: string } }).oidc?.route;
-    if (ctx.response.is('html') && route !== 'authorization' && route !== 'resume') {
-      ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'");
-      ctx.set('X-Frame-Options', 'DENY');
+    const html = Boolean(ctx.response.is('html'));
+    if (html || (!ctx.response.get('Cache-Control') && !(route && CACHEABLE_ROUTES.has(route)))) {
       ctx.set('Cache-Control', 'no-store');
     }
   };

@@ -34,6 +34,8 @@ export class KeyRotationScheduler {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<SweepResult> | undefined;
   #stopped = true;
+  /** Set by stop(): a pass in progress ends after the app it is on (each write is whole). */
+  #aborting = false;
 
   constructor(deps: { apps: KeyUpkeepTarget; rotationDays: number; logger: Logger; audit: AuditLog }) {
     this.#apps = deps.apps;
@@ -55,12 +57,14 @@ export class KeyRotationScheduler {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#aborting = false;
     this.#schedule(0);
   }
 
   /** Stops the timer and waits for a pass in progress. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#aborting = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running?.catch(() => undefined);
@@ -86,6 +90,7 @@ export class KeyRotationScheduler {
     const maintained: string[] = [];
     const failed: string[] = [];
     for (const app of await this.#apps.list()) {
+      if (this.#aborting) break;
       try {
         const outcome = await this.#apps.maintainKeys(app.id, this.#rotateEveryMs);
         if (outcome === 'rotated') {

@@ -166,6 +166,8 @@ export interface AppChangeBus {
 export interface RateLimiter {
   /** Counts one hit for `key`; false once more than the limit arrived in the window. */
   hit(key: string): Promise<boolean>;
+  /** True when `key` has used its whole allowance in the current window (counts nothing). */
+  exhausted(key: string): Promise<boolean>;
 }
 
 export interface Stores {

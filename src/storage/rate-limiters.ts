@@ -31,6 +31,10 @@ export function rateLimiterFactory(backend: LimiterBackend) {
           throw rejection; // a store error: the guard turns it into StoreUnavailableError
         }
       },
+      async exhausted(key: string) {
+        const state = await limiter.get(key);
+        return state !== null && state.consumedPoints >= points;
+      },
     };
     cache.set(id, wrapped);
     return wrapped;

@@ -87,6 +87,30 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
         expect((await stores.apps.get(record.id))?.name).to.equal('Contract App');
         expect(await stores.apps.replace(app())).to.equal(false);
       });
+
+      it('compare-and-replaces on updatedAt: a stale writer loses, and of concurrent writers exactly one wins', async () => {
+        const record = app({
+          encryptedClientSecret: 'v1.secret',
+          keys: [
+            { kid: randomUUID(), alg: 'ES512', createdAt: 1, publicJwk: { kty: 'EC' }, encryptedPrivateJwk: 'v1.a.b.c', status: 'current', activatedAt: 2, maxTokenTtl: 1800 },
+            { kid: randomUUID(), alg: 'ES512', createdAt: 1, publicJwk: { kty: 'EC' }, encryptedPrivateJwk: 'v1.d.e.f', status: 'previous', activatedAt: 1, maxTokenTtl: 60, retireAt: 3 },
+            { kid: randomUUID(), alg: 'ES512', createdAt: 2, publicJwk: { kty: 'EC' }, encryptedPrivateJwk: 'v1.g.h.i', status: 'next' },
+          ],
+        });
+        await stores.apps.insert(record);
+        expect(await stores.apps.get(record.id)).to.deep.equal(record); // rotation fields survive
+        const first = { ...record, name: 'First', updatedAt: record.updatedAt + 1 };
+        expect(await stores.apps.replace(first, record.updatedAt)).to.equal(true);
+        // A writer that read the record before `first` was written must not overwrite it.
+        expect(await stores.apps.replace({ ...record, name: 'Stale', updatedAt: record.updatedAt + 2 }, record.updatedAt)).to.equal(false);
+        expect((await stores.apps.get(record.id))?.name).to.equal('First');
+        const racers = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => stores.apps.replace({ ...first, name: `Racer ${i}`, updatedAt: first.updatedAt + 1 }, first.updatedAt)),
+        );
+        expect(racers.filter(Boolean)).to.have.length(1);
+        expect((await stores.apps.get(record.id))?.name).to.equal(`Racer ${racers.indexOf(true)}`);
+        expect(await stores.apps.replace(app(), 0)).to.equal(false); // missing app
+      });
     });
 
     describe('accounts', () => {

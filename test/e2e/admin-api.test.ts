@@ -34,7 +34,9 @@ describe('admin API', () => {
   const seen: { label: string; status: number; text: string }[] = [];
   const secretsIssued: string[] = [];
 
-  before(() => h.start());
+  // These tests send hundreds of wrong tokens from one address on purpose; the per-IP
+  // lockout itself is tested in test/security/abuse-limits.test.ts.
+  before(() => h.start({}, { adminAuthFailuresPerIp: 100_000 }));
   after(() => h.stop());
 
   async function call(method: string, path: string, opts: CallOptions = {}): Promise<Reply> {
@@ -174,10 +176,17 @@ describe('admin API', () => {
       expect(app).to.include({ id_token_ttl: 1800, magic_link_ttl: 900, refresh_token_idle_ttl: 604800, refresh_token_max_ttl: 7776000 });
       expect(app).not.to.have.property('client_secret');
       expect(app).not.to.have.property('client_secret_expires_at');
-      expect(app.keys).to.have.length(2);
-      expect(app.keys.map((k: { alg: string }) => k.alg).sort()).to.deep.equal(['ES512', 'RS256']);
+      // A current key per algorithm, and the next one already published (key rotation).
+      expect(app.keys).to.have.length(4);
+      expect(app.keys.map((k: { alg: string; status: string }) => `${k.alg} ${k.status}`).sort()).to.deep.equal([
+        'ES512 current',
+        'ES512 next',
+        'RS256 current',
+        'RS256 next',
+      ]);
       for (const key of app.keys) {
-        expect(Object.keys(key).sort()).to.deep.equal(['alg', 'created_at', 'kid']);
+        const fields = key.status === 'current' ? ['activated_at', 'alg', 'created_at', 'kid', 'status'] : ['alg', 'created_at', 'kid', 'status'];
+        expect(Object.keys(key).sort()).to.deep.equal(fields);
         expect(key.kid).to.match(UUID_V4);
       }
       expect(Date.parse(app.created_at)).to.be.within(before - 1000, Date.now() + 1000);

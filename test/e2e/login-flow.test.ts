@@ -34,13 +34,15 @@ describe('sign-in by magic link (openid-client as the app)', () => {
     }
   });
 
-  it('publishes only public keys: one EC P-521 (ES512) and one RSA (RS256), UUID kids', async () => {
+  it('publishes only public keys: EC P-521 (ES512) and RSA (RS256), current and next, UUID kids', async () => {
     const { keys } = (await (await fetch(`${app.issuer}/jwks`)).json()) as { keys: Record<string, string>[] };
-    expect(keys).to.have.length(2);
-    const ec = keys.find((k) => k.kty === 'EC');
-    const rsa = keys.find((k) => k.kty === 'RSA');
-    expect(ec).to.include({ crv: 'P-521', alg: 'ES512', use: 'sig' });
-    expect(rsa).to.include({ alg: 'RS256', use: 'sig' });
+    expect(keys).to.have.length(4); // the next key of each is published before it signs
+    const ec = keys.filter((k) => k.kty === 'EC');
+    const rsa = keys.filter((k) => k.kty === 'RSA');
+    expect(ec).to.have.length(2);
+    expect(rsa).to.have.length(2);
+    for (const k of ec) expect(k).to.include({ crv: 'P-521', alg: 'ES512', use: 'sig' });
+    for (const k of rsa) expect(k).to.include({ alg: 'RS256', use: 'sig' });
     for (const key of keys) {
       expect(key.kid).to.match(UUID);
       for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.to.have.property(priv);

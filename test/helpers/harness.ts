@@ -34,7 +34,7 @@ export class Harness {
   logs: string[] = [];
   #http: HttpServer | undefined;
 
-  async start(env: Record<string, string> = {}): Promise<this> {
+  async start(env: Record<string, string> = {}, options: { adminAuthFailuresPerIp?: number } = {}): Promise<this> {
     await this.smtp.start();
     const http = createServer();
     this.#http = http;
@@ -59,6 +59,7 @@ export class Harness {
       mailer: createSmtpMailer(this.smtp.url, config.mailFrom),
       logger,
       mailRetryDelaysMs: [20, 50],
+      ...options,
     });
     http.on('request', this.server.app.callback());
     this.server.ready = true;

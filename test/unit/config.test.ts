@@ -309,3 +309,33 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('loadConfig: KEY_ROTATION_DAYS', () => {
+  it('defaults to 0 (manual rotation only), in development and in production', () => {
+    expect(loadConfig({}).keyRotationDays).to.equal(0);
+    expect(loadConfig(PRODUCTION).keyRotationDays).to.equal(0);
+  });
+
+  it('accepts whole days from 1 to 3650, and 0 to turn scheduled rotation off', () => {
+    for (const [raw, days] of [['1', 1], ['30', 30], ['90', 90], [' 365 ', 365], ['3650', 3650], ['0', 0]] as const) {
+      expect(loadConfig({ ...PRODUCTION, KEY_ROTATION_DAYS: raw }).keyRotationDays, raw).to.equal(days);
+    }
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig({ KEY_ROTATION_DAYS: '  ' }).keyRotationDays).to.equal(0);
+  });
+
+  for (const raw of ['-1', '1.5', '3651', '30d', 'ninety', '1e3', '0x10', '+7']) {
+    it(`rejects KEY_ROTATION_DAYS=${JSON.stringify(raw)} naming KEY_ROTATION_DAYS`, () => {
+      const problem = oneProblemNaming({ ...PRODUCTION, KEY_ROTATION_DAYS: raw }, 'KEY_ROTATION_DAYS');
+      expect(problem).to.include(raw);
+    });
+  }
+
+  it('reports a bad KEY_ROTATION_DAYS together with the other problems', () => {
+    const problems = problemsOf({ ...PRODUCTION, KEY_ROTATION_DAYS: 'soon', LOG_LEVEL: 'loud' });
+    expect(problems.some((p) => p.includes('KEY_ROTATION_DAYS'))).to.equal(true);
+    expect(problems.some((p) => p.includes('LOG_LEVEL'))).to.equal(true);
+  });
+});

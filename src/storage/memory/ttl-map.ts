@@ -4,7 +4,7 @@ export class TtlMap<V> {
   readonly #entries = new Map<string, { value: V; expiresAt: number | undefined }>();
   readonly #now: () => number;
 
-  constructor(now: () => number = Date.now) {
+  constructor(now: () => number = () => Date.now()) {
     this.#now = now;
   }
 

@@ -1,0 +1,141 @@
+// Every authentication event is stored as a structured record (never a code, token or
+// secret) and can be queried per app with filters and paging.
+import { expect } from 'chai';
+import * as oidc from 'openid-client';
+import { Browser } from '../helpers/browser.ts';
+import { travel, restoreClock } from '../helpers/clock.ts';
+import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
+
+type Event = Record<string, unknown> & { type: string; at: string; id: string };
+
+describe('audit trail', function () {
+  this.timeout(60_000);
+  const h = new Harness();
+  let app: AppJson;
+  let secrets: string[] = [];
+
+  const query = async (params: Record<string, string> = {}) => {
+    const res = await h.admin('GET', `/admin/apps/${app.app_id}/audit?${new URLSearchParams(params)}`);
+    return res as { status: number; body: { events: Event[]; next_cursor: string | null; error?: string; error_description?: string } };
+  };
+
+  before(async () => {
+    await h.start();
+    app = await h.createApp({ token_endpoint_auth_method: 'client_secret_basic' });
+    const signed = await h.signIn(app, 'Audited@Example.com', { scope: 'openid offline_access' });
+    const refreshed = await oidc.refreshTokenGrant(signed.config, signed.tokens.refresh_token!);
+    await oidc.tokenRevocation(signed.config, refreshed.refresh_token!);
+    // A rejected link, a wrong short code and a sign-out everywhere.
+    const browser = new Browser();
+    const login = await h.startLogin(app, browser);
+    const second = await h.requestLink(browser, login.page, 'audited@example.com');
+    await new Browser().navigate(second.link);
+    await browser.submit(second.page, { code: 'ZZZZ-ZZZZ' }, '/code');
+    const again = await h.signIn(app, 'audited@example.com', { scope: 'openid offline_access' });
+    await fetch(`${app.issuer}/token/revoke_all`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ token: again.tokens.refresh_token! }),
+    });
+    await h.server.mailQueue.idle();
+    secrets = [
+      ADMIN_TOKEN,
+      app.client_secret!,
+      new URL(signed.link).searchParams.get('code')!,
+      new URL(second.link).searchParams.get('code')!,
+      signed.tokens.access_token,
+      signed.tokens.refresh_token!,
+      refreshed.refresh_token!,
+      again.tokens.refresh_token!,
+    ];
+  });
+  after(() => h.stop());
+  afterEach(() => restoreClock());
+
+  it('records every kind of authentication event with its context', async () => {
+    const { status, body } = await query({ limit: '500' });
+    expect(status).to.equal(200);
+    const types = new Set(body.events.map((e) => e.type));
+    for (const type of [
+      'admin.app_created',
+      'link.requested',
+      'mail.sent',
+      'link.opened',
+      'link.accepted',
+      'code.rejected',
+      'token.issued',
+      'token.refreshed',
+      'token.revoked',
+      'signout.everywhere',
+    ]) {
+      expect(types, type).to.include(type);
+    }
+    const accepted = body.events.find((e) => e.type === 'link.accepted')!;
+    expect(accepted).to.include({ app_id: app.app_id, client_id: app.client_id, email: 'audited@example.com', outcome: 'success' });
+    expect(accepted.ip).to.be.a('string');
+    expect(accepted.user_agent).to.be.a('string');
+    expect(new Date(accepted.at).toISOString()).to.equal(accepted.at);
+    const opened = body.events.find((e) => e.type === 'link.opened' && e.outcome === 'success');
+    expect(opened, 'the link opened in another browser is recorded').not.to.equal(undefined);
+  });
+
+  it('never stores a code, token or secret', async () => {
+    const json = JSON.stringify((await query({ limit: '500' })).body);
+    for (const secret of secrets) expect(json).not.to.include(secret);
+  });
+
+  it('filters by address, type and time range, newest first', async () => {
+    const byType = (await query({ type: 'token.refreshed' })).body.events;
+    expect(byType.length).to.be.greaterThan(0);
+    expect(byType.every((e) => e.type === 'token.refreshed')).to.equal(true);
+    const byEmail = (await query({ email: 'AUDITED@example.com', limit: '500' })).body.events;
+    expect(byEmail.length).to.be.greaterThan(3);
+    expect(byEmail.every((e) => e.email === 'audited@example.com')).to.equal(true);
+    const all = (await query({ limit: '500' })).body.events;
+    const times = all.map((e) => Date.parse(e.at));
+    expect([...times].sort((a, b) => b - a)).to.deep.equal(times);
+    const future = (await query({ from: new Date(Date.now() + 60_000).toISOString() })).body.events;
+    expect(future).to.deep.equal([]);
+    const past = (await query({ to: '2000-01-01T00:00:00Z' })).body.events;
+    expect(past).to.deep.equal([]);
+  });
+
+  it('pages through events with a cursor, without gaps or repeats', async () => {
+    const all = (await query({ limit: '500' })).body.events.map((e) => e.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { events: Event[]; next_cursor: string | null } = (await query({ limit: '3', ...(cursor ? { cursor } : {}) })).body;
+      seen.push(...page.events.map((e) => e.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).to.deep.equal(all);
+  });
+
+  it('rejects bad parameters with 400 naming them, and unknown apps with 404', async () => {
+    for (const [params, name] of [
+      [{ limit: '0' }, 'limit'],
+      [{ limit: 'many' }, 'limit'],
+      [{ from: 'yesterday' }, 'from'],
+      [{ cursor: 'garbage' }, 'cursor'],
+      [{ type: '<script>' }, 'type'],
+      [{ colour: 'blue' }, 'colour'],
+    ] as const) {
+      const res = await query(params);
+      expect(res.status, JSON.stringify(params)).to.equal(400);
+      expect(res.body.error_description).to.include(name);
+    }
+    const missing = await h.admin('GET', '/admin/apps/00000000-0000-4000-8000-000000000000/audit');
+    expect(missing.status).to.equal(404);
+    const unauthenticated = await h.admin('GET', `/admin/apps/${app.app_id}/audit`, undefined, 'nope');
+    expect(unauthenticated.status).to.equal(401);
+  });
+
+  it('forgets events after the retention period (90 days)', async () => {
+    travel(91 * 24 * 60 * 60);
+    expect((await query()).body.events).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,586 @@
+// Per-app signing-key rotation: the next key is published before it signs, the previous
+// key stays published until every token it signed has expired, manual and scheduled
+// rotation, concurrent rotations, and the key ring's invariants under random histories.
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { randomUUID } from 'node:crypto';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import * as oidc from 'openid-client';
+import { createAuditLog } from '../../src/audit.ts';
+import {
+  KEY_ALGS,
+  MAX_ID_TOKEN_TTL,
+  RETIRE_GRACE_MS,
+  maintainKeys,
+  noteTokenTtl,
+  publishedKeys,
+  rotateKeys,
+  statusOf,
+  type KeyAlg,
+} from '../../src/keys/key-ring.ts';
+import { DAY_MS, KeyRotationScheduler } from '../../src/keys/rotation-scheduler.ts';
+import { createLogger } from '../../src/log.ts';
+import type { AppRecord, StoredKey } from '../../src/storage/ports.ts';
+import { restoreClock, travel } from '../helpers/clock.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
+import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
+
+interface KeyJson {
+  kid: string;
+  alg: string;
+  status: 'next' | 'current' | 'previous';
+  created_at: string;
+  activated_at?: string;
+  retire_at?: string;
+}
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'];
+
+const keysOf = (app: unknown) => (app as { keys: KeyJson[] }).keys;
+const kidsWith = (keys: KeyJson[], status: KeyJson['status'], alg?: string) =>
+  keys.filter((k) => k.status === status && (!alg || k.alg === alg)).map((k) => k.kid);
+const only = (kids: string[]) => {
+  expect(kids).to.have.length(1);
+  return kids[0]!;
+};
+
+async function jwks(app: AppJson): Promise<Record<string, unknown>[]> {
+  const res = await fetch(`${app.issuer}/jwks`);
+  expect(res.status).to.equal(200);
+  return ((await res.json()) as { keys: Record<string, unknown>[] }).keys;
+}
+
+/**
+ * Verifies against the JWKS as served now (a fresh fetch, as a relying party would), at
+ * the test's clock (jose reads `new Date()`, which travel() does not move).
+ */
+async function verifyNow(app: AppJson, idToken: string) {
+  return jwtVerify(idToken, createRemoteJWKSet(new URL(`${app.issuer}/jwks`)), {
+    issuer: app.issuer,
+    audience: app.client_id,
+    currentDate: new Date(Date.now()),
+  });
+}
+
+async function rejectsVerification(app: AppJson, idToken: string): Promise<string> {
+  try {
+    await verifyNow(app, idToken);
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+  throw new Error('expected the ID token not to verify');
+}
+
+describe('signing-key rotation', function () {
+  this.timeout(60_000);
+  const h = new Harness();
+
+  const view = async (app: AppJson) => {
+    const res = await h.admin('GET', `/admin/apps/${app.app_id}`);
+    expect(res.status).to.equal(200);
+    return keysOf(res.body);
+  };
+  const rotate = async (app: AppJson) => {
+    const res = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`);
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    return keysOf(res.body);
+  };
+
+  before(async () => {
+    await h.start();
+  });
+  after(() => h.stop());
+  afterEach(() => restoreClock());
+
+  describe('manual rotation (POST /admin/apps/{id}/keys/rotate)', () => {
+    it('creates an app with a current and an already published next key per algorithm', async () => {
+      const app = await h.createApp();
+      const keys = keysOf(app);
+      expect(keys).to.have.length(4);
+      for (const alg of ['ES512', 'RS256']) {
+        only(kidsWith(keys, 'current', alg));
+        only(kidsWith(keys, 'next', alg));
+      }
+      const published = (await jwks(app)).map((k) => k.kid);
+      expect(published).to.have.members(keys.map((k) => k.kid));
+      const { tokens } = await h.signIn(app, 'first@example.com');
+      expect(decodeProtectedHeader(tokens.id_token!).kid).to.equal(only(kidsWith(keys, 'current', 'ES512')));
+    });
+
+    it('publishes the next key before rotation, signs with it after, and keeps verifying older ID tokens', async () => {
+      const app = await h.createApp({ id_token_ttl: 600 });
+      const before = await view(app);
+      const oldSigner = only(kidsWith(before, 'current', 'ES512'));
+      const upcoming = only(kidsWith(before, 'next', 'ES512'));
+      expect((await jwks(app)).map((k) => k.kid)).to.include(upcoming);
+
+      const { tokens: old } = await h.signIn(app, 'before@example.com');
+      expect(decodeProtectedHeader(old.id_token!).kid).to.equal(oldSigner);
+
+      const rotatedAt = Date.now();
+      const after = await rotate(app);
+      expect(only(kidsWith(after, 'current', 'ES512'))).to.equal(upcoming);
+      expect(kidsWith(after, 'previous', 'ES512')).to.deep.equal([oldSigner]);
+      const fresh = only(kidsWith(after, 'next', 'ES512'));
+      expect(fresh).not.to.be.oneOf([oldSigner, upcoming]);
+      // The RS256 pair rotates along.
+      expect(only(kidsWith(after, 'current', 'RS256'))).to.equal(only(kidsWith(before, 'next', 'RS256')));
+      expect(kidsWith(after, 'previous', 'RS256')).to.deep.equal(kidsWith(before, 'current', 'RS256'));
+
+      // The previous key retires when its last token (id_token_ttl) has expired, plus a grace.
+      const previous = after.find((k) => k.kid === oldSigner)!;
+      expect(Date.parse(previous.retire_at!)).to.be.within(rotatedAt + 600_000 + RETIRE_GRACE_MS - 2000, Date.now() + 600_000 + RETIRE_GRACE_MS + 2000);
+
+      const published = (await jwks(app)).map((k) => k.kid);
+      expect(published).to.have.members(after.map((k) => k.kid));
+      expect(published).to.include.members([oldSigner, upcoming, fresh]);
+
+      const { tokens: now } = await h.signIn(app, 'after@example.com');
+      expect(decodeProtectedHeader(now.id_token!).kid).to.equal(upcoming);
+      await verifyNow(app, now.id_token!);
+      // Signed before the rotation, still verifies after it.
+      const { payload } = await verifyNow(app, old.id_token!);
+      expect(payload.sub).to.equal('before@example.com');
+      // Audited.
+      await new Promise((r) => setTimeout(r, 20));
+      const events = await h.stores.audit.query(app.app_id, { type: 'admin.keys_rotated', limit: 10 });
+      expect(events).to.have.length(1);
+      expect(events[0]).to.include({ outcome: 'success', app_id: app.app_id });
+    });
+
+    it('never signs with a next key, however often the app signs', async () => {
+      const app = await h.createApp();
+      const keys = await rotate(app);
+      const signer = only(kidsWith(keys, 'current', 'ES512'));
+      for (let i = 0; i < 3; i++) {
+        const { tokens } = await h.signIn(app, `n${i}@example.com`);
+        expect(decodeProtectedHeader(tokens.id_token!).kid).to.equal(signer);
+      }
+    });
+
+    it('gives a refresh after rotation an ID token from the new key, and the old ID token still verifies', async () => {
+      const app = await h.createApp();
+      const { config, tokens } = await h.signIn(app, 'refresh@example.com', { scope: 'openid email offline_access' });
+      const oldKid = decodeProtectedHeader(tokens.id_token!).kid;
+      const keys = await rotate(app);
+      const newKid = only(kidsWith(keys, 'current', 'ES512'));
+      expect(newKid).not.to.equal(oldKid);
+      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      expect(decodeProtectedHeader(refreshed.id_token!).kid).to.equal(newKid);
+      await verifyNow(app, refreshed.id_token!);
+      await verifyNow(app, tokens.id_token!);
+    });
+
+    it('drops the previous key once id_token_ttl (and the grace) has passed, at the next rotation', async () => {
+      const app = await h.createApp({ id_token_ttl: 60 });
+      const { tokens } = await h.signIn(app, 'expiring@example.com');
+      const oldSigner = decodeProtectedHeader(tokens.id_token!).kid!;
+      await rotate(app);
+      travel(60 + RETIRE_GRACE_MS / 1000 - 30);
+      // Not yet: a relying party may still accept the token within its clock tolerance.
+      expect(kidsWith(await rotate(app), 'previous', 'ES512')).to.include(oldSigner);
+      travel(60);
+      const keys = await rotate(app);
+      expect(keys.map((k) => k.kid)).not.to.include(oldSigner);
+      expect(kidsWith(keys, 'previous', 'ES512')).to.have.length(2); // the two signers since
+      expect((await jwks(app)).map((k) => k.kid)).not.to.include(oldSigner);
+      expect(await rejectsVerification(app, tokens.id_token!)).to.equal('ERR_JWKS_NO_MATCHING_KEY');
+    });
+
+    it('never returns or publishes a private member', async () => {
+      const app = await h.createApp();
+      const keys = await rotate(app);
+      for (const key of keys) {
+        const allowed = ['kid', 'alg', 'status', 'created_at', 'activated_at', 'retire_at'];
+        expect(Object.keys(key).every((k) => allowed.includes(k)), JSON.stringify(key)).to.equal(true);
+      }
+      for (const jwk of await jwks(app)) {
+        for (const member of PRIVATE_MEMBERS) expect(jwk, `${jwk.kid} ${member}`).not.to.have.property(member);
+      }
+      const stored = (await h.stores.apps.get(app.app_id))!;
+      const responses = [
+        JSON.stringify(await h.admin('GET', `/admin/apps/${app.app_id}`)),
+        JSON.stringify(await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`)),
+        await (await fetch(`${app.issuer}/jwks`)).text(),
+      ].join('\n');
+      for (const key of stored.keys) expect(responses).not.to.include(key.encryptedPrivateJwk);
+      expect(responses.toLowerCase()).not.to.include('encrypted');
+    });
+
+    it('refuses without the admin token (401) and for an unknown app (404)', async () => {
+      const app = await h.createApp();
+      const before = await view(app);
+      const none = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`, undefined, '');
+      expect(none.status).to.equal(401);
+      expect(none.headers.get('www-authenticate')).to.include('Bearer');
+      expect(none.body.error).to.equal('invalid_token');
+      const wrong = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`, undefined, `${ADMIN_TOKEN}x`);
+      expect(wrong.status).to.equal(401);
+      expect(await view(app)).to.deep.equal(before);
+
+      const unknown = await h.admin('POST', `/admin/apps/${randomUUID()}/keys/rotate`);
+      expect(unknown.status).to.equal(404);
+      expect(unknown.body.error).to.equal('not_found');
+      expect((await h.admin('POST', '/admin/apps/not-a-uuid/keys/rotate')).status).to.equal(404);
+      expect((await h.admin('DELETE', `/admin/apps/${app.app_id}`)).status).to.equal(204);
+      expect((await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`)).status).to.equal(404);
+      const get = await h.admin('GET', `/admin/apps/${randomUUID()}/keys/rotate`);
+      expect(get.status).to.equal(405);
+    });
+
+    it('applies concurrent rotations one after another: a consistent key set, no signer dropped', async () => {
+      const app = await h.createApp();
+      const initial = only(kidsWith(keysOf(app), 'current', 'ES512'));
+      const { tokens } = await h.signIn(app, 'race@example.com');
+      const results = await Promise.all(Array.from({ length: 5 }, () => h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`)));
+      for (const r of results) expect(r.status, JSON.stringify(r.body)).to.equal(200);
+      // Each rotation promoted a different key: none was computed from a stale record.
+      const promoted = results.map((r) => only(kidsWith(keysOf(r.body), 'current', 'ES512')));
+      expect(new Set(promoted).size).to.equal(5);
+
+      const keys = await view(app);
+      for (const alg of ['ES512', 'RS256']) {
+        only(kidsWith(keys, 'current', alg));
+        only(kidsWith(keys, 'next', alg));
+        expect(kidsWith(keys, 'previous', alg)).to.have.length(5);
+      }
+      const current = only(kidsWith(keys, 'current', 'ES512'));
+      // Every key that ever signed is still there (the initial one and all but the last promoted).
+      expect(kidsWith(keys, 'previous', 'ES512')).to.have.members([initial, ...promoted.filter((k) => k !== current)]);
+      expect((await jwks(app)).map((k) => k.kid)).to.have.members(keys.map((k) => k.kid));
+      await verifyNow(app, tokens.id_token!);
+    });
+
+    it('does not lose a PATCH that races a rotation, nor the rotation', async () => {
+      const app = await h.createApp();
+      const upcoming = only(kidsWith(keysOf(app), 'next', 'ES512'));
+      const [patched, rotated] = await Promise.all([
+        h.admin('PATCH', `/admin/apps/${app.app_id}`, { name: 'Renamed during rotation' }),
+        h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`),
+      ]);
+      expect(patched.status).to.equal(200);
+      expect(rotated.status).to.equal(200);
+      const res = await h.admin('GET', `/admin/apps/${app.app_id}`);
+      expect(res.body.name).to.equal('Renamed during rotation');
+      expect(only(kidsWith(keysOf(res.body), 'current', 'ES512'))).to.equal(upcoming);
+    });
+
+    it('keeps a previous key for the longest id_token_ttl it signed with, even after the TTL was lowered', async () => {
+      const app = await h.createApp({ id_token_ttl: 3600 });
+      expect((await h.admin('PATCH', `/admin/apps/${app.app_id}`, { id_token_ttl: 60 })).status).to.equal(200);
+      const rotatedAt = Date.now();
+      const keys = await rotate(app);
+      for (const key of keys.filter((k) => k.status === 'previous')) {
+        expect(Date.parse(key.retire_at!) - rotatedAt).to.be.at.least(3600_000 + RETIRE_GRACE_MS - 2000);
+      }
+    });
+
+    it('upgrades a record stored before rotation existed (keys without status) without interrupting it', async () => {
+      const app = await h.createApp();
+      const stored = (await h.stores.apps.get(app.app_id))!;
+      const legacyKeys: StoredKey[] = stored.keys
+        .filter((k) => k.status === 'current')
+        .map(({ status: _s, activatedAt: _a, maxTokenTtl: _m, ...rest }) => rest);
+      expect(await h.stores.apps.replace({ ...stored, keys: legacyKeys, updatedAt: stored.updatedAt + 1 })).to.equal(true);
+      h.server.registry.invalidate(app.app_id);
+      const legacySigner = legacyKeys.find((k) => k.alg === 'ES512')!.kid;
+
+      const viewed = await view(app);
+      expect(viewed.map((k) => k.status)).to.deep.equal(['current', 'current']);
+      const { tokens } = await h.signIn(app, 'legacy@example.com');
+      expect(decodeProtectedHeader(tokens.id_token!).kid).to.equal(legacySigner);
+
+      // The sweep publishes next keys for it...
+      await h.server.keyRotation.runOnce();
+      const swept = await view(app);
+      expect(kidsWith(swept, 'next')).to.have.length(2);
+      expect(kidsWith(swept, 'current', 'ES512')).to.deep.equal([legacySigner]);
+      // ...which the rotation promotes; the legacy key is kept for the longest possible TTL.
+      const rotatedAt = Date.now();
+      const rotated = await rotate(app);
+      expect(only(kidsWith(rotated, 'current', 'ES512'))).to.equal(only(kidsWith(swept, 'next', 'ES512')));
+      const retired = rotated.find((k) => k.kid === legacySigner)!;
+      expect(retired.status).to.equal('previous');
+      expect(Date.parse(retired.retire_at!) - rotatedAt).to.be.at.least(MAX_ID_TOKEN_TTL * 1000);
+      await verifyNow(app, tokens.id_token!);
+    });
+  });
+
+  describe('sweep and scheduled rotation (KEY_ROTATION_DAYS)', () => {
+    const s = new Harness();
+    const DAYS = 30;
+
+    before(async () => {
+      await s.start({ KEY_ROTATION_DAYS: String(DAYS) });
+    });
+    after(() => s.stop());
+
+    const viewIn = async (app: AppJson) => keysOf((await s.admin('GET', `/admin/apps/${app.app_id}`)).body);
+    /** A second process's scheduler on the same stores (what another instance runs). */
+    const otherInstance = () => {
+      const logger = createLogger('silent');
+      return new KeyRotationScheduler({
+        apps: s.server.apps,
+        rotationDays: DAYS,
+        logger,
+        audit: createAuditLog(logger, s.stores.audit, 60),
+      });
+    };
+
+    it('rotates an app once its current key is KEY_ROTATION_DAYS old, not before, and only once', async () => {
+      const app = await s.createApp();
+      const { tokens } = await s.signIn(app, 'scheduled@example.com');
+      const first = keysOf(app);
+
+      expect((await s.server.keyRotation.runOnce()).rotated).not.to.include(app.app_id);
+      travel(DAYS * 86_400 - 60);
+      expect((await s.server.keyRotation.runOnce()).rotated).not.to.include(app.app_id);
+      expect(await viewIn(app)).to.deep.equal(first);
+
+      travel(120);
+      const run = await s.server.keyRotation.runOnce();
+      expect(run.rotated).to.include(app.app_id);
+      const keys = await viewIn(app);
+      expect(only(kidsWith(keys, 'current', 'ES512'))).to.equal(only(kidsWith(first, 'next', 'ES512')));
+      expect(kidsWith(keys, 'previous', 'ES512')).to.deep.equal(kidsWith(first, 'current', 'ES512'));
+      // The ID token from before is past its exp now, but its key is still published and
+      // the signature still verifies (only the expiry check fails).
+      expect(await rejectsVerification(app, tokens.id_token!)).to.equal('ERR_JWT_EXPIRED');
+
+      // Just rotated: the next pass leaves it alone.
+      expect((await s.server.keyRotation.runOnce()).rotated).not.to.include(app.app_id);
+      await new Promise((r) => setTimeout(r, 20));
+      const events = await s.stores.audit.query(app.app_id, { type: 'keys.rotated', limit: 10 });
+      expect(events).to.have.length(1);
+      expect(events[0]).to.include({ reason: 'scheduled', outcome: 'success' });
+
+      // A new sign-in is signed by the new key, and verifies.
+      const { tokens: later } = await s.signIn(app, 'scheduled@example.com');
+      expect(decodeProtectedHeader(later.id_token!).kid).to.equal(only(kidsWith(keys, 'current', 'ES512')));
+      await verifyNow(app, later.id_token!);
+    });
+
+    it('rotates a due app exactly once when two instances run their schedulers at the same moment', async () => {
+      const app = await s.createApp();
+      const first = keysOf(app);
+      travel(DAYS * 86_400 + 60);
+      const [a, b] = await Promise.all([s.server.keyRotation.runOnce(), otherInstance().runOnce()]);
+      const rotations = [...a.rotated, ...b.rotated].filter((id) => id === app.app_id);
+      expect(rotations).to.have.length(1);
+      const keys = await viewIn(app);
+      for (const alg of ['ES512', 'RS256']) {
+        expect(only(kidsWith(keys, 'current', alg))).to.equal(only(kidsWith(first, 'next', alg)));
+        expect(kidsWith(keys, 'previous', alg)).to.deep.equal(kidsWith(first, 'current', alg));
+        only(kidsWith(keys, 'next', alg));
+      }
+    });
+
+    it('drops a retired previous key on the sweep, and tells when the next retirement is due', async () => {
+      const app = await s.createApp({ id_token_ttl: 120 });
+      const { tokens } = await s.signIn(app, 'sweep@example.com');
+      const oldSigner = decodeProtectedHeader(tokens.id_token!).kid!;
+      const rotated = keysOf((await s.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`)).body);
+      const retireAt = Date.parse(rotated.find((k) => k.kid === oldSigner)!.retire_at!);
+
+      const early = await s.server.keyRotation.runOnce();
+      expect(early.nextRetireAt).to.be.at.most(retireAt);
+      expect((await viewIn(app)).map((k) => k.kid)).to.include(oldSigner);
+
+      travel((retireAt - Date.now()) / 1000 + 1);
+      const run = await s.server.keyRotation.runOnce();
+      expect(run.maintained).to.include(app.app_id);
+      const keys = await viewIn(app);
+      expect(keys.map((k) => k.kid)).not.to.include(oldSigner);
+      expect(keys).to.have.length(4);
+      expect((await jwks(app)).map((k) => k.kid)).to.have.members(keys.map((k) => k.kid));
+    });
+
+    it('runs a pass at start, and stop() waits for the app in progress and skips the rest', async () => {
+      const maintained: string[] = [];
+      let lists = 0;
+      let release!: () => void;
+      const blocked = new Promise<void>((r) => (release = r));
+      let entered!: () => void;
+      const inFirst = new Promise<void>((r) => (entered = r));
+      const records = ['a', 'b'].map((id) => ({ id, keys: [] }) as unknown as AppRecord);
+      const logger = createLogger('silent');
+      const scheduler = new KeyRotationScheduler({
+        apps: {
+          list: async () => {
+            lists++;
+            return records;
+          },
+          maintainKeys: async (id) => {
+            if (id === 'a') {
+              entered();
+              await blocked;
+            }
+            maintained.push(id);
+            return 'unchanged';
+          },
+        },
+        rotationDays: DAYS,
+        logger,
+        audit: createAuditLog(logger, s.stores.audit, 60),
+      });
+      scheduler.start();
+      await inFirst; // the first pass started without waiting an interval
+      const stopped = scheduler.stop();
+      release();
+      await stopped;
+      expect(maintained).to.deep.equal(['a']);
+      const listsAfterStop = lists;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(lists).to.equal(listsAfterStop);
+      expect(maintained).to.deep.equal(['a']);
+    });
+  });
+});
+
+describe('signing-key rotation across two instances on one Redis', function () {
+  this.timeout(60_000);
+  const redis = new RedisServer();
+  const one = new Harness();
+  const two = new Harness();
+
+  before(async () => {
+    await redis.start();
+    await one.start({ REDIS_URL: redis.url, KEY_ROTATION_DAYS: '30' });
+    await two.start({ REDIS_URL: redis.url, KEY_ROTATION_DAYS: '30' });
+  });
+  after(async () => {
+    await one.stop();
+    await two.stop();
+    await redis.destroy();
+  });
+  afterEach(() => restoreClock());
+
+  const onTwo = (app: AppJson): AppJson => ({ ...app, issuer: app.issuer.replace(one.url, two.url) });
+
+  it('serves the rotated JWKS on the other instance at once, and it signs with the new key', async () => {
+    const app = await one.createApp();
+    const { tokens } = await one.signIn(app, 'fleet@example.com');
+    expect((await jwks(onTwo(app))).map((k) => k.kid)).to.have.members(keysOf(app).map((k) => k.kid)); // cached on two now
+    const rotated = await one.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`);
+    expect(rotated.status).to.equal(200);
+    const keys = keysOf(rotated.body);
+    const deadline = Date.now() + 1000;
+    let published: unknown[] = [];
+    while (Date.now() < deadline) {
+      published = (await jwks(onTwo(app))).map((k) => k.kid);
+      if (published.length === keys.length) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(published).to.have.members(keys.map((k) => k.kid));
+    // (Each test instance has its own PUBLIC_URL, so the issuer is instance one's.)
+    await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(`${onTwo(app).issuer}/jwks`)), { issuer: app.issuer, audience: app.client_id });
+  });
+
+  it('rotates once when both instances rotate concurrently through the admin API and their schedulers', async () => {
+    const app = await one.createApp();
+    const first = keysOf(app);
+    const [a, b] = await Promise.all([
+      one.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`),
+      two.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`),
+    ]);
+    expect([a.status, b.status]).to.deep.equal([200, 200]);
+    const promoted = [a, b].map((r) => only(kidsWith(keysOf(r.body), 'current', 'ES512')));
+    expect(promoted[0]).not.to.equal(promoted[1]); // two rotations, one after the other
+    let keys = keysOf((await two.admin('GET', `/admin/apps/${app.app_id}`)).body);
+    expect(kidsWith(keys, 'previous', 'ES512')).to.have.members([only(kidsWith(first, 'current', 'ES512')), ...promoted].filter((k) => k !== only(kidsWith(keys, 'current', 'ES512'))));
+
+    travel(31 * 86_400);
+    const before = keys;
+    const runs = await Promise.all([one.server.keyRotation.runOnce(), two.server.keyRotation.runOnce()]);
+    expect(runs.flatMap((r) => r.rotated).filter((id) => id === app.app_id)).to.have.length(1);
+    keys = keysOf((await one.admin('GET', `/admin/apps/${app.app_id}`)).body);
+    expect(only(kidsWith(keys, 'current', 'ES512'))).to.equal(only(kidsWith(before, 'next', 'ES512')));
+    for (const alg of ['ES512', 'RS256']) {
+      only(kidsWith(keys, 'current', alg));
+      only(kidsWith(keys, 'next', alg));
+    }
+  });
+});
+
+describe('key ring invariants (random histories)', () => {
+  const TTL_MAX = MAX_ID_TOKEN_TTL;
+  let serial = 0;
+  const make = async (alg: KeyAlg): Promise<StoredKey> => {
+    serial += 1;
+    return { kid: `k${serial}`, alg, createdAt: serial, publicJwk: { alg }, encryptedPrivateJwk: `sealed-${serial}` };
+  };
+
+  type Op = { kind: 'rotate' | 'sweep' | 'ttl'; advance: number; ttl: number };
+  const op: fc.Arbitrary<Op> = fc.record({
+    kind: fc.constantFrom('rotate', 'sweep', 'ttl'),
+    advance: fc.integer({ min: 0, max: 2 * TTL_MAX * 1000 }),
+    ttl: fc.integer({ min: 60, max: TTL_MAX }),
+  });
+
+  it('never drops a key that signed a token which has not expired, and signs with exactly one current key per algorithm', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 60, max: TTL_MAX }), fc.array(op, { maxLength: 25 }), async (ttl0, ops) => {
+        let now = 1_700_000_000_000;
+        const keys = [] as StoredKey[];
+        for (const alg of KEY_ALGS) keys.push({ ...(await make(alg)), status: 'current', activatedAt: now, maxTokenTtl: ttl0 });
+        let app: AppRecord = {
+          id: 'app',
+          name: 'x',
+          redirectUris: [],
+          postLogoutRedirectUris: [],
+          tokenEndpointAuthMethod: 'none',
+          encryptedClientSecret: undefined,
+          settings: { id_token_ttl: ttl0, magic_link_ttl: 900, refresh_token_idle_ttl: 60, refresh_token_max_ttl: 60 },
+          keys: await maintainKeys({ keys } as unknown as AppRecord, now, make).then((k) => k ?? keys),
+          createdAt: now,
+          updatedAt: now,
+        };
+        // Latest expiry of a token each key may have signed (signing happens at any moment).
+        const lastExpiry = new Map<string, number>();
+        const signNow = () => {
+          const signers = publishedKeys(app.keys, now).filter((k) => statusOf(k) === 'current');
+          for (const alg of KEY_ALGS) {
+            const first = publishedKeys(app.keys, now).find((k) => k.alg === alg)!;
+            expect(statusOf(first), 'the engine signs with the first key of the algorithm').to.equal('current');
+            expect(signers.filter((k) => k.alg === alg)).to.have.length(1);
+            lastExpiry.set(first.kid, Math.max(lastExpiry.get(first.kid) ?? 0, now + app.settings.id_token_ttl * 1000));
+          }
+        };
+        signNow();
+        for (const o of ops) {
+          now += o.advance;
+          signNow(); // a token signed just before the operation
+          if (o.kind === 'rotate') app = { ...app, keys: await rotateKeys(app, now, make) };
+          else if (o.kind === 'sweep') app = { ...app, keys: (await maintainKeys(app, now, make)) ?? app.keys };
+          else app = { ...app, settings: { ...app.settings, id_token_ttl: o.ttl }, keys: noteTokenTtl(app.keys, o.ttl) };
+          signNow();
+          const published = new Set(publishedKeys(app.keys, now).map((k) => k.kid));
+          for (const [kid, expiry] of lastExpiry) {
+            if (expiry > now) expect(published.has(kid), `key ${kid} signed a token valid until ${expiry}, now ${now}`).to.equal(true);
+          }
+          for (const alg of KEY_ALGS) {
+            expect(app.keys.filter((k) => k.alg === alg && statusOf(k) === 'next').length).to.be.at.most(1);
+          }
+          // Retired keys do not pile up: a previous key goes at most a grace after its last token.
+          for (const key of app.keys.filter((k) => statusOf(k) === 'previous')) {
+            expect(key.retireAt!).to.be.at.most(now + TTL_MAX * 1000 + RETIRE_GRACE_MS);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('rotates when the current keys are KEY_ROTATION_DAYS old (by activation, not creation)', async () => {
+    const { rotationDue } = await import('../../src/keys/key-ring.ts');
+    const created = 1_700_000_000_000;
+    const keys: StoredKey[] = [];
+    for (const alg of KEY_ALGS) {
+      // Created (as next) long ago, current only since `created + 10 days`.
+      keys.push({ ...(await make(alg)), createdAt: created, status: 'current', activatedAt: created + 10 * DAY_MS, maxTokenTtl: 60 });
+    }
+    const app = { keys } as unknown as AppRecord;
+    expect(rotationDue(app, created + 39 * DAY_MS, 30 * DAY_MS)).to.equal(false);
+    expect(rotationDue(app, created + 40 * DAY_MS, 30 * DAY_MS)).to.equal(true);
+  });
+});

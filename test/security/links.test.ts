@@ -1,0 +1,125 @@
+// Links that survive the real world: the short code for another device, one-click new
+// links that continue the original login attempt, a newer link superseding an older one,
+// and a page of its own for each problem.
+import { expect } from 'chai';
+import * as oidc from 'openid-client';
+import { Browser } from '../helpers/browser.ts';
+import { travel, restoreClock } from '../helpers/clock.ts';
+import { Harness, type AppJson } from '../helpers/harness.ts';
+import type { CapturedMail } from '../helpers/smtp-capture.ts';
+
+const shortCodeIn = (mail: CapturedMail) => /code on the sign-in page instead: ([A-Z0-9]{4}-[A-Z0-9]{4})/.exec(mail.text)?.[1];
+
+describe('links that survive the real world', function () {
+  this.timeout(60_000);
+  const h = new Harness();
+  let app: AppJson;
+
+  before(async () => {
+    await h.start();
+    app = await h.createApp({ name: 'Laptop App' });
+  });
+  after(() => h.stop());
+  afterEach(() => restoreClock());
+
+  it('mails the link, its expiry and a short code, in both parts', async () => {
+    const browser = new Browser();
+    const login = await h.startLogin(app, browser);
+    const { mail } = await h.requestLink(browser, login.page, 'parts@example.com');
+    const code = shortCodeIn(mail);
+    expect(code).to.match(/^[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}$/);
+    expect(mail.html).to.include(code!);
+    expect(mail.text).to.match(/expires in 15 minutes \(at .+ GMT\)/);
+    expect(mail.html).to.match(/expires in 15 minutes/);
+  });
+
+  it('signs in on the laptop with the code read on a phone; the phone is not signed in', async () => {
+    const laptop = new Browser();
+    const phone = new Browser();
+    const login = await h.startLogin(app, laptop);
+    const { page, mail, link } = await h.requestLink(laptop, login.page, 'phone@example.com');
+
+    const onPhone = await phone.navigate(link);
+    expect(onPhone.status).to.equal(403);
+    expect(onPhone.body).to.include('Open this link in the browser where you started');
+    expect(onPhone.body).to.include(shortCodeIn(mail)!); // shows how to continue
+    expect(onPhone.body).not.to.include('name="code"');
+    expect(phone.cookies.some((c) => c.name.startsWith('_session'))).to.equal(false);
+
+    const done = await laptop.submit(page, { code: shortCodeIn(mail)!.toLowerCase().replace('-', ' ') }, '/code', login.redirectUri);
+    expect(done.url.startsWith(login.redirectUri)).to.equal(true);
+    const tokens = await oidc.authorizationCodeGrant(login.config, new URL(done.url), {
+      pkceCodeVerifier: login.verifier,
+      expectedState: login.state,
+      expectedNonce: login.nonce,
+    });
+    expect(tokens.claims()?.email).to.equal('phone@example.com');
+    // The link of that mail is now used up too.
+    expect((await laptop.navigate(link)).status).to.equal(410);
+  });
+
+  it('sends a new link in one click; the newer link supersedes the older', async () => {
+    const browser = new Browser();
+    const login = await h.startLogin(app, browser);
+    const first = await h.requestLink(browser, login.page, 'resend@example.com');
+    const since = h.smtp.mails.length;
+    const again = await browser.submit(first.page, {}, '/resend');
+    expect(again.body).to.include('Check your email');
+    const second = await h.smtp.next('resend@example.com', since);
+    const secondLink = /https?:\/\/\S+\/link\?code=[A-Za-z0-9_-]+/.exec(second.text)![0];
+    expect(secondLink).not.to.equal(first.link);
+
+    const old = await browser.navigate(first.link);
+    expect(old.status).to.equal(410);
+    expect(old.body).to.include('A newer link was sent');
+    expect(old.body).to.include('/resend'); // one click from here too
+
+    const confirm = await browser.navigate(secondLink);
+    const done = await browser.submit(confirm, {}, '/link', login.redirectUri);
+    expect(new URL(done.url).searchParams.get('state')).to.equal(login.state); // same attempt
+  });
+
+  it('offers a one-click new link on the expired page that continues the original login', async () => {
+    const browser = new Browser();
+    const login = await h.startLogin(app, browser);
+    const { link } = await h.requestLink(browser, login.page, 'late@example.com');
+    travel(16 * 60);
+    const expired = await browser.navigate(link);
+    expect(expired.status).to.equal(410);
+    expect(expired.body).to.include('This link has expired');
+    const since = h.smtp.mails.length;
+    const sent = await browser.submit(expired, {}, '/resend');
+    expect(sent.body).to.include('late@example.com'); // the address was not typed again
+    const fresh = await h.smtp.next('late@example.com', since);
+    const freshLink = /https?:\/\/\S+\/link\?code=[A-Za-z0-9_-]+/.exec(fresh.text)![0];
+    const done = await browser.submit(await browser.navigate(freshLink), {}, '/link', login.redirectUri);
+    const tokens = await oidc.authorizationCodeGrant(login.config, new URL(done.url), {
+      pkceCodeVerifier: login.verifier,
+      expectedState: login.state,
+      expectedNonce: login.nonce,
+    });
+    expect(tokens.claims()?.sub).to.equal('late@example.com');
+  });
+
+  it('offers no new link to a browser that did not start the login', async () => {
+    const browser = new Browser();
+    const login = await h.startLogin(app, browser);
+    const { link } = await h.requestLink(browser, login.page, 'stranger@example.com');
+    travel(16 * 60);
+    const elsewhere = await new Browser().navigate(link);
+    expect(elsewhere.status).to.equal(410);
+    expect(elsewhere.body).not.to.include('/resend');
+  });
+
+  it('never changes state on GET or HEAD of a link', async () => {
+    const browser = new Browser();
+    const login = await h.startLogin(app, browser);
+    const { link } = await h.requestLink(browser, login.page, 'scanner@example.com');
+    for (let i = 0; i < 3; i++) {
+      expect((await fetch(link, { method: 'HEAD' })).status).to.be.oneOf([200, 403]);
+      expect((await fetch(link)).status).to.equal(403); // a scanner has no cookies
+    }
+    const done = await browser.submit(await browser.navigate(link), {}, '/link', login.redirectUri);
+    expect(done.url.startsWith(login.redirectUri)).to.equal(true);
+  });
+});

@@ -75,6 +75,10 @@ function name(value: unknown): string {
 export function checkUri(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0) throw invalidUri(`${field} must be a non-empty string.`);
   if (value.length > 2000) throw invalidUri(`${field} must be at most 2000 characters.`);
+  // The URL parser silently drops tabs and line breaks; the engine matches the raw string.
+  if (/[\s\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(value) || !value.isWellFormed()) {
+    throw invalidUri(`${field} must not contain spaces, control or bidi characters.`);
+  }
   const url = URL.parse(value);
   if (!url || !/^[a-z][a-z0-9+.-]*:$/.test(url.protocol)) throw invalidUri(`${field} must be an absolute URI.`);
   if (value.includes('#')) throw invalidUri(`${field} must not contain a fragment.`);

@@ -22,7 +22,7 @@ export interface AppsServiceDeps {
 export type KeyUpkeep = 'rotated' | 'maintained' | 'unchanged' | 'gone';
 
 /** Attempts of a read-modify-write before giving up on a record that keeps changing. */
-const WRITE_ATTEMPTS = 5;
+const WRITE_ATTEMPTS = 10;
 
 /** A later `updatedAt` than the record's, even within one millisecond (compare-and-replace needs it). */
 const bump = (app: AppRecord, now: number) => Math.max(now, app.updatedAt + 1);

@@ -120,14 +120,27 @@ export async function maintainKeys(app: AppRecord, now: number, make: KeyMaker):
 }
 
 /**
+ * How long a next key must have been published before a scheduled rotation promotes it,
+ * so relying parties that cache the JWKS have fetched it. Normally it has been published
+ * since the previous rotation; this matters for records stored before rotation existed,
+ * whose next keys the sweep adds first.
+ */
+export const NEXT_KEY_MIN_PUBLISHED_MS = 24 * 60 * 60 * 1000;
+
+/**
  * Whether a scheduled rotation is due: some algorithm's current key has been current for
- * `periodMs` or longer, or has no current key at all.
+ * `periodMs` or longer (or there is none), and every algorithm's next key has been
+ * published for at least NEXT_KEY_MIN_PUBLISHED_MS.
  */
 export function rotationDue(app: AppRecord, now: number, periodMs: number): boolean {
-  return KEY_ALGS.some((alg) => {
+  const old = KEY_ALGS.some((alg) => {
     const current = app.keys.filter((k) => k.alg === alg && statusOf(k) === 'current');
     return current.length === 0 || current.every((k) => now - activatedAt(k) >= periodMs);
   });
+  const announced = KEY_ALGS.every((alg) =>
+    app.keys.some((k) => k.alg === alg && statusOf(k) === 'next' && now - k.createdAt >= NEXT_KEY_MIN_PUBLISHED_MS),
+  );
+  return old && announced;
 }
 
 /**

@@ -13,11 +13,14 @@ describe('logs and mail delivery', () => {
       const result = await h.signIn(app, 'logs@example.com', { scope: 'openid offline_access' });
       const refreshed = await oidc.refreshTokenGrant(result.config, result.tokens.refresh_token!);
       const code = new URL(result.link).searchParams.get('code')!;
+      const shortCode = /instead: ([A-Z0-9]{4}-[A-Z0-9]{4})/.exec(h.smtp.mails.at(-1)!.text)![1]!;
       const authCode = new URL(result.callbackUrl).searchParams.get('code')!;
       const secrets = [
         ADMIN_TOKEN,
         app.client_secret!,
         code,
+        shortCode,
+        shortCode.replace('-', ''),
         authCode,
         result.tokens.access_token,
         result.tokens.refresh_token!,

@@ -10,11 +10,13 @@ import { createAuditLog } from '../../src/audit.ts';
 import {
   KEY_ALGS,
   MAX_ID_TOKEN_TTL,
+  NEXT_KEY_MIN_PUBLISHED_MS,
   RETIRE_GRACE_MS,
   maintainKeys,
   noteTokenTtl,
   publishedKeys,
   rotateKeys,
+  rotationDue,
   statusOf,
   type KeyAlg,
 } from '../../src/keys/key-ring.ts';
@@ -572,15 +574,29 @@ describe('key ring invariants (random histories)', () => {
   });
 
   it('rotates when the current keys are KEY_ROTATION_DAYS old (by activation, not creation)', async () => {
-    const { rotationDue } = await import('../../src/keys/key-ring.ts');
     const created = 1_700_000_000_000;
     const keys: StoredKey[] = [];
     for (const alg of KEY_ALGS) {
       // Created (as next) long ago, current only since `created + 10 days`.
       keys.push({ ...(await make(alg)), createdAt: created, status: 'current', activatedAt: created + 10 * DAY_MS, maxTokenTtl: 60 });
+      keys.push({ ...(await make(alg)), createdAt: created + 10 * DAY_MS, status: 'next' });
     }
     const app = { keys } as unknown as AppRecord;
     expect(rotationDue(app, created + 39 * DAY_MS, 30 * DAY_MS)).to.equal(false);
     expect(rotationDue(app, created + 40 * DAY_MS, 30 * DAY_MS)).to.equal(true);
+  });
+
+  it('does not promote a next key on schedule before it has been published for a day (records from before rotation)', async () => {
+    const created = 1_700_000_000_000;
+    const legacy: StoredKey[] = [];
+    for (const alg of KEY_ALGS) legacy.push({ ...(await make(alg)), createdAt: created });
+    const now = created + 400 * DAY_MS;
+    const app = { keys: legacy, settings: { id_token_ttl: 60 } } as unknown as AppRecord;
+    expect(rotationDue(app, now, 30 * DAY_MS), 'no next key published yet').to.equal(false);
+    const makeNow = async (alg: KeyAlg) => ({ ...(await make(alg)), createdAt: now });
+    const withNext = { ...app, keys: (await maintainKeys(app, now, makeNow))! };
+    expect(withNext.keys.filter((k) => statusOf(k) === 'next')).to.have.length(2);
+    expect(rotationDue(withNext, now + NEXT_KEY_MIN_PUBLISHED_MS - 1, 30 * DAY_MS)).to.equal(false);
+    expect(rotationDue(withNext, now + NEXT_KEY_MIN_PUBLISHED_MS, 30 * DAY_MS)).to.equal(true);
   });
 });

@@ -13,7 +13,7 @@ export interface RawReply {
 
 export interface RawInit {
   readonly method?: string;
-  readonly headers?: Record<string, string | string[]>;
+  readonly headers?: Record<string, string | string[] | undefined>;
   /** Sent as is; `chunked: true` sends it without Content-Length. */
   readonly body?: string | Buffer;
   readonly chunked?: boolean;
@@ -23,7 +23,8 @@ export interface RawInit {
 export function raw(baseUrl: string, target: string, init: RawInit = {}): Promise<RawReply> {
   const base = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | string[]> = { ...init.headers };
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(init.headers ?? {})) if (value !== undefined) headers[name] = value;
     if (!Object.keys(headers).some((k) => k.toLowerCase() === 'host')) headers.host = base.host;
     if (init.body !== undefined && !init.chunked) headers['content-length'] = String(Buffer.byteLength(init.body));
     const req = request(

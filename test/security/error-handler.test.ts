@@ -1,0 +1,97 @@
+// The error mapping on its own (src/http/error-handler.ts): whatever a handler throws, the
+// client gets a status, a stable `error` code and a description, JSON or a page, with the
+// security headers and no stack trace; nothing prepared before the failure (a redirect)
+// leaks out with it.
+import { expect } from 'chai';
+import Koa from 'koa';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorHandler } from '../../src/http/error-handler.ts';
+import { HttpError } from '../../src/http/http-error.ts';
+import { requestLog, securityHeaders } from '../../src/http/request-context.ts';
+import { createLogger } from '../../src/log.ts';
+import { STACK_TRACE } from './support.ts';
+
+describe('error mapping', () => {
+  const logs: string[] = [];
+  let server: Server;
+  let url: string;
+
+  before(async () => {
+    const logger = createLogger('debug', (line) => void logs.push(line));
+    const app = new Koa();
+    app.use(requestLog(logger));
+    app.use(securityHeaders(false));
+    app.use(errorHandler(logger));
+    app.use(async (ctx) => {
+      switch (ctx.path) {
+        case '/null':
+          throw null;
+        case '/string':
+          throw 'a string';
+        case '/uri':
+          decodeURIComponent('%E0%A4%A');
+          break;
+        case '/type':
+          (undefined as unknown as { x: { y: number } }).x.y = 1;
+          break;
+        case '/redirect-then-fail':
+          ctx.redirect('https://elsewhere.example/next');
+          throw new HttpError(400, 'invalid_request', 'Nope.');
+        case '/koa-400':
+          ctx.throw(400, 'Bad thing.');
+          break;
+        default:
+          ctx.body = 'ok';
+      }
+    });
+    server = createServer(app.callback());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise((resolve) => server.close(resolve)));
+
+  async function get(path: string, accept = 'application/json') {
+    const res = await fetch(`${url}${path}`, { headers: { accept }, redirect: 'manual' });
+    const body = await res.text();
+    expect(body, path).not.to.match(STACK_TRACE);
+    expect(res.headers.get('x-content-type-options'), path).to.equal('nosniff');
+    expect(res.headers.get('cache-control'), path).to.equal('no-store');
+    return { status: res.status, headers: res.headers, body };
+  }
+
+  it('turns anything thrown, even null or a string, into a 500 with a reference and no details', async () => {
+    for (const path of ['/null', '/string', '/type']) {
+      const res = await get(path);
+      expect(res.status, path).to.equal(500);
+      const json = JSON.parse(res.body);
+      expect(json.error).to.equal('server_error');
+      expect(json.error_description).to.match(/Reference: [0-9a-f-]{36}/);
+      expect(json.error_description).to.include(res.headers.get('x-request-id'));
+    }
+    // The details are in the log, under the same reference.
+    expect(logs.filter((l) => l.includes('"unhandled error"'))).to.have.length(3);
+  });
+
+  it('turns a URIError (bad percent-encoding decoded by a handler) into a 400', async () => {
+    const res = await get('/uri');
+    expect(res.status).to.equal(400);
+    expect(JSON.parse(res.body)).to.deep.equal({ error: 'invalid_request', error_description: 'The request is not properly encoded (invalid percent-encoding or UTF-8).' });
+    const page = await get('/uri', 'text/html');
+    expect(page.status).to.equal(400);
+    expect(page.body).to.match(/^<!doctype html>/);
+    expect(page.headers.get('content-security-policy')).to.include("frame-ancestors 'none'");
+  });
+
+  it('does not send a redirect prepared before the failure along with the error', async () => {
+    const res = await get('/redirect-then-fail');
+    expect(res.status).to.equal(400);
+    expect(res.headers.get('location')).to.equal(null);
+  });
+
+  it('keeps Koa\'s own client errors as 4xx with their message', async () => {
+    const res = await get('/koa-400');
+    expect(res.status).to.equal(400);
+    expect(JSON.parse(res.body)).to.deep.equal({ error: 'invalid_request', error_description: 'Bad thing.' });
+  });
+});

@@ -147,7 +147,12 @@ export function loginRouter(deps: LoginDeps) {
       throw err;
     }
     if (details.uid !== ctx.params.uid) return problem(ctx, lp, 'attempt_gone', undefined);
-    if (details.prompt.name === 'login') return renderLogin(ctx, lp, details.uid);
+    if (details.prompt.name === 'login') {
+      // An app that knows the address passes it as login_hint; it is only ever a
+      // suggestion in the field (escaped), never used without the person submitting it.
+      const hint = normalizeEmail(details.params.login_hint);
+      return renderLogin(ctx, lp, details.uid, 200, hint.ok ? hint.email : undefined);
+    }
     if (details.prompt.name === 'consent' && details.session?.accountId) {
       return finish(ctx, lp, details, details.session.accountId);
     }

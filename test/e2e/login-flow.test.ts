@@ -127,3 +127,28 @@ describe('sign-in by magic link (openid-client as the app)', () => {
     expect(page.body).to.match(/name="csrf" value="[A-Za-z0-9_-]{43}"/);
   });
 });
+
+describe('login_hint', () => {
+  const h = new Harness();
+  before(() => h.start());
+  after(() => h.stop());
+
+  it('pre-fills a valid address from login_hint and ignores anything else', async () => {
+    const app = await h.createApp();
+    const config = await h.client(app);
+    const open = async (hint: string) => {
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: app.redirect_uris[0]!,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        login_hint: hint,
+      });
+      return (await new Browser().navigate(url.href)).body;
+    };
+    expect(await open(' Ada@Example.com ')).to.match(/name="email"[^>]*value="ada@example.com"/);
+    const hostile = await open('"><script>alert(1)</script>@x.com');
+    expect(hostile).not.to.include('<script>alert(1)</script>');
+    expect(hostile).to.match(/name="email"[^>]*value=""/);
+  });
+});

@@ -2,9 +2,9 @@
 // (durable data in MongoDB, short-lived data and cache invalidation in Redis).
 import type { Logger } from '../log.ts';
 import { guard } from './guard.ts';
-import { openMemoryStores } from './memory/memory-stores.ts';
+import { LocalChangeBus, openMemoryStores } from './memory/memory-stores.ts';
 import { openMongo } from './mongo/open-mongo.ts';
-import type { AppChangeBus, Stores } from './ports.ts';
+import type { Stores } from './ports.ts';
 import { StoreUnavailableError } from './ports.ts';
 import { connectRedis, deleteByPrefix, ready } from './redis/open-redis.ts';
 import { keys } from './redis/redis-keys.ts';
@@ -22,16 +22,6 @@ import { SplitOidcStore } from './split-oidc-store.ts';
 export interface StorageSettings {
   readonly redisUrl: string | undefined;
   readonly mongodbUri: string | undefined;
-}
-
-class NoBus implements AppChangeBus {
-  readonly #listeners: ((appId: string) => void)[] = [];
-  async publish(appId: string) {
-    for (const listener of this.#listeners) listener(appId);
-  }
-  subscribe(listener: (appId: string) => void) {
-    this.#listeners.push(listener);
-  }
 }
 
 export async function openStores(settings: StorageSettings, logger: Logger): Promise<Stores> {
@@ -68,7 +58,7 @@ export async function openStores(settings: StorageSettings, logger: Logger): Pro
     audit: durable.audit,
     magicLinks: fast.magicLinks,
     oidc: r && m ? new SplitOidcStore(m.oidc, r.oidc) : durable.oidc,
-    changes: redis && subscriber ? new RedisChangeBus(redis, subscriber) : new NoBus(),
+    changes: redis && subscriber ? new RedisChangeBus(redis, subscriber) : new LocalChangeBus(),
     rateLimiter: (() => {
       const make = rateLimiterFactory(redis ? { kind: 'redis', client: redis } : { kind: 'mongodb', client: mongo!.client });
       return (name: string, points: number, duration: number) => guard(redis ? 'redis' : 'mongodb', make(name, points, duration));

@@ -105,8 +105,11 @@ class MemoryAuditStore implements AuditStore {
   }
 }
 
-/** One process: a change is already seen by the only instance there is. */
-class LocalChangeBus implements AppChangeBus {
+/**
+ * In-process notifications: enough for the memory store (one instance) and for MongoDB
+ * alone, where other instances notice changes by revalidating (tenancy/provider-registry).
+ */
+export class LocalChangeBus implements AppChangeBus {
   readonly #listeners: ((appId: string) => void)[] = [];
   async publish(appId: string) {
     for (const listener of this.#listeners) listener(appId);

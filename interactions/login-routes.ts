@@ -249,7 +249,7 @@ export function loginRouter(deps: LoginDeps) {
       audit.record({ type: 'link.rejected', outcome: 'failure', reason: 'csrf', ...context });
       return html(ctx, 403, errorPage({ title: 'Please try again', message: 'The page expired. Open the link from your email again.' }));
     }
-    const used = await magicLinks.consume(lp.app.id, String(body.code));
+    const used = await magicLinks.use(before.record!);
     if (used.status !== 'valid') return reject(used.status);
     const { email, clientId } = used.record!;
     await deps.accounts.recordLogin(lp.app.id, email, Date.now());

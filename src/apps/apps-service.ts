@@ -140,7 +140,7 @@ export class AppsService {
         await this.#deps.changed(id);
         return next;
       }
-      if (!(await apps.get(id))) throw notFound(`No app with id ${id}.`);
+      // Lost a race: the next round re-reads (and answers 404 if the app was deleted).
       if (attempt >= WRITE_ATTEMPTS) {
         throw new HttpError(409, 'conflict', 'The app was changed by another request at the same time; try again.');
       }
@@ -152,8 +152,4 @@ export class AppsService {
     await this.#deps.changed(id);
     await this.#deps.stores.purgeApp(id);
   }
-}
-
-export function clientRejected(message: string): HttpError {
-  return new HttpError(400, 'invalid_client_metadata', message);
 }

@@ -21,7 +21,6 @@ export type ShortCodeCheck =
   | { status: 'locked' | 'expired' | 'used' | 'none' };
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-export const hashCode = sha256;
 const now = () => Math.floor(Date.now() / 1000);
 
 /** The short code of a link code: derived, so it never has to be stored in clear. */
@@ -87,11 +86,14 @@ export class MagicLinks {
     return { status, record };
   }
 
-  /** Uses the code up. Among concurrent callers exactly one sees `valid`. */
-  async consume(appId: string, code: string): Promise<LinkLookup> {
-    const found = await this.inspect(appId, code);
-    if (found.status !== 'valid' || !found.record) return found;
-    return this.#use(found.record);
+  /**
+   * Uses up a link found `valid` by `inspect`. Among concurrent callers exactly one sees
+   * `valid`; the others see `used`.
+   */
+  async use(record: MagicLinkRecord): Promise<LinkLookup> {
+    const before = await this.#store.markUsed(record.appId, record.hash, now());
+    // Another request may have used it between the look-up and markUsed; `before` tells.
+    return { status: statusOf(before, now()), record: before };
   }
 
   /** The latest link of a login attempt (for "send me a new link"). */
@@ -113,14 +115,8 @@ export class MagicLinks {
       const failures = await this.#store.countFailure(appId, record.hash);
       return failures >= MAX_SHORT_CODE_FAILURES ? { status: 'locked' } : { status: 'wrong', attemptsLeft: MAX_SHORT_CODE_FAILURES - failures };
     }
-    const used = await this.#use(record);
+    const used = await this.use(record);
     return used.status === 'valid' && used.record ? { status: 'valid', record: used.record } : { status: 'used' };
-  }
-
-  async #use(record: MagicLinkRecord): Promise<LinkLookup> {
-    const before = await this.#store.markUsed(record.appId, record.hash, now());
-    // Another request may have used it between the look-up and markUsed; `before` tells.
-    return { status: statusOf(before, now()), record: before };
   }
 
   async #isSuperseded(record: MagicLinkRecord): Promise<boolean> {

@@ -59,10 +59,7 @@ export async function openStores(settings: StorageSettings, logger: Logger): Pro
     magicLinks: fast.magicLinks,
     oidc: r && m ? new SplitOidcStore(m.oidc, r.oidc) : durable.oidc,
     changes: redis && subscriber ? new RedisChangeBus(redis, subscriber) : new LocalChangeBus(),
-    rateLimiter: (() => {
-      const make = rateLimiterFactory(redis ? { kind: 'redis', client: redis } : { kind: 'mongodb', client: mongo!.client });
-      return (name: string, points: number, duration: number) => guard(redis ? 'redis' : 'mongodb', make(name, points, duration));
-    })(),
+    rateLimiter: rateLimiterFactory(redis ? { kind: 'redis', client: redis } : { kind: 'mongodb', client: mongo!.client }),
     async purgeApp(appId: string) {
       await Promise.all([
         redis && guard('redis', { run: () => deleteByPrefix(redis, keys.app(appId)) }).run(),

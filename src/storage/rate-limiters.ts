@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import type { MongoClient } from 'mongodb';
 import { RateLimiterMemory, RateLimiterMongo, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { guard } from './guard.ts';
 import type { RateLimiter } from './ports.ts';
 
 export type LimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: Redis } | { kind: 'mongodb'; client: MongoClient };
@@ -36,7 +37,9 @@ export function rateLimiterFactory(backend: LimiterBackend) {
         return state !== null && state.consumedPoints >= points;
       },
     };
-    cache.set(id, wrapped);
-    return wrapped;
+    // Store errors of a shared store surface as StoreUnavailableError (→ 503), once per limiter.
+    const ready = backend.kind === 'memory' ? wrapped : guard(backend.kind, wrapped);
+    cache.set(id, ready);
+    return ready;
   };
 }

@@ -7,13 +7,13 @@
 //   POST /link        consumes the code, once, in the browser that started the login
 // The `_interaction` cookie oidc-provider sets is scoped to this path, which is what binds
 // a link to the browser that asked for it.
-import Router from '@koa/router';
 import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
 import { normalizeEmail } from '../src/accounts/email-address.ts';
 import { requestContext, type AuditLog } from '../src/audit.ts';
 import { HttpError, notFound } from '../src/http/http-error.ts';
 import { readForm } from '../src/http/read-body.ts';
+import { exactRouter } from '../src/http/request-path.ts';
 import type { LinkRequests } from '../src/magic-link/link-requests.ts';
 import { formatShortCode, shortCodeOf, type MagicLinks } from '../src/magic-link/magic-links.ts';
 import type { AccountStore, RateLimiter } from '../src/storage/ports.ts';
@@ -47,7 +47,10 @@ const PROBLEM_STATUS: Record<LinkProblem, number> = {
 };
 
 export function loginRouter(deps: LoginDeps) {
-  const router = new Router({ prefix: '/apps/:appId/interaction/:uid' });
+  // No prefix: a strict router would turn the page itself ('/' under a prefix) into a
+  // path with a trailing slash, and the engine links to it without one.
+  const router = exactRouter();
+  const PAGE = '/apps/:appId/interaction/:uid';
   const { registry, magicLinks, linkRequests, csrf, audit } = deps;
 
   function html(ctx: Context, status: number, body: string) {
@@ -137,7 +140,7 @@ export function loginRouter(deps: LoginDeps) {
     return undefined;
   }
 
-  router.get('/', async (ctx) => {
+  router.get(PAGE, async (ctx) => {
     const lp = await live(ctx);
     let details: Details;
     try {
@@ -159,7 +162,7 @@ export function loginRouter(deps: LoginDeps) {
     throw new HttpError(400, 'invalid_request', 'This sign-in step is not supported.');
   });
 
-  router.post('/email', async (ctx) => {
+  router.post(`${PAGE}/email`, async (ctx) => {
     const lp = await live(ctx);
     const details = await attempt(ctx, lp);
     if (!details) return problem(ctx, lp, 'attempt_gone', undefined);
@@ -171,7 +174,7 @@ export function loginRouter(deps: LoginDeps) {
     renderCheckEmail(ctx, lp, details.uid, checked.email);
   });
 
-  router.post('/resend', async (ctx) => {
+  router.post(`${PAGE}/resend`, async (ctx) => {
     const lp = await live(ctx);
     const details = await attempt(ctx, lp);
     if (!details) return problem(ctx, lp, 'attempt_gone', undefined);
@@ -182,7 +185,7 @@ export function loginRouter(deps: LoginDeps) {
     renderCheckEmail(ctx, lp, details.uid, latest.email);
   });
 
-  router.post('/code', async (ctx) => {
+  router.post(`${PAGE}/code`, async (ctx) => {
     const lp = await live(ctx);
     const details = await attempt(ctx, lp);
     if (!details) return problem(ctx, lp, 'attempt_gone', undefined);
@@ -216,7 +219,7 @@ export function loginRouter(deps: LoginDeps) {
     return found;
   }
 
-  router.get('/link', async (ctx) => {
+  router.get(`${PAGE}/link`, async (ctx) => {
     const lp = await live(ctx);
     const uid = ctx.params.uid!;
     const code = ctx.query.code;
@@ -231,7 +234,7 @@ export function loginRouter(deps: LoginDeps) {
     html(ctx, 200, confirmLinkPage({ appName: lp.app.name, action: target.action, csrf: target.csrf, code: String(code) }));
   });
 
-  router.post('/link', async (ctx) => {
+  router.post(`${PAGE}/link`, async (ctx) => {
     const lp = await live(ctx);
     const uid = ctx.params.uid!;
     const body = await readForm(ctx);

@@ -1,11 +1,13 @@
 // The root Koa app: request id and log, host pinning, security headers, error mapping,
-// then health, admin API, hosted login and, last, each app's oidc-provider.
+// admin authentication and canonical paths, then health, admin API, hosted login and,
+// last, each app's oidc-provider.
 import Koa from 'koa';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Config } from '../config/load.ts';
 import { STYLESHEET } from '../interactions/views/layout.ts';
 import { loginRouter } from '../interactions/login-routes.ts';
 import { Csrf } from '../interactions/csrf.ts';
+import { adminGate } from './admin/admin-auth.ts';
 import { adminRouter } from './admin/admin-routes.ts';
 import { AppsService } from './apps/apps-service.ts';
 import { createAuditLog, type AuditEvent } from './audit.ts';
@@ -13,6 +15,7 @@ import { errorHandler } from './http/error-handler.ts';
 import { HttpError } from './http/http-error.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
 import { guardEngine } from './http/engine-guard.ts';
+import { exactRouter, refuseNonCanonicalPaths } from './http/request-path.ts';
 import type { Logger } from './log.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
@@ -44,6 +47,8 @@ export interface Server {
   /** Scheduled key rotation and retired-key sweep; main.ts starts and stops it. */
   readonly keyRotation: KeyRotationScheduler;
   readonly mailQueue: MailQueue;
+  /** Every router Postern mounts, in order, so tests can enumerate every route. */
+  readonly routers: Readonly<Record<'root' | 'admin' | 'login' | 'revokeAll', Router>>;
   /** Set once the server listens; /healthz answers 503 before. */
   ready: boolean;
 }
@@ -97,7 +102,6 @@ export function buildServer(deps: ServerDeps): Server {
   const keyRotation = new KeyRotationScheduler({ apps, rotationDays: config.keyRotationDays, logger, audit });
 
   const app = new Koa({ proxy: true, keys: [...config.cookieSecrets] });
-  const server: Server = { app, registry, apps, keyRotation, mailQueue, ready: false };
 
   app.use(requestLog(logger));
   app.use(pinToPublicUrl(config.publicUrl, config.trustProxy));
@@ -107,8 +111,12 @@ export function buildServer(deps: ServerDeps): Server {
     if (ctx.url.length > MAX_URL_LENGTH) throw new HttpError(414, 'invalid_request', 'The request URL is too long.');
     await next();
   });
+  // Before any router: the admin token for every spelling of /admin, whatever the method;
+  // then one spelling per resource for everything else (src/http/request-path.ts).
+  app.use(adminGate(config.adminToken, stores.rateLimiter('admin-auth-ip', deps.adminAuthFailuresPerIp ?? ADMIN_AUTH_FAILURES_PER_IP, 15 * 60)));
+  app.use(refuseNonCanonicalPaths());
 
-  const root = new Router();
+  const root = exactRouter();
   root.get('/healthz', (ctx) => {
     ctx.status = server.ready ? 200 : 503;
     ctx.body = { status: server.ready ? 'ok' : 'starting' };
@@ -144,14 +152,7 @@ export function buildServer(deps: ServerDeps): Server {
   app.use(root.routes());
   app.use(root.allowedMethods());
 
-  const admin = adminRouter({
-    apps,
-    adminToken: config.adminToken,
-    publicUrl: config.publicUrl,
-    audit,
-    auditStore: stores.audit,
-    authFailures: stores.rateLimiter('admin-auth-ip', deps.adminAuthFailuresPerIp ?? ADMIN_AUTH_FAILURES_PER_IP, 15 * 60),
-  });
+  const admin = adminRouter({ apps, publicUrl: config.publicUrl, audit, auditStore: stores.audit });
   app.use(admin.routes());
   // allowedMethods sets 405/501 and the Allow header after the request fell through; this
   // wrapper gives those answers the API's JSON error body.
@@ -175,7 +176,8 @@ export function buildServer(deps: ServerDeps): Server {
     wrongCodesPerIp: stores.rateLimiter('wrong-code-ip', WRONG_CODES_PER_IP, 15 * 60),
   });
   app.use(login.routes());
-  app.use(revokeAllRouter({ registry, oidc: stores.oidc, audit }).routes());
+  const revokeAll = revokeAllRouter({ registry, oidc: stores.oidc, audit });
+  app.use(revokeAll.routes());
 
   // Everything else under /apps/{id} belongs to that app's oidc-provider.
   app.use(async (ctx, next) => {
@@ -191,5 +193,6 @@ export function buildServer(deps: ServerDeps): Server {
     await guardEngine(ctx, () => live.handle(ctx, next));
   });
 
+  const server: Server = { app, registry, apps, keyRotation, mailQueue, routers: { root, admin, login, revokeAll }, ready: false };
   return server;
 }

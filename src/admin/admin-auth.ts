@@ -1,13 +1,28 @@
+// Admin authentication, enforced in one place in front of all routing: `adminGate` runs
+// for every request, whatever its method, decides "is this the admin API?" on the folded
+// path (any case, any encoding, any dot or empty segments; src/http/request-path.ts) and
+// lets it go on only with the admin token. Each admin route also carries
+// `requireAdminGate`, which only checks that the gate passed this very request, so a
+// route mounted without the gate (a future wiring mistake) refuses instead of serving.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { HttpError } from '../http/http-error.ts';
+import { isAdminPath } from '../http/request-path.ts';
 import type { RateLimiter } from '../storage/ports.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** Requests the gate let through; a WeakSet, so nothing a client sends can add to it. */
+const passed = new WeakSet<Context>();
+
 const tooMany = () =>
   new HttpError(429, 'too_many_requests', 'Too many failed admin authentications from this address; try again later.', {
     'Retry-After': '900',
+  });
+
+const unauthorized = () =>
+  new HttpError(401, 'invalid_token', 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".', {
+    'WWW-Authenticate': 'Bearer realm="postern-admin"',
   });
 
 /**
@@ -15,18 +30,24 @@ const tooMany = () =>
  * attempts are counted per client IP; an IP that used up its allowance is refused before
  * the token is even looked at, so guessing cannot go on at full speed.
  */
-export function requireAdminToken(token: string, failures: RateLimiter): Middleware {
+export function adminGate(token: string, failures: RateLimiter): Middleware {
   const expected = digest(token);
   return async (ctx, next) => {
+    if (!isAdminPath(ctx.path)) return next();
+    ctx.set('Cache-Control', 'no-store');
     if (await failures.exhausted(ctx.ip)) throw tooMany();
-    const header = ctx.get('authorization');
-    const match = /^Bearer ([\x21-\x7e]+)$/i.exec(header); // auth schemes are case-insensitive
+    const match = /^Bearer ([\x21-\x7e]+)$/i.exec(ctx.get('authorization')); // auth schemes are case-insensitive
     if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
       if (!(await failures.hit(ctx.ip))) throw tooMany();
-      throw new HttpError(401, 'invalid_token', 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".', {
-        'WWW-Authenticate': 'Bearer realm="postern-admin"',
-      });
+      throw unauthorized();
     }
+    passed.add(ctx);
     await next();
   };
 }
+
+/** First middleware of every admin route: the gate must have passed this request. */
+export const requireAdminGate: Middleware = async (ctx, next) => {
+  if (!passed.has(ctx)) throw unauthorized();
+  await next();
+};

@@ -6,9 +6,10 @@ import { errorPage } from '../../interactions/views/pages.ts';
 import type { Logger } from '../log.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { HttpError } from './http-error.ts';
+import { isAdminPath } from './request-path.ts';
 
 function wantsHtml(ctx: Context): boolean {
-  return !ctx.path.startsWith('/admin') && ctx.accepts('json', 'html') === 'html';
+  return !isAdminPath(ctx.path) && ctx.accepts('json', 'html') === 'html';
 }
 
 export function errorHandler(logger: Logger): Middleware {

@@ -3,13 +3,13 @@
 // every grant (and so every refresh and access token) and every session of that user in
 // that app. Like RFC 7009, an unknown or expired token is not an error: there is nothing
 // left to end.
-import Router from '@koa/router';
 import type { Context } from 'koa';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Provider from 'oidc-provider';
 import { requestContext, type AuditLog } from '../audit.ts';
 import { HttpError, notFound } from '../http/http-error.ts';
 import { readForm } from '../http/read-body.ts';
+import { exactRouter } from '../http/request-path.ts';
 import type { OidcStore } from '../storage/ports.ts';
 import type { ProviderRegistry } from '../tenancy/provider-registry.ts';
 import { REVOKE_ALL_PATH } from './provider-config.ts';
@@ -56,7 +56,7 @@ async function authenticateClient(provider: Provider, ctx: Context, form: Record
 }
 
 export function revokeAllRouter(deps: { registry: ProviderRegistry; oidc: OidcStore; audit: AuditLog }) {
-  const router = new Router();
+  const router = exactRouter();
   router.post(`/apps/:appId${REVOKE_ALL_PATH}`, async (ctx) => {
     const live = await deps.registry.get(ctx.params.appId!);
     if (!live) throw notFound('No such app.');

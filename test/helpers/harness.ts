@@ -6,6 +6,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import * as oidc from 'openid-client';
 import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../src/log.ts';
+import { DevMailbox } from '../../src/mail/dev-mailbox.ts';
 import { createSmtpMailer } from '../../src/mail/smtp-mailer.ts';
 import { buildServer, type Server } from '../../src/server.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
@@ -34,7 +35,8 @@ export class Harness {
   logs: string[] = [];
   #http: HttpServer | undefined;
 
-  async start(env: Record<string, string> = {}, options: { adminAuthFailuresPerIp?: number } = {}): Promise<this> {
+  /** `devMailbox` wires the development mailbox in instead of the SMTP capture, whatever the environment. */
+  async start(env: Record<string, string> = {}, options: { adminAuthFailuresPerIp?: number; devMailbox?: boolean } = {}): Promise<this> {
     await this.smtp.start();
     const http = createServer();
     this.#http = http;
@@ -56,10 +58,10 @@ export class Harness {
     this.server = buildServer({
       config,
       stores: this.stores,
-      mailer: createSmtpMailer(this.smtp.url, config.mailFrom),
+      mailer: options.devMailbox ? new DevMailbox(() => {}) : createSmtpMailer(this.smtp.url, config.mailFrom),
       logger,
       mailRetryDelaysMs: [20, 50],
-      ...options,
+      ...(options.adminAuthFailuresPerIp ? { adminAuthFailuresPerIp: options.adminAuthFailuresPerIp } : {}),
     });
     http.on('request', this.server.app.callback());
     this.server.ready = true;

@@ -1,0 +1,85 @@
+// How Postern reads a request path, in two ways on purpose:
+//
+// - Routing is exact. Every router matches Koa's `ctx.path` (not percent-decoded) as
+//   written, case-sensitively and without an optional trailing slash (`exactRouter`), and
+//   a path that is not in canonical form never reaches a router at all
+//   (`refuseNonCanonicalPaths`). So each resource has exactly one spelling.
+// - Classifying for security is generous. "Is this the admin API?" folds every spelling
+//   a client, proxy or framework might treat as the same resource into one (letters in
+//   any case, percent-encoding, double encoding, backslashes, empty and dot segments,
+//   `;` parameters, stray whitespace) and errs towards "yes". A decision that guards a
+//   door must never depend on how some router happens to match paths.
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { notFound } from './http-error.ts';
+
+/** Percent-decoding rounds when folding (`%2561` is `%61` is `a`). */
+const DECODE_ROUNDS = 4;
+const ASCII_ESCAPE = /%([0-7][0-9a-f])/gi;
+
+/** Decodes percent-escapes of ASCII characters only: enough to find every ASCII spelling of a segment, and it cannot fail. */
+function decodeAscii(path: string): string {
+  return path.replace(ASCII_ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+}
+
+/**
+ * The path's segments as a lenient server would resolve them: decoded (repeatedly),
+ * backslashes as slashes, without empty and `.` segments, `..` applied, `;` parameters,
+ * whitespace and control characters dropped, lower case.
+ */
+export function foldedSegments(path: string): string[] {
+  let decoded = path;
+  for (let round = 0; round < DECODE_ROUNDS; round++) {
+    const next = decodeAscii(decoded);
+    if (next === decoded) break;
+    decoded = next;
+  }
+  const segments: string[] = [];
+  for (const raw of decoded.replaceAll('\\', '/').split('/')) {
+    const segment = raw.split(';', 1)[0]!.replace(/[\x00-\x20\x7f]/g, '').toLowerCase();
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return segments;
+}
+
+export const ADMIN_PREFIX = '/admin';
+
+/** True for every spelling of `/admin` and anything below it. */
+export function isAdminPath(path: string): boolean {
+  return foldedSegments(path)[0] === 'admin';
+}
+
+/** Escapes that spell a character with its own meaning in a path, or one that needs no escaping (RFC 3986 §2.3, §6.2.2.2). */
+const NEEDLESS_ESCAPE = /%(2[5def]|3[0-9]|4[1-9a-f]|5[0-9acf]|6[1-9a-f]|7[0-9ae])/i;
+
+/**
+ * Canonical: starts with `/`, no empty segment (`//`), no `.` or `..` segment, no
+ * backslash, no escaped slash, backslash, percent sign or unreserved character, and every
+ * `%` starts a valid escape. Postern and its engine never link to anything else.
+ */
+export function isCanonicalPath(path: string): boolean {
+  if (!path.startsWith('/') || path.includes('\\')) return false;
+  if (/%(?![0-9a-f]{2})/i.test(path) || NEEDLESS_ESCAPE.test(path)) return false;
+  const segments = path.split('/').slice(1);
+  // An empty segment is allowed only last: `/` itself, or a trailing slash (which no route matches).
+  return segments.every((s, i) => (s !== '' || i === segments.length - 1) && s !== '.' && s !== '..');
+}
+
+/** 404 for any path that is not canonical, before any router or the engine sees it. */
+export function refuseNonCanonicalPaths(): Middleware {
+  return async (ctx, next) => {
+    if (!isCanonicalPath(ctx.path)) throw notFound('No such path. Paths are matched exactly, without encoded letters, digits or slashes and without empty or dot segments.');
+    await next();
+  };
+}
+
+/**
+ * The only way Postern creates a router: matching is case-sensitive and strict (a
+ * trailing slash is a different path), so a route matches the one spelling it names and
+ * nothing a security check elsewhere might read differently.
+ */
+export function exactRouter(options: { prefix?: string } = {}): Router {
+  return new Router({ ...options, sensitive: true, strict: true });
+}

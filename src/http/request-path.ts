@@ -48,7 +48,7 @@ export const ADMIN_PREFIX = '/admin';
 
 /** True for every spelling of `/admin` and anything below it. */
 export function isAdminPath(path: string): boolean {
-  return foldedSegments(path)[0] === 'admin';
+  return foldedSegments(path)[0] === ADMIN_PREFIX.slice(1);
 }
 
 /** Escapes that spell a character with its own meaning in a path, or one that needs no escaping (RFC 3986 §2.3, §6.2.2.2). */

@@ -104,12 +104,7 @@ describe('Redis going away and coming back', function () {
     expect(page.body).not.to.match(/at .*\.ts:\d+/);
 
     await redis.start(redis.port);
-    let status = 0;
-    for (let i = 0; i < 100 && status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      status = (await fetch(`${h.url}/readyz`)).status;
-    }
-    expect(status).to.equal(200);
+    await h.untilReady();
     // Data written before the outage is still there (AOF) and the flow works again.
     const { tokens } = await h.signIn(app, 'after-outage@example.com');
     expect(tokens.id_token).to.be.a('string');
@@ -131,7 +126,7 @@ describe('Redis going away and coming back', function () {
     } finally {
       await redis.start(redis.port);
     }
-    for (let i = 0; i < 100 && (await fetch(`${h.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+    await h.untilReady();
     expect((await oidc.refreshTokenGrant(config, tokens.refresh_token!)).access_token).to.be.a('string');
   });
 });

@@ -87,6 +87,14 @@ export class Harness {
     await this.stores?.close();
   }
 
+  /** Waits (up to `ms`) until /readyz answers 200, e.g. after a store came back. */
+  async untilReady(ms = 10_000): Promise<void> {
+    for (const until = Date.now() + ms; (await fetch(`${this.url}/readyz`)).status !== 200; ) {
+      if (Date.now() > until) throw new Error(`not ready within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   async admin(method: string, path: string, body?: unknown, token = ADMIN_TOKEN) {
     const res = await fetch(`${this.url}${path}`, {
       method,

@@ -10,39 +10,10 @@ import * as oidc from 'openid-client';
 import { Browser, formOn } from '../helpers/browser.ts';
 import { Harness, REDIRECT_URI, type AppJson } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
-import { fillPath, routesOf } from '../helpers/routes.ts';
+import { fillPath, otherSpellings, routesOf } from '../helpers/routes.ts';
 import { contentTypeOf, expectNoLeak, raw, type RawReply } from './support.ts';
 
 const JSON_ACCEPT = { accept: 'application/json' };
-
-/**
- * Spellings of a route a lenient server might take for it. Only the route's literal
- * segments change (`:params` are values: another value is another resource, not another
- * spelling); `values` fills the params in afterwards.
- */
-function variants(template: string, values: Record<string, string> = {}): string[] {
-  const segments = template.split('/').slice(1);
-  const literal = segments.map((s, i) => (s.startsWith(':') ? -1 : i)).filter((i) => i >= 0);
-  const first = literal[0]!;
-  const last = literal.at(-1)!;
-  const flip = (s: string) => [...s].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
-  const encodeFirst = (s: string) => s.replace(/[A-Za-z0-9]/, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  const change = (at: number, f: (s: string) => string) => segments.map((s, i) => (i === at ? f(s) : s));
-  const join = (parts: string[]) => `/${parts.join('/')}`;
-  const before = (at: number, glue: string) => `/${segments.slice(0, at).join('/')}${glue}${segments.slice(at).join('/')}`;
-  const all = [
-    join(segments.map((s) => (s.startsWith(':') ? s : s.toUpperCase()))),
-    join(change(first, (s) => s.charAt(0).toUpperCase() + s.slice(1))),
-    join(change(last, flip)),
-    `${join(segments)}/`,
-    join(change(first, encodeFirst)),
-    join(change(last, encodeFirst)),
-    `/${join(segments)}`,
-    ...(last > 0 ? [before(last, '//'), before(last, '/./'), before(last, '/x/../'), before(last, '%2F'), before(last, '\\')] : []),
-  ];
-  const canonical = fillPath(template, values);
-  return [...new Set(all.map((v) => fillPath(v, values)))].filter((v) => v !== canonical);
-}
 
 /** Postern's own 404 for a path nothing answers: JSON not_found. */
 function expectNotFound(reply: RawReply, label: string) {
@@ -87,7 +58,7 @@ describe('route surface: one spelling per resource', function () {
         for (const method of route.methods) {
           const canonical = await raw(h.url, path, { method, headers: JSON_ACCEPT });
           expect(isGenericNotFound(canonical), `${method} ${path} reaches its handler`).to.equal(false);
-          for (const variant of variants(route.path, values)) {
+          for (const variant of otherSpellings(route.path, values)) {
             expectNotFound(await raw(h.url, variant, { method, headers: JSON_ACCEPT }), `${method} ${variant}`);
             checked++;
           }
@@ -152,7 +123,7 @@ describe('route surface: one spelling per resource', function () {
     const body = new URLSearchParams({ ...form.fields, email: 'victim@example.com' }).toString();
     const mailsBefore = h.smtp.mails.length;
     const [, appId, formUid] = /^\/apps\/([^/]+)\/interaction\/([^/]+)\/email$/.exec(action)!;
-    for (const variant of variants('/apps/:appId/interaction/:uid/email', { appId: appId!, uid: formUid! })) {
+    for (const variant of otherSpellings('/apps/:appId/interaction/:uid/email', { appId: appId!, uid: formUid! })) {
       const reply = await raw(h.url, variant, {
         method: 'POST',
         headers: { ...JSON_ACCEPT, cookie, 'content-type': 'application/x-www-form-urlencoded' },
@@ -172,7 +143,7 @@ describe('route surface: one spelling per resource', function () {
     const refreshToken = signedIn.tokens.refresh_token!;
     const path = `/apps/${app.app_id}/token/revoke_all`;
     const body = new URLSearchParams({ token: refreshToken, client_id: app.client_id }).toString();
-    for (const variant of variants('/apps/:appId/token/revoke_all', { appId: app.app_id })) {
+    for (const variant of otherSpellings('/apps/:appId/token/revoke_all', { appId: app.app_id })) {
       const reply = await raw(h.url, variant, { method: 'POST', headers: { ...JSON_ACCEPT, 'content-type': 'application/x-www-form-urlencoded' }, body });
       expectNotFound(reply, `POST ${variant}`);
     }
@@ -193,7 +164,7 @@ describe('route surface: one spelling per resource', function () {
     const signedIn = await h.signIn(app, 'cross-app@example.com', { scope: 'openid email offline_access' });
     const path = `/apps/${app.app_id}/token/revoke_all`;
     const body = new URLSearchParams({ token: signedIn.tokens.refresh_token!, client_id: other.client_id }).toString();
-    for (const target of [path, ...variants('/apps/:appId/token/revoke_all', { appId: app.app_id })]) {
+    for (const target of [path, ...otherSpellings('/apps/:appId/token/revoke_all', { appId: app.app_id })]) {
       const reply = await raw(h.url, target, { method: 'POST', headers: { ...JSON_ACCEPT, 'content-type': 'application/x-www-form-urlencoded' }, body });
       expect(reply.status, target).to.be.oneOf([401, 404]);
     }
@@ -209,7 +180,7 @@ describe('route surface: the development mailbox', () => {
 
   it('is served at /dev/mailbox only', async () => {
     expect((await raw(h.url, '/dev/mailbox')).status).to.equal(200);
-    for (const variant of variants('/dev/mailbox')) expectNotFound(await raw(h.url, variant, { headers: JSON_ACCEPT }), variant);
+    for (const variant of otherSpellings('/dev/mailbox')) expectNotFound(await raw(h.url, variant, { headers: JSON_ACCEPT }), variant);
   });
 });
 
@@ -229,7 +200,7 @@ describe('route surface in production', function () {
   });
 
   it('never serves /dev/mailbox, in any spelling', async () => {
-    for (const target of ['/dev/mailbox', ...variants('/dev/mailbox'), '/DEV/MAILBOX', '/%64ev/mailbox']) {
+    for (const target of ['/dev/mailbox', ...otherSpellings('/dev/mailbox'), '/DEV/MAILBOX', '/%64ev/mailbox']) {
       for (const accept of ['application/json', 'text/html']) {
         const reply = await raw(h.url, target, { headers: { accept } });
         expect(reply.status, `${target} (${accept})`).to.equal(404);

@@ -1,29 +1,28 @@
 // Every hosted page goes through this layout: one stylesheet from our own origin (the CSP
 // forbids inline styles and all scripts), a heading, semantic HTML that works without
-// JavaScript and reads well in a screen reader.
-import { escapeHtml } from '../../src/http/escape-html.ts';
+// JavaScript and reads well in a screen reader. The page is where markup becomes the string
+// the HTTP layer sends.
+import { html, type SafeHtml } from '../../src/text/html.ts';
 
-export const html = escapeHtml;
-
-export function page(input: { title: string; appName?: string | undefined; body: string }): string {
-  const heading = input.appName ? `<p class="app">${html(input.appName)}</p>` : '';
-  return `<!doctype html>
+export function page(input: { title: string; appName?: string | undefined; body: SafeHtml }): string {
+  const heading = input.appName && html`<p class="app">${input.appName}</p>`;
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>${html(input.title)}${input.appName ? ` – ${html(input.appName)}` : ''}</title>
+<title>${input.title}${input.appName && ` – ${input.appName}`}</title>
 <link rel="stylesheet" href="/assets/postern.css">
 </head>
 <body>
 <main>
 ${heading}
-<h1>${html(input.title)}</h1>
+<h1>${input.title}</h1>
 ${input.body}
 </main>
 </body>
-</html>`;
+</html>`.toString();
 }
 
 export const STYLESHEET = `

@@ -1,19 +1,21 @@
-// The hosted sign-in pages. Everything user- or client-supplied is escaped through `html`.
-import { html, page } from './layout.ts';
+// The hosted sign-in pages. Markup comes only from html`…` literals, which escape every
+// user- or client-supplied value they interpolate.
+import { html, raw, type SafeHtml } from '../../src/text/html.ts';
+import { page } from './layout.ts';
 
-const hidden = (name: string, value: string) => `<input type="hidden" name="${html(name)}" value="${html(value)}">`;
+const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
 
 export function loginPage(input: { appName: string; action: string; csrf: string; email?: string; error?: string }) {
-  const error = input.error ? `<p class="error" id="email-error" role="alert">${html(input.error)}</p>` : '';
+  const error = input.error && html`<p class="error" id="email-error" role="alert">${input.error}</p>`;
   return page({
     title: 'Sign in',
     appName: input.appName,
-    body: `<p>Enter your email address and we will send you a link to sign in. No password needed.</p>
-<form method="post" action="${html(input.action)}" novalidate>
+    body: html`<p>Enter your email address and we will send you a link to sign in. No password needed.</p>
+<form method="post" action="${input.action}" novalidate>
 ${hidden('csrf', input.csrf)}
 <label for="email">Email address</label>
 <input id="email" name="email" type="email" autocomplete="email" inputmode="email" required autofocus
- value="${html(input.email ?? '')}"${input.error ? ' aria-invalid="true" aria-describedby="email-error"' : ''}>
+ value="${input.email ?? ''}"${input.error && html` aria-invalid="true" aria-describedby="email-error"`}>
 ${error}
 <button type="submit">Email me a sign-in link</button>
 </form>`,
@@ -26,10 +28,10 @@ export interface FormTarget {
 }
 
 /** One-click "send me a new link" for the same login attempt (POST: it sends mail). */
-function resendForm(resend: FormTarget, label = 'Send me a new link') {
-  return `<form method="post" action="${html(resend.action)}">
+function resendForm(resend: FormTarget, button: 'primary' | 'secondary'): SafeHtml {
+  return html`<form method="post" action="${resend.action}">
 ${hidden('csrf', resend.csrf)}
-<button type="submit">${html(label)}</button>
+<button type="submit"${button === 'secondary' && html` class="secondary"`}>Send me a new link</button>
 </form>`;
 }
 
@@ -42,35 +44,35 @@ export function checkEmailPage(input: {
   resend: FormTarget;
   error?: string | undefined;
 }) {
-  const error = input.error ? `<p class="error" id="code-error" role="alert">${html(input.error)}</p>` : '';
+  const error = input.error && html`<p class="error" id="code-error" role="alert">${input.error}</p>`;
   return page({
     title: 'Check your email',
     appName: input.appName,
-    body: `<p role="status">If <strong>${html(input.email)}</strong> can receive mail, a sign-in link is on its way.
+    body: html`<p role="status">If <strong>${input.email}</strong> can receive mail, a sign-in link is on its way.
 It works once, for ${input.minutes} minutes.</p>
 <p>Open the link <strong>in this browser</strong> to finish signing in.</p>
-<form method="post" action="${html(input.code.action)}" novalidate>
+<form method="post" action="${input.code.action}" novalidate>
 ${hidden('csrf', input.code.csrf)}
 <label for="code">Reading your mail on another device? Type the code from the email here:</label>
 <input id="code" name="code" type="text" inputmode="text" autocomplete="one-time-code" autocapitalize="characters"
- spellcheck="false" maxlength="20" placeholder="ABCD-EFGH"${input.error ? ' aria-invalid="true" aria-describedby="code-error"' : ''}>
+ spellcheck="false" maxlength="20" placeholder="ABCD-EFGH"${input.error && html` aria-invalid="true" aria-describedby="code-error"`}>
 ${error}
 <button type="submit">Sign in with the code</button>
 </form>
 <p class="hint">Nothing arrived after a few minutes? Check your spam folder, send a new link, or
-<a href="${html(input.restart)}">use a different address</a>.</p>
-${resendForm(input.resend).replace('<button type="submit">', '<button type="submit" class="secondary">')}`,
+<a href="${input.restart}">use a different address</a>.</p>
+${resendForm(input.resend, 'secondary')}`,
   });
 }
 
 export function confirmLinkPage(input: { appName: string; action: string; csrf: string; code: string }) {
   return page({
     title: `Sign in to ${input.appName}`,
-    body: `<p>Press the button to finish signing in.</p>
-<form method="post" action="${html(input.action)}">
+    body: html`<p>Press the button to finish signing in.</p>
+<form method="post" action="${input.action}">
 ${hidden('csrf', input.csrf)}
 ${hidden('code', input.code)}
-<button type="submit">Sign in to ${html(input.appName)}</button>
+<button type="submit">Sign in to ${input.appName}</button>
 </form>
 <p class="hint">This extra step keeps email security scanners, which open links on their own, from using up your link.</p>`,
   });
@@ -116,29 +118,29 @@ export function linkProblemPage(input: {
   shortCode?: string | undefined;
 }) {
   const problem = PROBLEMS[input.kind];
-  const howTo = input.shortCode
-    ? `<p>Either open the link from the email on the device where you started, or type this code there:</p>
-<p class="code" aria-label="Sign-in code ${html(input.shortCode.split('').join(' '))}">${html(input.shortCode)}</p>`
-    : '';
+  const howTo =
+    input.shortCode &&
+    html`<p>Either open the link from the email on the device where you started, or type this code there:</p>
+<p class="code" aria-label="Sign-in code ${input.shortCode.split('').join(' ')}">${input.shortCode}</p>`;
   const action = input.resend
-    ? resendForm(input.resend)
-    : `<p class="hint">Return to ${html(input.appName)} and choose "Sign in" again.</p>`;
-  return page({ title: problem.title, appName: input.appName, body: `<p>${html(problem.text)}</p>\n${howTo}${input.kind === 'other_browser' ? '' : action}` });
+    ? resendForm(input.resend, 'primary')
+    : html`<p class="hint">Return to ${input.appName} and choose "Sign in" again.</p>`;
+  return page({ title: problem.title, appName: input.appName, body: html`<p>${problem.text}</p>\n${howTo}${input.kind !== 'other_browser' && action}` });
 }
 
 export function errorPage(input: { title: string; message: string; reference?: string | undefined }) {
-  const ref = input.reference
-    ? `<p class="hint">If this keeps happening, quote reference <span class="ref">${html(input.reference)}</span>.</p>`
-    : '';
-  return page({ title: input.title, body: `<p>${html(input.message)}</p>${ref}` });
+  const ref =
+    input.reference && html`<p class="hint">If this keeps happening, quote reference <span class="ref">${input.reference}</span>.</p>`;
+  return page({ title: input.title, body: html`<p>${input.message}</p>${ref}` });
 }
 
+/** `form` is oidc-provider's ready-made logout form (its own action and xsrf token, escaped by it). */
 export function logoutPage(input: { appName: string | undefined; form: string }) {
   return page({
     title: 'Sign out',
     appName: input.appName,
-    body: `<p>Do you want to sign out${input.appName ? ` of ${html(input.appName)}` : ''}?</p>
-${input.form}
+    body: html`<p>Do you want to sign out${input.appName && ` of ${input.appName}`}?</p>
+${raw(input.form)}
 <button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button>
 <button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>`,
   });
@@ -148,6 +150,6 @@ export function signedOutPage(input: { appName: string | undefined }) {
   return page({
     title: 'You are signed out',
     appName: input.appName,
-    body: `<p>You have signed out${input.appName ? ` of ${html(input.appName)}` : ''}. You can close this window.</p>`,
+    body: html`<p>You have signed out${input.appName && ` of ${input.appName}`}. You can close this window.</p>`,
   });
 }

@@ -1,6 +1,6 @@
 // The sign-in mail: one absolute link and, in words, when it stops working. Plain text
 // and HTML carry the same content; the HTML part has no remote images or scripts.
-import { escapeHtml } from '../http/escape-html.ts';
+import { html } from '../text/html.ts';
 import type { MailMessage } from './mailer.ts';
 
 export function signInMail(input: {
@@ -26,18 +26,16 @@ export function signInMail(input: {
     validity,
     ignore,
   ].join('\n');
-  const app = escapeHtml(input.appName);
-  const href = escapeHtml(input.link);
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in to ${app}</title></head>
+  const markup = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in to ${input.appName}</title></head>
 <body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1a1a1a">
-<h1 style="font-size:20px">Sign in to ${app}</h1>
+<h1 style="font-size:20px">Sign in to ${input.appName}</h1>
 <p>Open this link in the browser where you asked to sign in:</p>
-<p><a href="${href}" style="display:inline-block;padding:10px 16px;background:#1f4fd1;color:#fff;text-decoration:none;border-radius:6px">Sign in to ${app}</a></p>
-<p style="word-break:break-all;font-size:13px">${href}</p>
+<p><a href="${input.link}" style="display:inline-block;padding:10px 16px;background:#1f4fd1;color:#fff;text-decoration:none;border-radius:6px">Sign in to ${input.appName}</a></p>
+<p style="word-break:break-all;font-size:13px">${input.link}</p>
 <p>Reading this on another device? Type this code on the sign-in page instead:</p>
-<p style="font:700 24px/1.2 monospace;letter-spacing:3px">${escapeHtml(input.shortCode)}</p>
-<p>${escapeHtml(validity)}</p>
-<p style="color:#555">${escapeHtml(ignore)}</p>
+<p style="font:700 24px/1.2 monospace;letter-spacing:3px">${input.shortCode}</p>
+<p>${validity}</p>
+<p style="color:#555">${ignore}</p>
 </body></html>`;
-  return { to: input.to, subject: `Sign in to ${input.appName}`, text, html };
+  return { to: input.to, subject: `Sign in to ${input.appName}`, text, html: markup.toString() };
 }

@@ -1,79 +1,150 @@
-// The one place every setting is declared: name, default, meaning. The README's
-// configuration table mirrors this list; `test/unit/config.test.ts` keeps them in step.
+// Every setting, declared once: its environment variable, parser (and so what is allowed),
+// default and meaning. loadConfig (load.ts) reads the environment through this list alone,
+// and the table in docs/configuration.md is rendered from it (`npm run docs:settings`).
+import { atLeast, key256, keyList, mailbox, oneOf, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
 
-export interface SettingDoc {
-  readonly name: string;
-  readonly default: string;
-  readonly meaning: string;
+const ENVIRONMENTS = ['development', 'production', 'test'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** What the settings produce: one field per declaration below (the compiler keeps them in step). */
+export interface SettingValues {
+  readonly env: Environment;
+  readonly port: number;
+  readonly publicUrl: string; // origin, no trailing slash
+  readonly adminToken: string;
+  readonly cookieSecrets: readonly string[];
+  readonly keyEncryptionKey: Buffer;
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly redisUrl: string | undefined;
+  readonly mongodbUri: string | undefined;
+  readonly trustProxy: boolean;
+  readonly logLevel: LogLevel;
+  /** Days after which an app's current signing keys are rotated; 0: manual rotation only. */
+  readonly keyRotationDays: number;
 }
 
-export const SETTINGS: readonly SettingDoc[] = [
-  { name: 'PORT', default: '3000', meaning: 'TCP port the HTTP server listens on (1-65535).' },
-  {
-    name: 'PUBLIC_URL',
-    default: 'http://localhost:$PORT',
-    meaning:
-      'Origin users and apps reach Postern at (no path). Issuers, links and redirects are built from it only; must be https in production.',
-  },
-  {
-    name: 'ADMIN_TOKEN',
-    default: 'generated in development',
-    meaning: 'Bearer token for the admin API (at least 32 characters). Required in production.',
-  },
-  {
-    name: 'SMTP_URL',
-    default: 'none: development mailbox',
-    meaning:
-      'SMTP server for sign-in mail, e.g. smtp://user:pass@127.0.0.1:2525 or smtps://…. Without it (development only) mail goes to the log and /dev/mailbox. Required in production.',
-  },
-  {
-    name: 'MAIL_FROM',
-    default: 'Postern <no-reply@HOST of PUBLIC_URL>',
-    meaning: 'Sender of sign-in mail: an address, optionally with a display name.',
-  },
-  {
-    name: 'COOKIE_SECRETS',
-    default: 'generated in development',
-    meaning:
-      'Comma-separated keys (each at least 32 characters) that sign cookies and CSRF tokens; the first signs, all verify, so prepend to rotate. Required in production.',
-  },
-  {
-    name: 'KEY_ENCRYPTION_KEY',
-    default: 'generated in development',
-    meaning:
-      '32 random bytes as 64 hex characters or base64/base64url; encrypts signing keys and client secrets at rest (AES-256-GCM). Required in production.',
-  },
-  {
-    name: 'REDIS_URL',
-    default: 'none',
-    meaning:
-      'redis:// or rediss:// URL. Alone, all data lives in Redis (run it with AOF persistence); with MONGODB_URI, Redis keeps the short-lived data (sessions, codes, access tokens, magic links) and carries cache invalidation between instances.',
-  },
-  {
-    name: 'MONGODB_URI',
-    default: 'none',
-    meaning:
-      'mongodb:// or mongodb+srv:// URI with a database name. Alone, all data lives in MongoDB; with REDIS_URL, MongoDB keeps the durable data (apps, keys, accounts, grants, refresh tokens, audit). Without either, data is in memory (development only).',
-  },
-  {
+/** The value of an unset (or empty) setting. */
+export type Default<T> =
+  | { readonly value: T } // undefined shows as "none"
+  | { readonly derive: (earlier: SettingValues) => T; readonly shown: string } // from settings declared above it
+  | 'generated'; // random, for this run only; production refuses it (see requiredInProduction)
+
+export interface Setting<T> {
+  readonly name: string;
+  readonly parser: Parser<NonNullable<T>>;
+  readonly default: Default<T>;
+  readonly requiredInProduction?: boolean;
+  /** May hold credentials, so a problem never repeats the value. */
+  readonly secret?: boolean;
+  /** Markdown; what is allowed, the default and whether production requires it are shown beside it. */
+  readonly description: string;
+}
+
+const MIN_SECRET_LENGTH = 32;
+
+const DECLARED = {
+  env: {
     name: 'NODE_ENV',
-    default: 'development',
-    meaning: '`production` turns every missing secret into a start-up error and hides development pages; `test` is development without the start-up banner.',
+    parser: oneOf(ENVIRONMENTS),
+    default: { value: 'development' },
+    description:
+      '`production` refuses to start while a required setting is missing and hides development pages; `test` is development without the start-up banner.',
   },
-  {
+  port: { name: 'PORT', parser: wholeNumber(1, 65535), default: { value: 3000 }, description: 'TCP port the HTTP server listens on.' },
+  publicUrl: {
+    name: 'PUBLIC_URL',
+    parser: url(['http:', 'https:'], {
+      allowed: 'with no path, query or credentials',
+      pick: (u) => (u.pathname === '/' && !u.search && !u.hash && !u.username && !u.password ? u.origin : undefined),
+    }),
+    default: { derive: (earlier) => `http://localhost:${earlier.port}`, shown: '`http://localhost:$PORT`' },
+    description:
+      'Origin users and apps reach Postern at. Issuers, links and redirects are built from it only, never from `Host` or `X-Forwarded-*`. Must be https in production, and the same on every instance (it is the issuer prefix).',
+  },
+  adminToken: {
+    name: 'ADMIN_TOKEN',
+    parser: atLeast(MIN_SECRET_LENGTH),
+    default: 'generated',
+    requiredInProduction: true,
+    secret: true,
+    description: 'Bearer token for the admin API. The same on every instance.',
+  },
+  cookieSecrets: {
+    name: 'COOKIE_SECRETS',
+    parser: keyList(MIN_SECRET_LENGTH),
+    default: 'generated',
+    requiredInProduction: true,
+    secret: true,
+    description:
+      'Keys that sign cookies and CSRF tokens: the first signs, all verify, so prepend a new key to rotate. The same on every instance (a cookie set by one is read by another).',
+  },
+  keyEncryptionKey: {
+    name: 'KEY_ENCRYPTION_KEY',
+    parser: key256,
+    default: 'generated',
+    requiredInProduction: true,
+    secret: true,
+    description:
+      'Encrypts signing keys and client secrets at rest (AES-256-GCM). The same on every instance; losing it makes stored keys unreadable.',
+  },
+  smtpUrl: {
+    name: 'SMTP_URL',
+    parser: url(['smtp:', 'smtps:']),
+    default: { value: undefined },
+    requiredInProduction: true,
+    secret: true,
+    description:
+      'SMTP server for sign-in mail, e.g. `smtp://user:pass@mail.example.com:587`. Without it (development only) mail goes to the log and `/dev/mailbox`.',
+  },
+  mailFrom: {
+    name: 'MAIL_FROM',
+    parser: mailbox,
+    default: { derive: (earlier) => `Postern <no-reply@${new URL(earlier.publicUrl).hostname}>`, shown: '`Postern <no-reply@HOST of PUBLIC_URL>`' },
+    description: 'Sender of sign-in mail.',
+  },
+  redisUrl: {
+    name: 'REDIS_URL',
+    parser: url(['redis:', 'rediss:']),
+    default: { value: undefined },
+    secret: true,
+    description:
+      'Alone, all data lives in Redis (run it with AOF persistence); with `MONGODB_URI`, Redis keeps the short-lived data (sessions, codes, access tokens, magic links) and carries cache invalidation between instances.',
+  },
+  mongodbUri: {
+    name: 'MONGODB_URI',
+    parser: url(['mongodb:', 'mongodb+srv:'], {
+      allowed: 'with a database name (e.g. `mongodb://mongo:27017/postern`)',
+      pick: (u, raw) => (u.pathname.replace(/^\//, '') ? raw : undefined),
+    }),
+    default: { value: undefined },
+    secret: true,
+    description:
+      'Alone, all data lives in MongoDB; with `REDIS_URL`, MongoDB keeps the durable data (apps, keys, accounts, grants, refresh tokens, audit). Production needs `REDIS_URL`, `MONGODB_URI` or both: without either, data is in memory (development only).',
+  },
+  trustProxy: {
     name: 'TRUST_PROXY',
-    default: 'false',
-    meaning: '`true` when behind a reverse proxy: the client IP is then taken from X-Forwarded-For. Host and protocol always come from PUBLIC_URL.',
+    parser: trueOrFalse,
+    default: { value: false },
+    description:
+      '`true` when behind a reverse proxy or load balancer that sets `X-Forwarded-For`: the client IP is then taken from it. Host and protocol always come from `PUBLIC_URL`.',
   },
-  {
-    name: 'LOG_LEVEL',
-    default: 'info',
-    meaning: 'One of debug, info, warn, error, silent. Logs are JSON lines on stdout.',
-  },
-  {
+  logLevel: { name: 'LOG_LEVEL', parser: oneOf(LOG_LEVELS), default: { value: 'info' }, description: 'Logs are JSON lines on stdout.' },
+  keyRotationDays: {
     name: 'KEY_ROTATION_DAYS',
-    default: '0 (manual rotation only)',
-    meaning:
-      "Rotate each app's signing keys automatically once its current keys are this many days old (whole days, 1-3650); 0 turns scheduled rotation off. Manual rotation (POST /admin/apps/{app_id}/keys/rotate) and the removal of retired keys work either way.",
+    parser: wholeNumber(0, 3650),
+    default: { value: 0 },
+    description:
+      "Rotate each app's signing keys automatically once its current keys are this many days old; `0` turns scheduled rotation off. Manual rotation (`POST /admin/apps/{app_id}/keys/rotate`) and the removal of retired keys work either way. The same on every instance.",
   },
-];
+} satisfies { readonly [K in keyof SettingValues]: Setting<SettingValues[K]> };
+
+export type DeclaredSetting = Setting<unknown> & { readonly key: keyof SettingValues };
+
+/** The declarations in order (a default may derive from settings above it). */
+export const SETTINGS: readonly DeclaredSetting[] = Object.entries(DECLARED).map(([key, setting]) => ({
+  key: key as keyof SettingValues,
+  ...setting,
+}));

@@ -1,4 +1,4 @@
-import { DuplicateError, StoreUnavailableError } from './ports.ts';
+import { DuplicateError, StoreUnavailableError, type Stores } from './ports.ts';
 
 /**
  * Wraps every method of a store so a driver failure (connection refused, timeout, server
@@ -20,4 +20,24 @@ export function guard<T extends object>(store: string, target: T): T {
       };
     },
   });
+}
+
+/**
+ * A driver's stores as the rest of Postern may use them: every store, `purgeApp` and `ping`
+ * guarded. Each network driver calls this once, on what it opened. Left as they are: the
+ * rate limiters (their factory guards each one), the change bus (subscribing is local and
+ * synchronous; publishers handle a failed publish) and `close` (never fails).
+ */
+export function guardStores(service: string, stores: Stores): Stores {
+  const ops = guard(service, { purgeApp: (appId: string) => stores.purgeApp(appId), ping: () => stores.ping() });
+  return {
+    ...stores,
+    apps: guard(service, stores.apps),
+    accounts: guard(service, stores.accounts),
+    oidc: guard(service, stores.oidc),
+    magicLinks: guard(service, stores.magicLinks),
+    audit: guard(service, stores.audit),
+    purgeApp: ops.purgeApp,
+    ping: ops.ping,
+  };
 }

@@ -1,6 +1,7 @@
 // The storage ports: everything Postern keeps, described without naming a database.
 // Services depend on these interfaces; `src/storage/<driver>/` implements them. Every
 // method takes the app id first so no record can be read or written outside its app.
+// Times to live are in seconds and may be fractional: drivers keep millisecond precision.
 
 /** A document of an oidc-provider model (Session, Grant, AccessToken, …), opaque to us. */
 export type OidcPayload = Record<string, unknown> & {
@@ -11,7 +12,15 @@ export type OidcPayload = Record<string, unknown> & {
   consumed?: unknown;
 };
 
+/** What removing an account's documents removed: grants, sessions, and tokens (everything else). */
+export interface RemovedDocuments {
+  grants: number;
+  sessions: number;
+  tokens: number;
+}
+
 export interface OidcStore {
+  /** `expiresIn`: seconds to live; undefined keeps the document until destroyed. */
   upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined): Promise<void>;
   find(appId: string, model: string, id: string): Promise<OidcPayload | undefined>;
   findByUid(appId: string, model: string, uid: string): Promise<OidcPayload | undefined>;
@@ -21,7 +30,7 @@ export interface OidcStore {
   destroy(appId: string, model: string, id: string): Promise<void>;
   revokeByGrantId(appId: string, model: string, grantId: string): Promise<void>;
   /** Removes every document (any model) that belongs to the account: grants, tokens, sessions. */
-  destroyByAccount(appId: string, accountId: string): Promise<{ grants: number; sessions: number; tokens: number }>;
+  destroyByAccount(appId: string, accountId: string): Promise<RemovedDocuments>;
 }
 
 export interface StoredKey {

@@ -1,6 +1,7 @@
 // With both Redis and MongoDB: durable oidc-provider models go to MongoDB, short-lived
 // ones (sessions, interactions, codes, access tokens, replay detection, …) to Redis.
 import type { OidcPayload, OidcStore } from './ports.ts';
+import { addRemoved } from './removed-documents.ts';
 
 export const DURABLE_MODELS: ReadonlySet<string> = new Set([
   'Grant',
@@ -47,10 +48,6 @@ export class SplitOidcStore implements OidcStore {
       this.#durable.destroyByAccount(appId, accountId),
       this.#fast.destroyByAccount(appId, accountId),
     ]);
-    return {
-      grants: durable.grants + fast.grants,
-      sessions: durable.sessions + fast.sessions,
-      tokens: durable.tokens + fast.tokens,
-    };
+    return addRemoved(durable, fast);
   }
 }

@@ -1,4 +1,6 @@
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { storeContract } from './store-contract.ts';
+import { ManualClock, movedTime } from './store-time.ts';
 
-storeContract('memory', async () => openMemoryStores());
+const clock = new ManualClock();
+storeContract('memory', async () => openMemoryStores(clock), movedTime(clock));

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/log.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { storeContract } from './store-contract.ts';
+import { realTime } from './store-time.ts';
 
 const uri = process.env.MONGODB_URI;
 
@@ -15,7 +16,7 @@ if (!uri) {
     });
   });
 } else {
-  storeContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri }, createLogger('silent')));
+  storeContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri }, createLogger('silent')), realTime);
 
   describe('redis + mongodb', () => {
     const redis = new RedisServer();
@@ -23,6 +24,6 @@ if (!uri) {
       await redis.start();
     });
     after(() => redis.destroy());
-    storeContract('redis+mongodb', () => openStores({ redisUrl: redis.url, mongodbUri: uri }, createLogger('silent')));
+    storeContract('redis+mongodb', () => openStores({ redisUrl: redis.url, mongodbUri: uri }, createLogger('silent')), realTime);
   });
 }

@@ -3,8 +3,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { DuplicateError, type AppRecord, type AuditRecord, type MagicLinkRecord, type Stores } from '../../src/storage/ports.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { until, type StoreTime } from './store-time.ts';
 
 function app(overrides: Partial<AppRecord> = {}): AppRecord {
   const now = Date.now();
@@ -38,7 +37,8 @@ function link(appId: string, overrides: Partial<MagicLinkRecord> = {}): MagicLin
   };
 }
 
-export function storeContract(name: string, open: () => Promise<Stores>): void {
+/** `time` lets record lifetimes run out the way the driver allows (see store-time.ts). */
+export function storeContract(name: string, open: () => Promise<Stores>, time: StoreTime): void {
   describe(`storage contract: ${name}`, function () {
     this.timeout(20_000);
     let stores: Stores;
@@ -166,9 +166,11 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
 
       it('forgets a record after its retention time', async () => {
         const record = link(appId);
-        await stores.magicLinks.save(record, 1);
-        await sleep(2100);
+        await stores.magicLinks.save(record, time.ttl);
+        expect(await stores.magicLinks.find(appId, record.hash)).to.deep.equal(record);
+        await time.elapse(async () => (await stores.magicLinks.find(appId, record.hash)) === undefined);
         expect(await stores.magicLinks.find(appId, record.hash)).to.equal(undefined);
+        expect(await stores.magicLinks.latestForAttempt(appId, record.interactionUid)).to.equal(undefined);
       });
     });
 
@@ -220,9 +222,9 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
       });
 
       it('expires documents with their TTL', async () => {
-        await stores.oidc.upsert(appId, 'Interaction', 'i1', payload({ uid: 'iu' }), 1);
+        await stores.oidc.upsert(appId, 'Interaction', 'i1', payload({ uid: 'iu' }), time.ttl);
         expect(await stores.oidc.find(appId, 'Interaction', 'i1')).not.to.equal(undefined);
-        await sleep(2100);
+        await time.elapse(async () => (await stores.oidc.find(appId, 'Interaction', 'i1')) === undefined);
         expect(await stores.oidc.find(appId, 'Interaction', 'i1')).to.equal(undefined);
         expect(await stores.oidc.findByUid(appId, 'Interaction', 'iu')).to.equal(undefined);
       });
@@ -286,6 +288,14 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
         const page2 = await stores.audit.query(appId, { limit: 2, before: { at: last.at, id: last.id } });
         expect(ids([...page1, ...page2])).to.deep.equal(['e5', 'e4', 'e3', 'e2']);
       });
+
+      it('forgets events after their retention time', async () => {
+        const event: AuditRecord = { id: `gone-${appId}`, at: Date.now(), app_id: appId, type: 'link.requested', outcome: 'success' };
+        await stores.audit.append(event, time.ttl);
+        expect(await stores.audit.query(appId, { limit: 10 })).to.deep.equal([event]);
+        await time.elapse(async () => (await stores.audit.query(appId, { limit: 10 })).length === 0);
+        expect(await stores.audit.query(appId, { limit: 10 })).to.deep.equal([]);
+      });
     });
 
     describe('apps lifecycle', () => {
@@ -308,7 +318,7 @@ export function storeContract(name: string, open: () => Promise<Stores>): void {
         const heard: string[] = [];
         stores.changes.subscribe((id) => heard.push(id));
         await stores.changes.publish(appId);
-        for (let i = 0; i < 50 && !heard.includes(appId); i++) await sleep(20);
+        await until(() => heard.includes(appId), 1_000);
         expect(heard).to.include(appId);
       });
     });

@@ -1,15 +1,22 @@
+import type { Clock } from '../../clock.ts';
 import type { OidcPayload, OidcStore } from '../ports.ts';
+import { countByModel } from '../removed-documents.ts';
 import { TtlMap } from './ttl-map.ts';
 
 // Documents live in one TtlMap per app, keyed "Model:id". Scans for grant and account
 // look-ups stay within one app, which is enough for the development store.
 export class MemoryOidcStore implements OidcStore {
   readonly apps = new Map<string, TtlMap<OidcPayload>>();
+  readonly #clock: Clock;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
 
   #app(appId: string): TtlMap<OidcPayload> {
     let map = this.apps.get(appId);
     if (!map) {
-      map = new TtlMap();
+      map = new TtlMap(this.#clock);
       this.apps.set(appId, map);
     }
     return map;
@@ -36,7 +43,7 @@ export class MemoryOidcStore implements OidcStore {
     const map = this.#app(appId);
     const found = map.get(`${model}:${id}`);
     if (!found || found.consumed) return false;
-    map.update(`${model}:${id}`, { ...found, consumed: Math.floor(Date.now() / 1000) });
+    map.update(`${model}:${id}`, { ...found, consumed: Math.floor(this.#clock.now() / 1000) });
     return true;
   }
 
@@ -53,25 +60,22 @@ export class MemoryOidcStore implements OidcStore {
 
   async destroyByAccount(appId: string, accountId: string) {
     const map = this.#app(appId);
-    const counts = { grants: 0, sessions: 0, tokens: 0 };
+    const removed: string[] = [];
     const grantIds = new Set<string>();
     for (const [key, payload] of map.entries()) {
       if (payload.accountId !== accountId) continue;
-      if (key.startsWith('Grant:')) {
-        counts.grants += 1;
-        grantIds.add(key.slice('Grant:'.length));
-      } else if (key.startsWith('Session:')) counts.sessions += 1;
-      else counts.tokens += 1;
+      if (key.startsWith('Grant:')) grantIds.add(key.slice('Grant:'.length));
+      removed.push(key);
       map.delete(key);
     }
     // Tokens that reference a removed grant go too, even if they carry no accountId.
     for (const [key, payload] of map.entries()) {
       if (payload.grantId && grantIds.has(payload.grantId)) {
-        counts.tokens += 1;
+        removed.push(key);
         map.delete(key);
       }
     }
-    return counts;
+    return countByModel(removed.map((key) => key.slice(0, key.indexOf(':'))));
   }
 
   #findBy(appId: string, model: string, match: (p: OidcPayload) => boolean) {

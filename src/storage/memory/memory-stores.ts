@@ -1,9 +1,11 @@
-// The zero-set-up store: everything in this process, gone on restart. The default (and,
-// until the Redis and MongoDB stores land, the only) storage.
-import { DuplicateError } from '../ports.ts';
+// The zero-set-up store: everything in this process, gone on restart. The default when
+// neither REDIS_URL nor MONGODB_URI is set; one instance only. Nothing here can become
+// unreachable, so unlike the Redis and MongoDB drivers it needs no guard.
+import { systemClock, type Clock } from '../../clock.ts';
 import { matchesAudit, newestFirst } from '../audit-filter.ts';
+import { LocalChangeBus } from '../local-change-bus.ts';
+import { DuplicateError } from '../ports.ts';
 import type {
-  AppChangeBus,
   AuditQuery,
   AuditRecord,
   AuditStore,
@@ -60,8 +62,12 @@ class MemoryAccountStore implements AccountStore {
 }
 
 class MemoryMagicLinkStore implements MagicLinkStore {
-  readonly records = new TtlMap<MagicLinkRecord>();
-  readonly latest = new TtlMap<string>();
+  readonly records: TtlMap<MagicLinkRecord>;
+  readonly latest: TtlMap<string>;
+  constructor(clock: Clock) {
+    this.records = new TtlMap(clock);
+    this.latest = new TtlMap(clock);
+  }
   async save(record: MagicLinkRecord, retainSeconds: number) {
     this.records.set(`${record.appId}:${record.hash}`, { ...record }, retainSeconds);
     this.latest.set(`${record.appId}:${record.interactionUid}`, record.hash, retainSeconds);
@@ -92,7 +98,10 @@ class MemoryMagicLinkStore implements MagicLinkStore {
 }
 
 class MemoryAuditStore implements AuditStore {
-  readonly records = new TtlMap<AuditRecord>();
+  readonly records: TtlMap<AuditRecord>;
+  constructor(clock: Clock) {
+    this.records = new TtlMap(clock);
+  }
   async append(record: AuditRecord, retainSeconds: number) {
     this.records.set(`${record.app_id}:${record.id}`, structuredClone(record), retainSeconds);
   }
@@ -106,24 +115,14 @@ class MemoryAuditStore implements AuditStore {
 }
 
 /**
- * In-process notifications: enough for the memory store (one instance) and for MongoDB
- * alone, where other instances notice changes by revalidating (tenancy/provider-registry).
+ * `clock` decides when records expire and stamps what the stores stamp themselves
+ * (`consumed`). Rate limiters keep their own windows on timers.
  */
-export class LocalChangeBus implements AppChangeBus {
-  readonly #listeners: ((appId: string) => void)[] = [];
-  async publish(appId: string) {
-    for (const listener of this.#listeners) listener(appId);
-  }
-  subscribe(listener: (appId: string) => void) {
-    this.#listeners.push(listener);
-  }
-}
-
-export function openMemoryStores(): Stores {
-  const oidc = new MemoryOidcStore();
+export function openMemoryStores(clock: Clock = systemClock): Stores {
+  const oidc = new MemoryOidcStore(clock);
   const accounts = new MemoryAccountStore();
-  const magicLinks = new MemoryMagicLinkStore();
-  const audit = new MemoryAuditStore();
+  const magicLinks = new MemoryMagicLinkStore(clock);
+  const audit = new MemoryAuditStore(clock);
   const sweeper = setInterval(() => {
     for (const map of oidc.apps.values()) map.sweep();
     magicLinks.records.sweep();

@@ -1,22 +1,26 @@
-// A Map whose entries expire. Expiry is checked on every read (so a clock change in tests
-// is honoured) and swept periodically so memory does not grow without bound.
+// A Map whose entries expire. Expiry is checked on every read against the clock it was
+// given (so a test clock that moves is honoured) and swept periodically so memory does
+// not grow without bound.
+import type { Clock } from '../../clock.ts';
+
 export class TtlMap<V> {
   readonly #entries = new Map<string, { value: V; expiresAt: number | undefined }>();
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
-  constructor(now: () => number = () => Date.now()) {
-    this.#now = now;
+  constructor(clock: Clock) {
+    this.#clock = clock;
   }
 
+  /** `ttlSeconds` may be fractional; undefined keeps the entry until deleted. */
   set(key: string, value: V, ttlSeconds: number | undefined): void {
-    const expiresAt = ttlSeconds === undefined ? undefined : this.#now() + ttlSeconds * 1000;
+    const expiresAt = ttlSeconds === undefined ? undefined : this.#clock.now() + ttlSeconds * 1000;
     this.#entries.set(key, { value, expiresAt });
   }
 
   get(key: string): V | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt !== undefined && entry.expiresAt <= this.#now()) {
+    if (entry.expiresAt !== undefined && entry.expiresAt <= this.#clock.now()) {
       this.#entries.delete(key);
       return undefined;
     }

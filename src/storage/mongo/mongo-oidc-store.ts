@@ -3,6 +3,7 @@
 // documents within about a minute), and reads ignore anything already past it.
 import type { Collection } from 'mongodb';
 import type { OidcPayload, OidcStore } from '../ports.ts';
+import { countByModel } from '../removed-documents.ts';
 
 export interface OidcDocument {
   _id: string;
@@ -85,12 +86,6 @@ export class MongoOidcStore implements OidcStore {
     const filter = { appId, $or: [{ accountId }, { grantId: { $in: grantIds } }] };
     const docs = await this.#docs.find({ $and: [filter, live()] }, { projection: { model: 1 } }).toArray();
     await this.#docs.deleteMany(filter);
-    const counts = { grants: 0, sessions: 0, tokens: 0 };
-    for (const doc of docs) {
-      if (doc.model === 'Grant') counts.grants += 1;
-      else if (doc.model === 'Session') counts.sessions += 1;
-      else counts.tokens += 1;
-    }
-    return counts;
+    return countByModel(docs.map((doc) => doc.model));
   }
 }

@@ -1,6 +1,9 @@
-// Connects to MongoDB and prepares collections and indexes (idempotent, at start-up).
-import { MongoClient, type Db } from 'mongodb';
-import { StoreUnavailableError } from '../ports.ts';
+// The MongoDB driver: connects and prepares collections and indexes (idempotent, at start-up).
+import { MongoClient } from 'mongodb';
+import { guardStores } from '../guard.ts';
+import { LocalChangeBus } from '../local-change-bus.ts';
+import { StoreUnavailableError, type Stores } from '../ports.ts';
+import { rateLimiterFactory } from '../rate-limiters.ts';
 import { createOidcIndexes, MongoOidcStore, type OidcDocument } from './mongo-oidc-store.ts';
 import {
   MongoAccountStore,
@@ -14,19 +17,8 @@ import {
   type MagicLinkDocument,
 } from './mongo-stores.ts';
 
-export interface MongoParts {
-  readonly client: MongoClient;
-  readonly db: Db;
-  readonly apps: MongoAppStore;
-  readonly accounts: MongoAccountStore;
-  readonly oidc: MongoOidcStore;
-  readonly magicLinks: MongoMagicLinkStore;
-  readonly audit: MongoAuditStore;
-  purgeApp(appId: string): Promise<void>;
-  ping(): Promise<void>;
-}
-
-export async function openMongo(uri: string): Promise<MongoParts> {
+/** Every store in MongoDB, guarded; fails with StoreUnavailableError when MongoDB is unreachable. */
+export async function openMongoStores(uri: string): Promise<Stores> {
   // ignoreUndefined: optional fields are left out, as in the other stores, rather than stored as null.
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000, ignoreUndefined: true });
   try {
@@ -54,14 +46,15 @@ export async function openMongo(uri: string): Promise<MongoParts> {
     { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
     { key: { app_id: 1, at: -1, _id: -1 }, name: 'app_time' },
   ]);
-  return {
-    client,
-    db,
+  return guardStores('mongodb', {
+    kind: 'mongodb',
     apps: new MongoAppStore(db.collection<AppDocument>('apps')),
     accounts: new MongoAccountStore(accounts),
     oidc: new MongoOidcStore(oidcDocs),
     magicLinks: new MongoMagicLinkStore(links, latestLinks),
     audit: new MongoAuditStore(audit),
+    changes: new LocalChangeBus(),
+    rateLimiter: rateLimiterFactory({ kind: 'mongodb', client }),
     async purgeApp(appId: string) {
       await Promise.all([
         oidcDocs.deleteMany({ appId }),
@@ -72,11 +65,10 @@ export async function openMongo(uri: string): Promise<MongoParts> {
       ]);
     },
     async ping() {
-      try {
-        await db.command({ ping: 1 });
-      } catch (err) {
-        throw new StoreUnavailableError('mongodb', err);
-      }
+      await db.command({ ping: 1 });
     },
-  };
+    async close() {
+      await Promise.allSettled([client.close()]);
+    },
+  });
 }

@@ -1,11 +1,53 @@
-// Connects to Redis the way a request path needs it: commands fail at once while the
-// connection is down (no offline queue, one retry) so requests answer 503 instead of
-// hanging, and the client keeps reconnecting in the background until Redis is back.
+// The Redis driver. It connects the way a request path needs it: commands fail at once
+// while the connection is down (no offline queue, one retry) so requests answer 503
+// instead of hanging, and the client keeps reconnecting in the background until Redis is
+// back.
 import { Redis } from 'ioredis';
 import type { Logger } from '../../log.ts';
-import { StoreUnavailableError } from '../ports.ts';
+import { guardStores } from '../guard.ts';
+import { StoreUnavailableError, type Stores } from '../ports.ts';
+import { rateLimiterFactory } from '../rate-limiters.ts';
+import { keys } from './redis-keys.ts';
+import { RedisOidcStore } from './redis-oidc-store.ts';
+import { RedisAccountStore, RedisAppStore, RedisAuditStore, RedisChangeBus, RedisMagicLinkStore } from './redis-stores.ts';
 
-export function connectRedis(url: string, logger: Logger, role: string): Redis {
+/** Every store in Redis, guarded; fails with StoreUnavailableError when Redis is unreachable. */
+export async function openRedisStores(url: string, logger: Logger): Promise<Stores> {
+  const redis = connectRedis(url, logger, 'commands');
+  const subscriber = redis.duplicate();
+  subscriber.on('error', () => {}); // reported by the command connection
+  try {
+    await Promise.all([ready(redis), ready(subscriber)]);
+  } catch (err) {
+    // Stop the background reconnects: whoever opened us is giving up.
+    redis.disconnect();
+    subscriber.disconnect();
+    throw err;
+  }
+  return guardStores('redis', {
+    kind: 'redis',
+    apps: new RedisAppStore(redis),
+    accounts: new RedisAccountStore(redis),
+    oidc: new RedisOidcStore(redis),
+    magicLinks: new RedisMagicLinkStore(redis),
+    audit: new RedisAuditStore(redis),
+    changes: new RedisChangeBus(redis, subscriber),
+    rateLimiter: rateLimiterFactory({ kind: 'redis', client: redis }),
+    purgeApp: (appId) => deleteByPrefix(redis, keys.app(appId)),
+    async ping() {
+      await redis.ping();
+    },
+    async close() {
+      // QUIT lets Redis answer what was sent; it fails while Redis is down (no offline
+      // queue), and only disconnect() stops the client reconnecting in the background.
+      await Promise.allSettled([redis.quit(), subscriber.quit()]);
+      redis.disconnect();
+      subscriber.disconnect();
+    },
+  });
+}
+
+function connectRedis(url: string, logger: Logger, role: string): Redis {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -26,7 +68,7 @@ export function connectRedis(url: string, logger: Logger, role: string): Redis {
 }
 
 /** Waits for the first connection so start-up fails clearly when Redis is unreachable. */
-export async function ready(redis: Redis): Promise<void> {
+async function ready(redis: Redis): Promise<void> {
   try {
     await redis.connect();
   } catch (err) {
@@ -35,7 +77,7 @@ export async function ready(redis: Redis): Promise<void> {
 }
 
 /** Deletes every key with the prefix, in batches (SCAN, never KEYS). */
-export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
+async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
     const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);

@@ -4,7 +4,9 @@
 // (for revokeByGrantId and sign-out everywhere); they expire with their longest member.
 import type { Redis } from 'ioredis';
 import type { OidcPayload, OidcStore } from '../ports.ts';
+import { countByModel } from '../removed-documents.ts';
 import { keys, modelOf } from './redis-keys.ts';
+import { ttlMs } from './ttl-ms.ts';
 
 // Consumes only an existing, unconsumed document: 1 for the one caller that wins.
 const CONSUME = `
@@ -22,10 +24,10 @@ export class RedisOidcStore implements OidcStore {
     const { consumed, ...rest } = payload;
     const tx = this.#redis.multi().del(key).hset(key, 'payload', JSON.stringify(rest));
     if (consumed) tx.hset(key, 'consumed', String(consumed));
-    const ttl = expiresIn && expiresIn > 0 ? Math.ceil(expiresIn) : undefined;
-    if (ttl) tx.expire(key, ttl);
+    const ttl = expiresIn && expiresIn > 0 ? ttlMs(expiresIn) : undefined;
+    if (ttl) tx.pexpire(key, ttl);
     const index = (indexKey: string, value: string) => {
-      if (ttl) tx.set(indexKey, value, 'EX', ttl);
+      if (ttl) tx.set(indexKey, value, 'PX', ttl);
       else tx.set(indexKey, value);
     };
     if (payload.uid) index(keys.uid(appId, model, payload.uid), id);
@@ -37,7 +39,7 @@ export class RedisOidcStore implements OidcStore {
       if (!setKey) continue;
       tx.sadd(setKey, key);
       // The set lives as long as its longest-lived member (NX sets a first expiry, GT extends).
-      if (ttl) tx.expire(setKey, ttl, 'NX').expire(setKey, ttl, 'GT');
+      if (ttl) tx.pexpire(setKey, ttl, 'NX').pexpire(setKey, ttl, 'GT');
       else tx.persist(setKey);
     }
     await tx.exec();
@@ -84,15 +86,8 @@ export class RedisOidcStore implements OidcStore {
     // Count what actually existed, then remove it and the indexes in one transaction.
     const exists = all.length ? await this.#redis.pipeline(all.map((k) => ['exists', k])).exec() : [];
     const live = all.filter((_, i) => exists?.[i]?.[1] === 1);
-    const counts = { grants: 0, sessions: 0, tokens: 0 };
-    for (const key of live) {
-      const model = modelOf(key);
-      if (model === 'Grant') counts.grants += 1;
-      else if (model === 'Session') counts.sessions += 1;
-      else counts.tokens += 1;
-    }
     const indexes = [accountKey, ...grantIds.map((g) => keys.grant(appId, g))];
     await this.#redis.del(...all, ...indexes);
-    return counts;
+    return countByModel(live.map(modelOf));
   }
 }

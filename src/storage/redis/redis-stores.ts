@@ -15,6 +15,7 @@ import {
   type MagicLinkStore,
 } from '../ports.ts';
 import { keys } from './redis-keys.ts';
+import { ttlMs } from './ttl-ms.ts';
 
 // ARGV[3]: the updatedAt the stored record must still have, or '' for any (compare-and-replace).
 const REPLACE_IF_UNCHANGED = `
@@ -87,11 +88,11 @@ export class RedisMagicLinkStore implements MagicLinkStore {
   async save(record: MagicLinkRecord, retainSeconds: number) {
     const key = keys.magicLink(record.appId, record.hash);
     const { usedAt, failures, ...rest } = record;
-    const ttl = Math.ceil(retainSeconds);
+    const ttl = ttlMs(retainSeconds);
     const tx = this.#redis.multi().del(key).hset(key, 'record', JSON.stringify(rest));
     if (usedAt !== undefined) tx.hset(key, 'usedAt', String(usedAt));
     if (failures) tx.hset(key, 'failures', String(failures));
-    await tx.expire(key, ttl).set(keys.latestLink(record.appId, record.interactionUid), record.hash, 'EX', ttl).exec();
+    await tx.pexpire(key, ttl).set(keys.latestLink(record.appId, record.interactionUid), record.hash, 'PX', ttl).exec();
   }
   async find(appId: string, hash: string) {
     return fromFields(await this.#redis.hgetall(keys.magicLink(appId, hash)));
@@ -134,7 +135,7 @@ export class RedisAuditStore implements AuditStore {
       .multi()
       .zadd(key, record.at, JSON.stringify(record))
       .zremrangebyscore(key, '-inf', `(${Date.now() - retainSeconds * 1000}`)
-      .expire(key, Math.ceil(retainSeconds))
+      .pexpire(key, ttlMs(retainSeconds))
       .exec();
   }
   async query(appId: string, query: AuditQuery) {

@@ -6,7 +6,7 @@
 // route mounted without the gate (a future wiring mistake) refuses instead of serving.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
-import { HttpError } from '../http/http-error.ts';
+import { PosternError } from '../errors.ts';
 import { isAdminPath } from '../http/request-path.ts';
 import type { RateLimiter } from '../storage/ports.ts';
 
@@ -16,12 +16,12 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 const passed = new WeakSet<Context>();
 
 const tooMany = () =>
-  new HttpError(429, 'too_many_requests', 'Too many failed admin authentications from this address; try again later.', {
+  new PosternError('rate_limited', 'Too many failed admin authentications from this address; try again later.', {
     'Retry-After': '900',
   });
 
 const unauthorized = () =>
-  new HttpError(401, 'invalid_token', 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".', {
+  new PosternError('unauthenticated', 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".', {
     'WWW-Authenticate': 'Bearer realm="postern-admin"',
   });
 

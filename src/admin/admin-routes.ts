@@ -2,19 +2,18 @@
 // of /admin (adminGate in admin-auth.ts); each route starts with requireAdminGate, then
 // parse/validate → service.
 import type { AppsService } from '../apps/apps-service.ts';
-import { parseCreateApp, parseUpdateApp } from '../apps/app-input.ts';
-import { notFound } from '../http/http-error.ts';
+import type { AuditLog } from '../audit.ts';
+import { notFound } from '../errors.ts';
 import { readJson } from '../http/read-body.ts';
+import { requestInfo } from '../http/request-info.ts';
 import { ADMIN_PREFIX, exactRouter } from '../http/request-path.ts';
 import { isAppId } from '../tenancy/provider-registry.ts';
-import type { AuditLog } from '../audit.ts';
-import { requestContext } from '../audit.ts';
 import { requireAdminGate } from './admin-auth.ts';
-import type { AuditStore } from '../storage/ports.ts';
-import { auditPage, parseAuditQuery } from './audit-query.ts';
+import { parseCreateApp, parseUpdateApp } from './app-input.ts';
 import { appView } from './app-view.ts';
+import { auditPage, parseAuditQuery } from './audit-query.ts';
 
-export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit: AuditLog; auditStore: AuditStore }) {
+export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit: AuditLog }) {
   const router = exactRouter({ prefix: ADMIN_PREFIX });
   const { apps, publicUrl, audit } = deps;
   const appId = (id: string) => {
@@ -25,7 +24,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
   router.post('/apps', requireAdminGate, async (ctx) => {
     const input = parseCreateApp(await readJson(ctx));
     const { app, clientSecret } = await apps.create(input);
-    audit.record({ type: 'admin.app_created', outcome: 'success', app_id: app.id, ...requestContext(ctx) });
+    audit.record({ type: 'admin.app_created', outcome: 'success', app_id: app.id, ...requestInfo(ctx) });
     ctx.status = 201;
     ctx.set('Location', `${ADMIN_PREFIX}/apps/${app.id}`);
     ctx.body = {
@@ -46,7 +45,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     const id = appId(ctx.params.id!);
     const input = parseUpdateApp(await readJson(ctx));
     const app = await apps.update(id, input);
-    audit.record({ type: 'admin.app_updated', outcome: 'success', app_id: id, ...requestContext(ctx) });
+    audit.record({ type: 'admin.app_updated', outcome: 'success', app_id: id, ...requestInfo(ctx) });
     ctx.body = appView(app, publicUrl);
   });
 
@@ -55,7 +54,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
   router.post('/apps/:id/keys/rotate', requireAdminGate, async (ctx) => {
     const id = appId(ctx.params.id!);
     const app = await apps.rotateKeys(id);
-    audit.record({ type: 'admin.keys_rotated', outcome: 'success', app_id: id, ...requestContext(ctx) });
+    audit.record({ type: 'admin.keys_rotated', outcome: 'success', app_id: id, ...requestInfo(ctx) });
     ctx.body = appView(app, publicUrl);
   });
 
@@ -63,13 +62,13 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     const id = appId(ctx.params.id!);
     const query = parseAuditQuery(ctx.query);
     await apps.get(id); // 404 for an unknown app
-    ctx.body = auditPage(await deps.auditStore.query(id, query), query.limit);
+    ctx.body = auditPage(await audit.query(id, query), query.limit);
   });
 
   router.delete('/apps/:id', requireAdminGate, async (ctx) => {
     const id = appId(ctx.params.id!);
     await apps.delete(id);
-    audit.record({ type: 'admin.app_deleted', outcome: 'success', app_id: id, ...requestContext(ctx) });
+    audit.record({ type: 'admin.app_deleted', outcome: 'success', app_id: id, ...requestInfo(ctx) });
     ctx.status = 204;
   });
 

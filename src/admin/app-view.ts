@@ -1,5 +1,6 @@
 // The admin API's JSON shape of an app. Secrets and private keys are never part of it.
-import { DEFAULT_SETTINGS } from '../apps/app-input.ts';
+import { issuerOf } from '../apps/app-paths.ts';
+import { settingsOf } from '../apps/app-settings.ts';
 import type { AppRecord, StoredKey } from '../storage/ports.ts';
 import { activatedAt, statusOf } from '../keys/key-ring.ts';
 
@@ -19,7 +20,7 @@ function keyView(key: StoredKey) {
 }
 
 export function appView(app: AppRecord, publicUrl: string) {
-  const issuer = `${publicUrl}/apps/${app.id}`;
+  const issuer = issuerOf(publicUrl, app.id);
   return {
     app_id: app.id,
     client_id: app.id,
@@ -29,8 +30,7 @@ export function appView(app: AppRecord, publicUrl: string) {
     redirect_uris: app.redirectUris,
     post_logout_redirect_uris: app.postLogoutRedirectUris,
     token_endpoint_auth_method: app.tokenEndpointAuthMethod,
-    ...DEFAULT_SETTINGS, // records created before a setting existed show its default
-    ...app.settings,
+    ...settingsOf(app.settings), // records created before a setting existed show its default
     keys: app.keys.map(keyView),
     created_at: new Date(app.createdAt).toISOString(),
     updated_at: new Date(app.updatedAt).toISOString(),

@@ -1,6 +1,6 @@
 // GET /admin/apps/{id}/audit: query parameters → an AuditQuery, and the page → JSON.
 // Paging is newest first with an opaque cursor (the last event's time and id).
-import { badRequest } from '../http/http-error.ts';
+import { badRequest } from '../errors.ts';
 import type { AuditQuery, AuditRecord } from '../storage/ports.ts';
 
 const MAX_LIMIT = 500;

@@ -1,16 +1,35 @@
 // Creating, changing and deleting apps. An app is one issuer with its own keys and its
 // own client; a change takes effect at once because the cached Provider is dropped.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { HttpError, notFound } from '../http/http-error.ts';
+import type { Clock } from '../clock.ts';
+import { notFound, PosternError } from '../errors.ts';
 import { encryptSecret } from '../keys/encryption.ts';
 import { generateKey } from '../keys/generate-keys.ts';
 import { initialKeys, maintainKeys, noteTokenTtl, rotateKeys, rotationDue, type KeyMaker } from '../keys/key-ring.ts';
 import { clientSecretContext } from '../oidc/client-metadata.ts';
-import type { AppRecord, Stores } from '../storage/ports.ts';
-import { checkSettings, type CreateAppInput, type UpdateAppInput } from './app-input.ts';
+import type { AppRecord, AppSettings, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import { checkSettings } from './app-settings.ts';
+
+/** A new app, as validated by the caller. */
+export interface NewApp {
+  readonly name: string;
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris: readonly string[];
+  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  readonly settings: AppSettings;
+}
+
+/** A change to an app: fields left out stay as they are; settings are merged. */
+export interface AppChanges {
+  readonly name?: string;
+  readonly redirectUris?: readonly string[];
+  readonly postLogoutRedirectUris?: readonly string[];
+  readonly settings: Partial<AppSettings>;
+}
 
 export interface AppsServiceDeps {
-  readonly stores: Stores;
+  readonly stores: Pick<Stores, 'apps' | 'purgeApp'>;
+  readonly clock: Clock;
   readonly kek: Buffer;
   /** Throws if oidc-provider would reject the app's client metadata. */
   readonly validateClient: (app: AppRecord) => Promise<void>;
@@ -33,17 +52,17 @@ export class AppsService {
     this.#deps = deps;
   }
 
-  async create(input: CreateAppInput): Promise<{ app: AppRecord; clientSecret: string | undefined }> {
+  async create(input: NewApp): Promise<{ app: AppRecord; clientSecret: string | undefined }> {
     const { kek, stores } = this.#deps;
     const id = randomUUID();
-    const now = Date.now();
-    const clientSecret = input.token_endpoint_auth_method === 'none' ? undefined : randomBytes(32).toString('base64url');
+    const now = this.#deps.clock.now();
+    const clientSecret = input.tokenEndpointAuthMethod === 'none' ? undefined : randomBytes(32).toString('base64url');
     const app: AppRecord = {
       id,
       name: input.name,
-      redirectUris: input.redirect_uris,
-      postLogoutRedirectUris: input.post_logout_redirect_uris,
-      tokenEndpointAuthMethod: input.token_endpoint_auth_method,
+      redirectUris: input.redirectUris,
+      postLogoutRedirectUris: input.postLogoutRedirectUris,
+      tokenEndpointAuthMethod: input.tokenEndpointAuthMethod,
       encryptedClientSecret: clientSecret && encryptSecret(kek, clientSecret, clientSecretContext(id)),
       settings: input.settings,
       keys: await initialKeys(this.#keyMaker(id), now, input.settings.id_token_ttl),
@@ -65,18 +84,18 @@ export class AppsService {
     return app;
   }
 
-  async update(id: string, input: UpdateAppInput): Promise<AppRecord> {
+  async update(id: string, changes: AppChanges): Promise<AppRecord> {
     // Compare-and-replace, so a PATCH never writes back keys a concurrent rotation replaced.
-    return this.#write(id, async (current) => {
-      const settings = checkSettings({ ...current.settings, ...input.settings });
+    return this.#writeExisting(id, async (current) => {
+      const settings = checkSettings({ ...current.settings, ...changes.settings });
       const next: AppRecord = {
         ...current,
-        name: input.name ?? current.name,
-        redirectUris: input.redirect_uris ?? current.redirectUris,
-        postLogoutRedirectUris: input.post_logout_redirect_uris ?? current.postLogoutRedirectUris,
+        name: changes.name ?? current.name,
+        redirectUris: changes.redirectUris ?? current.redirectUris,
+        postLogoutRedirectUris: changes.postLogoutRedirectUris ?? current.postLogoutRedirectUris,
         settings,
         keys: noteTokenTtl(current.keys, settings.id_token_ttl),
-        updatedAt: bump(current, Date.now()),
+        updatedAt: bump(current, this.#deps.clock.now()),
       };
       await this.#deps.validateClient(next);
       return next;
@@ -89,8 +108,8 @@ export class AppsService {
    * a race with another write is recomputed on the record that won.
    */
   async rotateKeys(id: string): Promise<AppRecord> {
-    return this.#write(id, async (current) => {
-      const now = Date.now();
+    return this.#writeExisting(id, async (current) => {
+      const now = this.#deps.clock.now();
       return { ...current, keys: await rotateKeys(current, now, this.#keyMaker(id)), updatedAt: bump(current, now) };
     });
   }
@@ -103,46 +122,50 @@ export class AppsService {
    */
   async maintainKeys(id: string, rotateEveryMs: number): Promise<KeyUpkeep> {
     let outcome: KeyUpkeep = 'unchanged';
-    try {
-      await this.#write(id, async (current) => {
-        const now = Date.now();
-        if (rotateEveryMs > 0 && rotationDue(current, now, rotateEveryMs)) {
-          outcome = 'rotated';
-          return { ...current, keys: await rotateKeys(current, now, this.#keyMaker(id)), updatedAt: bump(current, now) };
-        }
-        const keys = await maintainKeys(current, now, this.#keyMaker(id));
-        outcome = keys ? 'maintained' : 'unchanged';
-        return keys && { ...current, keys, updatedAt: bump(current, now) };
-      });
-    } catch (err) {
-      if (err instanceof HttpError && err.status === 404) return 'gone';
-      throw err;
-    }
-    return outcome;
+    const written = await this.#write(id, async (current) => {
+      const now = this.#deps.clock.now();
+      if (rotateEveryMs > 0 && rotationDue(current, now, rotateEveryMs)) {
+        outcome = 'rotated';
+        return { ...current, keys: await rotateKeys(current, now, this.#keyMaker(id)), updatedAt: bump(current, now) };
+      }
+      const keys = await maintainKeys(current, now, this.#keyMaker(id));
+      outcome = keys ? 'maintained' : 'unchanged';
+      return keys && { ...current, keys, updatedAt: bump(current, now) };
+    });
+    return written ? outcome : 'gone';
   }
 
   #keyMaker(appId: string): KeyMaker {
-    return (alg) => generateKey(appId, this.#deps.kek, alg);
+    return (alg) => generateKey(appId, this.#deps.kek, alg, this.#deps.clock.now());
+  }
+
+  /** #write for a caller that names an app: a missing app is not_found. */
+  async #writeExisting(id: string, change: (current: AppRecord) => Promise<AppRecord | undefined>): Promise<AppRecord> {
+    const written = await this.#write(id, change);
+    if (!written) throw notFound(`No app with id ${id}.`);
+    return written;
   }
 
   /**
    * Read, change, compare-and-replace on `updatedAt`, retried on a concurrent change; then
    * the cached Providers are dropped everywhere. `change` returns undefined for "nothing
-   * to write". One write per change, so the record is never seen half-done.
+   * to write". One write per change, so the record is never seen half-done. Resolves to
+   * undefined when the app does not exist (or was deleted meanwhile).
    */
-  async #write(id: string, change: (current: AppRecord) => Promise<AppRecord | undefined>): Promise<AppRecord> {
+  async #write(id: string, change: (current: AppRecord) => Promise<AppRecord | undefined>): Promise<AppRecord | undefined> {
     const { apps } = this.#deps.stores;
     for (let attempt = 1; ; attempt++) {
-      const current = await this.get(id);
+      const current = await apps.get(id);
+      if (!current) return undefined;
       const next = await change(current);
       if (!next) return current;
       if (await apps.replace(next, current.updatedAt)) {
         await this.#deps.changed(id);
         return next;
       }
-      // Lost a race: the next round re-reads (and answers 404 if the app was deleted).
+      // Lost a race: the next round re-reads (and finds no app if it was deleted).
       if (attempt >= WRITE_ATTEMPTS) {
-        throw new HttpError(409, 'conflict', 'The app was changed by another request at the same time; try again.');
+        throw new PosternError('conflict', 'The app was changed by another request at the same time; try again.');
       }
     }
   }

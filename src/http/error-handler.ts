@@ -1,55 +1,61 @@
-// Maps every error to a response: HttpErrors to their status and OAuth-style body (JSON for
-// API callers, a page for browsers); anything else to a 500 with a reference id, details in
-// the log only. Never a stack trace on the wire.
+// Maps every error to a response: a PosternError to its kind's status and OAuth-style body
+// (JSON for API callers, a page for browsers); anything else to a 500 with a reference id,
+// details in the log only. Never a stack trace on the wire.
 import type { Context, Middleware } from 'koa';
-import { errorPage } from '../../interactions/views/pages.ts';
+import { PosternError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
-import { HttpError } from './http-error.ts';
 import { isAdminPath } from './request-path.ts';
+
+/** Renders the HTML error page browsers get (the hosted pages' look). */
+export type ErrorPage = (input: { title: string; message: string; reference?: string | undefined }) => string;
 
 function wantsHtml(ctx: Context): boolean {
   return !isAdminPath(ctx.path) && ctx.accepts('json', 'html') === 'html';
 }
 
-export function errorHandler(logger: Logger): Middleware {
+/** What the caller may learn of an error; logs what it must not. */
+function known(ctx: Context, err: unknown, logger: Logger): PosternError {
+  if (err instanceof PosternError) return err;
+  if (err instanceof StoreUnavailableError) {
+    logger.error('store unavailable', { request_id: ctx.state.requestId, store: err.store, err: String((err as Error).cause) });
+    return new PosternError('unavailable', 'The service is temporarily unavailable. Try again in a moment.', { 'Retry-After': '5' });
+  }
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && (err as { expose?: boolean }).expose) {
+    // Koa/http-errors raised by the framework itself (e.g. malformed URL encoding).
+    return new PosternError(status === 413 ? 'too_large' : 'bad_request', (err as Error).message);
+  }
+  if (err instanceof URIError) {
+    // decodeURIComponent/encodeURIComponent on client data: bad percent-encoding or a lone surrogate.
+    return new PosternError('bad_request', 'The request is not properly encoded (invalid percent-encoding or UTF-8).');
+  }
+  const reference = ctx.state.requestId as string;
+  logger.error('unhandled error', { request_id: reference, method: ctx.method, path: ctx.path, err: (err as Error)?.stack ?? String(err) });
+  return new PosternError('internal', `Something went wrong on our side. Reference: ${reference}.`);
+}
+
+export function errorHandler(logger: Logger, errorPage: ErrorPage): Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } catch (err) {
-      let known: HttpError;
-      if (err instanceof HttpError) known = err;
-      else if (err instanceof StoreUnavailableError) {
-        logger.error('store unavailable', { request_id: ctx.state.requestId, store: err.store, err: String((err as Error).cause) });
-        known = new HttpError(503, 'temporarily_unavailable', 'The service is temporarily unavailable. Try again in a moment.', { 'Retry-After': '5' });
-      }
-      else if (typeof (err as { status?: unknown } | null)?.status === 'number' && (err as { expose?: boolean }).expose) {
-        // Koa/http-errors raised by the framework itself (e.g. malformed URL encoding).
-        const e = err as { status: number; message: string };
-        known = new HttpError(e.status, e.status === 413 ? 'request_too_large' : 'invalid_request', e.message);
-      } else if (err instanceof URIError) {
-        // decodeURIComponent/encodeURIComponent on client data: bad percent-encoding or a lone surrogate.
-        known = new HttpError(400, 'invalid_request', 'The request is not properly encoded (invalid percent-encoding or UTF-8).');
-      } else {
-        const reference = ctx.state.requestId as string;
-        logger.error('unhandled error', { request_id: reference, method: ctx.method, path: ctx.path, err: (err as Error)?.stack ?? String(err) });
-        known = new HttpError(500, 'server_error', `Something went wrong on our side. Reference: ${reference}.`);
-      }
-      ctx.status = known.status;
+      const error = known(ctx, err, logger);
+      ctx.status = error.status;
       // A redirect or download prepared before the failure must not go out with the error.
       ctx.remove('Location');
       ctx.remove('Content-Disposition');
-      ctx.set(known.headers);
+      ctx.set(error.headers);
       ctx.set('Cache-Control', 'no-store');
       if (wantsHtml(ctx)) {
         ctx.type = 'html';
         ctx.body = errorPage({
-          title: known.status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
-          message: known.description,
-          reference: known.status >= 500 ? ctx.state.requestId : undefined,
+          title: error.status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
+          message: error.description,
+          reference: error.status >= 500 ? ctx.state.requestId : undefined,
         });
       } else {
-        ctx.body = { error: known.code, error_description: known.description };
+        ctx.body = { error: error.code, error_description: error.description };
       }
     }
   };

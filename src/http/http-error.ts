@@ -1,21 +1,11 @@
-// The closed error taxonomy: every error a client can see is an HttpError with a status,
-// a stable OAuth-style `error` code and a human-readable description. Anything else is
-// internal: the client gets a reference id, the log gets the details.
-export class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly description: string;
-  readonly headers: Record<string, string>;
+// Transitional: the engine fence still throws these; src/errors.ts is the one error type.
+import { ERROR_KINDS, PosternError, type ErrorKind } from '../errors.ts';
 
+export { badRequest, notFound } from '../errors.ts';
+
+export class HttpError extends PosternError {
   constructor(status: number, code: string, description: string, headers: Record<string, string> = {}) {
-    super(description);
-    this.name = 'HttpError';
-    this.status = status;
-    this.code = code;
-    this.description = description;
-    this.headers = headers;
+    const kind = (Object.keys(ERROR_KINDS) as ErrorKind[]).find((k) => ERROR_KINDS[k].status === status && ERROR_KINDS[k].error === code);
+    super(kind ?? 'bad_request', description, headers);
   }
 }
-
-export const badRequest = (description: string) => new HttpError(400, 'invalid_request', description);
-export const notFound = (description = 'Not found.') => new HttpError(404, 'not_found', description);

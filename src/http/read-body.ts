@@ -6,13 +6,12 @@
 // percent-encoding in forms, no lone surrogates in JSON strings (400). Anything else
 // never reaches validation, storage, mail or HTML.
 import type { Context } from 'koa';
-import { HttpError } from './http-error.ts';
+import { badRequest, PosternError } from '../errors.ts';
 
 export const BODY_LIMIT = 64 * 1024;
 
-export const tooLarge = (limit: number) => new HttpError(413, 'request_too_large', `The request body is larger than ${limit} bytes.`);
+export const tooLarge = (limit: number) => new PosternError('too_large', `The request body is larger than ${limit} bytes.`);
 
-const invalid = (description: string) => new HttpError(400, 'invalid_request', description);
 
 /** The Content-Length a client declared, or undefined for none (chunked or no body). */
 export function declaredLength(ctx: Context): number | undefined {
@@ -45,7 +44,7 @@ async function readText(ctx: Context, limit: number): Promise<string> {
   try {
     return utf8.decode(bytes);
   } catch {
-    throw invalid('The request body is not valid UTF-8.');
+    throw badRequest('The request body is not valid UTF-8.');
   }
 }
 
@@ -71,16 +70,16 @@ function wellFormed(value: unknown): boolean {
 
 export async function readJson(ctx: Context, limit = BODY_LIMIT): Promise<unknown> {
   if (!ctx.is('application/json')) {
-    throw new HttpError(415, 'invalid_request', 'Send the request body as application/json.');
+    throw new PosternError('unsupported_media_type', 'Send the request body as application/json.');
   }
   const text = await readText(ctx, limit);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw invalid('The request body is not valid JSON.');
+    throw badRequest('The request body is not valid JSON.');
   }
-  if (!wellFormed(value)) throw invalid('The request body contains invalid Unicode (a lone surrogate).');
+  if (!wellFormed(value)) throw badRequest('The request body contains invalid Unicode (a lone surrogate).');
   return value;
 }
 
@@ -89,14 +88,14 @@ function formDecode(part: string): string {
   try {
     return decodeURIComponent(part.replace(/\+/g, ' '));
   } catch {
-    throw invalid('The form is not properly encoded (invalid percent-encoding or UTF-8).');
+    throw badRequest('The form is not properly encoded (invalid percent-encoding or UTF-8).');
   }
 }
 
 /** Parses application/x-www-form-urlencoded; a repeated field is an error, not an array. */
 export async function readForm(ctx: Context, limit = BODY_LIMIT): Promise<Record<string, string>> {
   if (!ctx.is('application/x-www-form-urlencoded')) {
-    throw new HttpError(415, 'invalid_request', 'Send the form as application/x-www-form-urlencoded.');
+    throw new PosternError('unsupported_media_type', 'Send the form as application/x-www-form-urlencoded.');
   }
   const text = await readText(ctx, limit);
   const form: Record<string, string> = Object.create(null);
@@ -105,7 +104,7 @@ export async function readForm(ctx: Context, limit = BODY_LIMIT): Promise<Record
     const eq = pair.indexOf('=');
     const key = formDecode(eq < 0 ? pair : pair.slice(0, eq));
     const value = eq < 0 ? '' : formDecode(pair.slice(eq + 1));
-    if (key in form) throw invalid(`The field "${key.slice(0, 64)}" was sent more than once.`);
+    if (key in form) throw badRequest(`The field "${key.slice(0, 64)}" was sent more than once.`);
     form[key] = value;
   }
   return form;

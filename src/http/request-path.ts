@@ -11,7 +11,7 @@
 //   door must never depend on how some router happens to match paths.
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { notFound } from './http-error.ts';
+import { notFound, PosternError } from '../errors.ts';
 
 /** Percent-decoding rounds when folding (`%2561` is `%61` is `a`). */
 const DECODE_ROUNDS = 4;
@@ -82,4 +82,12 @@ export function refuseNonCanonicalPaths(): Middleware {
  */
 export function exactRouter(options: { prefix?: string } = {}): Router {
   return new Router({ ...options, sensitive: true, strict: true });
+}
+
+/** 414 for a request target longer than `max` characters, before anything parses it. */
+export function refuseLongUrls(max: number): Middleware {
+  return async (ctx, next) => {
+    if (ctx.url.length > max) throw new PosternError('url_too_long', 'The request URL is too long.');
+    await next();
+  };
 }

@@ -3,6 +3,7 @@
 // current keys are KEY_ROTATION_DAYS old, and drops retired keys everywhere. Running on
 // several instances at once is safe: each write is a compare-and-replace and the loser
 // re-decides on the winner's record (AppsService.maintainKeys). No HTTP here.
+import type { Clock } from '../clock.ts';
 import type { AuditLog } from '../audit.ts';
 import type { Logger } from '../log.ts';
 import type { AppRecord } from '../storage/ports.ts';
@@ -31,14 +32,16 @@ export class KeyRotationScheduler {
   readonly #rotateEveryMs: number;
   readonly #logger: Logger;
   readonly #audit: AuditLog;
+  readonly #clock: Clock;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<SweepResult> | undefined;
   #stopped = true;
   /** Set by stop(): a pass in progress ends after the app it is on (each write is whole). */
   #aborting = false;
 
-  constructor(deps: { apps: KeyUpkeepTarget; rotationDays: number; logger: Logger; audit: AuditLog }) {
+  constructor(deps: { apps: KeyUpkeepTarget; rotationDays: number; logger: Logger; audit: AuditLog; clock: Clock }) {
     this.#apps = deps.apps;
+    this.#clock = deps.clock;
     this.#rotateEveryMs = deps.rotationDays * DAY_MS;
     this.#logger = deps.logger;
     this.#audit = deps.audit;
@@ -76,7 +79,7 @@ export class KeyRotationScheduler {
       let next = SWEEP_INTERVAL_MS;
       try {
         const { nextRetireAt } = await this.runOnce();
-        if (nextRetireAt !== undefined) next = Math.min(next, nextRetireAt - Date.now() + MIN_DELAY_MS);
+        if (nextRetireAt !== undefined) next = Math.min(next, nextRetireAt - this.#clock.now() + MIN_DELAY_MS);
       } catch (err) {
         this.#logger.warn('key upkeep failed; retrying on the next pass', { err: String(err) });
       }
@@ -107,7 +110,7 @@ export class KeyRotationScheduler {
     }
     // Read again: a rotation in this pass added a retirement (an ID token lifetime away,
     // possibly before the next hourly pass), and the next run must not miss it.
-    const now = Date.now();
+    const now = this.#clock.now();
     const retirements = (await this.#apps.list().catch(() => [] as AppRecord[]))
       .map((app) => nextRetirement(app.keys, now))
       .filter((t): t is number => t !== undefined);

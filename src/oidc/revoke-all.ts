@@ -6,7 +6,8 @@
 import type { Context } from 'koa';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Provider from 'oidc-provider';
-import { requestContext, type AuditLog } from '../audit.ts';
+import type { AuditLog } from '../audit.ts';
+import { requestInfo } from '../http/request-info.ts';
 import { HttpError, notFound } from '../http/http-error.ts';
 import { readForm } from '../http/read-body.ts';
 import { exactRouter } from '../http/request-path.ts';
@@ -77,7 +78,7 @@ export function revokeAllRouter(deps: { registry: ProviderRegistry; oidc: OidcSt
       app_id: live.app.id,
       client_id: client.clientId,
       email: usable ? token.accountId : undefined,
-      ...requestContext(ctx),
+      ...requestInfo(ctx),
     });
     ctx.body = { grants_revoked: result.grants, sessions_ended: result.sessions };
   });

@@ -1,13 +1,17 @@
+// One app's oidc-provider: its issuer under PUBLIC_URL, its configuration, the login
+// middleware for offline_access, and its events in the audit trail.
 import Provider from 'oidc-provider';
-import type { AppRecord } from '../storage/ports.ts';
-import { offlineAccessImpliesConsent } from '../oidc/offline-access.ts';
-import { appPath, providerConfiguration, type ProviderDeps } from '../oidc/provider-config.ts';
+import { issuerOf } from '../apps/app-paths.ts';
 import type { AuditLog } from '../audit.ts';
+import { offlineAccessImpliesConsent } from '../oidc/offline-access.ts';
+import { providerConfiguration, type ProviderDeps } from '../oidc/provider-config.ts';
+import type { AppRecord } from '../storage/ports.ts';
+import { auditProvider } from './provider-audit.ts';
 
 export function createProvider(app: AppRecord, publicUrl: string, deps: ProviderDeps, audit: AuditLog) {
-  const issuer = `${publicUrl}${appPath(app.id)}`;
+  const issuer = issuerOf(publicUrl, app.id);
   const provider = new Provider(issuer, providerConfiguration(app, issuer, deps));
   provider.use(offlineAccessImpliesConsent);
-  audit.watchProvider(provider, app.id);
+  auditProvider(provider, app.id, audit, deps.logger);
   return { provider, issuer };
 }

@@ -7,6 +7,7 @@
 import type { Middleware } from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
+import { appPath } from '../apps/app-paths.ts';
 import type { AppRecord, AppStore } from '../storage/ports.ts';
 
 export interface LiveProvider {
@@ -50,7 +51,7 @@ export class ProviderRegistry {
   /** Builds a Provider for a record without caching it (used to validate a new client). */
   build(app: AppRecord): LiveProvider {
     const { provider, issuer } = this.#build(app);
-    return { app, provider, issuer, handle: mount(`/apps/${app.id}`, provider as never) };
+    return { app, provider, issuer, handle: mount(appPath(app.id), provider as never) };
   }
 
   async get(appId: string): Promise<LiveProvider | undefined> {

@@ -11,6 +11,7 @@ import { createServer, METHODS } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { requireAdminGate } from '../../src/admin/admin-auth.ts';
 import { adminRouter } from '../../src/admin/admin-routes.ts';
+import { errorPage } from '../../interactions/views/pages.ts';
 import { errorHandler } from '../../src/http/error-handler.ts';
 import { createLogger } from '../../src/log.ts';
 import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
@@ -232,9 +233,9 @@ describe('admin authentication: lockout, wiring and outages', function () {
   it('refuses every admin route reached without the gate (a wiring mistake fails closed)', async () => {
     const touched: string[] = [];
     const spy = new Proxy({}, { get: (_t, name) => (touched.push(String(name)), () => Promise.reject(new Error('service reached'))) });
-    const router = adminRouter({ apps: spy as never, publicUrl: 'http://localhost', audit: spy as never, auditStore: spy as never });
+    const router = adminRouter({ apps: spy as never, publicUrl: 'http://localhost', audit: spy as never });
     const app = new Koa();
-    app.use(errorHandler(createLogger('silent')));
+    app.use(errorHandler(createLogger('silent'), errorPage));
     app.use(router.routes());
     const http = createServer(app.callback());
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

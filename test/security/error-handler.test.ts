@@ -7,9 +7,10 @@ import Koa from 'koa';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorHandler } from '../../src/http/error-handler.ts';
-import { HttpError } from '../../src/http/http-error.ts';
+import { ERROR_KINDS, PosternError, type ErrorKind } from '../../src/errors.ts';
 import { requestLog, securityHeaders } from '../../src/http/request-context.ts';
 import { createLogger } from '../../src/log.ts';
+import { errorPage } from '../../interactions/views/pages.ts';
 import { STACK_TRACE } from './support.ts';
 
 describe('error mapping', () => {
@@ -22,7 +23,7 @@ describe('error mapping', () => {
     const app = new Koa();
     app.use(requestLog(logger));
     app.use(securityHeaders(false));
-    app.use(errorHandler(logger));
+    app.use(errorHandler(logger, errorPage));
     app.use(async (ctx) => {
       switch (ctx.path) {
         case '/null':
@@ -37,11 +38,12 @@ describe('error mapping', () => {
           break;
         case '/redirect-then-fail':
           ctx.redirect('https://elsewhere.example/next');
-          throw new HttpError(400, 'invalid_request', 'Nope.');
+          throw new PosternError('bad_request', 'Nope.');
         case '/koa-400':
           ctx.throw(400, 'Bad thing.');
           break;
         default:
+          if (ctx.path.startsWith('/kind/')) throw new PosternError(ctx.path.slice(6) as ErrorKind, `A ${ctx.path.slice(6)} error.`, { 'X-Kind': 'yes' });
           ctx.body = 'ok';
       }
     });
@@ -87,6 +89,17 @@ describe('error mapping', () => {
     const res = await get('/redirect-then-fail');
     expect(res.status).to.equal(400);
     expect(res.headers.get('location')).to.equal(null);
+  });
+
+  it('answers every kind of PosternError with its one status and OAuth error code, its description and headers', async () => {
+    const kinds = Object.keys(ERROR_KINDS) as ErrorKind[];
+    expect(kinds).to.include.members(['bad_request', 'not_found', 'unavailable', 'internal']);
+    for (const kind of kinds) {
+      const res = await get(`/kind/${kind}`);
+      expect(res.status, kind).to.equal(ERROR_KINDS[kind].status);
+      expect(JSON.parse(res.body), kind).to.deep.equal({ error: ERROR_KINDS[kind].error, error_description: `A ${kind} error.` });
+      expect(res.headers.get('x-kind'), kind).to.equal('yes');
+    }
   });
 
   it('keeps Koa\'s own client errors as 4xx with their message', async () => {

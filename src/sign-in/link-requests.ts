@@ -3,23 +3,18 @@
 // Whatever happens — sent, limited, mail server down — the caller shows the same page:
 // the response says nothing about the address, and the mail leaves through the queue, off
 // the request path, so timing says nothing either.
-import { DEFAULT_SETTINGS } from '../apps/app-input.ts';
-import type { AuditLog } from '../audit.ts';
+import { settingsOf } from '../apps/app-settings.ts';
+import type { AuditLog, RequestInfo } from '../audit.ts';
 import type { MailQueue } from '../mail/mail-queue.ts';
 import { signInMail } from '../mail/sign-in-mail.ts';
 import type { AppRecord, RateLimiter } from '../storage/ports.ts';
 import { formatShortCode, type MagicLinks } from './magic-links.ts';
 
-export interface RequestInfo {
-  readonly ip: string;
-  readonly user_agent: string | undefined;
-  readonly request_id: string | undefined;
-}
-
 export interface LinkRequestInput {
   readonly app: AppRecord;
   readonly issuer: string;
-  readonly interactionUid: string;
+  /** The login attempt (oidc-provider interaction) the link signs in. */
+  readonly uid: string;
   readonly clientId: string;
   readonly email: string;
   readonly client: RequestInfo;
@@ -47,7 +42,7 @@ export class LinkRequests {
   /** Issues and queues a link unless a limit says no; returns what happened (for tests and audit). */
   async request(input: LinkRequestInput): Promise<'queued' | 'rate_limited'> {
     const { app, email, client } = input;
-    const settings = { ...DEFAULT_SETTINGS, ...app.settings };
+    const settings = settingsOf(app.settings);
     const context = { app_id: app.id, client_id: input.clientId, email, ...client };
 
     // Every limit counts this request, so a flood from one IP also spends the address budget.
@@ -65,13 +60,13 @@ export class LinkRequests {
     const ttl = settings.magic_link_ttl;
     const { code, shortCode, expiresAt } = await this.#links.issue({
       appId: app.id,
-      interactionUid: input.interactionUid,
+      interactionUid: input.uid,
       email,
       clientId: input.clientId,
       ttl,
     });
     this.#audit.record({ type: 'link.requested', outcome: 'success', ...context });
-    const link = `${input.issuer}/interaction/${input.interactionUid}/link?code=${code}`;
+    const link = `${input.issuer}/interaction/${input.uid}/link?code=${code}`;
     this.#mail.enqueue(
       signInMail({ to: email, appName: app.name, link, shortCode: formatShortCode(shortCode), ttlSeconds: ttl, expiresAt }),
       context,

@@ -4,6 +4,7 @@
 // changes it; consuming is atomic in every store. A new link for the same login attempt
 // supersedes the older one.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../clock.ts';
 import type { MagicLinkRecord, MagicLinkStore } from '../storage/ports.ts';
 
 /** How long a used or expired record is kept so its page can say "used"/"expired". */
@@ -21,7 +22,6 @@ export type ShortCodeCheck =
   | { status: 'locked' | 'expired' | 'used' | 'none' };
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-const now = () => Math.floor(Date.now() / 1000);
 
 /** The short code of a link code: derived, so it never has to be stored in clear. */
 export function shortCodeOf(code: string): string {
@@ -55,14 +55,21 @@ function isWellFormed(code: string): boolean {
 
 export class MagicLinks {
   readonly #store: MagicLinkStore;
-  constructor(store: MagicLinkStore) {
+  readonly #clock: Clock;
+  constructor(store: MagicLinkStore, clock: Clock) {
     this.#store = store;
+    this.#clock = clock;
+  }
+
+  /** Epoch seconds, the unit of the records. */
+  #now(): number {
+    return Math.floor(this.#clock.now() / 1000);
   }
 
   async issue(input: { appId: string; interactionUid: string; email: string; clientId: string; ttl: number }) {
     const code = randomBytes(32).toString('base64url');
     const shortCode = shortCodeOf(code);
-    const createdAt = now();
+    const createdAt = this.#now();
     const record: MagicLinkRecord = {
       hash: sha256(code),
       shortCodeHash: sha256(shortCode),
@@ -81,7 +88,7 @@ export class MagicLinks {
   async inspect(appId: string, code: string): Promise<LinkLookup> {
     if (!isWellFormed(code)) return { status: 'unknown', record: undefined };
     const record = await this.#store.find(appId, sha256(code));
-    const status = statusOf(record, now());
+    const status = statusOf(record, this.#now());
     if (status === 'valid' && record && (await this.#isSuperseded(record))) return { status: 'superseded', record };
     return { status, record };
   }
@@ -91,9 +98,9 @@ export class MagicLinks {
    * `valid`; the others see `used`.
    */
   async use(record: MagicLinkRecord): Promise<LinkLookup> {
-    const before = await this.#store.markUsed(record.appId, record.hash, now());
+    const before = await this.#store.markUsed(record.appId, record.hash, this.#now());
     // Another request may have used it between the look-up and markUsed; `before` tells.
-    return { status: statusOf(before, now()), record: before };
+    return { status: statusOf(before, this.#now()), record: before };
   }
 
   /** The latest link of a login attempt (for "send me a new link"). */
@@ -105,7 +112,7 @@ export class MagicLinks {
   async checkShortCode(appId: string, interactionUid: string, typed: unknown): Promise<ShortCodeCheck> {
     const record = await this.#store.latestForAttempt(appId, interactionUid);
     if (!record) return { status: 'none' };
-    const status = statusOf(record, now());
+    const status = statusOf(record, this.#now());
     if (status === 'used' || status === 'expired') return { status };
     if ((record.failures ?? 0) >= MAX_SHORT_CODE_FAILURES) return { status: 'locked' };
     const normalized = normalizeShortCode(typed);

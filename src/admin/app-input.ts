@@ -1,33 +1,9 @@
 // Validation of admin input for apps. Every failure names the field; nothing is stored
 // until the whole body has passed.
-import { HttpError } from '../http/http-error.ts';
+import { checkSettings, DEFAULT_SETTINGS, SETTING_RANGES } from '../apps/app-settings.ts';
+import { PosternError } from '../errors.ts';
+import type { AppChanges, NewApp } from '../apps/apps-service.ts';
 import type { AppSettings, TokenEndpointAuthMethod } from '../storage/ports.ts';
-
-export const DEFAULT_SETTINGS: Required<AppSettings> = {
-  id_token_ttl: 1800,
-  magic_link_ttl: 900,
-  refresh_token_idle_ttl: 604800,
-  refresh_token_max_ttl: 7776000,
-  // Email bombing stops at a handful of links per address; a shared office IP still
-  // signs in; the app-wide ceiling caps the damage of a distributed attack.
-  max_links_per_address: 5,
-  max_links_per_ip: 30,
-  max_links_per_app: 5000,
-};
-
-/**
- * Allowed ranges (TTLs in seconds, limits in links per window); `refresh_token_idle_ttl`
- * must also not exceed the max.
- */
-export const SETTING_RANGES: Record<keyof AppSettings, readonly [number, number]> = {
-  id_token_ttl: [60, 86400],
-  magic_link_ttl: [60, 86400],
-  refresh_token_idle_ttl: [60, 31536000],
-  refresh_token_max_ttl: [60, 31536000],
-  max_links_per_address: [1, 1000],
-  max_links_per_ip: [1, 100000],
-  max_links_per_app: [1, 10000000],
-};
 
 const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -35,23 +11,8 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'about:', 'blob:', 'filesystem:', 'urn:']);
 const MAX_URIS = 20;
 
-export interface CreateAppInput {
-  name: string;
-  redirect_uris: string[];
-  post_logout_redirect_uris: string[];
-  token_endpoint_auth_method: TokenEndpointAuthMethod;
-  settings: AppSettings;
-}
-
-export interface UpdateAppInput {
-  name?: string;
-  redirect_uris?: string[];
-  post_logout_redirect_uris?: string[];
-  settings: Partial<AppSettings>;
-}
-
-const invalid = (description: string) => new HttpError(400, 'invalid_request', description);
-const invalidUri = (description: string) => new HttpError(400, 'invalid_redirect_uri', description);
+const invalid = (description: string) => new PosternError('bad_request', description);
+const invalidUri = (description: string) => new PosternError('invalid_redirect_uri', description);
 
 function asObject(body: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -121,18 +82,11 @@ function settingsFrom(body: Record<string, unknown>): Partial<AppSettings> {
   return out;
 }
 
-export function checkSettings(settings: AppSettings): AppSettings {
-  if (settings.refresh_token_idle_ttl > settings.refresh_token_max_ttl) {
-    throw invalid('refresh_token_idle_ttl must not exceed refresh_token_max_ttl.');
-  }
-  return settings;
-}
-
 const SETTING_FIELDS = Object.keys(SETTING_RANGES);
 const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...SETTING_FIELDS];
 const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...SETTING_FIELDS];
 
-export function parseCreateApp(body: unknown): CreateAppInput {
+export function parseCreateApp(body: unknown): NewApp {
   const input = asObject(body, CREATE_FIELDS);
   if (input.name === undefined) throw invalid('name is required.');
   if (input.redirect_uris === undefined) throw invalidUri('redirect_uris is required.');
@@ -142,24 +96,25 @@ export function parseCreateApp(body: unknown): CreateAppInput {
   }
   return {
     name: name(input.name),
-    redirect_uris: uris(input.redirect_uris, 'redirect_uris', true),
-    post_logout_redirect_uris:
+    redirectUris: uris(input.redirect_uris, 'redirect_uris', true),
+    postLogoutRedirectUris:
       input.post_logout_redirect_uris === undefined ? [] : uris(input.post_logout_redirect_uris, 'post_logout_redirect_uris', false),
-    token_endpoint_auth_method: method as TokenEndpointAuthMethod,
+    tokenEndpointAuthMethod: method as TokenEndpointAuthMethod,
     settings: checkSettings({ ...DEFAULT_SETTINGS, ...settingsFrom(input) }),
   };
 }
 
-export function parseUpdateApp(body: unknown): UpdateAppInput {
+export function parseUpdateApp(body: unknown): AppChanges {
   if (typeof body === 'object' && body !== null && 'token_endpoint_auth_method' in body) {
     throw invalid('token_endpoint_auth_method cannot be changed; create a new app for another client type.');
   }
   const input = asObject(body, UPDATE_FIELDS);
-  const out: UpdateAppInput = { settings: settingsFrom(input) };
-  if (input.name !== undefined) out.name = name(input.name);
-  if (input.redirect_uris !== undefined) out.redirect_uris = uris(input.redirect_uris, 'redirect_uris', true);
-  if (input.post_logout_redirect_uris !== undefined) {
-    out.post_logout_redirect_uris = uris(input.post_logout_redirect_uris, 'post_logout_redirect_uris', false);
-  }
-  return out;
+  return {
+    settings: settingsFrom(input),
+    ...(input.name !== undefined && { name: name(input.name) }),
+    ...(input.redirect_uris !== undefined && { redirectUris: uris(input.redirect_uris, 'redirect_uris', true) }),
+    ...(input.post_logout_redirect_uris !== undefined && {
+      postLogoutRedirectUris: uris(input.post_logout_redirect_uris, 'post_logout_redirect_uris', false),
+    }),
+  };
 }

@@ -1,0 +1,63 @@
+// The login attempt behind a hosted page: the app's live Provider, the attempt's uid and,
+// when this browser holds the attempt, the engine's interaction details. Also how an
+// attempt ends: the engine's documented interactionResult, with the grant of consent.ts.
+import type { Context } from 'koa';
+import { errors } from 'oidc-provider';
+import { appPath } from '../src/apps/app-paths.ts';
+import { notFound } from '../src/errors.ts';
+import type { Attempt } from '../src/sign-in/sign-in.ts';
+import type { LiveProvider, ProviderRegistry } from '../src/tenancy/provider-registry.ts';
+import { loginResult } from './consent.ts';
+
+export type Details = Awaited<ReturnType<LiveProvider['provider']['interactionDetails']>>;
+
+const UID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface LoginPage {
+  readonly live: LiveProvider;
+  readonly uid: string;
+  /** The page's own path; its forms post to `${path}/{purpose}`. */
+  readonly path: string;
+  /** Where the app's cookies live (the CSRF cookie goes there too). */
+  readonly cookiePath: string;
+  attempt(details: Details): Attempt;
+}
+
+/** The app and attempt a hosted page is for; 404 for an unknown app or a malformed uid. */
+export async function loginPage(ctx: Context, registry: ProviderRegistry): Promise<LoginPage> {
+  const live = await registry.get(ctx.params.appId!);
+  const uid = ctx.params.uid!;
+  if (!live || !UID.test(uid)) throw notFound('No such sign-in page.');
+  const cookiePath = appPath(live.app.id);
+  return {
+    live,
+    uid,
+    cookiePath,
+    path: `${cookiePath}/interaction/${uid}`,
+    attempt: (details) => ({ app: live.app, issuer: live.issuer, uid, clientId: String(details.params.client_id) }),
+  };
+}
+
+/**
+ * The engine's details of the attempt this page is for, or undefined when this browser
+ * holds no attempt, or another one. Unless `anyPrompt`, only an attempt at its login step.
+ */
+export async function attemptOf(ctx: Context, page: LoginPage, options: { anyPrompt?: boolean } = {}): Promise<Details | undefined> {
+  try {
+    const details = await page.live.provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== page.uid) return undefined;
+    return options.anyPrompt || details.prompt.name === 'login' ? details : undefined;
+  } catch (err) {
+    if (err instanceof errors.SessionNotFound) return undefined;
+    throw err;
+  }
+}
+
+/** Ends the attempt signed in as `accountId` and sends the browser back to the engine. */
+export async function finishLogin(ctx: Context, page: LoginPage, details: Details, accountId: string): Promise<void> {
+  const { provider } = page.live;
+  const result = await loginResult(provider, details, accountId);
+  const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  ctx.status = 303;
+  ctx.redirect(to);
+}

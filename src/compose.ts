@@ -1,0 +1,108 @@
+// The services of one Postern process, wired together: audit trail, apps and their
+// Providers, the mail queue, the sign-in steps and key upkeep. server.ts puts HTTP in
+// front of them.
+import type { Config } from '../config/load.ts';
+import { AppsService } from './apps/apps-service.ts';
+import { createAuditLog, type AuditEvent, type AuditLog } from './audit.ts';
+import type { Clock } from './clock.ts';
+import { PosternError } from './errors.ts';
+import { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
+import type { Logger } from './log.ts';
+import { MailQueue } from './mail/mail-queue.ts';
+import type { Mailer } from './mail/mailer.ts';
+import { LinkRequests } from './sign-in/link-requests.ts';
+import { MagicLinks } from './sign-in/magic-links.ts';
+import { SignIn } from './sign-in/sign-in.ts';
+import type { Stores } from './storage/ports.ts';
+import { createProvider } from './tenancy/create-provider.ts';
+import { ProviderRegistry } from './tenancy/provider-registry.ts';
+import type { ProviderDeps } from './oidc/provider-config.ts';
+
+export interface ServiceDeps {
+  readonly config: Config;
+  readonly stores: Stores;
+  readonly mailer: Mailer;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Retry schedule of the mail queue (tests shorten it). */
+  readonly mailRetryDelaysMs?: readonly number[] | undefined;
+  /** Renders the engine's error and logout pages in the hosted pages' look. */
+  readonly pages: ProviderDeps['pages'];
+}
+
+export interface Services {
+  readonly audit: AuditLog;
+  readonly registry: ProviderRegistry;
+  readonly apps: AppsService;
+  readonly mailQueue: MailQueue;
+  readonly signIn: SignIn;
+  readonly keyRotation: KeyRotationScheduler;
+}
+
+const AUDIT_RETENTION_SECONDS = 90 * 24 * 60 * 60;
+const WRONG_CODES_PER_IP = 30; // per 15 minutes, across login attempts
+
+type AuditContext = Omit<AuditEvent, 'type' | 'outcome'>;
+
+export function composeServices(deps: ServiceDeps): Services {
+  const { config, stores, logger, clock } = deps;
+  const audit = createAuditLog(logger, stores.audit, AUDIT_RETENTION_SECONDS, clock);
+  const providerDeps: ProviderDeps = {
+    stores,
+    kek: config.keyEncryptionKey,
+    cookieSecrets: config.cookieSecrets,
+    secureCookies: config.publicUrl.startsWith('https://'),
+    logger,
+    pages: deps.pages,
+  };
+  const registry = new ProviderRegistry(stores.apps, (app) => createProvider(app, config.publicUrl, providerDeps, audit), {
+    // With Redis, changes arrive by pub/sub and this is only a safety net; without a bus
+    // (MongoDB alone) it is how other instances' changes are picked up.
+    revalidateMs: stores.kind === 'memory' ? Number.POSITIVE_INFINITY : stores.kind.includes('redis') ? 30_000 : 1_000,
+  });
+  stores.changes.subscribe((appId) => registry.invalidate(appId));
+
+  const apps = new AppsService({
+    stores,
+    clock,
+    kek: config.keyEncryptionKey,
+    async validateClient(app) {
+      try {
+        await registry.build(app).provider.Client.find(app.id);
+      } catch (err) {
+        const e = err as { error?: string; error_description?: string; message?: string };
+        const kind = e.error === 'invalid_redirect_uri' ? 'invalid_redirect_uri' : 'invalid_client_metadata';
+        throw new PosternError(kind, e.error_description ?? e.message ?? 'invalid client metadata');
+      }
+    },
+    async changed(id) {
+      registry.invalidate(id);
+      await stores.changes.publish(id).catch((err: unknown) => {
+        logger.warn('app change not broadcast; other instances pick it up on revalidation', { app_id: id, err: String(err) });
+      });
+    },
+  });
+
+  const mailQueue = new MailQueue(deps.mailer, {
+    ...(deps.mailRetryDelaysMs ? { retryDelaysMs: deps.mailRetryDelaysMs } : {}),
+    onSent: (_message, context, attempts) =>
+      audit.record({ ...(context as AuditContext), type: 'mail.sent', outcome: 'success', reason: attempts > 1 ? `after ${attempts} attempts` : undefined }),
+    onFailed: (_message, context, err, attempts) => {
+      audit.record({ ...(context as AuditContext), type: 'mail.failed', outcome: 'failure', reason: `smtp error after ${attempts} attempts` });
+      logger.error('sign-in mail failed', { app_id: (context as AuditContext).app_id, attempts, err: String(err) });
+    },
+  });
+
+  const links = new MagicLinks(stores.magicLinks, clock);
+  const signIn = new SignIn({
+    links,
+    linkRequests: new LinkRequests({ links, mail: mailQueue, audit, limiter: stores.rateLimiter }),
+    accounts: stores.accounts,
+    audit,
+    clock,
+    wrongCodesPerIp: stores.rateLimiter('wrong-code-ip', WRONG_CODES_PER_IP, 15 * 60),
+  });
+
+  const keyRotation = new KeyRotationScheduler({ apps, rotationDays: config.keyRotationDays, logger, audit, clock });
+  return { audit, registry, apps, mailQueue, signIn, keyRotation };
+}

@@ -1,0 +1,54 @@
+// Routes outside the admin API and the apps: liveness, readiness, the stylesheet of the
+// hosted pages and, in development without SMTP, the mailbox page.
+import type Router from '@koa/router';
+import { StoreUnavailableError } from '../storage/ports.ts';
+import { exactRouter } from './request-path.ts';
+
+export interface RootDeps {
+  /** False until the server listens and again while it shuts down. */
+  readonly ready: () => boolean;
+  /** Rejects with StoreUnavailableError naming the unreachable store. */
+  readonly ping: () => Promise<void>;
+  readonly storage: string;
+  readonly stylesheet: string;
+  /** The development mailbox page, when there is one. */
+  readonly devMailbox?: (() => string) | undefined;
+}
+
+export function rootRouter(deps: RootDeps): Router {
+  const root = exactRouter();
+  root.get('/healthz', (ctx) => {
+    ctx.status = deps.ready() ? 200 : 503;
+    ctx.body = { status: deps.ready() ? 'ok' : 'starting' };
+  });
+  // Readiness: every backing store answers. Load balancers route only to ready instances.
+  root.get('/readyz', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    if (!deps.ready()) {
+      ctx.status = 503;
+      ctx.body = { status: 'starting' };
+      return;
+    }
+    try {
+      await deps.ping();
+      ctx.body = { status: 'ready', storage: deps.storage };
+    } catch (err) {
+      const store = err instanceof StoreUnavailableError ? err.store : 'storage';
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', unavailable: store, error_description: `${store} is unreachable` };
+    }
+  });
+  root.get('/assets/postern.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = deps.stylesheet;
+  });
+  const mailbox = deps.devMailbox;
+  if (mailbox) {
+    root.get('/dev/mailbox', (ctx) => {
+      ctx.type = 'html';
+      ctx.body = mailbox();
+    });
+  }
+  return root;
+}

@@ -1,0 +1,155 @@
+// The steps of a sign-in after the person has an attempt (an oidc-provider interaction)
+// open in some browser: ask for a link, type the short code, open the link, confirm it.
+// Each step applies its limits, records the account at its first verified sign-in and
+// writes the audit trail; the hosted pages (interactions/) only translate the outcome
+// into a page. Nothing here knows about HTTP or the engine.
+import type { AuditLog, RequestInfo } from '../audit.ts';
+import type { Clock } from '../clock.ts';
+import type { AccountStore, AppRecord, RateLimiter } from '../storage/ports.ts';
+import type { LinkRequests } from './link-requests.ts';
+import { formatShortCode, shortCodeOf, type LinkLookup, type MagicLinks } from './magic-links.ts';
+
+/** One login attempt of one app, as the browser that holds it sees it. */
+export interface Attempt {
+  readonly app: AppRecord;
+  readonly issuer: string;
+  readonly uid: string;
+  readonly clientId: string;
+}
+
+/** Why a link or code cannot sign the person in. */
+export type LinkProblem = 'expired' | 'used' | 'unknown' | 'superseded' | 'locked' | 'other_browser';
+
+export type CodeOutcome =
+  | { readonly kind: 'accepted'; readonly email: string }
+  /** The attempt has no link yet (the person never asked for one here). */
+  | { readonly kind: 'no_link' }
+  | { readonly kind: 'rate_limited'; readonly email: string }
+  | { readonly kind: 'wrong'; readonly email: string; readonly attemptsLeft: number }
+  | { readonly kind: 'problem'; readonly problem: LinkProblem };
+
+/** `shortCode` tells another browser how to continue where the sign-in started. */
+export type LinkRefused = { readonly kind: 'problem'; readonly problem: LinkProblem; readonly shortCode?: string };
+
+export type OpenedLink =
+  /** The link is valid and this browser holds its attempt: ask the person to confirm. */
+  | { readonly kind: 'confirm' }
+  | LinkRefused;
+
+export type ConfirmedLink = { readonly kind: 'accepted'; readonly email: string } | { readonly kind: 'csrf' } | LinkRefused;
+
+export interface SignInDeps {
+  readonly links: MagicLinks;
+  readonly linkRequests: LinkRequests;
+  readonly accounts: AccountStore;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  /** Wrong short codes per client IP, across attempts. */
+  readonly wrongCodesPerIp: RateLimiter;
+}
+
+export class SignIn {
+  readonly #deps: SignInDeps;
+  constructor(deps: SignInDeps) {
+    this.#deps = deps;
+  }
+
+  /** Sends a link to `email` unless a limit says no; the caller shows the same page either way. */
+  async requestLink(attempt: Attempt, email: string, client: RequestInfo): Promise<void> {
+    await this.#deps.linkRequests.request({ ...attempt, email, client });
+  }
+
+  /** "Send me a new link": to the address of the attempt's latest link; undefined when there is none. */
+  async resendLink(attempt: Attempt, client: RequestInfo): Promise<string | undefined> {
+    const email = await this.emailOf(attempt.app.id, attempt.uid);
+    if (email) await this.requestLink(attempt, email, client);
+    return email;
+  }
+
+  /** The address the attempt's latest link went to. */
+  async emailOf(appId: string, uid: string): Promise<string | undefined> {
+    return (await this.#deps.links.latest(appId, uid))?.email;
+  }
+
+  async typeCode(attempt: Attempt, typed: unknown, client: RequestInfo): Promise<CodeOutcome> {
+    const { links, audit } = this.#deps;
+    const appId = attempt.app.id;
+    const email = await this.emailOf(appId, attempt.uid);
+    if (!email) return { kind: 'no_link' };
+    const context = { app_id: appId, email, ...client };
+    if (!(await this.#deps.wrongCodesPerIp.hit(client.ip))) {
+      audit.record({ type: 'code.rejected', outcome: 'failure', reason: 'rate limited', ...context });
+      return { kind: 'rate_limited', email };
+    }
+    const result = await links.checkShortCode(appId, attempt.uid, typed);
+    if (result.status === 'valid') {
+      await this.#signedIn(appId, result.record.email);
+      audit.record({ type: 'code.accepted', outcome: 'success', client_id: result.record.clientId, ...context, email: result.record.email });
+      return { kind: 'accepted', email: result.record.email };
+    }
+    audit.record({ type: 'code.rejected', outcome: 'failure', reason: result.status, ...context });
+    if (result.status === 'wrong') return { kind: 'wrong', email, attemptsLeft: result.attemptsLeft };
+    return { kind: 'problem', problem: result.status === 'none' ? 'unknown' : result.status };
+  }
+
+  /**
+   * GET of the link from the mail: looks, never changes anything (mail scanners open
+   * links). `here` says whether this browser holds the attempt the link belongs to.
+   */
+  async openLink(appId: string, uid: string, code: unknown, here: boolean, client: RequestInfo): Promise<OpenedLink> {
+    const found = await this.#lookup(appId, uid, code);
+    this.#deps.audit.record({
+      type: 'link.opened',
+      outcome: found.status === 'valid' ? 'success' : 'failure',
+      reason: found.status,
+      app_id: appId,
+      client_id: found.record?.clientId,
+      email: found.record?.email,
+      ...client,
+    });
+    if (found.status !== 'valid') return { kind: 'problem', problem: found.status };
+    if (!here) return { kind: 'problem', problem: 'other_browser', shortCode: formatShortCode(shortCodeOf(String(code))) };
+    return { kind: 'confirm' };
+  }
+
+  /**
+   * POST of the confirmation page: uses the link up, once, in the browser that started the
+   * sign-in. Another browser learns how to continue, and cannot use the link up.
+   */
+  async confirmLink(appId: string, uid: string, code: unknown, here: boolean, csrfValid: boolean, client: RequestInfo): Promise<ConfirmedLink> {
+    const reject = (reason: LinkProblem | 'csrf'): ConfirmedLink => {
+      this.#deps.audit.record({ type: 'link.rejected', outcome: 'failure', reason, app_id: appId, ...client });
+      if (reason === 'csrf') return { kind: 'csrf' };
+      return reason === 'other_browser'
+        ? { kind: 'problem', problem: reason, shortCode: formatShortCode(shortCodeOf(String(code))) }
+        : { kind: 'problem', problem: reason };
+    };
+    const before = await this.#lookup(appId, uid, code);
+    if (before.status !== 'valid') return reject(before.status);
+    if (!here) return reject('other_browser');
+    if (!csrfValid) return reject('csrf');
+    const used = await this.#deps.links.use(before.record!);
+    if (used.status !== 'valid') return reject(used.status);
+    const { email, clientId } = used.record!;
+    await this.#signedIn(appId, email);
+    this.#deps.audit.record({ type: 'link.accepted', outcome: 'success', app_id: appId, client_id: clientId, email, ...client });
+    return { kind: 'accepted', email };
+  }
+
+  /** A hosted form came back without a valid CSRF token. */
+  formRejected(appId: string, purpose: string, client: RequestInfo): void {
+    this.#deps.audit.record({ type: 'form.rejected', outcome: 'failure', reason: `csrf (${purpose})`, app_id: appId, ...client });
+  }
+
+  /** An account exists from its owner's first verified sign-in on. */
+  async #signedIn(appId: string, email: string): Promise<void> {
+    await this.#deps.accounts.recordLogin(appId, email, this.#deps.clock.now());
+  }
+
+  /** Looks a code up for this attempt; a code of another attempt counts as unknown. */
+  async #lookup(appId: string, uid: string, code: unknown): Promise<LinkLookup> {
+    const found = await this.#deps.links.inspect(appId, typeof code === 'string' ? code : '');
+    if (found.record && found.record.interactionUid !== uid) return { status: 'unknown', record: undefined };
+    return found;
+  }
+}

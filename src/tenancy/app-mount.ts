@@ -1,0 +1,24 @@
+// Last in the chain: everything else under /apps/{id} belongs to that app's oidc-provider;
+// anything else is Postern's 404.
+import type { Middleware } from 'koa';
+import { APPS_PREFIX } from '../apps/app-paths.ts';
+import { notFound } from '../errors.ts';
+import { guardEngine } from '../http/engine-guard.ts';
+import type { ProviderRegistry } from './provider-registry.ts';
+
+const APP = new RegExp(`^${APPS_PREFIX}/([^/]+)(?:/|$)`);
+
+export function mountApps(registry: ProviderRegistry): Middleware {
+  return async (ctx, next) => {
+    const id = APP.exec(ctx.path)?.[1];
+    if (!id) {
+      // Not thrown: the routers' allowedMethods above turn a 404 on a known path into 405.
+      ctx.status = 404;
+      ctx.body = { error: 'not_found', error_description: 'Not found.' };
+      return;
+    }
+    const live = await registry.get(id);
+    if (!live) throw notFound('No such app.');
+    await guardEngine(ctx, () => live.handle(ctx, next));
+  };
+}

@@ -1,12 +1,12 @@
 // Every setting, declared once: its environment variable, parser (and so what is allowed),
 // default and meaning. loadConfig (load.ts) reads the environment through this list alone,
 // and the table in docs/configuration.md is rendered from it (`npm run docs:settings`).
+import { LOG_LEVELS, type LogLevel } from '../src/log.ts';
 import { atLeast, key256, keyList, mailbox, oneOf, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
 
 const ENVIRONMENTS = ['development', 'production', 'test'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type { LogLevel };
 
 /** What the settings produce: one field per declaration below (the compiler keeps them in step). */
 export interface SettingValues {

@@ -1,6 +1,7 @@
 // Structured logs: one JSON object per line. Callers pass fields, never raw requests, so
 // codes, tokens and secrets only reach the log if someone writes them in by name.
-import type { LogLevel } from '../config/load.ts';
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type LogFields = Record<string, unknown>;
 

@@ -3,10 +3,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { notFound, PosternError } from '../errors.ts';
-import { encryptSecret } from '../keys/encryption.ts';
+import { clientSecretContext, encryptSecret } from '../keys/encryption.ts';
 import { generateKey } from '../keys/generate-keys.ts';
 import { initialKeys, maintainKeys, noteTokenTtl, rotateKeys, rotationDue, type KeyMaker } from '../keys/key-ring.ts';
-import { clientSecretContext } from '../oidc/client-metadata.ts';
 import type { AppRecord, AppSettings, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { checkSettings } from './app-settings.ts';
 

@@ -23,3 +23,8 @@ export function decryptSecret(kek: Buffer, sealed: string, context: string): str
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
 }
+
+/** The context a client secret is sealed with: it opens for its own app only. */
+export function clientSecretContext(appId: string): string {
+  return `postern:client-secret:${appId}`;
+}

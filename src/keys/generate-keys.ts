@@ -1,8 +1,9 @@
-// Signing keys for one app: EC P-521 for ES512 (the default for ID tokens) and RSA for
-// clients that ask for RS256, which OpenID Connect requires a provider to offer.
+// Signing keys for one app: EC P-521 for ES512 (the default for ID tokens) and RSA 2048 for
+// clients that ask for RS256, which OpenID Connect requires a provider to offer. Made with
+// jose, the same library that signs and verifies with them.
 // Each key gets a random UUID kid; the private half is sealed before it leaves this file.
-import { generateKeyPair, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
 import type { StoredKey } from '../storage/ports.ts';
 import { encryptSecret } from './encryption.ts';
 
@@ -10,17 +11,19 @@ export function keyContext(appId: string, kid: string): string {
   return `postern:key:${appId}:${kid}`;
 }
 
-function sealPair(
-  appId: string,
-  kek: Buffer,
-  alg: StoredKey['alg'],
-  pair: ReturnType<typeof generateKeyPairSync>,
-  now: number,
-): StoredKey {
+/**
+ * One new sealed key. WebCrypto generates it off the event loop (an RSA key takes ~150 ms
+ * of CPU), so rotating many apps does not stall requests. The caller gives it its rotation
+ * status.
+ */
+export async function generateKey(appId: string, kek: Buffer, alg: StoredKey['alg'], now = Date.now()): Promise<StoredKey> {
+  // ES512 is always P-521 and RS256 defaults to a 2048-bit modulus; extractable, because
+  // the private JWK is exported once, to be sealed.
+  const pair = await generateKeyPair(alg, { extractable: true });
   const kid = randomUUID();
   const meta = { kid, alg, use: 'sig' };
-  const publicJwk = { ...pair.publicKey.export({ format: 'jwk' }), ...meta };
-  const privateJwk = { ...pair.privateKey.export({ format: 'jwk' }), ...meta };
+  const publicJwk = { ...(await exportJWK(pair.publicKey)), ...meta };
+  const privateJwk = { ...(await exportJWK(pair.privateKey)), ...meta };
   return {
     kid,
     alg,
@@ -28,25 +31,4 @@ function sealPair(
     publicJwk,
     encryptedPrivateJwk: encryptSecret(kek, JSON.stringify(privateJwk), keyContext(appId, kid)),
   };
-}
-
-export function generateAppKeys(appId: string, kek: Buffer, now = Date.now()): StoredKey[] {
-  return [
-    sealPair(appId, kek, 'ES512', generateKeyPairSync('ec', { namedCurve: 'P-521' }), now),
-    sealPair(appId, kek, 'RS256', generateKeyPairSync('rsa', { modulusLength: 2048 }), now),
-  ];
-}
-
-const generateKeyPairAsync = promisify(generateKeyPair);
-
-/**
- * One new sealed key, generated off the event loop (an RSA key takes ~150 ms of CPU), so
- * rotating many apps does not stall requests. The caller gives it its rotation status.
- */
-export async function generateKey(appId: string, kek: Buffer, alg: StoredKey['alg'], now = Date.now()): Promise<StoredKey> {
-  const pair =
-    alg === 'ES512'
-      ? await generateKeyPairAsync('ec', { namedCurve: 'P-521' })
-      : await generateKeyPairAsync('rsa', { modulusLength: 2048 });
-  return sealPair(appId, kek, alg, pair as ReturnType<typeof generateKeyPairSync>, now);
 }

@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { decryptSecret, encryptSecret } from '../../src/keys/encryption.ts';
-import { generateAppKeys, keyContext } from '../../src/keys/generate-keys.ts';
+import { generateKey, keyContext } from '../../src/keys/generate-keys.ts';
+import { initialKeys, type KeyAlg } from '../../src/keys/key-ring.ts';
 import type { StoredKey } from '../../src/storage/ports.ts';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -100,38 +101,41 @@ describe('encryptSecret / decryptSecret', () => {
   });
 });
 
-describe('generateAppKeys', () => {
+// Through initialKeys, exactly as a new app gets its keys (src/apps/apps-service.ts).
+describe('generateKey, as a new app gets its keys', () => {
   const kek = randomBytes(32);
   const appId = '3f2b8c4e-6a1d-4b7e-9c0f-1e2d3c4b5a69';
   const now = 1_700_000_000_000;
+  const make = (alg: KeyAlg) => generateKey(appId, kek, alg, now);
   let keys: StoredKey[];
 
-  before(() => {
-    keys = generateAppKeys(appId, kek, now);
+  before(async () => {
+    keys = await initialKeys(make, now, 600);
   });
 
-  const byAlg = (alg: string) => {
-    const key = keys.find((k) => k.alg === alg);
-    if (!key) throw new Error(`no ${alg} key`);
-    return key;
-  };
-
-  it('generates exactly one ES512 key on P-521 and one RS256 RSA key', () => {
-    expect(keys.map((k) => k.alg).sort()).to.deep.equal(['ES512', 'RS256']);
-    expect(byAlg('ES512').publicJwk).to.include({ kty: 'EC', crv: 'P-521', alg: 'ES512', use: 'sig' });
-    const rsa = byAlg('RS256').publicJwk;
-    expect(rsa).to.include({ kty: 'RSA', alg: 'RS256', use: 'sig' });
-    expect(Buffer.from(String(rsa.n), 'base64url').length * 8, 'modulus bits').to.be.at.least(2048);
+  it('generates a current and a next key per algorithm: ES512 on P-521, RS256 on RSA 2048', () => {
+    expect(keys.map((k) => `${k.alg} ${k.status}`).sort()).to.deep.equal(['ES512 current', 'ES512 next', 'RS256 current', 'RS256 next']);
+    for (const key of keys) {
+      // Exactly the JWK members of the key type: no WebCrypto leftovers (ext, key_ops).
+      if (key.alg === 'ES512') {
+        expect(Object.keys(key.publicJwk).sort()).to.deep.equal(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+        expect(key.publicJwk).to.include({ kty: 'EC', crv: 'P-521', alg: 'ES512', use: 'sig' });
+      } else {
+        expect(Object.keys(key.publicJwk).sort()).to.deep.equal(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+        expect(key.publicJwk).to.include({ kty: 'RSA', alg: 'RS256', use: 'sig', e: 'AQAB' });
+        expect(Buffer.from(String(key.publicJwk.n), 'base64url').length * 8, 'modulus bits').to.equal(2048);
+      }
+    }
   });
 
-  it('gives each key a distinct UUID v4 kid, the same in the stored record and the JWK', () => {
+  it('gives each key a distinct UUID v4 kid, the same in the stored record and the JWK', async () => {
     for (const key of keys) {
       expect(key.kid).to.match(UUID_V4);
       expect(key.publicJwk.kid).to.equal(key.kid);
       expect(key.createdAt).to.equal(now);
     }
     expect(new Set(keys.map((k) => k.kid)).size).to.equal(keys.length);
-    const again = generateAppKeys(appId, kek, now);
+    const again = await Promise.all(keys.map((k) => make(k.alg)));
     for (const key of again) expect(keys.map((k) => k.kid)).not.to.include(key.kid);
   });
 

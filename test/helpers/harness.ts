@@ -58,7 +58,8 @@ export class Harness {
     this.server = buildServer({
       config,
       stores: this.stores,
-      mailer: options.devMailbox ? new DevMailbox(() => {}) : createSmtpMailer(this.smtp.url, config.mailFrom),
+      // SMTP_URL from `env` wins (e.g. a mail server that never answers); else the capture.
+      mailer: options.devMailbox ? new DevMailbox(() => {}) : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom),
       logger,
       mailRetryDelaysMs: [20, 50],
       ...(options.adminAuthFailuresPerIp ? { adminAuthFailuresPerIp: options.adminAuthFailuresPerIp } : {}),

@@ -9,20 +9,20 @@ import type { AuditQuery, AuditRecord, AuditStore } from './storage/ports.ts';
 /** Who sent the request an event is about. */
 export interface RequestInfo {
   readonly ip: string;
-  readonly user_agent: string | undefined;
-  readonly request_id: string | undefined;
+  readonly userAgent: string | undefined;
+  readonly requestId: string | undefined;
 }
 
 export interface AuditEvent {
   readonly type: string;
   readonly outcome: 'success' | 'failure';
-  readonly app_id: string;
-  readonly client_id?: string | undefined;
+  readonly appId: string;
+  readonly clientId?: string | undefined;
   readonly email?: string | undefined;
   readonly reason?: string | undefined;
   readonly ip?: string | undefined;
-  readonly user_agent?: string | undefined;
-  readonly request_id?: string | undefined;
+  readonly userAgent?: string | undefined;
+  readonly requestId?: string | undefined;
 }
 
 export interface AuditLog {
@@ -32,12 +32,19 @@ export interface AuditLog {
   query(appId: string, query: AuditQuery): Promise<AuditRecord[]>;
 }
 
+/** The names an event's fields have outside Postern (log lines, the admin API): snake_case. */
+const EXTERNAL: Record<string, string> = { appId: 'app_id', clientId: 'client_id', userAgent: 'user_agent', requestId: 'request_id' };
+
+export function externalAuditFields(record: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [EXTERNAL[key] ?? key, value]));
+}
+
 export function createAuditLog(logger: Logger, store: AuditStore, retainSeconds: number, clock: Clock): AuditLog {
   const record = (event: AuditEvent) => {
-    logger.info('audit', { audit: event });
+    logger.info('audit', { audit: externalAuditFields(event) });
     // Off the request path: a slow or failing audit store never fails a sign-in.
     store.append({ ...event, id: randomUUID(), at: clock.now() }, retainSeconds).catch((err: unknown) => {
-      logger.error('audit store write failed', { type: event.type, app_id: event.app_id, err: String(err) });
+      logger.error('audit store write failed', { type: event.type, app_id: event.appId, err: String(err) });
     });
   };
   return {

@@ -89,7 +89,7 @@ export function composeServices(deps: ServiceDeps): Services {
       audit.record({ ...(context as AuditContext), type: 'mail.sent', outcome: 'success', reason: attempts > 1 ? `after ${attempts} attempts` : undefined }),
     onFailed: (_message, context, err, attempts) => {
       audit.record({ ...(context as AuditContext), type: 'mail.failed', outcome: 'failure', reason: `smtp error after ${attempts} attempts` });
-      logger.error('sign-in mail failed', { app_id: (context as AuditContext).app_id, attempts, err: String(err) });
+      logger.error('sign-in mail failed', { app_id: (context as AuditContext).appId, attempts, err: String(err) });
     },
   });
 

@@ -24,7 +24,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
   router.post('/apps', requireAdminGate, async (ctx) => {
     const input = parseCreateApp(await readJson(ctx));
     const { app, clientSecret } = await apps.create(input);
-    audit.record({ type: 'admin.app_created', outcome: 'success', app_id: app.id, ...requestInfo(ctx) });
+    audit.record({ type: 'admin.app_created', outcome: 'success', appId: app.id, ...requestInfo(ctx) });
     ctx.status = 201;
     ctx.set('Location', `${ADMIN_PREFIX}/apps/${app.id}`);
     ctx.body = {
@@ -45,7 +45,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     const id = appId(ctx.params.id!);
     const input = parseUpdateApp(await readJson(ctx));
     const app = await apps.update(id, input);
-    audit.record({ type: 'admin.app_updated', outcome: 'success', app_id: id, ...requestInfo(ctx) });
+    audit.record({ type: 'admin.app_updated', outcome: 'success', appId: id, ...requestInfo(ctx) });
     ctx.body = appView(app, publicUrl);
   });
 
@@ -54,7 +54,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
   router.post('/apps/:id/keys/rotate', requireAdminGate, async (ctx) => {
     const id = appId(ctx.params.id!);
     const app = await apps.rotateKeys(id);
-    audit.record({ type: 'admin.keys_rotated', outcome: 'success', app_id: id, ...requestInfo(ctx) });
+    audit.record({ type: 'admin.keys_rotated', outcome: 'success', appId: id, ...requestInfo(ctx) });
     ctx.body = appView(app, publicUrl);
   });
 
@@ -68,7 +68,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
   router.delete('/apps/:id', requireAdminGate, async (ctx) => {
     const id = appId(ctx.params.id!);
     await apps.delete(id);
-    audit.record({ type: 'admin.app_deleted', outcome: 'success', app_id: id, ...requestInfo(ctx) });
+    audit.record({ type: 'admin.app_deleted', outcome: 'success', appId: id, ...requestInfo(ctx) });
     ctx.status = 204;
   });
 

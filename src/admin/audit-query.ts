@@ -1,5 +1,6 @@
 // GET /admin/apps/{id}/audit: query parameters → an AuditQuery, and the page → JSON.
 // Paging is newest first with an opaque cursor (the last event's time and id).
+import { externalAuditFields } from '../audit.ts';
 import { badRequest } from '../errors.ts';
 import type { AuditQuery, AuditRecord } from '../storage/ports.ts';
 
@@ -56,7 +57,7 @@ export function parseAuditQuery(query: Record<string, string | string[] | undefi
 export function auditPage(events: AuditRecord[], limit: number) {
   const last = events.length === limit ? events.at(-1) : undefined;
   return {
-    events: events.map(({ at, ...event }) => ({ ...event, at: new Date(at).toISOString() })),
+    events: events.map(({ at, ...event }) => ({ ...externalAuditFields(event), at: new Date(at).toISOString() })),
     next_cursor: last ? Buffer.from(JSON.stringify({ at: last.at, id: last.id })).toString('base64url') : null,
   };
 }

@@ -6,7 +6,7 @@ import type { RequestInfo } from '../audit.ts';
 export function requestInfo(ctx: Context): RequestInfo {
   return {
     ip: ctx.ip,
-    user_agent: ctx.get('user-agent').slice(0, 300) || undefined,
-    request_id: ctx.state.requestId as string | undefined,
+    userAgent: ctx.get('user-agent').slice(0, 300) || undefined,
+    requestId: ctx.state.requestId as string | undefined,
   };
 }

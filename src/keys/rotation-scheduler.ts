@@ -98,7 +98,7 @@ export class KeyRotationScheduler {
         const outcome = await this.#apps.maintainKeys(app.id, this.#rotateEveryMs);
         if (outcome === 'rotated') {
           rotated.push(app.id);
-          this.#audit.record({ type: 'keys.rotated', outcome: 'success', app_id: app.id, reason: 'scheduled' });
+          this.#audit.record({ type: 'keys.rotated', outcome: 'success', appId: app.id, reason: 'scheduled' });
         } else if (outcome === 'maintained') {
           maintained.push(app.id);
           this.#logger.info('signing keys maintained (retired keys dropped or next key added)', { app_id: app.id });

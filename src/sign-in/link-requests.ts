@@ -43,7 +43,7 @@ export class LinkRequests {
   async request(input: LinkRequestInput): Promise<'queued' | 'rate_limited'> {
     const { app, email, client } = input;
     const settings = settingsOf(app.settings);
-    const context = { app_id: app.id, client_id: input.clientId, email, ...client };
+    const context = { appId: app.id, clientId: input.clientId, email, ...client };
 
     // Every limit counts this request, so a flood from one IP also spends the address budget.
     const verdicts = await Promise.all([

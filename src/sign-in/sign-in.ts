@@ -76,7 +76,7 @@ export class SignIn {
     const appId = attempt.app.id;
     const email = await this.emailOf(appId, attempt.uid);
     if (!email) return { kind: 'no_link' };
-    const context = { app_id: appId, email, ...client };
+    const context = { appId: appId, email, ...client };
     if (!(await this.#deps.wrongCodesPerIp.hit(client.ip))) {
       audit.record({ type: 'code.rejected', outcome: 'failure', reason: 'rate limited', ...context });
       return { kind: 'rate_limited', email };
@@ -84,7 +84,7 @@ export class SignIn {
     const result = await links.checkShortCode(appId, attempt.uid, typed);
     if (result.status === 'valid') {
       await this.#signedIn(appId, result.record.email);
-      audit.record({ type: 'code.accepted', outcome: 'success', client_id: result.record.clientId, ...context, email: result.record.email });
+      audit.record({ type: 'code.accepted', outcome: 'success', clientId: result.record.clientId, ...context, email: result.record.email });
       return { kind: 'accepted', email: result.record.email };
     }
     audit.record({ type: 'code.rejected', outcome: 'failure', reason: result.status, ...context });
@@ -102,8 +102,8 @@ export class SignIn {
       type: 'link.opened',
       outcome: found.status === 'valid' ? 'success' : 'failure',
       reason: found.status,
-      app_id: appId,
-      client_id: found.record?.clientId,
+      appId: appId,
+      clientId: found.record?.clientId,
       email: found.record?.email,
       ...client,
     });
@@ -118,7 +118,7 @@ export class SignIn {
    */
   async confirmLink(appId: string, uid: string, code: unknown, here: boolean, csrfValid: boolean, client: RequestInfo): Promise<ConfirmedLink> {
     const reject = (reason: LinkProblem | 'csrf'): ConfirmedLink => {
-      this.#deps.audit.record({ type: 'link.rejected', outcome: 'failure', reason, app_id: appId, ...client });
+      this.#deps.audit.record({ type: 'link.rejected', outcome: 'failure', reason, appId: appId, ...client });
       if (reason === 'csrf') return { kind: 'csrf' };
       return reason === 'other_browser'
         ? { kind: 'problem', problem: reason, shortCode: formatShortCode(shortCodeOf(String(code))) }
@@ -132,13 +132,13 @@ export class SignIn {
     if (used.status !== 'valid') return reject(used.status);
     const { email, clientId } = used.record!;
     await this.#signedIn(appId, email);
-    this.#deps.audit.record({ type: 'link.accepted', outcome: 'success', app_id: appId, client_id: clientId, email, ...client });
+    this.#deps.audit.record({ type: 'link.accepted', outcome: 'success', appId: appId, clientId: clientId, email, ...client });
     return { kind: 'accepted', email };
   }
 
   /** A hosted form came back without a valid CSRF token. */
   formRejected(appId: string, purpose: string, client: RequestInfo): void {
-    this.#deps.audit.record({ type: 'form.rejected', outcome: 'failure', reason: `csrf (${purpose})`, app_id: appId, ...client });
+    this.#deps.audit.record({ type: 'form.rejected', outcome: 'failure', reason: `csrf (${purpose})`, appId: appId, ...client });
   }
 
   /** An account exists from its owner's first verified sign-in on. */

@@ -142,7 +142,7 @@ export interface MagicLinkStore {
 export interface AuditRecord {
   readonly id: string;
   readonly at: number; // epoch milliseconds
-  readonly app_id: string;
+  readonly appId: string;
   readonly type: string;
   readonly outcome: 'success' | 'failure';
   readonly [field: string]: unknown;

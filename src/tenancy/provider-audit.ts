@@ -12,26 +12,26 @@ type OidcContext = Context & {
 
 function contextOf(ctx: unknown) {
   const c = ctx as OidcContext;
-  return { client_id: c?.oidc?.client?.clientId, ...(c?.request ? requestInfo(c) : {}) };
+  return { clientId: c?.oidc?.client?.clientId, ...(c?.request ? requestInfo(c) : {}) };
 }
 
 export function auditProvider(provider: Provider, appId: string, audit: AuditLog, logger: Logger): void {
   const record = (event: AuditEvent) => audit.record(event);
   provider.on('grant.success', (ctx) => {
     const grantType = String((ctx as OidcContext).oidc?.params?.grant_type ?? 'unknown');
-    record({ type: grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', outcome: 'success', app_id: appId, ...contextOf(ctx) });
+    record({ type: grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', outcome: 'success', appId, ...contextOf(ctx) });
   });
   provider.on('grant.error', (ctx, err) => {
-    record({ type: 'token.rejected', outcome: 'failure', app_id: appId, reason: String(err.message), ...contextOf(ctx) });
+    record({ type: 'token.rejected', outcome: 'failure', appId, reason: String(err.message), ...contextOf(ctx) });
   });
   provider.on('grant.revoked', (ctx) => {
-    record({ type: 'grant.revoked', outcome: 'success', app_id: appId, ...contextOf(ctx) });
+    record({ type: 'grant.revoked', outcome: 'success', appId, ...contextOf(ctx) });
   });
   provider.on('authorization.error', (ctx, err) => {
-    record({ type: 'authorization.rejected', outcome: 'failure', app_id: appId, reason: String(err.message), ...contextOf(ctx) });
+    record({ type: 'authorization.rejected', outcome: 'failure', appId, reason: String(err.message), ...contextOf(ctx) });
   });
   provider.on('end_session.success', (ctx) => {
-    record({ type: 'session.ended', outcome: 'success', app_id: appId, ...contextOf(ctx) });
+    record({ type: 'session.ended', outcome: 'success', appId, ...contextOf(ctx) });
   });
   // The engine emits no event for a successful RFC 7009 revocation; its route is known
   // after the handler ran, so a post-middleware records it.
@@ -40,7 +40,7 @@ export function auditProvider(provider: Provider, appId: string, audit: AuditLog
     const oidc = (ctx as OidcContext).oidc;
     if (oidc?.route !== 'revocation' || ctx.status !== 200) return;
     const token = oidc.entities?.RefreshToken ?? oidc.entities?.AccessToken;
-    record({ type: 'token.revoked', outcome: 'success', app_id: appId, email: token?.accountId, ...contextOf(ctx) });
+    record({ type: 'token.revoked', outcome: 'success', appId, email: token?.accountId, ...contextOf(ctx) });
   });
   provider.on('server_error', (ctx, err) => {
     logger.error('oidc server error', { app_id: appId, request_id: (ctx as Context).state?.requestId, err: err.stack ?? String(err) });

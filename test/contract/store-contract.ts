@@ -269,13 +269,13 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         const events: AuditRecord[] = Array.from({ length: 6 }, (_, i) => ({
           id: `e${i}-${appId}`,
           at: base + i * 1000,
-          app_id: appId,
+          appId,
           type: i % 2 ? 'link.requested' : 'token.issued',
           outcome: 'success',
           email: i < 3 ? 'x@example.com' : 'y@example.com',
         }));
         for (const event of events) await stores.audit.append(event, 3600);
-        await stores.audit.append({ ...events[0]!, id: `other-${otherApp}`, app_id: otherApp }, 3600);
+        await stores.audit.append({ ...events[0]!, id: `other-${otherApp}`, appId: otherApp }, 3600);
         const ids = (list: AuditRecord[]) => list.map((e) => e.id.split('-')[0]);
         const all = await stores.audit.query(appId, { limit: 100 });
         expect(ids(all)).to.deep.equal(['e5', 'e4', 'e3', 'e2', 'e1', 'e0']);
@@ -290,7 +290,7 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
       });
 
       it('forgets events after their retention time', async () => {
-        const event: AuditRecord = { id: `gone-${appId}`, at: Date.now(), app_id: appId, type: 'link.requested', outcome: 'success' };
+        const event: AuditRecord = { id: `gone-${appId}`, at: Date.now(), appId, type: 'link.requested', outcome: 'success' };
         await stores.audit.append(event, time.ttl);
         expect(await stores.audit.query(appId, { limit: 10 })).to.deep.equal([event]);
         await time.elapse(async () => (await stores.audit.query(appId, { limit: 10 })).length === 0);

@@ -148,7 +148,7 @@ describe('signing-key rotation', function () {
       await new Promise((r) => setTimeout(r, 20));
       const events = await h.stores.audit.query(app.app_id, { type: 'admin.keys_rotated', limit: 10 });
       expect(events).to.have.length(1);
-      expect(events[0]).to.include({ outcome: 'success', app_id: app.app_id });
+      expect(events[0]).to.include({ outcome: 'success', appId: app.app_id });
     });
 
     it('never signs with a next key, however often the app signs', async () => {

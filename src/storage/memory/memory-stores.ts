@@ -103,7 +103,7 @@ class MemoryAuditStore implements AuditStore {
     this.records = new TtlMap(clock);
   }
   async append(record: AuditRecord, retainSeconds: number) {
-    this.records.set(`${record.app_id}:${record.id}`, structuredClone(record), retainSeconds);
+    this.records.set(`${record.appId}:${record.id}`, structuredClone(record), retainSeconds);
   }
   async query(appId: string, query: AuditQuery) {
     const found: AuditRecord[] = [];

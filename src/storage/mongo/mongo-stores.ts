@@ -135,7 +135,7 @@ export class MongoAuditStore implements AuditStore {
     await this.#events.insertOne({ ...record, _id: record.id, retainUntil: new Date(Date.now() + retainSeconds * 1000) });
   }
   async query(appId: string, query: AuditQuery) {
-    const filter: Record<string, unknown> = { app_id: appId, retainUntil: { $gt: new Date() } };
+    const filter: Record<string, unknown> = { appId, retainUntil: { $gt: new Date() } };
     if (query.type !== undefined) filter.type = query.type;
     if (query.email !== undefined) filter.email = query.email;
     const at: Record<string, number> = {};

@@ -44,7 +44,7 @@ export async function openMongoStores(uri: string): Promise<Stores> {
   ]);
   await audit.createIndexes([
     { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
-    { key: { app_id: 1, at: -1, _id: -1 }, name: 'app_time' },
+    { key: { appId: 1, at: -1, _id: -1 }, name: 'app_at' },
   ]);
   return guardStores('mongodb', {
     kind: 'mongodb',
@@ -61,7 +61,7 @@ export async function openMongoStores(uri: string): Promise<Stores> {
         accounts.deleteMany({ appId }),
         links.deleteMany({ appId }),
         latestLinks.deleteMany({ appId }),
-        audit.deleteMany({ app_id: appId }),
+        audit.deleteMany({ appId }),
       ]);
     },
     async ping() {

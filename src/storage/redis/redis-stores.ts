@@ -130,7 +130,7 @@ export class RedisAuditStore implements AuditStore {
     this.#redis = redis;
   }
   async append(record: AuditRecord, retainSeconds: number) {
-    const key = keys.audit(record.app_id);
+    const key = keys.audit(record.appId);
     await this.#redis
       .multi()
       .zadd(key, record.at, JSON.stringify(record))

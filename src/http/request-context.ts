@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from '../log.ts';
+import { policyAfterEngine } from '../oidc/engine.ts';
 
 /**
  * Host pinning: whatever Host, X-Forwarded-*, Forwarded or absolute request target a
@@ -69,9 +70,9 @@ export function requestLog(logger: Logger): Middleware {
 }
 
 /**
- * The policy every response carries. Scripts are off; oidc-provider adds the hash of its
- * one inline script (the auto-submitting form_post and logout pages) to `script-src` when
- * it finds that directive already set, so the header goes out before the engine runs.
+ * The policy every response carries. Scripts are off, except the engine's one inline
+ * script on its self-submitting pages, whose hash it adds to a `script-src` it finds
+ * already set (src/oidc/engine.ts, A6): so the header is set before the engine runs.
  */
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -86,16 +87,6 @@ function constantHeaders(ctx: Context, https: boolean): void {
   if (https) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
 }
 
-/** `script-src 'none' 'sha256-…'`: 'none' must stand alone, so drop it next to a hash. */
-function tidyPolicy(policy: string): string {
-  return policy
-    .split(';')
-    .map((d) => d.trim())
-    .filter(Boolean)
-    .map((d) => (/^script-src\s/.test(d) && d.includes("'sha256-") ? d.replace(/\s'none'/, '') : d))
-    .join('; ');
-}
-
 export function securityHeaders(https: boolean): Middleware {
   return async (ctx, next) => {
     constantHeaders(ctx, https);
@@ -104,7 +95,7 @@ export function securityHeaders(https: boolean): Middleware {
     // Set again: nothing downstream may have removed them.
     constantHeaders(ctx, https);
     const policy = ctx.response.get('Content-Security-Policy');
-    ctx.set('Content-Security-Policy', policy ? tidyPolicy(policy) : CONTENT_SECURITY_POLICY);
+    ctx.set('Content-Security-Policy', policy ? policyAfterEngine(policy) : CONTENT_SECURITY_POLICY);
     // Sign-in pages, tokens, userinfo and admin answers must not be kept by browsers or
     // proxies. A handler that chose its own policy (the stylesheet) keeps it.
     const route = (ctx as { oidc?: { route?: string } }).oidc?.route;

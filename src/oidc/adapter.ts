@@ -1,17 +1,8 @@
 // The oidc-provider adapter, created per app: every model document is stored under the
 // app id, so two apps can never read each other's sessions, codes or tokens.
-import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { StoreUnavailableError, type OidcStore } from '../storage/ports.ts';
-
-/** Store outages become the OAuth error `temporarily_unavailable` with status 503. */
-export function unavailable(err: unknown): never {
-  if (err instanceof StoreUnavailableError) {
-    const mapped = new errors.TemporarilyUnavailable('the authorization server is temporarily unavailable, try again shortly');
-    Object.assign(mapped, { status: 503, statusCode: 503 });
-    throw mapped;
-  }
-  throw err;
-}
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { OidcStore } from '../storage/ports.ts';
+import { readingAtTokenEndpoint, unavailable } from './engine.ts';
 
 /**
  * Refresh races: two tabs (or a retrying client) may send the same refresh token within
@@ -19,13 +10,13 @@ export function unavailable(err: unknown): never {
  * the whole grant, which would sign the user out. Within this window after consumption,
  * the token endpoint sees the token as not yet consumed, so the engine goes on to
  * `consume`, which fails atomically with invalid_grant and revokes nothing. Later uses
- * are real replays and revoke the grant as before.
+ * are real replays and revoke the grant as before. (How the engine uses a refresh token:
+ * engine.ts, A8.)
  */
 export const REFRESH_GRACE_SECONDS = 10;
 
 function withinRefreshGrace(model: string, payload: AdapterPayload | undefined): boolean {
-  if (model !== 'RefreshToken' || !payload?.consumed) return false;
-  if (Provider.ctx?.oidc?.route !== 'token') return false;
+  if (model !== 'RefreshToken' || !payload?.consumed || !readingAtTokenEndpoint()) return false;
   return Math.floor(Date.now() / 1000) - Number(payload.consumed) <= REFRESH_GRACE_SECONDS;
 }
 

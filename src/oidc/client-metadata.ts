@@ -1,11 +1,7 @@
 // The app's own OAuth client (client_id = app id), as oidc-provider client metadata.
 import type { ClientMetadata } from 'oidc-provider';
-import { decryptSecret } from '../keys/encryption.ts';
+import { clientSecretContext, decryptSecret } from '../keys/encryption.ts';
 import type { AppRecord } from '../storage/ports.ts';
-
-export function clientSecretContext(appId: string): string {
-  return `postern:client-secret:${appId}`;
-}
 
 /** RFC 8252: custom URI schemes are only valid for native apps. */
 export function applicationTypeOf(redirectUris: readonly string[]): 'web' | 'native' {

@@ -1,59 +1,57 @@
 // "Sign out everywhere": POST {issuer}/token/revoke_all with `token` = one of the user's
-// refresh or access tokens, client authentication as at the revocation endpoint. Ends
-// every grant (and so every refresh and access token) and every session of that user in
-// that app. Like RFC 7009, an unknown or expired token is not an error: there is nothing
-// left to end.
+// refresh or access tokens, and client authentication. Ends every grant (and so every
+// refresh and access token) and every session of that user in that app. Like RFC 7009,
+// an unknown, expired or used token is not an error: there is nothing left to end.
+//
+// The engine decides whose token it is: the request goes, as it is, to the app's own
+// introspection endpoint (src/oidc/engine.ts, A11), so the client is authenticated by the
+// engine's own rules and errors, exactly as at its revocation endpoint, and only a token
+// issued to that client (introspection.allowedPolicy) counts. Postern only reads the form
+// first, strictly as it reads every form of its own, and leaves the bytes for the engine.
 import type { Context } from 'koa';
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type Provider from 'oidc-provider';
 import type { AuditLog } from '../audit.ts';
+import { badRequest, notFound, PosternError } from '../errors.ts';
+import { peekBody, refuseUnreadableBody } from '../http/engine-guard.ts';
 import { requestInfo } from '../http/request-info.ts';
-import { HttpError, notFound } from '../http/http-error.ts';
-import { readForm } from '../http/read-body.ts';
 import { exactRouter } from '../http/request-path.ts';
+import { appPath } from '../apps/app-paths.ts';
 import type { OidcStore } from '../storage/ports.ts';
 import type { ProviderRegistry } from '../tenancy/provider-registry.ts';
+import { introspect } from './engine.ts';
 import { REVOKE_ALL_PATH } from './provider-config.ts';
 
-const invalidClient = (basic: boolean) =>
-  new HttpError(401, 'invalid_client', 'Client authentication failed.', basic ? { 'WWW-Authenticate': 'Basic realm="postern"' } : {});
+const FORM = 'application/x-www-form-urlencoded';
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-const sameSecret = (a: string, b: string) =>
-  timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-
-function basicCredentials(header: string): { id: string; secret: string } | undefined {
-  const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
-  if (!match?.[1]) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
+/**
+ * The form's fields, or a 400/415 for what Postern refuses in every form (src/http/read-body.ts):
+ * another content type, invalid UTF-8, invalid percent-encoding. The engine's own parser
+ * would let those through.
+ */
+async function strictForm(ctx: Context): Promise<URLSearchParams> {
+  if (!ctx.is(FORM)) throw new PosternError('unsupported_media_type', `Send the form as ${FORM}.`);
+  const bytes = await peekBody(ctx);
+  let text: string;
   try {
-    // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
-    return {
-      id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
-      secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
-    };
+    text = utf8.decode(bytes);
   } catch {
-    return undefined;
+    throw badRequest('The request body is not valid UTF-8.');
   }
+  try {
+    for (const part of text.split(/[&=]/)) decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    throw badRequest('The form is not properly encoded (invalid percent-encoding or UTF-8).');
+  }
+  return new URLSearchParams(text);
 }
 
-/** Authenticates the caller with the method its registration names, and nothing else. */
-async function authenticateClient(provider: Provider, ctx: Context, form: Record<string, string>) {
-  const basic = basicCredentials(ctx.get('authorization'));
-  const clientId = basic?.id ?? form.client_id;
-  if (!clientId) throw invalidClient(false);
-  if (basic && form.client_id !== undefined && form.client_id !== basic.id) throw invalidClient(true);
-  const client = await provider.Client.find(clientId).catch(() => undefined);
-  if (!client) throw invalidClient(Boolean(basic));
-  const method = client.clientAuthMethod as string;
-  const secret = client.clientSecret;
-  const ok =
-    (method === 'none' && !basic && form.client_secret === undefined) ||
-    (method === 'client_secret_basic' && basic !== undefined && secret !== undefined && sameSecret(basic.secret, secret)) ||
-    (method === 'client_secret_post' && !basic && form.client_secret !== undefined && secret !== undefined && sameSecret(form.client_secret, secret));
-  if (!ok) throw invalidClient(method === 'client_secret_basic');
-  return client;
+/**
+ * RFC 6749 §5.2: a request without any client authentication is invalid_client (401), as
+ * revoke_all has always answered; the engine itself would say 400 invalid_request. Any
+ * request that presents some is the engine's to judge.
+ */
+function presentsClientAuthentication(ctx: Context, form: URLSearchParams): boolean {
+  return ctx.get('authorization') !== '' || ['client_id', 'client_secret', 'client_assertion'].some((field) => form.has(field));
 }
 
 export function revokeAllRouter(deps: { registry: ProviderRegistry; oidc: OidcStore; audit: AuditLog }) {
@@ -61,26 +59,23 @@ export function revokeAllRouter(deps: { registry: ProviderRegistry; oidc: OidcSt
   router.post(`/apps/:appId${REVOKE_ALL_PATH}`, async (ctx) => {
     const live = await deps.registry.get(ctx.params.appId!);
     if (!live) throw notFound('No such app.');
-    ctx.set('Cache-Control', 'no-store');
-    const form = await readForm(ctx);
-    const client = await authenticateClient(live.provider, ctx, form);
-    if (!form.token) throw new HttpError(400, 'invalid_request', 'The token parameter is required.');
-    const { provider } = live;
-    const token = (await provider.RefreshToken.find(form.token)) ?? (await provider.AccessToken.find(form.token));
-    const usable = token && !('consumed' in token && token.consumed) && token.clientId === client.clientId && token.accountId;
-    const result = usable
-      ? await deps.oidc.destroyByAccount(live.app.id, token.accountId)
-      : { grants: 0, sessions: 0, tokens: 0 };
+    refuseUnreadableBody(ctx);
+    const form = await strictForm(ctx);
+    if (!presentsClientAuthentication(ctx, form)) throw new PosternError('invalid_client', 'Client authentication failed.');
+    const answer = await introspect(ctx, appPath(live.app.id), () => live.handle(ctx, async () => {}));
+    if (!answer) return; // the engine's own error answer (invalid_client, invalid_request, 503) stands
+    const removed = answer.active ? await deps.oidc.destroyByAccount(live.app.id, answer.accountId) : { grants: 0, sessions: 0 };
     deps.audit.record({
       type: 'signout.everywhere',
-      outcome: usable ? 'success' : 'failure',
-      reason: usable ? undefined : 'token not active for this client',
-      app_id: live.app.id,
-      client_id: client.clientId,
-      email: usable ? token.accountId : undefined,
+      outcome: answer.active ? 'success' : 'failure',
+      reason: answer.active ? undefined : 'token not active for this client',
+      appId: live.app.id,
+      clientId: answer.clientId,
+      email: answer.active ? answer.accountId : undefined,
       ...requestInfo(ctx),
     });
-    ctx.body = { grants_revoked: result.grants, sessions_ended: result.sessions };
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { grants_revoked: removed.grants, sessions_ended: removed.sessions };
   });
   return router;
 }

@@ -195,3 +195,56 @@ describe('confidential clients', () => {
     expect(err.error).to.equal('invalid_client');
   });
 });
+
+describe('revoke_all client authentication', () => {
+  const h = new Harness();
+  before(() => h.start());
+  after(() => h.stop());
+
+  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+  /** What an endpoint says to the credentials: status, OAuth error, and whether it asks for Basic. */
+  async function verdict(url: string, form: Record<string, string>, headers: Record<string, string>) {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
+    const text = await res.text();
+    const error = res.status >= 400 ? (JSON.parse(text) as { error?: string }).error : undefined;
+    return { status: res.status, error, challenge: res.headers.has('www-authenticate') };
+  }
+
+  for (const method of ['none', 'client_secret_basic', 'client_secret_post'] as const) {
+    it(`judges every way of presenting a ${method} client exactly as the engine's revocation endpoint does`, async () => {
+      const app = await h.createApp({ token_endpoint_auth_method: method });
+      const id = app.client_id;
+      const secret = app.client_secret ?? 'no-secret-registered';
+      const ways: Record<string, { form: Record<string, string>; headers?: Record<string, string> }> = {
+        'client_id alone': { form: { client_id: id } },
+        'client_id and the secret in the form': { form: { client_id: id, client_secret: secret } },
+        'client_id and a wrong secret in the form': { form: { client_id: id, client_secret: 'wrong' } },
+        'the secret in the form without client_id': { form: { client_secret: secret } },
+        'Basic with the secret': { form: {}, headers: { authorization: basic(id, secret) } },
+        'Basic with a wrong secret': { form: {}, headers: { authorization: basic(id, 'wrong') } },
+        'Basic with an empty secret': { form: {}, headers: { authorization: basic(id, '') } },
+        'Basic and the form both': { form: { client_id: id, client_secret: secret }, headers: { authorization: basic(id, secret) } },
+        'Basic and the same client_id in the form': { form: { client_id: id }, headers: { authorization: basic(id, secret) } },
+        'Basic and another client_id in the form': { form: { client_id: 'someone-else' }, headers: { authorization: basic(id, secret) } },
+        'an unknown client_id': { form: { client_id: 'someone-else' } },
+        'Basic for an unknown client': { form: {}, headers: { authorization: basic('someone-else', secret) } },
+        'a malformed Basic header': { form: {}, headers: { authorization: 'Basic !!!' } },
+        'another scheme': { form: { client_id: id }, headers: { authorization: 'Bearer x' } },
+      };
+      for (const [label, way] of Object.entries(ways)) {
+        const form = { ...way.form, token: 'not-a-token' };
+        const engine = await verdict(`${app.issuer}/token/revocation`, form, way.headers ?? {});
+        const revokeAll = await verdict(`${app.issuer}/token/revoke_all`, form, way.headers ?? {});
+        expect(revokeAll, `${method}: ${label}`).to.deep.equal(engine);
+      }
+    });
+  }
+
+  it('answers a request without any client authentication with 401 invalid_client (RFC 6749 §5.2), where the engine says 400', async () => {
+    const app = await h.createApp();
+    const form = { token: 'not-a-token' };
+    expect(await verdict(`${app.issuer}/token/revoke_all`, form, {})).to.deep.equal({ status: 401, error: 'invalid_client', challenge: false });
+    expect(await verdict(`${app.issuer}/token/revocation`, form, {})).to.deep.equal({ status: 400, error: 'invalid_request', challenge: false });
+  });
+});

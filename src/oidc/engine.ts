@@ -1,0 +1,218 @@
+// The fence around oidc-provider (the engine). Postern drives the engine through its
+// documented configuration (provider-config.ts, shared-configuration.ts). Whatever else it
+// relies on, behaviour the engine does not promise, is written down here as a numbered
+// assumption, and no other file depends on it: they import the helpers below.
+//
+// test/engine/assumptions.test.ts checks every assumption against a real Provider over
+// HTTP, so an upgrade that changes one fails there first (docs/upgrading-oidc-provider.md).
+import type { ParsedUrlQuery } from 'node:querystring';
+import { exportJWK, generateKeyPair } from 'jose';
+import type { Context, Middleware } from 'koa';
+import Provider, { errors, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
+import { PosternError } from '../errors.ts';
+import { StoreUnavailableError } from '../storage/ports.ts';
+import { INTROSPECTION_PATH, SIGNING_ALGS, sharedConfiguration } from './shared-configuration.ts';
+
+/**
+ * A1 Bodies. The engine reads a POST body itself, from the request stream, at most this
+ * many bytes (lib/shared/selective_body.js). A larger body is its vague 400 "failed to
+ * parse the request body"; when no Content-Length announced the size, it stops reading at
+ * the limit and answers while the client is still uploading. A body already read by
+ * someone upstream makes it fall back to `req.body` and print a warning. So nothing before
+ * the engine consumes the stream (src/http/engine-guard.ts refuses what the engine cannot
+ * read well, and where Postern must look at a body first, it puts the bytes back).
+ */
+export const ENGINE_BODY_LIMIT = 56 * 1024;
+
+/**
+ * A2 Unknown paths. A request the engine has no route for is passed on to the middleware
+ * after it; with none there, it ends as Koa's default 404 without a body.
+ */
+export function engineHadNoRoute(ctx: Context): boolean {
+  return ctx.status === 404 && ctx.body == null;
+}
+
+/**
+ * A3 at_hash. Before it signs an ID token, the engine replaces the value of an `at_hash`
+ * claim with the OpenID Connect hash of that value (left half of the digest of the ID
+ * token's algorithm, base64url; models/id_token.js), but adds the claim itself only to
+ * front-channel ID tokens. Given the access token issued alongside (an opaque access
+ * token's value is its jti), the claim comes out right in the token endpoint's ID tokens.
+ */
+export function accessTokenHashClaim(ctx: KoaContextWithOIDC | undefined): { at_hash?: string } {
+  const token = ctx?.oidc?.entities?.AccessToken;
+  return token?.jti ? { at_hash: token.jti } : {};
+}
+
+/**
+ * A4 sid. The engine puts `sid` in an ID token only for clients registered for
+ * back-channel logout. The authorization code or refresh token being exchanged carries
+ * the uid of the session it came from (`sessionUid`), and that session knows the sid it
+ * assigned to the client (`Session.findByUid`, `sidFor`).
+ */
+export async function sessionIdClaim(ctx: KoaContextWithOIDC | undefined): Promise<{ sid?: string }> {
+  const source = (ctx?.oidc?.entities?.AuthorizationCode ?? ctx?.oidc?.entities?.RefreshToken) as { sessionUid?: string } | undefined;
+  const clientId = ctx?.oidc?.client?.clientId;
+  if (!source?.sessionUid || !clientId) return {};
+  const session = await ctx.oidc.provider.Session.findByUid(source.sessionUid);
+  const sid = session?.sidFor(clientId);
+  return sid ? { sid } : {};
+}
+
+/**
+ * A5 Signing key. Of the keys in `jwks.keys` that fit an algorithm, the engine signs with
+ * the first listed one (KeyStore.selectForSign filters in array order and sorts stably by
+ * a score that is equal for keys that all carry `alg` and `use`); every key is published
+ * in the JWKS and verifies. So the key that should sign goes first among its algorithm's:
+ * `signsFirst` orders two keys, the one that should sign before the other.
+ */
+export function inSigningOrder<K>(keys: readonly K[], signsFirst: (a: K, b: K) => number): K[] {
+  return [...keys].sort(signsFirst);
+}
+
+/**
+ * A6 Inline script hash. The engine's self-submitting pages (form_post responses, and the
+ * sign-out confirmation when there is no session) carry one inline script. When the
+ * response already has a Content-Security-Policy with a `script-src` directive, the engine
+ * appends `'sha256-…'` of that script to it and writes the policy back, directives joined
+ * by ";" (helpers/script_src_sha.js). So Postern's policy is set before the engine runs,
+ * and tidied after with this: `'none'` may not stand beside a hash.
+ */
+export function policyAfterEngine(policy: string): string {
+  return policy
+    .split(';')
+    .map((d) => d.trim())
+    .filter(Boolean)
+    .map((d) => (/^script-src\s/.test(d) && d.includes("'sha256-") ? d.replace(/\s'none'/, '') : d))
+    .join('; ');
+}
+
+/**
+ * A7 Outages. An engine OAuth error thrown from the adapter or from findAccount is
+ * answered with its `error` and its `status`, whatever the endpoint: JSON on the API
+ * endpoints, renderError (provider-config.ts) on pages. A store outage thus becomes 503
+ * temporarily_unavailable, and the engine logs nothing of it as a server error.
+ */
+export function unavailable(err: unknown): never {
+  if (err instanceof StoreUnavailableError) {
+    const mapped = new errors.TemporarilyUnavailable('the authorization server is temporarily unavailable, try again shortly');
+    Object.assign(mapped, { status: 503, statusCode: 503 });
+    throw mapped;
+  }
+  throw err;
+}
+
+/**
+ * A8 Refresh token use. While it handles a request, `Provider.ctx` is that request's
+ * context, whose `oidc.route` is 'token' at the token endpoint. There the refresh grant
+ * reads the token (adapter `find`), treats it as a replay if what it read is `consumed`
+ * (and revokes the whole grant), and otherwise calls the adapter's `consume` before it
+ * issues anything: an adapter that refuses that consume with invalid_grant stops the
+ * grant with nothing issued and nothing revoked. adapter.ts builds its grace window on it.
+ */
+export function readingAtTokenEndpoint(): boolean {
+  return Provider.ctx?.oidc?.route === 'token';
+}
+
+/**
+ * A9 Authorization parameters. At GET {issuer}/auth the engine reads its parameters from
+ * Koa's `ctx.query` as the middleware before it (`provider.use`) left it, and it drops
+ * offline_access unless the prompt includes consent (OpenID Connect Core §11). Returns
+ * that middleware: `rewrite` gets the query and returns it as it is, or the one the engine
+ * should see instead (only then is the query string rewritten).
+ */
+export function rewriteAuthorizationQuery(rewrite: (query: ParsedUrlQuery) => ParsedUrlQuery): Middleware {
+  return async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/auth') {
+      const query = rewrite(ctx.query);
+      if (query !== ctx.query) ctx.query = query;
+    }
+    await next();
+  };
+}
+
+/**
+ * A10 Client metadata. `Client.validate(metadata)` checks metadata exactly as its
+ * Provider checks the same client when it first loads it (models/client.js: both build
+ * the client schema of that Provider's configuration), and rejects with an OAuth error
+ * whose `error` is invalid_client_metadata or invalid_redirect_uri and whose
+ * `error_description` names the field. So one validator Provider per process, configured
+ * like the apps' (shared-configuration.ts) and never serving a request, answers for every
+ * app, before the app is stored.
+ */
+export async function validateClientMetadata(metadata: ClientMetadata): Promise<void> {
+  const provider = await clientValidator();
+  try {
+    await provider.Client.validate(metadata);
+  } catch (err) {
+    const e = err as { error?: unknown; error_description?: unknown };
+    if (typeof e.error !== 'string') throw err;
+    const kind = e.error === 'invalid_redirect_uri' ? 'invalid_redirect_uri' : 'invalid_client_metadata';
+    throw new PosternError(kind, typeof e.error_description === 'string' ? e.error_description : e.error);
+  }
+}
+
+/** The validator serves no requests, so it keeps nothing; anything asking to is a bug. */
+class NothingStored implements Adapter {
+  #refuse(): never {
+    throw new Error('the client metadata validator stores nothing');
+  }
+  upsert = async () => this.#refuse();
+  find = async () => this.#refuse();
+  findByUid = async () => this.#refuse();
+  findByUserCode = async () => this.#refuse();
+  consume = async () => this.#refuse();
+  destroy = async () => this.#refuse();
+  revokeByGrantId = async () => this.#refuse();
+}
+
+let validator: Promise<Provider> | undefined;
+
+/** Made on first use; its signing keys (the engine wants one per algorithm) live as long. */
+function clientValidator(): Promise<Provider> {
+  validator ??= (async () => {
+    const keys = await Promise.all(
+      SIGNING_ALGS.map(async (alg) => ({ ...(await exportJWK((await generateKeyPair(alg, { extractable: true })).privateKey)), alg, use: 'sig' })),
+    );
+    return new Provider('https://client-validator.postern.invalid', { ...sharedConfiguration(), jwks: { keys: keys as never }, adapter: NothingStored });
+  })();
+  validator.catch(() => {
+    validator = undefined; // try again on the next call
+  });
+  return validator;
+}
+
+/** What introspection said of a token, for revoke_all. */
+export type Introspection =
+  | { readonly active: true; readonly accountId: string; readonly clientId: string }
+  | { readonly active: false; readonly clientId: string | undefined };
+
+/**
+ * A11 Introspection. The engine's introspection endpoint reads its own body, authenticates
+ * the client with the engine's own rules and errors (those of every endpoint that
+ * authenticates clients, revocation included), and answers RFC 7662 JSON: `active: true`
+ * with `sub` only for an access or refresh token that is valid, whose grant is alive and
+ * that `introspection.allowedPolicy` lets this client see; a consumed refresh token is
+ * inactive. A request whose path is rewritten before it reaches the engine is answered as
+ * if it had been sent to the new path.
+ *
+ * Hands the request, whatever path it came to, to the introspection endpoint of the app
+ * at `issuerPath` (`handle` runs the app's engine). Undefined when the engine answered an
+ * error, which is then the response as it stands.
+ */
+export async function introspect(ctx: Context, issuerPath: string, handle: () => Promise<void>): Promise<Introspection | undefined> {
+  const asked = ctx.path;
+  ctx.path = `${issuerPath}${INTROSPECTION_PATH}`;
+  try {
+    await handle();
+  } finally {
+    ctx.path = asked;
+  }
+  if (ctx.status !== 200) return undefined;
+  const answer = ctx.body as { active?: unknown; sub?: unknown; client_id?: unknown };
+  const clientId = (ctx as unknown as KoaContextWithOIDC).oidc?.client?.clientId;
+  if (answer.active === true && typeof answer.sub === 'string' && answer.client_id === clientId && clientId) {
+    return { active: true, accountId: answer.sub, clientId };
+  }
+  return { active: false, clientId };
+}

@@ -1,0 +1,64 @@
+// The part of the oidc-provider configuration that is the same for every Provider Postern
+// builds: each app's (provider-config.ts adds what comes from the app record) and the one
+// that validates client metadata before an app is stored (engine.ts). What a client may
+// register (auth methods, algorithms, response and grant types, logout URIs) is decided
+// here once, so validation and the live Provider can never disagree.
+import type { Configuration } from 'oidc-provider';
+
+/** The algorithms ID tokens (and every other signed response) may use; ES512 is the default. */
+export const SIGNING_ALGS = ['ES512', 'RS256'] as const;
+
+/** Documented route (`routes.introspection`), spelt out because revoke_all is answered there. */
+export const INTROSPECTION_PATH = '/token/introspection';
+
+export function sharedConfiguration() {
+  return {
+    // `sub`, `email` and `email_verified` belong to every ID token (product.md), so they sit
+    // under `openid`; jti/token_use/nbf/at_hash/sid are only produced for ID tokens (find-account.ts).
+    claims: {
+      openid: ['sub', 'email', 'email_verified', 'jti', 'token_use', 'nbf', 'at_hash', 'sid'],
+      email: ['email', 'email_verified'],
+    },
+    scopes: ['openid', 'email', 'offline_access'],
+    conformIdTokenClaims: false,
+
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post'],
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'ES512',
+      token_endpoint_auth_method: 'none',
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: [...SIGNING_ALGS],
+      userinfoSigningAlgValues: [...SIGNING_ALGS],
+      introspectionSigningAlgValues: [...SIGNING_ALGS],
+      authorizationSigningAlgValues: [...SIGNING_ALGS],
+      requestObjectSigningAlgValues: [...SIGNING_ALGS],
+    },
+    routes: { introspection: INTROSPECTION_PATH },
+
+    features: {
+      devInteractions: { enabled: false },
+      // A client may only introspect or revoke tokens issued to itself (revoke_all relies
+      // on the introspection policy: see revoke-all.ts).
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+    },
+
+    // Browser apps (public clients) may call the token, userinfo, revocation and
+    // introspection (so revoke_all) endpoints from the origins of their own redirect URIs,
+    // and from nowhere else.
+    clientBasedCORS(ctx, origin, client) {
+      if (origin === 'null') return false;
+      if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
+      return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
+    },
+
+    rotateRefreshToken: true,
+  } satisfies Configuration;
+}

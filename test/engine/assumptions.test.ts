@@ -1,0 +1,356 @@
+// Every assumption src/oidc/engine.ts makes about oidc-provider, checked against a real
+// Provider over HTTP (test/engine/engine-fixture.ts). Run this file first after changing
+// the engine's version (docs/upgrading-oidc-provider.md): a failure names the assumption
+// (A1…A11) that no longer holds.
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
+import * as oidc from 'openid-client';
+import { PosternError } from '../../src/errors.ts';
+import { peekBody } from '../../src/http/engine-guard.ts';
+import { createLogger } from '../../src/log.ts';
+import { clientMetadataOf } from '../../src/oidc/client-metadata.ts';
+import { ENGINE_BODY_LIMIT, engineHadNoRoute, introspect, validateClientMetadata } from '../../src/oidc/engine.ts';
+import { REFRESH_GRACE_SECONDS } from '../../src/oidc/adapter.ts';
+import { providerConfiguration } from '../../src/oidc/provider-config.ts';
+import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
+import { openRedisStores } from '../../src/storage/redis/open-redis.ts';
+import { appPath } from '../../src/apps/app-paths.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
+import { Engine, KEK, makeApp, providerDeps } from './engine-fixture.ts';
+
+// Root-level hooks (outside every describe) hold for the whole mocha run: an engine notice
+// printed by any test file fails the run. The engine prints each notice once per process,
+// through console.warn / console.info, prefixed "oidc-provider".
+const notices: string[] = [];
+const printed = { warn: console.warn, info: console.info };
+before(() => {
+  for (const level of ['warn', 'info'] as const) {
+    console[level] = (...args: unknown[]) => {
+      if (String(args[0]).includes('oidc-provider')) notices.push(String(args[0]));
+      else printed[level](...args);
+    };
+  }
+});
+after(() => {
+  console.warn = printed.warn;
+  console.info = printed.info;
+  expect(notices, 'oidc-provider printed notices during the test run').to.deep.equal([]);
+});
+
+const payloadOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+const headerOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
+
+/** OpenID Connect Core §3.1.3.6: left half of the digest of the ID token's algorithm, base64url. */
+function atHash(accessToken: string, digest: 'sha256' | 'sha512'): string {
+  const hash = createHash(digest).update(accessToken).digest();
+  return hash.subarray(0, hash.length / 2).toString('base64url');
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Record<string, unknown>;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** The OAuth error of a rejected openid-client call. */
+async function oauthError(promise: Promise<unknown>): Promise<unknown> {
+  const err = (await rejection(promise)) as { error?: unknown };
+  return err.error;
+}
+
+describe('engine assumptions (src/oidc/engine.ts)', function () {
+  this.timeout(30_000);
+
+  describe('A1: the engine reads its own bodies, from the stream, up to ENGINE_BODY_LIMIT', () => {
+    const e = new Engine();
+    // With x-peek, Postern reads the body first and puts it back (revoke_all does this).
+    before(() => e.start({ front: (engine) => async (ctx) => {
+      if (ctx.get('x-peek')) await peekBody(ctx);
+      await engine(ctx);
+    } }));
+    after(() => e.stop());
+
+    /** client_id and a token padded so that the body is exactly `size` bytes. */
+    const bodyOf = (size: number) => {
+      const head = `client_id=${e.app.id}&token=`;
+      return `${head}${'x'.repeat(size - head.length)}`;
+    };
+    const introspection = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${e.issuer}/token/introspection`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+
+    it('parses a body of exactly the limit', async () => {
+      const res = await introspection(bodyOf(ENGINE_BODY_LIMIT));
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.deep.equal({ active: false });
+    });
+
+    it('answers a body one byte over the limit with its vague 400', async () => {
+      const res = await introspection(bodyOf(ENGINE_BODY_LIMIT + 1));
+      expect(res.status).to.equal(400);
+      expect(await res.json()).to.deep.equal({ error: 'invalid_request', error_description: 'failed to parse the request body' });
+    });
+
+    it('reads a body that Postern looked at and put back, as sent', async () => {
+      const { tokens } = await e.signIn('peeked@example.com');
+      const res = await introspection(new URLSearchParams({ client_id: e.app.id, token: tokens.access_token }).toString(), { 'x-peek': '1' });
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.include({ active: true, sub: 'peeked@example.com' });
+    });
+  });
+
+  describe('A2: a path the engine has no route for falls through it without a body', () => {
+    const e = new Engine();
+    before(() => e.start({ front: (engine) => async (ctx) => {
+      await engine(ctx);
+      if (engineHadNoRoute(ctx)) ctx.body = { fell_through: true };
+    } }));
+    after(() => e.stop());
+
+    it('passes an unknown path on, and answers its own', async () => {
+      const unknown = await fetch(`${e.issuer}/no-such-endpoint`);
+      expect(await unknown.json()).to.deep.equal({ fell_through: true });
+      const jwks = await fetch(`${e.issuer}/jwks`);
+      expect(jwks.status).to.equal(200);
+      expect(await jwks.json()).to.have.property('keys');
+    });
+  });
+
+  describe('A3, A4, A8, A9: tokens of a sign-in and of its refreshes', () => {
+    const e = new Engine();
+    before(() => e.start());
+    after(() => e.stop());
+
+    it('A3: at_hash is the OpenID Connect hash of the access token, at sign-in and on refresh', async () => {
+      const { config, tokens } = await e.signIn('hash@example.com', 'openid offline_access');
+      expect(headerOf(tokens.id_token!).alg).to.equal('ES512');
+      expect(payloadOf(tokens.id_token!).at_hash).to.equal(atHash(tokens.access_token, 'sha512'));
+      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      expect(payloadOf(refreshed.id_token!).at_hash).to.equal(atHash(refreshed.access_token, 'sha512'));
+    });
+
+    it('A4: the ID token carries the session\'s sid, the same at sign-in and on refresh', async () => {
+      const { config, tokens } = await e.signIn('sid@example.com', 'openid offline_access');
+      const sid = payloadOf(tokens.id_token!).sid;
+      expect(sid).to.be.a('string').and.not.equal('');
+      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      expect(payloadOf(refreshed.id_token!).sid).to.equal(sid);
+      // Another browser's sign-in is another session.
+      const again = await e.signIn('sid@example.com', 'openid');
+      expect(payloadOf(again.tokens.id_token!).sid).to.not.equal(sid);
+    });
+
+    it('A9: offline_access without prompt=consent yields a refresh token once the query is rewritten', async () => {
+      const { tokens } = await e.signIn('offline@example.com', 'openid offline_access');
+      expect(tokens.refresh_token).to.be.a('string');
+      expect(tokens.scope?.split(' ')).to.include('offline_access');
+    });
+
+    it('A8: a refresh token reported unconsumed is consumed before anything is issued, and a refused consume revokes nothing', async () => {
+      const { config, tokens } = await e.signIn('grace@example.com', 'openid offline_access');
+      const first = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      // Within the grace window the adapter reports the used token unconsumed; its atomic
+      // consume refuses it: invalid_grant, and the chain lives on.
+      expect(await oauthError(oidc.refreshTokenGrant(config, tokens.refresh_token!))).to.equal('invalid_grant');
+      expect((await oidc.tokenIntrospection(config, first.access_token)).active).to.equal(true);
+      const second = await oidc.refreshTokenGrant(config, first.refresh_token!);
+      // Used longer ago than the window, the engine sees `consumed`: a replay, and it
+      // revokes the whole grant.
+      const used = (await e.stores.oidc.find(e.app.id, 'RefreshToken', first.refresh_token!))!;
+      const longAgo = Math.floor(Date.now() / 1000) - REFRESH_GRACE_SECONDS - 60;
+      await e.stores.oidc.upsert(e.app.id, 'RefreshToken', first.refresh_token!, { ...used, consumed: longAgo }, 3600);
+      expect(await oauthError(oidc.refreshTokenGrant(config, first.refresh_token!))).to.equal('invalid_grant');
+      expect(await oauthError(oidc.refreshTokenGrant(config, second.refresh_token!))).to.equal('invalid_grant');
+      expect((await oidc.tokenIntrospection(config, second.access_token)).active).to.equal(false);
+    });
+  });
+
+  describe('A5: of the keys of an algorithm, the engine signs with the first listed', () => {
+    for (const order of ['as listed', 'reversed'] as const) {
+      it(`signs with the first ES512 key, keys ${order}`, async () => {
+        let firstEs512: unknown;
+        const e = await new Engine().start({
+          configure(configuration) {
+            const keys = (configuration.jwks?.keys ?? []) as { kid?: string; alg?: string }[];
+            const es512 = keys.filter((k) => k.alg === 'ES512');
+            expect(es512.length, 'two ES512 keys to choose from').to.equal(2);
+            if (order === 'reversed') es512.reverse();
+            firstEs512 = es512[0]!.kid;
+            return { ...configuration, jwks: { keys: [...es512, ...keys.filter((k) => k.alg !== 'ES512')] as never } };
+          },
+        });
+        try {
+          const { tokens } = await e.signIn('keys@example.com');
+          expect(headerOf(tokens.id_token!).kid).to.equal(firstEs512);
+          // Every key is published.
+          const published = ((await (await fetch(`${e.issuer}/jwks`)).json()) as { keys: unknown[] }).keys;
+          expect(published).to.have.length(e.app.keys.length);
+        } finally {
+          await e.stop();
+        }
+      });
+    }
+  });
+
+  describe('A6: the engine adds its inline script\'s hash to a script-src set before it runs', () => {
+    const e = new Engine();
+    before(() => e.start());
+    after(() => e.stop());
+
+    it('puts the hash of the self-submitting sign-out page\'s script in the policy, and only there', async () => {
+      const res = await fetch(`${e.issuer}/session/end`, { headers: { accept: 'text/html' } });
+      expect(res.status).to.equal(200);
+      const body = await res.text();
+      const script = /<script>([\s\S]*?)<\/script>/.exec(body)?.[1];
+      expect(script, 'an inline script').to.be.a('string');
+      const digest = createHash('sha256').update(script!).digest('base64');
+      const policy = res.headers.get('content-security-policy') ?? '';
+      const directives = Object.fromEntries(policy.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+      expect(directives['script-src']).to.deep.equal([`'sha256-${digest}'`]);
+      expect(directives['default-src']).to.deep.equal(["'none'"]);
+      // A page without a script keeps scripts off altogether.
+      const plain = await fetch(`${e.issuer}/auth?client_id=nobody`, { headers: { accept: 'text/html' } });
+      expect(plain.headers.get('content-security-policy')).to.include("script-src 'none'");
+    });
+  });
+
+  describe('A7: a store outage answers 503 temporarily_unavailable', () => {
+    const redis = new RedisServer();
+    const e = new Engine();
+    before(async () => {
+      await redis.start();
+      await e.start({ stores: await openRedisStores(redis.url, createLogger('silent')) });
+    });
+    after(async () => {
+      await e.stop();
+      await e.stores.close();
+      await redis.destroy();
+    });
+
+    it('as JSON on an API endpoint, as a page where the engine renders one, and back to the client from /auth', async () => {
+      const { tokens, browser } = await e.signIn('outage@example.com');
+      await redis.stop();
+      const api = await e.post('/token/introspection', { client_id: e.app.id, token: tokens.access_token });
+      expect(api.status).to.equal(503);
+      expect(((await api.json()) as { error?: string }).error).to.equal('temporarily_unavailable');
+      // The session behind the browser's cookie cannot be read.
+      const page = await browser.request(`${e.issuer}/session/end`);
+      expect(page.status).to.equal(503);
+      expect(page.headers.get('content-type')).to.match(/^text\/html/);
+      const config = await e.client();
+      const auth = oidc.buildAuthorizationUrl(config, { redirect_uri: e.app.redirectUris[0]!, scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+      const back = await browser.request(auth.href);
+      expect(back.status).to.equal(303);
+      expect(new URL(back.headers.get('location')!).searchParams.get('error')).to.equal('temporarily_unavailable');
+    });
+  });
+
+  describe('A10: Client.validate judges metadata as the app\'s own Provider does', () => {
+    let valid: ClientMetadata;
+    let configuration: (metadata: ClientMetadata) => Configuration;
+    before(async () => {
+      const { app } = await makeApp('client_secret_basic');
+      valid = clientMetadataOf(app, KEK);
+      configuration = (metadata) => ({ ...providerConfiguration(app, 'https://engine.test/apps/x', providerDeps(openMemoryStores())), clients: [metadata] });
+    });
+
+    /** What the app's Provider says when it loads the client: undefined, or its error. */
+    async function appProviderSays(metadata: ClientMetadata) {
+      const provider = new Provider('https://engine.test/apps/x', configuration(metadata));
+      try {
+        await provider.Client.find(String(metadata.client_id));
+        return undefined;
+      } catch (err) {
+        const e = err as { error: string; error_description: string };
+        return { code: e.error, description: e.error_description };
+      }
+    }
+
+    async function validatorSays(metadata: ClientMetadata) {
+      try {
+        await validateClientMetadata(metadata);
+        return undefined;
+      } catch (err) {
+        expect(err).to.be.instanceOf(PosternError);
+        return { code: (err as PosternError).code, description: (err as PosternError).description };
+      }
+    }
+
+    it('accepts what Postern registers, for web and native apps and every auth method', async () => {
+      for (const method of ['none', 'client_secret_basic', 'client_secret_post'] as const) {
+        const { app } = await makeApp(method);
+        expect(await validatorSays(clientMetadataOf(app, KEK)), method).to.equal(undefined);
+      }
+      const native = { ...valid, application_type: 'native' as const, redirect_uris: ['com.example.app:/callback'] };
+      expect(await validatorSays(native)).to.equal(undefined);
+      expect(await appProviderSays(native)).to.equal(undefined);
+    });
+
+    for (const [label, change, code] of [
+      ['a fragment in a redirect URI', { redirect_uris: ['https://app.example.com/cb#x'] }, 'invalid_redirect_uri'],
+      ['a custom scheme for a web app', { redirect_uris: ['com.example.app:/callback'] }, 'invalid_redirect_uri'],
+      ['a non-URL post-logout redirect URI', { post_logout_redirect_uris: ['not a url'] }, 'invalid_client_metadata'],
+      ['an auth method not enabled', { token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
+      ['a signing algorithm not enabled', { id_token_signed_response_alg: 'HS256' }, 'invalid_client_metadata'],
+      ['a response type not enabled', { response_types: ['code id_token'] }, 'invalid_client_metadata'],
+      ['a confidential client without a secret', { client_secret: undefined }, 'invalid_client_metadata'],
+    ] as const) {
+      it(`rejects ${label} with ${code}, as the app's Provider would`, async () => {
+        const metadata = { ...valid, ...change } as ClientMetadata;
+        const said = await validatorSays(metadata);
+        expect(said?.code, JSON.stringify(said)).to.equal(code);
+        expect(said).to.deep.equal(await appProviderSays(metadata));
+      });
+    }
+  });
+
+  describe('A11: introspection authenticates the client and reports whose token it is', () => {
+    for (const method of ['none', 'client_secret_basic', 'client_secret_post'] as const) {
+      describe(`for a ${method} client`, () => {
+        const e = new Engine();
+        // POST {issuer}/ask is answered by introspect(), as revoke_all is.
+        before(() => e.start({
+          tokenEndpointAuthMethod: method,
+          front: (engine) => async (ctx) => {
+            if (ctx.path !== `${appPath(e.app.id)}/ask`) return engine(ctx);
+            const answer = await introspect(ctx, appPath(e.app.id), () => engine(ctx));
+            if (answer) ctx.body = answer;
+          },
+        }));
+        after(() => e.stop());
+
+        const credentials = (secret = e.secret): { form: Record<string, string>; headers: Record<string, string> } => {
+          if (method === 'none') return { form: { client_id: e.app.id }, headers: {} };
+          if (method === 'client_secret_post') return { form: { client_id: e.app.id, client_secret: secret! }, headers: {} };
+          return { form: {}, headers: { authorization: `Basic ${Buffer.from(`${e.app.id}:${secret}`).toString('base64')}` } };
+        };
+        const ask = async (token: string, secret?: string) => {
+          const { form, headers } = credentials(secret);
+          const res = await e.post('/ask', { ...form, token }, headers);
+          return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+        };
+
+        it('reports an access token and a refresh token active with their account, a used refresh token not', async () => {
+          const { config, tokens } = await e.signIn(`${method}@example.com`, 'openid offline_access');
+          const active = { status: 200, body: { active: true, accountId: `${method}@example.com`, clientId: e.app.id } };
+          expect(await ask(tokens.access_token)).to.deep.equal(active);
+          expect(await ask(tokens.refresh_token!)).to.deep.equal(active);
+          await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+          expect(await ask(tokens.refresh_token!)).to.deep.equal({ status: 200, body: { active: false, clientId: e.app.id } });
+          expect(await ask('not-a-token')).to.deep.equal({ status: 200, body: { active: false, clientId: e.app.id } });
+        });
+
+        if (method !== 'none') {
+          it('leaves the engine\'s own answer to a wrong secret', async () => {
+            const denied = await ask('not-a-token', 'wrong');
+            expect(denied.status).to.equal(401);
+            expect(denied.body.error).to.equal('invalid_client');
+          });
+        }
+      });
+    }
+  });
+});

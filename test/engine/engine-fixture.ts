@@ -1,0 +1,169 @@
+// One app's oidc-provider on its own: a real Provider with Postern's configuration of a
+// freshly made app (real keys, memory or Redis stores), mounted under the app's path on a
+// loopback port behind Postern's security headers, and nothing else of Postern. Sign-in
+// ends through the engine's documented interaction API, so the tests in this folder see
+// the engine, not the hosted login.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa, { type Context, type Middleware } from 'koa';
+import mount from 'koa-mount';
+import Provider, { type Configuration } from 'oidc-provider';
+import * as oidc from 'openid-client';
+import { loginResult } from '../../interactions/consent.ts';
+import { errorPage, logoutPage, signedOutPage } from '../../interactions/views/pages.ts';
+import { appPath } from '../../src/apps/app-paths.ts';
+import { securityHeaders } from '../../src/http/request-context.ts';
+import { clientSecretContext, encryptSecret } from '../../src/keys/encryption.ts';
+import { generateKey } from '../../src/keys/generate-keys.ts';
+import { initialKeys } from '../../src/keys/key-ring.ts';
+import { createLogger } from '../../src/log.ts';
+import { offlineAccessImpliesConsent } from '../../src/oidc/offline-access.ts';
+import { providerConfiguration, type ProviderDeps } from '../../src/oidc/provider-config.ts';
+import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
+import type { AppRecord, Stores, TokenEndpointAuthMethod } from '../../src/storage/ports.ts';
+import { Browser } from '../helpers/browser.ts';
+import { REDIRECT_URI } from '../helpers/harness.ts';
+
+export const KEK = randomBytes(32);
+
+/** Runs the request through the app's engine (mounted under the app's path). */
+export type RunEngine = (ctx: Context) => Promise<void>;
+
+export interface EngineOptions {
+  /** Default: memory stores of their own. */
+  readonly stores?: Stores;
+  readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
+  /** Changes Postern's configuration of the app before the Provider is built. */
+  readonly configure?: (configuration: Configuration) => Configuration;
+  /** What stands in front of the engine (default: nothing). */
+  readonly front?: (engine: RunEngine) => Middleware;
+}
+
+/** An app record as the admin API would create it. */
+export async function makeApp(tokenEndpointAuthMethod: TokenEndpointAuthMethod = 'none'): Promise<{ app: AppRecord; secret: string | undefined }> {
+  const id = randomUUID();
+  const now = Date.now();
+  const secret = tokenEndpointAuthMethod === 'none' ? undefined : randomBytes(32).toString('base64url');
+  const settings = { id_token_ttl: 3600, magic_link_ttl: 600, refresh_token_idle_ttl: 3600, refresh_token_max_ttl: 7200 };
+  const app: AppRecord = {
+    id,
+    name: 'Engine App',
+    redirectUris: [REDIRECT_URI],
+    postLogoutRedirectUris: [],
+    tokenEndpointAuthMethod,
+    encryptedClientSecret: secret && encryptSecret(KEK, secret, clientSecretContext(id)),
+    settings,
+    keys: await initialKeys((alg) => generateKey(id, KEK, alg), now, settings.id_token_ttl),
+    createdAt: now,
+    updatedAt: now,
+  };
+  return { app, secret };
+}
+
+export function providerDeps(stores: Stores): ProviderDeps {
+  return {
+    stores,
+    kek: KEK,
+    cookieSecrets: ['engine-test-cookie-secret-0123456789abcdef'],
+    secureCookies: false,
+    logger: createLogger('silent'),
+    pages: { errorPage, logoutPage, signedOutPage },
+  };
+}
+
+export class Engine {
+  app!: AppRecord;
+  secret: string | undefined;
+  stores!: Stores;
+  provider!: Provider;
+  /** Base URL of the server, and the app's issuer under it. */
+  url = '';
+  issuer = '';
+  #http: Server | undefined;
+  #ownStores = false;
+
+  async start(options: EngineOptions = {}): Promise<this> {
+    ({ app: this.app, secret: this.secret } = await makeApp(options.tokenEndpointAuthMethod));
+    this.#ownStores = !options.stores;
+    this.stores = options.stores ?? openMemoryStores();
+    const http = createServer();
+    this.#http = http;
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    this.url = `http://localhost:${(http.address() as AddressInfo).port}`;
+    const path = appPath(this.app.id);
+    this.issuer = `${this.url}${path}`;
+    const deps = providerDeps(this.stores);
+    const configuration = providerConfiguration(this.app, this.issuer, deps);
+    this.provider = new Provider(this.issuer, options.configure ? options.configure(configuration) : configuration);
+    this.provider.use(offlineAccessImpliesConsent);
+
+    const mounted = mount(path, this.provider as never);
+    const engine: RunEngine = (ctx) => mounted(ctx, async () => {});
+    // The engine runs on the mounting app's context, so its cookies are signed with that app's keys, as in server.ts.
+    const koa = new Koa({ proxy: true, keys: [...deps.cookieSecrets] });
+    koa.use(securityHeaders(false));
+    koa.use(this.#interaction(`${path}/interaction/`));
+    koa.use(options.front ? options.front(engine) : (ctx) => engine(ctx));
+    http.on('request', koa.callback());
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const http = this.#http;
+    if (http) {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+    if (this.#ownStores) await this.stores.close();
+  }
+
+  /** The person signs in as the login_hint, without any page: the engine's documented interactionResult. */
+  #interaction(prefix: string): Middleware {
+    return async (ctx, next) => {
+      if (ctx.method !== 'GET' || !ctx.path.startsWith(prefix)) return next();
+      const details = await this.provider.interactionDetails(ctx.req, ctx.res);
+      const email = String(details.params.login_hint);
+      await this.stores.accounts.recordLogin(this.app.id, email, Date.now());
+      ctx.redirect(await this.provider.interactionResult(ctx.req, ctx.res, await loginResult(this.provider, details, email), { mergeWithLastSubmission: false }));
+    };
+  }
+
+  /** openid-client for the app's client. */
+  client(): Promise<oidc.Configuration> {
+    const auth = !this.secret
+      ? oidc.None()
+      : this.app.tokenEndpointAuthMethod === 'client_secret_post'
+        ? oidc.ClientSecretPost(this.secret)
+        : oidc.ClientSecretBasic(this.secret);
+    return oidc.discovery(new URL(this.issuer), this.app.id, undefined, auth, { execute: [oidc.allowInsecureRequests] });
+  }
+
+  /** Authorization request, sign-in and code exchange; `browser` keeps the session. */
+  async signIn(email: string, scope = 'openid email', browser = new Browser()) {
+    const config = await this.client();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const nonce = oidc.randomNonce();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      nonce,
+      login_hint: email,
+    });
+    const callback = await browser.navigate(url.href, {}, REDIRECT_URI);
+    if (!callback.url.startsWith(REDIRECT_URI)) throw new Error(`sign-in did not reach the redirect URI: ${callback.status} ${callback.body.slice(0, 300)}`);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: verifier, expectedNonce: nonce });
+    return { config, tokens, browser };
+  }
+
+  /** A form POST to a path under the issuer. */
+  post(path: string, form: Record<string, string>, headers: Record<string, string> = {}) {
+    return fetch(`${this.issuer}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(form),
+    });
+  }
+}

@@ -5,7 +5,6 @@
 // signed has expired (`retireAt`). A rotation promotes next → current, demotes
 // current → previous and adds a new next key; it is computed here and stored by the
 // caller in one compare-and-replace of the app record (src/apps/apps-service.ts).
-import { inSigningOrder } from '../oidc/engine.ts';
 import type { AppRecord, StoredKey } from '../storage/ports.ts';
 
 export type KeyStatus = 'next' | 'current' | 'previous';
@@ -41,18 +40,16 @@ function isRetired(key: StoredKey, now: number): boolean {
 }
 
 /**
- * The keys to give the engine, in the order that makes it sign with the current key only:
- * it signs with the first listed key of an algorithm (src/oidc/engine.ts, A5), so the
- * current keys come first, the newest first should a record ever hold two; next and
- * previous keys follow and are only published (and used to verify, e.g. an
- * id_token_hint). Retired keys are left out even before the sweep removes them from the
- * record.
+ * The keys to give the engine, in order of preference: the current keys first (the
+ * newest first should a record ever hold two), then next and previous keys, which are
+ * only published (and used to verify, e.g. an id_token_hint). The engine signs with the
+ * first key of each algorithm (src/oidc/engine.ts, A5), so it signs with the current key
+ * only. Retired keys are left out even before the sweep removes them from the record.
  */
 export function publishedKeys(keys: readonly StoredKey[], now: number): StoredKey[] {
-  return inSigningOrder(
-    keys.filter((k) => !isRetired(k, now)),
-    (a, b) => STATUS_ORDER[statusOf(a)] - STATUS_ORDER[statusOf(b)] || activatedAt(b) - activatedAt(a) || b.createdAt - a.createdAt,
-  );
+  return keys
+    .filter((k) => !isRetired(k, now))
+    .sort((a, b) => STATUS_ORDER[statusOf(a)] - STATUS_ORDER[statusOf(b)] || activatedAt(b) - activatedAt(a) || b.createdAt - a.createdAt);
 }
 
 /** A key as it becomes current now, with the app's ID token lifetime. */

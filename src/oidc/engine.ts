@@ -63,11 +63,12 @@ export async function sessionIdClaim(ctx: KoaContextWithOIDC | undefined): Promi
  * A5 Signing key. Of the keys in `jwks.keys` that fit an algorithm, the engine signs with
  * the first listed one (KeyStore.selectForSign filters in array order and sorts stably by
  * a score that is equal for keys that all carry `alg` and `use`); every key is published
- * in the JWKS and verifies. So the key that should sign goes first among its algorithm's:
- * `signsFirst` orders two keys, the one that should sign before the other.
+ * in the JWKS and verifies. So the `jwks` configuration is the keys in order of
+ * preference, the key that should sign first among its algorithm's
+ * (src/keys/key-ring.ts, publishedKeys).
  */
-export function inSigningOrder<K>(keys: readonly K[], signsFirst: (a: K, b: K) => number): K[] {
-  return [...keys].sort(signsFirst);
+export function jwksInPreferenceOrder(keys: readonly Record<string, unknown>[]): { keys: never } {
+  return { keys: [...keys] as never };
 }
 
 /**

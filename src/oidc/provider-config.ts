@@ -7,6 +7,7 @@ import type { AppRecord, Stores } from '../storage/ports.ts';
 import { openSigningKeys } from '../keys/open-keys.ts';
 import { adapterFor } from './adapter.ts';
 import { clientMetadataOf } from './client-metadata.ts';
+import { jwksInPreferenceOrder } from './engine.ts';
 import { findAccountIn } from './find-account.ts';
 import { sharedConfiguration } from './shared-configuration.ts';
 import type { Logger } from '../log.ts';
@@ -47,7 +48,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
   return {
     adapter: adapterFor(deps.stores.oidc, app.id),
     clients: [clientMetadataOf(app, deps.kek)],
-    jwks: { keys: openSigningKeys(app, deps.kek) as never },
+    jwks: jwksInPreferenceOrder(openSigningKeys(app, deps.kek)),
     findAccount: findAccountIn(deps.stores.accounts, app.id),
 
     ...shared,

@@ -30,6 +30,8 @@ export interface AuditLog {
   record(event: AuditEvent): void;
   /** An app's kept events, newest first. */
   query(appId: string, query: AuditQuery): Promise<AuditRecord[]>;
+  /** Resolves once every event recorded so far has been written (or failed): shutdown and tests. */
+  flushed(): Promise<void>;
 }
 
 /** The names an event's fields have outside Postern (log lines, the admin API): snake_case. */
@@ -40,15 +42,21 @@ export function externalAuditFields(record: object): Record<string, unknown> {
 }
 
 export function createAuditLog(logger: Logger, store: AuditStore, retainSeconds: number, clock: Clock): AuditLog {
+  const pending = new Set<Promise<void>>();
   const record = (event: AuditEvent) => {
     logger.info('audit', { audit: externalAuditFields(event) });
     // Off the request path: a slow or failing audit store never fails a sign-in.
-    store.append({ ...event, id: randomUUID(), at: clock.now() }, retainSeconds).catch((err: unknown) => {
+    const write = store.append({ ...event, id: randomUUID(), at: clock.now() }, retainSeconds).catch((err: unknown) => {
       logger.error('audit store write failed', { type: event.type, app_id: event.appId, err: String(err) });
     });
+    pending.add(write);
+    void write.finally(() => pending.delete(write));
   };
   return {
     record,
     query: (appId, query) => store.query(appId, query),
+    flushed: async () => {
+      await Promise.all(pending);
+    },
   };
 }

@@ -5,7 +5,6 @@ import type { Config } from '../config/load.ts';
 import { AppsService } from './apps/apps-service.ts';
 import { createAuditLog, type AuditEvent, type AuditLog } from './audit.ts';
 import type { Clock } from './clock.ts';
-import { PosternError } from './errors.ts';
 import { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import type { Logger } from './log.ts';
 import { MailQueue } from './mail/mail-queue.ts';
@@ -16,6 +15,8 @@ import { SignIn } from './sign-in/sign-in.ts';
 import type { Stores } from './storage/ports.ts';
 import { createProvider } from './tenancy/create-provider.ts';
 import { ProviderRegistry } from './tenancy/provider-registry.ts';
+import { clientMetadataOf } from './oidc/client-metadata.ts';
+import { validateClientMetadata } from './oidc/engine.ts';
 import type { ProviderDeps } from './oidc/provider-config.ts';
 
 export interface ServiceDeps {
@@ -53,6 +54,7 @@ export function composeServices(deps: ServiceDeps): Services {
     cookieSecrets: config.cookieSecrets,
     secureCookies: config.publicUrl.startsWith('https://'),
     logger,
+    clock,
     pages: deps.pages,
   };
   const registry = new ProviderRegistry(stores.apps, (app) => createProvider(app, config.publicUrl, providerDeps, audit), {
@@ -66,15 +68,7 @@ export function composeServices(deps: ServiceDeps): Services {
     stores,
     clock,
     kek: config.keyEncryptionKey,
-    async validateClient(app) {
-      try {
-        await registry.build(app).provider.Client.find(app.id);
-      } catch (err) {
-        const e = err as { error?: string; error_description?: string; message?: string };
-        const kind = e.error === 'invalid_redirect_uri' ? 'invalid_redirect_uri' : 'invalid_client_metadata';
-        throw new PosternError(kind, e.error_description ?? e.message ?? 'invalid client metadata');
-      }
-    },
+    validateClient: (app) => validateClientMetadata(clientMetadataOf(app, config.keyEncryptionKey)),
     async changed(id) {
       registry.invalidate(id);
       await stores.changes.publish(id).catch((err: unknown) => {

@@ -94,8 +94,9 @@ async function main() {
     const deadline = setTimeout(() => http.closeAllConnections(), 10_000);
     await closed;
     clearTimeout(deadline);
-    // Sign-in mail already accepted is sent before exiting (bounded like the requests).
-    await Promise.race([server.mailQueue.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    // Sign-in mail already accepted is sent, and audit events written, before exiting
+    // (bounded like the requests).
+    await Promise.race([Promise.all([server.mailQueue.idle(), server.audit.flushed()]), new Promise((r) => setTimeout(r, 10_000).unref())]);
     server.mailQueue.stop();
     await server.keyRotation.stop();
     await Promise.allSettled([stores.close(), mailer.close()]);

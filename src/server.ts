@@ -13,6 +13,7 @@ import { errorPage, logoutPage, signedOutPage } from '../interactions/views/page
 import { adminGate } from './admin/admin-auth.ts';
 import { adminRouter } from './admin/admin-routes.ts';
 import type { AppsService } from './apps/apps-service.ts';
+import type { AuditLog } from './audit.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { composeServices } from './compose.ts';
 import { errorHandler } from './http/error-handler.ts';
@@ -47,6 +48,7 @@ export interface Server {
   readonly app: Koa;
   readonly registry: ProviderRegistry;
   readonly apps: AppsService;
+  readonly audit: AuditLog;
   /** Scheduled key rotation and retired-key sweep; main.ts starts and stops it. */
   readonly keyRotation: KeyRotationScheduler;
   readonly mailQueue: MailQueue;
@@ -107,6 +109,6 @@ export function buildServer(deps: ServerDeps): Server {
     app.use(middleware);
   }
 
-  const server: Server = { app, registry, apps, keyRotation: services.keyRotation, mailQueue: services.mailQueue, routers, ready: false };
+  const server: Server = { app, registry, apps, audit, keyRotation: services.keyRotation, mailQueue: services.mailQueue, routers, ready: false };
   return server;
 }

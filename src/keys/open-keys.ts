@@ -8,6 +8,6 @@ import { publishedKeys } from './key-ring.ts';
  * current keys first, so the engine signs with them and with nothing else; next and
  * previous keys after them, so the JWKS publishes them (see key-ring.ts publishedKeys).
  */
-export function openSigningKeys(app: AppRecord, kek: Buffer, now = Date.now()): Record<string, unknown>[] {
+export function openSigningKeys(app: AppRecord, kek: Buffer, now: number): Record<string, unknown>[] {
   return publishedKeys(app.keys, now).map((key) => JSON.parse(decryptSecret(kek, key.encryptedPrivateJwk, keyContext(app.id, key.kid))));
 }

@@ -1,6 +1,7 @@
 // The oidc-provider adapter, created per app: every model document is stored under the
 // app id, so two apps can never read each other's sessions, codes or tokens.
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Clock } from '../clock.ts';
 import type { OidcStore } from '../storage/ports.ts';
 import { readingAtTokenEndpoint, unavailable } from './engine.ts';
 
@@ -15,19 +16,20 @@ import { readingAtTokenEndpoint, unavailable } from './engine.ts';
  */
 export const REFRESH_GRACE_SECONDS = 10;
 
-function withinRefreshGrace(model: string, payload: AdapterPayload | undefined): boolean {
+/** `consumed` is set by the store, from the same clock. */
+function withinRefreshGrace(model: string, payload: AdapterPayload | undefined, clock: Clock): boolean {
   if (model !== 'RefreshToken' || !payload?.consumed || !readingAtTokenEndpoint()) return false;
-  return Math.floor(Date.now() / 1000) - Number(payload.consumed) <= REFRESH_GRACE_SECONDS;
+  return Math.floor(clock.now() / 1000) - Number(payload.consumed) <= REFRESH_GRACE_SECONDS;
 }
 
-export function adapterFor(store: OidcStore, appId: string) {
+export function adapterFor(store: OidcStore, appId: string, clock: Clock) {
   return (model: string): Adapter => ({
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
       await store.upsert(appId, model, id, payload as Record<string, unknown>, expiresIn).catch(unavailable);
     },
     async find(id: string) {
       const payload = (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined;
-      if (payload && withinRefreshGrace(model, payload)) {
+      if (payload && withinRefreshGrace(model, payload, clock)) {
         const { consumed, ...unconsumed } = payload;
         return unconsumed;
       }

@@ -12,6 +12,7 @@ import { findAccountIn } from './find-account.ts';
 import { sharedConfiguration } from './shared-configuration.ts';
 import type { Logger } from '../log.ts';
 import { appPath } from '../apps/app-paths.ts';
+import type { Clock } from '../clock.ts';
 
 export interface ProviderDeps {
   readonly stores: Stores;
@@ -19,6 +20,8 @@ export interface ProviderDeps {
   readonly cookieSecrets: readonly string[];
   readonly secureCookies: boolean;
   readonly logger: Logger;
+  /** Store expiry and key retirement run on this clock, so the engine's TTLs must too. */
+  readonly clock: Clock;
   /** The hosted pages' look for the engine's own pages (HTML; the views escape). */
   readonly pages: {
     readonly errorPage: (input: { title: string; message: string; reference?: string | undefined }) => string;
@@ -32,7 +35,6 @@ export const AUTHORIZATION_CODE_TTL = 60;
 export const SESSION_TTL = 14 * 24 * 60 * 60;
 export const REVOKE_ALL_PATH = '/token/revoke_all';
 
-const epoch = () => Math.floor(Date.now() / 1000);
 
 export function providerConfiguration(app: AppRecord, issuer: string, deps: ProviderDeps): Configuration {
   const { settings } = app;
@@ -46,9 +48,9 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
 
   const shared = sharedConfiguration();
   return {
-    adapter: adapterFor(deps.stores.oidc, app.id),
+    adapter: adapterFor(deps.stores.oidc, app.id, deps.clock),
     clients: [clientMetadataOf(app, deps.kek)],
-    jwks: jwksInPreferenceOrder(openSigningKeys(app, deps.kek)),
+    jwks: jwksInPreferenceOrder(openSigningKeys(app, deps.kek, deps.clock.now())),
     findAccount: findAccountIn(deps.stores.accounts, app.id),
 
     ...shared,
@@ -74,8 +76,8 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       // Idle timeout on every rotation, capped by what is left of the absolute lifetime,
       // counted from the first token of the chain (`iiat`).
       RefreshToken(_ctx, token) {
-        const first = token.iiat ?? epoch();
-        const left = settings.refresh_token_max_ttl - (epoch() - first);
+        const now = Math.floor(deps.clock.now() / 1000);
+        const left = settings.refresh_token_max_ttl - (now - (token.iiat ?? now));
         return Math.max(1, Math.min(settings.refresh_token_idle_ttl, left));
       },
       // The login attempt must outlive its link.

@@ -37,20 +37,19 @@ export interface RegistryOptions {
 export class ProviderRegistry {
   readonly #cache = new Map<string, Entry>();
   readonly #apps: AppStore;
-  readonly #build: (app: AppRecord) => { provider: Provider; issuer: string };
+  readonly #create: (app: AppRecord) => { provider: Provider; issuer: string };
   readonly #max: number;
   readonly #revalidateMs: number;
 
   constructor(apps: AppStore, build: (app: AppRecord) => { provider: Provider; issuer: string }, options: RegistryOptions = {}) {
     this.#apps = apps;
-    this.#build = build;
+    this.#create = build;
     this.#max = options.max ?? 500;
     this.#revalidateMs = options.revalidateMs ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Builds a Provider for a record without caching it (used to validate a new client). */
-  build(app: AppRecord): LiveProvider {
-    const { provider, issuer } = this.#build(app);
+  #build(app: AppRecord): LiveProvider {
+    const { provider, issuer } = this.#create(app);
     return { app, provider, issuer, handle: mount(appPath(app.id), provider as never) };
   }
 
@@ -75,7 +74,7 @@ export class ProviderRegistry {
   }
 
   #load(appId: string, record: Promise<AppRecord | undefined>): Promise<LiveProvider | undefined> {
-    const entry: Entry = { loading: record.then((app) => (app ? this.build(app) : undefined)), checkedAt: Date.now() };
+    const entry: Entry = { loading: record.then((app) => (app ? this.#build(app) : undefined)), checkedAt: Date.now() };
     this.#cache.set(appId, entry);
     // Unknown ids and failures are not remembered: the app may be created a moment later.
     const forget = () => {

@@ -7,7 +7,6 @@ import * as oidc from 'openid-client';
 import type { MagicLinkRecord } from '../../src/storage/ports.ts';
 import type { TtlMap } from '../../src/storage/memory/ttl-map.ts';
 import { Browser, formOn, type Page } from '../helpers/browser.ts';
-import { restoreClock, travel } from '../helpers/clock.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 
 const CODE = /^[A-Za-z0-9_-]{43,}$/;
@@ -78,7 +77,7 @@ describe('magic links', () => {
     app = await h.createApp({ name: 'Acme Notes' });
   });
   after(() => h.stop());
-  afterEach(() => restoreClock());
+  afterEach(() => h.clock.reset());
 
   /** Starts a login in `browser` and requests a link for `email`. */
   async function requested(email: string, browser = new Browser(), forApp = app) {
@@ -336,7 +335,7 @@ describe('magic links', () => {
       const r = await requested(addr('expired'));
       const confirm = await r.browser.navigate(r.link);
       expect(confirm.status).to.equal(200);
-      travel(16 * 60);
+      h.clock.travel(16 * 60);
       const opened = await r.browser.navigate(r.link);
       expectProblem(opened, 'expired', 410);
       expectHostedHeaders(opened, 'expired page');
@@ -353,13 +352,13 @@ describe('magic links', () => {
 
       const ok = await requested(addr('ttl-ok'), new Browser(), short);
       expect(ok.mail.text).to.include('expires in 2 minutes');
-      travel(100);
+      h.clock.travel(100);
       const done = await complete(ok.browser, ok.link, ok.redirectUri);
       expectCallback(done, ok, short);
-      restoreClock();
+      h.clock.reset();
 
       const late = await requested(addr('ttl-late'), new Browser(), short);
-      travel(121);
+      h.clock.travel(121);
       expectProblem(await late.browser.navigate(late.link), 'expired', 410);
       expect(await h.stores.accounts.find(short.app_id, late.mail.to)).to.equal(undefined);
     });

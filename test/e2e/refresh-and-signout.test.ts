@@ -3,7 +3,6 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
-import { restoreClock, travel } from '../helpers/clock.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { REFRESH_GRACE_SECONDS } from '../../src/oidc/adapter.ts';
 
@@ -36,7 +35,7 @@ describe('refresh tokens and sign-out', () => {
     app = await h.createApp({ name: 'Refresh App', refresh_token_idle_ttl: 3600, refresh_token_max_ttl: 3 * 3600 });
   });
   after(() => h.stop());
-  afterEach(() => restoreClock());
+  afterEach(() => h.clock.reset());
 
   it('issues no refresh token without offline_access, one with it (no consent screen)', async () => {
     const without = await h.signIn(app, 'norefresh@example.com');
@@ -62,7 +61,7 @@ describe('refresh tokens and sign-out', () => {
   it('keeps the session when a used refresh token comes again within the grace window (two tabs)', async () => {
     const { config, tokens } = await h.signIn(app, 'tabs@example.com', { scope: 'openid offline_access' });
     const first = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
-    travel(REFRESH_GRACE_SECONDS - 2);
+    h.clock.travel(REFRESH_GRACE_SECONDS - 2);
     // The second tab gets no new tokens...
     expect((await rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!))).error).to.equal('invalid_grant');
     // ...and the first tab's chain lives on.
@@ -73,7 +72,7 @@ describe('refresh tokens and sign-out', () => {
     const { config, tokens } = await h.signIn(app, 'replay@example.com', { scope: 'openid offline_access' });
     const used = tokens.refresh_token!;
     const next = await oidc.refreshTokenGrant(config, used);
-    travel(REFRESH_GRACE_SECONDS + 1);
+    h.clock.travel(REFRESH_GRACE_SECONDS + 1);
     const replay = await rejects(oidc.refreshTokenGrant(config, used));
     expect(replay.error).to.equal('invalid_grant');
     // The legitimate successor and its access token died with the grant.
@@ -83,11 +82,11 @@ describe('refresh tokens and sign-out', () => {
 
   it('expires a refresh token left unused for refresh_token_idle_ttl, while use keeps it alive', async () => {
     const { config, tokens } = await h.signIn(app, 'idle@example.com', { scope: 'openid offline_access' });
-    travel(3000); // under the 3600 s idle limit
+    h.clock.travel(3000); // under the 3600 s idle limit
     const kept = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
-    travel(3000); // 6000 s since sign-in, but only 3000 s since last use
+    h.clock.travel(3000); // 6000 s since sign-in, but only 3000 s since last use
     const again = await oidc.refreshTokenGrant(config, kept.refresh_token!);
-    travel(3601); // idle too long
+    h.clock.travel(3601); // idle too long
     expect((await rejects(oidc.refreshTokenGrant(config, again.refresh_token!))).error).to.equal('invalid_grant');
   });
 
@@ -95,11 +94,11 @@ describe('refresh tokens and sign-out', () => {
     const { config, tokens } = await h.signIn(app, 'absolute@example.com', { scope: 'openid offline_access' });
     let refresh = tokens.refresh_token!;
     for (let i = 0; i < 3; i++) {
-      travel(3500);
+      h.clock.travel(3500);
       refresh = (await oidc.refreshTokenGrant(config, refresh)).refresh_token!;
     }
     // 10500 s of 10800 s used: the new token may only live the remaining 300 s.
-    travel(301);
+    h.clock.travel(301);
     expect((await rejects(oidc.refreshTokenGrant(config, refresh))).error).to.equal('invalid_grant');
   });
 

@@ -3,6 +3,7 @@
 // loopback port behind Postern's security headers, and nothing else of Postern. Sign-in
 // ends through the engine's documented interaction API, so the tests in this folder see
 // the engine, not the hosted login.
+import { systemClock } from '../../src/clock.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -68,6 +69,7 @@ export function providerDeps(stores: Stores): ProviderDeps {
     cookieSecrets: ['engine-test-cookie-secret-0123456789abcdef'],
     secureCookies: false,
     logger: createLogger('silent'),
+    clock: systemClock,
     pages: { errorPage, logoutPage, signedOutPage },
   };
 }

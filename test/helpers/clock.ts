@@ -1,15 +1,21 @@
-// Moves Date.now() forward for expiry tests. The server under test runs in this process,
-// so oidc-provider, the stores and openid-client all see the same shifted clock; timers
-// are untouched. Always restore in afterEach.
-const realNow = Date.now;
-let offset = 0;
+// A clock a test can move: the server under test reads time from it (ServerDeps.clock,
+// the memory stores), so expiry tests jump ahead without waiting and without touching the
+// global Date. It follows real time from wherever it was moved to.
+import type { Clock } from '../../src/clock.ts';
 
-export function travel(seconds: number): void {
-  offset += seconds * 1000;
-  Date.now = () => realNow() + offset;
-}
+export class TestClock implements Clock {
+  #offset = 0;
 
-export function restoreClock(): void {
-  offset = 0;
-  Date.now = realNow;
+  now(): number {
+    return Date.now() + this.#offset;
+  }
+
+  travel(seconds: number): void {
+    this.#offset += seconds * 1000;
+  }
+
+  /** Back to real time. */
+  reset(): void {
+    this.#offset = 0;
+  }
 }

@@ -12,6 +12,7 @@ import { buildServer, type Server } from '../../src/server.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
 import type { Stores } from '../../src/storage/ports.ts';
 import { Browser, type Page } from './browser.ts';
+import { TestClock } from './clock.ts';
 import { SmtpCapture, linkIn } from './smtp-capture.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
@@ -29,6 +30,8 @@ export interface AppJson {
 
 export class Harness {
   readonly smtp = new SmtpCapture();
+  /** The server's time; `h.clock.travel(s)` moves it for expiry tests. */
+  readonly clock = new TestClock();
   stores!: Stores;
   server!: Server;
   url = '';
@@ -54,13 +57,14 @@ export class Harness {
     });
     const logger = createLogger(config.logLevel, (line) => void this.logs.push(line));
     // Memory unless the env names REDIS_URL / MONGODB_URI, exactly as main.ts decides.
-    this.stores = await openStores(config, logger);
+    this.stores = await openStores(config, logger, this.clock);
     this.server = buildServer({
       config,
       stores: this.stores,
       // SMTP_URL from `env` wins (e.g. a mail server that never answers); else the capture.
       mailer: options.devMailbox ? new DevMailbox(() => {}) : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom),
       logger,
+      clock: this.clock,
       mailRetryDelaysMs: [20, 50],
       ...(options.adminAuthFailuresPerIp ? { adminAuthFailuresPerIp: options.adminAuthFailuresPerIp } : {}),
     });

@@ -3,7 +3,6 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
-import { travel, restoreClock } from '../helpers/clock.ts';
 import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
 
 type Event = Record<string, unknown> & { type: string; at: string; id: string };
@@ -53,7 +52,7 @@ describe('audit trail', function () {
     ];
   });
   after(() => h.stop());
-  afterEach(() => restoreClock());
+  afterEach(() => h.clock.reset());
 
   it('records every kind of authentication event with its context', async () => {
     const { status, body } = await query({ limit: '500' });
@@ -135,7 +134,7 @@ describe('audit trail', function () {
   });
 
   it('forgets events after the retention period (90 days)', async () => {
-    travel(91 * 24 * 60 * 60);
+    h.clock.travel(91 * 24 * 60 * 60);
     expect((await query()).body.events).to.deep.equal([]);
   });
 });

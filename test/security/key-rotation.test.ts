@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { createAuditLog } from '../../src/audit.ts';
-import { systemClock } from '../../src/clock.ts';
 import {
   KEY_ALGS,
   MAX_ID_TOKEN_TTL,
@@ -24,7 +23,6 @@ import {
 import { DAY_MS, KeyRotationScheduler } from '../../src/keys/rotation-scheduler.ts';
 import { createLogger } from '../../src/log.ts';
 import type { AppRecord, StoredKey } from '../../src/storage/ports.ts';
-import { restoreClock, travel } from '../helpers/clock.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
 
@@ -54,20 +52,21 @@ async function jwks(app: AppJson): Promise<Record<string, unknown>[]> {
 }
 
 /**
- * Verifies against the JWKS as served now (a fresh fetch, as a relying party would), at
- * the test's clock (jose reads `new Date()`, which travel() does not move).
+ * Verifies against the JWKS as served now (a fresh fetch, as a relying party would), by
+ * the relying party's clock: real time unless `at` says otherwise (e.g. the server's
+ * test clock, to see a token from before a jump as expired).
  */
-async function verifyNow(app: AppJson, idToken: string) {
+async function verifyNow(app: AppJson, idToken: string, at = Date.now()) {
   return jwtVerify(idToken, createRemoteJWKSet(new URL(`${app.issuer}/jwks`)), {
     issuer: app.issuer,
     audience: app.client_id,
-    currentDate: new Date(Date.now()),
+    currentDate: new Date(at),
   });
 }
 
-async function rejectsVerification(app: AppJson, idToken: string): Promise<string> {
+async function rejectsVerification(app: AppJson, idToken: string, at = Date.now()): Promise<string> {
   try {
-    await verifyNow(app, idToken);
+    await verifyNow(app, idToken, at);
   } catch (err) {
     return (err as { code?: string }).code ?? String(err);
   }
@@ -93,7 +92,7 @@ describe('signing-key rotation', function () {
     await h.start();
   });
   after(() => h.stop());
-  afterEach(() => restoreClock());
+  afterEach(() => h.clock.reset());
 
   describe('manual rotation (POST /admin/apps/{id}/keys/rotate)', () => {
     it('creates an app with a current and an already published next key per algorithm', async () => {
@@ -145,7 +144,7 @@ describe('signing-key rotation', function () {
       const { payload } = await verifyNow(app, old.id_token!);
       expect(payload.sub).to.equal('before@example.com');
       // Audited.
-      await new Promise((r) => setTimeout(r, 20));
+      await h.server.audit.flushed();
       const events = await h.stores.audit.query(app.app_id, { type: 'admin.keys_rotated', limit: 10 });
       expect(events).to.have.length(1);
       expect(events[0]).to.include({ outcome: 'success', appId: app.app_id });
@@ -179,10 +178,10 @@ describe('signing-key rotation', function () {
       const { tokens } = await h.signIn(app, 'expiring@example.com');
       const oldSigner = decodeProtectedHeader(tokens.id_token!).kid!;
       await rotate(app);
-      travel(60 + RETIRE_GRACE_MS / 1000 - 30);
+      h.clock.travel(60 + RETIRE_GRACE_MS / 1000 - 30);
       // Not yet: a relying party may still accept the token within its clock tolerance.
       expect(kidsWith(await rotate(app), 'previous', 'ES512')).to.include(oldSigner);
-      travel(60);
+      h.clock.travel(60);
       const keys = await rotate(app);
       expect(keys.map((k) => k.kid)).not.to.include(oldSigner);
       expect(kidsWith(keys, 'previous', 'ES512')).to.have.length(2); // the two signers since
@@ -317,6 +316,7 @@ describe('signing-key rotation', function () {
       await s.start({ KEY_ROTATION_DAYS: String(DAYS) });
     });
     after(() => s.stop());
+    afterEach(() => s.clock.reset());
 
     const viewIn = async (app: AppJson) => keysOf((await s.admin('GET', `/admin/apps/${app.app_id}`)).body);
     /** A second process's scheduler on the same stores (what another instance runs). */
@@ -326,8 +326,8 @@ describe('signing-key rotation', function () {
         apps: s.server.apps,
         rotationDays: DAYS,
         logger,
-        audit: createAuditLog(logger, s.stores.audit, 60, systemClock),
-        clock: systemClock,
+        audit: createAuditLog(logger, s.stores.audit, 60, s.clock),
+        clock: s.clock,
       });
     };
 
@@ -337,11 +337,11 @@ describe('signing-key rotation', function () {
       const first = keysOf(app);
 
       expect((await s.server.keyRotation.runOnce()).rotated).not.to.include(app.app_id);
-      travel(DAYS * 86_400 - 60);
+      s.clock.travel(DAYS * 86_400 - 60);
       expect((await s.server.keyRotation.runOnce()).rotated).not.to.include(app.app_id);
       expect(await viewIn(app)).to.deep.equal(first);
 
-      travel(120);
+      s.clock.travel(120);
       const run = await s.server.keyRotation.runOnce();
       expect(run.rotated).to.include(app.app_id);
       const keys = await viewIn(app);
@@ -349,11 +349,11 @@ describe('signing-key rotation', function () {
       expect(kidsWith(keys, 'previous', 'ES512')).to.deep.equal(kidsWith(first, 'current', 'ES512'));
       // The ID token from before is past its exp now, but its key is still published and
       // the signature still verifies (only the expiry check fails).
-      expect(await rejectsVerification(app, tokens.id_token!)).to.equal('ERR_JWT_EXPIRED');
+      expect(await rejectsVerification(app, tokens.id_token!, s.clock.now())).to.equal('ERR_JWT_EXPIRED');
 
       // Just rotated: the next pass leaves it alone.
       expect((await s.server.keyRotation.runOnce()).rotated).not.to.include(app.app_id);
-      await new Promise((r) => setTimeout(r, 20));
+      await s.server.audit.flushed();
       const events = await s.stores.audit.query(app.app_id, { type: 'keys.rotated', limit: 10 });
       expect(events).to.have.length(1);
       expect(events[0]).to.include({ reason: 'scheduled', outcome: 'success' });
@@ -367,7 +367,7 @@ describe('signing-key rotation', function () {
     it('rotates a due app exactly once when two instances run their schedulers at the same moment', async () => {
       const app = await s.createApp();
       const first = keysOf(app);
-      travel(DAYS * 86_400 + 60);
+      s.clock.travel(DAYS * 86_400 + 60);
       const [a, b] = await Promise.all([s.server.keyRotation.runOnce(), otherInstance().runOnce()]);
       const rotations = [...a.rotated, ...b.rotated].filter((id) => id === app.app_id);
       expect(rotations).to.have.length(1);
@@ -390,7 +390,7 @@ describe('signing-key rotation', function () {
       expect(early.nextRetireAt).to.be.at.most(retireAt);
       expect((await viewIn(app)).map((k) => k.kid)).to.include(oldSigner);
 
-      travel((retireAt - Date.now()) / 1000 + 1);
+      s.clock.travel((retireAt - s.clock.now()) / 1000 + 1);
       const run = await s.server.keyRotation.runOnce();
       expect(run.maintained).to.include(app.app_id);
       const keys = await viewIn(app);
@@ -425,8 +425,8 @@ describe('signing-key rotation', function () {
         },
         rotationDays: DAYS,
         logger,
-        audit: createAuditLog(logger, s.stores.audit, 60, systemClock),
-        clock: systemClock,
+        audit: createAuditLog(logger, s.stores.audit, 60, s.clock),
+        clock: s.clock,
       });
       scheduler.start();
       await inFirst; // the first pass started without waiting an interval
@@ -467,7 +467,7 @@ describe('signing-key rotation across two instances on one Redis', function () {
     await two.stop();
     await redis.destroy();
   });
-  afterEach(() => restoreClock());
+  afterEach(() => [one, two].forEach((x) => x.clock.reset()));
 
   const onTwo = (app: AppJson): AppJson => ({ ...app, issuer: app.issuer.replace(one.url, two.url) });
 
@@ -498,7 +498,7 @@ describe('signing-key rotation across two instances on one Redis', function () {
     let keys = keysOf((await two.admin('GET', `/admin/apps/${app.app_id}`)).body);
     expect(kidsWith(keys, 'previous', 'ES512')).to.have.members([only(kidsWith(first, 'current', 'ES512')), ...promoted].filter((k) => k !== only(kidsWith(keys, 'current', 'ES512'))));
 
-    travel(31 * 86_400);
+    for (const x of [one, two]) x.clock.travel(31 * 86_400);
     const before = keys;
     const runs = await Promise.all([one.server.keyRotation.runOnce(), two.server.keyRotation.runOnce()]);
     expect(runs.flatMap((r) => r.rotated).filter((id) => id === app.app_id)).to.have.length(1);

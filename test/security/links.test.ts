@@ -4,7 +4,6 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
-import { travel, restoreClock } from '../helpers/clock.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import type { CapturedMail } from '../helpers/smtp-capture.ts';
 
@@ -20,7 +19,7 @@ describe('links that survive the real world', function () {
     app = await h.createApp({ name: 'Laptop App' });
   });
   after(() => h.stop());
-  afterEach(() => restoreClock());
+  afterEach(() => h.clock.reset());
 
   it('mails the link, its expiry and a short code, in both parts', async () => {
     const browser = new Browser();
@@ -83,7 +82,7 @@ describe('links that survive the real world', function () {
     const browser = new Browser();
     const login = await h.startLogin(app, browser);
     const { link } = await h.requestLink(browser, login.page, 'late@example.com');
-    travel(16 * 60);
+    h.clock.travel(16 * 60);
     const expired = await browser.navigate(link);
     expect(expired.status).to.equal(410);
     expect(expired.body).to.include('This link has expired');
@@ -105,7 +104,7 @@ describe('links that survive the real world', function () {
     const browser = new Browser();
     const login = await h.startLogin(app, browser);
     const { link } = await h.requestLink(browser, login.page, 'stranger@example.com');
-    travel(16 * 60);
+    h.clock.travel(16 * 60);
     const elsewhere = await new Browser().navigate(link);
     expect(elsewhere.status).to.equal(410);
     expect(elsewhere.body).not.to.include('/resend');

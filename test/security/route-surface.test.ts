@@ -131,7 +131,7 @@ describe('route surface: one spelling per resource', function () {
       });
       expectNotFound(reply, `POST ${variant}`);
     }
-    await new Promise((r) => setTimeout(r, 200)); // the mail queue would have sent by now
+    await h.server.mailQueue.idle();
     expect(h.smtp.mails.length, 'no mail from any other spelling').to.equal(mailsBefore);
     // The form itself still works.
     const { mail } = await h.requestLink(browser, login.page, 'victim@example.com');

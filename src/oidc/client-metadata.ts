@@ -19,7 +19,7 @@ export function clientMetadataOf(app: AppRecord, kek: Buffer): ClientMetadata {
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     id_token_signed_response_alg: 'ES512',
-    // product.md lists auth_time among the claims of every ID token.
+    // auth_time is among the claims Postern puts in every ID token.
     require_auth_time: true,
   };
   if (app.encryptedClientSecret) {

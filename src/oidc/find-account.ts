@@ -15,7 +15,7 @@ export function findAccountIn(accounts: AccountStore, appId: string): FindAccoun
       async claims(use) {
         const base = { sub: account.email, email: account.email, email_verified: true };
         if (use !== 'id_token') return base;
-        // Claims product.md asks of every ID token beyond the engine's own: a unique id,
+        // Claims Postern puts in every ID token beyond the engine's own: a unique id,
         // what the token is for, not-before (= issue time), and sid and at_hash, which the
         // engine itself gives only some ID tokens (engine.ts, A3 and A4).
         return {
@@ -23,6 +23,7 @@ export function findAccountIn(accounts: AccountStore, appId: string): FindAccoun
           ...base,
           jti: randomUUID(),
           token_use: 'id',
+          // The engine's own clock, which sets `iat` (not the injected Clock tests move).
           nbf: Math.floor(Date.now() / 1000),
           ...accessTokenHashClaim(ctx),
         };

@@ -13,8 +13,8 @@ export const INTROSPECTION_PATH = '/token/introspection';
 
 export function sharedConfiguration() {
   return {
-    // `sub`, `email` and `email_verified` belong to every ID token (product.md), so they sit
-    // under `openid`; jti/token_use/nbf/at_hash/sid are only produced for ID tokens (find-account.ts).
+    // `sub`, `email` and `email_verified` belong to every ID token, so they sit under
+    // `openid`; jti/token_use/nbf/at_hash/sid are only produced for ID tokens (find-account.ts).
     claims: {
       openid: ['sub', 'email', 'email_verified', 'jti', 'token_use', 'nbf', 'at_hash', 'sid'],
       email: ['email', 'email_verified'],

@@ -10,6 +10,7 @@
 // are the sign-in service's; these routes read the request and pick the page.
 import type { Context } from 'koa';
 import { normalizeEmail } from '../src/accounts/email-address.ts';
+import { appPath } from '../src/apps/app-paths.ts';
 import { badRequest } from '../src/errors.ts';
 import { readForm } from '../src/http/read-body.ts';
 import { requestInfo } from '../src/http/request-info.ts';
@@ -27,7 +28,7 @@ export interface LoginDeps {
 }
 
 /** The page itself; the engine links to it without a trailing slash. */
-export const LOGIN_PAGE = '/apps/:appId/interaction/:uid';
+export const LOGIN_PAGE = `${appPath(':appId')}/interaction/:uid`;
 
 export function loginRouter(deps: LoginDeps) {
   const router = exactRouter();

@@ -56,7 +56,7 @@ function presentsClientAuthentication(ctx: Context, form: URLSearchParams): bool
 
 export function revokeAllRouter(deps: { registry: ProviderRegistry; oidc: OidcStore; audit: AuditLog }) {
   const router = exactRouter();
-  router.post(`/apps/:appId${REVOKE_ALL_PATH}`, async (ctx) => {
+  router.post(`${appPath(':appId')}${REVOKE_ALL_PATH}`, async (ctx) => {
     const live = await deps.registry.get(ctx.params.appId!);
     if (!live) throw notFound('No such app.');
     refuseUnreadableBody(ctx);

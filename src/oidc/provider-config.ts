@@ -13,6 +13,7 @@ import { sharedConfiguration } from './shared-configuration.ts';
 import type { Logger } from '../log.ts';
 import { appPath } from '../apps/app-paths.ts';
 import type { Clock } from '../clock.ts';
+import type { ErrorPage } from '../http/error-handler.ts';
 
 export interface ProviderDeps {
   readonly stores: Stores;
@@ -24,7 +25,7 @@ export interface ProviderDeps {
   readonly clock: Clock;
   /** The hosted pages' look for the engine's own pages (HTML; the views escape). */
   readonly pages: {
-    readonly errorPage: (input: { title: string; message: string; reference?: string | undefined }) => string;
+    readonly errorPage: ErrorPage;
     readonly logoutPage: (input: { appName: string | undefined; form: string }) => string;
     readonly signedOutPage: (input: { appName: string | undefined }) => string;
   };
@@ -34,7 +35,6 @@ export const ACCESS_TOKEN_TTL = 10 * 60;
 export const AUTHORIZATION_CODE_TTL = 60;
 export const SESSION_TTL = 14 * 24 * 60 * 60;
 export const REVOKE_ALL_PATH = '/token/revoke_all';
-
 
 export function providerConfiguration(app: AppRecord, issuer: string, deps: ProviderDeps): Configuration {
   const { settings } = app;

@@ -19,7 +19,7 @@ export type LinkLookup = { status: LinkStatus; record: MagicLinkRecord | undefin
 export type ShortCodeCheck =
   | { status: 'valid'; record: MagicLinkRecord }
   | { status: 'wrong'; attemptsLeft: number }
-  | { status: 'locked' | 'expired' | 'used' | 'none' };
+  | { status: 'locked' | 'expired' | 'used' };
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
@@ -108,10 +108,8 @@ export class MagicLinks {
     return this.#store.latestForAttempt(appId, interactionUid);
   }
 
-  /** Checks a typed short code against the latest link of the attempt, counting failures. */
-  async checkShortCode(appId: string, interactionUid: string, typed: unknown): Promise<ShortCodeCheck> {
-    const record = await this.#store.latestForAttempt(appId, interactionUid);
-    if (!record) return { status: 'none' };
+  /** Checks a typed short code against `record`, the latest link of its attempt, counting failures. */
+  async checkShortCode(record: MagicLinkRecord, typed: unknown): Promise<ShortCodeCheck> {
     const status = statusOf(record, this.#now());
     if (status === 'used' || status === 'expired') return { status };
     if ((record.failures ?? 0) >= MAX_SHORT_CODE_FAILURES) return { status: 'locked' };
@@ -119,7 +117,7 @@ export class MagicLinks {
     const matches =
       normalized !== undefined && timingSafeEqual(Buffer.from(sha256(normalized)), Buffer.from(record.shortCodeHash));
     if (!matches) {
-      const failures = await this.#store.countFailure(appId, record.hash);
+      const failures = await this.#store.countFailure(record.appId, record.hash);
       return failures >= MAX_SHORT_CODE_FAILURES ? { status: 'locked' } : { status: 'wrong', attemptsLeft: MAX_SHORT_CODE_FAILURES - failures };
     }
     const used = await this.use(record);

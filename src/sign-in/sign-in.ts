@@ -74,14 +74,15 @@ export class SignIn {
   async typeCode(attempt: Attempt, typed: unknown, client: RequestInfo): Promise<CodeOutcome> {
     const { links, audit } = this.#deps;
     const appId = attempt.app.id;
-    const email = await this.emailOf(appId, attempt.uid);
-    if (!email) return { kind: 'no_link' };
-    const context = { appId: appId, email, ...client };
+    const latest = await links.latest(appId, attempt.uid);
+    if (!latest) return { kind: 'no_link' };
+    const { email } = latest;
+    const context = { appId, email, ...client };
     if (!(await this.#deps.wrongCodesPerIp.hit(client.ip))) {
       audit.record({ type: 'code.rejected', outcome: 'failure', reason: 'rate limited', ...context });
       return { kind: 'rate_limited', email };
     }
-    const result = await links.checkShortCode(appId, attempt.uid, typed);
+    const result = await links.checkShortCode(latest, typed);
     if (result.status === 'valid') {
       await this.#signedIn(appId, result.record.email);
       audit.record({ type: 'code.accepted', outcome: 'success', clientId: result.record.clientId, ...context, email: result.record.email });
@@ -89,7 +90,7 @@ export class SignIn {
     }
     audit.record({ type: 'code.rejected', outcome: 'failure', reason: result.status, ...context });
     if (result.status === 'wrong') return { kind: 'wrong', email, attemptsLeft: result.attemptsLeft };
-    return { kind: 'problem', problem: result.status === 'none' ? 'unknown' : result.status };
+    return { kind: 'problem', problem: result.status };
   }
 
   /**
@@ -102,7 +103,7 @@ export class SignIn {
       type: 'link.opened',
       outcome: found.status === 'valid' ? 'success' : 'failure',
       reason: found.status,
-      appId: appId,
+      appId,
       clientId: found.record?.clientId,
       email: found.record?.email,
       ...client,
@@ -118,7 +119,7 @@ export class SignIn {
    */
   async confirmLink(appId: string, uid: string, code: unknown, here: boolean, csrfValid: boolean, client: RequestInfo): Promise<ConfirmedLink> {
     const reject = (reason: LinkProblem | 'csrf'): ConfirmedLink => {
-      this.#deps.audit.record({ type: 'link.rejected', outcome: 'failure', reason, appId: appId, ...client });
+      this.#deps.audit.record({ type: 'link.rejected', outcome: 'failure', reason, appId, ...client });
       if (reason === 'csrf') return { kind: 'csrf' };
       return reason === 'other_browser'
         ? { kind: 'problem', problem: reason, shortCode: formatShortCode(shortCodeOf(String(code))) }
@@ -132,13 +133,13 @@ export class SignIn {
     if (used.status !== 'valid') return reject(used.status);
     const { email, clientId } = used.record!;
     await this.#signedIn(appId, email);
-    this.#deps.audit.record({ type: 'link.accepted', outcome: 'success', appId: appId, clientId: clientId, email, ...client });
+    this.#deps.audit.record({ type: 'link.accepted', outcome: 'success', appId, clientId: clientId, email, ...client });
     return { kind: 'accepted', email };
   }
 
   /** A hosted form came back without a valid CSRF token. */
   formRejected(appId: string, purpose: string, client: RequestInfo): void {
-    this.#deps.audit.record({ type: 'form.rejected', outcome: 'failure', reason: `csrf (${purpose})`, appId: appId, ...client });
+    this.#deps.audit.record({ type: 'form.rejected', outcome: 'failure', reason: `csrf (${purpose})`, appId, ...client });
   }
 
   /** An account exists from its owner's first verified sign-in on. */

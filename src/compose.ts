@@ -6,13 +6,14 @@ import { AppsService } from './apps/apps-service.ts';
 import { createAuditLog, type AuditEvent, type AuditLog } from './audit.ts';
 import type { Clock } from './clock.ts';
 import { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
+import { SealedOidcStore } from './keys/sealed-oidc-store.ts';
 import type { Logger } from './log.ts';
 import { MailQueue } from './mail/mail-queue.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { LinkRequests } from './sign-in/link-requests.ts';
 import { MagicLinks } from './sign-in/magic-links.ts';
 import { SignIn } from './sign-in/sign-in.ts';
-import type { Stores } from './storage/ports.ts';
+import type { OidcStore, Stores } from './storage/ports.ts';
 import { createProvider } from './tenancy/create-provider.ts';
 import { ProviderRegistry } from './tenancy/provider-registry.ts';
 import { clientMetadataOf } from './oidc/client-metadata.ts';
@@ -38,6 +39,8 @@ export interface Services {
   readonly mailQueue: MailQueue;
   readonly signIn: SignIn;
   readonly keyRotation: KeyRotationScheduler;
+  /** The engine's documents as every part of Postern reads them: ids hashed, contents sealed. */
+  readonly documents: OidcStore;
 }
 
 const AUDIT_RETENTION_SECONDS = 90 * 24 * 60 * 60;
@@ -48,8 +51,9 @@ type AuditContext = Omit<AuditEvent, 'type' | 'outcome'>;
 export function composeServices(deps: ServiceDeps): Services {
   const { config, stores, logger, clock } = deps;
   const audit = createAuditLog(logger, stores.audit, AUDIT_RETENTION_SECONDS, clock);
+  const documents = new SealedOidcStore(stores.oidc, config.keyEncryptionKey);
   const providerDeps: ProviderDeps = {
-    stores,
+    stores: { ...stores, oidc: documents },
     kek: config.keyEncryptionKey,
     cookieSecrets: config.cookieSecrets,
     secureCookies: config.publicUrl.startsWith('https://'),
@@ -98,5 +102,5 @@ export function composeServices(deps: ServiceDeps): Services {
   });
 
   const keyRotation = new KeyRotationScheduler({ apps, rotationDays: config.keyRotationDays, logger, audit, clock });
-  return { audit, registry, apps, mailQueue, signIn, keyRotation };
+  return { audit, registry, apps, mailQueue, signIn, keyRotation, documents };
 }

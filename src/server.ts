@@ -86,7 +86,7 @@ export function buildServer(deps: ServerDeps): Server {
     }),
     admin: adminRouter({ apps, publicUrl: config.publicUrl, audit }),
     login: loginRouter({ registry, signIn: services.signIn, csrf: new Csrf(config.cookieSecrets, https) }),
-    revokeAll: revokeAllRouter({ registry, oidc: stores.oidc, audit }),
+    revokeAll: revokeAllRouter({ registry, oidc: services.documents, audit }),
   };
 
   const app = new Koa({ proxy: true, keys: [...config.cookieSecrets] });

@@ -183,6 +183,15 @@ function clientValidator(): Promise<Provider> {
   return validator;
 }
 
+/**
+ * A12 Grants behind tokens. The code exchange looks the code's grant up before it
+ * consumes the code, and every later use of a token (userinfo, refresh, introspection)
+ * looks its grant up again: a token whose grant document is gone is refused there, even
+ * if the token itself is still stored. adapter.ts revokes a raced second use of a code
+ * by destroying the grant, which so also covers tokens the first use stores afterwards.
+ */
+export const GRANT_MODEL = 'Grant';
+
 /** What introspection said of a token, for revoke_all. */
 export type Introspection =
   | { readonly active: true; readonly accountId: string; readonly clientId: string }

@@ -4,6 +4,7 @@
 import { createLogger } from '../../src/log.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { mongoAtRest, redisAtRest } from './at-rest.ts';
 import { storeContract } from './store-contract.ts';
 import { realTime } from './store-time.ts';
 
@@ -16,7 +17,7 @@ if (!uri) {
     });
   });
 } else {
-  storeContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri }, createLogger('silent')), realTime);
+  storeContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri }, createLogger('silent')), realTime, () => mongoAtRest(uri));
 
   describe('redis + mongodb', () => {
     const redis = new RedisServer();
@@ -24,6 +25,11 @@ if (!uri) {
       await redis.start();
     });
     after(() => redis.destroy());
-    storeContract('redis+mongodb', () => openStores({ redisUrl: redis.url, mongodbUri: uri }, createLogger('silent')), realTime);
+    storeContract(
+      'redis+mongodb',
+      () => openStores({ redisUrl: redis.url, mongodbUri: uri }, createLogger('silent')),
+      realTime,
+      async () => `${await redisAtRest(redis.url)}\n${await mongoAtRest(uri)}`,
+    );
   });
 }

@@ -3,6 +3,7 @@ import { createLogger } from '../../src/log.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
 import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { redisAtRest } from './at-rest.ts';
 import { storeContract } from './store-contract.ts';
 import { realTime } from './store-time.ts';
 
@@ -12,7 +13,7 @@ before(async () => {
 });
 after(() => redis.destroy());
 
-storeContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent')), realTime);
+storeContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent')), realTime, () => redisAtRest(redis.url));
 
 describe('redis driver while Redis is down', () => {
   const down = new RedisServer();

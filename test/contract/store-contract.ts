@@ -1,7 +1,8 @@
 // One contract for every storage implementation: the same tests run against memory,
 // Redis and (when MONGODB_URI is set) MongoDB. A store is correct when this passes.
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { SealedOidcStore } from '../../src/keys/sealed-oidc-store.ts';
 import { DuplicateError, type AppRecord, type AuditRecord, type MagicLinkRecord, type Stores } from '../../src/storage/ports.ts';
 import { until, type StoreTime } from './store-time.ts';
 
@@ -37,8 +38,13 @@ function link(appId: string, overrides: Partial<MagicLinkRecord> = {}): MagicLin
   };
 }
 
-/** `time` lets record lifetimes run out the way the driver allows (see store-time.ts). */
-export function storeContract(name: string, open: () => Promise<Stores>, time: StoreTime): void {
+const KEK = randomBytes(32);
+
+/**
+ * `time` lets record lifetimes run out the way the driver allows (see store-time.ts);
+ * `atRest` reads everything the driver holds, keys and values, as one text.
+ */
+export function storeContract(name: string, open: () => Promise<Stores>, time: StoreTime, atRest: (stores: Stores) => Promise<string>): void {
   describe(`storage contract: ${name}`, function () {
     this.timeout(20_000);
     let stores: Stores;
@@ -174,7 +180,13 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
       });
     });
 
-    describe('oidc-provider models', () => {
+    // The same contract holds for a driver's documents and for them sealed (what Postern
+    // uses): hashing ids and sealing payloads changes nothing a caller can see.
+    for (const [layer, docsOf] of [
+      ['as the driver stores them', (s: Stores) => s.oidc],
+      ['sealed', (s: Stores) => new SealedOidcStore(s.oidc, KEK)],
+    ] as const) describe(`oidc-provider models, ${layer}`, () => {
+      const docs = () => docsOf(stores);
       const payload = (extra: Record<string, unknown> = {}) => ({
         iat: 1,
         exp: 2,
@@ -187,78 +199,127 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
 
       it('round-trips a payload exactly and namespaces it by app', async () => {
         const doc = payload({ jti: 'abc', accountId: 'a@example.com', grantId: 'g1' });
-        await stores.oidc.upsert(appId, 'AccessToken', 'abc', doc, 60);
-        expect(await stores.oidc.find(appId, 'AccessToken', 'abc')).to.deep.equal(doc);
-        expect(await stores.oidc.find(otherApp, 'AccessToken', 'abc')).to.equal(undefined);
-        expect(await stores.oidc.find(appId, 'RefreshToken', 'abc')).to.equal(undefined);
+        await docs().upsert(appId, 'AccessToken', 'abc', doc, 60);
+        expect(await docs().find(appId, 'AccessToken', 'abc')).to.deep.equal(doc);
+        expect(await docs().find(otherApp, 'AccessToken', 'abc')).to.equal(undefined);
+        expect(await docs().find(appId, 'RefreshToken', 'abc')).to.equal(undefined);
       });
 
       it('finds by uid and by user code, and keeps documents without expiry', async () => {
-        await stores.oidc.upsert(appId, 'Session', 's1', payload({ uid: 'u-1' }), 60);
-        await stores.oidc.upsert(appId, 'DeviceCode', 'd1', payload({ userCode: 'ABCD-EFGH' }), 60);
-        await stores.oidc.upsert(appId, 'Client', 'c1', payload({ client_id: 'c1' }), undefined);
-        expect((await stores.oidc.findByUid(appId, 'Session', 'u-1'))?.uid).to.equal('u-1');
-        expect(await stores.oidc.findByUid(otherApp, 'Session', 'u-1')).to.equal(undefined);
-        expect((await stores.oidc.findByUserCode(appId, 'DeviceCode', 'ABCD-EFGH'))?.userCode).to.equal('ABCD-EFGH');
-        expect((await stores.oidc.find(appId, 'Client', 'c1'))?.client_id).to.equal('c1');
+        await docs().upsert(appId, 'Session', 's1', payload({ uid: 'u-1' }), 60);
+        await docs().upsert(appId, 'DeviceCode', 'd1', payload({ userCode: 'ABCD-EFGH' }), 60);
+        await docs().upsert(appId, 'Client', 'c1', payload({ client_id: 'c1' }), undefined);
+        expect((await docs().findByUid(appId, 'Session', 'u-1'))?.uid).to.equal('u-1');
+        expect(await docs().findByUid(otherApp, 'Session', 'u-1')).to.equal(undefined);
+        expect((await docs().findByUserCode(appId, 'DeviceCode', 'ABCD-EFGH'))?.userCode).to.equal('ABCD-EFGH');
+        expect((await docs().find(appId, 'Client', 'c1'))?.client_id).to.equal('c1');
       });
 
       it('overwrites on upsert and destroys', async () => {
-        await stores.oidc.upsert(appId, 'Session', 's2', payload({ uid: 'u-2', v: 1 }), 60);
-        await stores.oidc.upsert(appId, 'Session', 's2', payload({ uid: 'u-2', v: 2 }), 60);
-        expect((await stores.oidc.find(appId, 'Session', 's2'))?.v).to.equal(2);
-        await stores.oidc.destroy(appId, 'Session', 's2');
-        expect(await stores.oidc.find(appId, 'Session', 's2')).to.equal(undefined);
-        expect(await stores.oidc.findByUid(appId, 'Session', 'u-2')).to.equal(undefined);
+        await docs().upsert(appId, 'Session', 's2', payload({ uid: 'u-2', v: 1 }), 60);
+        await docs().upsert(appId, 'Session', 's2', payload({ uid: 'u-2', v: 2 }), 60);
+        expect((await docs().find(appId, 'Session', 's2'))?.v).to.equal(2);
+        await docs().destroy(appId, 'Session', 's2');
+        expect(await docs().find(appId, 'Session', 's2')).to.equal(undefined);
+        expect(await docs().findByUid(appId, 'Session', 'u-2')).to.equal(undefined);
       });
 
       it('consumes once: exactly one of 20 concurrent consumers wins', async () => {
-        await stores.oidc.upsert(appId, 'AuthorizationCode', 'code1', payload({ grantId: 'g' }), 60);
-        const wins = await Promise.all(Array.from({ length: 20 }, () => stores.oidc.consume(appId, 'AuthorizationCode', 'code1')));
+        await docs().upsert(appId, 'AuthorizationCode', 'code1', payload({ grantId: 'g' }), 60);
+        const wins = await Promise.all(Array.from({ length: 20 }, () => docs().consume(appId, 'AuthorizationCode', 'code1')));
         expect(wins.filter(Boolean)).to.have.length(1);
-        const after = await stores.oidc.find(appId, 'AuthorizationCode', 'code1');
+        const after = await docs().find(appId, 'AuthorizationCode', 'code1');
         expect(after?.consumed).to.be.a('number');
-        expect(await stores.oidc.consume(appId, 'AuthorizationCode', 'missing')).to.equal(false);
+        expect(await docs().consume(appId, 'AuthorizationCode', 'missing')).to.equal(false);
       });
 
       it('expires documents with their TTL', async () => {
-        await stores.oidc.upsert(appId, 'Interaction', 'i1', payload({ uid: 'iu' }), time.ttl);
-        expect(await stores.oidc.find(appId, 'Interaction', 'i1')).not.to.equal(undefined);
-        await time.elapse(async () => (await stores.oidc.find(appId, 'Interaction', 'i1')) === undefined);
-        expect(await stores.oidc.find(appId, 'Interaction', 'i1')).to.equal(undefined);
-        expect(await stores.oidc.findByUid(appId, 'Interaction', 'iu')).to.equal(undefined);
+        await docs().upsert(appId, 'Interaction', 'i1', payload({ uid: 'iu' }), time.ttl);
+        expect(await docs().find(appId, 'Interaction', 'i1')).not.to.equal(undefined);
+        await time.elapse(async () => (await docs().find(appId, 'Interaction', 'i1')) === undefined);
+        expect(await docs().find(appId, 'Interaction', 'i1')).to.equal(undefined);
+        expect(await docs().findByUid(appId, 'Interaction', 'iu')).to.equal(undefined);
       });
 
       it('revokes by grant id, model by model, and only that grant', async () => {
-        await stores.oidc.upsert(appId, 'AccessToken', 'at1', payload({ grantId: 'G1' }), 60);
-        await stores.oidc.upsert(appId, 'RefreshToken', 'rt1', payload({ grantId: 'G1' }), 60);
-        await stores.oidc.upsert(appId, 'AccessToken', 'at2', payload({ grantId: 'G2' }), 60);
-        await stores.oidc.upsert(otherApp, 'AccessToken', 'at1', payload({ grantId: 'G1' }), 60);
-        await stores.oidc.revokeByGrantId(appId, 'AccessToken', 'G1');
-        expect(await stores.oidc.find(appId, 'AccessToken', 'at1')).to.equal(undefined);
-        expect(await stores.oidc.find(appId, 'RefreshToken', 'rt1')).not.to.equal(undefined);
-        expect(await stores.oidc.find(appId, 'AccessToken', 'at2')).not.to.equal(undefined);
-        expect(await stores.oidc.find(otherApp, 'AccessToken', 'at1')).not.to.equal(undefined);
-        await stores.oidc.revokeByGrantId(appId, 'RefreshToken', 'G1');
-        expect(await stores.oidc.find(appId, 'RefreshToken', 'rt1')).to.equal(undefined);
+        await docs().upsert(appId, 'AccessToken', 'at1', payload({ grantId: 'G1' }), 60);
+        await docs().upsert(appId, 'RefreshToken', 'rt1', payload({ grantId: 'G1' }), 60);
+        await docs().upsert(appId, 'AccessToken', 'at2', payload({ grantId: 'G2' }), 60);
+        await docs().upsert(otherApp, 'AccessToken', 'at1', payload({ grantId: 'G1' }), 60);
+        await docs().revokeByGrantId(appId, 'AccessToken', 'G1');
+        expect(await docs().find(appId, 'AccessToken', 'at1')).to.equal(undefined);
+        expect(await docs().find(appId, 'RefreshToken', 'rt1')).not.to.equal(undefined);
+        expect(await docs().find(appId, 'AccessToken', 'at2')).not.to.equal(undefined);
+        expect(await docs().find(otherApp, 'AccessToken', 'at1')).not.to.equal(undefined);
+        await docs().revokeByGrantId(appId, 'RefreshToken', 'G1');
+        expect(await docs().find(appId, 'RefreshToken', 'rt1')).to.equal(undefined);
       });
 
       it("destroys everything of one account: grants, their tokens, sessions", async () => {
         const who = { accountId: 'gone@example.com' };
-        await stores.oidc.upsert(appId, 'Grant', 'GA', payload({ ...who }), 600);
-        await stores.oidc.upsert(appId, 'RefreshToken', 'rtA', payload({ ...who, grantId: 'GA' }), 600);
-        await stores.oidc.upsert(appId, 'AccessToken', 'atA', payload({ ...who, grantId: 'GA' }), 600);
-        await stores.oidc.upsert(appId, 'AuthorizationCode', 'acA', payload({ grantId: 'GA' }), 600);
-        await stores.oidc.upsert(appId, 'Session', 'sA', payload({ ...who, uid: 'suA' }), 600);
-        await stores.oidc.upsert(appId, 'Grant', 'GB', payload({ accountId: 'stays@example.com' }), 600);
-        await stores.oidc.upsert(otherApp, 'Grant', 'GA', payload({ ...who }), 600);
-        const counts = await stores.oidc.destroyByAccount(appId, 'gone@example.com');
+        await docs().upsert(appId, 'Grant', 'GA', payload({ ...who }), 600);
+        await docs().upsert(appId, 'RefreshToken', 'rtA', payload({ ...who, grantId: 'GA' }), 600);
+        await docs().upsert(appId, 'AccessToken', 'atA', payload({ ...who, grantId: 'GA' }), 600);
+        await docs().upsert(appId, 'AuthorizationCode', 'acA', payload({ grantId: 'GA' }), 600);
+        await docs().upsert(appId, 'Session', 'sA', payload({ ...who, uid: 'suA' }), 600);
+        await docs().upsert(appId, 'Grant', 'GB', payload({ accountId: 'stays@example.com' }), 600);
+        await docs().upsert(otherApp, 'Grant', 'GA', payload({ ...who }), 600);
+        const counts = await docs().destroyByAccount(appId, 'gone@example.com');
         expect(counts).to.deep.equal({ grants: 1, sessions: 1, tokens: 3 });
         for (const [model, id] of [['Grant', 'GA'], ['RefreshToken', 'rtA'], ['AccessToken', 'atA'], ['AuthorizationCode', 'acA'], ['Session', 'sA']] as const) {
-          expect(await stores.oidc.find(appId, model, id), `${model} ${id}`).to.equal(undefined);
+          expect(await docs().find(appId, model, id), `${model} ${id}`).to.equal(undefined);
         }
-        expect(await stores.oidc.find(appId, 'Grant', 'GB')).not.to.equal(undefined);
-        expect(await stores.oidc.find(otherApp, 'Grant', 'GA')).not.to.equal(undefined);
+        expect(await docs().find(appId, 'Grant', 'GB')).not.to.equal(undefined);
+        expect(await docs().find(otherApp, 'Grant', 'GA')).not.to.equal(undefined);
+      });
+    });
+
+    describe('oidc-provider documents at rest', () => {
+      const secret = () => randomBytes(32).toString('base64url');
+
+      it('hold no id the engine handed out, in any key, index set or value, and still answer every look-up', async () => {
+        const sealed = new SealedOidcStore(stores.oidc, KEK);
+        const id = { session: secret(), sessionUid: secret(), sid: secret(), grant: secret(), access: secret(), refresh: secret(), code: secret(), interaction: secret() };
+        const accountId = `at-rest-${randomUUID()}@example.com`;
+        const grant = { grantId: id.grant, accountId };
+        await sealed.upsert(appId, 'Session', id.session, { jti: id.session, uid: id.sessionUid, accountId, authorizations: { [appId]: { sid: id.sid, grantId: id.grant } } }, 600);
+        await sealed.upsert(appId, 'Interaction', id.interaction, { jti: id.interaction, uid: id.interaction, returnTo: `https://idp.example/auth/${id.interaction}`, session: { cookie: id.session, uid: id.sessionUid, accountId } }, 600);
+        await sealed.upsert(appId, 'Grant', id.grant, { jti: id.grant, accountId }, 600);
+        await sealed.upsert(appId, 'AccessToken', id.access, { jti: id.access, ...grant }, 600);
+        await sealed.upsert(appId, 'RefreshToken', id.refresh, { jti: id.refresh, ...grant }, 600);
+        await sealed.upsert(appId, 'AuthorizationCode', id.code, { jti: id.code, ...grant }, 600);
+        expect(await sealed.consume(appId, 'AuthorizationCode', id.code)).to.equal(true);
+
+        const text = await atRest(stores);
+        for (const [what, value] of [...Object.entries(id), ['account', accountId]]) {
+          expect(text.includes(value!), `${what} found in the store`).to.equal(false);
+        }
+
+        expect((await sealed.find(appId, 'RefreshToken', id.refresh))?.jti).to.equal(id.refresh);
+        expect((await sealed.find(appId, 'AuthorizationCode', id.code))?.consumed).to.be.a('number');
+        expect((await sealed.findByUid(appId, 'Session', id.sessionUid))?.jti).to.equal(id.session);
+        expect((await sealed.find(appId, 'Interaction', id.interaction))?.session).to.deep.equal({ cookie: id.session, uid: id.sessionUid, accountId });
+        await sealed.revokeByGrantId(appId, 'AccessToken', id.grant);
+        expect(await sealed.find(appId, 'AccessToken', id.access)).to.equal(undefined);
+        expect(await sealed.destroyByAccount(appId, accountId)).to.deep.equal({ grants: 1, sessions: 1, tokens: 2 });
+        expect(await sealed.find(appId, 'RefreshToken', id.refresh)).to.equal(undefined);
+      });
+
+      it('cannot be presented in place of the id: a stored key or copied document opens as nothing', async () => {
+        const sealed = new SealedOidcStore(stores.oidc, KEK);
+        const refresh = secret();
+        await sealed.upsert(appId, 'RefreshToken', refresh, { jti: refresh, grantId: 'g' }, 600);
+        const storedKey = sealed.hash(refresh);
+        // What a reader of the store holds: the key and the stored document.
+        expect(await sealed.find(appId, 'RefreshToken', storedKey)).to.equal(undefined);
+        const stored = (await stores.oidc.find(appId, 'RefreshToken', storedKey))!;
+        const forged = secret();
+        await stores.oidc.upsert(appId, 'RefreshToken', sealed.hash(forged), stored, 600);
+        expect(await sealed.find(appId, 'RefreshToken', forged), 'copied under another id').to.equal(undefined);
+        await stores.oidc.upsert(otherApp, 'RefreshToken', storedKey, stored, 600);
+        expect(await sealed.find(otherApp, 'RefreshToken', refresh), 'copied to another app').to.equal(undefined);
+        expect(await new SealedOidcStore(stores.oidc, randomBytes(32)).find(appId, 'RefreshToken', refresh), 'under another key').to.equal(undefined);
+        expect((await sealed.find(appId, 'RefreshToken', refresh))?.jti).to.equal(refresh);
       });
     });
 

@@ -1,7 +1,7 @@
 // Every assumption src/oidc/engine.ts makes about oidc-provider, checked against a real
 // Provider over HTTP (test/engine/engine-fixture.ts). Run this file first after changing
 // the engine's version (docs/upgrading-oidc-provider.md): a failure names the assumption
-// (A1…A11) that no longer holds.
+// (A1…A12) that no longer holds.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
@@ -10,7 +10,7 @@ import { PosternError } from '../../src/errors.ts';
 import { peekBody } from '../../src/http/engine-guard.ts';
 import { createLogger } from '../../src/log.ts';
 import { clientMetadataOf } from '../../src/oidc/client-metadata.ts';
-import { ENGINE_BODY_LIMIT, engineHadNoRoute, introspect, validateClientMetadata } from '../../src/oidc/engine.ts';
+import { ENGINE_BODY_LIMIT, engineHadNoRoute, GRANT_MODEL, introspect, validateClientMetadata } from '../../src/oidc/engine.ts';
 import { REFRESH_GRACE_SECONDS } from '../../src/oidc/adapter.ts';
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
@@ -165,6 +165,23 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       expect(await oauthError(oidc.refreshTokenGrant(config, first.refresh_token!))).to.equal('invalid_grant');
       expect(await oauthError(oidc.refreshTokenGrant(config, second.refresh_token!))).to.equal('invalid_grant');
       expect((await oidc.tokenIntrospection(config, second.access_token)).active).to.equal(false);
+    });
+  });
+
+  describe('A12: a token whose grant is gone is refused wherever it is used', () => {
+    const e = new Engine();
+    before(() => e.start());
+    after(() => e.stop());
+
+    it('refuses the access token at userinfo and introspection, and the refresh token', async () => {
+      const { config, tokens } = await e.signIn('no-grant@example.com', 'openid offline_access');
+      const grantId = (await e.stores.oidc.find(e.app.id, 'AccessToken', tokens.access_token))?.grantId;
+      expect(grantId).to.be.a('string');
+      await e.stores.oidc.destroy(e.app.id, GRANT_MODEL, grantId!);
+      const userinfo = await fetch(`${e.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      expect(userinfo.status).to.equal(401);
+      expect((await oidc.tokenIntrospection(config, tokens.access_token)).active).to.equal(false);
+      expect(await oauthError(oidc.refreshTokenGrant(config, tokens.refresh_token!))).to.equal('invalid_grant');
     });
   });
 

@@ -141,8 +141,8 @@ export class Engine {
     return oidc.discovery(new URL(this.issuer), this.app.id, undefined, auth, { execute: [oidc.allowInsecureRequests] });
   }
 
-  /** Authorization request, sign-in and code exchange; `browser` keeps the session. */
-  async signIn(email: string, scope = 'openid email', browser = new Browser()) {
+  /** Authorization request and sign-in, up to the callback with its code; `browser` keeps the session. */
+  async authorize(email: string, scope = 'openid email', browser = new Browser()) {
     const config = await this.client();
     const verifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
@@ -156,8 +156,14 @@ export class Engine {
     });
     const callback = await browser.navigate(url.href, {}, REDIRECT_URI);
     if (!callback.url.startsWith(REDIRECT_URI)) throw new Error(`sign-in did not reach the redirect URI: ${callback.status} ${callback.body.slice(0, 300)}`);
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: verifier, expectedNonce: nonce });
-    return { config, tokens, browser };
+    const exchange = () => oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: verifier, expectedNonce: nonce });
+    return { config, browser, exchange };
+  }
+
+  /** Authorization request, sign-in and code exchange; `browser` keeps the session. */
+  async signIn(email: string, scope = 'openid email', browser = new Browser()) {
+    const { config, exchange } = await this.authorize(email, scope, browser);
+    return { config, tokens: await exchange(), browser };
   }
 
   /** A form POST to a path under the issuer. */

@@ -1,0 +1,113 @@
+// oidc-provider documents at rest hold nothing that can be presented to Postern. The ids
+// the engine hands out (refresh and access tokens, authorization codes, session and
+// interaction ids) are store keys and index entries in every driver, so each is replaced
+// by a keyed hash (HMAC-SHA-256) before it reaches a store; the document itself, which
+// repeats its id and holds more of them (an interaction names its session), is sealed
+// with AES-256-GCM. Someone who reads a Redis dump, a MongoDB backup or a replica learns
+// neither a token nor a way to forge one: the keys derive from KEY_ENCRYPTION_KEY.
+//
+// Look-ups still work because the hash is deterministic: the engine's id is hashed the
+// same way on the way in and on the way back. Drivers index the hashed fields exactly as
+// they indexed the clear ones, so nothing below this layer changed.
+import { createHmac, hkdfSync } from 'node:crypto';
+import type { OidcPayload, OidcStore } from '../storage/ports.ts';
+import { decryptSecret, encryptSecret } from './encryption.ts';
+
+/** Payload fields the drivers index (look-ups, revocation by grant, sign-out by account). */
+const INDEXED = ['uid', 'userCode', 'grantId', 'accountId'] as const;
+
+/** What a driver stores for one engine document. */
+interface StoredDocument extends OidcPayload {
+  readonly sealed: string;
+}
+
+/** What the seal holds: the id, so a document moved to another key fails to open as that id. */
+interface Sealed {
+  readonly id: string;
+  readonly payload: OidcPayload;
+}
+
+function subkey(kek: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), `postern:oidc-documents:${purpose}`, 32));
+}
+
+export class SealedOidcStore implements OidcStore {
+  readonly #inner: OidcStore;
+  readonly #idKey: Buffer;
+  readonly #sealKey: Buffer;
+
+  constructor(inner: OidcStore, kek: Buffer) {
+    this.#inner = inner;
+    this.#idKey = subkey(kek, 'ids');
+    this.#sealKey = subkey(kek, 'seal');
+  }
+
+  /** The stored form of an id or an indexed value. */
+  hash(value: string): string {
+    return createHmac('sha256', this.#idKey).update(value).digest('base64url');
+  }
+
+  async upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined) {
+    // `consumed` stays outside the seal: drivers set it atomically on their own (consume).
+    const { consumed, ...rest } = payload;
+    const sealed: Sealed = { id, payload: rest };
+    const stored: Record<string, unknown> = { sealed: encryptSecret(this.#sealKey, JSON.stringify(sealed), context(appId, model)) };
+    for (const field of INDEXED) {
+      const value = payload[field];
+      if (typeof value === 'string') stored[field] = this.hash(value);
+    }
+    if (consumed) stored['consumed'] = consumed;
+    await this.#inner.upsert(appId, model, this.hash(id), stored, expiresIn);
+  }
+
+  async find(appId: string, model: string, id: string) {
+    return this.#open(appId, model, await this.#inner.find(appId, model, this.hash(id)), (s) => s.id === id);
+  }
+
+  async findByUid(appId: string, model: string, uid: string) {
+    return this.#open(appId, model, await this.#inner.findByUid(appId, model, this.hash(uid)), (s) => s.payload.uid === uid);
+  }
+
+  async findByUserCode(appId: string, model: string, userCode: string) {
+    const stored = await this.#inner.findByUserCode(appId, model, this.hash(userCode));
+    return this.#open(appId, model, stored, (s) => s.payload.userCode === userCode);
+  }
+
+  consume(appId: string, model: string, id: string) {
+    return this.#inner.consume(appId, model, this.hash(id));
+  }
+
+  destroy(appId: string, model: string, id: string) {
+    return this.#inner.destroy(appId, model, this.hash(id));
+  }
+
+  revokeByGrantId(appId: string, model: string, grantId: string) {
+    return this.#inner.revokeByGrantId(appId, model, this.hash(grantId));
+  }
+
+  destroyByAccount(appId: string, accountId: string) {
+    return this.#inner.destroyByAccount(appId, this.hash(accountId));
+  }
+
+  /**
+   * A document that does not open (written before sealing existed, under another key, or
+   * tampered with) or that is not the one asked for counts as missing: the engine then
+   * answers as for an unknown token, never with an error.
+   */
+  #open(appId: string, model: string, stored: OidcPayload | undefined, isAskedFor: (s: Sealed) => boolean) {
+    if (!stored || typeof (stored as Partial<StoredDocument>).sealed !== 'string') return undefined;
+    let opened: Sealed;
+    try {
+      opened = JSON.parse(decryptSecret(this.#sealKey, (stored as StoredDocument).sealed, context(appId, model))) as Sealed;
+    } catch {
+      return undefined;
+    }
+    if (!isAskedFor(opened)) return undefined;
+    return stored.consumed ? { ...opened.payload, consumed: stored.consumed } : opened.payload;
+  }
+}
+
+/** Binds a sealed document to its app and model: one copied elsewhere does not open. */
+function context(appId: string, model: string): string {
+  return `postern:oidc:${appId}:${model}`;
+}

@@ -1,0 +1,62 @@
+// After a real sign-in, someone who can read the store (a Redis dump, a replica, a backup)
+// finds none of what was handed out: not the code, the access and refresh tokens or the
+// session cookie's id, and nothing from the store is accepted in their place.
+import { expect } from 'chai';
+import * as oidc from 'openid-client';
+import { Harness, type AppJson } from '../helpers/harness.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
+import { memoryAtRest, redisAtRest } from '../contract/at-rest.ts';
+
+/** Redis hash keys of engine documents: `postern:{app}:m:{Model}:{stored id}`. */
+const DOC_KEY = /postern:[^:\n]+:m:([A-Za-z]+):([^\s"]+)/g;
+
+for (const storage of ['memory', 'redis'] as const) {
+  describe(`secrets at rest after a sign-in (${storage})`, function () {
+    this.timeout(30_000);
+    const redis = new RedisServer();
+    const h = new Harness();
+    let app: AppJson;
+    const atRest = () => (storage === 'redis' ? redisAtRest(redis.url) : memoryAtRest(h.stores));
+
+    before(async () => {
+      if (storage === 'redis') await redis.start();
+      await h.start(storage === 'redis' ? { REDIS_URL: redis.url } : {});
+      app = await h.createApp();
+    });
+    after(async () => {
+      await h.stop();
+      await redis.destroy();
+    });
+
+    it('stores no code, token or session id that was handed out', async () => {
+      const { tokens, callbackUrl, browser } = await h.signIn(app, 'at-rest@example.com', { scope: 'openid email offline_access' });
+      const handedOut = {
+        code: new URL(callbackUrl).searchParams.get('code')!,
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token!,
+        session: browser.cookies.find((c) => c.name === '_session')!.value,
+      };
+      for (const [what, value] of Object.entries(handedOut)) expect(value, what).to.be.a('string').with.length.above(20);
+      const text = await atRest();
+      for (const [what, value] of Object.entries(handedOut)) expect(text.includes(value), `${what} in the store`).to.equal(false);
+    });
+
+    it('accepts nothing read from the store in place of a token', async function () {
+      const { config, tokens } = await h.signIn(app, 'copied@example.com', { scope: 'openid email offline_access' });
+      const stored = [...(await atRest()).matchAll(DOC_KEY)].map((m) => m[2]!);
+      if (storage === 'memory') {
+        // The memory driver's keys are "Model:id" per app, listed line by line.
+        stored.push(...(await atRest()).split('\n').filter((line) => /^(RefreshToken|AccessToken):/.test(line)).map((line) => line.slice(line.indexOf(':') + 1)));
+      }
+      expect(stored.length, 'stored document ids').to.be.above(2);
+      for (const id of new Set(stored)) {
+        const refresh = await oidc.refreshTokenGrant(config, id).then(() => 'accepted', (err: { error?: string }) => err.error);
+        expect(refresh, `stored id ${id.slice(0, 8)}… as a refresh token`).to.equal('invalid_grant');
+        expect((await oidc.tokenIntrospection(config, id)).active, 'as an access token').to.equal(false);
+      }
+      // The real ones still work.
+      expect((await oidc.tokenIntrospection(config, tokens.access_token)).active).to.equal(true);
+      expect((await oidc.refreshTokenGrant(config, tokens.refresh_token!)).access_token).to.be.a('string');
+    });
+  });
+}

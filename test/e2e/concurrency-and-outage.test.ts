@@ -35,7 +35,7 @@ for (const storage of ['memory', 'redis'] as const) {
       await redis.destroy();
     });
 
-    it('redeems an authorization code exactly once among 20 parallel exchanges', async () => {
+    it('redeems an authorization code once among 20 parallel exchanges, and revokes what that got', async () => {
       const browser = new Browser();
       const login = await h.startLogin(app, browser);
       const { link } = await h.requestLink(browser, login.page, 'race-code@example.com');
@@ -52,6 +52,8 @@ for (const storage of ['memory', 'redis'] as const) {
       expect(ok).to.have.length(1);
       expect(errors).to.have.length(19);
       for (const err of errors) expect(err.error).to.equal('invalid_grant');
+      // Every other use was a second use: what the winner got is revoked (RFC 6749 §4.1.2).
+      expect((await oidc.tokenIntrospection(login.config, ok[0]!.access_token)).active).to.equal(false);
     });
 
     it('lets at most one of 20 parallel refreshes succeed, and the session survives', async () => {

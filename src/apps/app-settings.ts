@@ -8,6 +8,10 @@ export const DEFAULT_SETTINGS: Required<AppSettings> = {
   magic_link_ttl: 900,
   refresh_token_idle_ttl: 604800,
   refresh_token_max_ttl: 7776000,
+  // Long enough for a client's retry after a lost response or a 503 and for a store to
+  // fail over; short enough that a used token is worth nothing to a thief half a minute
+  // after the client used it (README, "Refresh tokens").
+  refresh_token_reuse_interval: 30,
   // Email bombing stops at a handful of links per address; a shared office IP still
   // signs in; the app-wide ceiling caps the damage of a distributed attack.
   max_links_per_address: 5,
@@ -24,6 +28,7 @@ export const SETTING_RANGES: Record<keyof AppSettings, readonly [number, number]
   magic_link_ttl: [60, 86400],
   refresh_token_idle_ttl: [60, 31536000],
   refresh_token_max_ttl: [60, 31536000],
+  refresh_token_reuse_interval: [0, 300],
   max_links_per_address: [1, 1000],
   max_links_per_ip: [1, 100000],
   max_links_per_app: [1, 10000000],

@@ -6,20 +6,35 @@ import type { OidcStore } from '../storage/ports.ts';
 import { GRANT_MODEL, readingAtTokenEndpoint, unavailable } from './engine.ts';
 
 /**
- * Refresh races: two tabs (or a retrying client) may send the same refresh token within
- * moments. The engine treats any use of a consumed refresh token as a replay and revokes
- * the whole grant, which would sign the user out. Within this window after consumption,
- * the token endpoint sees the token as not yet consumed, so the engine goes on to
- * `consume`, which fails atomically with invalid_grant and revokes nothing. Later uses
- * are real replays and revoke the grant as before. (How the engine uses a refresh token:
- * engine.ts, A8.)
+ * What the adapter needs of an app's settings (seconds): how long a used refresh token may
+ * be used again, and how long a chain of refresh tokens may last in all.
  */
-export const REFRESH_GRACE_SECONDS = 10;
+export interface RefreshPolicy {
+  readonly reuseInterval: number;
+  readonly maxLifetime: number;
+}
 
-/** `consumed` is set by the store, from the same clock. */
-function withinRefreshGrace(model: string, payload: AdapterPayload | undefined, clock: Clock): boolean {
-  if (model !== 'RefreshToken' || !payload?.consumed || !readingAtTokenEndpoint()) return false;
-  return Math.floor(clock.now() / 1000) - Number(payload.consumed) <= REFRESH_GRACE_SECONDS;
+/**
+ * Reuse window. A used refresh token comes back for good reasons: two tabs refresh at
+ * once, or a client retries after a lost response, a 503, or an instance that died after
+ * the token was marked used but before its successor was saved. The engine treats any use
+ * of a used refresh token as a replay and revokes the whole grant, which would sign the
+ * user out. So for `reuseInterval` seconds after its first use (0: never), the token endpoint sees
+ * the token as unused, and using it again succeeds: the engine issues another successor
+ * (engine.ts, A8). Later uses are replays and revoke the grant, every chain with it: a
+ * thief who refreshed first never keeps the only working chain.
+ */
+function withinReuseWindow(payload: AdapterPayload, policy: RefreshPolicy, now: number): boolean {
+  return now - Number(payload.consumed) < policy.reuseInterval;
+}
+
+/**
+ * A chain of refresh tokens ends `maxLifetime` after the sign-in that started it (`iiat`),
+ * also when the app's setting was lowered after the chain began: past that, the token is
+ * not found, which the engine answers with invalid_grant.
+ */
+function pastMaxLifetime(payload: AdapterPayload, policy: RefreshPolicy, now: number): boolean {
+  return typeof payload.iiat === 'number' && now - payload.iiat >= policy.maxLifetime;
 }
 
 /** Token models that carry the id of the grant they were issued under. */
@@ -41,16 +56,19 @@ async function revokeWhatTheCodeGranted(store: OidcStore, appId: string, codeId:
   ]);
 }
 
-export function adapterFor(store: OidcStore, appId: string, clock: Clock) {
+export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy: RefreshPolicy) {
+  const now = () => Math.floor(clock.now() / 1000); // `consumed` is set by the store, from the same clock
   return (model: string): Adapter => ({
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
       await store.upsert(appId, model, id, payload as Record<string, unknown>, expiresIn).catch(unavailable);
     },
     async find(id: string) {
       const payload = (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined;
-      if (payload && withinRefreshGrace(model, payload, clock)) {
-        const { consumed, ...unconsumed } = payload;
-        return unconsumed;
+      if (!payload || model !== 'RefreshToken') return payload;
+      if (pastMaxLifetime(payload, policy, now())) return undefined;
+      if (payload.consumed && readingAtTokenEndpoint() && withinReuseWindow(payload, policy, now())) {
+        const { consumed, ...unused } = payload;
+        return unused;
       }
       return payload;
     },
@@ -61,18 +79,21 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock) {
       return (await store.findByUserCode(appId, model, userCode).catch(unavailable)) as AdapterPayload | undefined;
     },
     async consume(id: string) {
-      const won = await store.consume(appId, model, id).catch(unavailable);
+      if (await store.consume(appId, model, id).catch(unavailable)) return;
       // The engine checks `consumed` on the copy it read, then consumes: two concurrent
-      // requests can both pass that check. The store decides atomically which one wins;
-      // the other fails here, before any token is issued. (A later replay, which sees
-      // `consumed`, revokes the grant in the engine itself.) A refresh token that loses is
-      // a retry within the grace window and revokes nothing; a code that loses is reuse.
-      if (won) return;
+      // requests can both pass that check, and the store decided atomically that this one
+      // came second. (A later use, which sees `consumed`, is the engine's own replay case.)
+      if (model === 'RefreshToken') {
+        // Used within the reuse window: a retry or a second tab, which may go on.
+        const used = await store.find(appId, model, id).catch(unavailable);
+        if (used?.consumed && withinReuseWindow(used, policy, now())) return;
+        throw new errors.InvalidGrant('refresh token already used');
+      }
       if (model === 'AuthorizationCode') {
         await revokeWhatTheCodeGranted(store, appId, id).catch(unavailable);
         throw new errors.InvalidGrant('authorization code already used; the tokens issued for it are revoked');
       }
-      throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
+      throw new errors.InvalidGrant('grant already used');
     },
     async destroy(id: string) {
       await store.destroy(appId, model, id).catch(unavailable);

@@ -108,8 +108,10 @@ export function unavailable(err: unknown): never {
  * context, whose `oidc.route` is 'token' at the token endpoint. There the refresh grant
  * reads the token (adapter `find`), treats it as a replay if what it read is `consumed`
  * (and revokes the whole grant), and otherwise calls the adapter's `consume` before it
- * issues anything: an adapter that refuses that consume with invalid_grant stops the
- * grant with nothing issued and nothing revoked. adapter.ts builds its grace window on it.
+ * issues anything: a consume that resolves lets it issue a successor (also for a token
+ * already used, which the adapter reported unused), and a consume that throws
+ * invalid_grant stops the grant with nothing issued and nothing revoked. adapter.ts
+ * builds its reuse window on it.
  */
 export function readingAtTokenEndpoint(): boolean {
   return Provider.ctx?.oidc?.route === 'token';

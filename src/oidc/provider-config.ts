@@ -12,6 +12,7 @@ import { findAccountIn } from './find-account.ts';
 import { sharedConfiguration } from './shared-configuration.ts';
 import type { Logger } from '../log.ts';
 import { appPath } from '../apps/app-paths.ts';
+import { settingsOf } from '../apps/app-settings.ts';
 import type { Clock } from '../clock.ts';
 import type { ErrorPage } from '../http/error-handler.ts';
 
@@ -37,7 +38,7 @@ export const SESSION_TTL = 14 * 24 * 60 * 60;
 export const REVOKE_ALL_PATH = '/token/revoke_all';
 
 export function providerConfiguration(app: AppRecord, issuer: string, deps: ProviderDeps): Configuration {
-  const { settings } = app;
+  const settings = settingsOf(app.settings);
   const cookieOptions = {
     // Scoped to the app's own path: one app's session cookie is never sent to another.
     path: appPath(app.id),
@@ -48,7 +49,10 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
 
   const shared = sharedConfiguration();
   return {
-    adapter: adapterFor(deps.stores.oidc, app.id, deps.clock),
+    adapter: adapterFor(deps.stores.oidc, app.id, deps.clock, {
+      reuseInterval: settings.refresh_token_reuse_interval,
+      maxLifetime: settings.refresh_token_max_ttl,
+    }),
     clients: [clientMetadataOf(app, deps.kek)],
     jwks: jwksInPreferenceOrder(openSigningKeys(app, deps.kek, deps.clock.now())),
     findAccount: findAccountIn(deps.stores.accounts, app.id),
@@ -78,6 +82,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       RefreshToken(_ctx, token) {
         const now = Math.floor(deps.clock.now() / 1000);
         const left = settings.refresh_token_max_ttl - (now - (token.iiat ?? now));
+        // A chain with nothing left never gets here: the adapter no longer finds its token.
         return Math.max(1, Math.min(settings.refresh_token_idle_ttl, left));
       },
       // The login attempt must outlive its link.

@@ -59,6 +59,8 @@ export interface AppSettings {
   readonly magic_link_ttl: number;
   readonly refresh_token_idle_ttl: number;
   readonly refresh_token_max_ttl: number;
+  /** Seconds a used refresh token may be used again (retries, two tabs); 0: never. */
+  readonly refresh_token_reuse_interval?: number;
   /** Sign-in links per address per 15 minutes. */
   readonly max_links_per_address?: number;
   /** Sign-in links per client IP per 15 minutes. */

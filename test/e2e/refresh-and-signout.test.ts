@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
-import { REFRESH_GRACE_SECONDS } from '../../src/oidc/adapter.ts';
+import { DEFAULT_SETTINGS } from '../../src/apps/app-settings.ts';
 
 /** The OAuth error of a rejected openid-client call (from the body or WWW-Authenticate). */
 async function rejects(promise: Promise<unknown>): Promise<{ error: unknown }> {
@@ -58,26 +58,38 @@ describe('refresh tokens and sign-out', () => {
     expect(info.email).to.equal('rotate@example.com');
   });
 
-  it('keeps the session when a used refresh token comes again within the grace window (two tabs)', async () => {
+  const REUSE = DEFAULT_SETTINGS.refresh_token_reuse_interval;
+
+  it('keeps the session when a used refresh token comes again within the reuse interval (two tabs, a retry)', async () => {
     const { config, tokens } = await h.signIn(app, 'tabs@example.com', { scope: 'openid offline_access' });
     const first = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
-    h.clock.travel(REFRESH_GRACE_SECONDS - 2);
-    // The second tab gets no new tokens...
-    expect((await rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!))).error).to.equal('invalid_grant');
-    // ...and the first tab's chain lives on.
+    h.clock.travel(REUSE - 2);
+    // The second tab (or a client retrying after a lost response) gets tokens too...
+    const second = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(second.refresh_token).to.be.a('string').and.not.equal(first.refresh_token);
+    // ...and both chains live on.
     expect((await oidc.refreshTokenGrant(config, first.refresh_token!)).access_token).to.be.a('string');
+    expect((await oidc.refreshTokenGrant(config, second.refresh_token!)).access_token).to.be.a('string');
   });
 
-  it('revokes the whole chain when a used refresh token is replayed after the grace window', async () => {
+  it('revokes the whole chain when a used refresh token is replayed after the reuse interval', async () => {
     const { config, tokens } = await h.signIn(app, 'replay@example.com', { scope: 'openid offline_access' });
     const used = tokens.refresh_token!;
     const next = await oidc.refreshTokenGrant(config, used);
-    h.clock.travel(REFRESH_GRACE_SECONDS + 1);
+    h.clock.travel(REUSE);
     const replay = await rejects(oidc.refreshTokenGrant(config, used));
     expect(replay.error).to.equal('invalid_grant');
     // The legitimate successor and its access token died with the grant.
     expect((await rejects(oidc.refreshTokenGrant(config, next.refresh_token!))).error).to.equal('invalid_grant');
     expect((await oidc.tokenIntrospection(config, next.access_token)).active).to.equal(false);
+  });
+
+  it('treats any second use as a replay when the app sets refresh_token_reuse_interval to 0', async () => {
+    const strict = await h.createApp({ name: 'Strict App', refresh_token_reuse_interval: 0 });
+    const { config, tokens } = await h.signIn(strict, 'strict@example.com', { scope: 'openid offline_access' });
+    const next = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect((await rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!))).error).to.equal('invalid_grant');
+    expect((await rejects(oidc.refreshTokenGrant(config, next.refresh_token!))).error).to.equal('invalid_grant');
   });
 
   it('expires a refresh token left unused for refresh_token_idle_ttl, while use keeps it alive', async () => {
@@ -100,6 +112,17 @@ describe('refresh tokens and sign-out', () => {
     // 10500 s of 10800 s used: the new token may only live the remaining 300 s.
     h.clock.travel(301);
     expect((await rejects(oidc.refreshTokenGrant(config, refresh))).error).to.equal('invalid_grant');
+  });
+
+  it('ends a chain that is past a lowered refresh_token_max_ttl with invalid_grant, never a 1-second token', async () => {
+    const shrinking = await h.createApp({ name: 'Shrinking App', refresh_token_idle_ttl: 3600, refresh_token_max_ttl: 3 * 3600 });
+    const { config, tokens } = await h.signIn(shrinking, 'lowered@example.com', { scope: 'openid offline_access' });
+    h.clock.travel(1800);
+    const kept = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    // The admin shortens the absolute lifetime below the chain's age: the chain ends now.
+    expect((await h.admin('PATCH', `/admin/apps/${shrinking.app_id}`, { refresh_token_idle_ttl: 600, refresh_token_max_ttl: 900 })).status).to.equal(200);
+    expect((await rejects(oidc.refreshTokenGrant(config, kept.refresh_token!))).error).to.equal('invalid_grant');
+    expect((await oidc.tokenIntrospection(config, kept.refresh_token!)).active).to.equal(false);
   });
 
   it('revokes a refresh token through RFC 7009 (one device signs out)', async () => {

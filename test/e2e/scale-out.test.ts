@@ -5,9 +5,9 @@ import { expect } from 'chai';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
-import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
-import { Instance, LoadBalancer } from '../helpers/instance.ts';
-import { RedisServer, freePort } from '../helpers/redis-server.ts';
+import { Harness, type AppJson } from '../helpers/harness.ts';
+import { Instance, LoadBalancer, startCluster } from '../helpers/instance.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
 
 /** How long an instance on Redis serves a cached Provider unchecked (the ProviderRegistry's revalidateMs). */
 const REVALIDATE_MS = 30_000;
@@ -34,22 +34,7 @@ describe('scale-out and restarts (three processes on one Redis)', function () {
     await redis.start();
     await lb.start();
     await h.attach(lb.url);
-    const env = {
-      NODE_ENV: 'test',
-      PUBLIC_URL: lb.url,
-      REDIS_URL: redis.url,
-      SMTP_URL: h.smtp.url,
-      ADMIN_TOKEN,
-      COOKIE_SECRETS: 'scale-out-cookie-secret-0123456789abcdef0123',
-      KEY_ENCRYPTION_KEY: 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100',
-      LOG_LEVEL: 'warn',
-    };
-    for (let i = 0; i < 3; i++) {
-      const instance = new Instance(await freePort(), env);
-      instances.push(instance);
-      lb.targets.push(instance.url);
-    }
-    await Promise.all(instances.map((i) => i.start()));
+    instances.push(...(await startCluster(3, lb, redis.url, h.smtp.url)));
     lb.target = 0;
     app = await h.createApp({ name: 'Scaled App' });
   });

@@ -11,13 +11,14 @@ import { peekBody } from '../../src/http/engine-guard.ts';
 import { createLogger } from '../../src/log.ts';
 import { clientMetadataOf } from '../../src/oidc/client-metadata.ts';
 import { ENGINE_BODY_LIMIT, engineHadNoRoute, GRANT_MODEL, introspect, validateClientMetadata } from '../../src/oidc/engine.ts';
-import { REFRESH_GRACE_SECONDS } from '../../src/oidc/adapter.ts';
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
+import type { Stores } from '../../src/storage/ports.ts';
 import { openRedisStores } from '../../src/storage/redis/open-redis.ts';
 import { appPath } from '../../src/apps/app-paths.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { Engine, KEK, makeApp, providerDeps } from './engine-fixture.ts';
+import { bothReadBeforeEitherUses } from '../helpers/race.ts';
 
 // Root-level hooks (outside every describe) hold for the whole mocha run: an engine notice
 // printed by any test file fails the run. The engine prints each notice once per process,
@@ -149,22 +150,49 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       expect(tokens.scope?.split(' ')).to.include('offline_access');
     });
 
-    it('A8: a refresh token reported unconsumed is consumed before anything is issued, and a refused consume revokes nothing', async () => {
-      const { config, tokens } = await e.signIn('grace@example.com', 'openid offline_access');
+    it('A8: a used refresh token reported unused gets another successor; a replay revokes the grant', async () => {
+      const { config, tokens } = await e.signIn('reuse@example.com', 'openid offline_access');
       const first = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
-      // Within the grace window the adapter reports the used token unconsumed; its atomic
-      // consume refuses it: invalid_grant, and the chain lives on.
-      expect(await oauthError(oidc.refreshTokenGrant(config, tokens.refresh_token!))).to.equal('invalid_grant');
-      expect((await oidc.tokenIntrospection(config, first.access_token)).active).to.equal(true);
+      // Within the reuse window the adapter reports the used token unused and lets its
+      // consume pass: a second successor, and both chains live on.
+      const again = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      expect(again.refresh_token).to.be.a('string').and.not.equal(first.refresh_token);
       const second = await oidc.refreshTokenGrant(config, first.refresh_token!);
+      expect((await oidc.tokenIntrospection(config, again.access_token)).active).to.equal(true);
       // Used longer ago than the window, the engine sees `consumed`: a replay, and it
       // revokes the whole grant.
       const used = (await e.stores.oidc.find(e.app.id, 'RefreshToken', first.refresh_token!))!;
-      const longAgo = Math.floor(Date.now() / 1000) - REFRESH_GRACE_SECONDS - 60;
+      const longAgo = Math.floor(Date.now() / 1000) - 3600;
       await e.stores.oidc.upsert(e.app.id, 'RefreshToken', first.refresh_token!, { ...used, consumed: longAgo }, 3600);
       expect(await oauthError(oidc.refreshTokenGrant(config, first.refresh_token!))).to.equal('invalid_grant');
       expect(await oauthError(oidc.refreshTokenGrant(config, second.refresh_token!))).to.equal('invalid_grant');
       expect((await oidc.tokenIntrospection(config, second.access_token)).active).to.equal(false);
+    });
+  });
+
+  describe('A8: a refused consume stops the refresh with nothing issued and nothing revoked', () => {
+    const e = new Engine();
+    let stores: Stores;
+    before(async () => {
+      const memory = openMemoryStores();
+      stores = { ...memory, oidc: bothReadBeforeEitherUses(memory.oidc, 'RefreshToken') };
+      // No reuse window: of two refreshes that both read the token unused, the second consume is refused.
+      await e.start({ stores, settings: { refresh_token_reuse_interval: 0 } });
+    });
+    after(async () => {
+      await e.stop();
+      await stores.close();
+    });
+
+    it('answers the loser invalid_grant and keeps the winner\'s chain', async () => {
+      const { config, tokens } = await e.signIn('race@example.com', 'openid offline_access');
+      const both = await Promise.allSettled([oidc.refreshTokenGrant(config, tokens.refresh_token!), oidc.refreshTokenGrant(config, tokens.refresh_token!)]);
+      const won = both.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+      const lost = both.filter((r) => r.status === 'rejected').map((r) => (r.reason as { error?: unknown }).error);
+      expect(won).to.have.length(1);
+      expect(lost).to.deep.equal(['invalid_grant']);
+      expect((await oidc.tokenIntrospection(config, won[0]!.access_token)).active).to.equal(true);
+      expect((await oidc.refreshTokenGrant(config, won[0]!.refresh_token!)).access_token).to.be.a('string');
     });
   });
 

@@ -22,7 +22,7 @@ import { createLogger } from '../../src/log.ts';
 import { offlineAccessImpliesConsent } from '../../src/oidc/offline-access.ts';
 import { providerConfiguration, type ProviderDeps } from '../../src/oidc/provider-config.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
-import type { AppRecord, Stores, TokenEndpointAuthMethod } from '../../src/storage/ports.ts';
+import type { AppRecord, AppSettings, Stores, TokenEndpointAuthMethod } from '../../src/storage/ports.ts';
 import { Browser } from '../helpers/browser.ts';
 import { REDIRECT_URI } from '../helpers/harness.ts';
 
@@ -35,6 +35,8 @@ export interface EngineOptions {
   /** Default: memory stores of their own. */
   readonly stores?: Stores;
   readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
+  /** Changes the app's settings (e.g. the refresh token reuse interval). */
+  readonly settings?: Partial<AppSettings>;
   /** Changes Postern's configuration of the app before the Provider is built. */
   readonly configure?: (configuration: Configuration) => Configuration;
   /** What stands in front of the engine (default: nothing). */
@@ -42,11 +44,14 @@ export interface EngineOptions {
 }
 
 /** An app record as the admin API would create it. */
-export async function makeApp(tokenEndpointAuthMethod: TokenEndpointAuthMethod = 'none'): Promise<{ app: AppRecord; secret: string | undefined }> {
+export async function makeApp(
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod = 'none',
+  overrides: Partial<AppSettings> = {},
+): Promise<{ app: AppRecord; secret: string | undefined }> {
   const id = randomUUID();
   const now = Date.now();
   const secret = tokenEndpointAuthMethod === 'none' ? undefined : randomBytes(32).toString('base64url');
-  const settings = { id_token_ttl: 3600, magic_link_ttl: 600, refresh_token_idle_ttl: 3600, refresh_token_max_ttl: 7200 };
+  const settings = { id_token_ttl: 3600, magic_link_ttl: 600, refresh_token_idle_ttl: 3600, refresh_token_max_ttl: 7200, ...overrides };
   const app: AppRecord = {
     id,
     name: 'Engine App',
@@ -86,7 +91,7 @@ export class Engine {
   #ownStores = false;
 
   async start(options: EngineOptions = {}): Promise<this> {
-    ({ app: this.app, secret: this.secret } = await makeApp(options.tokenEndpointAuthMethod));
+    ({ app: this.app, secret: this.secret } = await makeApp(options.tokenEndpointAuthMethod, options.settings));
     this.#ownStores = !options.stores;
     this.stores = options.stores ?? openMemoryStores();
     const http = createServer();

@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { ADMIN_TOKEN } from './harness.ts';
+import { freePort } from './redis-server.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -85,4 +87,29 @@ export class LoadBalancer {
     this.#server?.closeAllConnections();
     await new Promise((resolve) => this.#server?.close(resolve));
   }
+}
+
+/**
+ * `count` Postern processes sharing one Redis behind `lb` (PUBLIC_URL is the balancer),
+ * sending mail to `smtpUrl`, started and added to the balancer's targets.
+ */
+export async function startCluster(count: number, lb: LoadBalancer, redisUrl: string, smtpUrl: string): Promise<Instance[]> {
+  const env = {
+    NODE_ENV: 'test',
+    PUBLIC_URL: lb.url,
+    REDIS_URL: redisUrl,
+    SMTP_URL: smtpUrl,
+    ADMIN_TOKEN,
+    COOKIE_SECRETS: 'cluster-cookie-secret-0123456789abcdef0123456789',
+    KEY_ENCRYPTION_KEY: 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100',
+    LOG_LEVEL: 'warn',
+  };
+  const instances: Instance[] = [];
+  for (let i = 0; i < count; i++) {
+    const instance = new Instance(await freePort(), env);
+    instances.push(instance);
+    lb.targets.push(instance.url);
+  }
+  await Promise.all(instances.map((i) => i.start()));
+  return instances;
 }

@@ -60,6 +60,15 @@ export class RedisServer {
     await exited;
   }
 
+  /** Kills the server with SIGKILL (what AOF with appendfsync always survives); `start()` again reuses port and data. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
   async destroy(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });

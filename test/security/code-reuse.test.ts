@@ -1,43 +1,13 @@
 // An authorization code used twice: RFC 6749 §4.1.2 and RFC 9700 §4.2.4 say the second
 // use revokes the tokens the first one got. A replay that comes later is the engine's own
 // case; the one tested here is the race, two uses at once, where both read the code
-// before either consumed it. A store that holds each reader of a code until the other
-// one has read it too makes that race happen every time instead of by chance.
+// before either consumed it (test/helpers/race.ts makes it happen every time).
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
-import type { OidcStore, Stores } from '../../src/storage/ports.ts';
+import type { Stores } from '../../src/storage/ports.ts';
+import { bothReadBeforeEitherUses } from '../helpers/race.ts';
 import { Engine } from '../engine/engine-fixture.ts';
-
-/** The first two look-ups of a code return only once both happened; later ones pass. */
-function bothReadBeforeEitherConsumes(inner: OidcStore): OidcStore {
-  const waiting = new Map<string, () => void>();
-  const met = new Set<string>();
-  const meet = (id: string) =>
-    new Promise<void>((resolve) => {
-      const other = waiting.get(id);
-      if (met.has(id)) resolve();
-      else if (other) {
-        waiting.delete(id);
-        met.add(id);
-        other();
-        resolve();
-      } else {
-        waiting.set(id, resolve);
-      }
-    });
-  return new Proxy(inner, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop) as unknown;
-      if (prop !== 'find') return typeof value === 'function' ? value.bind(target) : value;
-      return async (appId: string, model: string, id: string) => {
-        const found = await target.find(appId, model, id);
-        if (model === 'AuthorizationCode') await meet(id);
-        return found;
-      };
-    },
-  });
-}
 
 async function oauthError(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -52,7 +22,7 @@ describe('a code used twice at once', function () {
   let stores: Stores;
   before(async () => {
     const memory = openMemoryStores();
-    stores = { ...memory, oidc: bothReadBeforeEitherConsumes(memory.oidc) };
+    stores = { ...memory, oidc: bothReadBeforeEitherUses(memory.oidc, 'AuthorizationCode') };
     await e.start({ stores });
   });
   after(async () => {

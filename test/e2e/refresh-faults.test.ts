@@ -1,0 +1,143 @@
+// A fault never signs a user out. The engine marks a refresh token used before it saves
+// the successor; when the store or the process dies in between, the client's retry with
+// the same token must get tokens, not invalid_grant (and later a revoked grant). First
+// the exact moment, made to happen every time; then storms of refresh chains against
+// real processes while Redis or a Postern instance is killed.
+import { expect } from 'chai';
+import * as oidc from 'openid-client';
+import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
+import { StoreUnavailableError, type OidcStore, type Stores } from '../../src/storage/ports.ts';
+import { Engine } from '../engine/engine-fixture.ts';
+import { Harness, type AppJson } from '../helpers/harness.ts';
+import { Instance, LoadBalancer, startCluster } from '../helpers/instance.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
+
+/** The next save of a refresh token fails once, as if the store died right then. */
+function failingNextRefreshSave(inner: OidcStore): OidcStore & { arm(): void } {
+  let armed = false;
+  return new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'arm') return () => void (armed = true);
+      const value = Reflect.get(target, prop) as unknown;
+      if (prop !== 'upsert') return typeof value === 'function' ? value.bind(target) : value;
+      return async (...args: Parameters<OidcStore['upsert']>) => {
+        if (armed && args[1] === 'RefreshToken') {
+          armed = false;
+          throw new StoreUnavailableError('redis', new Error('connection lost'));
+        }
+        return target.upsert(...args);
+      };
+    },
+  }) as OidcStore & { arm(): void };
+}
+
+function errorOf(err: unknown): string {
+  return (err as { error?: string }).error ?? String(err);
+}
+
+describe('refresh across faults', function () {
+  this.timeout(30_000);
+
+  describe('the store fails after the token was marked used, before its successor was saved', () => {
+    const e = new Engine();
+    let stores: Stores;
+    let oidcStore: ReturnType<typeof failingNextRefreshSave>;
+    before(async () => {
+      const memory = openMemoryStores();
+      oidcStore = failingNextRefreshSave(memory.oidc);
+      stores = { ...memory, oidc: oidcStore };
+      await e.start({ stores });
+    });
+    after(async () => {
+      await e.stop();
+      await stores.close();
+    });
+
+    it('answers 503, and the retry with the same token gets tokens and carries the chain on', async () => {
+      const { config, tokens } = await e.signIn('fault@example.com', 'openid offline_access');
+      oidcStore.arm();
+      const failed = await oidc.refreshTokenGrant(config, tokens.refresh_token!).then(
+        () => 'no error',
+        (err: { cause?: { status?: number } }) => err.cause?.status,
+      );
+      expect(failed).to.equal(503);
+      expect((await stores.oidc.find(e.app.id, 'RefreshToken', tokens.refresh_token!))?.consumed, 'marked used').to.be.a('number');
+      const retried = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      const next = await oidc.refreshTokenGrant(config, retried.refresh_token!);
+      expect((await oidc.tokenIntrospection(config, next.access_token)).active).to.equal(true);
+    });
+  });
+});
+
+/** Refreshes one chain `times` times; retries the same token on anything but invalid_grant. */
+async function runChain(config: oidc.Configuration, first: string, times: number, deadline: number, progress: { done: number }) {
+  let token = first;
+  for (let done = 0; done < times; ) {
+    try {
+      token = (await oidc.refreshTokenGrant(config, token)).refresh_token!;
+      done++;
+      progress.done++;
+    } catch (err) {
+      if (errorOf(err) === 'invalid_grant') return `signed out after ${done} refreshes`;
+      if (performance.now() > deadline) return `still failing at the deadline: ${errorOf(err)}`;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return undefined;
+}
+
+describe('refresh storms while processes die (real Redis, real Postern processes)', function () {
+  this.timeout(120_000);
+  const CHAINS = 12;
+  const REFRESHES = 12;
+  const redis = new RedisServer();
+  const lb = new LoadBalancer();
+  const h = new Harness();
+  const instances: Instance[] = [];
+  let app: AppJson;
+
+  before(async () => {
+    await redis.start();
+    await lb.start();
+    await h.attach(lb.url);
+    instances.push(...(await startCluster(2, lb, redis.url, h.smtp.url)));
+    app = await h.createApp({ name: 'Storm App' });
+  });
+  after(async () => {
+    await Promise.all(instances.map((i) => i.kill('SIGKILL')));
+    await lb.stop();
+    await h.stop();
+    await redis.destroy();
+  });
+
+  /** Signs in CHAINS times, then refreshes every chain REFRESHES times at once while `fault` runs. */
+  async function storm(fault: () => Promise<void>) {
+    const chains = [];
+    for (let i = 0; i < CHAINS; i++) chains.push(await h.signIn(app, `storm-${i}@example.com`, { scope: 'openid offline_access' }));
+    const deadline = performance.now() + 60_000;
+    const progress = { done: 0 };
+    const running = chains.map((c) => runChain(c.config, c.tokens.refresh_token!, REFRESHES, deadline, progress));
+    // The fault strikes mid-storm: once every chain has refreshed a few times on average.
+    while (progress.done < CHAINS * 3) await new Promise((r) => setTimeout(r, 10));
+    await fault();
+    return (await Promise.all(running)).filter((lost) => lost !== undefined);
+  }
+
+  it('loses no chain when Redis is killed with SIGKILL mid-storm and comes back', async () => {
+    const lost = await storm(async () => {
+      await redis.kill();
+      await redis.start();
+    });
+    expect(lost).to.deep.equal([]);
+  });
+
+  it('loses no chain when the instance serving the storm is killed with SIGKILL', async () => {
+    lb.target = 0;
+    const lost = await storm(async () => {
+      lb.target = 1;
+      await instances[0]!.kill('SIGKILL');
+    });
+    expect(lost).to.deep.equal([]);
+    await instances[0]!.start();
+  });
+});

@@ -41,7 +41,7 @@ describe('scale-out and restarts (three processes on one Redis)', function () {
       SMTP_URL: h.smtp.url,
       ADMIN_TOKEN,
       COOKIE_SECRETS: 'scale-out-cookie-secret-0123456789abcdef0123',
-      KEY_ENCRYPTION_KEY: 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100',
+      KEY_ENCRYPTION_KEY: '0bfa2c42f094b808c5f8abd4e47c04e19c0ee9e55406189d8cc643de65db932c',
       LOG_LEVEL: 'warn',
     };
     for (let i = 0; i < 3; i++) {

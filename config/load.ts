@@ -2,6 +2,8 @@
 // and returns a frozen Config. Problems are collected and reported together, each naming its
 // setting, so an operator fixes them in one go instead of one restart per mistake.
 import { randomBytes } from 'node:crypto';
+import { isLoopbackOrigin } from './loopback.ts';
+import { reusedSecrets, type SecretValue } from './secret-reuse.ts';
 import { SETTINGS, type DeclaredSetting, type SettingValues } from './settings.ts';
 
 export type { Environment, LogLevel } from './settings.ts';
@@ -30,8 +32,16 @@ function present(env: Env, name: string): string | undefined {
 
 function defaultOf(setting: DeclaredSetting, earlier: SettingValues): unknown {
   const d = setting.default;
-  // Generated text goes through the parser like a given value, so it is always well-formed.
-  if (d === 'generated') return setting.parser.parse(randomBytes(32).toString('base64url'));
+  // Generated text goes through the parser like a given value, so it is always well-formed
+  // and passes the strength check. Random text fails that check with a probability near
+  // 1e-11, so a second draw is all it takes; a parser that refuses three is misdeclared.
+  if (d === 'generated') {
+    for (let draw = 0; draw < 3; draw++) {
+      const value = setting.parser.parse(randomBytes(32).toString('base64url'));
+      if (value !== undefined) return value;
+    }
+    throw new Error(`${setting.name}: its parser refuses generated values`);
+  }
   return 'derive' in d ? d.derive(earlier) : d.value;
 }
 
@@ -57,6 +67,20 @@ export function loadConfig(env: Env = process.env): Config {
     values[setting.key] = parsed ?? defaultOf(setting, values as SettingValues);
   }
   const config = values as SettingValues;
+
+  // Each secret's strength is its parser's business; sharing one is checked across settings.
+  const givenSecrets = SETTINGS.filter((s) => s.default === 'generated' && !unset.has(s.name) && !rejected.has(s.name));
+  problems.push(...reusedSecrets(new Map(givenSecrets.map((s) => [s.name, values[s.key] as SecretValue]))));
+
+  // Development (and test) mode generates secrets, keeps data in memory and, without SMTP,
+  // shows every sign-in link at /dev/mailbox: only a PUBLIC_URL on this machine may have
+  // it. A rejected NODE_ENV is already reported, and would only add a confusing second line.
+  if (config.env !== 'production' && !rejected.has('NODE_ENV') && !isLoopbackOrigin(config.publicUrl)) {
+    const mode = unset.has('NODE_ENV') ? 'NODE_ENV is unset, which means development' : `NODE_ENV=${config.env}`;
+    problems.push(
+      `PUBLIC_URL must be on this machine (localhost, *.localhost, 127.0.0.0/8 or [::1]) unless NODE_ENV=production (got "${config.publicUrl}" and ${mode}): development mode generates missing secrets, keeps data in memory and, without SMTP_URL, shows sign-in links at /dev/mailbox. Set NODE_ENV=production to serve other machines.`,
+    );
+  }
 
   if (config.env === 'production') {
     for (const { name } of SETTINGS.filter((s) => s.requiredInProduction && unset.has(s.name))) {

@@ -1,6 +1,7 @@
 // How a setting's text becomes its value. Each parser carries the phrase saying what it
 // accepts, so docs/configuration.md and the start-up problem say the same thing from one
 // place (see settings-table.ts and load.ts).
+import { estimatedBits } from './entropy.ts';
 
 export interface Parser<T> {
   /** What is accepted, in markdown, phrased to follow "must be". */
@@ -47,29 +48,60 @@ export function url(
   };
 }
 
-export function atLeast(length: number): Parser<string> {
-  return { allowed: `at least ${length} characters`, parse: (raw) => (raw.length >= length ? raw : undefined) };
+/**
+ * Fewest bits a text secret's characters may carry (see entropy.ts). Random text of the
+ * shortest length allowed stays above it: 32 random hex characters fall below 80 with a
+ * probability of 2e-9 (counted exactly over their letter counts; 96 would refuse one in
+ * 10,000), UUIDs and base64 never in practice, `openssl rand -base64 32` sits near 200.
+ * A block of up to 16 characters repeated, or 32 characters of five kinds or fewer, cannot
+ * reach it.
+ */
+const MIN_TEXT_BITS = 80;
+/**
+ * Fewest bits the 32 bytes of a key may carry: random keys estimate 140 to 160 and fall
+ * below 128 with a probability of 1.5e-11, while an all-zero key, one repeated byte, a
+ * repeated block or fewer than 16 distinct byte values cannot reach it.
+ */
+const MIN_KEY_BITS = 128;
+
+const RANDOM_TEXT = `random: not one character or a block repeated, nor so few kinds of character that they carry under ${MIN_TEXT_BITS} bits`;
+const randomText = (length: number) => (text: string) => text.length >= length && estimatedBits(text) >= MIN_TEXT_BITS;
+
+/** A text secret such as a bearer token. */
+export function secretText(length: number): Parser<string> {
+  const valid = randomText(length);
+  return {
+    allowed: `at least ${length} characters, ${RANDOM_TEXT} (e.g. \`openssl rand -base64 32\`)`,
+    parse: (raw) => (valid(raw) ? raw : undefined),
+  };
 }
 
-export function keyList(length: number): Parser<readonly string[]> {
+/** Several text secrets, comma-separated. */
+export function secretTextList(length: number): Parser<readonly string[]> {
+  const valid = randomText(length);
   return {
-    allowed: `a comma-separated list of keys of at least ${length} characters each`,
+    allowed: `a comma-separated list of keys, each at least ${length} characters, ${RANDOM_TEXT}`,
     parse: (raw) => {
       const keys = raw.split(',').map((k) => k.trim());
-      return keys.every((k) => k.length >= length) ? Object.freeze(keys) : undefined;
+      return keys.every(valid) ? Object.freeze(keys) : undefined;
     },
   };
 }
 
 export const key256: Parser<Buffer> = {
-  allowed: '32 bytes as 64 hex characters or base64/base64url',
+  allowed: `32 random bytes as 64 hex characters or base64/base64url (not all zero, one byte or a block repeated, nor so few distinct bytes that they carry under ${MIN_KEY_BITS} bits; e.g. \`openssl rand -hex 32\`)`,
   parse: (raw) => {
-    if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex');
-    if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(raw)) return undefined;
-    const key = Buffer.from(raw.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    return key.length === 32 ? key : undefined;
+    const key = bytesOf(raw);
+    return key && estimatedBits(key) >= MIN_KEY_BITS ? key : undefined;
   },
 };
+
+function bytesOf(raw: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex');
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(raw)) return undefined;
+  const key = Buffer.from(raw.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  return key.length === 32 ? key : undefined;
+}
 
 export const mailbox: Parser<string> = {
   allowed: 'an address like `user@example.com` or `Name <user@example.com>`',

@@ -2,7 +2,7 @@
 // default and meaning. loadConfig (load.ts) reads the environment through this list alone,
 // and the table in docs/configuration.md is rendered from it (`npm run docs:settings`).
 import { LOG_LEVELS, type LogLevel } from '../src/log.ts';
-import { atLeast, key256, keyList, mailbox, oneOf, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
+import { key256, mailbox, oneOf, secretText, secretTextList, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
 
 const ENVIRONMENTS = ['development', 'production', 'test'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -30,7 +30,7 @@ export interface SettingValues {
 export type Default<T> =
   | { readonly value: T } // undefined shows as "none"
   | { readonly derive: (earlier: SettingValues) => T; readonly shown: string } // from settings declared above it
-  | 'generated'; // random, for this run only; production refuses it (see requiredInProduction)
+  | 'generated'; // random, for this run only; production refuses it (see requiredInProduction). These are the secrets no two settings may share (load.ts).
 
 export interface Setting<T> {
   readonly name: string;
@@ -51,7 +51,7 @@ const DECLARED = {
     parser: oneOf(ENVIRONMENTS),
     default: { value: 'development' },
     description:
-      '`production` refuses to start while a required setting is missing and hides development pages; `test` is development without the start-up banner.',
+      '`production` refuses to start while a required setting is missing and hides development pages. `development` (also when unset) and `test` (development without the start-up banner) generate missing secrets, keep data in memory and, without `SMTP_URL`, show every sign-in link at `/dev/mailbox`, so they refuse to start unless `PUBLIC_URL` is on this machine: `localhost`, a `*.localhost` name, `127.0.0.0/8` or `[::1]`.',
   },
   port: { name: 'PORT', parser: wholeNumber(1, 65535), default: { value: 3000 }, description: 'TCP port the HTTP server listens on.' },
   publicUrl: {
@@ -62,24 +62,25 @@ const DECLARED = {
     }),
     default: { derive: (earlier) => `http://localhost:${earlier.port}`, shown: '`http://localhost:$PORT`' },
     description:
-      'Origin users and apps reach Postern at. Issuers, links and redirects are built from it only, never from `Host` or `X-Forwarded-*`. Must be https in production, and the same on every instance (it is the issuer prefix).',
+      'Origin users and apps reach Postern at. Issuers, links and redirects are built from it only, never from `Host` or `X-Forwarded-*`. Must be https in production, on this machine in any other mode (see `NODE_ENV`), and the same on every instance (it is the issuer prefix).',
   },
   adminToken: {
     name: 'ADMIN_TOKEN',
-    parser: atLeast(MIN_SECRET_LENGTH),
-    default: 'generated',
-    requiredInProduction: true,
-    secret: true,
-    description: 'Bearer token for the admin API. The same on every instance.',
-  },
-  cookieSecrets: {
-    name: 'COOKIE_SECRETS',
-    parser: keyList(MIN_SECRET_LENGTH),
+    parser: secretText(MIN_SECRET_LENGTH),
     default: 'generated',
     requiredInProduction: true,
     secret: true,
     description:
-      'Keys that sign cookies and CSRF tokens: the first signs, all verify, so prepend a new key to rotate. The same on every instance (a cookie set by one is read by another).',
+      'Bearer token for the admin API. The same on every instance. Its own secret: refused when a key of `COOKIE_SECRETS` or `KEY_ENCRYPTION_KEY` holds it too (compared as written and decoded from hex or base64).',
+  },
+  cookieSecrets: {
+    name: 'COOKIE_SECRETS',
+    parser: secretTextList(MIN_SECRET_LENGTH),
+    default: 'generated',
+    requiredInProduction: true,
+    secret: true,
+    description:
+      'Keys that sign cookies and CSRF tokens: the first signs, all verify, so prepend a new key to rotate. The same on every instance (a cookie set by one is read by another). Refused when a key is also `ADMIN_TOKEN` or `KEY_ENCRYPTION_KEY`, in any spelling.',
   },
   keyEncryptionKey: {
     name: 'KEY_ENCRYPTION_KEY',
@@ -88,7 +89,7 @@ const DECLARED = {
     requiredInProduction: true,
     secret: true,
     description:
-      'Encrypts signing keys and client secrets at rest (AES-256-GCM). The same on every instance; losing it makes stored keys unreadable.',
+      'Encrypts signing keys and client secrets at rest (AES-256-GCM). The same on every instance; losing it makes stored keys unreadable. Refused when `ADMIN_TOKEN` or a key of `COOKIE_SECRETS` is the same key, in hex, base64 or as text.',
   },
   smtpUrl: {
     name: 'SMTP_URL',

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_TOKEN = 'startup-admin-token-0123456789abcdef0123456789';
 const COOKIE_SECRETS = 'startup-cookie-secret-0123456789abcdef01234567';
-const KEY_ENCRYPTION_KEY = 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100';
+const KEY_ENCRYPTION_KEY = '0bfa2c42f094b808c5f8abd4e47c04e19c0ee9e55406189d8cc643de65db932c';
 
 /** A production environment that loads; REDIS_URL is filled in per test. */
 function productionEnv(redisUrl: string): Record<string, string> {
@@ -298,6 +298,47 @@ describe('starting the server (src/main.ts as a child process)', function () {
       expect(exit.code, child.output).to.be.a('number').and.not.equal(0);
       expect(child.stderr).to.include('PUBLIC_URL');
       for (const name of ['ADMIN_TOKEN', 'COOKIE_SECRETS', 'KEY_ENCRYPTION_KEY', 'SMTP_URL']) expect(child.stderr).not.to.include(name);
+    });
+  });
+
+  describe('refusing unsafe defaults', () => {
+    /** Waits for a refusal: non-zero exit, never listening, problems listed rather than a stack trace. */
+    async function refused(child: ServerProcess): Promise<string> {
+      const exit = await child.exitWithin(20_000);
+      expect(exit.code, child.output).to.be.a('number').and.not.equal(0);
+      expect(child.stdout).not.to.include('"msg":"listening"');
+      expect(child.stdout).not.to.include('Postern is running');
+      expect(child.stderr).not.to.match(/\n\s+at .+:\d+:\d+/, 'a list of problems, not a stack trace');
+      return child.stderr;
+    }
+
+    it('exits non-zero with NODE_ENV unset and a public PUBLIC_URL, advising NODE_ENV=production', async () => {
+      const stderr = await refused(await start({ PUBLIC_URL: 'https://id.example.com' }));
+      expect(stderr).to.include('PUBLIC_URL');
+      expect(stderr).to.include('NODE_ENV is unset');
+      expect(stderr).to.include('Set NODE_ENV=production');
+    });
+
+    it('exits non-zero with NODE_ENV=development on 0.0.0.0', async () => {
+      const stderr = await refused(await start({ NODE_ENV: 'development', PUBLIC_URL: 'http://0.0.0.0:3000' }));
+      expect(stderr).to.include('PUBLIC_URL');
+      expect(stderr).to.include('NODE_ENV=production');
+    });
+
+    it('exits non-zero in production with weak secrets, naming each and repeating none', async () => {
+      const weak = { ADMIN_TOKEN: 'a'.repeat(32), KEY_ENCRYPTION_KEY: '0'.repeat(64) };
+      const stderr = await refused(await start({ ...productionEnv(`redis://127.0.0.1:${await freePort()}`), ...weak }));
+      for (const [name, value] of Object.entries(weak)) {
+        expect(stderr, name).to.match(new RegExp(`^  - ${name} must be .*random`, 'm'));
+        expect(stderr, name).not.to.include(value.slice(0, 16));
+      }
+      expect(stderr).not.to.include('COOKIE_SECRETS');
+    });
+
+    it('exits non-zero in production when COOKIE_SECRETS is ADMIN_TOKEN, naming both and repeating neither', async () => {
+      const stderr = await refused(await start({ ...productionEnv(`redis://127.0.0.1:${await freePort()}`), COOKIE_SECRETS: ` ${ADMIN_TOKEN} ` }));
+      expect(stderr).to.include('ADMIN_TOKEN and COOKIE_SECRETS hold the same secret');
+      expect(stderr).not.to.include(ADMIN_TOKEN.slice(0, 16));
     });
   });
 

@@ -51,7 +51,7 @@ export class Harness {
       ADMIN_TOKEN,
       SMTP_URL: this.smtp.url,
       COOKIE_SECRETS: 'test-cookie-secret-0123456789abcdef0123456789',
-      KEY_ENCRYPTION_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
+      KEY_ENCRYPTION_KEY: '9cc548cd456ea76f7135923b46bb51b64db235af426618fffc8fcf94947c38e2',
       LOG_LEVEL: 'debug',
       ...env,
     });

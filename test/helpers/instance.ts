@@ -101,7 +101,7 @@ export async function startCluster(count: number, lb: LoadBalancer, redisUrl: st
     SMTP_URL: smtpUrl,
     ADMIN_TOKEN,
     COOKIE_SECRETS: 'cluster-cookie-secret-0123456789abcdef0123456789',
-    KEY_ENCRYPTION_KEY: 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100',
+    KEY_ENCRYPTION_KEY: '0bfa2c42f094b808c5f8abd4e47c04e19c0ee9e55406189d8cc643de65db932c',
     LOG_LEVEL: 'warn',
   };
   const instances: Instance[] = [];

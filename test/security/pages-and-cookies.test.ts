@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
 import { ADMIN_TOKEN, Harness, REDIRECT_URI, type AppJson } from '../helpers/harness.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
 import { csrfOf, interceptFetch, raw, uidOf, type Recorded } from './support.ts';
 
 const BYE = 'http://localhost:8080/bye';
@@ -105,11 +106,14 @@ describe('pages and cookies', function () {
   describe('over https (PUBLIC_URL https://login.example.test, TLS ended by a proxy)', () => {
     const PUBLIC_URL = 'https://login.example.test';
     const h = new Harness();
+    // A public origin is served in production only, which needs a store that survives restarts.
+    const redis = new RedisServer();
     const record: Recorded[] = [];
     let restore: () => void;
     let app: AppJson;
     before(async () => {
-      await h.start({ PUBLIC_URL });
+      await redis.start();
+      await h.start({ NODE_ENV: 'production', PUBLIC_URL, REDIS_URL: redis.url });
       // The server listens on h.url; requests for PUBLIC_URL go there, as through the proxy.
       restore = interceptFetch({ record, rewrite: (url) => (url.startsWith(PUBLIC_URL) ? h.url + url.slice(PUBLIC_URL.length) : url) });
       app = await h.createApp({ post_logout_redirect_uris: [BYE] });
@@ -118,6 +122,7 @@ describe('pages and cookies', function () {
     after(async () => {
       restore();
       await h.stop();
+      await redis.destroy();
     });
 
     it('signs in with the https issuer', () => {

@@ -1,6 +1,7 @@
 // loadConfig: safe development defaults, a hard stop in production for anything missing,
 // and every problem reported at once, each naming its setting.
 import { expect } from 'chai';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from '../../config/load.ts';
 import { CONFIGURATION_DOC, settingsTable, withSettingsTable } from '../../config/settings-table.ts';
@@ -8,7 +9,7 @@ import { SETTINGS } from '../../config/settings.ts';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789abcdef';
 const COOKIE_SECRET = 'cookie-secret-0123456789abcdef0123456789abcd';
-const KEK_HEX = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
+const KEK_HEX = 'c0bef017874f3338df593a6d01f3313ede98ae0ae802c531e187a47cfe67b698';
 
 const PRODUCTION: Record<string, string> = {
   NODE_ENV: 'production',
@@ -117,7 +118,7 @@ describe('loadConfig', () => {
     });
 
     it('uses PUBLIC_URL as given, reduced to its origin, and takes the mail host from it', () => {
-      const config = loadConfig({ PORT: '8123', PUBLIC_URL: 'https://ID.Example.com/' });
+      const config = loadConfig({ ...PRODUCTION, PORT: '8123', PUBLIC_URL: 'https://ID.Example.com/' });
       expect(config.publicUrl).to.equal('https://id.example.com');
       expect(config.port).to.equal(8123);
       expect(config.mailFrom).to.equal('Postern <no-reply@id.example.com>');
@@ -207,8 +208,9 @@ describe('loadConfig', () => {
 
   describe('secret formats', () => {
     it('rejects an ADMIN_TOKEN shorter than 32 characters', () => {
-      oneProblemNaming({ ADMIN_TOKEN: 'x'.repeat(31) }, 'ADMIN_TOKEN');
-      expect(loadConfig({ ADMIN_TOKEN: 'x'.repeat(32) }).adminToken).to.equal('x'.repeat(32));
+      const random32 = '4shYY5rz23yTKHUoYcFdsvfbueFuYFey';
+      oneProblemNaming({ ADMIN_TOKEN: random32.slice(1) }, 'ADMIN_TOKEN');
+      expect(loadConfig({ ADMIN_TOKEN: random32 }).adminToken).to.equal(random32);
     });
 
     it('accepts KEY_ENCRYPTION_KEY as 64 hex characters, base64 and base64url', () => {
@@ -216,7 +218,8 @@ describe('loadConfig', () => {
       for (const raw of [KEK_HEX, KEK_HEX.toUpperCase(), key.toString('base64'), key.toString('base64url')]) {
         expect(loadConfig({ KEY_ENCRYPTION_KEY: raw }).keyEncryptionKey.equals(key), raw).to.equal(true);
       }
-      const special = Buffer.alloc(32, 0xfb); // base64 '+', '/'; base64url '-', '_'
+      // Its base64 holds '+' and '/', its base64url '-' and '_'.
+      const special = Buffer.from('81ac9ab050d144773eb64385fc3171ae49181066b80b9da9e7f83f0e95dbff4d', 'hex');
       expect(loadConfig({ KEY_ENCRYPTION_KEY: special.toString('base64') }).keyEncryptionKey.equals(special)).to.equal(true);
       expect(loadConfig({ KEY_ENCRYPTION_KEY: special.toString('base64url') }).keyEncryptionKey.equals(special)).to.equal(true);
     });
@@ -249,6 +252,199 @@ describe('loadConfig', () => {
         oneProblemNaming({ COOKIE_SECRETS: raw }, 'COOKIE_SECRETS');
       });
     }
+  });
+
+  describe('development runs only on this machine', () => {
+    // NODE_ENV unset, development and test all mean development mode.
+    const MODES: Record<string, string>[] = [{}, { NODE_ENV: 'development' }, { NODE_ENV: 'test' }];
+
+    for (const [url, origin] of [
+      ['http://localhost:3000', 'http://localhost:3000'],
+      ['https://localhost', 'https://localhost'],
+      ['http://LOCALHOST:3000', 'http://localhost:3000'],
+      ['http://local%68ost:3000', 'http://localhost:3000'],
+      ['http://localhost.:3000', 'http://localhost.:3000'],
+      ['http://app.localhost:3000', 'http://app.localhost:3000'],
+      ['http://App.LocalHost.:3000', 'http://app.localhost.:3000'],
+      ['http://127.0.0.1:3000', 'http://127.0.0.1:3000'],
+      ['http://127.1:3000', 'http://127.0.0.1:3000'],
+      ['http://0x7f.0.0.1:3000', 'http://127.0.0.1:3000'],
+      ['http://2130706433:3000', 'http://127.0.0.1:3000'],
+      ['http://127.255.255.254', 'http://127.255.255.254'],
+      ['http://[::1]:3000', 'http://[::1]:3000'],
+      ['http://[0:0:0:0:0:0:0:1]:3000', 'http://[::1]:3000'],
+    ]) {
+      it(`accepts PUBLIC_URL=${url} outside production, as ${origin}`, () => {
+        for (const mode of MODES) expect(loadConfig({ ...mode, PUBLIC_URL: url }).publicUrl, JSON.stringify(mode)).to.equal(origin);
+      });
+    }
+
+    for (const url of [
+      'https://id.example.com',
+      'http://192.168.1.20:3000',
+      'http://0.0.0.0:3000',
+      'http://[::]:3000',
+      'http://[::ffff:127.0.0.1]:3000',
+      'http://128.0.0.1',
+      'http://localhost.example.com',
+      'http://localhost%2eexample.com',
+      'http://127.0.0.1.nip.io',
+      'http://mylocalhost:3000',
+      'http://.localhost:3000',
+      'http://app..localhost:3000',
+      'http://localhost..:3000',
+    ]) {
+      it(`refuses PUBLIC_URL=${url} outside production, advising NODE_ENV=production`, () => {
+        for (const mode of MODES) {
+          const problem = oneProblemNaming({ ...mode, PUBLIC_URL: url }, 'PUBLIC_URL');
+          expect(problem).to.include('NODE_ENV=production');
+          expect(problem).to.include('/dev/mailbox');
+        }
+      });
+    }
+
+    it('says whether NODE_ENV is unset or which mode it names', () => {
+      expect(oneProblemNaming({ PUBLIC_URL: 'https://id.example.com' }, 'PUBLIC_URL')).to.include('NODE_ENV is unset, which means development');
+      expect(oneProblemNaming({ NODE_ENV: 'test', PUBLIC_URL: 'https://id.example.com' }, 'PUBLIC_URL')).to.include('NODE_ENV=test');
+    });
+
+    it('lets production serve any https origin, a name containing localhost included', () => {
+      for (const url of ['https://id.example.com', 'https://localhost.example.com', 'https://localhost']) {
+        expect(loadConfig({ ...PRODUCTION, PUBLIC_URL: url }).publicUrl).to.equal(url);
+      }
+    });
+
+    it('reports an unknown NODE_ENV once, not again as development on a public URL', () => {
+      oneProblemNaming({ NODE_ENV: 'prod', PUBLIC_URL: 'https://id.example.com' }, 'NODE_ENV');
+    });
+
+    it('reports a public development URL together with the other problems', () => {
+      const problems = problemsOf({ PUBLIC_URL: 'https://id.example.com', PORT: 'x', ADMIN_TOKEN: 'short' });
+      expect(problems).to.have.length(3);
+      for (const name of ['PUBLIC_URL', 'PORT', 'ADMIN_TOKEN']) expect(problems.some((p) => p.startsWith(name)), name).to.equal(true);
+    });
+  });
+
+  describe('weak secrets, refused in every mode', () => {
+    const MODES: Record<string, Record<string, string>> = { production: PRODUCTION, development: {} };
+
+    const WEAK_TEXT: [string, string][] = [
+      ['one character repeated', 'a'.repeat(32)],
+      ['one character repeated 200 times', 'x'.repeat(200)],
+      ['one character and one other', `${'x'.repeat(31)}y`],
+      ['two characters alternating', 'ab'.repeat(16)],
+      ['a word repeated', 'changeme'.repeat(4)],
+      ['a word with digits repeated', 'Password123'.repeat(3)],
+      ['16 characters repeated', '0123456789abcdef'.repeat(2)],
+      ['a block repeated, the last copy cut short', `${'secret-'.repeat(5)}sec`],
+      ['32 characters of five kinds', 'abcdeedcbaabcdeeddccbbaaeabcdbea'],
+      ['a word padded', `MySecret${'!'.repeat(40)}`],
+      ['32 zero bytes in base64', Buffer.alloc(32).toString('base64')],
+    ];
+    for (const [label, weak] of WEAK_TEXT) {
+      for (const [mode, env] of Object.entries(MODES)) {
+        it(`refuses ${label} as ADMIN_TOKEN or a COOKIE_SECRETS key (${mode}), without repeating it`, () => {
+          const admin = oneProblemNaming({ ...env, ADMIN_TOKEN: weak }, 'ADMIN_TOKEN');
+          expect(admin).to.include('random');
+          const cookie = oneProblemNaming({ ...env, COOKIE_SECRETS: `${COOKIE_SECRET},${weak}` }, 'COOKIE_SECRETS');
+          for (const problem of [admin, cookie]) expect(problem).not.to.include(weak.slice(0, 16));
+        });
+      }
+    }
+
+    const WEAK_KEYS: [string, string][] = [
+      ['64 zeros', '0'.repeat(64)],
+      ['32 zero bytes in base64', Buffer.alloc(32).toString('base64')],
+      ['one byte repeated, in base64url', Buffer.alloc(32, 0xfb).toString('base64url')],
+      ['a 16-byte block twice', '00112233445566778899aabbccddeeff'.repeat(2)],
+      ['a 4-byte block repeated, in upper-case hex', 'DEADBEEF'.repeat(8)],
+      ['15 distinct byte values', '000102030405060708090a0b0c0d0e0e0d0c0b0a090807060504030201000e0d'],
+    ];
+    for (const [label, weak] of WEAK_KEYS) {
+      for (const [mode, env] of Object.entries(MODES)) {
+        it(`refuses ${label} as KEY_ENCRYPTION_KEY (${mode}), without repeating it`, () => {
+          const problem = oneProblemNaming({ ...env, KEY_ENCRYPTION_KEY: weak }, 'KEY_ENCRYPTION_KEY');
+          expect(problem).to.include('random');
+          expect(problem.toLowerCase()).not.to.include(weak.slice(0, 16).toLowerCase());
+        });
+      }
+    }
+
+    it('accepts random secrets of every usual shape, whatever characters they happen to draw', () => {
+      const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+      const alnum = (n: number) => Array.from({ length: n }, () => ALNUM[randomInt(ALNUM.length)]).join('');
+      // Refused with a probability near 2e-9 each (parsers.ts); 300 rounds cannot flake.
+      for (let round = 0; round < 300; round++) {
+        const texts = [
+          randomBytes(16).toString('hex'), // 32 hex characters: the shortest and poorest allowed
+          randomBytes(32).toString('hex'),
+          randomBytes(32).toString('base64'),
+          randomBytes(24).toString('base64url'),
+          randomUUID(),
+          alnum(32),
+        ];
+        for (const text of texts) expect(loadConfig({ ADMIN_TOKEN: text, COOKIE_SECRETS: `${text}-cookie` }).adminToken).to.equal(text);
+        const key = randomBytes(32);
+        for (const spelling of [key.toString('hex'), key.toString('base64'), key.toString('base64url')]) {
+          expect(loadConfig({ KEY_ENCRYPTION_KEY: spelling }).keyEncryptionKey.equals(key)).to.equal(true);
+        }
+      }
+    });
+  });
+
+  describe('one secret in two settings, refused in every mode', () => {
+    const key = Buffer.from(KEK_HEX, 'hex');
+
+    /** The one problem for `env`: it names each of `labels` and repeats no secret. */
+    function reuseOf(env: Record<string, string>, labels: string[]): string {
+      const problems = problemsOf(env);
+      expect(problems, JSON.stringify(problems)).to.have.length(1);
+      for (const label of labels) expect(problems[0]).to.include(label);
+      expect(problems[0]).to.include('same secret');
+      for (const value of Object.values(env).filter((v) => v !== env.NODE_ENV && v !== env.PUBLIC_URL)) {
+        for (const part of value.split(',')) expect(problems[0]).not.to.include(part.trim().slice(0, 12));
+      }
+      return problems[0]!;
+    }
+
+    it('refuses COOKIE_SECRETS equal to ADMIN_TOKEN, in production and in development', () => {
+      reuseOf({ ...PRODUCTION, COOKIE_SECRETS: ADMIN_TOKEN }, ['ADMIN_TOKEN', 'COOKIE_SECRETS']);
+      reuseOf({ ADMIN_TOKEN, COOKIE_SECRETS: ADMIN_TOKEN }, ['ADMIN_TOKEN', 'COOKIE_SECRETS']);
+    });
+
+    it('sees through surrounding whitespace and names which cookie key', () => {
+      reuseOf({ ...PRODUCTION, ADMIN_TOKEN: ` ${ADMIN_TOKEN}\t`, COOKIE_SECRETS: `${COOKIE_SECRET} ,  ${ADMIN_TOKEN} ` }, ['ADMIN_TOKEN', 'COOKIE_SECRETS (key 2)']);
+    });
+
+    it('sees the key in any spelling: hex, upper-case hex, base64, base64url', () => {
+      for (const spelling of [KEK_HEX, KEK_HEX.toUpperCase(), key.toString('base64'), key.toString('base64url')]) {
+        reuseOf({ ...PRODUCTION, ADMIN_TOKEN: spelling }, ['ADMIN_TOKEN', 'KEY_ENCRYPTION_KEY']);
+        reuseOf({ ...PRODUCTION, COOKIE_SECRETS: `${COOKIE_SECRET},${spelling}` }, ['COOKIE_SECRETS (key 2)', 'KEY_ENCRYPTION_KEY']);
+      }
+      reuseOf({ ...PRODUCTION, ADMIN_TOKEN: KEK_HEX, KEY_ENCRYPTION_KEY: key.toString('base64url') }, ['ADMIN_TOKEN', 'KEY_ENCRYPTION_KEY']);
+    });
+
+    it('sees one secret in two encodings across the text settings, and a key that is a token\'s text', () => {
+      const bytes = randomBytes(32);
+      reuseOf({ ...PRODUCTION, ADMIN_TOKEN: bytes.toString('base64'), COOKIE_SECRETS: bytes.toString('hex') }, ['ADMIN_TOKEN', 'COOKIE_SECRETS']);
+      const token = '4shYY5rz23yTKHUoYcFdsvfbueFuYFey'; // 32 characters: the key's 32 bytes
+      reuseOf({ ...PRODUCTION, ADMIN_TOKEN: token, KEY_ENCRYPTION_KEY: Buffer.from(token).toString('base64') }, ['ADMIN_TOKEN', 'KEY_ENCRYPTION_KEY']);
+    });
+
+    it('reports three settings holding one secret as one problem naming all three', () => {
+      const problem = reuseOf({ ...PRODUCTION, ADMIN_TOKEN: KEK_HEX, COOKIE_SECRETS: key.toString('base64') }, ['ADMIN_TOKEN', 'COOKIE_SECRETS', 'KEY_ENCRYPTION_KEY']);
+      expect(problem).to.match(/^ADMIN_TOKEN, COOKIE_SECRETS and KEY_ENCRYPTION_KEY hold/);
+    });
+
+    it('accepts the same key twice in COOKIE_SECRETS (redundant, not shared with another setting)', () => {
+      expect(loadConfig({ ...PRODUCTION, COOKIE_SECRETS: `${COOKIE_SECRET},${COOKIE_SECRET}` }).cookieSecrets).to.have.length(2);
+    });
+
+    it('reports a secret that is rejected anyway once, not again as shared', () => {
+      const problems = problemsOf({ ...PRODUCTION, ADMIN_TOKEN: 'short', COOKIE_SECRETS: 'short' });
+      expect(problems).to.have.length(2);
+      expect(problems.join('\n')).not.to.include('same secret');
+    });
   });
 
   describe('other settings', () => {

@@ -106,6 +106,10 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs in production unless told otherwise, so it never serves development mode by omission', () => {
+    expect(env.NODE_ENV).to.equal('${NODE_ENV:-production}');
+  });
+
   it('sends mail to a host that is one of its services', () => {
     const smtp = URL.parse(env.SMTP_URL ?? '');
     expect(smtp, 'SMTP_URL').to.not.equal(null);

@@ -1,11 +1,14 @@
 import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { keys } from '../../src/storage/redis/redis-keys.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
 import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { redisAtRest } from './at-rest.ts';
 import { storeContract } from './store-contract.ts';
-import { realTime } from './store-time.ts';
+import { realTime, until } from './store-time.ts';
 
 const redis = new RedisServer();
 before(async () => {
@@ -14,6 +17,36 @@ before(async () => {
 after(() => redis.destroy());
 
 storeContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent')), realTime, () => redisAtRest(redis.url));
+
+describe('redis index sets', () => {
+  let stores: Stores;
+  let redisClient: Redis;
+  before(async () => {
+    stores = await openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent'));
+    redisClient = new Redis(redis.url);
+  });
+  after(async () => {
+    redisClient.disconnect();
+    await stores.close();
+  });
+
+  it('hold live documents only: expired members go at the next write, destroyed ones at once', async () => {
+    const appId = randomUUID();
+    const grant = { grantId: 'chain', accountId: 'long-chain@example.com' };
+    for (let i = 0; i < 20; i++) await stores.oidc.upsert(appId, 'RefreshToken', `spent-${i}`, grant, 0.2);
+    const sets = [keys.grant(appId, 'chain'), keys.accountDocs(appId, 'long-chain@example.com')];
+    for (const set of sets) expect(await redisClient.zcard(set)).to.equal(20);
+    await until(async () => (await stores.oidc.find(appId, 'RefreshToken', 'spent-19')) === undefined, 2_000);
+    await stores.oidc.upsert(appId, 'RefreshToken', 'current', grant, 600);
+    await stores.oidc.upsert(appId, 'Session', 'session', { accountId: grant.accountId, uid: 'session-uid' }, 600);
+    expect(await redisClient.zrange(sets[0]!, 0, -1)).to.deep.equal([keys.doc(appId, 'RefreshToken', 'current')]);
+    expect(await redisClient.zcard(sets[1]!)).to.equal(2);
+    await stores.oidc.destroy(appId, 'RefreshToken', 'current');
+    await stores.oidc.destroy(appId, 'Session', 'session');
+    for (const set of sets) expect(await redisClient.zcard(set)).to.equal(0);
+    expect(await redisClient.exists(keys.uid(appId, 'Session', 'session-uid'))).to.equal(0);
+  });
+});
 
 describe('redis driver while Redis is down', () => {
   const down = new RedisServer();

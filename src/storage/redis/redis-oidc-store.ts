@@ -1,7 +1,10 @@
 // oidc-provider documents in Redis. Each document is a hash {payload, consumed} with the
 // document's own expiry; `consumed` is a separate field so consuming is one atomic step
-// that leaves the payload and TTL untouched. Sets index documents by grant and account
-// (for revokeByGrantId and sign-out everywhere); they expire with their longest member.
+// that leaves the payload and TTL untouched. Sorted sets index documents by grant and
+// account (for revokeByGrantId and sign-out everywhere), scored by each member's expiry:
+// every write drops the members that expired, destroying a document removes it from its
+// sets, and a set expires with its longest-lived member. So an index holds live documents
+// only, however long a chain of refresh tokens grows.
 import type { Redis } from 'ioredis';
 import type { OidcPayload, OidcStore } from '../ports.ts';
 import { countByModel } from '../removed-documents.ts';
@@ -12,6 +15,14 @@ import { ttlMs } from './ttl-ms.ts';
 const CONSUME = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`;
+
+/** The index sets a document belongs to. */
+function indexSetsOf(appId: string, payload: OidcPayload): string[] {
+  const sets: string[] = [];
+  if (payload.grantId) sets.push(keys.grant(appId, payload.grantId));
+  if (payload.accountId) sets.push(keys.accountDocs(appId, payload.accountId));
+  return sets;
+}
 
 export class RedisOidcStore implements OidcStore {
   readonly #redis: Redis;
@@ -32,12 +43,9 @@ export class RedisOidcStore implements OidcStore {
     };
     if (payload.uid) index(keys.uid(appId, model, payload.uid), id);
     if (payload.userCode) index(keys.userCode(appId, model, payload.userCode), id);
-    for (const setKey of [
-      payload.grantId && keys.grant(appId, payload.grantId),
-      payload.accountId && keys.accountDocs(appId, payload.accountId),
-    ]) {
-      if (!setKey) continue;
-      tx.sadd(setKey, key);
+    const now = Date.now();
+    for (const setKey of indexSetsOf(appId, payload)) {
+      tx.zadd(setKey, ttl ? now + ttl : '+inf', key).zremrangebyscore(setKey, '-inf', now);
       // The set lives as long as its longest-lived member (NX sets a first expiry, GT extends).
       if (ttl) tx.pexpire(setKey, ttl, 'NX').pexpire(setKey, ttl, 'GT');
       else tx.persist(setKey);
@@ -68,20 +76,30 @@ export class RedisOidcStore implements OidcStore {
   }
 
   async destroy(appId: string, model: string, id: string) {
-    await this.#redis.del(keys.doc(appId, model, id));
+    const key = keys.doc(appId, model, id);
+    const stored = await this.#redis.hget(key, 'payload');
+    const tx = this.#redis.multi().del(key);
+    if (stored) {
+      const payload = JSON.parse(stored) as OidcPayload;
+      for (const setKey of indexSetsOf(appId, payload)) tx.zrem(setKey, key);
+      if (payload.uid) tx.del(keys.uid(appId, model, payload.uid));
+      if (payload.userCode) tx.del(keys.userCode(appId, model, payload.userCode));
+    }
+    await tx.exec();
   }
 
   async revokeByGrantId(appId: string, model: string, grantId: string) {
     const setKey = keys.grant(appId, grantId);
-    const members = (await this.#redis.smembers(setKey)).filter((k) => modelOf(k) === model);
-    if (members.length) await this.#redis.multi().del(...members).srem(setKey, ...members).exec();
+    const members = (await this.#redis.zrange(setKey, 0, -1)).filter((k) => modelOf(k) === model);
+    if (members.length) await this.#redis.multi().del(...members).zrem(setKey, ...members).exec();
   }
 
   async destroyByAccount(appId: string, accountId: string) {
     const accountKey = keys.accountDocs(appId, accountId);
-    const direct = await this.#redis.smembers(accountKey);
+    const direct = await this.#redis.zrange(accountKey, 0, -1);
+    // A Grant document's id is the grant id its tokens carry (both hashed alike above the driver).
     const grantIds = direct.filter((k) => modelOf(k) === 'Grant').map((k) => k.slice(k.lastIndexOf(':') + 1));
-    const viaGrants = (await Promise.all(grantIds.map((g) => this.#redis.smembers(keys.grant(appId, g))))).flat();
+    const viaGrants = (await Promise.all(grantIds.map((g) => this.#redis.zrange(keys.grant(appId, g), 0, -1)))).flat();
     const all = [...new Set([...direct, ...viaGrants])];
     // Count what actually existed, then remove it and the indexes in one transaction.
     const exists = all.length ? await this.#redis.pipeline(all.map((k) => ['exists', k])).exec() : [];

@@ -1,5 +1,5 @@
 // Races that real clients produce, on every store: one authorization code redeemed 20
-// times at once, one refresh token sent 20 times at once (two tabs, a retrying client).
+// times at once, one refresh token sent 20 times at once (tabs, retrying clients).
 // Then Redis going away and coming back under a running server.
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
@@ -56,16 +56,12 @@ for (const storage of ['memory', 'redis'] as const) {
       expect((await oidc.tokenIntrospection(login.config, ok[0]!.access_token)).active).to.equal(false);
     });
 
-    it('lets at most one of 20 parallel refreshes succeed, and the session survives', async () => {
+    it('lets 20 parallel refreshes with one token all succeed within the reuse interval, and every chain lives on', async () => {
       const { config, tokens } = await h.signIn(app, 'race-refresh@example.com', { scope: 'openid offline_access' });
       const { ok, errors } = await settle(Array.from({ length: 20 }, () => oidc.refreshTokenGrant(config, tokens.refresh_token!)));
-      expect(ok.length).to.be.at.most(1);
-      for (const err of errors) expect(err.error).to.equal('invalid_grant');
-      if (ok.length === 1) {
-        // The winner's new refresh token carries the session on.
-        const next = await oidc.refreshTokenGrant(config, ok[0]!.refresh_token!);
-        expect(next.access_token).to.be.a('string');
-      }
+      expect(errors).to.deep.equal([]);
+      expect(new Set(ok.map((t) => t.refresh_token)).size).to.equal(20);
+      for (const next of ok) expect((await oidc.refreshTokenGrant(config, next.refresh_token!)).access_token).to.be.a('string');
     });
   });
 }

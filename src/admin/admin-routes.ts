@@ -3,7 +3,7 @@
 // parse/validate → service.
 import type { AppsService } from '../apps/apps-service.ts';
 import type { AuditLog } from '../audit.ts';
-import { notFound } from '../errors.ts';
+import { badRequest, notFound } from '../errors.ts';
 import { readJson } from '../http/read-body.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { ADMIN_PREFIX, exactRouter } from '../http/request-path.ts';
@@ -51,10 +51,12 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
 
   // Rotates the app's signing keys now: the published next keys start signing, the
   // current ones stay published until their tokens have expired (src/keys/key-ring.ts).
+  // `?immediate=true` replaces every key at once, for a compromised key.
   router.post('/apps/:id/keys/rotate', requireAdminGate, async (ctx) => {
     const id = appId(ctx.params.id!);
-    const app = await apps.rotateKeys(id);
-    audit.record({ type: 'admin.keys_rotated', outcome: 'success', appId: id, ...requestInfo(ctx) });
+    const immediate = parseImmediate(ctx.query.immediate);
+    const app = await apps.rotateKeys(id, { immediate });
+    audit.record({ type: 'admin.keys_rotated', outcome: 'success', reason: immediate ? 'immediate' : undefined, appId: id, ...requestInfo(ctx) });
     ctx.body = appView(app, publicUrl);
   });
 
@@ -73,4 +75,10 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
   });
 
   return router;
+}
+
+function parseImmediate(value: unknown): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw badRequest('immediate must be true or false.');
 }

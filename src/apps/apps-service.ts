@@ -5,7 +5,7 @@ import type { Clock } from '../clock.ts';
 import { notFound, PosternError } from '../errors.ts';
 import { clientSecretContext, encryptSecret } from '../keys/encryption.ts';
 import { generateKey } from '../keys/generate-keys.ts';
-import { initialKeys, maintainKeys, noteTokenTtl, rotateKeys, rotationDue, type KeyMaker } from '../keys/key-ring.ts';
+import { initialKeys, maintainKeys, noteTokenTtl, replaceKeys, rotateKeys, rotationDue, untilPropagated, type KeyMaker } from '../keys/key-ring.ts';
 import type { AppRecord, AppSettings, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { checkSettings } from './app-settings.ts';
 
@@ -104,11 +104,23 @@ export class AppsService {
   /**
    * Rotates the app's signing keys now (see src/keys/key-ring.ts): one compare-and-replace
    * of the record, then every instance rebuilds the app's Provider. A rotation that loses
-   * a race with another write is recomputed on the record that won.
+   * a race with another write is recomputed on the record that won. A rotation refuses to
+   * promote next keys that relying parties may not have fetched yet (409 with
+   * Retry-After); `immediate` replaces every key at once, for a compromised key.
    */
-  async rotateKeys(id: string): Promise<AppRecord> {
+  async rotateKeys(id: string, options: { immediate?: boolean } = {}): Promise<AppRecord> {
     return this.#writeExisting(id, async (current) => {
       const now = this.#deps.clock.now();
+      if (options.immediate) return { ...current, keys: await replaceKeys(current, now, this.#keyMaker(id)), updatedAt: bump(current, now) };
+      const wait = untilPropagated(current, now);
+      if (wait > 0) {
+        const seconds = Math.ceil(wait / 1000);
+        throw new PosternError(
+          'conflict',
+          `The next signing keys were published less than 10 minutes ago, so relying parties may not have fetched them yet; rotate again in ${seconds} s, or rotate with immediate=true if a key is compromised.`,
+          { 'Retry-After': String(seconds) },
+        );
+      }
       return { ...current, keys: await rotateKeys(current, now, this.#keyMaker(id)), updatedAt: bump(current, now) };
     });
   }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from '../log.ts';
 import { policyAfterEngine } from '../oidc/engine.ts';
+import { JWKS_MAX_AGE_SECONDS } from '../keys/key-ring.ts';
 
 /**
  * Host pinning: whatever Host, X-Forwarded-*, Forwarded or absolute request target a
@@ -102,6 +103,10 @@ export function securityHeaders(https: boolean): Middleware {
     const html = Boolean(ctx.response.is('html'));
     if (html || (!ctx.response.get('Cache-Control') && !(route && CACHEABLE_ROUTES.has(route)))) {
       ctx.set('Cache-Control', 'no-store');
+    } else if (!ctx.response.get('Cache-Control') && ctx.status === 200) {
+      // Discovery and the JWKS: fresh enough that a next key published KEY_PROPAGATION_MS
+      // ago has reached every client that honours it (src/keys/key-ring.ts).
+      ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
     }
   };
 }

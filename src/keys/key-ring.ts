@@ -118,6 +118,36 @@ export async function maintainKeys(app: AppRecord, now: number, make: KeyMaker):
 }
 
 /**
+ * How long a next key must have been published before a manual rotation may promote it:
+ * the JWKS is served with `max-age` of JWKS_MAX_AGE_SECONDS, and client libraries keep a
+ * fetched JWKS up to 10 minutes (jose's default) before they fetch it again, so after
+ * this time every relying party that fetches keys has seen the next key.
+ */
+export const KEY_PROPAGATION_MS = 10 * 60 * 1000;
+export const JWKS_MAX_AGE_SECONDS = 300;
+
+/** Milliseconds until every algorithm's next key has been published KEY_PROPAGATION_MS; 0 when it has. */
+export function untilPropagated(app: AppRecord, now: number): number {
+  const waits = KEY_ALGS.map((alg) => {
+    const next = app.keys.filter((k) => k.alg === alg && statusOf(k) === 'next');
+    // No next key (a record stored before rotation existed): the rotation makes a fresh
+    // current key, which no relying party knows either way.
+    return next.length === 0 ? 0 : Math.min(...next.map((k) => Math.max(0, k.createdAt + KEY_PROPAGATION_MS - now)));
+  });
+  return Math.max(...waits);
+}
+
+/**
+ * A rotation for a compromised key: per algorithm a fresh current key and a fresh next
+ * key, and nothing else: the compromised key, the published next key (kept beside it, so
+ * likely exposed with it) and previous keys leave the JWKS at once. Every ID token signed
+ * before stops verifying once a relying party fetches the JWKS again.
+ */
+export async function replaceKeys(app: AppRecord, now: number, make: KeyMaker): Promise<StoredKey[]> {
+  return initialKeys(make, now, app.settings.id_token_ttl);
+}
+
+/**
  * How long a next key must have been published before a scheduled rotation promotes it,
  * so relying parties that cache the JWKS have fetched it. Normally it has been published
  * since the previous rotation; this matters for records stored before rotation existed,

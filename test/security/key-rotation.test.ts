@@ -9,6 +9,7 @@ import * as oidc from 'openid-client';
 import { createAuditLog } from '../../src/audit.ts';
 import {
   KEY_ALGS,
+  KEY_PROPAGATION_MS,
   MAX_ID_TOKEN_TTL,
   NEXT_KEY_MIN_PUBLISHED_MS,
   RETIRE_GRACE_MS,
@@ -82,7 +83,10 @@ describe('signing-key rotation', function () {
     expect(res.status).to.equal(200);
     return keysOf(res.body);
   };
+  /** Time for the published next keys to reach relying parties, after which a rotation may promote them. */
+  const propagate = () => h.clock.travel(KEY_PROPAGATION_MS / 1000);
   const rotate = async (app: AppJson) => {
+    propagate();
     const res = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`);
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     return keysOf(res.body);
@@ -119,7 +123,7 @@ describe('signing-key rotation', function () {
       const { tokens: old } = await h.signIn(app, 'before@example.com');
       expect(decodeProtectedHeader(old.id_token!).kid).to.equal(oldSigner);
 
-      const rotatedAt = Date.now();
+      const rotatedAt = h.clock.now() + KEY_PROPAGATION_MS;
       const after = await rotate(app);
       expect(only(kidsWith(after, 'current', 'ES512'))).to.equal(upcoming);
       expect(kidsWith(after, 'previous', 'ES512')).to.deep.equal([oldSigner]);
@@ -131,7 +135,7 @@ describe('signing-key rotation', function () {
 
       // The previous key retires when its last token (id_token_ttl) has expired, plus a grace.
       const previous = after.find((k) => k.kid === oldSigner)!;
-      expect(Date.parse(previous.retire_at!)).to.be.within(rotatedAt + 600_000 + RETIRE_GRACE_MS - 2000, Date.now() + 600_000 + RETIRE_GRACE_MS + 2000);
+      expect(Date.parse(previous.retire_at!)).to.be.within(rotatedAt + 600_000 + RETIRE_GRACE_MS - 2000, h.clock.now() + 600_000 + RETIRE_GRACE_MS + 2000);
 
       const published = (await jwks(app)).map((k) => k.kid);
       expect(published).to.have.members(after.map((k) => k.kid));
@@ -174,14 +178,14 @@ describe('signing-key rotation', function () {
     });
 
     it('drops the previous key once id_token_ttl (and the grace) has passed, at the next rotation', async () => {
-      const app = await h.createApp({ id_token_ttl: 60 });
+      const app = await h.createApp({ id_token_ttl: 3600 });
       const { tokens } = await h.signIn(app, 'expiring@example.com');
       const oldSigner = decodeProtectedHeader(tokens.id_token!).kid!;
       await rotate(app);
-      h.clock.travel(60 + RETIRE_GRACE_MS / 1000 - 30);
+      // The next rotation happens 30 s before the old key's last token (and the grace) runs out.
+      h.clock.travel(3600 + RETIRE_GRACE_MS / 1000 - 30 - KEY_PROPAGATION_MS / 1000);
       // Not yet: a relying party may still accept the token within its clock tolerance.
       expect(kidsWith(await rotate(app), 'previous', 'ES512')).to.include(oldSigner);
-      h.clock.travel(60);
       const keys = await rotate(app);
       expect(keys.map((k) => k.kid)).not.to.include(oldSigner);
       expect(kidsWith(keys, 'previous', 'ES512')).to.have.length(2); // the two signers since
@@ -230,32 +234,81 @@ describe('signing-key rotation', function () {
       expect(get.status).to.equal(405);
     });
 
-    it('applies concurrent rotations one after another: a consistent key set, no signer dropped', async () => {
+    it('of concurrent rotations, applies one and refuses the others: a next key is never promoted before it propagated', async () => {
       const app = await h.createApp();
       const initial = only(kidsWith(keysOf(app), 'current', 'ES512'));
+      const upcoming = only(kidsWith(keysOf(app), 'next', 'ES512'));
       const { tokens } = await h.signIn(app, 'race@example.com');
+      propagate();
       const results = await Promise.all(Array.from({ length: 5 }, () => h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`)));
-      for (const r of results) expect(r.status, JSON.stringify(r.body)).to.equal(200);
-      // Each rotation promoted a different key: none was computed from a stale record.
-      const promoted = results.map((r) => only(kidsWith(keysOf(r.body), 'current', 'ES512')));
-      expect(new Set(promoted).size).to.equal(5);
-
+      const applied = results.filter((r) => r.status === 200);
+      expect(applied, 'rotations applied').to.have.length(1);
+      for (const refused of results.filter((r) => r.status !== 200)) {
+        // Computed again on the record that won: its next key was published moments ago.
+        expect(refused.status).to.equal(409);
+        expect(refused.body.error).to.equal('conflict');
+        expect(refused.body.error_description).to.include('immediate=true');
+        expect(Number(refused.headers.get('retry-after'))).to.be.within(KEY_PROPAGATION_MS / 1000 - 5, KEY_PROPAGATION_MS / 1000);
+      }
       const keys = await view(app);
       for (const alg of ['ES512', 'RS256']) {
         only(kidsWith(keys, 'current', alg));
         only(kidsWith(keys, 'next', alg));
-        expect(kidsWith(keys, 'previous', alg)).to.have.length(5);
+        expect(kidsWith(keys, 'previous', alg)).to.have.length(1);
       }
-      const current = only(kidsWith(keys, 'current', 'ES512'));
-      // Every key that ever signed is still there (the initial one and all but the last promoted).
-      expect(kidsWith(keys, 'previous', 'ES512')).to.have.members([initial, ...promoted.filter((k) => k !== current)]);
+      expect(only(kidsWith(keys, 'current', 'ES512'))).to.equal(upcoming);
+      expect(kidsWith(keys, 'previous', 'ES512')).to.deep.equal([initial]);
       expect((await jwks(app)).map((k) => k.kid)).to.have.members(keys.map((k) => k.kid));
       await verifyNow(app, tokens.id_token!);
+    });
+
+    it('refuses to promote a next key published less than the propagation time ago (back-to-back rotations)', async () => {
+      const app = await h.createApp();
+      const young = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`);
+      expect(young.status).to.equal(409);
+      const rotated = await rotate(app);
+      const next = only(kidsWith(rotated, 'next', 'ES512'));
+      h.clock.travel(KEY_PROPAGATION_MS / 1000 - 60);
+      const again = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`);
+      expect(again.status).to.equal(409);
+      expect(Number(again.headers.get('retry-after'))).to.be.within(55, 60);
+      expect(only(kidsWith(await view(app), 'next', 'ES512'))).to.equal(next);
+      h.clock.travel(60);
+      const promoted = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`);
+      expect(promoted.status).to.equal(200);
+      expect(only(kidsWith(keysOf(promoted.body), 'current', 'ES512'))).to.equal(next);
+    });
+
+    it('replaces every key at once with ?immediate=true (a compromised key): old ID tokens stop verifying', async () => {
+      const app = await h.createApp();
+      const before = keysOf(app).map((k) => k.kid);
+      const { tokens } = await h.signIn(app, 'compromised@example.com');
+      const res = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate?immediate=true`);
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      const keys = keysOf(res.body);
+      expect(keys).to.have.length(4);
+      expect(keys.map((k) => k.kid)).to.not.include.members(before);
+      expect(kidsWith(keys, 'previous')).to.deep.equal([]);
+      expect((await jwks(app)).map((k) => k.kid)).to.have.members(keys.map((k) => k.kid));
+      expect(await rejectsVerification(app, tokens.id_token!)).to.equal('ERR_JWKS_NO_MATCHING_KEY');
+      const { tokens: fresh } = await h.signIn(app, 'compromised@example.com');
+      expect(decodeProtectedHeader(fresh.id_token!).kid).to.equal(only(kidsWith(keys, 'current', 'ES512')));
+      await verifyNow(app, fresh.id_token!);
+      await h.server.audit.flushed();
+      const events = await h.stores.audit.query(app.app_id, { type: 'admin.keys_rotated', limit: 10 });
+      expect(events[0]).to.include({ reason: 'immediate' });
+      for (const value of ['yes', 'TRUE', '1', '']) {
+        const bad = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate?immediate=${value}`);
+        expect(bad.status, value).to.equal(400);
+      }
+      const twice = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate?immediate=true&immediate=true`);
+      expect(twice.status).to.equal(400);
     });
 
     it('does not lose a PATCH that races a rotation, nor the rotation', async () => {
       const app = await h.createApp();
       const upcoming = only(kidsWith(keysOf(app), 'next', 'ES512'));
+      propagate();
       const [patched, rotated] = await Promise.all([
         h.admin('PATCH', `/admin/apps/${app.app_id}`, { name: 'Renamed during rotation' }),
         h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`),
@@ -270,7 +323,7 @@ describe('signing-key rotation', function () {
     it('keeps a previous key for the longest id_token_ttl it signed with, even after the TTL was lowered', async () => {
       const app = await h.createApp({ id_token_ttl: 3600 });
       expect((await h.admin('PATCH', `/admin/apps/${app.app_id}`, { id_token_ttl: 60 })).status).to.equal(200);
-      const rotatedAt = Date.now();
+      const rotatedAt = h.clock.now() + KEY_PROPAGATION_MS;
       const keys = await rotate(app);
       for (const key of keys.filter((k) => k.status === 'previous')) {
         expect(Date.parse(key.retire_at!) - rotatedAt).to.be.at.least(3600_000 + RETIRE_GRACE_MS - 2000);
@@ -298,7 +351,7 @@ describe('signing-key rotation', function () {
       expect(kidsWith(swept, 'next')).to.have.length(2);
       expect(kidsWith(swept, 'current', 'ES512')).to.deep.equal([legacySigner]);
       // ...which the rotation promotes; the legacy key is kept for the longest possible TTL.
-      const rotatedAt = Date.now();
+      const rotatedAt = h.clock.now() + KEY_PROPAGATION_MS;
       const rotated = await rotate(app);
       expect(only(kidsWith(rotated, 'current', 'ES512'))).to.equal(only(kidsWith(swept, 'next', 'ES512')));
       const retired = rotated.find((k) => k.kid === legacySigner)!;
@@ -383,6 +436,7 @@ describe('signing-key rotation', function () {
       const app = await s.createApp({ id_token_ttl: 120 });
       const { tokens } = await s.signIn(app, 'sweep@example.com');
       const oldSigner = decodeProtectedHeader(tokens.id_token!).kid!;
+      s.clock.travel(KEY_PROPAGATION_MS / 1000);
       const rotated = keysOf((await s.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`)).body);
       const retireAt = Date.parse(rotated.find((k) => k.kid === oldSigner)!.retire_at!);
 
@@ -476,6 +530,7 @@ describe('signing-key rotation across two instances on one Redis', function () {
     const { tokens } = await one.signIn(app, 'fleet@example.com');
     expect((await jwks(onTwo(app))).map((k) => k.kid)).to.have.members(keysOf(app).map((k) => k.kid)); // cached on two now
     const heard = changeHeard(two, app.app_id);
+    for (const x of [one, two]) x.clock.travel(KEY_PROPAGATION_MS / 1000);
     const rotated = await one.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`);
     expect(rotated.status).to.equal(200);
     const keys = keysOf(rotated.body);
@@ -488,15 +543,18 @@ describe('signing-key rotation across two instances on one Redis', function () {
   it('rotates once when both instances rotate concurrently through the admin API and their schedulers', async () => {
     const app = await one.createApp();
     const first = keysOf(app);
+    for (const x of [one, two]) x.clock.travel(KEY_PROPAGATION_MS / 1000);
     const [a, b] = await Promise.all([
       one.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`),
       two.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`),
     ]);
-    expect([a.status, b.status]).to.deep.equal([200, 200]);
-    const promoted = [a, b].map((r) => only(kidsWith(keysOf(r.body), 'current', 'ES512')));
-    expect(promoted[0]).not.to.equal(promoted[1]); // two rotations, one after the other
+    // One applies; the other, computed again on the record that won, finds a next key
+    // published moments ago and refuses to promote it.
+    expect([a.status, b.status].sort()).to.deep.equal([200, 409]);
+    const applied = a.status === 200 ? a : b;
+    expect(only(kidsWith(keysOf(applied.body), 'current', 'ES512'))).to.equal(only(kidsWith(first, 'next', 'ES512')));
     let keys = keysOf((await two.admin('GET', `/admin/apps/${app.app_id}`)).body);
-    expect(kidsWith(keys, 'previous', 'ES512')).to.have.members([only(kidsWith(first, 'current', 'ES512')), ...promoted].filter((k) => k !== only(kidsWith(keys, 'current', 'ES512'))));
+    expect(kidsWith(keys, 'previous', 'ES512')).to.deep.equal(kidsWith(first, 'current', 'ES512'));
 
     for (const x of [one, two]) x.clock.travel(31 * 86_400);
     const before = keys;

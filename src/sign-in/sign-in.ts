@@ -88,9 +88,12 @@ export class SignIn {
       audit.record({ type: 'code.accepted', outcome: 'success', clientId: result.record.clientId, ...context, email: result.record.email });
       return { kind: 'accepted', email: result.record.email };
     }
+    // "wrong": compared and did not match (the last such attempt locks the link); "locked":
+    // refused without comparing.
     audit.record({ type: 'code.rejected', outcome: 'failure', reason: result.status, ...context });
-    if (result.status === 'wrong') return { kind: 'wrong', email, attemptsLeft: result.attemptsLeft };
-    return { kind: 'problem', problem: result.status };
+    if (result.status !== 'wrong') return { kind: 'problem', problem: result.status };
+    if (result.attemptsLeft === 0) return { kind: 'problem', problem: 'locked' };
+    return { kind: 'wrong', email, attemptsLeft: result.attemptsLeft };
   }
 
   /**

@@ -119,8 +119,8 @@ export interface MagicLinkRecord {
   readonly createdAt: number; // epoch seconds
   readonly expiresAt: number; // epoch seconds
   readonly usedAt?: number;
-  /** Wrong short codes typed for this link. */
-  readonly failures?: number;
+  /** Short codes typed for this link, right or wrong: each is counted before it is compared. */
+  readonly attempts?: number;
 }
 
 export interface MagicLinkStore {
@@ -134,8 +134,12 @@ export interface MagicLinkStore {
   latestForAttempt(appId: string, interactionUid: string): Promise<MagicLinkRecord | undefined>;
   /** Sets usedAt if unset; returns the record as it was before, or undefined if missing. Atomic. */
   markUsed(appId: string, hash: string, at: number): Promise<MagicLinkRecord | undefined>;
-  /** Adds one wrong short-code attempt; returns the new count (0 when the record is gone). Atomic. */
-  countFailure(appId: string, hash: string): Promise<number>;
+  /**
+   * Takes one of the `max` short-code attempts of a link: counts it only while fewer than
+   * `max` were taken. Returns its number (1 to `max`), or 0 when none is left or the record
+   * is gone. Atomic, so no burst of concurrent attempts gets more than `max` compared.
+   */
+  takeAttempt(appId: string, hash: string, max: number): Promise<number>;
 }
 
 /** One stored authentication event (see src/audit.ts); never a code, token or secret. */

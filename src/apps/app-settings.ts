@@ -9,9 +9,12 @@ export const DEFAULT_SETTINGS: Required<AppSettings> = {
   refresh_token_idle_ttl: 604800,
   refresh_token_max_ttl: 7776000,
   // Email bombing stops at a handful of links per address; a shared office IP still
-  // signs in; the app-wide ceiling caps the damage of a distributed attack.
+  // signs in; one network (IPv4 /24, IPv6 /48) gets a tenth of the app's budget, so it
+  // takes ten networks to use it up; the app-wide ceiling caps the damage of a
+  // distributed attack.
   max_links_per_address: 5,
   max_links_per_ip: 30,
+  max_links_per_network: 500,
   max_links_per_app: 5000,
 };
 
@@ -26,6 +29,7 @@ export const SETTING_RANGES: Record<keyof AppSettings, readonly [number, number]
   refresh_token_max_ttl: [60, 31536000],
   max_links_per_address: [1, 1000],
   max_links_per_ip: [1, 100000],
+  max_links_per_network: [1, 10000000],
   max_links_per_app: [1, 10000000],
 };
 

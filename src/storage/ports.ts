@@ -59,10 +59,12 @@ export interface AppSettings {
   readonly magic_link_ttl: number;
   readonly refresh_token_idle_ttl: number;
   readonly refresh_token_max_ttl: number;
-  /** Sign-in links per address per 15 minutes. */
+  /** Sign-in links per mailbox (all spellings of one inbox together) per 15 minutes. */
   readonly max_links_per_address?: number;
-  /** Sign-in links per client IP per 15 minutes. */
+  /** Sign-in links per client IP (IPv4 address, IPv6 /64) per 15 minutes. */
   readonly max_links_per_ip?: number;
+  /** Sign-in links per client network (IPv4 /24, IPv6 /48) per hour. */
+  readonly max_links_per_network?: number;
   /** Sign-in links for the whole app per hour. */
   readonly max_links_per_app?: number;
 }

@@ -24,6 +24,8 @@ export interface SettingValues {
   readonly logLevel: LogLevel;
   /** Days after which an app's current signing keys are rotated; 0: manual rotation only. */
   readonly keyRotationDays: number;
+  /** Sign-in links one mailbox can be sent per hour, across all apps. */
+  readonly maxLinksPerMailbox: number;
 }
 
 /** The value of an unset (or empty) setting. */
@@ -139,6 +141,13 @@ const DECLARED = {
     default: { value: 0 },
     description:
       "Rotate each app's signing keys automatically once its current keys are this many days old; `0` turns scheduled rotation off. Manual rotation (`POST /admin/apps/{app_id}/keys/rotate`) and the removal of retired keys work either way. The same on every instance.",
+  },
+  maxLinksPerMailbox: {
+    name: 'MAX_LINKS_PER_MAILBOX',
+    parser: wholeNumber(1, 100000),
+    default: { value: 10 },
+    description:
+      "Sign-in links one mailbox can be sent per hour across all apps, on top of each app's `max_links_per_address`, so a mail bomb cannot multiply its budget by the number of apps. Spellings of one mailbox count together: case, a `+tag`, and for Gmail dots and `googlemail.com`. The same on every instance.",
   },
 } satisfies { readonly [K in keyof SettingValues]: Setting<SettingValues[K]> };
 

@@ -1,6 +1,7 @@
 // The services of one Postern process, wired together: audit trail, apps and their
 // Providers, the mail queue, the sign-in steps and key upkeep. server.ts puts HTTP in
 // front of them.
+import { hkdfSync } from 'node:crypto';
 import type { Config } from '../config/load.ts';
 import { AppsService } from './apps/apps-service.ts';
 import { createAuditLog, type AuditEvent, type AuditLog } from './audit.ts';
@@ -44,7 +45,7 @@ export interface Services {
 }
 
 const AUDIT_RETENTION_SECONDS = 90 * 24 * 60 * 60;
-const WRONG_CODES_PER_IP = 30; // per 15 minutes, across login attempts
+const WRONG_CODES_PER_IP = 30; // per 15 minutes, across login attempts; an IPv6 /64 counts as one IP
 
 type AuditContext = Omit<AuditEvent, 'type' | 'outcome'>;
 
@@ -94,7 +95,16 @@ export function composeServices(deps: ServiceDeps): Services {
   const links = new MagicLinks(stores.magicLinks, clock);
   const signIn = new SignIn({
     links,
-    linkRequests: new LinkRequests({ links, mail: mailQueue, audit, limiter: stores.rateLimiter }),
+    linkRequests: new LinkRequests({
+      links,
+      mail: mailQueue,
+      audit,
+      logger,
+      limiter: stores.rateLimiter,
+      maxLinksPerMailbox: config.maxLinksPerMailbox,
+      // Derived, so the key-encryption key itself keys nothing else.
+      limitKeySecret: Buffer.from(hkdfSync('sha256', config.keyEncryptionKey, '', 'postern limit keys', 32)),
+    }),
     accounts: stores.accounts,
     audit,
     clock,

@@ -1,5 +1,7 @@
 // The one definition of an acceptable email address. Addresses are the account ids (`sub`),
 // so normalisation must be stable: trimmed and lowercased, one address, no header tricks.
+import { domainToASCII } from 'node:url';
+
 const MAX_LENGTH = 254;
 // Deliberately narrower than RFC 5322: dot-atom local part, dotted host labels.
 const LOCAL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
@@ -29,4 +31,26 @@ export function normalizeEmail(input: unknown): EmailCheck {
     return { ok: false, reason: 'That does not look like an email address. Check it and try again.' };
   }
   return { ok: true, email };
+}
+
+const GMAIL = new Set(['gmail.com', 'googlemail.com']);
+
+/**
+ * The mailbox an address delivers to, as far as Postern can tell, for counting sign-in
+ * links per inbox (never as an account id: the account keeps the address as typed).
+ * `Ada+x@Example.com` reaches ada@example.com at most providers, and Gmail also ignores
+ * dots and treats googlemail.com as gmail.com; a domain counts in its ASCII (punycode)
+ * form. Folding too much only shares a budget between addresses; folding too little
+ * hands an attacker a fresh budget per spelling, so the `+tag` goes for every domain.
+ */
+export function canonicalMailbox(email: string): string {
+  const address = email.trim().toLowerCase();
+  const at = address.lastIndexOf('@');
+  let local = address.slice(0, at);
+  const domain = domainToASCII(address.slice(at + 1)) || address.slice(at + 1);
+  // A leading "+" is the whole name, not a tag.
+  const plus = local.indexOf('+', 1);
+  if (plus > 0) local = local.slice(0, plus);
+  if (GMAIL.has(domain)) return `${local.replaceAll('.', '')}@gmail.com`;
+  return `${local}@${domain}`;
 }

@@ -13,9 +13,12 @@ export const DEFAULT_SETTINGS: Required<AppSettings> = {
   // after the client used it (README, "Refresh tokens").
   refresh_token_reuse_interval: 30,
   // Email bombing stops at a handful of links per address; a shared office IP still
-  // signs in; the app-wide ceiling caps the damage of a distributed attack.
+  // signs in; one network (IPv4 /24, IPv6 /48) gets a tenth of the app's budget, so it
+  // takes ten networks to use it up; the app-wide ceiling caps the damage of a
+  // distributed attack.
   max_links_per_address: 5,
   max_links_per_ip: 30,
+  max_links_per_network: 500,
   max_links_per_app: 5000,
 };
 
@@ -31,6 +34,7 @@ export const SETTING_RANGES: Record<keyof AppSettings, readonly [number, number]
   refresh_token_reuse_interval: [0, 300],
   max_links_per_address: [1, 1000],
   max_links_per_ip: [1, 100000],
+  max_links_per_network: [1, 10000000],
   max_links_per_app: [1, 10000000],
 };
 

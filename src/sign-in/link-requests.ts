@@ -1,10 +1,15 @@
 // A request for a sign-in link, from the email form or "send me a new link". Rate limits
-// (per address, per client IP, per app) are checked before anything is stored or sent.
-// Whatever happens — sent, limited, mail server down — the caller shows the same page:
-// the response says nothing about the address, and the mail leaves through the queue, off
-// the request path, so timing says nothing either.
+// are checked before anything is stored or sent: per mailbox in the app and across apps,
+// per client IP and per client network, and last the app-wide budget. Whatever happens —
+// sent, limited, mail server down — the caller shows the same page: the response says
+// nothing about the address, and the mail leaves through the queue, off the request path,
+// so timing says nothing either.
+import { createHmac } from 'node:crypto';
+import { canonicalMailbox } from '../accounts/email-address.ts';
 import { settingsOf } from '../apps/app-settings.ts';
 import type { AuditLog, RequestInfo } from '../audit.ts';
+import { ipLimitKey, networkLimitKey } from '../ip-network.ts';
+import type { Logger } from '../log.ts';
 import type { MailQueue } from '../mail/mail-queue.ts';
 import { signInMail } from '../mail/sign-in-mail.ts';
 import type { AppRecord, RateLimiter } from '../storage/ports.ts';
@@ -21,22 +26,30 @@ export interface LinkRequestInput {
 }
 
 export const ADDRESS_WINDOW = 15 * 60;
+export const MAILBOX_WINDOW = 60 * 60;
 export const IP_WINDOW = 15 * 60;
+export const NETWORK_WINDOW = 60 * 60;
 export const APP_WINDOW = 60 * 60;
 
 type Limiters = (name: string, points: number, durationSeconds: number) => RateLimiter;
 
-export class LinkRequests {
-  readonly #links: MagicLinks;
-  readonly #mail: MailQueue;
-  readonly #audit: AuditLog;
-  readonly #limiter: Limiters;
+export interface LinkRequestDeps {
+  readonly links: MagicLinks;
+  readonly mail: MailQueue;
+  readonly audit: AuditLog;
+  readonly logger: Logger;
+  readonly limiter: Limiters;
+  /** Links one mailbox can be sent per hour, across all apps. */
+  readonly maxLinksPerMailbox: number;
+  /** Keys the hash that stands for a mailbox in limiter keys (the same on every instance). */
+  readonly limitKeySecret: Buffer;
+}
 
-  constructor(deps: { links: MagicLinks; mail: MailQueue; audit: AuditLog; limiter: Limiters }) {
-    this.#links = deps.links;
-    this.#mail = deps.mail;
-    this.#audit = deps.audit;
-    this.#limiter = deps.limiter;
+export class LinkRequests {
+  readonly #deps: LinkRequestDeps;
+
+  constructor(deps: LinkRequestDeps) {
+    this.#deps = deps;
   }
 
   /** Issues and queues a link unless a limit says no; returns what happened (for tests and audit). */
@@ -44,33 +57,63 @@ export class LinkRequests {
     const { app, email, client } = input;
     const settings = settingsOf(app.settings);
     const context = { appId: app.id, clientId: input.clientId, email, ...client };
+    const limiter = this.#deps.limiter;
+    const mailbox = this.#mailboxKey(email);
 
-    // Every limit counts this request, so a flood from one IP also spends the address budget.
-    const verdicts = await Promise.all([
-      this.#limiter('link-address', settings.max_links_per_address, ADDRESS_WINDOW).hit(`${app.id}:${email}`),
-      this.#limiter('link-ip', settings.max_links_per_ip, IP_WINDOW).hit(`${app.id}:${client.ip}`),
-      this.#limiter('link-app', settings.max_links_per_app, APP_WINDOW).hit(app.id),
-    ]);
-    const limited = ['address', 'ip', 'app'].filter((_, i) => !verdicts[i]);
+    // Every narrow limit counts this request, so a flood from one network also spends the
+    // budgets of the addresses it names.
+    const narrow = {
+      address: limiter('link-address', settings.max_links_per_address, ADDRESS_WINDOW).hit(`${app.id}:${mailbox}`),
+      mailbox: limiter('link-mailbox', this.#deps.maxLinksPerMailbox, MAILBOX_WINDOW).hit(mailbox),
+      ip: limiter('link-ip', settings.max_links_per_ip, IP_WINDOW).hit(`${app.id}:${ipLimitKey(client.ip)}`),
+      network: limiter('link-network', settings.max_links_per_network, NETWORK_WINDOW).hit(`${app.id}:${networkLimitKey(client.ip)}`),
+    };
+    const verdicts = await Promise.all(Object.values(narrow));
+    const limited = Object.keys(narrow).filter((_, i) => !verdicts[i]);
+    // The app-wide budget counts only what every narrower limit let through, so no single
+    // network can spend it: it is the safety net against attacks from many networks.
+    if (!limited.length && !(await limiter('link-app', settings.max_links_per_app, APP_WINDOW).hit(app.id))) {
+      limited.push('app');
+      await this.#appBudgetSpent(app.id, settings.max_links_per_app);
+    }
     if (limited.length) {
-      this.#audit.record({ type: 'link.rate_limited', outcome: 'failure', reason: `limit per ${limited.join(', ')}`, ...context });
+      this.#deps.audit.record({ type: 'link.rate_limited', outcome: 'failure', reason: `limit per ${limited.join(', ')}`, ...context });
       return 'rate_limited';
     }
 
     const ttl = settings.magic_link_ttl;
-    const { code, shortCode, expiresAt } = await this.#links.issue({
+    const { code, shortCode, expiresAt } = await this.#deps.links.issue({
       appId: app.id,
       interactionUid: input.uid,
       email,
       clientId: input.clientId,
       ttl,
     });
-    this.#audit.record({ type: 'link.requested', outcome: 'success', ...context });
+    this.#deps.audit.record({ type: 'link.requested', outcome: 'success', ...context });
     const link = `${input.issuer}/interaction/${input.uid}/link?code=${code}`;
-    this.#mail.enqueue(
+    this.#deps.mail.enqueue(
       signInMail({ to: email, appName: app.name, link, shortCode: formatShortCode(shortCode), ttlSeconds: ttl, expiresAt }),
       context,
     );
     return 'queued';
+  }
+
+  /**
+   * Real users get no links until the hour is over: the operator must hear of it, once
+   * per hour (a flood refused request by request would otherwise bury the log).
+   */
+  async #appBudgetSpent(appId: string, max: number): Promise<void> {
+    if (!(await this.#deps.limiter('link-app-alarm', 1, APP_WINDOW).hit(appId))) return;
+    const reason = `app-wide limit of ${max} links per hour reached`;
+    this.#deps.audit.record({ type: 'link.app_limit_reached', outcome: 'failure', appId, reason });
+    this.#deps.logger.warn('sign-in links refused for the whole app: its hourly budget is spent', { app_id: appId, max_links_per_app: max });
+  }
+
+  /**
+   * A mailbox in limiter keys: a keyed hash of its canonical form, so every spelling shares
+   * one budget and the store holds no address (personal data) in clear.
+   */
+  #mailboxKey(email: string): string {
+    return createHmac('sha256', this.#deps.limitKeySecret).update(canonicalMailbox(email)).digest('base64url').slice(0, 32);
   }
 }

@@ -9,8 +9,8 @@ import type { MagicLinkRecord, MagicLinkStore } from '../storage/ports.ts';
 
 /** How long a used or expired record is kept so its page can say "used"/"expired". */
 const RETAIN_AFTER_EXPIRY = 24 * 60 * 60;
-/** Wrong short codes allowed per link before it is locked. */
-export const MAX_SHORT_CODE_FAILURES = 5;
+/** Short codes compared per link, right or wrong; after that the link is locked. */
+export const MAX_SHORT_CODE_ATTEMPTS = 5;
 // 32 symbols without 0/O/1/I: 8 of them carry 40 bits and read back unambiguously.
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
@@ -18,6 +18,7 @@ export type LinkStatus = 'valid' | 'expired' | 'used' | 'unknown' | 'superseded'
 export type LinkLookup = { status: LinkStatus; record: MagicLinkRecord | undefined };
 export type ShortCodeCheck =
   | { status: 'valid'; record: MagicLinkRecord }
+  /** `attemptsLeft` 0: that was the last attempt, the link is locked now. */
   | { status: 'wrong'; attemptsLeft: number }
   | { status: 'locked' | 'expired' | 'used' };
 
@@ -108,18 +109,21 @@ export class MagicLinks {
     return this.#store.latestForAttempt(appId, interactionUid);
   }
 
-  /** Checks a typed short code against `record`, the latest link of its attempt, counting failures. */
+  /**
+   * Checks a typed short code against `record`, the latest link of its attempt. The store
+   * counts the attempt before anything is compared, and refuses it once the link's attempts
+   * are used up: however many codes arrive at once, at most MAX_SHORT_CODE_ATTEMPTS of them
+   * are compared, and later ones (the right code too) find the link locked.
+   */
   async checkShortCode(record: MagicLinkRecord, typed: unknown): Promise<ShortCodeCheck> {
     const status = statusOf(record, this.#now());
     if (status === 'used' || status === 'expired') return { status };
-    if ((record.failures ?? 0) >= MAX_SHORT_CODE_FAILURES) return { status: 'locked' };
+    const attempt = await this.#store.takeAttempt(record.appId, record.hash, MAX_SHORT_CODE_ATTEMPTS);
+    if (attempt === 0) return { status: 'locked' };
     const normalized = normalizeShortCode(typed);
     const matches =
       normalized !== undefined && timingSafeEqual(Buffer.from(sha256(normalized)), Buffer.from(record.shortCodeHash));
-    if (!matches) {
-      const failures = await this.#store.countFailure(record.appId, record.hash);
-      return failures >= MAX_SHORT_CODE_FAILURES ? { status: 'locked' } : { status: 'wrong', attemptsLeft: MAX_SHORT_CODE_FAILURES - failures };
-    }
+    if (!matches) return { status: 'wrong', attemptsLeft: MAX_SHORT_CODE_ATTEMPTS - attempt };
     const used = await this.use(record);
     return used.status === 'valid' && used.record ? { status: 'valid', record: used.record } : { status: 'used' };
   }

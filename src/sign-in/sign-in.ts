@@ -5,6 +5,7 @@
 // into a page. Nothing here knows about HTTP or the engine.
 import type { AuditLog, RequestInfo } from '../audit.ts';
 import type { Clock } from '../clock.ts';
+import { ipLimitKey } from '../ip-network.ts';
 import type { AccountStore, AppRecord, RateLimiter } from '../storage/ports.ts';
 import type { LinkRequests } from './link-requests.ts';
 import { formatShortCode, shortCodeOf, type LinkLookup, type MagicLinks } from './magic-links.ts';
@@ -44,7 +45,7 @@ export interface SignInDeps {
   readonly accounts: AccountStore;
   readonly audit: AuditLog;
   readonly clock: Clock;
-  /** Wrong short codes per client IP, across attempts. */
+  /** Wrong short codes per client IP (IPv4 address, IPv6 /64), across attempts. */
   readonly wrongCodesPerIp: RateLimiter;
 }
 
@@ -78,7 +79,7 @@ export class SignIn {
     if (!latest) return { kind: 'no_link' };
     const { email } = latest;
     const context = { appId, email, ...client };
-    if (!(await this.#deps.wrongCodesPerIp.hit(client.ip))) {
+    if (!(await this.#deps.wrongCodesPerIp.hit(ipLimitKey(client.ip)))) {
       audit.record({ type: 'code.rejected', outcome: 'failure', reason: 'rate limited', ...context });
       return { kind: 'rate_limited', email };
     }
@@ -88,9 +89,12 @@ export class SignIn {
       audit.record({ type: 'code.accepted', outcome: 'success', clientId: result.record.clientId, ...context, email: result.record.email });
       return { kind: 'accepted', email: result.record.email };
     }
+    // "wrong": compared and did not match (the last such attempt locks the link); "locked":
+    // refused without comparing.
     audit.record({ type: 'code.rejected', outcome: 'failure', reason: result.status, ...context });
-    if (result.status === 'wrong') return { kind: 'wrong', email, attemptsLeft: result.attemptsLeft };
-    return { kind: 'problem', problem: result.status };
+    if (result.status !== 'wrong') return { kind: 'problem', problem: result.status };
+    if (result.attemptsLeft === 0) return { kind: 'problem', problem: 'locked' };
+    return { kind: 'wrong', email, attemptsLeft: result.attemptsLeft };
   }
 
   /**

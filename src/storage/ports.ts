@@ -61,10 +61,12 @@ export interface AppSettings {
   readonly refresh_token_max_ttl: number;
   /** Seconds a used refresh token may be used again (retries, two tabs); 0: never. */
   readonly refresh_token_reuse_interval?: number;
-  /** Sign-in links per address per 15 minutes. */
+  /** Sign-in links per mailbox (all spellings of one inbox together) per 15 minutes. */
   readonly max_links_per_address?: number;
-  /** Sign-in links per client IP per 15 minutes. */
+  /** Sign-in links per client IP (IPv4 address, IPv6 /64) per 15 minutes. */
   readonly max_links_per_ip?: number;
+  /** Sign-in links per client network (IPv4 /24, IPv6 /48) per hour. */
+  readonly max_links_per_network?: number;
   /** Sign-in links for the whole app per hour. */
   readonly max_links_per_app?: number;
 }
@@ -121,8 +123,8 @@ export interface MagicLinkRecord {
   readonly createdAt: number; // epoch seconds
   readonly expiresAt: number; // epoch seconds
   readonly usedAt?: number;
-  /** Wrong short codes typed for this link. */
-  readonly failures?: number;
+  /** Short codes typed for this link, right or wrong: each is counted before it is compared. */
+  readonly attempts?: number;
 }
 
 export interface MagicLinkStore {
@@ -136,8 +138,12 @@ export interface MagicLinkStore {
   latestForAttempt(appId: string, interactionUid: string): Promise<MagicLinkRecord | undefined>;
   /** Sets usedAt if unset; returns the record as it was before, or undefined if missing. Atomic. */
   markUsed(appId: string, hash: string, at: number): Promise<MagicLinkRecord | undefined>;
-  /** Adds one wrong short-code attempt; returns the new count (0 when the record is gone). Atomic. */
-  countFailure(appId: string, hash: string): Promise<number>;
+  /**
+   * Takes one of the `max` short-code attempts of a link: counts it only while fewer than
+   * `max` were taken. Returns its number (1 to `max`), or 0 when none is left or the record
+   * is gone. Atomic, so no burst of concurrent attempts gets more than `max` compared.
+   */
+  takeAttempt(appId: string, hash: string, max: number): Promise<number>;
 }
 
 /** One stored authentication event (see src/audit.ts); never a code, token or secret. */

@@ -161,13 +161,32 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         expect(await stores.magicLinks.latestForAttempt(otherApp, first.interactionUid)).to.equal(undefined);
       });
 
-      it('counts wrong short codes atomically', async () => {
+      it('lets exactly 5 of 20 concurrent short-code attempts through, numbered 1 to 5', async () => {
         const record = link(appId);
         await stores.magicLinks.save(record, 60);
-        const counts = await Promise.all(Array.from({ length: 20 }, () => stores.magicLinks.countFailure(appId, record.hash)));
-        expect([...counts].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
-        expect((await stores.magicLinks.find(appId, record.hash))?.failures).to.equal(20);
-        expect(await stores.magicLinks.countFailure(appId, 'missing')).to.equal(0);
+        const taken = await Promise.all(Array.from({ length: 20 }, () => stores.magicLinks.takeAttempt(appId, record.hash, 5)));
+        expect(taken.filter((n) => n > 0).sort((a, b) => a - b)).to.deep.equal([1, 2, 3, 4, 5]);
+        expect(taken.filter((n) => n === 0)).to.have.length(15);
+        // Refused attempts are not counted: the record says 5, not 20.
+        expect((await stores.magicLinks.find(appId, record.hash))?.attempts).to.equal(5);
+        expect(await stores.magicLinks.takeAttempt(appId, record.hash, 5)).to.equal(0);
+      });
+
+      it('takes attempts per link, and none of a missing link or another app', async () => {
+        const record = link(appId);
+        const other = link(appId, { interactionUid: record.interactionUid });
+        await stores.magicLinks.save(record, 60);
+        await stores.magicLinks.save(other, 60);
+        expect(await stores.magicLinks.takeAttempt(appId, record.hash, 2)).to.equal(1);
+        expect(await stores.magicLinks.takeAttempt(appId, record.hash, 2)).to.equal(2);
+        expect(await stores.magicLinks.takeAttempt(appId, record.hash, 2)).to.equal(0);
+        expect(await stores.magicLinks.takeAttempt(appId, other.hash, 2)).to.equal(1);
+        expect(await stores.magicLinks.takeAttempt(otherApp, record.hash, 2)).to.equal(0);
+        expect(await stores.magicLinks.takeAttempt(appId, 'missing', 5)).to.equal(0);
+        expect(await stores.magicLinks.find(otherApp, record.hash)).to.equal(undefined);
+        // Saving the record again (as it was read) keeps what it says.
+        await stores.magicLinks.save({ ...record, attempts: 2 }, 60);
+        expect((await stores.magicLinks.find(appId, record.hash))?.attempts).to.equal(2);
       });
 
       it('forgets a record after its retention time', async () => {

@@ -87,13 +87,14 @@ class MemoryMagicLinkStore implements MagicLinkStore {
     if (found.usedAt === undefined) this.records.update(key, { ...found, usedAt: at });
     return { ...found };
   }
-  async countFailure(appId: string, hash: string) {
+  async takeAttempt(appId: string, hash: string, max: number) {
+    // No await between the read and the write: atomic within this process.
     const key = `${appId}:${hash}`;
     const found = this.records.get(key);
-    if (!found) return 0;
-    const failures = (found.failures ?? 0) + 1;
-    this.records.update(key, { ...found, failures });
-    return failures;
+    if (!found || (found.attempts ?? 0) >= max) return 0;
+    const attempts = (found.attempts ?? 0) + 1;
+    this.records.update(key, { ...found, attempts });
+    return attempts;
   }
 }
 

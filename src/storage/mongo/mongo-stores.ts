@@ -111,13 +111,15 @@ export class MongoMagicLinkStore implements MagicLinkStore {
     if (before) return toLink(before);
     return this.find(appId, hash);
   }
-  async countFailure(appId: string, hash: string) {
+  async takeAttempt(appId: string, hash: string, max: number) {
+    // The filter is part of the atomic update: a document with `max` attempts no longer
+    // matches, so concurrent callers beyond `max` find nothing and get 0.
     const after = await this.#links.findOneAndUpdate(
-      { _id: `${appId}:${hash}`, retainUntil: { $gt: new Date() } },
-      { $inc: { failures: 1 } },
+      { _id: `${appId}:${hash}`, retainUntil: { $gt: new Date() }, $or: [{ attempts: { $exists: false } }, { attempts: { $lt: max } }] },
+      { $inc: { attempts: 1 } },
       { returnDocument: 'after' },
     );
-    return after?.failures ?? 0;
+    return after?.attempts ?? 0;
   }
 }
 

@@ -76,9 +76,12 @@ export class RedisAccountStore implements AccountStore {
   }
 }
 
-const COUNT_FAILURE = `
+// ARGV[1]: the most attempts a link allows. Counts one more only below it; 0 when refused.
+const TAKE_ATTEMPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return redis.call('HINCRBY', KEYS[1], 'failures', 1)`;
+local taken = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+if taken >= tonumber(ARGV[1]) then return 0 end
+return redis.call('HINCRBY', KEYS[1], 'attempts', 1)`;
 
 export class RedisMagicLinkStore implements MagicLinkStore {
   readonly #redis: Redis;
@@ -87,11 +90,11 @@ export class RedisMagicLinkStore implements MagicLinkStore {
   }
   async save(record: MagicLinkRecord, retainSeconds: number) {
     const key = keys.magicLink(record.appId, record.hash);
-    const { usedAt, failures, ...rest } = record;
+    const { usedAt, attempts, ...rest } = record;
     const ttl = ttlMs(retainSeconds);
     const tx = this.#redis.multi().del(key).hset(key, 'record', JSON.stringify(rest));
     if (usedAt !== undefined) tx.hset(key, 'usedAt', String(usedAt));
-    if (failures) tx.hset(key, 'failures', String(failures));
+    if (attempts) tx.hset(key, 'attempts', String(attempts));
     await tx.pexpire(key, ttl).set(keys.latestLink(record.appId, record.interactionUid), record.hash, 'PX', ttl).exec();
   }
   async find(appId: string, hash: string) {
@@ -104,12 +107,12 @@ export class RedisMagicLinkStore implements MagicLinkStore {
   async markUsed(appId: string, hash: string, at: number) {
     const result = (await this.#redis.eval(MARK_USED, 1, keys.magicLink(appId, hash), String(at))) as [string, string | null] | null;
     if (!result) return undefined;
-    // `failures` is not part of the answer: markUsed callers only branch on usedAt.
+    // `attempts` is not part of the answer: markUsed callers only branch on usedAt.
     const record = JSON.parse(result[0]) as MagicLinkRecord;
     return result[1] ? { ...record, usedAt: Number(result[1]) } : record;
   }
-  async countFailure(appId: string, hash: string) {
-    return Number(await this.#redis.eval(COUNT_FAILURE, 1, keys.magicLink(appId, hash)));
+  async takeAttempt(appId: string, hash: string, max: number) {
+    return Number(await this.#redis.eval(TAKE_ATTEMPT, 1, keys.magicLink(appId, hash), String(max)));
   }
 }
 
@@ -119,7 +122,7 @@ function fromFields(fields: Record<string, string>): MagicLinkRecord | undefined
   return {
     ...record,
     ...(fields.usedAt ? { usedAt: Number(fields.usedAt) } : {}),
-    ...(fields.failures ? { failures: Number(fields.failures) } : {}),
+    ...(fields.attempts ? { attempts: Number(fields.attempts) } : {}),
   };
 }
 

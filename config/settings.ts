@@ -24,6 +24,8 @@ export interface SettingValues {
   readonly logLevel: LogLevel;
   /** Days after which an app's current signing keys are rotated; 0: manual rotation only. */
   readonly keyRotationDays: number;
+  /** Days an audit event is kept. */
+  readonly auditRetentionDays: number;
   /** Sign-in links one mailbox can be sent per hour, across all apps. */
   readonly maxLinksPerMailbox: number;
 }
@@ -148,6 +150,13 @@ const DECLARED = {
     default: { value: 10 },
     description:
       "Sign-in links one mailbox can be sent per hour across all apps, on top of each app's `max_links_per_address`, so a mail bomb cannot multiply its budget by the number of apps. Spellings of one mailbox count together: case, a `+tag`, and for Gmail dots and `googlemail.com`. The same on every instance.",
+  },
+  auditRetentionDays: {
+    name: 'AUDIT_RETENTION_DAYS',
+    parser: wholeNumber(1, 3650),
+    default: { value: 90 },
+    description:
+      'Days an audit event is kept; older events are removed by the store (Redis on each write, MongoDB by its TTL index) and never returned. The same on every instance.',
   },
 } satisfies { readonly [K in keyof SettingValues]: Setting<SettingValues[K]> };
 

@@ -44,14 +44,13 @@ export interface Services {
   readonly documents: OidcStore;
 }
 
-const AUDIT_RETENTION_SECONDS = 90 * 24 * 60 * 60;
 const WRONG_CODES_PER_IP = 30; // per 15 minutes, across login attempts; an IPv6 /64 counts as one IP
 
 type AuditContext = Omit<AuditEvent, 'type' | 'outcome'>;
 
 export function composeServices(deps: ServiceDeps): Services {
   const { config, stores, logger, clock } = deps;
-  const audit = createAuditLog(logger, stores.audit, AUDIT_RETENTION_SECONDS, clock);
+  const audit = createAuditLog(logger, stores.audit, config.auditRetentionDays * 24 * 60 * 60, clock);
   const documents = new SealedOidcStore(stores.oidc, config.keyEncryptionKey);
   const providerDeps: ProviderDeps = {
     stores: { ...stores, oidc: documents },

@@ -48,6 +48,36 @@ describe('redis index sets', () => {
   });
 });
 
+describe('redis audit indexes', () => {
+  let stores: Stores;
+  let redisClient: Redis;
+  before(async () => {
+    stores = await openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent'));
+    redisClient = new Redis(redis.url);
+  });
+  after(async () => {
+    redisClient.disconnect();
+    await stores.close();
+  });
+
+  it('answers a query by address from that address\'s own index, and trims events past the retention', async () => {
+    const appId = randomUUID();
+    const now = Date.now();
+    const event = (i: number, email: string, at = now - i) => ({ id: `e${i}`, at, appId, type: 'link.requested', outcome: 'success' as const, email });
+    for (let i = 0; i < 50; i++) await stores.audit.append(event(i, `crowd-${i}@example.com`), 3600);
+    for (let i = 50; i < 53; i++) await stores.audit.append(event(i, 'one@example.com'), 3600);
+    expect(await redisClient.zcard(keys.auditByEmail(appId, 'one@example.com'))).to.equal(3);
+    const found = await stores.audit.query(appId, { email: 'one@example.com', limit: 10 });
+    expect(found.map((e) => e.id)).to.deep.equal(['e50', 'e51', 'e52']);
+
+    // An event older than the retention goes at the next append, from both indexes.
+    await stores.audit.append(event(60, 'one@example.com', now - 7200_000), 3600);
+    await stores.audit.append(event(61, 'one@example.com'), 3600);
+    expect((await stores.audit.query(appId, { email: 'one@example.com', limit: 10 })).map((e) => e.id)).to.not.include('e60');
+    expect((await stores.audit.query(appId, { limit: 100 })).map((e) => e.id)).to.not.include('e60');
+  });
+});
+
 describe('redis driver while Redis is down', () => {
   const down = new RedisServer();
   let stores: Stores;

@@ -45,6 +45,8 @@ export async function openMongoStores(uri: string): Promise<Stores> {
   await audit.createIndexes([
     { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
     { key: { appId: 1, at: -1, _id: -1 }, name: 'app_at' },
+    // A query by address reads that address's events only.
+    { key: { appId: 1, email: 1, at: -1, _id: -1 }, name: 'app_email_at' },
   ]);
   return guardStores('mongodb', {
     kind: 'mongodb',

@@ -15,6 +15,7 @@ export const keys = {
   magicLink: (appId: string, hash: string) => `${PREFIX}${appId}:link:${hash}`,
   latestLink: (appId: string, interactionUid: string) => `${PREFIX}${appId}:link-latest:${interactionUid}`,
   audit: (appId: string) => `${PREFIX}${appId}:audit`,
+  auditByEmail: (appId: string, email: string) => `${PREFIX}${appId}:audit-email:${email}`,
 };
 
 /** "postern:{app}:m:{Model}:{id}" → Model, for keys taken from an index set. */

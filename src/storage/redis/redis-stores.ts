@@ -126,28 +126,36 @@ function fromFields(fields: Record<string, string>): MagicLinkRecord | undefined
   };
 }
 
-/** Audit events in a sorted set per app, scored by time; old ones trimmed on append. */
+/**
+ * Audit events in a sorted set per app, scored by time, and again in a sorted set per app
+ * and address, so a query by address reads only that address's events. Events older than
+ * the retention are trimmed on every append, and a set expires with its newest event.
+ */
 export class RedisAuditStore implements AuditStore {
   readonly #redis: Redis;
   constructor(redis: Redis) {
     this.#redis = redis;
   }
   async append(record: AuditRecord, retainSeconds: number) {
-    const key = keys.audit(record.appId);
-    await this.#redis
-      .multi()
-      .zadd(key, record.at, JSON.stringify(record))
-      .zremrangebyscore(key, '-inf', `(${Date.now() - retainSeconds * 1000}`)
-      .pexpire(key, ttlMs(retainSeconds))
-      .exec();
+    const json = JSON.stringify(record);
+    const tx = this.#redis.multi();
+    const sets = [keys.audit(record.appId)];
+    if (typeof record.email === 'string') sets.push(keys.auditByEmail(record.appId, record.email));
+    for (const key of sets) {
+      tx.zadd(key, record.at, json)
+        .zremrangebyscore(key, '-inf', `(${Date.now() - retainSeconds * 1000}`)
+        .pexpire(key, ttlMs(retainSeconds));
+    }
+    await tx.exec();
   }
   async query(appId: string, query: AuditQuery) {
+    const key = query.email !== undefined ? keys.auditByEmail(appId, query.email) : keys.audit(appId);
     const max = query.before ? query.before.at : query.to !== undefined ? `(${query.to}` : '+inf';
     const min = query.from ?? '-inf';
     const found: AuditRecord[] = [];
     // Page through the index newest first until `limit` records pass the filter.
     for (let offset = 0; found.length < query.limit; offset += 500) {
-      const batch = await this.#redis.zrevrangebyscore(keys.audit(appId), max, min, 'LIMIT', offset, 500);
+      const batch = await this.#redis.zrevrangebyscore(key, max, min, 'LIMIT', offset, 500);
       for (const json of batch) {
         const record = JSON.parse(json) as AuditRecord;
         if (query.before && !isOlder(record, query.before)) continue;

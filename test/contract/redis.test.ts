@@ -18,7 +18,7 @@ after(() => redis.destroy());
 
 storeContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent')), realTime, () => redisAtRest(redis.url));
 
-describe('redis index sets', () => {
+describe('redis indexes', () => {
   let stores: Stores;
   let redisClient: Redis;
   before(async () => {
@@ -45,19 +45,6 @@ describe('redis index sets', () => {
     await stores.oidc.destroy(appId, 'Session', 'session');
     for (const set of sets) expect(await redisClient.zcard(set)).to.equal(0);
     expect(await redisClient.exists(keys.uid(appId, 'Session', 'session-uid'))).to.equal(0);
-  });
-});
-
-describe('redis audit indexes', () => {
-  let stores: Stores;
-  let redisClient: Redis;
-  before(async () => {
-    stores = await openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent'));
-    redisClient = new Redis(redis.url);
-  });
-  after(async () => {
-    redisClient.disconnect();
-    await stores.close();
   });
 
   it('answers a query by address from that address\'s own index, and trims events past the retention', async () => {

@@ -12,6 +12,11 @@
 // development register; the RFC's concern is native apps whose firewall or resolver
 // treats the name differently. Only `localhost` itself: `app.localhost` is refused.
 //
+// This is the only rule for a single URI. The engine's client schema adds rules for
+// combinations, checked on the whole app before it is stored (engine.ts, A10, with the
+// same error): an app with a private-use scheme is native (oidc/client-metadata.ts), and
+// a native app's http loopback hosts are 127.0.0.1, [::1] or localhost, never https ones.
+//
 // The engine compares a requested URI with the registered strings exactly, so the rule
 // judges the string as written (no normalisation is stored). Records written before this
 // rule keep their URIs; the admin API shows why each would be refused today (app-view.ts).

@@ -97,10 +97,24 @@ export function policyAfterEngine(policy: string): string {
 export function unavailable(err: unknown): never {
   if (err instanceof StoreUnavailableError) {
     const mapped = new errors.TemporarilyUnavailable('the authorization server is temporarily unavailable, try again shortly');
-    Object.assign(mapped, { status: 503, statusCode: 503 });
+    Object.assign(mapped, { status: 503, statusCode: 503, cause: err });
     throw mapped;
   }
   throw err;
+}
+
+/**
+ * The engine's models used by Postern itself, outside the engine's routes (A12, A13): a
+ * store outage surfaces as the store's own error again, which Postern's error handler
+ * answers with 503 (the engine's mapped error would read there as a plain 4xx).
+ */
+export async function outsideEngineRoutes<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    const cause = (err as { cause?: unknown } | null)?.cause;
+    throw cause instanceof StoreUnavailableError ? cause : err;
+  }
 }
 
 /**
@@ -211,13 +225,13 @@ function resumeCookie(ctx: Context, provider: Provider): string | undefined {
 /** The interaction this request would resume, if it is a resume and the interaction exists. */
 export async function resumedInteraction(ctx: Context, provider: Provider): Promise<ResumedInteraction | undefined> {
   const uid = resumeCookie(ctx, provider);
-  const interaction = uid ? await provider.Interaction.find(uid) : undefined;
+  const interaction = uid ? await outsideEngineRoutes(provider.Interaction.find(uid)) : undefined;
   if (!interaction) return undefined;
   return {
     clientId: text(interaction.params.client_id),
     redirectUri: text(interaction.params.redirect_uri),
     accountId: interaction.result?.login?.accountId,
-    end: () => interaction.destroy(),
+    end: () => outsideEngineRoutes(interaction.destroy()),
   };
 }
 
@@ -246,7 +260,7 @@ export function isSignOutConfirmation(ctx: Context, path: string): boolean {
 /** Where the sign-out this browser is confirming will send it, read before the engine ends the session. */
 export async function pendingSignOut(ctx: Context, provider: Provider): Promise<PendingSignOut> {
   const id = ctx.cookies.get(provider.cookieName('session'));
-  const state = (id ? await provider.Session.find(id) : undefined)?.state;
+  const state = (id ? await outsideEngineRoutes(provider.Session.find(id)) : undefined)?.state;
   return { clientId: text(state?.clientId), postLogoutRedirectUri: text(state?.postLogoutRedirectUri) };
 }
 

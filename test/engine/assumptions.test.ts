@@ -15,6 +15,7 @@ import {
   engineHadNoRoute,
   introspect,
   isSignOutConfirmation,
+  outsideEngineRoutes,
   pendingSignOut,
   resumedInteraction,
   signOutRedirect,
@@ -26,6 +27,7 @@ import { REFRESH_GRACE_SECONDS } from '../../src/oidc/adapter.ts';
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { openRedisStores } from '../../src/storage/redis/open-redis.ts';
+import { StoreUnavailableError } from '../../src/storage/ports.ts';
 import { appPath } from '../../src/apps/app-paths.ts';
 import { Browser } from '../helpers/browser.ts';
 import { REDIRECT_URI } from '../helpers/harness.ts';
@@ -258,6 +260,9 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       const back = await browser.request(auth.href);
       expect(back.status).to.equal(303);
       expect(new URL(back.headers.get('location')!).searchParams.get('error')).to.equal('temporarily_unavailable');
+      // Read by Postern outside the engine's routes, the outage is the store's own error again.
+      const outside = await rejection(outsideEngineRoutes(e.provider.Interaction.find('any-uid')));
+      expect(outside).to.be.instanceOf(StoreUnavailableError);
     });
   });
 

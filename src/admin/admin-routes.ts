@@ -43,7 +43,10 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
 
   router.patch('/apps/:id', requireAdminGate, async (ctx) => {
     const id = appId(ctx.params.id!);
-    const input = parseUpdateApp(await readJson(ctx));
+    const body = await readJson(ctx);
+    // The stored lists decide which URIs are kept rather than added (app-input.ts). A
+    // concurrent PATCH may change them before this one is written; both are the admin's.
+    const input = parseUpdateApp(body, await apps.get(id));
     const app = await apps.update(id, input);
     audit.record({ type: 'admin.app_updated', outcome: 'success', appId: id, ...requestInfo(ctx) });
     ctx.body = appView(app, publicUrl);

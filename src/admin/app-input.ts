@@ -3,12 +3,10 @@
 import { checkSettings, DEFAULT_SETTINGS, SETTING_RANGES } from '../apps/app-settings.ts';
 import { PosternError } from '../errors.ts';
 import type { AppChanges, NewApp } from '../apps/apps-service.ts';
-import type { AppSettings, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import type { AppRecord, AppSettings, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import { redirectUriProblem } from './redirect-uris.ts';
 
 const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-// urn: covers the deprecated out-of-band redirect (urn:ietf:wg:oauth:2.0:oob), which RFC 8252 retires.
-const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'about:', 'blob:', 'filesystem:', 'urn:']);
 const MAX_URIS = 20;
 
 const invalid = (description: string) => new PosternError('bad_request', description);
@@ -33,36 +31,21 @@ function name(value: unknown): string {
   return trimmed;
 }
 
-export function checkUri(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw invalidUri(`${field} must be a non-empty string.`);
-  if (value.length > 2000) throw invalidUri(`${field} must be at most 2000 characters.`);
-  // The URL parser silently drops tabs and line breaks; the engine matches the raw string.
-  if (/[\s\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(value) || !value.isWellFormed()) {
-    throw invalidUri(`${field} must not contain spaces, control or bidi characters.`);
-  }
-  const url = URL.parse(value);
-  if (!url || !/^[a-z][a-z0-9+.-]*:$/.test(url.protocol)) throw invalidUri(`${field} must be an absolute URI.`);
-  if (value.includes('#')) throw invalidUri(`${field} must not contain a fragment.`);
-  if (url.username || url.password) throw invalidUri(`${field} must not contain credentials.`);
-  if (url.protocol === 'http:') {
-    if (!LOOPBACK.has(url.hostname)) {
-      throw invalidUri(`${field} must use https; http is allowed only for localhost, 127.0.0.1 and [::1].`);
-    }
-  } else if (url.protocol === 'https:') {
-    if (!url.hostname) throw invalidUri(`${field} must name a host.`);
-  } else if (FORBIDDEN_SCHEMES.has(url.protocol)) {
-    throw invalidUri(`${field} must not use the ${url.protocol.slice(0, -1)} scheme.`);
-  } else if (!url.protocol.includes('.') && !/^[a-z][a-z0-9+-]{2,}:$/.test(url.protocol)) {
-    throw invalidUri(`${field} uses an unusual custom scheme; use a reverse domain name such as com.example.app:/callback.`);
-  }
-  return value;
-}
-
-function uris(value: unknown, field: string, required: boolean): string[] {
+/**
+ * A list of URIs for `field`, each allowed by today's rule (redirect-uris.ts) or one of
+ * `kept`: the app's stored list, whose URIs registered under an older rule stay allowed
+ * as long as the admin keeps them, so other fields stay editable (only newly added URIs
+ * must pass).
+ */
+function uris(value: unknown, field: string, required: boolean, kept: readonly string[] = []): string[] {
   if (!Array.isArray(value)) throw invalidUri(`${field} must be an array of URIs.`);
   if (required && value.length === 0) throw invalidUri(`${field} must contain at least one URI.`);
   if (value.length > MAX_URIS) throw invalidUri(`${field} may contain at most ${MAX_URIS} URIs.`);
-  const checked = value.map((v, i) => checkUri(v, `${field}[${i}]`));
+  const checked = value.map((uri: unknown, i) => {
+    const problem = typeof uri === 'string' && kept.includes(uri) ? undefined : redirectUriProblem(uri);
+    if (problem) throw invalidUri(`${field}[${i}] ${problem}.`);
+    return uri as string;
+  });
   return [...new Set(checked)];
 }
 
@@ -104,7 +87,8 @@ export function parseCreateApp(body: unknown): NewApp {
   };
 }
 
-export function parseUpdateApp(body: unknown): AppChanges {
+/** `current` is the app as stored: URIs it already has are kept even if refused today. */
+export function parseUpdateApp(body: unknown, current: AppRecord): AppChanges {
   if (typeof body === 'object' && body !== null && 'token_endpoint_auth_method' in body) {
     throw invalid('token_endpoint_auth_method cannot be changed; create a new app for another client type.');
   }
@@ -112,9 +96,9 @@ export function parseUpdateApp(body: unknown): AppChanges {
   return {
     settings: settingsFrom(input),
     ...(input.name !== undefined && { name: name(input.name) }),
-    ...(input.redirect_uris !== undefined && { redirectUris: uris(input.redirect_uris, 'redirect_uris', true) }),
+    ...(input.redirect_uris !== undefined && { redirectUris: uris(input.redirect_uris, 'redirect_uris', true, current.redirectUris) }),
     ...(input.post_logout_redirect_uris !== undefined && {
-      postLogoutRedirectUris: uris(input.post_logout_redirect_uris, 'post_logout_redirect_uris', false),
+      postLogoutRedirectUris: uris(input.post_logout_redirect_uris, 'post_logout_redirect_uris', false, current.postLogoutRedirectUris),
     }),
   };
 }

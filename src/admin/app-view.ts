@@ -3,6 +3,7 @@ import { issuerOf } from '../apps/app-paths.ts';
 import { settingsOf } from '../apps/app-settings.ts';
 import type { AppRecord, StoredKey } from '../storage/ports.ts';
 import { activatedAt, statusOf } from '../keys/key-ring.ts';
+import { uriWarnings } from './redirect-uris.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -29,6 +30,9 @@ export function appView(app: AppRecord, publicUrl: string) {
     name: app.name,
     redirect_uris: app.redirectUris,
     post_logout_redirect_uris: app.postLogoutRedirectUris,
+    // URIs registered before today's rule: they keep working, and each says why it would
+    // be refused if it were added now, so the admin can replace it.
+    warnings: uriWarnings({ redirect_uris: app.redirectUris, post_logout_redirect_uris: app.postLogoutRedirectUris }),
     token_endpoint_auth_method: app.tokenEndpointAuthMethod,
     ...settingsOf(app.settings), // records created before a setting existed show its default
     keys: app.keys.map(keyView),

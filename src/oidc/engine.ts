@@ -97,10 +97,24 @@ export function policyAfterEngine(policy: string): string {
 export function unavailable(err: unknown): never {
   if (err instanceof StoreUnavailableError) {
     const mapped = new errors.TemporarilyUnavailable('the authorization server is temporarily unavailable, try again shortly');
-    Object.assign(mapped, { status: 503, statusCode: 503 });
+    Object.assign(mapped, { status: 503, statusCode: 503, cause: err });
     throw mapped;
   }
   throw err;
+}
+
+/**
+ * The engine's models used by Postern itself, outside the engine's routes (A13, A14): a
+ * store outage surfaces as the store's own error again, which Postern's error handler
+ * answers with 503 (the engine's mapped error would read there as a plain 4xx).
+ */
+export async function outsideEngineRoutes<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    const cause = (err as { cause?: unknown } | null)?.cause;
+    throw cause instanceof StoreUnavailableError ? cause : err;
+  }
 }
 
 /**
@@ -193,6 +207,85 @@ function clientValidator(): Promise<Provider> {
  * by destroying the grant, which so also covers tokens the first use stores afterwards.
  */
 export const GRANT_MODEL = 'Grant';
+
+/**
+ * A13 Resume. An interaction ends (and the authorization code is issued) when the browser
+ * comes back to GET or HEAD {issuer}/auth/{uid}. The engine resumes the interaction named
+ * by its resume cookie (`cookieName('resume')`, signed with the cookie keys), whatever the
+ * path's spelling; it finds the client again, but sends the code to the interaction's
+ * stored `params.redirect_uri` without checking that URI against the client again (actions/authorization/resume.js marks the check as done). The
+ * stored params always hold the redirect_uri, also when the request left it out and the
+ * client has one. So Postern reads the interaction the same way first (redirect-recheck.ts).
+ */
+export interface ResumedInteraction {
+  readonly clientId: string | undefined;
+  readonly redirectUri: string | undefined;
+  /** Who signed in, when the interaction ended with a login. */
+  readonly accountId: string | undefined;
+  /** Ends the interaction, so that nothing can resume it any more. */
+  end(): Promise<void>;
+}
+
+const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+/** The uid in the resume cookie of a request that may resume an interaction. */
+function resumeCookie(ctx: Context, provider: Provider): string | undefined {
+  return ctx.method === 'GET' || ctx.method === 'HEAD' ? ctx.cookies.get(provider.cookieName('resume')) : undefined;
+}
+
+/** The interaction this request would resume, if it is a resume and the interaction exists. */
+export async function resumedInteraction(ctx: Context, provider: Provider): Promise<ResumedInteraction | undefined> {
+  const uid = resumeCookie(ctx, provider);
+  const interaction = uid ? await outsideEngineRoutes(provider.Interaction.find(uid)) : undefined;
+  if (!interaction) return undefined;
+  return {
+    clientId: text(interaction.params.client_id),
+    redirectUri: text(interaction.params.redirect_uri),
+    accountId: interaction.result?.login?.accountId,
+    end: () => outsideEngineRoutes(interaction.destroy()),
+  };
+}
+
+/**
+ * A14 Sign-out confirmation. The logout page's form posts to
+ * {issuer}/session/end/confirm (the path's letters in any case, with or without a trailing
+ * slash). There the engine ends the session and redirects to the post_logout_redirect_uri
+ * it checked against the client when it showed the page, kept since in the session's
+ * `state` (`postLogoutRedirectUri`, with `clientId`), without checking it again
+ * (actions/end_session.js); without one it redirects to its own success page under the
+ * issuer. The session is the one named by its session cookie (`cookieName('session')`).
+ * After the engine ran, `ctx.oidc.route` says whether the request was that confirmation.
+ */
+export interface PendingSignOut {
+  readonly clientId: string | undefined;
+  readonly postLogoutRedirectUri: string | undefined;
+}
+
+const SIGN_OUT_CONFIRMATION = /^\/session\/end\/confirm\/?$/i;
+
+/** `path` is the request's path under the issuer. */
+export function isSignOutConfirmation(ctx: Context, path: string): boolean {
+  return ctx.method === 'POST' && SIGN_OUT_CONFIRMATION.test(path);
+}
+
+/** Where the sign-out this browser is confirming will send it, read before the engine ends the session. */
+export async function pendingSignOut(ctx: Context, provider: Provider): Promise<PendingSignOut> {
+  const id = ctx.cookies.get(provider.cookieName('session'));
+  const state = (id ? await outsideEngineRoutes(provider.Session.find(id)) : undefined)?.state;
+  return { clientId: text(state?.clientId), postLogoutRedirectUri: text(state?.postLogoutRedirectUri) };
+}
+
+/** A resume (A13) or a sign-out confirmation: a request that may send the browser to the app. `path` is under the issuer. */
+export function mayFinishAtClient(ctx: Context, provider: Provider, path: string): boolean {
+  return resumeCookie(ctx, provider) !== undefined || isSignOutConfirmation(ctx, path);
+}
+
+/** After the engine: the request was a sign-out confirmation, answered with a redirect out of the issuer. */
+export function signOutRedirect(ctx: Context, provider: Provider): string | undefined {
+  if ((ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.route !== 'end_session_confirm') return undefined;
+  const location = ctx.response.get('Location');
+  return ctx.status >= 300 && ctx.status < 400 && location && !location.startsWith(`${provider.issuer}/`) ? location : undefined;
+}
 
 /** What introspection said of a token, for revoke_all. */
 export type Introspection =

@@ -1,9 +1,10 @@
 // Last in the chain: everything else under /apps/{id} belongs to that app's oidc-provider;
 // anything else is Postern's 404.
 import type { Middleware } from 'koa';
-import { APPS_PREFIX } from '../apps/app-paths.ts';
+import { APPS_PREFIX, appPath } from '../apps/app-paths.ts';
 import { notFound } from '../errors.ts';
 import { guardEngine } from '../http/engine-guard.ts';
+import { mayFinishAtClient } from '../oidc/engine.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
 
 const APP = new RegExp(`^${APPS_PREFIX}/([^/]+)(?:/|$)`);
@@ -17,7 +18,11 @@ export function mountApps(registry: ProviderRegistry): Middleware {
       ctx.body = { error: 'not_found', error_description: 'Not found.' };
       return;
     }
-    const live = await registry.get(id);
+    const cached = await registry.get(id);
+    // A request that may send the browser to the app is checked against the app as stored
+    // now (oidc/redirect-recheck.ts), even if this instance missed the change notice.
+    const finishing = cached && mayFinishAtClient(ctx, cached.provider, ctx.path.slice(appPath(id).length));
+    const live = finishing ? await registry.get(id, { revalidate: true }) : cached;
     if (!live) throw notFound('No such app.');
     await guardEngine(ctx, () => live.handle(ctx, next));
   };

@@ -53,13 +53,17 @@ export class ProviderRegistry {
     return { app, provider, issuer, handle: mount(appPath(app.id), provider as never) };
   }
 
-  async get(appId: string): Promise<LiveProvider | undefined> {
+  /**
+   * The app's Provider. `revalidate` checks a cached one against the stored record now,
+   * whatever its age: for requests that must see the app as it is (a sign-in finishing).
+   */
+  async get(appId: string, options: { revalidate?: boolean } = {}): Promise<LiveProvider | undefined> {
     if (!isAppId(appId)) return undefined;
     const cached = this.#cache.get(appId);
     if (!cached) return this.#load(appId, this.#apps.get(appId));
     this.#cache.delete(appId); // re-insert: most recently used last
     this.#cache.set(appId, cached);
-    if (Date.now() - cached.checkedAt < this.#revalidateMs) return cached.loading;
+    if (!options.revalidate && Date.now() - cached.checkedAt < this.#revalidateMs) return cached.loading;
     const [live, stored] = await Promise.all([cached.loading, this.#apps.get(appId)]);
     if (live && stored && stored.updatedAt === live.app.updatedAt) {
       cached.checkedAt = Date.now();

@@ -172,6 +172,8 @@ describe('admin API', () => {
       expect(app.name).to.equal('Acme Notes');
       expect(app.redirect_uris).to.deep.equal([REDIRECT_URI]);
       expect(app.post_logout_redirect_uris).to.deep.equal([]);
+      // Only URIs registered before today's rule are flagged (test/security/redirect-uris.test.ts).
+      expect(app.warnings).to.deep.equal([]);
       expect(app.token_endpoint_auth_method).to.equal('none');
       expect(app).to.include({ id_token_ttl: 1800, magic_link_ttl: 900, refresh_token_idle_ttl: 604800, refresh_token_max_ttl: 7776000 });
       expect(app).not.to.have.property('client_secret');
@@ -373,6 +375,9 @@ describe('admin API', () => {
       ['javascript:', ['javascript:alert(1)'], 'redirect_uris[0]'],
       ['data:', ['data:text/html,<script>alert(1)</script>'], 'redirect_uris[0]'],
       ['file:', ['file:///etc/passwd'], 'redirect_uris[0]'],
+      ['a custom scheme that is not a reverse domain name', ['myapp:/callback'], 'redirect_uris[0]'],
+      ['an operating-system protocol handler', ['ms-msdt:id'], 'redirect_uris[0]'],
+      ['a wildcard', ['https://*.example.com/cb'], 'redirect_uris[0]'],
       ['with credentials', ['https://user:pass@app.example.com/cb'], 'redirect_uris[0]'],
       ['an empty string', [''], 'redirect_uris[0]'],
       ['a number', [42], 'redirect_uris[0]'],

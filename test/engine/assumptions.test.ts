@@ -1,7 +1,7 @@
 // Every assumption src/oidc/engine.ts makes about oidc-provider, checked against a real
 // Provider over HTTP (test/engine/engine-fixture.ts). Run this file first after changing
 // the engine's version (docs/upgrading-oidc-provider.md): a failure names the assumption
-// (A1…A12) that no longer holds.
+// (A1…A14) that no longer holds.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
@@ -10,12 +10,27 @@ import { PosternError } from '../../src/errors.ts';
 import { peekBody } from '../../src/http/engine-guard.ts';
 import { createLogger } from '../../src/log.ts';
 import { clientMetadataOf } from '../../src/oidc/client-metadata.ts';
-import { ENGINE_BODY_LIMIT, engineHadNoRoute, GRANT_MODEL, introspect, validateClientMetadata } from '../../src/oidc/engine.ts';
+import {
+  ENGINE_BODY_LIMIT,
+  engineHadNoRoute,
+  GRANT_MODEL,
+  introspect,
+  isSignOutConfirmation,
+  outsideEngineRoutes,
+  pendingSignOut,
+  resumedInteraction,
+  signOutRedirect,
+  validateClientMetadata,
+  type PendingSignOut,
+  type ResumedInteraction,
+} from '../../src/oidc/engine.ts';
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
-import type { Stores } from '../../src/storage/ports.ts';
+import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { openRedisStores } from '../../src/storage/redis/open-redis.ts';
 import { appPath } from '../../src/apps/app-paths.ts';
+import { Browser } from '../helpers/browser.ts';
+import { REDIRECT_URI } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { Engine, KEK, makeApp, providerDeps } from './engine-fixture.ts';
 import { bothReadBeforeEitherUses } from '../helpers/race.ts';
@@ -290,6 +305,9 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       const back = await browser.request(auth.href);
       expect(back.status).to.equal(303);
       expect(new URL(back.headers.get('location')!).searchParams.get('error')).to.equal('temporarily_unavailable');
+      // Read by Postern outside the engine's routes, the outage is the store's own error again.
+      const outside = await rejection(outsideEngineRoutes(e.provider.Interaction.find('any-uid')));
+      expect(outside).to.be.instanceOf(StoreUnavailableError);
     });
   });
 
@@ -354,6 +372,167 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
         expect(sameValues(said)).to.deep.equal(sameValues(await appProviderSays(metadata)));
       });
     }
+  });
+
+  describe('A13: a resume finishes the interaction of its cookie and sends the code to the stored redirect_uri unchecked', () => {
+    const e = new Engine();
+    /** What resumedInteraction read in front of each resume, in order. */
+    const seen: ResumedInteraction[] = [];
+    /** Changes the stored interaction just before the engine resumes it. */
+    let tamper: ((uid: string) => Promise<void>) | undefined;
+    before(() => e.start({
+      front: (engine) => async (ctx) => {
+        const resumed = await resumedInteraction(ctx, e.provider);
+        if (resumed) seen.push(resumed);
+        const uid = ctx.cookies.get(e.provider.cookieName('resume'));
+        if (resumed && uid && tamper) await tamper(uid);
+        await engine(ctx);
+      },
+    }));
+    after(() => e.stop());
+    beforeEach(() => {
+      seen.length = 0;
+      tamper = undefined;
+    });
+
+    /** An authorization request; the fixture signs in as `email` and the browser stops at the resume URL. */
+    async function atResume(email: string, params: Record<string, string> = { redirect_uri: REDIRECT_URI }) {
+      const config = await e.client();
+      const url = oidc.buildAuthorizationUrl(config, {
+        ...params,
+        scope: 'openid',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        login_hint: email,
+      });
+      const browser = new Browser();
+      const stop = await browser.navigate(url.href, {}, `${e.issuer}/auth/`);
+      expect(stop.url.startsWith(`${e.issuer}/auth/`), stop.body.slice(0, 200)).to.equal(true);
+      return { browser, resumeUrl: stop.url };
+    }
+
+    const codeOf = (location: string | null) => (location ? new URL(location).searchParams.get('code') : null);
+
+    it('reads the client, redirect_uri and account the engine resumes with, and nothing on other requests', async () => {
+      const { browser, resumeUrl } = await atResume('resume@example.com');
+      expect(seen).to.deep.equal([]);
+      const done = await browser.request(resumeUrl);
+      expect(done.headers.get('location')!.startsWith(`${REDIRECT_URI}?`)).to.equal(true);
+      expect(codeOf(done.headers.get('location'))).to.be.a('string');
+      expect(seen.map(({ clientId, redirectUri, accountId }) => ({ clientId, redirectUri, accountId }))).to.deep.equal([
+        { clientId: e.app.id, redirectUri: REDIRECT_URI, accountId: 'resume@example.com' },
+      ]);
+    });
+
+    it('stores the redirect_uri when the request left it out (the client has one)', async () => {
+      const { browser, resumeUrl } = await atResume('omitted@example.com', {});
+      await browser.request(resumeUrl);
+      expect(seen[0]?.redirectUri).to.equal(REDIRECT_URI);
+    });
+
+    it('sends the code to the stored redirect_uri without checking it against the client again', async () => {
+      const unregistered = 'http://localhost:8080/never-registered';
+      tamper = async (uid) => {
+        const interaction = (await e.provider.Interaction.find(uid))!;
+        interaction.params.redirect_uri = unregistered;
+        await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+      };
+      const { browser, resumeUrl } = await atResume('unchecked@example.com');
+      const done = await browser.request(resumeUrl);
+      expect(done.headers.get('location')!.startsWith(`${unregistered}?`)).to.equal(true);
+      expect(codeOf(done.headers.get('location'))).to.be.a('string');
+    });
+
+    it('resumes by the cookie, whatever the spelling of the path', async () => {
+      const { browser, resumeUrl } = await atResume('spelling@example.com');
+      const cookie = browser.cookieHeader(resumeUrl);
+      const shouted = resumeUrl.replace('/auth/', '/AUTH/') + '/';
+      const done = await fetch(shouted, { headers: { cookie }, redirect: 'manual' });
+      expect(codeOf(done.headers.get('location'))).to.be.a('string');
+      expect(seen).to.have.length(1);
+    });
+
+    it('ends the interaction: after end(), the same resume issues nothing', async () => {
+      const { browser, resumeUrl } = await atResume('ended@example.com');
+      tamper = async () => {
+        await seen[0]!.end();
+      };
+      const done = await browser.request(resumeUrl);
+      expect(done.status).to.equal(400);
+      expect(done.headers.get('location')).to.equal(null);
+    });
+  });
+
+  describe('A14: a sign-out confirmation redirects to the URI kept in the session, unchecked', () => {
+    const BYE = 'http://localhost:8080/bye';
+    const e = new Engine();
+    const seen: { pending: PendingSignOut; matched: boolean; redirect: string | undefined }[] = [];
+    let tamper: ((sessionId: string) => Promise<void>) | undefined;
+    before(() => e.start({
+      configure: (configuration) => ({ ...configuration, clients: configuration.clients!.map((c) => ({ ...c, post_logout_redirect_uris: [BYE] })) }),
+      front: (engine) => async (ctx) => {
+        if (ctx.method !== 'POST' || !/\/session\//i.test(ctx.path)) return engine(ctx);
+        const path = ctx.path.slice(appPath(e.app.id).length);
+        const pending = await pendingSignOut(ctx, e.provider);
+        const sessionId = ctx.cookies.get(e.provider.cookieName('session'));
+        if (tamper && sessionId) await tamper(sessionId);
+        await engine(ctx);
+        seen.push({ pending, matched: isSignOutConfirmation(ctx, path), redirect: signOutRedirect(ctx, e.provider) });
+      },
+    }));
+    after(() => e.stop());
+    beforeEach(() => {
+      seen.length = 0;
+      tamper = undefined;
+    });
+
+    /** Signed in, on the logout page; returns the form's action and fields. */
+    async function onLogoutPage(email: string, postLogout?: string) {
+      const { tokens, browser } = await e.signIn(email);
+      const query = new URLSearchParams({ id_token_hint: tokens.id_token!, state: 'st', ...(postLogout ? { post_logout_redirect_uri: postLogout } : {}) });
+      const page = await browser.request(`${e.issuer}/session/end?${query}`);
+      expect(page.status).to.equal(200);
+      const action = /action="([^"]+)"/.exec(page.body)![1]!;
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.body)![1]!;
+      return { browser, action, xsrf };
+    }
+
+    it('reads the client and URI the page was shown for; the confirmation redirects there', async () => {
+      const { browser, action, xsrf } = await onLogoutPage('bye@example.com', BYE);
+      expect(new URL(action).pathname).to.equal(`${appPath(e.app.id)}/session/end/confirm`);
+      const done = await browser.request(action, { form: { xsrf, logout: 'yes' } });
+      expect(done.headers.get('location')).to.equal(`${BYE}?state=st`);
+      expect(seen).to.deep.equal([{ pending: { clientId: e.app.id, postLogoutRedirectUri: BYE }, matched: true, redirect: `${BYE}?state=st` }]);
+    });
+
+    it('redirects to whatever the session holds, without checking it against the client again', async () => {
+      const unregistered = 'http://localhost:8080/never-registered';
+      tamper = async (id) => {
+        const session = (await e.provider.Session.find(id))!;
+        session.state = { ...session.state, postLogoutRedirectUri: unregistered };
+        await session.save(session.exp - Math.floor(Date.now() / 1000));
+      };
+      const { browser, action, xsrf } = await onLogoutPage('unchecked-bye@example.com', BYE);
+      const done = await browser.request(action, { form: { xsrf } });
+      expect(done.headers.get('location')).to.equal(`${unregistered}?state=st`);
+    });
+
+    it('routes the confirmation whatever the letters\' case or a trailing slash, and says so after', async () => {
+      const { browser, action, xsrf } = await onLogoutPage('case-bye@example.com', BYE);
+      const done = await browser.request(action.replace('/session/end/confirm', '/SESSION/End/confirm/'), {
+        form: { xsrf, logout: 'yes' },
+        headers: { cookie: browser.cookieHeader(action) },
+      });
+      expect(done.headers.get('location')).to.equal(`${BYE}?state=st`);
+      expect(seen).to.deep.include({ pending: { clientId: e.app.id, postLogoutRedirectUri: BYE }, matched: true, redirect: `${BYE}?state=st` });
+    });
+
+    it('without a post_logout_redirect_uri, redirects under the issuer (no redirect out)', async () => {
+      const { browser, action, xsrf } = await onLogoutPage('plain-bye@example.com');
+      const done = await browser.request(action, { form: { xsrf, logout: 'yes' } });
+      expect(done.headers.get('location')!.startsWith(`${e.issuer}/session/end/success`)).to.equal(true);
+      expect(seen[0]).to.deep.include({ matched: true, redirect: undefined });
+    });
   });
 
   describe('A11: introspection authenticates the client and reports whose token it is', () => {

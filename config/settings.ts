@@ -24,6 +24,8 @@ export interface SettingValues {
   readonly logLevel: LogLevel;
   /** Days after which an app's current signing keys are rotated; 0: manual rotation only. */
   readonly keyRotationDays: number;
+  /** Longest a SIGTERM waits for requests and mail in progress before the process exits. */
+  readonly shutdownTimeoutSeconds: number;
 }
 
 /** The value of an unset (or empty) setting. */
@@ -138,6 +140,13 @@ const DECLARED = {
     default: { value: 0 },
     description:
       "Rotate each app's signing keys automatically once its current keys are this many days old; `0` turns scheduled rotation off. Manual rotation (`POST /admin/apps/{app_id}/keys/rotate`) and the removal of retired keys work either way. The same on every instance.",
+  },
+  shutdownTimeoutSeconds: {
+    name: 'SHUTDOWN_TIMEOUT_SECONDS',
+    parser: wholeNumber(1, 600),
+    default: { value: 10 },
+    description:
+      "On SIGTERM, the longest Postern waits for requests in progress and sign-in mail being sent; it exits as soon as both are done. Keep it below your orchestrator's kill timeout (Kubernetes `terminationGracePeriodSeconds`, 30 s by default). See [operations.md](operations.md).",
   },
 } satisfies { readonly [K in keyof SettingValues]: Setting<SettingValues[K]> };
 

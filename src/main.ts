@@ -79,6 +79,7 @@ async function main() {
   });
   server.ready = true;
   server.keyRotation.start();
+  server.mailQueue.start(); // mail a stopped instance left in the outbox
   logger.info('listening', { port: config.port, public_url: config.publicUrl, env: config.env });
   if (config.env === 'development') process.stdout.write(`${banner(config)}\n`);
 
@@ -86,18 +87,22 @@ async function main() {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    // Requests in progress finish, then mail being sent, all within
+    // SHUTDOWN_TIMEOUT_SECONDS; the process exits as soon as both are done. Mail not sent
+    // by then stays in the outbox for another instance (with the memory store it is
+    // reported failed: the outbox dies with us).
     server.ready = false;
-    logger.info('shutting down', { signal });
-    // Stop accepting, let in-flight requests finish (at most 10 s), then close the stores.
+    const until = performance.now() + config.shutdownTimeoutSeconds * 1000;
+    const left = () => Math.max(0, until - performance.now());
+    logger.info('shutting down', { signal, timeout_seconds: config.shutdownTimeoutSeconds });
     const closed = new Promise((resolve) => http.close(resolve));
     http.closeIdleConnections();
-    const deadline = setTimeout(() => http.closeAllConnections(), 10_000);
+    const deadline = setTimeout(() => http.closeAllConnections(), left());
     await closed;
     clearTimeout(deadline);
-    // Sign-in mail already accepted is sent, and audit events written, before exiting
-    // (bounded like the requests).
-    await Promise.race([Promise.all([server.mailQueue.idle(), server.audit.flushed()]), new Promise((r) => setTimeout(r, 10_000).unref())]);
-    server.mailQueue.stop();
+    await server.mailQueue.drain(left());
+    // Audit events of the last requests and mail outcomes: a moment even past the timeout.
+    await Promise.race([server.audit.flushed(), new Promise((r) => setTimeout(r, Math.max(left(), 1_000)).unref())]);
     await server.keyRotation.stop();
     await Promise.allSettled([stores.close(), mailer.close()]);
     logger.info('stopped', { signal });

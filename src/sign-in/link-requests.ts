@@ -67,7 +67,7 @@ export class LinkRequests {
     });
     this.#audit.record({ type: 'link.requested', outcome: 'success', ...context });
     const link = `${input.issuer}/interaction/${input.uid}/link?code=${code}`;
-    this.#mail.enqueue(
+    await this.#mail.enqueue(
       signInMail({ to: email, appName: app.name, link, shortCode: formatShortCode(shortCode), ttlSeconds: ttl, expiresAt }),
       context,
     );

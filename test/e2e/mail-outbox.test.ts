@@ -45,14 +45,14 @@ describe('sign-in mail: a misbehaving SMTP server holds nothing up', function ()
   this.timeout(60_000);
 
   it('keeps sending while 4 connections sit on the end of DATA; the stuck mails go out on a retry', async () => {
-    const h = await new Harness().start({}, { mail: { sendTimeoutMs: 4_000 } });
+    const h = await new Harness().start({}, { mail: { sendTimeoutMs: 6_000 } });
     try {
       const app = await h.createApp();
       h.smtp.stallAfterDataNext = 4;
       for (let i = 0; i < 4; i++) await askForLink(h, app, `stuck-${i}@example.com`);
       await h.smtp.until('4 connections stuck after DATA', () => h.smtp.stalled === 4);
 
-      for (let i = 0; i < 5; i++) await askForLink(h, app, `later-${i}@example.com`);
+      await Promise.all(Array.from({ length: 5 }, (_, i) => askForLink(h, app, `later-${i}@example.com`)));
       for (let i = 0; i < 5; i++) await h.smtp.next(`later-${i}@example.com`);
       expect(h.smtp.stalled, 'delivered while the four are still stuck').to.equal(4);
 

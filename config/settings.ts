@@ -28,6 +28,8 @@ export interface SettingValues {
   readonly auditRetentionDays: number;
   /** Sign-in links one mailbox can be sent per hour, across all apps. */
   readonly maxLinksPerMailbox: number;
+  /** Longest a SIGTERM waits for requests and mail in progress before the process exits. */
+  readonly shutdownTimeoutSeconds: number;
 }
 
 /** The value of an unset (or empty) setting. */
@@ -157,6 +159,13 @@ const DECLARED = {
     default: { value: 90 },
     description:
       'Days an audit event is kept; older events are removed by the store (Redis on each write, MongoDB by its TTL index) and never returned. The same on every instance.',
+    },
+  shutdownTimeoutSeconds: {
+    name: 'SHUTDOWN_TIMEOUT_SECONDS',
+    parser: wholeNumber(1, 600),
+    default: { value: 10 },
+    description:
+      "On SIGTERM, the longest Postern waits for requests in progress and sign-in mail being sent; it exits as soon as both are done. Keep it below your orchestrator's kill timeout (Kubernetes `terminationGracePeriodSeconds`, 30 s by default). See [operations.md](operations.md).",
   },
 } satisfies { readonly [K in keyof SettingValues]: Setting<SettingValues[K]> };
 

@@ -9,7 +9,7 @@ import type { Clock } from './clock.ts';
 import { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import { SealedOidcStore } from './keys/sealed-oidc-store.ts';
 import type { Logger } from './log.ts';
-import { MailQueue } from './mail/mail-queue.ts';
+import { MailQueue, type MailQueueOptions } from './mail/mail-queue.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { LinkRequests } from './sign-in/link-requests.ts';
 import { MagicLinks } from './sign-in/magic-links.ts';
@@ -27,8 +27,8 @@ export interface ServiceDeps {
   readonly mailer: Mailer;
   readonly logger: Logger;
   readonly clock: Clock;
-  /** Retry schedule of the mail queue (tests shorten it). */
-  readonly mailRetryDelaysMs?: readonly number[] | undefined;
+  /** Retry schedule and deadlines of the mail queue (tests shorten them). */
+  readonly mail?: MailQueueOptions | undefined;
   /** Renders the engine's error and logout pages in the hosted pages' look. */
   readonly pages: ProviderDeps['pages'];
 }
@@ -81,14 +81,16 @@ export function composeServices(deps: ServiceDeps): Services {
     },
   });
 
-  const mailQueue = new MailQueue(deps.mailer, {
-    ...(deps.mailRetryDelaysMs ? { retryDelaysMs: deps.mailRetryDelaysMs } : {}),
-    onSent: (_message, context, attempts) =>
+  const mailQueue = new MailQueue({
+    outbox: stores.outbox,
+    mailer: deps.mailer,
+    kek: config.keyEncryptionKey,
+    clock,
+    logger,
+    options: deps.mail,
+    onSent: (context, attempts) =>
       audit.record({ ...(context as AuditContext), type: 'mail.sent', outcome: 'success', reason: attempts > 1 ? `after ${attempts} attempts` : undefined }),
-    onFailed: (_message, context, err, attempts) => {
-      audit.record({ ...(context as AuditContext), type: 'mail.failed', outcome: 'failure', reason: `smtp error after ${attempts} attempts` });
-      logger.error('sign-in mail failed', { app_id: (context as AuditContext).appId, attempts, err: String(err) });
-    },
+    onFailed: (context, reason) => audit.record({ ...(context as AuditContext), type: 'mail.failed', outcome: 'failure', reason }),
   });
 
   const links = new MagicLinks(stores.magicLinks, clock);

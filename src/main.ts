@@ -1,6 +1,7 @@
 // Composition root: load config → open stores → mailer → server → listen.
 import { createServer } from 'node:http';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
+import { ConnectionDrain } from './http/connection-drain.ts';
 import { createLogger, type Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
 import type { Mailer } from './mail/mailer.ts';
@@ -69,9 +70,14 @@ async function main() {
   logger.info('storage', { kind: stores.kind });
   const mailer = openMailer(config, logger);
   const server = buildServer({ config, stores, mailer, logger });
-  const http = createServer(server.app.callback());
+  const http = createServer();
+  const connections = new ConnectionDrain(http);
+  http.on('request', connections.track(server.app.callback()));
   http.requestTimeout = 30_000;
   http.headersTimeout = 20_000;
+  // Longer than a load balancer's idle timeout (60 s on common ones), so the balancer, not
+  // Postern, closes an idle connection: closing it here could race a request being sent.
+  http.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -79,6 +85,7 @@ async function main() {
   });
   server.ready = true;
   server.keyRotation.start();
+  server.mailQueue.start(); // mail a stopped instance left in the outbox
   logger.info('listening', { port: config.port, public_url: config.publicUrl, env: config.env });
   if (config.env === 'development') process.stdout.write(`${banner(config)}\n`);
 
@@ -86,18 +93,19 @@ async function main() {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    // Readiness turns 503 and new connections are refused at once; requests in progress
+    // finish (ConnectionDrain), then mail being sent, all within SHUTDOWN_TIMEOUT_SECONDS;
+    // the process exits as soon as both are done. Mail not sent by then stays in the outbox for another
+    // instance (with the memory store it is reported failed: the outbox dies with us).
     server.ready = false;
-    logger.info('shutting down', { signal });
-    // Stop accepting, let in-flight requests finish (at most 10 s), then close the stores.
-    const closed = new Promise((resolve) => http.close(resolve));
-    http.closeIdleConnections();
-    const deadline = setTimeout(() => http.closeAllConnections(), 10_000);
-    await closed;
-    clearTimeout(deadline);
-    // Sign-in mail already accepted is sent, and audit events written, before exiting
-    // (bounded like the requests).
-    await Promise.race([Promise.all([server.mailQueue.idle(), server.audit.flushed()]), new Promise((r) => setTimeout(r, 10_000).unref())]);
-    server.mailQueue.stop();
+    const until = performance.now() + config.shutdownTimeoutSeconds * 1000;
+    const left = () => Math.max(0, until - performance.now());
+    logger.info('shutting down', { signal, timeout_seconds: config.shutdownTimeoutSeconds });
+    const cut = await connections.close(left());
+    if (cut) logger.warn('requests still running at the shutdown timeout were cut', { requests: cut });
+    await server.mailQueue.drain(left());
+    // Audit events of the last requests and mail outcomes: a moment even past the timeout.
+    await Promise.race([server.audit.flushed(), new Promise((r) => setTimeout(r, Math.max(left(), 1_000)).unref())]);
     await server.keyRotation.stop();
     await Promise.allSettled([stores.close(), mailer.close()]);
     logger.info('stopped', { signal });

@@ -25,7 +25,7 @@ import { ipLimitKey } from './ip-network.ts';
 import type { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import type { Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
-import type { MailQueue } from './mail/mail-queue.ts';
+import type { MailQueue, MailQueueOptions } from './mail/mail-queue.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { revokeAllRouter } from './oidc/revoke-all.ts';
 import type { RateLimiter, Stores } from './storage/ports.ts';
@@ -39,8 +39,8 @@ export interface ServerDeps {
   readonly logger: Logger;
   /** Where services read the time (tests pass one they can move). */
   readonly clock?: Clock;
-  /** Retry schedule of the mail queue (tests shorten it). */
-  readonly mailRetryDelaysMs?: readonly number[];
+  /** Retry schedule and deadlines of the mail queue (tests shorten them). */
+  readonly mail?: MailQueueOptions;
   /** Failed admin authentications allowed per IP per 15 minutes (default 20). */
   readonly adminAuthFailuresPerIp?: number;
 }
@@ -76,7 +76,7 @@ export function buildServer(deps: ServerDeps): Server {
     mailer,
     logger,
     clock: deps.clock ?? systemClock,
-    mailRetryDelaysMs: deps.mailRetryDelaysMs,
+    mail: deps.mail,
     pages: { errorPage, logoutPage, signedOutPage },
   });
   const { registry, apps, audit } = services;

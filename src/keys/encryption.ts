@@ -1,8 +1,16 @@
 // AES-256-GCM for secrets at rest (private keys, client secrets). The associated data binds
 // a ciphertext to its app and purpose, so a record copied to another app fails to decrypt.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
+
+/**
+ * A 256-bit key for one purpose, derived from KEY_ENCRYPTION_KEY with HKDF-SHA-256: each
+ * kind of sealed data has its own key, so no two purposes ever share one.
+ */
+export function deriveKey(kek: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), purpose, 32));
+}
 
 export function encryptSecret(kek: Buffer, plaintext: string, context: string): string {
   const iv = randomBytes(12);

@@ -9,9 +9,9 @@
 // Look-ups still work because the hash is deterministic: the engine's id is hashed the
 // same way on the way in and on the way back. Drivers index the hashed fields exactly as
 // they indexed the clear ones, so nothing below this layer changed.
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { OidcPayload, OidcStore } from '../storage/ports.ts';
-import { decryptSecret, encryptSecret } from './encryption.ts';
+import { decryptSecret, deriveKey, encryptSecret } from './encryption.ts';
 
 /** Payload fields the drivers index (look-ups, revocation by grant, sign-out by account). */
 const INDEXED = ['uid', 'userCode', 'grantId', 'accountId'] as const;
@@ -28,7 +28,7 @@ interface Sealed {
 }
 
 function subkey(kek: Buffer, purpose: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), `postern:oidc-documents:${purpose}`, 32));
+  return deriveKey(kek, `postern:oidc-documents:${purpose}`);
 }
 
 export class SealedOidcStore implements OidcStore {

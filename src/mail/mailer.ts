@@ -7,6 +7,10 @@ export interface MailMessage {
 
 /** The mail port: the login flow sends through this and never sees a transport. */
 export interface Mailer {
-  send(message: MailMessage): Promise<void>;
+  /**
+   * Resolves once the mail server accepted the message. When `signal` aborts (the queue's
+   * deadline for one message, or shutdown) it rejects at once and drops its connection.
+   */
+  send(message: MailMessage, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

@@ -91,7 +91,7 @@ export class LinkRequests {
     });
     this.#deps.audit.record({ type: 'link.requested', outcome: 'success', ...context });
     const link = `${input.issuer}/interaction/${input.uid}/link?code=${code}`;
-    this.#deps.mail.enqueue(
+    await this.#deps.mail.enqueue(
       signInMail({ to: email, appName: app.name, link, shortCode: formatShortCode(shortCode), ttlSeconds: ttl, expiresAt }),
       context,
     );

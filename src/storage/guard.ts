@@ -37,6 +37,7 @@ export function guardStores(service: string, stores: Stores): Stores {
     oidc: guard(service, stores.oidc),
     magicLinks: guard(service, stores.magicLinks),
     audit: guard(service, stores.audit),
+    outbox: guard(service, stores.outbox),
     purgeApp: ops.purgeApp,
     ping: ops.ping,
   };

@@ -40,6 +40,7 @@ function split(durable: Stores, fast: Stores): Stores {
     oidc: new SplitOidcStore(durable.oidc, fast.oidc),
     magicLinks: fast.magicLinks,
     changes: fast.changes,
+    outbox: fast.outbox,
     rateLimiter: fast.rateLimiter,
     async purgeApp(appId: string) {
       await Promise.all([durable.purgeApp(appId), fast.purgeApp(appId)]);

@@ -187,6 +187,36 @@ export interface RateLimiter {
   exhausted(key: string): Promise<boolean>;
 }
 
+/** One message handed out by `Outbox.claim`. */
+export interface OutboxEntry {
+  readonly id: string;
+  /** What the mail queue stored: sealed, opaque to the store. */
+  readonly sealed: string;
+  /** Claims so far, this one included (a claimer that died counts too). */
+  readonly attempts: number;
+  /** Names this claim: only its holder may reschedule the message. */
+  readonly claim: string;
+}
+
+/**
+ * Mail waiting to be sent, shared by every instance. A message is due at a time (epoch
+ * ms); claiming a due message leases it (makes it due again at the lease end), atomically,
+ * so one instance sends it and, if that instance dies, another picks it up after the lease.
+ */
+export interface Outbox {
+  /** False when the outbox lives in this process only (memory driver): lost on exit. */
+  readonly durable: boolean;
+  add(id: string, sealed: string, dueAt: number): Promise<void>;
+  /** Up to `limit` messages due at `now`, earliest first, each leased until `leaseUntil`. */
+  claim(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]>;
+  /** Makes the message due at `dueAt`; false (and nothing changed) unless `claim` still holds it. */
+  reschedule(id: string, claim: string, dueAt: number): Promise<boolean>;
+  /** Deletes the message (sent or given up). */
+  remove(id: string): Promise<void>;
+  /** When the earliest message is due (a lease end counts); undefined when empty. */
+  nextDue(): Promise<number | undefined>;
+}
+
 export interface Stores {
   /** Which backing services hold the data, e.g. "memory" or "redis+mongodb". */
   readonly kind: string;
@@ -196,6 +226,8 @@ export interface Stores {
   readonly magicLinks: MagicLinkStore;
   readonly audit: AuditStore;
   readonly changes: AppChangeBus;
+  /** Sign-in mail waiting to be sent. */
+  readonly outbox: Outbox;
   /** A limiter allowing `points` hits per `durationSeconds` window per key, named `name`. */
   rateLimiter(name: string, points: number, durationSeconds: number): RateLimiter;
   /** Removes everything that belongs to an app except the app record itself. */

@@ -3,15 +3,17 @@
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { MemoryOidcStore } from '../../src/storage/memory/memory-oidc-store.ts';
+import { MemoryOutbox } from '../../src/storage/memory/memory-outbox.ts';
 import type { Stores } from '../../src/storage/ports.ts';
 
-/** The memory driver's engine documents (they live in the process; nothing else reads them). */
+/** The memory driver's engine documents and outbox (they live in the process; nothing else reads them). */
 export async function memoryAtRest(stores: Stores): Promise<string> {
-  if (!(stores.oidc instanceof MemoryOidcStore)) throw new Error('not the memory driver');
+  if (!(stores.oidc instanceof MemoryOidcStore) || !(stores.outbox instanceof MemoryOutbox)) throw new Error('not the memory driver');
   const out: string[] = [];
   for (const [appId, map] of stores.oidc.apps) {
     for (const [key, value] of map.entries()) out.push(appId, key, JSON.stringify(value));
   }
+  for (const [id, held] of stores.outbox.messages) out.push('outbox', id, JSON.stringify(held));
   return out.join('\n');
 }
 

@@ -1,7 +1,9 @@
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { memoryAtRest } from './at-rest.ts';
+import { outboxContract } from './outbox-contract.ts';
 import { storeContract } from './store-contract.ts';
 import { ManualClock, movedTime } from './store-time.ts';
 
 const clock = new ManualClock();
 storeContract('memory', async () => openMemoryStores(clock), movedTime(clock), memoryAtRest);
+outboxContract('memory', async () => openMemoryStores(clock), memoryAtRest);

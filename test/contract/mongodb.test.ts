@@ -5,6 +5,7 @@ import { createLogger } from '../../src/log.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { mongoAtRest, redisAtRest } from './at-rest.ts';
+import { outboxContract } from './outbox-contract.ts';
 import { storeContract } from './store-contract.ts';
 import { realTime } from './store-time.ts';
 
@@ -18,6 +19,7 @@ if (!uri) {
   });
 } else {
   storeContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri }, createLogger('silent')), realTime, () => mongoAtRest(uri));
+  outboxContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri }, createLogger('silent')), () => mongoAtRest(uri));
 
   describe('redis + mongodb', () => {
     const redis = new RedisServer();
@@ -29,6 +31,11 @@ if (!uri) {
       'redis+mongodb',
       () => openStores({ redisUrl: redis.url, mongodbUri: uri }, createLogger('silent')),
       realTime,
+      async () => `${await redisAtRest(redis.url)}\n${await mongoAtRest(uri)}`,
+    );
+    outboxContract(
+      'redis+mongodb',
+      () => openStores({ redisUrl: redis.url, mongodbUri: uri }, createLogger('silent')),
       async () => `${await redisAtRest(redis.url)}\n${await mongoAtRest(uri)}`,
     );
   });

@@ -7,6 +7,7 @@ import { openStores } from '../../src/storage/open-stores.ts';
 import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { redisAtRest } from './at-rest.ts';
+import { outboxContract } from './outbox-contract.ts';
 import { storeContract } from './store-contract.ts';
 import { realTime, until } from './store-time.ts';
 
@@ -17,6 +18,7 @@ before(async () => {
 after(() => redis.destroy());
 
 storeContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent')), realTime, () => redisAtRest(redis.url));
+outboxContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent')), () => redisAtRest(redis.url));
 
 describe('redis indexes', () => {
   let stores: Stores;
@@ -86,6 +88,7 @@ describe('redis driver while Redis is down', () => {
       'oidc.upsert': () => stores.oidc.upsert('a', 'Session', 's', {}, 60),
       'oidc.destroyByAccount': () => stores.oidc.destroyByAccount('a', 'e@example.com'),
       'magicLinks.save': () => stores.magicLinks.save(link, 60),
+      'outbox.claim': () => stores.outbox.claim(1, 2, 1),
       'audit.query': () => stores.audit.query('a', { limit: 1 }),
       purgeApp: () => stores.purgeApp('a'),
       ping: () => stores.ping(),

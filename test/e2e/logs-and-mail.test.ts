@@ -61,6 +61,9 @@ describe('logs and mail delivery', () => {
       expect(failures).to.have.length(1);
       expect(failures[0].audit.reason).to.equal('smtp error after 3 attempts');
       expect(h.smtp.rejectNext).to.equal(7); // one try and two retries reached the server
+      const givenUp = h.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'sign-in mail given up');
+      expect(givenUp.map((l) => [l.level, l.app_id, l.reason])).to.deep.equal([['error', app.app_id, 'smtp error after 3 attempts']]);
+      expect(givenUp[0].err).to.match(/451/);
     } finally {
       await h.stop();
     }

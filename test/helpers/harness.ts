@@ -7,7 +7,8 @@ import * as oidc from 'openid-client';
 import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { DevMailbox } from '../../src/mail/dev-mailbox.ts';
-import { createSmtpMailer } from '../../src/mail/smtp-mailer.ts';
+import type { MailQueueOptions } from '../../src/mail/mail-queue.ts';
+import { createSmtpMailer, type SmtpTimeouts } from '../../src/mail/smtp-mailer.ts';
 import { buildServer, type Server } from '../../src/server.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
 import type { Stores } from '../../src/storage/ports.ts';
@@ -39,7 +40,10 @@ export class Harness {
   #http: HttpServer | undefined;
 
   /** `devMailbox` wires the development mailbox in instead of the SMTP capture, whatever the environment. */
-  async start(env: Record<string, string> = {}, options: { adminAuthFailuresPerIp?: number; devMailbox?: boolean } = {}): Promise<this> {
+  async start(
+    env: Record<string, string> = {},
+    options: { adminAuthFailuresPerIp?: number; devMailbox?: boolean; mail?: MailQueueOptions; smtpTimeouts?: SmtpTimeouts } = {},
+  ): Promise<this> {
     await this.smtp.start();
     const http = createServer();
     this.#http = http;
@@ -62,10 +66,10 @@ export class Harness {
       config,
       stores: this.stores,
       // SMTP_URL from `env` wins (e.g. a mail server that never answers); else the capture.
-      mailer: options.devMailbox ? new DevMailbox(() => {}) : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom),
+      mailer: options.devMailbox ? new DevMailbox(() => {}) : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom, options.smtpTimeouts),
       logger,
       clock: this.clock,
-      mailRetryDelaysMs: [20, 50],
+      mail: { retryDelaysMs: [20, 50], ...options.mail },
       ...(options.adminAuthFailuresPerIp ? { adminAuthFailuresPerIp: options.adminAuthFailuresPerIp } : {}),
     });
     http.on('request', this.server.app.callback());
@@ -82,7 +86,7 @@ export class Harness {
   }
 
   async stop(): Promise<void> {
-    this.server?.mailQueue.stop();
+    await this.server?.mailQueue.stop();
     const http = this.#http;
     if (http) {
       http.closeAllConnections();

@@ -45,11 +45,27 @@ export class Instance {
     throw new Error(`instance did not become healthy:\n${this.output}`);
   }
 
-  /** Sends the signal and waits for the process to end. */
+  /** Waits (polling, at most `timeoutMs`) until the process has printed something matching `pattern`. */
+  async printed(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+    for (const deadline = Date.now() + timeoutMs; !pattern.test(this.output); await new Promise((r) => setTimeout(r, 20))) {
+      if (Date.now() > deadline) throw new Error(`nothing matching ${pattern} printed within ${timeoutMs} ms:\n${this.output}`);
+    }
+  }
+
+  /** The JSON log lines printed so far with this message. */
+  logged(msg: string): Record<string, unknown>[] {
+    return this.output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.msg === msg);
+  }
+
+  /** Sends the signal and waits for the process to end (and its output to be read); its exit code. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     child.kill(signal);
     return exited;
   }

@@ -1,5 +1,7 @@
 // A real SMTP server (smtp-server) on a free port that keeps every message it receives,
-// parsed with mailparser, so tests read sign-in mail exactly as a mail client would.
+// parsed with mailparser, so tests read sign-in mail exactly as a mail client would. It
+// can also misbehave the ways real relays do: turn connections away, never greet, or read
+// a message and never answer it.
 import { simpleParser } from 'mailparser';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
@@ -16,16 +18,54 @@ export class SmtpCapture {
   readonly mails: CapturedMail[] = [];
   readonly #server: SMTPServer;
   readonly #waiters: (() => void)[] = [];
+  /** Sessions the server sits on (no greeting, or DATA never answered), by session id. */
+  readonly #stalled = new Set<string>();
   port = 0;
   /** The next N messages are refused with a temporary SMTP error (451). */
   rejectNext = 0;
+  /** The next N connections are turned away at once (421 instead of a greeting). */
+  refuseNext = 0;
+  /** The next N connections never get a greeting. */
+  stallGreetingNext = 0;
+  /** The next N messages are read to the end of DATA and never answered. */
+  stallAfterDataNext = 0;
+  /** Connections accepted so far. */
+  connections = 0;
+  readonly #secure: boolean;
 
-  constructor() {
+  /** `secure`: TLS from the first byte (smtps), with smtp-server's built-in self-signed certificate. */
+  constructor(options: { secure?: boolean } = {}) {
+    this.#secure = options.secure ?? false;
     this.#server = new SMTPServer({
+      secure: this.#secure,
       authOptional: true,
       disabledCommands: ['STARTTLS'],
+      disableReverseLookup: true,
       logger: false,
-      onData: (stream, _session, callback) => {
+      // stop() drops connections still open after this (a stalled one would hold it 30 s).
+      closeTimeout: 100,
+      onConnect: (session, callback) => {
+        this.connections += 1;
+        if (this.refuseNext > 0) {
+          this.refuseNext -= 1;
+          callback(Object.assign(new Error('not now'), { responseCode: 421 }));
+        } else if (this.stallGreetingNext > 0) {
+          this.stallGreetingNext -= 1;
+          this.#stalled.add(session.id);
+        } else {
+          callback();
+        }
+      },
+      onClose: (session) => {
+        this.#stalled.delete(session.id);
+      },
+      onData: (stream, session, callback) => {
+        if (this.stallAfterDataNext > 0) {
+          this.stallAfterDataNext -= 1;
+          this.#stalled.add(session.id);
+          stream.resume();
+          return;
+        }
         if (this.rejectNext > 0) {
           this.rejectNext -= 1;
           stream.resume();
@@ -50,6 +90,18 @@ export class SmtpCapture {
     });
   }
 
+  /** Connections the server is sitting on right now; the client closing one ends it. */
+  get stalled(): number {
+    return this.#stalled.size;
+  }
+
+  /** Polls (every 20 ms, at most `timeoutMs`) until `condition` holds; fails naming `what`. */
+  async until(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
+    for (const deadline = Date.now() + timeoutMs; !condition(); await new Promise((r) => setTimeout(r, 20))) {
+      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    }
+  }
+
   async start(): Promise<this> {
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
     this.port = (this.#server.server.address() as AddressInfo).port;
@@ -57,7 +109,7 @@ export class SmtpCapture {
   }
 
   get url(): string {
-    return `smtp://127.0.0.1:${this.port}`;
+    return this.#secure ? `smtps://127.0.0.1:${this.port}/?tls.rejectUnauthorized=false` : `smtp://127.0.0.1:${this.port}`;
   }
 
   /** Waits for the next mail to `to` that arrives after `since` mails were already seen. */

@@ -19,6 +19,7 @@ import type {
 } from '../ports.ts';
 import { rateLimiterFactory } from '../rate-limiters.ts';
 import { MemoryOidcStore } from './memory-oidc-store.ts';
+import { MemoryOutbox } from './memory-outbox.ts';
 import { TtlMap } from './ttl-map.ts';
 
 class MemoryAppStore implements AppStore {
@@ -139,6 +140,7 @@ export function openMemoryStores(clock: Clock = systemClock): Stores {
     magicLinks,
     audit,
     changes: new LocalChangeBus(),
+    outbox: new MemoryOutbox(),
     rateLimiter: rateLimiterFactory({ kind: 'memory' }),
     async purgeApp(appId: string) {
       oidc.apps.delete(appId);

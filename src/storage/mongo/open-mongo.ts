@@ -5,6 +5,7 @@ import { LocalChangeBus } from '../local-change-bus.ts';
 import { StoreUnavailableError, type Stores } from '../ports.ts';
 import { rateLimiterFactory } from '../rate-limiters.ts';
 import { createOidcIndexes, MongoOidcStore, type OidcDocument } from './mongo-oidc-store.ts';
+import { createOutboxIndexes, MongoOutbox, type OutboxDocument } from './mongo-outbox.ts';
 import {
   MongoAccountStore,
   MongoAppStore,
@@ -32,7 +33,9 @@ export async function openMongoStores(uri: string): Promise<Stores> {
   const links = db.collection<MagicLinkDocument>('magic_links');
   const latestLinks = db.collection<LatestLinkDocument>('magic_link_attempts');
   const audit = db.collection<AuditDocument>('audit');
+  const outbox = db.collection<OutboxDocument>('outbox');
   await createOidcIndexes(oidcDocs);
+  await createOutboxIndexes(outbox);
   await accounts.createIndex({ appId: 1 });
   await links.createIndexes([
     { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
@@ -56,6 +59,7 @@ export async function openMongoStores(uri: string): Promise<Stores> {
     magicLinks: new MongoMagicLinkStore(links, latestLinks),
     audit: new MongoAuditStore(audit),
     changes: new LocalChangeBus(),
+    outbox: new MongoOutbox(outbox),
     rateLimiter: rateLimiterFactory({ kind: 'mongodb', client }),
     async purgeApp(appId: string) {
       await Promise.all([

@@ -9,6 +9,7 @@ import { StoreUnavailableError, type Stores } from '../ports.ts';
 import { rateLimiterFactory } from '../rate-limiters.ts';
 import { keys } from './redis-keys.ts';
 import { RedisOidcStore } from './redis-oidc-store.ts';
+import { RedisOutbox } from './redis-outbox.ts';
 import { RedisAccountStore, RedisAppStore, RedisAuditStore, RedisChangeBus, RedisMagicLinkStore } from './redis-stores.ts';
 
 /** Every store in Redis, guarded; fails with StoreUnavailableError when Redis is unreachable. */
@@ -32,6 +33,7 @@ export async function openRedisStores(url: string, logger: Logger): Promise<Stor
     magicLinks: new RedisMagicLinkStore(redis),
     audit: new RedisAuditStore(redis),
     changes: new RedisChangeBus(redis, subscriber),
+    outbox: new RedisOutbox(redis),
     rateLimiter: rateLimiterFactory({ kind: 'redis', client: redis }),
     purgeApp: (appId) => deleteByPrefix(redis, keys.app(appId)),
     async ping() {

@@ -1,0 +1,70 @@
+// Closing the HTTP server behind a keep-alive load balancer without failing a request a
+// client already sent. From the moment closing starts the server accepts no connection
+// (a refused connection carried no request: the balancer safely tries another instance)
+// and every response says `Connection: close`, so a connection ends after its answer and
+// the client sends its next request elsewhere. After a moment for requests already on the
+// wire to be read, connections that are idle are dropped. Only what still runs at the
+// deadline is cut.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * A request sent just before closing began may sit unread in a connection that looks
+ * idle (a keep-alive one, or one accepted a moment ago); dropping that connection would
+ * fail it. This is how long such a request gets to be read (on a local network, far more
+ * than needed).
+ */
+const LAST_CALL_MS = 250;
+/** Connections whose response had left before closing began go idle later: swept this often. */
+const SWEEP_MS = 100;
+
+export class ConnectionDrain {
+  readonly #server: Server;
+  readonly #inFlight = new Set<ServerResponse>();
+  #closing = false;
+
+  constructor(server: Server) {
+    this.#server = server;
+  }
+
+  /** The request listener: `handle`, with every response in progress known. */
+  track(handle: Handler): Handler {
+    return (req, res) => {
+      this.#inFlight.add(res);
+      res.once('close', () => this.#inFlight.delete(res));
+      if (this.#closing) res.setHeader('Connection', 'close');
+      handle(req, res);
+    };
+  }
+
+  /**
+   * Resolves once every connection has ended, or after `withinMs` having cut the rest; the
+   * answer is how many requests were cut.
+   */
+  async close(withinMs: number): Promise<number> {
+    const started = performance.now();
+    const left = () => Math.max(0, withinMs - (performance.now() - started));
+    this.#closing = true;
+    for (const res of this.#inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+    // The listener only: http.Server#close would also drop idle connections at once,
+    // among them those accepted a moment ago whose request is still on its way.
+    const closed = new Promise<false>((resolve) => NetServer.prototype.close.call(this.#server, () => resolve(false)));
+    await sleep(Math.min(LAST_CALL_MS, left()));
+    this.#server.closeIdleConnections();
+    const sweep = setInterval(() => this.#server.closeIdleConnections(), SWEEP_MS);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([closed, new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), left())))]);
+    clearInterval(sweep);
+    clearTimeout(timer);
+    if (!timedOut) return 0;
+    const cut = this.#inFlight.size;
+    this.#server.closeAllConnections();
+    return cut;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,78 @@
+// The outbox in Redis: a sorted set of message ids scored by when each is due (epoch ms)
+// and a hash of the messages. Claiming is one Lua script, so of several instances asking
+// at once each due message goes to exactly one; the claim moves its score to the lease
+// end, which is how a message held by an instance that died becomes due again.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Outbox, OutboxEntry } from '../ports.ts';
+import { keys } from './redis-keys.ts';
+
+/** What the hash holds per id (JSON). */
+interface Held {
+  sealed: string;
+  attempts: number;
+  claim?: string;
+}
+
+// KEYS: due, mail. ARGV: now, leaseUntil, limit, claim. Returns {id, sealed, attempts}[].
+const CLAIM = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(ids) do
+  local json = redis.call('HGET', KEYS[2], id)
+  if json then
+    local held = cjson.decode(json)
+    held.attempts = held.attempts + 1
+    held.claim = ARGV[4]
+    redis.call('HSET', KEYS[2], id, cjson.encode(held))
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    out[#out + 1] = {id, held.sealed, held.attempts}
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return out`;
+
+// KEYS: due, mail. ARGV: id, claim, dueAt. 1 when rescheduled, 0 when no longer held by that claim.
+const RESCHEDULE = `
+local json = redis.call('HGET', KEYS[2], ARGV[1])
+if not json then return 0 end
+local held = cjson.decode(json)
+if held.claim ~= ARGV[2] then return 0 end
+held.claim = nil
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(held))
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1`;
+
+export class RedisOutbox implements Outbox {
+  readonly durable = true;
+  readonly #redis: Redis;
+
+  constructor(redis: Redis) {
+    this.#redis = redis;
+  }
+
+  async add(id: string, sealed: string, dueAt: number) {
+    const held: Held = { sealed, attempts: 0 };
+    await this.#redis.multi().hset(keys.outboxMail, id, JSON.stringify(held)).zadd(keys.outboxDue, dueAt, id).exec();
+  }
+
+  async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
+    const claim = randomUUID();
+    const rows = (await this.#redis.eval(CLAIM, 2, keys.outboxDue, keys.outboxMail, now, leaseUntil, limit, claim)) as [string, string, number][];
+    return rows.map(([id, sealed, attempts]) => ({ id, sealed, attempts: Number(attempts), claim }));
+  }
+
+  async reschedule(id: string, claim: string, dueAt: number) {
+    return (await this.#redis.eval(RESCHEDULE, 2, keys.outboxDue, keys.outboxMail, id, claim, dueAt)) === 1;
+  }
+
+  async remove(id: string) {
+    await this.#redis.multi().hdel(keys.outboxMail, id).zrem(keys.outboxDue, id).exec();
+  }
+
+  async nextDue() {
+    const [, score] = await this.#redis.zrange(keys.outboxDue, 0, 0, 'WITHSCORES');
+    return score === undefined ? undefined : Number(score);
+  }
+}

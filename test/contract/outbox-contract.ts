@@ -1,0 +1,150 @@
+// The outbox contract, for every driver: claims are atomic and leased, a lease that runs
+// out hands the message to the next claimer, only the holder of a claim reschedules; and,
+// as the mail queue uses it, a queued sign-in mail is sealed in the store and gone once
+// sent. Times are passed in (`now`), so nothing here waits for a clock.
+import { expect } from 'chai';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { systemClock } from '../../src/clock.ts';
+import { createLogger } from '../../src/log.ts';
+import { MailQueue } from '../../src/mail/mail-queue.ts';
+import { signInMail } from '../../src/mail/sign-in-mail.ts';
+import { createSmtpMailer } from '../../src/mail/smtp-mailer.ts';
+import type { Stores } from '../../src/storage/ports.ts';
+import { SmtpCapture, linkIn } from '../helpers/smtp-capture.ts';
+
+const T = 1_700_000_000_000; // a fixed "now" (epoch ms)
+const LEASE = 60_000;
+
+export function outboxContract(name: string, open: () => Promise<Stores>, atRest: (stores: Stores) => Promise<string>): void {
+  describe(`outbox contract: ${name}`, function () {
+    this.timeout(20_000);
+    let stores: Stores;
+
+    before(async () => {
+      stores = await open();
+    });
+    after(async () => {
+      await stores?.close();
+    });
+    // The outbox is shared by every app: start each test with it empty.
+    beforeEach(async () => {
+      const all = Number.MAX_SAFE_INTEGER;
+      for (const entry of await stores.outbox.claim(all, all, 10_000)) await stores.outbox.remove(entry.id);
+    });
+
+    it('hands out a due message once, leased: the next claim before the lease end gets nothing', async () => {
+      const id = randomUUID();
+      await stores.outbox.add(id, 'sealed-1', T);
+      expect(await stores.outbox.claim(T - 1, T + LEASE, 10), 'not due yet').to.deep.equal([]);
+      const [first, ...rest] = await stores.outbox.claim(T, T + LEASE, 10);
+      expect(rest).to.deep.equal([]);
+      expect(first).to.include({ id, sealed: 'sealed-1', attempts: 1 });
+      expect(first!.claim).to.be.a('string');
+      expect(await stores.outbox.claim(T + LEASE - 1, T + 2 * LEASE, 10)).to.deep.equal([]);
+      expect(await stores.outbox.nextDue()).to.equal(T + LEASE);
+    });
+
+    it('hands a message whose lease ran out (its claimer died) to the next claimer, counting the attempt; the old claim is void', async () => {
+      const id = randomUUID();
+      await stores.outbox.add(id, 'sealed-2', T);
+      const [dead] = await stores.outbox.claim(T, T + LEASE, 10);
+      const [next] = await stores.outbox.claim(T + LEASE, T + 2 * LEASE, 10);
+      expect(next).to.include({ id, sealed: 'sealed-2', attempts: 2 });
+      expect(next!.claim).not.to.equal(dead!.claim);
+      // The dead claimer coming back cannot move the message the live one holds.
+      expect(await stores.outbox.reschedule(id, dead!.claim, T)).to.equal(false);
+      expect(await stores.outbox.nextDue()).to.equal(T + 2 * LEASE);
+      expect(await stores.outbox.reschedule(id, next!.claim, T + 5_000)).to.equal(true);
+      expect(await stores.outbox.nextDue()).to.equal(T + 5_000);
+      expect(await stores.outbox.claim(T + 4_999, T + LEASE, 10)).to.deep.equal([]);
+      expect((await stores.outbox.claim(T + 5_000, T + LEASE, 10)).map((e) => [e.id, e.attempts])).to.deep.equal([[id, 3]]);
+    });
+
+    it('a claim can reschedule once: after that it holds nothing', async () => {
+      const id = randomUUID();
+      await stores.outbox.add(id, 'sealed-3', T);
+      const [entry] = await stores.outbox.claim(T, T + LEASE, 10);
+      expect(await stores.outbox.reschedule(id, entry!.claim, T + 1)).to.equal(true);
+      expect(await stores.outbox.reschedule(id, entry!.claim, T + 2)).to.equal(false);
+      expect(await stores.outbox.reschedule(id, 'forged', T + 3)).to.equal(false);
+      expect(await stores.outbox.nextDue()).to.equal(T + 1);
+    });
+
+    it('claims earliest first, at most `limit`', async () => {
+      const ids = [randomUUID(), randomUUID(), randomUUID()];
+      await stores.outbox.add(ids[2]!, 's', T + 2);
+      await stores.outbox.add(ids[0]!, 's', T);
+      await stores.outbox.add(ids[1]!, 's', T + 1);
+      expect((await stores.outbox.claim(T + 10, T + LEASE, 2)).map((e) => e.id)).to.deep.equal([ids[0], ids[1]]);
+      expect((await stores.outbox.claim(T + 10, T + LEASE, 2)).map((e) => e.id)).to.deep.equal([ids[2]]);
+    });
+
+    it('of 20 parallel claimers, each of 30 due messages goes to exactly one', async () => {
+      const ids = Array.from({ length: 30 }, () => randomUUID());
+      for (const id of ids) await stores.outbox.add(id, `sealed-${id}`, T);
+      const claims = await Promise.all(Array.from({ length: 20 }, () => stores.outbox.claim(T, T + LEASE, 3)));
+      const won = claims.flat();
+      expect(won.map((e) => e.id).sort()).to.deep.equal([...ids].sort());
+      for (const entry of won) expect(entry).to.include({ sealed: `sealed-${entry.id}`, attempts: 1 });
+    });
+
+    it('removes a message for good; an empty outbox has nothing due', async () => {
+      const id = randomUUID();
+      await stores.outbox.add(id, 'sealed-4', T);
+      await stores.outbox.remove(id);
+      expect(await stores.outbox.claim(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 10)).to.deep.equal([]);
+      expect(await stores.outbox.nextDue()).to.equal(undefined);
+      expect(await stores.outbox.reschedule(id, 'any', T)).to.equal(false);
+      await stores.outbox.remove(id); // removing twice is harmless
+    });
+
+    describe('as the mail queue uses it', () => {
+      const smtp = new SmtpCapture();
+      let queue: MailQueue;
+      before(async () => {
+        await smtp.start();
+        queue = new MailQueue({
+          outbox: stores.outbox,
+          mailer: createSmtpMailer(smtp.url, 'Postern <no-reply@example.com>'),
+          kek: randomBytes(32),
+          clock: systemClock,
+          logger: createLogger('silent'),
+          onSent: () => {},
+          onFailed: () => {},
+          options: { retryDelaysMs: [200] },
+        });
+      });
+      after(async () => {
+        await queue.stop();
+        await smtp.stop();
+      });
+
+      it('keeps a queued sign-in mail sealed: no link, code, address or subject in the store; nothing once sent', async () => {
+        const code = randomBytes(32).toString('base64url');
+        const mail = signInMail({
+          to: 'sealed-recipient@example.com',
+          appName: 'Sealed Outbox App',
+          link: `https://id.example.com/apps/x/interaction/abc/link?code=${code}`,
+          shortCode: 'QWER-TYUI',
+          ttlSeconds: 900,
+          expiresAt: 2e9,
+        });
+        const before = await atRest(stores);
+        smtp.rejectNext = 1; // the mail waits in the outbox for its retry
+        await queue.enqueue(mail, { appId: 'x', email: 'sealed-recipient@example.com', ip: '203.0.113.9' });
+        await smtp.until('the first attempt was refused', () => smtp.rejectNext === 0);
+        const held = await atRest(stores);
+        for (const secret of [code, 'QWER-TYUI', 'QWERTYUI', 'sealed-recipient', 'Sealed Outbox App', '203.0.113.9']) {
+          expect(held.includes(secret), `${secret} at rest`).to.equal(false);
+        }
+        expect(await stores.outbox.nextDue(), 'waiting for its retry').to.be.a('number');
+
+        const sent = await smtp.next('sealed-recipient@example.com');
+        expect(linkIn(sent)).to.include(code);
+        await queue.idle();
+        expect(await stores.outbox.nextDue()).to.equal(undefined);
+        expect(await atRest(stores), 'the store as before the mail').to.equal(before);
+      });
+    });
+  });
+}

@@ -306,7 +306,7 @@ describe('sign-in mail: real processes killed or stopped with mail in the outbox
       SMTP_URL: h.smtp.url,
       ADMIN_TOKEN,
       COOKIE_SECRETS: 'outbox-cookie-secret-0123456789abcdef0123456',
-      KEY_ENCRYPTION_KEY: '0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0',
+      KEY_ENCRYPTION_KEY: '53cf3100c18a19dacedc6ba6c07d71fa3a708a531698ce58ae1aa93fbc36678b',
       LOG_LEVEL: 'info',
       ...env,
     });

@@ -74,7 +74,7 @@ function processEnv(publicPort: number, smtpUrl: string, more: Record<string, st
     SMTP_URL: smtpUrl,
     ADMIN_TOKEN,
     COOKIE_SECRETS: 'shutdown-cookie-secret-0123456789abcdef01234567',
-    KEY_ENCRYPTION_KEY: '00ff11ee22dd33cc44bb55aa6699887700ff11ee22dd33cc44bb55aa66998877',
+    KEY_ENCRYPTION_KEY: 'a08e89658b7aeb4a0f5269fd7f9bb437b68f9629d27ca6f5abc08700c1b37241',
     LOG_LEVEL: 'info',
     ...more,
   };

@@ -17,7 +17,7 @@ if (!uri) {
     });
   });
 } else {
-  storeContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri }, createLogger('silent')), realTime, () => mongoAtRest(uri));
+  storeContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri, storeTimeoutMs: 2_000 }, createLogger('silent')), realTime, () => mongoAtRest(uri));
 
   describe('redis + mongodb', () => {
     const redis = new RedisServer();
@@ -27,7 +27,7 @@ if (!uri) {
     after(() => redis.destroy());
     storeContract(
       'redis+mongodb',
-      () => openStores({ redisUrl: redis.url, mongodbUri: uri }, createLogger('silent')),
+      () => openStores({ redisUrl: redis.url, mongodbUri: uri, storeTimeoutMs: 2_000 }, createLogger('silent')),
       realTime,
       async () => `${await redisAtRest(redis.url)}\n${await mongoAtRest(uri)}`,
     );

@@ -13,14 +13,14 @@ before(async () => {
 });
 after(() => redis.destroy());
 
-storeContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent')), realTime, () => redisAtRest(redis.url));
+storeContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent')), realTime, () => redisAtRest(redis.url));
 
 describe('redis driver while Redis is down', () => {
   const down = new RedisServer();
   let stores: Stores;
   before(async () => {
     await down.start();
-    stores = await openStores({ redisUrl: down.url, mongodbUri: undefined }, createLogger('silent'));
+    stores = await openStores({ redisUrl: down.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent'));
     await down.stop();
   });
   after(async () => {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server as HttpServer } from 'node:http';
 import * as oidc from 'openid-client';
 import { loadConfig } from '../../config/load.ts';
+import type { LagSource } from '../../src/http/event-loop-lag.ts';
 import { createLogger } from '../../src/log.ts';
 import { DevMailbox } from '../../src/mail/dev-mailbox.ts';
 import { createSmtpMailer } from '../../src/mail/smtp-mailer.ts';
@@ -39,7 +40,10 @@ export class Harness {
   #http: HttpServer | undefined;
 
   /** `devMailbox` wires the development mailbox in instead of the SMTP capture, whatever the environment. */
-  async start(env: Record<string, string> = {}, options: { adminAuthFailuresPerIp?: number; devMailbox?: boolean } = {}): Promise<this> {
+  async start(
+    env: Record<string, string> = {},
+    options: { adminAuthFailuresPerIp?: number; devMailbox?: boolean; eventLoopLag?: LagSource } = {},
+  ): Promise<this> {
     await this.smtp.start();
     const http = createServer();
     this.#http = http;
@@ -53,6 +57,9 @@ export class Harness {
       COOKIE_SECRETS: 'test-cookie-secret-0123456789abcdef0123456789',
       KEY_ENCRYPTION_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
       LOG_LEVEL: 'debug',
+      // No load shedding unless a test asks for it: the tests share the server's event
+      // loop, so their own work would count as the server's lag.
+      MAX_EVENT_LOOP_LAG_MS: '0',
       ...env,
     });
     const logger = createLogger(config.logLevel, (line) => void this.logs.push(line));
@@ -67,6 +74,7 @@ export class Harness {
       clock: this.clock,
       mailRetryDelaysMs: [20, 50],
       ...(options.adminAuthFailuresPerIp ? { adminAuthFailuresPerIp: options.adminAuthFailuresPerIp } : {}),
+      ...(options.eventLoopLag ? { eventLoopLag: options.eventLoopLag } : {}),
     });
     http.on('request', this.server.app.callback());
     this.server.ready = true;

@@ -41,8 +41,11 @@ const ROUTER_POLICIES: Readonly<Record<string, 'writes' | 'serve'>> = {
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Seconds a shed request is told to wait: about twice the time a lag is remembered. */
-const RETRY_AFTER_SECONDS = '2';
+/**
+ * Seconds a shed request is told to wait: at least the second a lag is remembered, spread
+ * over 1 to 3 so that clients refused together do not all come back together.
+ */
+const retryAfter = () => String(1 + Math.floor(Math.random() * 3));
 /** At most one log line per this many milliseconds while shedding. */
 const LOG_EVERY_MS = 10_000;
 
@@ -107,7 +110,7 @@ export function shedLoad(deps: LoadSheddingDeps): Middleware {
         loggedAt = now;
         shed = 0;
       }
-      throw new PosternError('unavailable', 'The service is busy. Try again in a moment.', { 'Retry-After': RETRY_AFTER_SECONDS });
+      throw new PosternError('unavailable', 'The service is busy. Try again in a moment.', { 'Retry-After': retryAfter() });
     }
     await next();
   };

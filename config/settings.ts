@@ -30,6 +30,10 @@ export interface SettingValues {
   readonly maxLinksPerMailbox: number;
   /** Longest a SIGTERM waits for requests and mail in progress before the process exits. */
   readonly shutdownTimeoutSeconds: number;
+  /** Milliseconds a store command may take before the request answers 503. */
+  readonly storeTimeoutMs: number;
+  /** Event-loop lag (ms) beyond which expensive routes answer 503; 0: never. */
+  readonly maxEventLoopLagMs: number;
 }
 
 /** The value of an unset (or empty) setting. */
@@ -166,6 +170,20 @@ const DECLARED = {
     default: { value: 10 },
     description:
       "On SIGTERM, the longest Postern waits for requests in progress and sign-in mail being sent; it exits as soon as both are done. Keep it below your orchestrator's kill timeout (Kubernetes `terminationGracePeriodSeconds`, 30 s by default). See [operations.md](operations.md).",
+  },
+  storeTimeoutMs: {
+    name: 'STORE_TIMEOUT_MS',
+    parser: wholeNumber(50, 60_000),
+    default: { value: 2_000 },
+    description:
+      'How long one Redis or MongoDB command may wait for its answer. A request that meets a stalled store answers `503 temporarily_unavailable` with `Retry-After` after about this long (MongoDB: each step of an operation, so up to about three times as long), later requests fail at once until the store answers again, and nothing is queued meanwhile. A command that timed out may still run on the store afterwards. `/readyz` answers within a second, whatever this is.',
+  },
+  maxEventLoopLagMs: {
+    name: 'MAX_EVENT_LOOP_LAG_MS',
+    parser: wholeNumber(0, 60_000),
+    default: { value: 100 },
+    description:
+      'Load shedding: while the event loop of the process lags more than this (the longest stall in the last second), the expensive routes (the token endpoint, the sign-in steps that send or check a link or code, admin writes) answer `503 temporarily_unavailable` with `Retry-After` instead of queueing; every other route, `/healthz` and `/readyz` included, is served. `0` turns load shedding off.',
   },
 } satisfies { readonly [K in keyof SettingValues]: Setting<SettingValues[K]> };
 

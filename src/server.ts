@@ -1,5 +1,5 @@
 // The root Koa app, as the ordered list of what every request passes through: request id
-// and log, host pinning, security headers, error mapping, URL length, admin
+// and log, host pinning, security headers, error mapping, URL length, load shedding, admin
 // authentication and canonical paths; then health, admin API, hosted login, sign-out
 // everywhere and, last, each app's oidc-provider.
 import Koa from 'koa';
@@ -17,6 +17,8 @@ import type { AuditLog } from './audit.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { composeServices } from './compose.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { processEventLoopLag, type LagSource } from './http/event-loop-lag.ts';
+import { shedLoad } from './http/load-shedding.ts';
 import { mountRouter } from './http/mount-router.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
 import { refuseLongUrls, refuseNonCanonicalPaths } from './http/request-path.ts';
@@ -43,6 +45,8 @@ export interface ServerDeps {
   readonly mail?: MailQueueOptions;
   /** Failed admin authentications allowed per IP per 15 minutes (default 20). */
   readonly adminAuthFailuresPerIp?: number;
+  /** What load shedding reads (default: this process's event-loop monitor). */
+  readonly eventLoopLag?: LagSource;
 }
 
 export interface Server {
@@ -102,6 +106,7 @@ export function buildServer(deps: ServerDeps): Server {
     securityHeaders(https),
     errorHandler(logger, errorPage),
     refuseLongUrls(MAX_URL_LENGTH),
+    shedLoad({ routers, maxLagMs: config.maxEventLoopLagMs, lag: deps.eventLoopLag ?? processEventLoopLag(), logger }),
     // Before any router: the admin token for every spelling of /admin, whatever the
     // method; then one spelling per resource for everything else (request-path.ts).
     adminGate(config.adminToken, perIpLimiter(stores.rateLimiter('admin-auth-ip', deps.adminAuthFailuresPerIp ?? ADMIN_AUTH_FAILURES_PER_IP, 15 * 60))),

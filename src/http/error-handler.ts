@@ -1,6 +1,7 @@
 // Maps every error to a response: a PosternError to its kind's status and OAuth-style body
 // (JSON for API callers, a page for browsers); anything else to a 500 with a reference id,
-// details in the log only. Never a stack trace on the wire.
+// details in the log only. Never a stack trace on the wire. Every 503 leaves with
+// Retry-After, whoever answered it (the engine renders its own).
 import type { Context, Middleware } from 'koa';
 import { PosternError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -10,6 +11,11 @@ import { isAdminPath } from './request-path.ts';
 /** Renders the HTML error page browsers get (the hosted pages' look). */
 export type ErrorPage = (input: { title: string; message: string; reference?: string | undefined }) => string;
 
+/** Seconds a client should wait after a 503 that names no time of its own (a store outage). */
+const RETRY_AFTER_SECONDS = '5';
+
+const unavailable = () => new PosternError('unavailable', 'The service is temporarily unavailable. Try again in a moment.', { 'Retry-After': RETRY_AFTER_SECONDS });
+
 function wantsHtml(ctx: Context): boolean {
   return !isAdminPath(ctx.path) && ctx.accepts('json', 'html') === 'html';
 }
@@ -17,11 +23,14 @@ function wantsHtml(ctx: Context): boolean {
 /** What the caller may learn of an error; logs what it must not. */
 function known(ctx: Context, err: unknown, logger: Logger): PosternError {
   if (err instanceof PosternError) return err;
-  if (err instanceof StoreUnavailableError) {
-    logger.error('store unavailable', { request_id: ctx.state.requestId, store: err.store, err: String((err as Error).cause) });
-    return new PosternError('unavailable', 'The service is temporarily unavailable. Try again in a moment.', { 'Retry-After': '5' });
-  }
   const status = (err as { status?: unknown } | null)?.status;
+  // The engine's own API (e.g. interactionDetails) rethrows a store outage as its 503
+  // temporarily_unavailable (engine.ts, A7), an error it marks as exposable.
+  if (err instanceof StoreUnavailableError || status === 503) {
+    const [store, cause] = err instanceof StoreUnavailableError ? [err.store, err.cause] : ['engine', err];
+    logger.error('store unavailable', { request_id: ctx.state.requestId, store, err: String(cause) });
+    return unavailable();
+  }
   if (typeof status === 'number' && (err as { expose?: boolean }).expose) {
     // Koa/http-errors raised by the framework itself (e.g. malformed URL encoding).
     return new PosternError(status === 413 ? 'too_large' : 'bad_request', (err as Error).message);
@@ -58,5 +67,6 @@ export function errorHandler(logger: Logger, errorPage: ErrorPage): Middleware {
         ctx.body = { error: error.code, error_description: error.description };
       }
     }
+    if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', RETRY_AFTER_SECONDS);
   };
 }

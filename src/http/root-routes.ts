@@ -4,6 +4,12 @@ import type Router from '@koa/router';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { exactRouter } from './request-path.ts';
 
+/**
+ * How long /readyz waits for the stores. Load balancers give a probe about a second, so
+ * a stalled store is reported (503) before that, however long the store deadline is.
+ */
+export const READINESS_DEADLINE_MS = 800;
+
 export interface RootDeps {
   /** False until the server listens and again while it shuts down. */
   readonly ready: () => boolean;
@@ -30,12 +36,12 @@ export function rootRouter(deps: RootDeps): Router {
       return;
     }
     try {
-      await deps.ping();
+      await within(READINESS_DEADLINE_MS, deps.ping(), () => new StoreUnavailableError(deps.storage));
       ctx.body = { status: 'ready', storage: deps.storage };
     } catch (err) {
       const store = err instanceof StoreUnavailableError ? err.store : 'storage';
       ctx.status = 503;
-      ctx.body = { status: 'unavailable', unavailable: store, error_description: `${store} is unreachable` };
+      ctx.body = { status: 'unavailable', unavailable: store, error_description: `${store} is not answering` };
     }
   });
   root.get('/assets/postern.css', (ctx) => {
@@ -51,4 +57,18 @@ export function rootRouter(deps: RootDeps): Router {
     });
   }
   return root;
+}
+
+/** `work`, or the error `late()` makes once `ms` have passed without it settling. */
+async function within<T>(ms: number, work: Promise<T>, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late()), ms);
+  });
+  try {
+    // race() listens to both, so `work` failing after the deadline is not unhandled.
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -11,6 +11,9 @@ export const SIGNING_ALGS = ['ES512', 'RS256'] as const;
 /** Documented route (`routes.introspection`), spelt out because revoke_all is answered there. */
 export const INTROSPECTION_PATH = '/token/introspection';
 
+/** Documented route (`routes.token`), spelt out because load shedding recognises the token endpoint by it. */
+export const TOKEN_PATH = '/token';
+
 export function sharedConfiguration() {
   return {
     // `sub`, `email` and `email_verified` belong to every ID token, so they sit under
@@ -38,7 +41,7 @@ export function sharedConfiguration() {
       authorizationSigningAlgValues: [...SIGNING_ALGS],
       requestObjectSigningAlgValues: [...SIGNING_ALGS],
     },
-    routes: { introspection: INTROSPECTION_PATH },
+    routes: { introspection: INTROSPECTION_PATH, token: TOKEN_PATH },
 
     features: {
       devInteractions: { enabled: false },

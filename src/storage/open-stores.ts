@@ -12,16 +12,18 @@ import { SplitOidcStore } from './split-oidc-store.ts';
 export interface StorageSettings {
   readonly redisUrl: string | undefined;
   readonly mongodbUri: string | undefined;
+  /** Deadline of every command sent to Redis or MongoDB. */
+  readonly storeTimeoutMs: number;
 }
 
 /** `clock` is the memory store's time; Redis and MongoDB keep real time. */
 export async function openStores(settings: StorageSettings, logger: Logger, clock: Clock = systemClock): Promise<Stores> {
-  const { redisUrl, mongodbUri } = settings;
+  const { redisUrl, mongodbUri, storeTimeoutMs } = settings;
   if (!redisUrl && !mongodbUri) return openMemoryStores(clock);
-  const redis = redisUrl ? await openRedisStores(redisUrl, logger) : undefined;
+  const redis = redisUrl ? await openRedisStores(redisUrl, logger, storeTimeoutMs) : undefined;
   let mongo: Stores | undefined;
   try {
-    mongo = mongodbUri ? await openMongoStores(mongodbUri) : undefined;
+    mongo = mongodbUri ? await openMongoStores(mongodbUri, storeTimeoutMs) : undefined;
   } catch (err) {
     await redis?.close();
     throw err;

@@ -18,8 +18,8 @@ if (!uri) {
     });
   });
 } else {
-  storeContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri }, createLogger('silent')), realTime, () => mongoAtRest(uri));
-  outboxContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri }, createLogger('silent')), () => mongoAtRest(uri));
+  storeContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri, storeTimeoutMs: 2_000 }, createLogger('silent')), realTime, () => mongoAtRest(uri));
+  outboxContract('mongodb', () => openStores({ redisUrl: undefined, mongodbUri: uri, storeTimeoutMs: 2_000 }, createLogger('silent')), () => mongoAtRest(uri));
 
   describe('redis + mongodb', () => {
     const redis = new RedisServer();
@@ -29,13 +29,13 @@ if (!uri) {
     after(() => redis.destroy());
     storeContract(
       'redis+mongodb',
-      () => openStores({ redisUrl: redis.url, mongodbUri: uri }, createLogger('silent')),
+      () => openStores({ redisUrl: redis.url, mongodbUri: uri, storeTimeoutMs: 2_000 }, createLogger('silent')),
       realTime,
       async () => `${await redisAtRest(redis.url)}\n${await mongoAtRest(uri)}`,
     );
     outboxContract(
       'redis+mongodb',
-      () => openStores({ redisUrl: redis.url, mongodbUri: uri }, createLogger('silent')),
+      () => openStores({ redisUrl: redis.url, mongodbUri: uri, storeTimeoutMs: 2_000 }, createLogger('silent')),
       async () => `${await redisAtRest(redis.url)}\n${await mongoAtRest(uri)}`,
     );
   });

@@ -17,14 +17,14 @@ before(async () => {
 });
 after(() => redis.destroy());
 
-storeContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent')), realTime, () => redisAtRest(redis.url));
-outboxContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent')), () => redisAtRest(redis.url));
+storeContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent')), realTime, () => redisAtRest(redis.url));
+outboxContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent')), () => redisAtRest(redis.url));
 
 describe('redis indexes', () => {
   let stores: Stores;
   let redisClient: Redis;
   before(async () => {
-    stores = await openStores({ redisUrl: redis.url, mongodbUri: undefined }, createLogger('silent'));
+    stores = await openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent'));
     redisClient = new Redis(redis.url);
   });
   after(async () => {
@@ -72,7 +72,7 @@ describe('redis driver while Redis is down', () => {
   let stores: Stores;
   before(async () => {
     await down.start();
-    stores = await openStores({ redisUrl: down.url, mongodbUri: undefined }, createLogger('silent'));
+    stores = await openStores({ redisUrl: down.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent'));
     await down.stop();
   });
   after(async () => {

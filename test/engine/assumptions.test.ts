@@ -282,7 +282,7 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
     const e = new Engine();
     before(async () => {
       await redis.start();
-      await e.start({ stores: await openRedisStores(redis.url, createLogger('silent')) });
+      await e.start({ stores: await openRedisStores(redis.url, createLogger('silent'), 2_000) });
     });
     after(async () => {
       await e.stop();

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server as HttpServer } from 'node:http';
 import * as oidc from 'openid-client';
 import { loadConfig } from '../../config/load.ts';
+import type { LagSource } from '../../src/http/event-loop-lag.ts';
 import { createLogger } from '../../src/log.ts';
 import { DevMailbox } from '../../src/mail/dev-mailbox.ts';
 import type { MailQueueOptions } from '../../src/mail/mail-queue.ts';
@@ -42,7 +43,7 @@ export class Harness {
   /** `devMailbox` wires the development mailbox in instead of the SMTP capture, whatever the environment. */
   async start(
     env: Record<string, string> = {},
-    options: { adminAuthFailuresPerIp?: number; devMailbox?: boolean; mail?: MailQueueOptions; smtpTimeouts?: SmtpTimeouts } = {},
+    options: { adminAuthFailuresPerIp?: number; devMailbox?: boolean; mail?: MailQueueOptions; smtpTimeouts?: SmtpTimeouts; eventLoopLag?: LagSource } = {},
   ): Promise<this> {
     await this.smtp.start();
     const http = createServer();
@@ -57,6 +58,9 @@ export class Harness {
       COOKIE_SECRETS: 'test-cookie-secret-0123456789abcdef0123456789',
       KEY_ENCRYPTION_KEY: '9cc548cd456ea76f7135923b46bb51b64db235af426618fffc8fcf94947c38e2',
       LOG_LEVEL: 'debug',
+      // No load shedding unless a test asks for it: the tests share the server's event
+      // loop, so their own work would count as the server's lag.
+      MAX_EVENT_LOOP_LAG_MS: '0',
       ...env,
     });
     const logger = createLogger(config.logLevel, (line) => void this.logs.push(line));
@@ -71,6 +75,7 @@ export class Harness {
       clock: this.clock,
       mail: { retryDelaysMs: [20, 50], ...options.mail },
       ...(options.adminAuthFailuresPerIp ? { adminAuthFailuresPerIp: options.adminAuthFailuresPerIp } : {}),
+      ...(options.eventLoopLag ? { eventLoopLag: options.eventLoopLag } : {}),
     });
     http.on('request', this.server.app.callback());
     this.server.ready = true;

@@ -20,6 +20,8 @@ export async function freePort(): Promise<number> {
 
 export class RedisServer {
   port = 0;
+  /** True between `pause()` and `resume()`. */
+  paused = false;
   readonly dir = mkdtempSync(join(tmpdir(), 'postern-redis-'));
   #child: ChildProcess | undefined;
 
@@ -56,6 +58,7 @@ export class RedisServer {
     const child = this.#child;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    this.resume(); // a paused process would not act on SIGTERM
     child.kill('SIGTERM');
     await exited;
   }
@@ -67,6 +70,28 @@ export class RedisServer {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
+  }
+
+  /**
+   * Freezes the server (SIGSTOP): connections stay open and the kernel still accepts and
+   * buffers what clients send, but nothing is answered until `resume()`, as with a Redis
+   * stuck in a long command, swapping, or paused by its host.
+   */
+  pause(): void {
+    this.#signal('SIGSTOP');
+    this.paused = true;
+  }
+
+  /** Lets a paused server run again (SIGCONT); it then answers everything buffered meanwhile. */
+  resume(): void {
+    if (!this.paused) return;
+    this.#signal('SIGCONT');
+    this.paused = false;
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || !child.kill(signal)) throw new Error(`redis-server is not running: cannot send ${signal}`);
   }
 
   async destroy(): Promise<void> {

@@ -18,10 +18,27 @@ import {
   type MagicLinkDocument,
 } from './mongo-stores.ts';
 
-/** Every store in MongoDB, guarded; fails with StoreUnavailableError when MongoDB is unreachable. */
-export async function openMongoStores(uri: string): Promise<Stores> {
-  // ignoreUndefined: optional fields are left out, as in the other stores, rather than stored as null.
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000, ignoreUndefined: true });
+/**
+ * Every store in MongoDB, guarded; fails with StoreUnavailableError when MongoDB is
+ * unreachable. `timeoutMs` bounds each step of every operation (below).
+ */
+export async function openMongoStores(uri: string, timeoutMs: number): Promise<Stores> {
+  const client = new MongoClient(uri, {
+    // ignoreUndefined: optional fields are left out, as in the other stores, rather than stored as null.
+    ignoreUndefined: true,
+    connectTimeoutMS: 5_000,
+    // The deadline, per step of an operation: finding a server to send it to (none
+    // reachable: a primary being elected, the network gone), waiting for a pooled
+    // connection (all busy with commands that hang), and waiting for the answer on the
+    // socket (a server that accepts but does not answer). So an operation against a
+    // stalled server fails within about one deadline (two or three when the steps stall
+    // one after another) rather than hanging, and no request waits in the pool's queue
+    // longer than that. A socket that timed out is closed; the server may still finish
+    // an operation it had received (docs/operations-deadlines.md).
+    serverSelectionTimeoutMS: timeoutMs,
+    waitQueueTimeoutMS: timeoutMs,
+    socketTimeoutMS: timeoutMs,
+  });
   try {
     await client.connect();
   } catch (err) {

@@ -1,7 +1,8 @@
 // The Redis driver. It connects the way a request path needs it: commands fail at once
-// while the connection is down (no offline queue, one retry) so requests answer 503
-// instead of hanging, and the client keeps reconnecting in the background until Redis is
-// back.
+// while the connection is down (no offline queue, one retry) and within a deadline while
+// Redis is reachable but does not answer (paused, swapping, stuck on a slow command), so
+// requests answer 503 instead of hanging; the client keeps reconnecting in the background
+// until Redis is back. The rate limiters use this same client, so the same holds for them.
 import { Redis } from 'ioredis';
 import type { Logger } from '../../log.ts';
 import { guardStores } from '../guard.ts';
@@ -12,9 +13,12 @@ import { RedisOidcStore } from './redis-oidc-store.ts';
 import { RedisOutbox } from './redis-outbox.ts';
 import { RedisAccountStore, RedisAppStore, RedisAuditStore, RedisChangeBus, RedisMagicLinkStore } from './redis-stores.ts';
 
-/** Every store in Redis, guarded; fails with StoreUnavailableError when Redis is unreachable. */
-export async function openRedisStores(url: string, logger: Logger): Promise<Stores> {
-  const redis = connectRedis(url, logger, 'commands');
+/**
+ * Every store in Redis, guarded; fails with StoreUnavailableError when Redis is
+ * unreachable. `timeoutMs` is the deadline of every command.
+ */
+export async function openRedisStores(url: string, logger: Logger, timeoutMs: number): Promise<Stores> {
+  const redis = connectRedis(url, logger, 'commands', timeoutMs);
   const subscriber = redis.duplicate();
   subscriber.on('error', () => {}); // reported by the command connection
   try {
@@ -49,10 +53,23 @@ export async function openRedisStores(url: string, logger: Logger): Promise<Stor
   });
 }
 
-function connectRedis(url: string, logger: Logger, role: string): Redis {
+function connectRedis(url: string, logger: Logger, role: string, timeoutMs: number): Redis {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // Each command's promise rejects after the deadline ("Command timed out"), whatever
+    // the connection does; the guard turns that into StoreUnavailableError (503).
+    commandTimeout: timeoutMs,
+    // A connection that has answered nothing for as long while commands wait is dropped
+    // and made again. Until the new one is ready, commands fail at once (no offline
+    // queue): during a long stall, requests answer 503 immediately and nothing piles up
+    // behind the stalled socket.
+    socketTimeout: timeoutMs,
+    // A command whose connection dropped before its answer is not sent again on the next
+    // one: its caller has been answered 503 already (commandTimeout), and a write nobody
+    // waits for must not land seconds or minutes later. (One already written may still
+    // run when a paused Redis resumes: docs/operations-deadlines.md.)
+    autoResendUnfulfilledCommands: false,
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(100 * times, 2_000),
     lazyConnect: true,

@@ -1,0 +1,209 @@
+// Benchmark: one Postern process (src/main.ts, a real child process on a real
+// redis-server) overloaded twice, once without load shedding (MAX_EVENT_LOOP_LAG_MS=0)
+// and once with the default limit:
+//
+//   - refresh: BENCH_REFRESH_LOOPS clients (200) each refreshing its own chain in a loop
+//     for BENCH_SECONDS (10); a 503 is retried with the same token after Retry-After;
+//   - link requests: BENCH_LINK_REQUESTS people (1,500) submitting the sign-in form at
+//     the same moment;
+//
+// while a prober asks /healthz every 100 ms. Prints p50/p99/max latency and the count of
+// each status per route. Latencies are from this process (the client side), which shares
+// the machine with the server. The load goes over connections opened beforehand and kept
+// alive, as from a load balancer: a burst of 1,500 new connections would otherwise
+// measure the kernel's accept queue (dropped SYNs are resent after a second) rather than
+// Postern.
+//
+//   npm run bench:overload
+//   BENCH_REFRESH_LOOPS=50 BENCH_LINK_REQUESTS=300 BENCH_SECONDS=5 npm run bench:overload
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import * as oidc from 'openid-client';
+import { Browser, formOn, type Page } from '../test/helpers/browser.ts';
+import { ADMIN_TOKEN, Harness, REDIRECT_URI, type AppJson } from '../test/helpers/harness.ts';
+import { Instance } from '../test/helpers/instance.ts';
+import { RedisServer, freePort } from '../test/helpers/redis-server.ts';
+
+const REFRESH_LOOPS = Number(process.env.BENCH_REFRESH_LOOPS ?? 200);
+const LINK_REQUESTS = Number(process.env.BENCH_LINK_REQUESTS ?? 1500);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** How many requests at a time while preparing (sign-ins, login pages): not part of the measure. */
+const SETUP_CONCURRENCY = 20;
+
+interface Sample {
+  readonly ms: number;
+  readonly status: number;
+}
+
+class Recorder {
+  readonly samples = new Map<string, Sample[]>();
+  async time<T extends { status: number }>(route: string, send: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const res = await send();
+    const list = this.samples.get(route) ?? [];
+    list.push({ ms: performance.now() - started, status: res.status });
+    this.samples.set(route, list);
+    return res;
+  }
+}
+
+/** Kept-alive connections for the load, never limited, never closed while idle. */
+const pool = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, maxFreeSockets: Number.POSITIVE_INFINITY });
+
+interface Answer {
+  readonly status: number;
+  readonly retryAfter: string | undefined;
+  readonly body: string;
+}
+
+/** One request over `pool`. */
+function send(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...init.headers, ...(init.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(init.body)) }) };
+    const req = request(url, { method: init.method ?? 'GET', headers, agent: pool }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+/** Asks /healthz every 100 ms until stopped. */
+function probeHealth(url: string, recorder: Recorder, during: string): () => Promise<void> {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await recorder.time(`GET /healthz (${during})`, () => fetch(`${url}/healthz`).then(async (r) => (await r.arrayBuffer(), r)));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+  };
+}
+
+/** Opens `count` connections to `url` and leaves them idle in the pool. */
+async function warmUp(url: string, count: number): Promise<void> {
+  await Promise.all(Array.from({ length: count }, () => send(`${url}/healthz`)));
+}
+
+/** Runs `work` over `items`, `limit` at a time. */
+async function inBatches<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += limit) results.push(...(await Promise.all(items.slice(i, i + limit).map(work))));
+  return results;
+}
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+async function refreshLoop(app: AppJson, first: string, until: number, recorder: Recorder): Promise<void> {
+  let token = first;
+  while (performance.now() < until) {
+    const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: app.client_id }).toString();
+    const res = await recorder.time('POST /token (refresh)', () => send(`${app.issuer}/token`, { method: 'POST', headers: { ...FORM, accept: 'application/json' }, body }));
+    const next = res.status === 200 ? (JSON.parse(res.body) as { refresh_token?: string }).refresh_token : undefined;
+    if (next) token = next;
+    else if (res.status === 503) await new Promise((r) => setTimeout(r, Number(res.retryAfter ?? 1) * 1000));
+    else return; // the chain is lost (counted by its status); this client stops
+  }
+}
+
+async function loginPage(h: Harness, config: oidc.Configuration): Promise<{ browser: Browser; page: Page }> {
+  const browser = new Browser();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid email',
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  });
+  return { browser, page: await browser.navigate(url.href, {}, REDIRECT_URI) };
+}
+
+async function scenario(maxLagMs: string, redis: RedisServer): Promise<Recorder> {
+  const port = await freePort();
+  const url = `http://localhost:${port}`;
+  const h = await new Harness().attach(url);
+  const instance = new Instance(port, {
+    NODE_ENV: 'test',
+    PUBLIC_URL: url,
+    REDIS_URL: redis.url,
+    SMTP_URL: h.smtp.url,
+    ADMIN_TOKEN,
+    COOKIE_SECRETS: 'overload-bench-cookie-secret-0123456789abcdef',
+    KEY_ENCRYPTION_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
+    LOG_LEVEL: 'error',
+    MAX_EVENT_LOOP_LAG_MS: maxLagMs,
+  });
+  await instance.start();
+  const recorder = new Recorder();
+  try {
+    // Generous limits: the benchmark measures overload, not the rate limiter's refusals.
+    const app = await h.createApp({ max_links_per_address: 1000, max_links_per_ip: 100000, max_links_per_app: 10000000 });
+    const config = await h.client(app);
+
+    const chains = await inBatches(Array.from({ length: REFRESH_LOOPS }, (_, i) => i), SETUP_CONCURRENCY, async (i) => {
+      const { tokens } = await h.signIn(app, `refresh-${i}@example.com`, { scope: 'openid offline_access' });
+      return tokens.refresh_token!;
+    });
+    await warmUp(url, REFRESH_LOOPS);
+    let stopProbe = probeHealth(url, recorder, 'refresh loops');
+    const until = performance.now() + SECONDS * 1000;
+    await Promise.all(chains.map((token) => refreshLoop(app, token, until, recorder)));
+    await stopProbe();
+
+    const pages = await inBatches(Array.from({ length: LINK_REQUESTS }, (_, i) => i), SETUP_CONCURRENCY, () => loginPage(h, config));
+    await warmUp(url, LINK_REQUESTS);
+    stopProbe = probeHealth(url, recorder, 'link requests');
+    await Promise.all(
+      pages.map(({ browser, page }, i) => {
+        const form = formOn(page);
+        const action = new URL(form.action, page.url).href;
+        const body = new URLSearchParams({ ...form.fields, email: `link-${i}@example.com` }).toString();
+        return recorder.time('POST …/interaction/{uid}/email', () => send(action, { method: 'POST', headers: { ...FORM, accept: 'text/html', cookie: browser.cookieHeader(action) }, body }));
+      }),
+    );
+    await stopProbe();
+  } finally {
+    pool.destroy(); // its connections are to this instance
+    await instance.kill('SIGTERM');
+    await h.stop();
+  }
+  return recorder;
+}
+
+function summary(samples: readonly Sample[]) {
+  const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const statuses = new Map<number, number>();
+  for (const s of samples) statuses.set(s.status, (statuses.get(s.status) ?? 0) + 1);
+  const count = (status: number) => statuses.get(status) ?? 0;
+  const other = [...statuses].filter(([status]) => ![200, 303, 429, 503].includes(status)).map(([status, n]) => `${status}×${n}`);
+  return { n: samples.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0, ok: count(200) + count(303), s429: count(429), s503: count(503), other: other.join(' ') || '-' };
+}
+
+const redis = await new RedisServer().start();
+const runs: [string, Recorder][] = [];
+try {
+  runs.push(['off (MAX_EVENT_LOOP_LAG_MS=0)', await scenario('0', redis)]);
+  runs.push(['on (MAX_EVENT_LOOP_LAG_MS=100, the default)', await scenario('100', redis)]);
+} finally {
+  await redis.destroy();
+}
+
+const cols = ['route', 'n', 'p50 ms', 'p99 ms', 'max ms', '2xx/303', '429', '503', 'other'];
+const widths = [34, 6, 8, 8, 8, 8, 6, 6, 12];
+const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
+console.log(`\nPostern under overload (one process on Redis, Node ${process.version}): ${REFRESH_LOOPS} refresh loops for ${SECONDS} s, then ${LINK_REQUESTS} link requests at once\n`);
+for (const [name, recorder] of runs) {
+  console.log(`load shedding ${name}`);
+  console.log(line(cols));
+  for (const [route, samples] of recorder.samples) {
+    const s = summary(samples);
+    console.log(line([route, String(s.n), s.p50.toFixed(1), s.p99.toFixed(1), s.max.toFixed(1), String(s.ok), String(s.s429), String(s.s503), s.other]));
+  }
+  console.log('');
+}

@@ -1,0 +1,117 @@
+// Load shedding. When the event loop lags (event-loop-lag.ts), every request already waits
+// behind the others, and the expensive ones make it worse: signing tokens, generating
+// keys, sending mail, writing to the store. While the lag is over the limit
+// (MAX_EVENT_LOOP_LAG_MS), those routes answer 503 temporarily_unavailable with
+// Retry-After at once, before any of their work, and everything else is served: pages,
+// discovery, JWKS, userinfo, introspection, sign-out, /healthz and /readyz.
+//
+// Which routes are expensive is read from the routes themselves, never from a list of
+// paths: Postern's routers are walked (each router has a policy below; a router without
+// one stops the server from being built), and the engine's token endpoint is known by
+// its configured route.
+import type Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { performance } from 'node:perf_hooks';
+import { APPS_PREFIX } from '../apps/app-paths.ts';
+import { PosternError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { TOKEN_PATH } from '../oidc/shared-configuration.ts';
+import type { LagSource } from './event-loop-lag.ts';
+import { foldedSegments } from './request-path.ts';
+
+/** What a route does under overload. */
+export type Policy = 'shed' | 'serve';
+
+/**
+ * Each router of server.ts: `writes` sheds its routes that change state (any method but
+ * GET, HEAD and OPTIONS) and serves its reads; `serve` sheds nothing.
+ */
+const ROUTER_POLICIES: Readonly<Record<string, 'writes' | 'serve'>> = {
+  // Health, readiness and the stylesheet must stay fast under any load.
+  root: 'serve',
+  // Creating an app and rotating keys generate keys; changing one rebuilds its engine;
+  // deleting one purges all its data.
+  admin: 'writes',
+  // Requesting and resending a link sends mail; typing a code and confirming a link
+  // check it and finish the sign-in.
+  login: 'writes',
+  // Signing out everywhere must work when it is needed most.
+  revokeAll: 'serve',
+};
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Seconds a shed request is told to wait: at least the second a lag is remembered, spread
+ * over 1 to 3 so that clients refused together do not all come back together.
+ */
+const retryAfter = () => String(1 + Math.floor(Math.random() * 3));
+/** At most one log line per this many milliseconds while shedding. */
+const LOG_EVERY_MS = 10_000;
+
+export interface Classified {
+  /** The route as declared: router (or `engine`), method and path template. */
+  readonly route: string;
+  readonly policy: Policy;
+}
+
+/** Which route a request reaches and whether it is shed under overload. */
+export class RouteCosts {
+  readonly #routes: { readonly route: string; readonly layer: Router['stack'][number]; readonly policy: 'writes' | 'serve' }[] = [];
+
+  constructor(routers: Readonly<Record<string, Router>>) {
+    for (const [name, router] of Object.entries(routers)) {
+      const policy = ROUTER_POLICIES[name];
+      if (!policy) throw new Error(`router "${name}" has no load-shedding policy (src/http/load-shedding.ts)`);
+      for (const layer of router.stack) {
+        if (layer.methods.length) this.#routes.push({ route: `${name} ${String(layer.path)}`, layer, policy });
+      }
+    }
+  }
+
+  /** Undefined for a path nothing serves (a cheap 404 either way). */
+  classify(method: string, path: string): Classified | undefined {
+    for (const { route, layer, policy } of this.#routes) {
+      if (!layer.methods.includes(method) || !layer.match(path)) continue;
+      return { route: `${route} ${method}`, policy: policy === 'writes' && !READS.has(method) ? 'shed' : 'serve' };
+    }
+    // Everything else under /apps/{id}/ is the engine's. It folds case and tolerates
+    // other spellings, so the path is read the generous way: no spelling of the token
+    // endpoint escapes shedding.
+    const [prefix, app, ...rest] = foldedSegments(path);
+    if (`/${prefix}` !== APPS_PREFIX || !app) return undefined;
+    const endpoint = `/${rest.join('/')}`;
+    const token = endpoint === TOKEN_PATH && !READS.has(method);
+    return { route: `engine ${endpoint} ${method}`, policy: token ? 'shed' : 'serve' };
+  }
+}
+
+export interface LoadSheddingDeps {
+  readonly routers: Readonly<Record<string, Router>>;
+  /** Lag beyond which expensive routes are shed; 0: never. */
+  readonly maxLagMs: number;
+  readonly lag: LagSource;
+  readonly logger: Logger;
+}
+
+export function shedLoad(deps: LoadSheddingDeps): Middleware {
+  const costs = new RouteCosts(deps.routers);
+  const { maxLagMs, lag, logger } = deps;
+  let shed = 0;
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  return async (ctx, next) => {
+    if (maxLagMs === 0) return next();
+    const lagMs = lag.lagMs();
+    if (lagMs > maxLagMs && costs.classify(ctx.method, ctx.path)?.policy === 'shed') {
+      shed++;
+      const now = performance.now();
+      if (now - loggedAt >= LOG_EVERY_MS) {
+        logger.warn('overloaded: shedding expensive requests', { lag_ms: Math.round(lagMs), max_lag_ms: maxLagMs, shed });
+        loggedAt = now;
+        shed = 0;
+      }
+      throw new PosternError('unavailable', 'The service is busy. Try again in a moment.', { 'Retry-After': retryAfter() });
+    }
+    await next();
+  };
+}

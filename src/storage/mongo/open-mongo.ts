@@ -34,7 +34,7 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
     // stalled server fails within about one deadline (two or three when the steps stall
     // one after another) rather than hanging, and no request waits in the pool's queue
     // longer than that. A socket that timed out is closed; the server may still finish
-    // an operation it had received (docs/operations-deadlines.md).
+    // an operation it had received (docs/operations.md).
     serverSelectionTimeoutMS: timeoutMs,
     waitQueueTimeoutMS: timeoutMs,
     socketTimeoutMS: timeoutMs,

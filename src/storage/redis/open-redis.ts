@@ -68,7 +68,7 @@ function connectRedis(url: string, logger: Logger, role: string, timeoutMs: numb
     // A command whose connection dropped before its answer is not sent again on the next
     // one: its caller has been answered 503 already (commandTimeout), and a write nobody
     // waits for must not land seconds or minutes later. (One already written may still
-    // run when a paused Redis resumes: docs/operations-deadlines.md.)
+    // run when a paused Redis resumes: docs/operations.md.)
     autoResendUnfulfilledCommands: false,
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(100 * times, 2_000),

@@ -27,7 +27,9 @@ export class Instance {
   async start(): Promise<this> {
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...this.env, PORT: String(this.port) },
+      // No load shedding unless a test asks for it: test processes share two busy cores,
+      // and their stalls are the machine's, not Postern's (shedding has tests of its own).
+      env: { PATH: process.env.PATH ?? '', MAX_EVENT_LOOP_LAG_MS: '0', ...this.env, PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;

@@ -108,5 +108,7 @@ export function securityHeaders(https: boolean): Middleware {
       // ago has reached every client that honours it (src/keys/key-ring.ts).
       ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
     }
+    // HTTP/1.0 caches know only Pragma; RFC 6749 §5.1 asks for it on token responses.
+    if (ctx.response.get('Cache-Control') === 'no-store') ctx.set('Pragma', 'no-cache');
   };
 }

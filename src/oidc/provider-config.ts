@@ -9,7 +9,7 @@ import { adapterFor } from './adapter.ts';
 import { clientMetadataOf } from './client-metadata.ts';
 import { jwksInPreferenceOrder } from './engine.ts';
 import { findAccountIn } from './find-account.ts';
-import { sharedConfiguration } from './shared-configuration.ts';
+import { CLIENT_AUTH_METHODS, sharedConfiguration } from './shared-configuration.ts';
 import type { Logger } from '../log.ts';
 import { appPath } from '../apps/app-paths.ts';
 import { settingsOf } from '../apps/app-settings.ts';
@@ -104,6 +104,10 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     discovery: {
       revoke_all_endpoint: `${issuer}${REVOKE_ALL_PATH}`,
       claim_types_supported: ['normal'],
+      // RFC 8414 §2: without these, a client must assume client_secret_basic only, while
+      // public clients authenticate with their client_id alone here too.
+      revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     },
 
     async renderError(ctx, out, error) {

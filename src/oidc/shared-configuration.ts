@@ -6,6 +6,12 @@
 import type { Configuration } from 'oidc-provider';
 
 /** The algorithms ID tokens (and every other signed response) may use; ES512 is the default. */
+/**
+ * How clients authenticate, at the token endpoint and at every other endpoint that
+ * authenticates clients (revocation, introspection): the engine applies one rule to all.
+ */
+export const CLIENT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
+
 export const SIGNING_ALGS = ['ES512', 'RS256'] as const;
 
 /** Documented route (`routes.introspection`), spelt out because revoke_all is answered there. */
@@ -27,7 +33,7 @@ export function sharedConfiguration() {
 
     responseTypes: ['code'],
     pkce: { required: () => true },
-    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post'],
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],

@@ -29,6 +29,10 @@ describe('sign-in by magic link (openid-client as the app)', () => {
     expect(meta.id_token_signing_alg_values_supported).to.include.members(['ES512', 'RS256']);
     expect(meta.authorization_response_iss_parameter_supported).to.equal(true);
     expect(meta.revoke_all_endpoint).to.equal(`${meta.issuer}/token/revoke_all`);
+    // RFC 8414 §2: the methods the revocation and introspection endpoints accept, as at the token endpoint.
+    for (const endpoint of ['revocation', 'introspection']) {
+      expect(meta[`${endpoint}_endpoint_auth_methods_supported`], endpoint).to.deep.equal(meta.token_endpoint_auth_methods_supported);
+    }
     for (const key of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'revocation_endpoint', 'introspection_endpoint', 'end_session_endpoint']) {
       expect(meta[key], key).to.be.a('string').and.satisfy((u: string) => u.startsWith(meta.issuer));
     }

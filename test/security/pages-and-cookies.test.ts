@@ -204,12 +204,17 @@ describe('pages and cookies', function () {
       checkHtmlPage(page, 'form_post');
     });
 
-    it('sends Cache-Control: no-store on every authentication response (pages, redirects, token, userinfo, admin)', () => {
+    it('sends Cache-Control: no-store and Pragma: no-cache on every authentication response (pages, redirects, token, userinfo, admin)', () => {
       const auth = record.filter(isAuthenticationResponse);
       for (const kind of ['/token', '/me', '/token/introspection', '/token/revocation', '/token/revoke_all', '/auth', '/interaction/', '/session/end', '/admin/apps']) {
         expect(auth.some((r) => r.url.includes(kind)), `a response from ${kind}`).to.equal(true);
       }
-      for (const r of auth) expect(r.headers.get('cache-control'), `${r.method} ${r.url.slice(0, 100)} → ${r.status}`).to.equal('no-store');
+      for (const r of auth) {
+        const label = `${r.method} ${r.url.slice(0, 100)} → ${r.status}`;
+        expect(r.headers.get('cache-control'), label).to.equal('no-store');
+        // RFC 6749 §5.1 (token responses) and HTTP/1.0 caches.
+        expect(r.headers.get('pragma'), label).to.equal('no-cache');
+      }
     });
 
     it('sets cookies HttpOnly and SameSite, not Secure over http, each scoped to its app', () => {

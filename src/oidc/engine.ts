@@ -213,9 +213,11 @@ export const GRANT_MODEL = 'Grant';
  * comes back to GET or HEAD {issuer}/auth/{uid}. The engine resumes the interaction named
  * by its resume cookie (`cookieName('resume')`, signed with the cookie keys), whatever the
  * path's spelling; it finds the client again, but sends the code to the interaction's
- * stored `params.redirect_uri` without checking that URI against the client again (actions/authorization/resume.js marks the check as done). The
- * stored params always hold the redirect_uri, also when the request left it out and the
- * client has one. So Postern reads the interaction the same way first (redirect-recheck.ts).
+ * stored `params.redirect_uri` without checking that URI against the client again
+ * (actions/authorization/resume.js marks the check as done). Every authorization request
+ * must send its redirect_uri (`allowOmittingSingleRegisteredRedirectUri: false`), so the
+ * stored params hold it. Postern reads the interaction the same way first
+ * (redirect-recheck.ts).
  */
 export interface ResumedInteraction {
   readonly clientId: string | undefined;

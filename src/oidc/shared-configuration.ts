@@ -33,6 +33,9 @@ export function sharedConfiguration() {
 
     responseTypes: ['code'],
     pkce: { required: () => true },
+    // OpenID Connect Core §3.1.2.1 and RFC 6749 §4.1.3 require redirect_uri at the
+    // authorization and token endpoints, also for a client with one registered URI.
+    allowOmittingSingleRegisteredRedirectUri: false,
     clientAuthMethods: [...CLIENT_AUTH_METHODS],
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],

@@ -424,12 +424,6 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       ]);
     });
 
-    it('stores the redirect_uri when the request left it out (the client has one)', async () => {
-      const { browser, resumeUrl } = await atResume('omitted@example.com', {});
-      await browser.request(resumeUrl);
-      expect(seen[0]?.redirectUri).to.equal(REDIRECT_URI);
-    });
-
     it('sends the code to the stored redirect_uri without checking it against the client again', async () => {
       const unregistered = 'http://localhost:8080/never-registered';
       tamper = async (uid) => {

@@ -8,9 +8,17 @@ import { mayFinishAtClient } from '../oidc/engine.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
 
 const APP = new RegExp(`^${APPS_PREFIX}/([^/]+)(?:/|$)`);
+/**
+ * RFC 8414 §3.1: the authorization server metadata of an issuer with a path is at the
+ * well-known path inserted before it. It is the app's discovery document (§3: the same
+ * values), so the request is answered as one for that document.
+ */
+const AS_METADATA = new RegExp(`^/\\.well-known/oauth-authorization-server(${APPS_PREFIX}/[^/]+)$`);
 
 export function mountApps(registry: ProviderRegistry): Middleware {
   return async (ctx, next) => {
+    const metadataOf = AS_METADATA.exec(ctx.path)?.[1];
+    if (metadataOf) ctx.path = `${metadataOf}/.well-known/openid-configuration`;
     const id = APP.exec(ctx.path)?.[1];
     if (!id) {
       // Not thrown: the routers' allowedMethods above turn a 404 on a known path into 405.

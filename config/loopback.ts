@@ -8,6 +8,8 @@
 // happen to route to loopback such as `[::ffff:127.0.0.1]`: a developer never needs them,
 // and a short, fixed list leaves no address-family subtleties to get wrong.
 
+import { isLoopbackAddress } from '../src/ip-network.ts';
+
 /**
  * True when `origin`'s host is a loopback address or a localhost name. The WHATWG URL parser
  * has already normalised it: lower case, IDNA-mapped, IPv4 in dotted decimal (`127.1` and
@@ -16,10 +18,8 @@
 export function isLoopbackOrigin(origin: string): boolean {
   const host = URL.parse(origin)?.hostname;
   if (host === undefined) return false;
-  if (host === '[::1]') return true;
-  // A hostname made of four decimal numbers is the parser's IPv4 spelling; a name such as
-  // 127.0.0.1.nip.io has a fifth label and is left to the name rule, which refuses it.
-  if (/^127(\.\d{1,3}){3}$/.test(host)) return true;
+  // A name such as 127.0.0.1.nip.io has a fifth label and is left to the name rule, which refuses it.
+  if (isLoopbackAddress(host)) return true;
   const labels = (host.endsWith('.') ? host.slice(0, -1) : host).split('.');
   // Empty labels (`.localhost`, `a..localhost`) are not names a resolver answers for.
   return labels.at(-1) === 'localhost' && labels.every((label) => label.length > 0);

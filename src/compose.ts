@@ -1,11 +1,11 @@
 // The services of one Postern process, wired together: audit trail, apps and their
 // Providers, the mail queue, the sign-in steps and key upkeep. server.ts puts HTTP in
 // front of them.
-import { hkdfSync } from 'node:crypto';
 import type { Config } from '../config/load.ts';
 import { AppsService } from './apps/apps-service.ts';
 import { createAuditLog, type AuditEvent, type AuditLog } from './audit.ts';
 import type { Clock } from './clock.ts';
+import { deriveKey } from './keys/encryption.ts';
 import { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import { SealedOidcStore } from './keys/sealed-oidc-store.ts';
 import type { Logger } from './log.ts';
@@ -104,7 +104,7 @@ export function composeServices(deps: ServiceDeps): Services {
       limiter: stores.rateLimiter,
       maxLinksPerMailbox: config.maxLinksPerMailbox,
       // Derived, so the key-encryption key itself keys nothing else.
-      limitKeySecret: Buffer.from(hkdfSync('sha256', config.keyEncryptionKey, '', 'postern limit keys', 32)),
+      limitKeySecret: deriveKey(config.keyEncryptionKey, 'postern limit keys'),
     }),
     accounts: stores.accounts,
     audit,

@@ -13,6 +13,15 @@ const UNREADABLE = 'unreadable';
 /** Longer than any address with port and zone id: not worth parsing. */
 const MAX_TEXT = 100;
 
+/**
+ * Whether a URL's hostname, as the WHATWG URL parser spells it (IPv4 in dotted decimal
+ * whatever was typed, IPv6 compressed in brackets), is a loopback address: 127.0.0.0/8 or
+ * [::1]. Names such as localhost are each caller's own rule.
+ */
+export function isLoopbackAddress(hostname: string): boolean {
+  return hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
 /** The key of per-IP limits: the IPv4 address, or the IPv6 /64 the address is in. */
 export function ipLimitKey(ip: string): string {
   const address = parse(ip);

@@ -23,14 +23,13 @@ import { mountRouter } from './http/mount-router.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
 import { refuseLongUrls, refuseNonCanonicalPaths } from './http/request-path.ts';
 import { rootRouter } from './http/root-routes.ts';
-import { ipLimitKey } from './ip-network.ts';
 import type { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import type { Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
 import type { MailQueue, MailQueueOptions } from './mail/mail-queue.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { revokeAllRouter } from './oidc/revoke-all.ts';
-import type { RateLimiter, Stores } from './storage/ports.ts';
+import type { Stores } from './storage/ports.ts';
 import { mountApps } from './tenancy/app-mount.ts';
 import type { ProviderRegistry } from './tenancy/provider-registry.ts';
 
@@ -65,10 +64,6 @@ export interface Server {
 
 const MAX_URL_LENGTH = 8 * 1024;
 
-/** A limiter given client IPs that counts per IPv4 address or IPv6 /64 (src/ip-network.ts). */
-function perIpLimiter(limiter: RateLimiter): RateLimiter {
-  return { hit: (ip) => limiter.hit(ipLimitKey(ip)), exhausted: (ip) => limiter.exhausted(ipLimitKey(ip)) };
-}
 const ADMIN_AUTH_FAILURES_PER_IP = 20; // per 15 minutes
 
 export function buildServer(deps: ServerDeps): Server {
@@ -109,7 +104,7 @@ export function buildServer(deps: ServerDeps): Server {
     shedLoad({ routers, maxLagMs: config.maxEventLoopLagMs, lag: deps.eventLoopLag ?? processEventLoopLag(), logger }),
     // Before any router: the admin token for every spelling of /admin, whatever the
     // method; then one spelling per resource for everything else (request-path.ts).
-    adminGate(config.adminToken, perIpLimiter(stores.rateLimiter('admin-auth-ip', deps.adminAuthFailuresPerIp ?? ADMIN_AUTH_FAILURES_PER_IP, 15 * 60))),
+    adminGate(config.adminToken, stores.rateLimiter('admin-auth-ip', deps.adminAuthFailuresPerIp ?? ADMIN_AUTH_FAILURES_PER_IP, 15 * 60)),
     refuseNonCanonicalPaths(),
     mountRouter(routers.root),
     mountRouter(routers.admin),

@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { PosternError } from '../errors.ts';
 import { isAdminPath } from '../http/request-path.ts';
+import { ipLimitKey } from '../ip-network.ts';
 import type { RateLimiter } from '../storage/ports.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -35,10 +36,12 @@ export function adminGate(token: string, failures: RateLimiter): Middleware {
   return async (ctx, next) => {
     if (!isAdminPath(ctx.path)) return next();
     ctx.set('Cache-Control', 'no-store');
-    if (await failures.exhausted(ctx.ip)) throw tooMany();
+    // Counted per IPv4 address or IPv6 /64: one attacker holds a whole /64.
+    const client = ipLimitKey(ctx.ip);
+    if (await failures.exhausted(client)) throw tooMany();
     const match = /^Bearer ([\x21-\x7e]+)$/i.exec(ctx.get('authorization')); // auth schemes are case-insensitive
     if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
-      if (!(await failures.hit(ctx.ip))) throw tooMany();
+      if (!(await failures.hit(client))) throw tooMany();
       throw unauthorized();
     }
     passed.add(ctx);

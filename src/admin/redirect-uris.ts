@@ -20,6 +20,7 @@
 // The engine compares a requested URI with the registered strings exactly, so the rule
 // judges the string as written (no normalisation is stored). Records written before this
 // rule keep their URIs; the admin API shows why each would be refused today (app-view.ts).
+import { isLoopbackAddress } from '../ip-network.ts';
 
 /** Why `value` may not be registered today, as the end of a sentence naming its field; undefined when it may. */
 export function redirectUriProblem(value: unknown): string | undefined {
@@ -52,7 +53,7 @@ export function redirectUriProblem(value: unknown): string | undefined {
 
 /** The URL parser has already folded every spelling of an IPv4 address to dotted decimal and lower-cased names. */
 function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+  return hostname === 'localhost' || isLoopbackAddress(hostname);
 }
 
 /** RFC 8252 §7.1: at least two dot-separated labels, as in com.example.app. */

@@ -1,6 +1,6 @@
 // AES-256-GCM for secrets at rest (private keys, client secrets). The associated data binds
 // a ciphertext to its app and purpose, so a record copied to another app fails to decrypt.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
 
@@ -30,6 +30,25 @@ export function decryptSecret(kek: Buffer, sealed: string, context: string): str
   decipher.setAAD(Buffer.from(context));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+}
+
+/** `value` as JSON, sealed with `key` and bound to `context`. */
+export function sealJson(key: Buffer, value: unknown, context: string): string {
+  return encryptSecret(key, JSON.stringify(value), context);
+}
+
+/** What sealJson sealed; undefined when it does not open (another key or context, altered, not ours). */
+export function openJson<T>(key: Buffer, sealed: string, context: string): T | undefined {
+  try {
+    return JSON.parse(decryptSecret(key, sealed, context)) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A keyed hash (HMAC-SHA-256, base64url): stands for a value in a store without revealing it. */
+export function keyedHash(key: Buffer, value: string): string {
+  return createHmac('sha256', key).update(value).digest('base64url');
 }
 
 /** The context a client secret is sealed with: it opens for its own app only. */

@@ -9,9 +9,8 @@
 // Look-ups still work because the hash is deterministic: the engine's id is hashed the
 // same way on the way in and on the way back. Drivers index the hashed fields exactly as
 // they indexed the clear ones, so nothing below this layer changed.
-import { createHmac } from 'node:crypto';
 import type { OidcPayload, OidcStore } from '../storage/ports.ts';
-import { decryptSecret, deriveKey, encryptSecret } from './encryption.ts';
+import { deriveKey, keyedHash, openJson, sealJson } from './encryption.ts';
 
 /** Payload fields the drivers index (look-ups, revocation by grant, sign-out by account). */
 const INDEXED = ['uid', 'userCode', 'grantId', 'accountId'] as const;
@@ -44,14 +43,14 @@ export class SealedOidcStore implements OidcStore {
 
   /** The stored form of an id or an indexed value. */
   hash(value: string): string {
-    return createHmac('sha256', this.#idKey).update(value).digest('base64url');
+    return keyedHash(this.#idKey, value);
   }
 
   async upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined) {
     // `consumed` stays outside the seal: drivers set it atomically on their own (consume).
     const { consumed, ...rest } = payload;
     const sealed: Sealed = { id, payload: rest };
-    const stored: Record<string, unknown> = { sealed: encryptSecret(this.#sealKey, JSON.stringify(sealed), context(appId, model)) };
+    const stored: Record<string, unknown> = { sealed: sealJson(this.#sealKey, sealed, context(appId, model)) };
     for (const field of INDEXED) {
       const value = payload[field];
       if (typeof value === 'string') stored[field] = this.hash(value);
@@ -96,13 +95,8 @@ export class SealedOidcStore implements OidcStore {
    */
   #open(appId: string, model: string, stored: OidcPayload | undefined, isAskedFor: (s: Sealed) => boolean) {
     if (!stored || typeof (stored as Partial<StoredDocument>).sealed !== 'string') return undefined;
-    let opened: Sealed;
-    try {
-      opened = JSON.parse(decryptSecret(this.#sealKey, (stored as StoredDocument).sealed, context(appId, model))) as Sealed;
-    } catch {
-      return undefined;
-    }
-    if (!isAskedFor(opened)) return undefined;
+    const opened = openJson<Sealed>(this.#sealKey, (stored as StoredDocument).sealed, context(appId, model));
+    if (!opened || !isAskedFor(opened)) return undefined;
     return stored.consumed ? { ...opened.payload, consumed: stored.consumed } : opened.payload;
   }
 }

@@ -4,7 +4,7 @@
 // it leaves the process: a dump, replica or backup of the store shows no link, address or
 // subject. The message id is bound in, so a sealed message copied under another id does
 // not open.
-import { decryptSecret, deriveKey, encryptSecret } from '../keys/encryption.ts';
+import { deriveKey, openJson, sealJson } from '../keys/encryption.ts';
 import type { MailMessage } from './mailer.ts';
 
 /** Whatever the sender wants back with the outcome (e.g. audit context); sealed with the message. */
@@ -23,16 +23,12 @@ export class MailSeal {
   }
 
   seal(id: string, mail: QueuedMail): string {
-    return encryptSecret(this.#key, JSON.stringify(mail), sealContext(id));
+    return sealJson(this.#key, mail, sealContext(id));
   }
 
   /** Undefined when it does not open: another key, altered, or stored under another id. */
   open(id: string, sealed: string): QueuedMail | undefined {
-    try {
-      return JSON.parse(decryptSecret(this.#key, sealed, sealContext(id))) as QueuedMail;
-    } catch {
-      return undefined;
-    }
+    return openJson<QueuedMail>(this.#key, sealed, sealContext(id));
   }
 }
 

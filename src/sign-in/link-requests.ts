@@ -4,9 +4,9 @@
 // sent, limited, mail server down — the caller shows the same page: the response says
 // nothing about the address, and the mail leaves through the queue, off the request path,
 // so timing says nothing either.
-import { createHmac } from 'node:crypto';
 import { canonicalMailbox } from '../accounts/email-address.ts';
 import { settingsOf } from '../apps/app-settings.ts';
+import { keyedHash } from '../keys/encryption.ts';
 import type { AuditLog, RequestInfo } from '../audit.ts';
 import { ipLimitKey, networkLimitKey } from '../ip-network.ts';
 import type { Logger } from '../log.ts';
@@ -114,6 +114,6 @@ export class LinkRequests {
    * one budget and the store holds no address (personal data) in clear.
    */
   #mailboxKey(email: string): string {
-    return createHmac('sha256', this.#deps.limitKeySecret).update(canonicalMailbox(email)).digest('base64url').slice(0, 32);
+    return keyedHash(this.#deps.limitKeySecret, canonicalMailbox(email)).slice(0, 32);
   }
 }

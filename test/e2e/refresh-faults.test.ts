@@ -8,9 +8,8 @@ import * as oidc from 'openid-client';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { StoreUnavailableError, type OidcStore, type Stores } from '../../src/storage/ports.ts';
 import { Engine } from '../engine/engine-fixture.ts';
-import { Harness, type AppJson } from '../helpers/harness.ts';
-import { Instance, LoadBalancer, startCluster } from '../helpers/instance.ts';
-import { RedisServer } from '../helpers/redis-server.ts';
+import type { AppJson } from '../helpers/harness.ts';
+import { Cluster } from '../helpers/instance.ts';
 
 /** The next save of a refresh token fails once, as if the store died right then. */
 function failingNextRefreshSave(inner: OidcStore): OidcStore & { arm(): void } {
@@ -90,25 +89,15 @@ describe('refresh storms while processes die (real Redis, real Postern processes
   this.timeout(120_000);
   const CHAINS = 12;
   const REFRESHES = 12;
-  const redis = new RedisServer();
-  const lb = new LoadBalancer();
-  const h = new Harness();
-  const instances: Instance[] = [];
+  const cluster = new Cluster();
+  const { redis, lb, h, instances } = cluster;
   let app: AppJson;
 
   before(async () => {
-    await redis.start();
-    await lb.start();
-    await h.attach(lb.url);
-    instances.push(...(await startCluster(2, lb, redis.url, h.smtp.url)));
+    await cluster.start(2);
     app = await h.createApp({ name: 'Storm App' });
   });
-  after(async () => {
-    await Promise.all(instances.map((i) => i.kill('SIGKILL')));
-    await lb.stop();
-    await h.stop();
-    await redis.destroy();
-  });
+  after(() => cluster.stop());
 
   /** Signs in CHAINS times, then refreshes every chain REFRESHES times at once while `fault` runs. */
   async function storm(fault: () => Promise<void>) {

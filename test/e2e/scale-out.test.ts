@@ -5,9 +5,8 @@ import { expect } from 'chai';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
-import { Harness, type AppJson } from '../helpers/harness.ts';
-import { Instance, LoadBalancer, startCluster } from '../helpers/instance.ts';
-import { RedisServer } from '../helpers/redis-server.ts';
+import type { AppJson } from '../helpers/harness.ts';
+import { Cluster } from '../helpers/instance.ts';
 
 /** How long an instance on Redis serves a cached Provider unchecked (the ProviderRegistry's revalidateMs). */
 const REVALIDATE_MS = 30_000;
@@ -24,27 +23,17 @@ async function rejection(promise: Promise<unknown>): Promise<string | undefined>
 
 describe('scale-out and restarts (three processes on one Redis)', function () {
   this.timeout(120_000);
-  const redis = new RedisServer();
-  const lb = new LoadBalancer();
-  const h = new Harness();
-  const instances: Instance[] = [];
+  const cluster = new Cluster();
+  const { redis, lb, h, instances } = cluster;
   let app: AppJson;
 
   before(async () => {
-    await redis.start();
-    await lb.start();
-    await h.attach(lb.url);
-    instances.push(...(await startCluster(3, lb, redis.url, h.smtp.url)));
+    await cluster.start(3);
     lb.target = 0;
     app = await h.createApp({ name: 'Scaled App' });
   });
 
-  after(async () => {
-    await Promise.all(instances.map((i) => i.kill('SIGKILL')));
-    await lb.stop();
-    await h.stop();
-    await redis.destroy();
-  });
+  after(() => cluster.stop());
 
   it('signs in on 1, redeems on 2, refreshes on 3, revokes on 1: 2 and 3 reject at once', async () => {
     const browser = new Browser();

@@ -4,8 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_TOKEN } from './harness.ts';
-import { freePort } from './redis-server.ts';
+import { ADMIN_TOKEN, Harness } from './harness.ts';
+import { RedisServer, freePort } from './redis-server.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -108,26 +108,42 @@ export class LoadBalancer {
 }
 
 /**
- * `count` Postern processes sharing one Redis behind `lb` (PUBLIC_URL is the balancer),
- * sending mail to `smtpUrl`, started and added to the balancer's targets.
+ * Postern processes sharing one real Redis behind a load balancer (PUBLIC_URL is the
+ * balancer), sending mail to the harness's SMTP capture, which also drives the flows.
  */
-export async function startCluster(count: number, lb: LoadBalancer, redisUrl: string, smtpUrl: string): Promise<Instance[]> {
-  const env = {
-    NODE_ENV: 'test',
-    PUBLIC_URL: lb.url,
-    REDIS_URL: redisUrl,
-    SMTP_URL: smtpUrl,
-    ADMIN_TOKEN,
-    COOKIE_SECRETS: 'cluster-cookie-secret-0123456789abcdef0123456789',
-    KEY_ENCRYPTION_KEY: '0bfa2c42f094b808c5f8abd4e47c04e19c0ee9e55406189d8cc643de65db932c',
-    LOG_LEVEL: 'warn',
-  };
-  const instances: Instance[] = [];
-  for (let i = 0; i < count; i++) {
-    const instance = new Instance(await freePort(), env);
-    instances.push(instance);
-    lb.targets.push(instance.url);
+export class Cluster {
+  readonly redis = new RedisServer();
+  readonly lb = new LoadBalancer();
+  readonly h = new Harness();
+  readonly instances: Instance[] = [];
+
+  async start(count: number): Promise<this> {
+    await this.redis.start();
+    await this.lb.start();
+    await this.h.attach(this.lb.url);
+    const env = {
+      NODE_ENV: 'test',
+      PUBLIC_URL: this.lb.url,
+      REDIS_URL: this.redis.url,
+      SMTP_URL: this.h.smtp.url,
+      ADMIN_TOKEN,
+      COOKIE_SECRETS: 'cluster-cookie-secret-0123456789abcdef0123456789',
+      KEY_ENCRYPTION_KEY: '0bfa2c42f094b808c5f8abd4e47c04e19c0ee9e55406189d8cc643de65db932c',
+      LOG_LEVEL: 'warn',
+    };
+    for (let i = 0; i < count; i++) {
+      const instance = new Instance(await freePort(), env);
+      this.instances.push(instance);
+      this.lb.targets.push(instance.url);
+    }
+    await Promise.all(this.instances.map((i) => i.start()));
+    return this;
   }
-  await Promise.all(instances.map((i) => i.start()));
-  return instances;
+
+  async stop(): Promise<void> {
+    await Promise.all(this.instances.map((i) => i.kill('SIGKILL')));
+    await this.lb.stop();
+    await this.h.stop();
+    await this.redis.destroy();
+  }
 }

@@ -165,21 +165,43 @@ export class Harness {
     return { page, mail, link: linkIn(mail) };
   }
 
+  /**
+   * The person's part of a sign-in, from the login page on: the address typed in, the link
+   * from the mail opened and confirmed. Returns the link and the URL the browser was sent
+   * back to (the redirect URI with the code), which the app then redeems.
+   */
+  async confirmSignIn(browser: Browser, loginPage: Page, email: string, redirectUri: string) {
+    const { link } = await this.requestLink(browser, loginPage, email);
+    const confirm = await browser.navigate(link);
+    const callback = await browser.submit(confirm, {}, '/link', redirectUri);
+    if (!callback.url.startsWith(redirectUri)) {
+      throw new Error(`sign-in did not reach the redirect URI: ${callback.status} ${callback.body.slice(0, 400)}`);
+    }
+    return { link, callbackUrl: callback.url };
+  }
+
+  /**
+   * The person's part of an RP-initiated logout: the app's end-session URL opened and
+   * "Sign out" confirmed. Returns the URL the browser was sent to at the end (the
+   * post_logout_redirect_uri when the app asked for one) and the page shown before it.
+   */
+  async confirmSignOut(browser: Browser, endSessionUrl: string, postLogoutRedirectUri: string) {
+    const confirm = await browser.navigate(endSessionUrl);
+    if (confirm.status !== 200) throw new Error(`end-session page: ${confirm.status} ${confirm.body.slice(0, 400)}`);
+    const done = await browser.submit(confirm, { logout: 'yes' }, undefined, postLogoutRedirectUri);
+    return { confirm, url: done.url };
+  }
+
   /** The whole sign-in: authorization request, email, link, confirm, code exchange. */
   async signIn(app: AppJson, email: string, opts: { scope?: string; browser?: Browser } = {}) {
     const browser = opts.browser ?? new Browser();
     const login = await this.startLogin(app, browser, opts);
-    const { link } = await this.requestLink(browser, login.page, email);
-    const confirm = await browser.navigate(link);
-    const callback = await browser.submit(confirm, {}, '/link', login.redirectUri);
-    if (!callback.url.startsWith(login.redirectUri)) {
-      throw new Error(`sign-in did not reach the redirect URI: ${callback.status} ${callback.body.slice(0, 400)}`);
-    }
-    const tokens = await oidc.authorizationCodeGrant(login.config, new URL(callback.url), {
+    const { link, callbackUrl } = await this.confirmSignIn(browser, login.page, email, login.redirectUri);
+    const tokens = await oidc.authorizationCodeGrant(login.config, new URL(callbackUrl), {
       pkceCodeVerifier: login.verifier,
       expectedState: login.state,
       expectedNonce: login.nonce,
     });
-    return { ...login, browser, callbackUrl: callback.url, tokens, link };
+    return { ...login, browser, callbackUrl, tokens, link };
   }
 }

@@ -1,13 +1,11 @@
 // The hosted login in a real browser: Debian's Chromium driven by playwright-core, with
 // JavaScript switched off and a phone-sized screen, as a person on a phone would use it.
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import * as oidc from 'openid-client';
-import { chromium, type Browser as Chromium } from 'playwright-core';
+import type { Browser as Chromium } from 'playwright-core';
+import { launchChromium, signInOnHostedPage, skipWithoutChromium } from '../helpers/chromium.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { linkIn } from '../helpers/smtp-capture.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('hosted login in Chromium without JavaScript', function () {
   this.timeout(60_000);
@@ -16,17 +14,10 @@ describe('hosted login in Chromium without JavaScript', function () {
   let chrome: Chromium;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.warn(`    SKIPPED: ${CHROMIUM} not found (apt-get install chromium); .ci/run installs it`);
-      this.skip();
-    }
+    skipWithoutChromium(this);
     await h.start();
     app = await h.createApp({ name: 'Phone App' });
-    chrome = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    chrome = await launchChromium();
   });
   after(async () => {
     await chrome?.close();
@@ -63,15 +54,8 @@ describe('hosted login in Chromium without JavaScript', function () {
 
     await page.goto(auth.url);
     await expect(await page.title()).to.include('Phone App');
-    // Labelled field and a real button: usable with a screen reader and without scripts.
-    const since = h.smtp.mails.length;
-    await page.getByLabel('Email address').fill('phone@example.com');
-    await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
-    await page.getByRole('heading', { name: 'Check your email' }).waitFor();
-
-    const link = linkIn(await h.smtp.next('phone@example.com', since));
-    await page.goto(link);
-    await page.getByRole('button', { name: 'Sign in to Phone App' }).click();
+    // Labelled field and real buttons: usable with a screen reader and without scripts.
+    await signInOnHostedPage(h, page, 'phone@example.com', 'Phone App');
     await page.waitForURL(`${app.redirect_uris[0]}**`);
     const callback = new URL(page.url());
     expect(callback.searchParams.get('iss')).to.equal(app.issuer);

@@ -112,6 +112,8 @@ export async function signInRefreshSignOut(h: Harness, app: AppJson, rp: Relying
 export class ProcessRelyingParty implements RelyingParty {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #lines: AsyncIterator<string>;
+  /** Settles when the program has exited and its output is read (also when it never started). */
+  readonly #closed: Promise<unknown>;
   #stderr = '';
 
   /** The app's settings reach the program as ISSUER, CLIENT_ID, CLIENT_SECRET (empty for a public app), REDIRECT_URI and POST_LOGOUT_REDIRECT_URI. */
@@ -126,6 +128,8 @@ export class ProcessRelyingParty implements RelyingParty {
     };
     this.#child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.#child.stderr.setEncoding('utf8').on('data', (chunk: string) => void (this.#stderr += chunk));
+    this.#child.on('error', (err) => void (this.#stderr += `${err.message}\n`));
+    this.#closed = new Promise((resolve) => this.#child.once('close', resolve));
     this.#lines = createInterface({ input: this.#child.stdout })[Symbol.asyncIterator]();
   }
 
@@ -133,8 +137,8 @@ export class ProcessRelyingParty implements RelyingParty {
     this.#child.stdin.write(`${command}\n`);
     const { value, done } = await this.#lines.next();
     if (done) {
-      await new Promise((resolve) => (this.#child.exitCode === null ? this.#child.once('exit', resolve) : resolve(undefined)));
-      throw new Error(`the relying party exited (${this.#child.exitCode}) at "${command.split(' ')[0]}":\n${this.#stderr}`);
+      const code = await this.#closed;
+      throw new Error(`the relying party exited (${String(code)}) at "${command.split(' ')[0]}":\n${this.#stderr}`);
     }
     return JSON.parse(value) as Record<string, unknown>;
   }
@@ -161,10 +165,9 @@ export class ProcessRelyingParty implements RelyingParty {
     await this.#ask(`logged_out ${url}`);
   }
 
+  /** End of input: the program's loop ends and it exits. */
   async close() {
-    if (this.#child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
     this.#child.stdin.end();
-    await exited;
+    await this.#closed;
   }
 }

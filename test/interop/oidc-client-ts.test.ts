@@ -82,9 +82,17 @@ describe(`interop: oidc-client-ts ${VERSION} in Chromium`, function () {
   it('signs in, renews silently in an iframe with a new ID token, signs out, and cannot renew after', async () => {
     const context = await chrome.newContext();
     const page = await context.newPage();
+    const { authorization_endpoint: authorizationEndpoint, userinfo_endpoint: userinfoEndpoint } = (await (
+      await fetch(`${app.issuer}/.well-known/openid-configuration`)
+    ).json()) as Record<string, string>;
     const authorizationRequests: { url: URL; inFrame: boolean }[] = [];
+    const userinfoAnswers: number[] = [];
     page.on('request', (req) => {
-      if (req.url().startsWith(`${app.issuer}/auth`)) authorizationRequests.push({ url: new URL(req.url()), inFrame: req.frame() !== page.mainFrame() });
+      if (req.url().startsWith(`${authorizationEndpoint}?`)) authorizationRequests.push({ url: new URL(req.url()), inFrame: req.frame() !== page.mainFrame() });
+    });
+    // The library calls userinfo from the app's origin (CORS); a preflight is not the call.
+    page.on('response', (res) => {
+      if (res.url() === userinfoEndpoint && res.request().method() === 'GET') userinfoAnswers.push(res.status());
     });
     const email = 'spa@example.com';
 
@@ -96,6 +104,7 @@ describe(`interop: oidc-client-ts ${VERSION} in Chromium`, function () {
     await page.waitForURL(`${spa.origin}/`);
     await page.getByRole('heading', { name: 'Signed in' }).waitFor();
     expect(await page.locator('#email').textContent()).to.equal(email);
+    expect(userinfoAnswers).to.deep.equal([200]);
     const [signIn] = authorizationRequests;
     expect(signIn?.inFrame).to.equal(false);
     expect(signIn?.url.searchParams.get('code_challenge_method')).to.equal('S256');

@@ -183,13 +183,12 @@ export class Harness {
   /**
    * The person's part of an RP-initiated logout: the app's end-session URL opened and
    * "Sign out" confirmed. Returns the URL the browser was sent to at the end (the
-   * post_logout_redirect_uri when the app asked for one) and the page shown before it.
+   * post_logout_redirect_uri when the app asked for one).
    */
-  async confirmSignOut(browser: Browser, endSessionUrl: string, postLogoutRedirectUri: string) {
+  async confirmSignOut(browser: Browser, endSessionUrl: string, postLogoutRedirectUri: string): Promise<string> {
     const confirm = await browser.navigate(endSessionUrl);
     if (confirm.status !== 200) throw new Error(`end-session page: ${confirm.status} ${confirm.body.slice(0, 400)}`);
-    const done = await browser.submit(confirm, { logout: 'yes' }, undefined, postLogoutRedirectUri);
-    return { confirm, url: done.url };
+    return (await browser.submit(confirm, { logout: 'yes' }, undefined, postLogoutRedirectUri)).url;
   }
 
   /** The whole sign-in: authorization request, email, link, confirm, code exchange. */

@@ -94,9 +94,9 @@ export async function signInRefreshSignOut(h: Harness, app: AppJson, rp: Relying
 
   const end = new URL(await rp.logout());
   expect(end.searchParams.get('id_token_hint')).to.be.a('string');
-  const out = await h.confirmSignOut(browser, end.href, POST_LOGOUT_REDIRECT_URI);
-  expect(out.url.startsWith(POST_LOGOUT_REDIRECT_URI), out.url).to.equal(true);
-  await rp.loggedOut(out.url);
+  const landing = await h.confirmSignOut(browser, end.href, POST_LOGOUT_REDIRECT_URI);
+  expect(landing.startsWith(POST_LOGOUT_REDIRECT_URI), landing).to.equal(true);
+  await rp.loggedOut(landing);
 
   const again = await browser.navigate(await rp.authorize(), {}, REDIRECT_URI);
   expect(again.status).to.equal(200);

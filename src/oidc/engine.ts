@@ -132,16 +132,47 @@ export function readingAtTokenEndpoint(): boolean {
 }
 
 /**
- * A9 Authorization parameters. At GET {issuer}/auth the engine reads its parameters from
- * Koa's `ctx.query` as the middleware before it (`provider.use`) left it, and it drops
- * offline_access unless the prompt includes consent (OpenID Connect Core §11). Returns
- * that middleware: `rewrite` gets the query and returns it as it is, or the one the engine
- * should see instead (only then is the query string rewritten).
+ * Engine routes. The engine's router matches a request path to a route after folding both
+ * to upper case, except for letters outside ASCII whose upper case is ASCII (so `ſ` is not
+ * `S`), and tries once more without one trailing slash (helpers/router.js). `path` is the
+ * request's path under the issuer.
  */
-export function rewriteAuthorizationQuery(rewrite: (query: ParsedUrlQuery) => ParsedUrlQuery): Middleware {
+export function atEngineRoute(path: string, route: string): boolean {
+  const folded = engineFold(path);
+  const target = engineFold(route);
+  return folded === target || folded === `${target}/`;
+}
+
+function engineFold(value: string): string {
+  let out = '';
+  for (const char of value) {
+    const upper = char.toUpperCase();
+    out += upper.length === 1 && !(char.codePointAt(0)! > 127 && upper.codePointAt(0)! < 128) ? upper : char;
+  }
+  return out;
+}
+
+/**
+ * A9 Authorization parameters. At GET (and HEAD) {issuer}/auth, in every spelling the
+ * engine routes there, the engine reads its parameters from Koa's `ctx.query` as the
+ * middleware before it (`provider.use`) left it, and it drops offline_access unless the
+ * prompt includes consent (OpenID Connect Core §11).
+ *
+ * A15 End-session parameters. At GET (and HEAD) {issuer}/session/end the engine reads its
+ * parameters from `ctx.query` the same way (actions/end_session.js, assemble_params).
+ *
+ * Returns that middleware for the given routes: `rewrite` gets the query and the route
+ * and returns the query as it is, or the one the engine should see instead (only then is
+ * the query string rewritten).
+ */
+export function rewriteEngineQuery(
+  routes: readonly string[],
+  rewrite: (query: ParsedUrlQuery, route: string) => ParsedUrlQuery | Promise<ParsedUrlQuery>,
+): Middleware {
   return async (ctx, next) => {
-    if (ctx.method === 'GET' && ctx.path === '/auth') {
-      const query = rewrite(ctx.query);
+    const route = ctx.method === 'GET' || ctx.method === 'HEAD' ? routes.find((r) => atEngineRoute(ctx.path, r)) : undefined;
+    if (route) {
+      const query = await rewrite(ctx.query, route);
       if (query !== ctx.query) ctx.query = query;
     }
     await next();

@@ -40,6 +40,8 @@ const ROUTER_POLICIES: Readonly<Record<string, 'writes' | 'serve'>> = {
   login: 'writes',
   // Signing out everywhere must work when it is needed most.
   revokeAll: 'serve',
+  // Staying signed in reads the session and changes nothing.
+  signOut: 'serve',
 };
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);

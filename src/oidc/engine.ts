@@ -281,31 +281,40 @@ export async function resumedInteraction(ctx: Context, provider: Provider): Prom
 
 /**
  * A14 Sign-out confirmation. The logout page's form posts to
- * {issuer}/session/end/confirm (the path's letters in any case, with or without a trailing
- * slash). There the engine ends the session and redirects to the post_logout_redirect_uri
- * it checked against the client when it showed the page, kept since in the session's
- * `state` (`postLogoutRedirectUri`, with `clientId`), without checking it again
- * (actions/end_session.js); without one it redirects to its own success page under the
- * issuer. The session is the one named by its session cookie (`cookieName('session')`).
- * After the engine ran, `ctx.oidc.route` says whether the request was that confirmation.
+ * {issuer}/session/end/confirm (in every spelling the engine routes there). There the
+ * engine ends the session and redirects to the post_logout_redirect_uri it checked
+ * against the client when it showed the page, kept since in the session's `state`
+ * (`postLogoutRedirectUri`, with `clientId` and the app's `state`), without checking it
+ * again (actions/end_session.js); without one it redirects to its own success page under
+ * the issuer. The session is the one named by its session cookie
+ * (`cookieName('session')`), its `accountId` the person signed in. After the engine ran,
+ * `ctx.oidc.route` says whether the request was that confirmation.
  */
 export interface PendingSignOut {
   readonly clientId: string | undefined;
   readonly postLogoutRedirectUri: string | undefined;
+  /** The `state` the app sent with the sign-out request, to be returned with the redirect. */
+  readonly state: string | undefined;
+  /** Who is signed in, if the session has anyone. */
+  readonly accountId: string | undefined;
 }
-
-const SIGN_OUT_CONFIRMATION = /^\/session\/end\/confirm\/?$/i;
 
 /** `path` is the request's path under the issuer. */
 export function isSignOutConfirmation(ctx: Context, path: string): boolean {
-  return ctx.method === 'POST' && SIGN_OUT_CONFIRMATION.test(path);
+  return ctx.method === 'POST' && atEngineRoute(path, '/session/end/confirm');
 }
 
-/** Where the sign-out this browser is confirming will send it, read before the engine ends the session. */
+/** The sign-out this browser was asked to confirm: where it would send it, read without the engine. */
 export async function pendingSignOut(ctx: Context, provider: Provider): Promise<PendingSignOut> {
   const id = ctx.cookies.get(provider.cookieName('session'));
-  const state = (id ? await outsideEngineRoutes(provider.Session.find(id)) : undefined)?.state;
-  return { clientId: text(state?.clientId), postLogoutRedirectUri: text(state?.postLogoutRedirectUri) };
+  const session = id ? await outsideEngineRoutes(provider.Session.find(id)) : undefined;
+  const state = session?.state;
+  return {
+    clientId: text(state?.clientId),
+    postLogoutRedirectUri: text(state?.postLogoutRedirectUri),
+    state: text(state?.state),
+    accountId: text(session?.accountId),
+  };
 }
 
 /** A resume (A13) or a sign-out confirmation: a request that may send the browser to the app. `path` is under the issuer. */

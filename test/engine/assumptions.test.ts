@@ -514,7 +514,9 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       expect(new URL(action).pathname).to.equal(`${appPath(e.app.id)}/session/end/confirm`);
       const done = await browser.request(action, { form: { xsrf, logout: 'yes' } });
       expect(done.headers.get('location')).to.equal(`${BYE}?state=st`);
-      expect(seen).to.deep.equal([{ pending: { clientId: e.app.id, postLogoutRedirectUri: BYE }, matched: true, redirect: `${BYE}?state=st` }]);
+      expect(seen).to.deep.equal([
+        { pending: { clientId: e.app.id, postLogoutRedirectUri: BYE, state: 'st', accountId: 'bye@example.com' }, matched: true, redirect: `${BYE}?state=st` },
+      ]);
     });
 
     it('redirects to whatever the session holds, without checking it against the client again', async () => {
@@ -536,7 +538,11 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
         headers: { cookie: browser.cookieHeader(action) },
       });
       expect(done.headers.get('location')).to.equal(`${BYE}?state=st`);
-      expect(seen).to.deep.include({ pending: { clientId: e.app.id, postLogoutRedirectUri: BYE }, matched: true, redirect: `${BYE}?state=st` });
+      expect(seen).to.deep.include({
+        pending: { clientId: e.app.id, postLogoutRedirectUri: BYE, state: 'st', accountId: 'case-bye@example.com' },
+        matched: true,
+        redirect: `${BYE}?state=st`,
+      });
     });
 
     it('without a post_logout_redirect_uri, redirects under the issuer (no redirect out)', async () => {

@@ -52,7 +52,7 @@ describe('route surface: one spelling per resource', function () {
 
   it('routes no other spelling of any route of Postern\'s routers to a handler', async () => {
     let checked = 0;
-    for (const name of ['root', 'login', 'revokeAll'] as const) {
+    for (const name of ['root', 'login', 'revokeAll', 'signOut'] as const) {
       for (const route of routesOf(h.server.routers[name])) {
         const values = { appId: app.app_id, uid };
         const path = fillPath(route.path, values);

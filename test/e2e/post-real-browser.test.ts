@@ -6,16 +6,15 @@
 // leads to, so signing in, single sign-on and signing out all work, and the cookie stays
 // Lax. The logout page is also used without JavaScript.
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
-import { chromium, type Browser as Chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
+import type { Browser as Chromium, BrowserContext, Page, Request } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { linkIn } from '../helpers/smtp-capture.ts';
 import { html } from '../../src/text/html.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** The page with the app's form, on the app's own site: another site than Postern's (localhost). Answered by the test, never contacted. */
 const RP = 'http://127.0.0.1:7';
 
@@ -30,20 +29,12 @@ describe('POST from another site in Chromium', function () {
   let chrome: Chromium;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.warn(`    SKIPPED: ${CHROMIUM} not found (apt-get install chromium); .ci/run installs it`);
-      this.skip();
-    }
+    chrome = await launchChromium(this);
     await h.start();
     await new Promise<void>((resolve) => appServer.listen(0, '127.0.0.1', resolve));
     const origin = `http://localhost:${(appServer.address() as AddressInfo).port}`;
     [callback, bye] = [`${origin}/callback`, `${origin}/bye`];
     app = await h.createApp({ name: 'Cross Site App', redirect_uris: [callback], post_logout_redirect_uris: [bye] });
-    chrome = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
   });
   after(async () => {
     await chrome?.close();

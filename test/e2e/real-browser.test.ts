@@ -1,13 +1,11 @@
 // The hosted login in a real browser: Debian's Chromium driven by playwright-core, with
 // JavaScript switched off and a phone-sized screen, as a person on a phone would use it.
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import * as oidc from 'openid-client';
-import { chromium, type Browser as Chromium } from 'playwright-core';
+import type { Browser as Chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { linkIn } from '../helpers/smtp-capture.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('hosted login in Chromium without JavaScript', function () {
   this.timeout(60_000);
@@ -16,17 +14,9 @@ describe('hosted login in Chromium without JavaScript', function () {
   let chrome: Chromium;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.warn(`    SKIPPED: ${CHROMIUM} not found (apt-get install chromium); .ci/run installs it`);
-      this.skip();
-    }
+    chrome = await launchChromium(this);
     await h.start();
     app = await h.createApp({ name: 'Phone App' });
-    chrome = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
   });
   after(async () => {
     await chrome?.close();

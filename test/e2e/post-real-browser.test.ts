@@ -75,6 +75,31 @@ describe('POST from another site in Chromium', function () {
     return seen;
   }
 
+  type AuthorizationRequest = Awaited<ReturnType<Harness['authorizationRequest']>>;
+
+  /** What the app does with the callback `page` is on: redeems the code. */
+  const redeem = (request: AuthorizationRequest, page: Page) =>
+    oidc.authorizationCodeGrant(request.config, new URL(page.url()), { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce });
+
+  /** A browser signed in by an ordinary GET authorization request, on the app's callback. */
+  async function signedIn(email: string, options: { javaScriptEnabled?: boolean; scope?: string } = {}) {
+    const context = await browser(options.javaScriptEnabled);
+    const page = await context.newPage();
+    const request = await h.authorizationRequest(app, options.scope ? { scope: options.scope } : {});
+    await page.goto(request.url.href);
+    await signInOnPage(page, email);
+    return { context, page, request, tokens: await redeem(request, page) };
+  }
+
+  /** A silent authorization request by GET in `page`: `code`, or the error it came back with. */
+  async function silently(page: Page) {
+    const request = await h.authorizationRequest(app, { params: { prompt: 'none' } });
+    await page.goto(request.url.href);
+    await page.waitForURL(`${callback}**`);
+    const params = new URL(page.url()).searchParams;
+    return params.get('code') ? 'code' : params.get('error');
+  }
+
   async function sessionCookie(context: BrowserContext) {
     const cookie = (await context.cookies(app.issuer)).find((c) => c.name === '_session');
     expect(cookie, 'a session cookie').to.not.equal(undefined);
@@ -88,7 +113,7 @@ describe('POST from another site in Chromium', function () {
     await postFromApp(page, `${app.issuer}/auth`, Object.fromEntries(first.url.searchParams));
     await page.getByLabel('Email address').waitFor();
     await signInOnPage(page, 'cross-site@example.com');
-    const tokens = await oidc.authorizationCodeGrant(first.config, new URL(page.url()), { pkceCodeVerifier: first.verifier, expectedState: first.state, expectedNonce: first.nonce });
+    const tokens = await redeem(first, page);
     expect(tokens.claims()?.email).to.equal('cross-site@example.com');
 
     const cookie = await sessionCookie(context);
@@ -99,7 +124,7 @@ describe('POST from another site in Chromium', function () {
     const silent = await h.authorizationRequest(app, { params: { prompt: 'none' } });
     await postFromApp(page, `${app.issuer}/auth`, Object.fromEntries(silent.url.searchParams));
     await page.waitForURL(`${callback}**`);
-    const again = await oidc.authorizationCodeGrant(silent.config, new URL(page.url()), { pkceCodeVerifier: silent.verifier, expectedState: silent.state, expectedNonce: silent.nonce });
+    const again = await redeem(silent, page);
     expect(again.claims()?.email).to.equal('cross-site@example.com');
 
     const post = requests.find((r) => r.method === 'POST');
@@ -112,13 +137,7 @@ describe('POST from another site in Chromium', function () {
   });
 
   it('signs out from a cross-site POST to /session/end: the logout page, "Yes", the post-logout URI with the state', async () => {
-    const context = await browser();
-    const page = await context.newPage();
-    const request = await h.authorizationRequest(app);
-    await page.goto(request.url.href);
-    await signInOnPage(page, 'cross-bye@example.com');
-    const tokens = await oidc.authorizationCodeGrant(request.config, new URL(page.url()), { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce });
-
+    const { context, page, tokens } = await signedIn('cross-bye@example.com');
     await postFromApp(page, `${app.issuer}/session/end`, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: bye, state: 'cross-state' });
     await page.getByRole('heading', { name: 'Sign out' }).waitFor();
     expect(await page.getByText('Do you want to sign out of Cross Site App?').count()).to.equal(1);
@@ -129,48 +148,28 @@ describe('POST from another site in Chromium', function () {
   });
 
   it('ends nothing by a cross-site POST to the confirmation: no session cookie, no xsrf token', async () => {
-    const context = await browser();
-    const page = await context.newPage();
-    const request = await h.authorizationRequest(app);
-    await page.goto(request.url.href);
-    await signInOnPage(page, 'cross-forged@example.com');
-
+    const { context, page } = await signedIn('cross-forged@example.com');
     await postFromApp(page, `${app.issuer}/session/end/confirm`, { logout: 'yes' });
     await page.getByRole('heading').first().waitFor();
     expect(page.url().startsWith(bye)).to.equal(false);
-    // Still signed in: a silent sign-in by GET gets a code.
-    const silent = await h.authorizationRequest(app, { params: { prompt: 'none' } });
-    await page.goto(silent.url.href);
-    await page.waitForURL(`${callback}**`);
-    expect(new URL(page.url()).searchParams.get('code')).to.be.a('string');
+    expect(await silently(page), 'still signed in').to.equal('code');
     await context.close();
   });
 
   it('works without JavaScript: "No, stay signed in" keeps the session, "Yes" ends it', async () => {
-    const context = await browser(false);
-    const page = await context.newPage();
-    const request = await h.authorizationRequest(app, { scope: 'openid email offline_access' });
-    await page.goto(request.url.href);
-    await signInOnPage(page, 'no-script@example.com');
-    const tokens = await oidc.authorizationCodeGrant(request.config, new URL(page.url()), { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce });
+    const { context, page, request, tokens } = await signedIn('no-script@example.com', { javaScriptEnabled: false, scope: 'openid email offline_access' });
     const endSession = oidc.buildEndSessionUrl(request.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: bye, state: 'stay-state' });
 
     await page.goto(endSession.href);
     await page.getByRole('link', { name: 'No, stay signed in' }).click();
     await page.waitForURL(`${bye}?state=stay-state`);
     expect((await oidc.refreshTokenGrant(request.config, tokens.refresh_token!)).access_token).to.be.a('string');
-    const silent = await h.authorizationRequest(app, { params: { prompt: 'none' } });
-    await page.goto(silent.url.href);
-    await page.waitForURL(`${callback}**`);
-    expect(new URL(page.url()).searchParams.get('code'), 'still signed in').to.be.a('string');
+    expect(await silently(page), 'still signed in').to.equal('code');
 
     await page.goto(endSession.href);
     await page.getByRole('button', { name: 'Yes, sign me out' }).click();
     await page.waitForURL(`${bye}?state=stay-state`);
-    const after = await h.authorizationRequest(app, { params: { prompt: 'none' } });
-    await page.goto(after.url.href);
-    await page.waitForURL(`${callback}**`);
-    expect(new URL(page.url()).searchParams.get('error'), 'signed out').to.equal('login_required');
+    expect(await silently(page), 'signed out').to.equal('login_required');
     await context.close();
   });
 });

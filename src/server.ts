@@ -1,7 +1,7 @@
 // The root Koa app, as the ordered list of what every request passes through: request id
 // and log, host pinning, security headers, error mapping, URL length, load shedding, admin
 // authentication and canonical paths; then health, admin API, hosted login, sign-out
-// everywhere and, last, each app's oidc-provider.
+// everywhere, declining a sign-out and, last, each app's oidc-provider.
 import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Config } from '../config/load.ts';
@@ -9,7 +9,7 @@ import { STYLESHEET } from '../interactions/views/layout.ts';
 import { loginRouter } from '../interactions/login-routes.ts';
 import { Csrf } from '../interactions/csrf.ts';
 import { devMailboxPage } from '../interactions/views/dev-mailbox-page.ts';
-import { errorPage, logoutPage, signedOutPage } from '../interactions/views/pages.ts';
+import { errorPage, logoutPage, signedOutPage, stillSignedInPage } from '../interactions/views/pages.ts';
 import { adminGate } from './admin/admin-auth.ts';
 import { adminRouter } from './admin/admin-routes.ts';
 import type { AppsService } from './apps/apps-service.ts';
@@ -28,6 +28,7 @@ import type { Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
 import type { MailQueue, MailQueueOptions } from './mail/mail-queue.ts';
 import type { Mailer } from './mail/mailer.ts';
+import { declineSignOutRouter } from './oidc/decline-sign-out.ts';
 import { revokeAllRouter } from './oidc/revoke-all.ts';
 import type { Stores } from './storage/ports.ts';
 import { mountApps } from './tenancy/app-mount.ts';
@@ -57,7 +58,7 @@ export interface Server {
   readonly keyRotation: KeyRotationScheduler;
   readonly mailQueue: MailQueue;
   /** Every router Postern mounts, in order, so tests can enumerate every route. */
-  readonly routers: Readonly<Record<'root' | 'admin' | 'login' | 'revokeAll', Router>>;
+  readonly routers: Readonly<Record<'root' | 'admin' | 'login' | 'revokeAll' | 'signOut', Router>>;
   /** Set once the server listens; /healthz answers 503 before. */
   ready: boolean;
 }
@@ -92,6 +93,7 @@ export function buildServer(deps: ServerDeps): Server {
     admin: adminRouter({ apps, publicUrl: config.publicUrl, audit }),
     login: loginRouter({ registry, signIn: services.signIn, csrf: new Csrf(config.cookieSecrets, https) }),
     revokeAll: revokeAllRouter({ registry, oidc: services.documents, audit }),
+    signOut: declineSignOutRouter({ registry, audit, stillSignedInPage }),
   };
 
   const app = new Koa({ proxy: true, keys: [...config.cookieSecrets] });
@@ -110,6 +112,7 @@ export function buildServer(deps: ServerDeps): Server {
     mountRouter(routers.admin),
     mountRouter(routers.login),
     mountRouter(routers.revokeAll),
+    mountRouter(routers.signOut),
     mountApps(registry),
   ]) {
     app.use(middleware);

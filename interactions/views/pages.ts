@@ -134,15 +134,29 @@ export function errorPage(input: { title: string; message: string; reference?: s
   return page({ title: input.title, body: html`<p>${input.message}</p>${ref}` });
 }
 
-/** `form` is oidc-provider's ready-made logout form (its own action and xsrf token, escaped by it). */
-export function logoutPage(input: { appName: string | undefined; form: string }) {
+/**
+ * `form` is oidc-provider's ready-made logout form (its own action and xsrf token, escaped
+ * by it): only "Yes" submits it. "No" is a plain link to `decline`, which changes nothing
+ * (the engine's form without `logout` would still end the app's grant).
+ */
+export function logoutPage(input: { appName: string | undefined; form: string; decline: string }) {
   return page({
     title: 'Sign out',
     appName: input.appName,
     body: html`<p>Do you want to sign out${input.appName && ` of ${input.appName}`}?</p>
 ${raw(input.form)}
 <button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button>
-<button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>`,
+<a class="button secondary" href="${input.decline}">No, stay signed in</a>`,
+  });
+}
+
+export function stillSignedInPage(input: { appName: string; signedIn: boolean }) {
+  return page({
+    title: input.signedIn ? 'You are still signed in' : 'Nothing was changed',
+    appName: input.appName,
+    body: input.signedIn
+      ? html`<p>You chose not to sign out of ${input.appName}, so nothing was changed. You can close this window and go back to ${input.appName}.</p>`
+      : html`<p>There is no sign-out waiting for an answer in this browser. You can close this window.</p>`,
   });
 }
 

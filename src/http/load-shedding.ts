@@ -3,18 +3,21 @@
 // keys, sending mail, writing to the store. While the lag is over the limit
 // (MAX_EVENT_LOOP_LAG_MS), those routes answer 503 temporarily_unavailable with
 // Retry-After at once, before any of their work, and everything else is served: pages,
-// discovery, JWKS, userinfo, introspection, sign-out, /healthz and /readyz.
+// discovery, JWKS, userinfo, introspection, sign-out (the logout page, its confirmation,
+// sign-out everywhere), /healthz and /readyz.
 //
 // Which routes are expensive is read from the routes themselves, never from a list of
 // paths: Postern's routers are walked (each router has a policy below; a router without
-// one stops the server from being built), and the engine's token endpoint is known by
-// its configured route.
+// one stops the server from being built), the engine's token endpoint is known by its
+// configured route, and so are the endpoints where Postern answers POST in front of the
+// engine (the authorization and end-session endpoints: src/oidc/posted-request.ts).
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { performance } from 'node:perf_hooks';
 import { APPS_PREFIX } from '../apps/app-paths.ts';
 import { PosternError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { POSTED_ROUTES } from '../oidc/posted-request.ts';
 import { TOKEN_PATH } from '../oidc/shared-configuration.ts';
 import type { LagSource } from './event-loop-lag.ts';
 import { foldedSegments } from './request-path.ts';
@@ -37,6 +40,8 @@ const ROUTER_POLICIES: Readonly<Record<string, 'writes' | 'serve'>> = {
   login: 'writes',
   // Signing out everywhere must work when it is needed most.
   revokeAll: 'serve',
+  // Staying signed in reads the session and changes nothing.
+  signOut: 'serve',
 };
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -81,8 +86,10 @@ export class RouteCosts {
     const [prefix, app, ...rest] = foldedSegments(path);
     if (`/${prefix}` !== APPS_PREFIX || !app) return undefined;
     const endpoint = `/${rest.join('/')}`;
-    const token = endpoint === TOKEN_PATH && !READS.has(method);
-    return { route: `engine ${endpoint} ${method}`, policy: token ? 'shed' : 'serve' };
+    // A POST at the authorization or end-session endpoint writes to the store, like a
+    // sign-in step.
+    const shed = !READS.has(method) && (endpoint === TOKEN_PATH || (method === 'POST' && POSTED_ROUTES.includes(endpoint)));
+    return { route: `engine ${endpoint} ${method}`, policy: shed ? 'shed' : 'serve' };
   }
 }
 

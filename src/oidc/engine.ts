@@ -132,16 +132,47 @@ export function readingAtTokenEndpoint(): boolean {
 }
 
 /**
- * A9 Authorization parameters. At GET {issuer}/auth the engine reads its parameters from
- * Koa's `ctx.query` as the middleware before it (`provider.use`) left it, and it drops
- * offline_access unless the prompt includes consent (OpenID Connect Core §11). Returns
- * that middleware: `rewrite` gets the query and returns it as it is, or the one the engine
- * should see instead (only then is the query string rewritten).
+ * Engine routes. The engine's router matches a request path to a route after folding both
+ * to upper case, except for letters outside ASCII whose upper case is ASCII (so `ſ` is not
+ * `S`), and tries once more without one trailing slash (helpers/router.js). `path` is the
+ * request's path under the issuer.
  */
-export function rewriteAuthorizationQuery(rewrite: (query: ParsedUrlQuery) => ParsedUrlQuery): Middleware {
+export function atEngineRoute(path: string, route: string): boolean {
+  const folded = engineFold(path);
+  const target = engineFold(route);
+  return folded === target || folded === `${target}/`;
+}
+
+function engineFold(value: string): string {
+  let out = '';
+  for (const char of value) {
+    const upper = char.toUpperCase();
+    out += upper.length === 1 && !(char.codePointAt(0)! > 127 && upper.codePointAt(0)! < 128) ? upper : char;
+  }
+  return out;
+}
+
+/**
+ * A9 Authorization parameters. At GET (and HEAD) {issuer}/auth, in every spelling the
+ * engine routes there, the engine reads its parameters from Koa's `ctx.query` as the
+ * middleware before it (`provider.use`) left it, and it drops offline_access unless the
+ * prompt includes consent (OpenID Connect Core §11).
+ *
+ * A15 End-session parameters. At GET (and HEAD) {issuer}/session/end the engine reads its
+ * parameters from `ctx.query` the same way (actions/end_session.js, assemble_params).
+ *
+ * Returns that middleware for the given routes: `rewrite` gets the query and the route
+ * and returns the query as it is, or the one the engine should see instead (only then is
+ * the query string rewritten).
+ */
+export function rewriteEngineQuery(
+  routes: readonly string[],
+  rewrite: (query: ParsedUrlQuery, route: string) => ParsedUrlQuery | Promise<ParsedUrlQuery>,
+): Middleware {
   return async (ctx, next) => {
-    if (ctx.method === 'GET' && ctx.path === '/auth') {
-      const query = rewrite(ctx.query);
+    const route = ctx.method === 'GET' || ctx.method === 'HEAD' ? routes.find((r) => atEngineRoute(ctx.path, r)) : undefined;
+    if (route) {
+      const query = await rewrite(ctx.query, route);
       if (query !== ctx.query) ctx.query = query;
     }
     await next();
@@ -250,31 +281,40 @@ export async function resumedInteraction(ctx: Context, provider: Provider): Prom
 
 /**
  * A14 Sign-out confirmation. The logout page's form posts to
- * {issuer}/session/end/confirm (the path's letters in any case, with or without a trailing
- * slash). There the engine ends the session and redirects to the post_logout_redirect_uri
- * it checked against the client when it showed the page, kept since in the session's
- * `state` (`postLogoutRedirectUri`, with `clientId`), without checking it again
- * (actions/end_session.js); without one it redirects to its own success page under the
- * issuer. The session is the one named by its session cookie (`cookieName('session')`).
- * After the engine ran, `ctx.oidc.route` says whether the request was that confirmation.
+ * {issuer}/session/end/confirm (in every spelling the engine routes there). There the
+ * engine ends the session and redirects to the post_logout_redirect_uri it checked
+ * against the client when it showed the page, kept since in the session's `state`
+ * (`postLogoutRedirectUri`, with `clientId` and the app's `state`), without checking it
+ * again (actions/end_session.js); without one it redirects to its own success page under
+ * the issuer. The session is the one named by its session cookie
+ * (`cookieName('session')`), its `accountId` the person signed in. After the engine ran,
+ * `ctx.oidc.route` says whether the request was that confirmation.
  */
 export interface PendingSignOut {
   readonly clientId: string | undefined;
   readonly postLogoutRedirectUri: string | undefined;
+  /** The `state` the app sent with the sign-out request, to be returned with the redirect. */
+  readonly state: string | undefined;
+  /** Who is signed in, if the session has anyone. */
+  readonly accountId: string | undefined;
 }
-
-const SIGN_OUT_CONFIRMATION = /^\/session\/end\/confirm\/?$/i;
 
 /** `path` is the request's path under the issuer. */
 export function isSignOutConfirmation(ctx: Context, path: string): boolean {
-  return ctx.method === 'POST' && SIGN_OUT_CONFIRMATION.test(path);
+  return ctx.method === 'POST' && atEngineRoute(path, '/session/end/confirm');
 }
 
-/** Where the sign-out this browser is confirming will send it, read before the engine ends the session. */
+/** The sign-out this browser was asked to confirm: where it would send it, read without the engine. */
 export async function pendingSignOut(ctx: Context, provider: Provider): Promise<PendingSignOut> {
   const id = ctx.cookies.get(provider.cookieName('session'));
-  const state = (id ? await outsideEngineRoutes(provider.Session.find(id)) : undefined)?.state;
-  return { clientId: text(state?.clientId), postLogoutRedirectUri: text(state?.postLogoutRedirectUri) };
+  const session = id ? await outsideEngineRoutes(provider.Session.find(id)) : undefined;
+  const state = session?.state;
+  return {
+    clientId: text(state?.clientId),
+    postLogoutRedirectUri: text(state?.postLogoutRedirectUri),
+    state: text(state?.state),
+    accountId: text(session?.accountId),
+  };
 }
 
 /** A resume (A13) or a sign-out confirmation: a request that may send the browser to the app. `path` is under the issuer. */

@@ -3,10 +3,11 @@
 // the app's own (first-party, no consent screen), so a request for `offline_access` is
 // treated as consent being asked for; the hosted login then grants it without a screen
 // (interactions/consent.ts). Done as a public pre-middleware (engine.ts, A9), not by
-// patching the engine.
-import { rewriteAuthorizationQuery } from './engine.ts';
+// patching the engine; it also applies to parameters that were posted (posted-request.ts).
+import { rewriteEngineQuery } from './engine.ts';
+import { AUTHORIZATION_PATH } from './shared-configuration.ts';
 
-export const offlineAccessImpliesConsent = rewriteAuthorizationQuery((query) => {
+export const offlineAccessImpliesConsent = rewriteEngineQuery([AUTHORIZATION_PATH], (query) => {
   const { scope, prompt } = query;
   if (typeof scope !== 'string' || !scope.split(' ').includes('offline_access')) return query;
   if (prompt !== undefined && typeof prompt !== 'string') return query;

@@ -7,6 +7,7 @@ import type { AppRecord, Stores } from '../storage/ports.ts';
 import { openSigningKeys } from '../keys/open-keys.ts';
 import { adapterFor } from './adapter.ts';
 import { clientMetadataOf } from './client-metadata.ts';
+import { DECLINE_SIGN_OUT_PATH } from './decline-sign-out.ts';
 import { jwksInPreferenceOrder } from './engine.ts';
 import { findAccountIn } from './find-account.ts';
 import { CLIENT_AUTH_METHODS, sharedConfiguration } from './shared-configuration.ts';
@@ -27,7 +28,7 @@ export interface ProviderDeps {
   /** The hosted pages' look for the engine's own pages (HTML; the views escape). */
   readonly pages: {
     readonly errorPage: ErrorPage;
-    readonly logoutPage: (input: { appName: string | undefined; form: string }) => string;
+    readonly logoutPage: (input: { appName: string | undefined; form: string; decline: string }) => string;
     readonly signedOutPage: (input: { appName: string | undefined }) => string;
   };
 }
@@ -64,7 +65,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
         ...shared.features.rpInitiatedLogout,
         async logoutSource(ctx, form) {
           ctx.type = 'html';
-          ctx.body = deps.pages.logoutPage({ appName: app.name, form });
+          ctx.body = deps.pages.logoutPage({ appName: app.name, form, decline: `${issuer}${DECLINE_SIGN_OUT_PATH}` });
         },
         async postLogoutSuccessSource(ctx) {
           ctx.type = 'html';

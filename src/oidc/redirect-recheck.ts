@@ -35,7 +35,7 @@ export interface RecheckDeps {
 type Kind = 'redirect_uri' | 'post_logout_redirect_uri';
 
 /** Why the client may no longer send the browser to `uri`; undefined when it may. */
-async function refusal(provider: Provider, clientId: string | undefined, uri: string | undefined, kind: Kind): Promise<string | undefined> {
+export async function refusal(provider: Provider, clientId: string | undefined, uri: string | undefined, kind: Kind): Promise<string | undefined> {
   const client = clientId === undefined ? undefined : await provider.Client.find(clientId);
   if (!client) return 'app changed: the client no longer exists';
   // The engine's own test, as at the start of the request (loopback ports of native apps included).

@@ -20,6 +20,13 @@ export const INTROSPECTION_PATH = '/token/introspection';
 /** Documented route (`routes.token`), spelt out because load shedding recognises the token endpoint by it. */
 export const TOKEN_PATH = '/token';
 
+/**
+ * Documented routes (`routes.authorization`, `routes.end_session`), spelt out because
+ * Postern answers POST there itself (posted-request.ts).
+ */
+export const AUTHORIZATION_PATH = '/auth';
+export const END_SESSION_PATH = '/session/end';
+
 export function sharedConfiguration() {
   return {
     // `sub`, `email` and `email_verified` belong to every ID token, so they sit under
@@ -50,7 +57,7 @@ export function sharedConfiguration() {
       authorizationSigningAlgValues: [...SIGNING_ALGS],
       requestObjectSigningAlgValues: [...SIGNING_ALGS],
     },
-    routes: { introspection: INTROSPECTION_PATH, token: TOKEN_PATH },
+    routes: { introspection: INTROSPECTION_PATH, token: TOKEN_PATH, authorization: AUTHORIZATION_PATH, end_session: END_SESSION_PATH },
 
     features: {
       devInteractions: { enabled: false },

@@ -1,10 +1,12 @@
-// One app's oidc-provider: its issuer under PUBLIC_URL, its configuration, the re-check of
-// redirect URIs when a sign-in or sign-out finishes, the login middleware for
-// offline_access, and its events in the audit trail.
+// One app's oidc-provider: its issuer under PUBLIC_URL, its configuration, POST at the
+// authorization and end-session endpoints, the re-check of redirect URIs when a sign-in or
+// sign-out finishes, the login middleware for offline_access, and its events in the audit
+// trail.
 import Provider from 'oidc-provider';
 import { issuerOf } from '../apps/app-paths.ts';
 import type { AuditLog } from '../audit.ts';
 import { offlineAccessImpliesConsent } from '../oidc/offline-access.ts';
+import { postedRequests } from '../oidc/posted-request.ts';
 import { providerConfiguration, type ProviderDeps } from '../oidc/provider-config.ts';
 import { recheckRedirects } from '../oidc/redirect-recheck.ts';
 import type { AppRecord } from '../storage/ports.ts';
@@ -13,6 +15,8 @@ import { auditProvider } from './provider-audit.ts';
 export function createProvider(app: AppRecord, publicUrl: string, deps: ProviderDeps, audit: AuditLog) {
   const issuer = issuerOf(publicUrl, app.id);
   const provider = new Provider(issuer, providerConfiguration(app, issuer, deps));
+  // First: posted parameters become the query before anything reads it.
+  provider.use(postedRequests({ appId: app.id, issuer, documents: deps.stores.oidc }));
   provider.use(recheckRedirects(provider, { appId: app.id, appName: app.name, audit, pages: deps.pages }));
   provider.use(offlineAccessImpliesConsent);
   auditProvider(provider, app.id, audit, deps.logger);

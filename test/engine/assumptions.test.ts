@@ -1,7 +1,7 @@
 // Every assumption src/oidc/engine.ts makes about oidc-provider, checked against a real
 // Provider over HTTP (test/engine/engine-fixture.ts). Run this file first after changing
 // the engine's version (docs/upgrading-oidc-provider.md): a failure names the assumption
-// (A1…A14) that no longer holds.
+// (A1…A15) that no longer holds.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
@@ -11,6 +11,7 @@ import { peekBody } from '../../src/http/engine-guard.ts';
 import { createLogger } from '../../src/log.ts';
 import { clientMetadataOf } from '../../src/oidc/client-metadata.ts';
 import {
+  atEngineRoute,
   ENGINE_BODY_LIMIT,
   engineHadNoRoute,
   GRANT_MODEL,
@@ -19,12 +20,14 @@ import {
   outsideEngineRoutes,
   pendingSignOut,
   resumedInteraction,
+  rewriteEngineQuery,
   signOutRedirect,
   validateClientMetadata,
   type PendingSignOut,
   type ResumedInteraction,
 } from '../../src/oidc/engine.ts';
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
+import { END_SESSION_PATH } from '../../src/oidc/shared-configuration.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { openRedisStores } from '../../src/storage/redis/open-redis.ts';
@@ -163,6 +166,21 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       const { tokens } = await e.signIn('offline@example.com', 'openid offline_access');
       expect(tokens.refresh_token).to.be.a('string');
       expect(tokens.scope?.split(' ')).to.include('offline_access');
+    });
+
+    it('A9: the engine routes every spelling of /auth that the rewrite matches (letters in any case, a trailing slash)', async () => {
+      for (const spelling of ['/AUTH', '/Auth/']) {
+        const { tokens } = await e.signIn('offline-spelt@example.com', 'openid offline_access', new Browser(), (url) => url.replace('/auth?', `${spelling}?`));
+        expect(tokens.refresh_token, spelling).to.be.a('string');
+      }
+      // The engine's folding, which atEngineRoute follows: ASCII letters only, one trailing slash.
+      expect(['/auth', '/AUTH', '/aUtH/'].map((p) => atEngineRoute(p, '/auth'))).to.deep.equal([true, true, true]);
+      expect(['/auth//', '/%61uth', '/\u017fession/end', '/auth/x'].map((p) => atEngineRoute(p, p.includes('session') ? '/session/end' : '/auth'))).to.deep.equal([false, false, false, false]);
+      for (const path of ['/AUTH', '/auth/', '/%61uth', '/SESSION/END/', '/Session/End', '/auth//', '/session/end//']) {
+        const res = await fetch(`${e.issuer}${path}`, { headers: { accept: 'application/json' } });
+        const engineRoutes = res.status !== 404;
+        expect(engineRoutes, `${path}: the engine routes it`).to.equal(atEngineRoute(path, path.toLowerCase().includes('session') ? '/session/end' : '/auth'));
+      }
     });
 
     it('A8: a used refresh token reported unused gets another successor; a replay revokes the grant', async () => {
@@ -496,7 +514,9 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       expect(new URL(action).pathname).to.equal(`${appPath(e.app.id)}/session/end/confirm`);
       const done = await browser.request(action, { form: { xsrf, logout: 'yes' } });
       expect(done.headers.get('location')).to.equal(`${BYE}?state=st`);
-      expect(seen).to.deep.equal([{ pending: { clientId: e.app.id, postLogoutRedirectUri: BYE }, matched: true, redirect: `${BYE}?state=st` }]);
+      expect(seen).to.deep.equal([
+        { pending: { clientId: e.app.id, postLogoutRedirectUri: BYE, state: 'st', accountId: 'bye@example.com' }, matched: true, redirect: `${BYE}?state=st` },
+      ]);
     });
 
     it('redirects to whatever the session holds, without checking it against the client again', async () => {
@@ -518,7 +538,11 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
         headers: { cookie: browser.cookieHeader(action) },
       });
       expect(done.headers.get('location')).to.equal(`${BYE}?state=st`);
-      expect(seen).to.deep.include({ pending: { clientId: e.app.id, postLogoutRedirectUri: BYE }, matched: true, redirect: `${BYE}?state=st` });
+      expect(seen).to.deep.include({
+        pending: { clientId: e.app.id, postLogoutRedirectUri: BYE, state: 'st', accountId: 'case-bye@example.com' },
+        matched: true,
+        redirect: `${BYE}?state=st`,
+      });
     });
 
     it('without a post_logout_redirect_uri, redirects under the issuer (no redirect out)', async () => {
@@ -526,6 +550,39 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       const done = await browser.request(action, { form: { xsrf, logout: 'yes' } });
       expect(done.headers.get('location')!.startsWith(`${e.issuer}/session/end/success`)).to.equal(true);
       expect(seen[0]).to.deep.include({ matched: true, redirect: undefined });
+    });
+  });
+
+  describe('A15: at GET /session/end the engine reads ctx.query as the middleware before it left it', () => {
+    const BYE = 'http://localhost:8080/bye';
+    const e = new Engine();
+    /** Queries the middleware hands the engine instead of `?swap=<key>`. */
+    const swaps = new Map<string, Record<string, string>>();
+    before(() => e.start({
+      configure: (configuration) => ({ ...configuration, clients: configuration.clients!.map((c) => ({ ...c, post_logout_redirect_uris: [BYE] })) }),
+      use: [rewriteEngineQuery([END_SESSION_PATH], (query) => swaps.get(String(query.swap)) ?? query)],
+    }));
+    after(() => e.stop());
+
+    for (const spelling of ['/session/end', '/SESSION/END/', '/Session/End']) {
+      it(`shows the logout page for the rewritten parameters, and ends at their post-logout URI with their state (${spelling})`, async () => {
+        const { tokens, browser } = await e.signIn(`swap${spelling.length}@example.com`);
+        swaps.set(spelling, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: BYE, state: `st${spelling}` });
+        const page = await browser.request(`${e.issuer}${spelling}?swap=${encodeURIComponent(spelling)}`);
+        expect(page.status, page.body.slice(0, 300)).to.equal(200);
+        const action = /action="([^"]+)"/.exec(page.body)![1]!;
+        const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.body)![1]!;
+        const done = await browser.request(action, { form: { xsrf, logout: 'yes' } });
+        expect(done.headers.get('location')).to.equal(`${BYE}?state=${encodeURIComponent(`st${spelling}`)}`);
+      });
+    }
+
+    it('judges the rewritten parameters, not the ones sent', async () => {
+      const { browser } = await e.signIn('swap-bad@example.com');
+      swaps.set('bad', { id_token_hint: 'not-a-jwt' });
+      const page = await browser.request(`${e.issuer}/session/end?swap=bad`);
+      expect(page.status).to.equal(400);
+      expect(page.body).to.include('could not decode id_token_hint');
     });
   });
 

@@ -41,6 +41,8 @@ export interface EngineOptions {
   readonly configure?: (configuration: Configuration) => Configuration;
   /** What stands in front of the engine (default: nothing). */
   readonly front?: (engine: RunEngine) => Middleware;
+  /** Middleware for `provider.use`, ahead of Postern's own (the engine is mounted with what it has then). */
+  readonly use?: readonly Middleware[];
 }
 
 /** An app record as the admin API would create it. */
@@ -103,6 +105,7 @@ export class Engine {
     const deps = providerDeps(this.stores);
     const configuration = providerConfiguration(this.app, this.issuer, deps);
     this.provider = new Provider(this.issuer, options.configure ? options.configure(configuration) : configuration);
+    for (const middleware of options.use ?? []) this.provider.use(middleware);
     this.provider.use(offlineAccessImpliesConsent);
 
     const mounted = mount(path, this.provider as never);
@@ -146,8 +149,11 @@ export class Engine {
     return oidc.discovery(new URL(this.issuer), this.app.id, undefined, auth, { execute: [oidc.allowInsecureRequests] });
   }
 
-  /** Authorization request and sign-in, up to the callback with its code; `browser` keeps the session. */
-  async authorize(email: string, scope = 'openid email', browser = new Browser()) {
+  /**
+   * Authorization request and sign-in, up to the callback with its code; `browser` keeps
+   * the session. `respell` changes the request's URL (another spelling of the endpoint).
+   */
+  async authorize(email: string, scope = 'openid email', browser = new Browser(), respell = (url: string) => url) {
     const config = await this.client();
     const verifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
@@ -159,15 +165,15 @@ export class Engine {
       nonce,
       login_hint: email,
     });
-    const callback = await browser.navigate(url.href, {}, REDIRECT_URI);
+    const callback = await browser.navigate(respell(url.href), {}, REDIRECT_URI);
     if (!callback.url.startsWith(REDIRECT_URI)) throw new Error(`sign-in did not reach the redirect URI: ${callback.status} ${callback.body.slice(0, 300)}`);
     const exchange = () => oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: verifier, expectedNonce: nonce });
     return { config, browser, exchange };
   }
 
   /** Authorization request, sign-in and code exchange; `browser` keeps the session. */
-  async signIn(email: string, scope = 'openid email', browser = new Browser()) {
-    const { config, exchange } = await this.authorize(email, scope, browser);
+  async signIn(email: string, scope = 'openid email', browser = new Browser(), respell?: (url: string) => string) {
+    const { config, exchange } = await this.authorize(email, scope, browser, respell);
     return { config, tokens: await exchange(), browser };
   }
 

@@ -138,8 +138,8 @@ export class Harness {
     return oidc.discovery(new URL(app.issuer), app.client_id, undefined, auth, { execute: [oidc.allowInsecureRequests] });
   }
 
-  /** Starts an authorization request in `browser` and returns the login page. */
-  async startLogin(app: AppJson, browser: Browser, opts: { scope?: string; redirectUri?: string } = {}) {
+  /** An authorization request as openid-client builds it (PKCE, state, nonce), not sent yet; `params` adds to or overrides it. */
+  async authorizationRequest(app: AppJson, opts: { scope?: string; redirectUri?: string; params?: Record<string, string> } = {}) {
     const config = await this.client(app);
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
@@ -152,9 +152,16 @@ export class Harness {
       code_challenge_method: 'S256',
       state,
       nonce,
+      ...opts.params,
     });
-    const page = await browser.navigate(url.href, {}, redirectUri);
-    return { config, verifier, state, nonce, redirectUri, page };
+    return { config, verifier, state, nonce, redirectUri, url };
+  }
+
+  /** Starts an authorization request in `browser` and returns the login page. */
+  async startLogin(app: AppJson, browser: Browser, opts: { scope?: string; redirectUri?: string } = {}) {
+    const request = await this.authorizationRequest(app, opts);
+    const page = await browser.navigate(request.url.href, {}, request.redirectUri);
+    return { ...request, page };
   }
 
   /** Types the address into the login page and returns the page shown and the mail sent. */

@@ -94,22 +94,25 @@ describe('load shedding: which routes are expensive', () => {
     expect(shed('GET', '/readyz')).to.equal('serve');
   });
 
-  it("classifies every engine endpoint in discovery for POST: the token endpoint is shed, the others served", async () => {
+  it("classifies every engine endpoint in discovery for POST: the token endpoint and the posted authorization and sign-out requests are shed, the others served", async () => {
     const endpoints = await engineEndpoints(app);
     expect(endpoints).to.include.members(['/token', '/token/introspection', '/token/revocation', '/me', '/session/end', '/auth', '/jwks']);
     for (const endpoint of [...endpoints, '/session/end/confirm']) {
       for (const method of ['POST', 'GET']) {
         const classified = costs.classify(method, `/apps/${app.app_id}${endpoint}`);
         expect(classified, `${method} ${endpoint}`).to.not.equal(undefined);
-        const expected = endpoint === '/token' && method === 'POST' ? 'shed' : 'serve';
+        const expected = ['/token', '/auth', '/session/end'].includes(endpoint) && method === 'POST' ? 'shed' : 'serve';
         expect(classified!.policy, `${method} ${endpoint} (${classified!.route})`).to.equal(expected);
       }
     }
   });
 
-  it('sheds every spelling of the token endpoint the engine would answer (it folds case)', () => {
-    for (const path of [`/apps/${app.app_id}/TOKEN`, `/apps/${app.app_id}/Token`, `/apps/${app.app_id.toUpperCase()}/token`, `/apps/${app.app_id}/token/`, `/APPS/${app.app_id}/token`, `/apps/${app.app_id}/%74oken`, `/apps/${app.app_id}/x/../token`]) {
-      expect(costs.classify('POST', path)?.policy, path).to.equal('shed');
+  it('sheds every spelling of the token, authorization and end-session endpoints the engine would answer (it folds case)', () => {
+    for (const endpoint of ['token', 'auth', 'session/end']) {
+      const spelt = endpoint.replace(/^./, (c) => `%${c.charCodeAt(0).toString(16)}`);
+      for (const path of [`/apps/${app.app_id}/${endpoint.toUpperCase()}`, `/apps/${app.app_id}/${endpoint[0]!.toUpperCase()}${endpoint.slice(1)}`, `/apps/${app.app_id.toUpperCase()}/${endpoint}`, `/apps/${app.app_id}/${endpoint}/`, `/APPS/${app.app_id}/${endpoint}`, `/apps/${app.app_id}/${spelt}`, `/apps/${app.app_id}/x/../${endpoint}`]) {
+        expect(costs.classify('POST', path)?.policy, path).to.equal('shed');
+      }
     }
   });
 

@@ -1,8 +1,9 @@
 // One spelling per resource, on every surface besides the admin API (which has its own
 // file): Postern's routers (read from the routers themselves), the engine's endpoints
 // (read from each app's discovery document), the hosted forms and their CSRF tokens,
-// revoke_all and its client authentication, and /dev/mailbox, which never exists in
-// production. A case-changed, encoded or dotted spelling either reaches nothing (404) or,
+// revoke_all and its client authentication, POST at the authorization and end-session
+// endpoints (answered by Postern, in the spellings the engine routes there), and
+// /dev/mailbox, which never exists in production. A case-changed, encoded or dotted spelling either reaches nothing (404) or,
 // inside the engine, which folds case itself, exactly the handler the canonical spelling
 // reaches, with host pinning intact.
 import { expect } from 'chai';
@@ -51,7 +52,7 @@ describe('route surface: one spelling per resource', function () {
 
   it('routes no other spelling of any route of Postern\'s routers to a handler', async () => {
     let checked = 0;
-    for (const name of ['root', 'login', 'revokeAll'] as const) {
+    for (const name of ['root', 'login', 'revokeAll', 'signOut'] as const) {
       for (const route of routesOf(h.server.routers[name])) {
         const values = { appId: app.app_id, uid };
         const path = fillPath(route.path, values);
@@ -101,6 +102,30 @@ describe('route surface: one spelling per resource', function () {
           expect([folded.status, errorOf(folded)], `${method} ${prefix}${inside.toUpperCase()}`).to.deep.equal([canonical.status, errorOf(canonical)]);
         }
       }
+    }
+  });
+
+  it('answers POST at the authorization and end-session endpoints in the spellings the engine routes there, and nowhere else', async () => {
+    for (const route of ['/auth', '/session/end']) {
+      const template = `/apps/:appId${route}`;
+      const body = route === '/auth' ? (await h.authorizationRequest(app)).url.searchParams.toString() : `client_id=${app.client_id}`;
+      const post = (target: string) => raw(h.url, target, { method: 'POST', headers: { ...JSON_ACCEPT, 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const canonical = await post(fillPath(template, { appId: app.app_id }));
+      expect(canonical.status, canonical.body).to.equal(303);
+      let answered = 0;
+      for (const variant of otherSpellings(template, { appId: app.app_id })) {
+        const reply = await post(variant);
+        const inside = variant.slice(`/apps/${app.app_id}`.length);
+        if (variant.startsWith(`/apps/${app.app_id}/`) && inside.replace(/\/$/, '').toLowerCase() === route) {
+          // Letter case or a trailing slash: the engine routes it there, so Postern answers it the same.
+          expect(reply.status, variant).to.equal(303);
+          expect(String(reply.headers.location).startsWith(`${app.issuer}${route}?posted=`), variant).to.equal(true);
+          answered++;
+        } else {
+          expectNotFound(reply, `POST ${variant}`);
+        }
+      }
+      expect(answered, `${route}: spellings with other letter case or a trailing slash`).to.be.at.least(2);
     }
   });
 

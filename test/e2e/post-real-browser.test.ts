@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import type { Browser as Chromium, BrowserContext, Page, Request } from 'playwright-core';
-import { launchChromium } from '../helpers/chromium.ts';
+import { launchChromium, skipWithoutChromium } from '../helpers/chromium.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { linkIn } from '../helpers/smtp-capture.ts';
 import { html } from '../../src/text/html.ts';
@@ -29,7 +29,8 @@ describe('POST from another site in Chromium', function () {
   let chrome: Chromium;
 
   before(async function () {
-    chrome = await launchChromium(this);
+    skipWithoutChromium(this);
+    chrome = await launchChromium();
     await h.start();
     await new Promise<void>((resolve) => appServer.listen(0, '127.0.0.1', resolve));
     const origin = `http://localhost:${(appServer.address() as AddressInfo).port}`;

@@ -154,7 +154,7 @@ describe(`interop: oidc-client-ts ${VERSION} in Chromium`, function () {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${app.issuer}/**`);
     const confirmation = page.url();
-    await page.getByRole('button', { name: 'No, stay signed in' }).click();
+    await page.getByRole('link', { name: 'No, stay signed in' }).click();
     await page.waitForURL((url) => url.href !== confirmation);
     await page.waitForLoadState();
     // Back in the app, wherever Postern showed the answer: the app forgot its tokens when it

@@ -30,7 +30,7 @@ describe('OpenID Foundation OP test plans (black-box)', function () {
 
       for (const plan of PLANS) {
         for (const mode of plan.modes) {
-          describe(`${plan.name.split(' | ')[mode === 'form_post' ? 1 : 0]}`, () => {
+          describe(`${plan.name}${mode === 'form_post' ? ' (form_post)' : ''}`, () => {
             for (const module of plan.modules) {
               it(`${module.name} [${variant.name}${mode === 'form_post' ? ', form_post' : ''}]`, async function () {
                 const run = new ModuleRun(op, mode);

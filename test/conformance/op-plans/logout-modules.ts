@@ -6,7 +6,6 @@
 import { expect } from 'chai';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
-import * as oidc from 'openid-client';
 import { codeFlow, expectErrorResponse, expectOpPage, longState, USER_INTERFACE_ERRORS, type Flow, type Module, type ModuleRun } from './module.ts';
 import type { RelyingParty } from './relying-party.ts';
 import { describePage, UserAgent, type Arrival } from './user-agent.ts';
@@ -170,22 +169,5 @@ export const END_SESSION_BY_POST: Module = {
     const params = full(flow);
     expectPostLogoutRedirect(run, await signOut(user, run.rp, params, 'POST'), params.state);
     await expectSignedOut(run, user);
-  },
-};
-
-/**
- * Postern's own rule, not the spec's (which allows consent_required here): an app's
- * clients are first-party, so prompt=none succeeds while the session lasts, also after
- * the app revoked the refresh token it held (RFC 7009), as silent renew in browser apps needs.
- */
-export const PROMPT_NONE_AFTER_REVOCATION: Module = {
-  name: 'prompt-none-after-token-revocation',
-  async run(run) {
-    const user = run.op.person();
-    const first = await codeFlow(run, { user, changes: { scope: 'openid offline_access', prompt: 'consent' } });
-    expect(first.tokens.refresh_token, 'a refresh token to revoke').to.be.a('string');
-    await oidc.tokenRevocation(run.rp.config, first.tokens.refresh_token!);
-    const second = await codeFlow(run, { user, changes: { prompt: 'none' } });
-    expect(second.idToken.claims.sub, 'the same person, silently').to.equal(first.idToken.claims.sub);
   },
 };

@@ -16,8 +16,6 @@ export interface Module {
 export interface Plan {
   /** Certification profile, as the official plan names it. */
   readonly name: string;
-  /** The official test plan. */
-  readonly testPlan: string;
   /** Each module runs once per mode: the Form Post OP plan is the Basic OP plan with response_mode=form_post. */
   readonly modes: readonly ResponseMode[];
   readonly modules: readonly Module[];
@@ -86,8 +84,8 @@ export async function codeFlow(run: ModuleRun, options: FlowOptions = {}): Promi
   return { ...exchange, request, loginShown, userinfo: userinfo.json ?? {} };
 }
 
-/** RFC 6749 §4.1.2.1: error_description and error_uri use a restricted character set. */
-const ERROR_TEXT = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
+/** RFC 6749 §4.1.2.1, §5.2: error_description and error_uri use a restricted character set. */
+export const ERROR_TEXT = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
 
 /**
  * An error sent back to the client (the suite's performGenericAuthorizationEndpointError-

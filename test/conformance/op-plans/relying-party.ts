@@ -171,6 +171,8 @@ export class RelyingParty {
       expect(arrival.method, 'query response mode').to.equal('GET');
     }
     const iss = arrival.params.get('iss');
+    // RFC 9207 §2: an OP that advertises the parameter sends it in every response.
+    if (this.metadata.authorization_response_iss_parameter_supported === true) expect(iss, 'iss, as discovery advertises it').to.not.equal(null);
     if (iss !== null) expect(iss, 'iss in the authorization response (RFC 9207)').to.equal(this.issuer);
     return arrival.params;
   }

@@ -88,19 +88,23 @@ export class Browser {
 
 export interface Form {
   readonly action: string;
+  readonly method: 'GET' | 'POST';
   readonly fields: Record<string, string>;
 }
 
-/** Every form on the page with its action (as written) and its hidden fields. */
+/** Every form on the page with its action (as written), its method and its hidden fields. */
 export function formsOn(page: Page): Form[] {
-  return [...page.body.matchAll(/<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/g)].map((form) => {
+  return [...page.body.matchAll(/<form([^>]*)>([\s\S]*?)<\/form>/g)].flatMap((form) => {
+    const action = /action="([^"]*)"/.exec(form[1] ?? '')?.[1];
+    if (action === undefined) return [];
     const fields: Record<string, string> = {};
     for (const input of (form[2] ?? '').matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
       const name = /name="([^"]*)"/.exec(input[0])?.[1];
       const value = /value="([^"]*)"/.exec(input[0])?.[1] ?? '';
       if (name) fields[name] = unescape(value);
     }
-    return { action: unescape(form[1] ?? ''), fields };
+    const method = /method="post"/i.test(form[1] ?? '') ? 'POST' : 'GET';
+    return [{ action: unescape(action), method, fields }];
   });
 }
 

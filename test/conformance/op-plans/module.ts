@@ -1,6 +1,5 @@
-// What a module is (a name from the official suite, what it checks, and a run), what a run
-// gets to work with, and the flows the modules share, built as the suite's abstract
-// modules build theirs.
+// What a module is (the official suite's name for it and a run), what a run gets to work
+// with, and the flows the modules share, built as the suite's abstract modules build theirs.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import type { OpUnderTest } from './op-under-test.ts';

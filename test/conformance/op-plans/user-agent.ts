@@ -41,10 +41,14 @@ export class UserAgent {
         page = await this.browser.request(next.href);
         continue;
       }
-      // A form aimed outside the OP is a form_post response: the browser would submit it.
-      const post = formsOn(page).find((f) => new URL(f.action, page.url).origin !== origin);
-      if (post) return { at: 'client', url: new URL(post.action, page.url), method: 'POST', params: new URLSearchParams(post.fields) };
-      return { at: 'op', page };
+      // A page whose script submits its form on load (a form_post response) is submitted,
+      // as a browser runs it: to a client, that is where the browser arrives.
+      const form = /<script[^>]*>[^<]*\.submit\(\)/.test(page.body) ? formsOn(page)[0] : undefined;
+      if (!form) return { at: 'op', page };
+      const target = new URL(form.action, page.url);
+      if (form.method === 'GET') for (const [k, v] of Object.entries(form.fields)) target.searchParams.set(k, v);
+      if (target.origin !== origin) return { at: 'client', url: target, method: form.method, params: form.method === 'GET' ? target.searchParams : new URLSearchParams(form.fields) };
+      page = await this.browser.request(target.href, form.method === 'POST' ? { form: form.fields } : {});
     }
     throw new Error(`more than 20 redirects from ${url}`);
   }

@@ -18,7 +18,7 @@ import {
   type Module,
   type ModuleRun,
 } from './module.ts';
-import type { AuthorizationRequest, RelyingParty } from './relying-party.ts';
+import { present, type AuthorizationRequest, type RelyingParty } from './relying-party.ts';
 import { CLIENT } from './variants.ts';
 
 
@@ -40,7 +40,7 @@ function unsignedRequestObject(request: AuthorizationRequest): string {
 /** The parameters the suite repeats outside a request object (OpenID Connect Core §6.1). */
 function outsideRequestObject(request: AuthorizationRequest): Record<string, string> {
   const { client_id, response_type, scope, redirect_uri } = request.params;
-  return Object.fromEntries(Object.entries({ client_id, response_type, scope, redirect_uri }).filter((e): e is [string, string] => e[1] !== undefined));
+  return present({ client_id, response_type, scope, redirect_uri });
 }
 
 function scopesSupported(rp: RelyingParty): string[] {

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { codeFlow, expectErrorResponse, expectOpPage, longState, USER_INTERFACE_ERRORS, type Flow, type Module, type ModuleRun } from './module.ts';
-import type { RelyingParty } from './relying-party.ts';
+import { present, type RelyingParty } from './relying-party.ts';
 import { describePage, UserAgent, type Arrival } from './user-agent.ts';
 import { SKEW_SECONDS } from './id-token.ts';
 import { CLIENT, type SigningAlg } from './variants.ts';
@@ -75,7 +75,7 @@ function logoutModule(
     name,
     async run(run) {
       const { user, flow } = await signedIn(run);
-      const sent = Object.fromEntries(Object.entries(await params(flow, run.op.variant.alg)).filter((e): e is [string, string] => e[1] !== undefined));
+      const sent = present(await params(flow, run.op.variant.alg));
       const arrival = await signOut(user, run.rp, sent);
       if (expectation === 'no redirect') {
         expectOpPage(arrival, 'the OP must not redirect back');

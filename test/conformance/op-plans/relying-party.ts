@@ -41,6 +41,11 @@ async function raw(res: Response): Promise<RawResponse> {
   return { status: res.status, headers: res.headers, json };
 }
 
+/** Request parameters with the unset ones left out (a module removes one by setting it undefined). */
+export function present(params: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
 export class RelyingParty {
   /** The last response of each endpoint openid-client called, by URL path. */
   readonly #seen = new Map<string, Response>();
@@ -71,7 +76,7 @@ export class RelyingParty {
     const config = await oidc.discovery(new URL(app.issuer), app.client_id, { id_token_signed_response_alg: alg }, auth, {
       execute: [oidc.allowInsecureRequests],
     });
-    const metadata = (await (await fetch(`${app.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const metadata = config.serverMetadata() as Record<string, unknown>;
     const jwks = (await (await fetch(String(metadata.jwks_uri))).json()) as JSONWebKeySet;
     return new RelyingParty(app, alg, config, metadata, jwks);
   }
@@ -113,8 +118,7 @@ export class RelyingParty {
       ...(mode === 'form_post' && { response_mode: 'form_post' }),
       ...changes,
     };
-    const sent = Object.fromEntries(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
-    return verifier ? { params: sent, verifier } : { params: sent };
+    return verifier ? { params: present(params), verifier } : { params: present(params) };
   }
 
   /** The authorization URL, parameters in alphabetical order (or reversed, to check order does not matter). */

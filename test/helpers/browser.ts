@@ -86,17 +86,32 @@ export class Browser {
   }
 }
 
-export function formOn(page: Page, match?: string): { action: string; fields: Record<string, string> } {
-  const forms = [...page.body.matchAll(/<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/g)];
-  const form = forms.find((f) => !match || (f[1] ?? '').includes(match));
+export interface Form {
+  readonly action: string;
+  readonly method: 'GET' | 'POST';
+  readonly fields: Record<string, string>;
+}
+
+/** Every form on the page with its action (as written), its method and its hidden fields. */
+export function formsOn(page: Page): Form[] {
+  return [...page.body.matchAll(/<form([^>]*)>([\s\S]*?)<\/form>/g)].flatMap((form) => {
+    const action = /action="([^"]*)"/.exec(form[1] ?? '')?.[1];
+    if (action === undefined) return [];
+    const fields: Record<string, string> = {};
+    for (const input of (form[2] ?? '').matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
+      const name = /name="([^"]*)"/.exec(input[0])?.[1];
+      const value = /value="([^"]*)"/.exec(input[0])?.[1] ?? '';
+      if (name) fields[name] = unescape(value);
+    }
+    const method = /method="post"/i.test(form[1] ?? '') ? 'POST' : 'GET';
+    return [{ action: unescape(action), method, fields }];
+  });
+}
+
+export function formOn(page: Page, match?: string): Form {
+  const form = formsOn(page).find((f) => !match || f.action.includes(match));
   if (!form) throw new Error(`no form${match ? ` matching ${match}` : ''} on page ${page.url}:\n${page.body.slice(0, 500)}`);
-  const fields: Record<string, string> = {};
-  for (const input of (form[2] ?? '').matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
-    const name = /name="([^"]*)"/.exec(input[0])?.[1];
-    const value = /value="([^"]*)"/.exec(input[0])?.[1] ?? '';
-    if (name) fields[name] = unescape(value);
-  }
-  return { action: unescape(form[1] ?? ''), fields };
+  return form;
 }
 
 function unescape(value: string): string {

@@ -5,13 +5,15 @@
 //
 // test/engine/assumptions.test.ts checks every assumption against a real Provider over
 // HTTP, so an upgrade that changes one fails there first (docs/upgrading-oidc-provider.md).
+import * as querystring from 'node:querystring';
 import type { ParsedUrlQuery } from 'node:querystring';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Context, Middleware } from 'koa';
 import Provider, { errors, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import { PosternError } from '../errors.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
-import { INTROSPECTION_PATH, SIGNING_ALGS, sharedConfiguration } from './shared-configuration.ts';
+import { peekBody, replaceBody } from '../http/read-body.ts';
+import { AUTHORIZATION_PATH, END_SESSION_PATH, INTROSPECTION_PATH, PAR_PATH, SIGNING_ALGS, sharedConfiguration } from './shared-configuration.ts';
 
 /**
  * A1 Bodies. The engine reads a POST body itself, from the request stream, at most this
@@ -132,17 +134,23 @@ export function readingAtTokenEndpoint(): boolean {
 }
 
 /**
- * A9 Authorization parameters. At GET {issuer}/auth the engine reads its parameters from
- * Koa's `ctx.query` as the middleware before it (`provider.use`) left it, and it drops
- * offline_access unless the prompt includes consent (OpenID Connect Core §11). Returns
- * that middleware: `rewrite` gets the query and returns it as it is, or the one the engine
- * should see instead (only then is the query string rewritten).
+ * A9 Authorization parameters. The engine reads the parameters of an authorization request
+ * from Koa's `ctx.query` as the middleware before it (`provider.use`) left it at GET
+ * {issuer}/auth, and from the form body (A17) at POST {issuer}/auth and at the pushed
+ * authorization request endpoint, POST {issuer}/request (PAR). It drops offline_access
+ * unless the prompt includes consent (OpenID Connect Core §11), and the PAR endpoint stores
+ * the parameters as they are after that, for the authorization request that names them.
+ * Returns that middleware: `rewrite` gets the parameters and returns them as they are, or
+ * the ones the engine should see instead (only then is the query string or the body
+ * rewritten).
  */
-export function rewriteAuthorizationQuery(rewrite: (query: ParsedUrlQuery) => ParsedUrlQuery): Middleware {
+export function rewriteAuthorizationParameters(rewrite: (params: ParsedUrlQuery) => ParsedUrlQuery): Middleware {
   return async (ctx, next) => {
-    if (ctx.method === 'GET' && ctx.path === '/auth') {
+    if (isEngineRoute(ctx, ctx.path, 'GET', AUTHORIZATION_PATH)) {
       const query = rewrite(ctx.query);
       if (query !== ctx.query) ctx.query = query;
+    } else if (isEngineRoute(ctx, ctx.path, 'POST', AUTHORIZATION_PATH) || isEngineRoute(ctx, ctx.path, 'POST', PAR_PATH)) {
+      await rewriteEngineForm(ctx, rewrite);
     }
     await next();
   };
@@ -263,11 +271,11 @@ export interface PendingSignOut {
   readonly postLogoutRedirectUri: string | undefined;
 }
 
-const SIGN_OUT_CONFIRMATION = /^\/session\/end\/confirm\/?$/i;
+const SIGN_OUT_CONFIRMATION_PATH = `${END_SESSION_PATH}/confirm`;
 
 /** `path` is the request's path under the issuer. */
 export function isSignOutConfirmation(ctx: Context, path: string): boolean {
-  return ctx.method === 'POST' && SIGN_OUT_CONFIRMATION.test(path);
+  return isEngineRoute(ctx, path, 'POST', SIGN_OUT_CONFIRMATION_PATH);
 }
 
 /** Where the sign-out this browser is confirming will send it, read before the engine ends the session. */
@@ -322,4 +330,97 @@ export async function introspect(ctx: Context, issuerPath: string, handle: () =>
     return { active: true, accountId: answer.sub, clientId };
   }
   return { active: false, clientId };
+}
+
+/**
+ * A17 Routes and forms. The engine routes a request by its method and its path under the
+ * issuer: Koa's `ctx.path` (not percent-decoded) compared with the route's path with ASCII
+ * letters in either case, and one trailing slash allowed (helpers/router.js); a GET route
+ * also answers HEAD. It reads a form body (Content-Type application/x-www-form-urlencoded)
+ * itself (A1), decoded by the request's charset (UTF-8 without one), with
+ * `querystring.parse` (shared/selective_body.js). Postern recognises the engine's routes,
+ * and reads its forms, exactly so before the engine runs.
+ */
+export function isEngineRoute(ctx: Context, path: string, method: 'GET' | 'POST', route: string): boolean {
+  const methods = method === 'GET' ? ['GET', 'HEAD'] : [method];
+  return methods.includes(ctx.method) && routePattern(route).test(path);
+}
+
+const patterns = new Map<string, RegExp>();
+
+/** The route's path in any ASCII case, with one optional trailing slash (a regex without the u flag folds ASCII only). */
+function routePattern(route: string): RegExp {
+  let pattern = patterns.get(route);
+  if (!pattern) {
+    pattern = new RegExp(`^${route.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/?$`, 'i');
+    patterns.set(route, pattern);
+  }
+  return pattern;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/** The charset the engine decodes a form with, or undefined when it is one Postern cannot read the same way. */
+function formCharset(ctx: Context): string | undefined {
+  const charset = ctx.request.charset || 'utf-8';
+  try {
+    return new TextDecoder(charset).encoding;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The form the engine will read from this request, as it will parse it: empty without a
+ * body, undefined for another content type or a charset Postern cannot decode (the engine
+ * refuses the one and answers the other as it sees fit). The body goes back for the engine.
+ */
+export async function engineForm(ctx: Context): Promise<ParsedUrlQuery | undefined> {
+  if (!ctx.get('content-type')) return {};
+  const charset = formCharset(ctx);
+  if (!ctx.is(FORM) || !charset) return undefined;
+  return parseForm(await peekBody(ctx), charset);
+}
+
+function parseForm(body: Buffer, charset: string): ParsedUrlQuery {
+  return querystring.parse(new TextDecoder(charset).decode(body));
+}
+
+/**
+ * Gives the engine the form `rewrite` returns instead of the one sent (UTF-8 forms only,
+ * so that the bytes written back mean what the charset says). A rewritten body over the
+ * engine's limit (A1) is left as it was sent.
+ */
+async function rewriteEngineForm(ctx: Context, rewrite: (params: ParsedUrlQuery) => ParsedUrlQuery): Promise<void> {
+  if (!ctx.is(FORM) || formCharset(ctx) !== 'utf-8') return;
+  await replaceBody(ctx, (body) => {
+    const sent = parseForm(body, 'utf-8');
+    const form = rewrite(sent);
+    if (form === sent) return body;
+    const replaced = Buffer.from(querystring.stringify(form));
+    return replaced.length <= ENGINE_BODY_LIMIT ? replaced : body;
+  });
+}
+
+/** How a request presents a client secret, as the engine tells: in the form, in an Authorization: Basic header, or not at all. */
+export type SecretTransport = 'client_secret_post' | 'client_secret_basic';
+
+/**
+ * A18 Client authentication. The engine authenticates clients at the token, revocation,
+ * introspection and PAR endpoints, and nowhere else that Postern enables
+ * (shared/client_auth.js). A request with more than one mechanism, or a repeated
+ * client_secret, is its invalid_request; otherwise a non-empty `client_secret` in the
+ * form presents the secret in the form, and else an Authorization header presents it as
+ * HTTP Basic. For a client registered with client_secret_basic or client_secret_post the
+ * engine accepts either transport (it enforces only "a secret" against "none"), so the
+ * registered method is enforced before the engine runs (src/oidc/client-auth-method.ts).
+ * Undefined when the request presents no secret, or when the engine refuses it anyway.
+ */
+export function secretTransport(ctx: Context, form: ParsedUrlQuery): SecretTransport | undefined {
+  const secret = form.client_secret;
+  const header = ctx.get('authorization');
+  if (Array.isArray(secret) || (secret && header)) return undefined;
+  if (secret) return 'client_secret_post';
+  const [scheme, credentials, ...rest] = header.split(' ');
+  return scheme?.toLowerCase() === 'basic' && credentials && rest.length === 0 ? 'client_secret_basic' : undefined;
 }

@@ -14,11 +14,19 @@ export const CLIENT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secre
 
 export const SIGNING_ALGS = ['ES512', 'RS256'] as const;
 
-/** Documented route (`routes.introspection`), spelt out because revoke_all is answered there. */
-export const INTROSPECTION_PATH = '/token/introspection';
-
-/** Documented route (`routes.token`), spelt out because load shedding recognises the token endpoint by it. */
+/**
+ * The engine's routes (documented `routes`), spelt out because Postern recognises requests
+ * to them before the engine runs (engine.ts, A17): revoke_all is answered at the
+ * introspection endpoint, load shedding knows the token endpoint, authorization
+ * parameters are rewritten for offline_access, the registered client authentication
+ * method is enforced, the sign-out confirmation is checked.
+ */
+export const AUTHORIZATION_PATH = '/auth';
+export const PAR_PATH = '/request';
 export const TOKEN_PATH = '/token';
+export const REVOCATION_PATH = '/token/revocation';
+export const INTROSPECTION_PATH = '/token/introspection';
+export const END_SESSION_PATH = '/session/end';
 
 export function sharedConfiguration() {
   return {
@@ -50,7 +58,14 @@ export function sharedConfiguration() {
       authorizationSigningAlgValues: [...SIGNING_ALGS],
       requestObjectSigningAlgValues: [...SIGNING_ALGS],
     },
-    routes: { introspection: INTROSPECTION_PATH, token: TOKEN_PATH },
+    routes: {
+      authorization: AUTHORIZATION_PATH,
+      pushed_authorization_request: PAR_PATH,
+      token: TOKEN_PATH,
+      revocation: REVOCATION_PATH,
+      introspection: INTROSPECTION_PATH,
+      end_session: END_SESSION_PATH,
+    },
 
     features: {
       devInteractions: { enabled: false },

@@ -1,9 +1,10 @@
 // One app's oidc-provider: its issuer under PUBLIC_URL, its configuration, the re-check of
-// redirect URIs when a sign-in or sign-out finishes, the login middleware for
-// offline_access, and its events in the audit trail.
+// redirect URIs when a sign-in or sign-out finishes, the rewrite for offline_access, the
+// registered client authentication method, and its events in the audit trail.
 import Provider from 'oidc-provider';
 import { issuerOf } from '../apps/app-paths.ts';
 import type { AuditLog } from '../audit.ts';
+import { registeredClientAuthMethod } from '../oidc/client-auth-method.ts';
 import { offlineAccessImpliesConsent } from '../oidc/offline-access.ts';
 import { providerConfiguration, type ProviderDeps } from '../oidc/provider-config.ts';
 import { recheckRedirects } from '../oidc/redirect-recheck.ts';
@@ -15,6 +16,7 @@ export function createProvider(app: AppRecord, publicUrl: string, deps: Provider
   const provider = new Provider(issuer, providerConfiguration(app, issuer, deps));
   provider.use(recheckRedirects(provider, { appId: app.id, appName: app.name, audit, pages: deps.pages }));
   provider.use(offlineAccessImpliesConsent);
+  provider.use(registeredClientAuthMethod(app.tokenEndpointAuthMethod, issuer));
   auditProvider(provider, app.id, audit, deps.logger);
   return { provider, issuer };
 }

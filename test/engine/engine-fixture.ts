@@ -41,6 +41,8 @@ export interface EngineOptions {
   readonly configure?: (configuration: Configuration) => Configuration;
   /** What stands in front of the engine (default: nothing). */
   readonly front?: (engine: RunEngine) => Middleware;
+  /** false: without Postern's offline_access rewrite (A9), to see the engine on its own. */
+  readonly offlineAccessRewrite?: false;
 }
 
 /** An app record as the admin API would create it. */
@@ -103,7 +105,7 @@ export class Engine {
     const deps = providerDeps(this.stores);
     const configuration = providerConfiguration(this.app, this.issuer, deps);
     this.provider = new Provider(this.issuer, options.configure ? options.configure(configuration) : configuration);
-    this.provider.use(offlineAccessImpliesConsent);
+    if (options.offlineAccessRewrite !== false) this.provider.use(offlineAccessImpliesConsent);
 
     const mounted = mount(path, this.provider as never);
     const engine: RunEngine = (ctx) => mounted(ctx, async () => {});
@@ -146,19 +148,23 @@ export class Engine {
     return oidc.discovery(new URL(this.issuer), this.app.id, undefined, auth, { execute: [oidc.allowInsecureRequests] });
   }
 
-  /** Authorization request and sign-in, up to the callback with its code; `browser` keeps the session. */
-  async authorize(email: string, scope = 'openid email', browser = new Browser()) {
+  /**
+   * Authorization request and sign-in, up to the callback with its code; `browser` keeps
+   * the session. `par`: the parameters go by a pushed authorization request.
+   */
+  async authorize(email: string, scope = 'openid email', browser = new Browser(), options: { par?: boolean } = {}) {
     const config = await this.client();
     const verifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(config, {
+    const params = {
       redirect_uri: REDIRECT_URI,
       scope,
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       nonce,
       login_hint: email,
-    });
+    };
+    const url = options.par ? await oidc.buildAuthorizationUrlWithPAR(config, params) : oidc.buildAuthorizationUrl(config, params);
     const callback = await browser.navigate(url.href, {}, REDIRECT_URI);
     if (!callback.url.startsWith(REDIRECT_URI)) throw new Error(`sign-in did not reach the redirect URI: ${callback.status} ${callback.body.slice(0, 300)}`);
     const exchange = () => oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: verifier, expectedNonce: nonce });
@@ -166,8 +172,8 @@ export class Engine {
   }
 
   /** Authorization request, sign-in and code exchange; `browser` keeps the session. */
-  async signIn(email: string, scope = 'openid email', browser = new Browser()) {
-    const { config, exchange } = await this.authorize(email, scope, browser);
+  async signIn(email: string, scope = 'openid email', browser = new Browser(), options: { par?: boolean } = {}) {
+    const { config, exchange } = await this.authorize(email, scope, browser, options);
     return { config, tokens: await exchange(), browser };
   }
 

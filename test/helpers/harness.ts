@@ -30,6 +30,12 @@ export interface AppJson {
   [key: string]: unknown;
 }
 
+export interface LoginOptions {
+  readonly scope?: string;
+  readonly redirectUri?: string;
+  readonly par?: boolean;
+}
+
 export class Harness {
   readonly smtp = new SmtpCapture();
   /** The server's time; `h.clock.travel(s)` moves it for expiry tests. */
@@ -138,21 +144,25 @@ export class Harness {
     return oidc.discovery(new URL(app.issuer), app.client_id, undefined, auth, { execute: [oidc.allowInsecureRequests] });
   }
 
-  /** Starts an authorization request in `browser` and returns the login page. */
-  async startLogin(app: AppJson, browser: Browser, opts: { scope?: string; redirectUri?: string } = {}) {
+  /**
+   * Starts an authorization request in `browser` and returns the login page. `par`: the
+   * parameters go by a pushed authorization request (RFC 9126), as openid-client sends it.
+   */
+  async startLogin(app: AppJson, browser: Browser, opts: LoginOptions = {}) {
     const config = await this.client(app);
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
     const redirectUri = opts.redirectUri ?? app.redirect_uris[0]!;
-    const url = oidc.buildAuthorizationUrl(config, {
+    const params = {
       redirect_uri: redirectUri,
       scope: opts.scope ?? 'openid email',
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,
       nonce,
-    });
+    };
+    const url = opts.par ? await oidc.buildAuthorizationUrlWithPAR(config, params) : oidc.buildAuthorizationUrl(config, params);
     const page = await browser.navigate(url.href, {}, redirectUri);
     return { config, verifier, state, nonce, redirectUri, page };
   }
@@ -166,7 +176,7 @@ export class Harness {
   }
 
   /** The whole sign-in: authorization request, email, link, confirm, code exchange. */
-  async signIn(app: AppJson, email: string, opts: { scope?: string; browser?: Browser } = {}) {
+  async signIn(app: AppJson, email: string, opts: LoginOptions & { browser?: Browser } = {}) {
     const browser = opts.browser ?? new Browser();
     const login = await this.startLogin(app, browser, opts);
     const { link } = await this.requestLink(browser, login.page, email);

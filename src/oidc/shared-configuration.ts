@@ -4,6 +4,7 @@
 // register (auth methods, algorithms, response and grant types, logout URIs) is decided
 // here once, so validation and the live Provider can never disagree.
 import type { Configuration } from 'oidc-provider';
+import { loadFirstPartyGrant } from './first-party-grant.ts';
 
 /** The algorithms ID tokens (and every other signed response) may use; ES512 is the default. */
 /**
@@ -85,6 +86,9 @@ export function sharedConfiguration() {
       if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
       return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
     },
+
+    // No consent screen for the apps' own clients (first-party-grant.ts).
+    loadExistingGrant: loadFirstPartyGrant,
 
     rotateRefreshToken: true,
   } satisfies Configuration;

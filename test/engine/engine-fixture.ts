@@ -134,7 +134,7 @@ export class Engine {
       const details = await this.provider.interactionDetails(ctx.req, ctx.res);
       const email = String(details.params.login_hint);
       await this.stores.accounts.recordLogin(this.app.id, email, Date.now());
-      ctx.redirect(await this.provider.interactionResult(ctx.req, ctx.res, await loginResult(this.provider, details, email), { mergeWithLastSubmission: false }));
+      ctx.redirect(await this.provider.interactionResult(ctx.req, ctx.res, loginResult(email), { mergeWithLastSubmission: false }));
     };
   }
 

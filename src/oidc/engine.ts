@@ -13,7 +13,8 @@ import Provider, { errors, type Adapter, type ClientMetadata, type KoaContextWit
 import { PosternError } from '../errors.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { peekBody, replaceBody } from '../http/read-body.ts';
-import { AUTHORIZATION_PATH, END_SESSION_PATH, INTROSPECTION_PATH, PAR_PATH, SIGNING_ALGS, sharedConfiguration } from './shared-configuration.ts';
+import { SIGNING_ALGS } from '../apps/client-options.ts';
+import { AUTHORIZATION_PATH, END_SESSION_PATH, INTROSPECTION_PATH, PAR_PATH, sharedConfiguration } from './shared-configuration.ts';
 
 /**
  * A1 Bodies. The engine reads a POST body itself, from the request stream, at most this
@@ -163,7 +164,10 @@ export function rewriteAuthorizationParameters(rewrite: (params: ParsedUrlQuery)
  * whose `error` is invalid_client_metadata or invalid_redirect_uri and whose
  * `error_description` names the field. So one validator Provider per process, configured
  * like the apps' (shared-configuration.ts) and never serving a request, answers for every
- * app, before the app is stored.
+ * app, before the app is stored. One difference by design: the validator allows every
+ * signing algorithm an app may choose, an app's Provider only those the app has keys of;
+ * the write that chooses an algorithm adds its keys (apps-service.ts), so the record
+ * validated is one its Provider accepts.
  */
 export async function validateClientMetadata(metadata: ClientMetadata): Promise<void> {
   const provider = await clientValidator();
@@ -305,7 +309,9 @@ export type Introspection =
 /**
  * A11 Introspection. The engine's introspection endpoint reads its own body, authenticates
  * the client with the engine's own rules and errors (those of every endpoint that
- * authenticates clients, revocation included), and answers RFC 7662 JSON: `active: true`
+ * authenticates clients, revocation included), and answers RFC 7662 JSON to a request that
+ * accepts JSON (a signed JWT, RFC 9701, only when the client signs introspection responses
+ * and the request prefers application/token-introspection+jwt): `active: true`
  * with `sub` only for an access or refresh token that is valid, whose grant is alive and
  * that `introspection.allowedPolicy` lets this client see; a consumed refresh token is
  * inactive. A request whose path is rewritten before it reaches the engine is answered as
@@ -317,11 +323,16 @@ export type Introspection =
  */
 export async function introspect(ctx: Context, issuerPath: string, handle: () => Promise<void>): Promise<Introspection | undefined> {
   const asked = ctx.path;
+  const { accept } = ctx.request.headers;
   ctx.path = `${issuerPath}${INTROSPECTION_PATH}`;
+  // JSON, also for an app that signs introspection responses (RFC 9701: a JWT only when asked for).
+  ctx.request.headers.accept = 'application/json';
   try {
     await handle();
   } finally {
     ctx.path = asked;
+    if (accept === undefined) delete ctx.request.headers.accept;
+    else ctx.request.headers.accept = accept;
   }
   if (ctx.status !== 200) return undefined;
   const answer = ctx.body as { active?: unknown; sub?: unknown; client_id?: unknown };

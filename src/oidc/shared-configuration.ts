@@ -4,16 +4,33 @@
 // register (auth methods, algorithms, response and grant types, logout URIs) is decided
 // here once, so validation and the live Provider can never disagree.
 import type { Configuration } from 'oidc-provider';
+import { SIGNING_ALGS } from '../apps/client-options.ts';
+import type { SigningAlg } from '../storage/ports.ts';
 import { loadFirstPartyGrant } from './first-party-grant.ts';
 
-/** The algorithms ID tokens (and every other signed response) may use; ES512 is the default. */
 /**
  * How clients authenticate, at the token endpoint and at every other endpoint that
- * authenticates clients (revocation, introspection): the engine applies one rule to all.
+ * authenticates clients (revocation, introspection, PAR): each client with the one method
+ * it is registered for, at all of them (client-auth-method.ts).
  */
 export const CLIENT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
 
-export const SIGNING_ALGS = ['ES512', 'RS256'] as const;
+/**
+ * The algorithms the engine may sign with (ID tokens, userinfo and introspection
+ * responses): every one of `algs`. The validator allows every algorithm an app may choose
+ * (SIGNING_ALGS); an app's Provider exactly those it has keys for, so its discovery
+ * document lists what it can sign with and its JWKS no key that could not sign
+ * (provider-config.ts).
+ */
+export function signingAlgorithms(algs: readonly SigningAlg[]) {
+  return {
+    idTokenSigningAlgValues: [...algs],
+    userinfoSigningAlgValues: [...algs],
+    introspectionSigningAlgValues: [...algs],
+    authorizationSigningAlgValues: [...algs],
+    requestObjectSigningAlgValues: [...algs],
+  };
+}
 
 /**
  * The engine's routes (documented `routes`), spelt out because Postern recognises requests
@@ -41,7 +58,6 @@ export function sharedConfiguration() {
     conformIdTokenClaims: false,
 
     responseTypes: ['code'],
-    pkce: { required: () => true },
     // OpenID Connect Core §3.1.2.1 and RFC 6749 §4.1.3 require redirect_uri at the
     // authorization and token endpoints, also for a client with one registered URI.
     allowOmittingSingleRegisteredRedirectUri: false,
@@ -52,13 +68,7 @@ export function sharedConfiguration() {
       id_token_signed_response_alg: 'ES512',
       token_endpoint_auth_method: 'none',
     },
-    enabledJWA: {
-      idTokenSigningAlgValues: [...SIGNING_ALGS],
-      userinfoSigningAlgValues: [...SIGNING_ALGS],
-      introspectionSigningAlgValues: [...SIGNING_ALGS],
-      authorizationSigningAlgValues: [...SIGNING_ALGS],
-      requestObjectSigningAlgValues: [...SIGNING_ALGS],
-    },
+    enabledJWA: signingAlgorithms(SIGNING_ALGS),
     routes: {
       authorization: AUTHORIZATION_PATH,
       pushed_authorization_request: PAR_PATH,
@@ -75,6 +85,11 @@ export function sharedConfiguration() {
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
+      // Signed userinfo (userinfo_signed_response_alg) and signed introspection responses
+      // (RFC 9701, introspection_signed_response_alg) for apps that set them; without
+      // them, plain JSON as before.
+      jwtUserinfo: { enabled: true },
+      jwtIntrospection: { enabled: true },
       rpInitiatedLogout: { enabled: true },
     },
 

@@ -33,6 +33,9 @@ import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { openRedisStores } from '../../src/storage/redis/open-redis.ts';
 import { appPath } from '../../src/apps/app-paths.ts';
+import { SIGNING_ALGS } from '../../src/apps/client-options.ts';
+import { generateKey } from '../../src/keys/generate-keys.ts';
+import { initialKeys } from '../../src/keys/key-ring.ts';
 import { Browser } from '../helpers/browser.ts';
 import { REDIRECT_URI } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
@@ -341,7 +344,11 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
     let valid: ClientMetadata;
     let configuration: (metadata: ClientMetadata) => Configuration;
     before(async () => {
-      const { app } = await makeApp('client_secret_basic');
+      const { app: made } = await makeApp('client_secret_basic');
+      // An app with keys of every algorithm an app may choose: its Provider then allows
+      // what the validator allows (an app gets the keys of an algorithm in the write that
+      // chooses it, apps-service.ts).
+      const app = { ...made, keys: await initialKeys((alg) => generateKey(made.id, KEK, alg), Date.now(), 3600, SIGNING_ALGS) };
       valid = clientMetadataOf(app, KEK);
       configuration = (metadata) => ({ ...providerConfiguration(app, 'https://engine.test/apps/x', providerDeps(openMemoryStores())), clients: [metadata] });
     });
@@ -376,6 +383,20 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       const native = { ...valid, application_type: 'native' as const, redirect_uris: ['com.example.app:/callback'] };
       expect(await validatorSays(native)).to.equal(undefined);
       expect(await appProviderSays(native)).to.equal(undefined);
+      for (const alg of SIGNING_ALGS) {
+        const signed = { ...valid, id_token_signed_response_alg: alg, userinfo_signed_response_alg: alg, introspection_signed_response_alg: alg };
+        expect(await validatorSays(signed), alg).to.equal(undefined);
+        expect(await appProviderSays(signed), alg).to.equal(undefined);
+      }
+    });
+
+    it('is the one place that allows an algorithm the app has no key of yet; the app\'s Provider refuses it', async () => {
+      const { app } = await makeApp('client_secret_basic');
+      const metadata: ClientMetadata = { ...clientMetadataOf(app, KEK), id_token_signed_response_alg: 'EdDSA' };
+      expect(await validatorSays(metadata)).to.equal(undefined);
+      const provider = new Provider('https://engine.test/apps/y', { ...providerConfiguration(app, 'https://engine.test/apps/y', providerDeps(openMemoryStores())), clients: [metadata] });
+      const refused = (await rejection(provider.Client.find(app.id))) as { error?: string };
+      expect(refused.error).to.equal('invalid_client_metadata');
     });
 
     for (const [label, change, code] of [
@@ -384,6 +405,8 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       ['a non-URL post-logout redirect URI', { post_logout_redirect_uris: ['not a url'] }, 'invalid_client_metadata'],
       ['an auth method not enabled', { token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
       ['a signing algorithm not enabled', { id_token_signed_response_alg: 'HS256' }, 'invalid_client_metadata'],
+      ['a userinfo signing algorithm not enabled', { userinfo_signed_response_alg: 'PS256' }, 'invalid_client_metadata'],
+      ['an introspection signing algorithm not enabled', { introspection_signed_response_alg: 'none' }, 'invalid_client_metadata'],
       ['a response type not enabled', { response_types: ['code id_token'] }, 'invalid_client_metadata'],
       ['a confidential client without a secret', { client_secret: undefined }, 'invalid_client_metadata'],
     ] as const) {
@@ -394,7 +417,7 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
         // The engine lists allowed values in the order of the Provider's keys, which is
         // the app's key order: the same values, perhaps in another order.
         const sameValues = (x: { code?: string; description?: string } | undefined) =>
-          x && { code: x.code, description: x.description?.replace(/'[^']*'(?: or '[^']*')+/, (list) => list.split(' or ').sort().join(' or ')) };
+          x && { code: x.code, description: x.description?.replace(/'[^']*'(?:,? (?:or )?'[^']*')+/, (list) => list.match(/'[^']*'/g)!.sort().join(', ')) };
         expect(sameValues(said)).to.deep.equal(sameValues(await appProviderSays(metadata)));
       });
     }

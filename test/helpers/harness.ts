@@ -34,6 +34,7 @@ export interface LoginOptions {
   readonly scope?: string;
   readonly redirectUri?: string;
   readonly par?: boolean;
+  readonly pkce?: false;
 }
 
 export class Harness {
@@ -146,7 +147,8 @@ export class Harness {
 
   /**
    * Starts an authorization request in `browser` and returns the login page. `par`: the
-   * parameters go by a pushed authorization request (RFC 9126), as openid-client sends it.
+   * parameters go by a pushed authorization request (RFC 9126), as openid-client sends it;
+   * `pkce: false`: without a code challenge (the verifier is then never sent).
    */
   async startLogin(app: AppJson, browser: Browser, opts: LoginOptions = {}) {
     const config = await this.client(app);
@@ -157,8 +159,7 @@ export class Harness {
     const params = {
       redirect_uri: redirectUri,
       scope: opts.scope ?? 'openid email',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
+      ...(opts.pkce !== false && { code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }),
       state,
       nonce,
     };
@@ -175,8 +176,8 @@ export class Harness {
     return { page, mail, link: linkIn(mail) };
   }
 
-  /** The whole sign-in: authorization request, email, link, confirm, code exchange. */
-  async signIn(app: AppJson, email: string, opts: LoginOptions & { browser?: Browser } = {}) {
+  /** The sign-in up to the app's callback with its code: authorization request, email, link, confirm. */
+  async authorize(app: AppJson, email: string, opts: LoginOptions & { browser?: Browser } = {}) {
     const browser = opts.browser ?? new Browser();
     const login = await this.startLogin(app, browser, opts);
     const { link } = await this.requestLink(browser, login.page, email);
@@ -185,11 +186,17 @@ export class Harness {
     if (!callback.url.startsWith(login.redirectUri)) {
       throw new Error(`sign-in did not reach the redirect URI: ${callback.status} ${callback.body.slice(0, 400)}`);
     }
-    const tokens = await oidc.authorizationCodeGrant(login.config, new URL(callback.url), {
-      pkceCodeVerifier: login.verifier,
-      expectedState: login.state,
-      expectedNonce: login.nonce,
+    return { ...login, browser, callbackUrl: callback.url, link };
+  }
+
+  /** The whole sign-in: authorization request, email, link, confirm, code exchange. */
+  async signIn(app: AppJson, email: string, opts: LoginOptions & { browser?: Browser } = {}) {
+    const authorized = await this.authorize(app, email, opts);
+    const tokens = await oidc.authorizationCodeGrant(authorized.config, new URL(authorized.callbackUrl), {
+      pkceCodeVerifier: opts.pkce === false ? undefined : authorized.verifier,
+      expectedState: authorized.state,
+      expectedNonce: authorized.nonce,
     });
-    return { ...login, browser, callbackUrl: callback.url, tokens, link };
+    return { ...authorized, tokens };
   }
 }

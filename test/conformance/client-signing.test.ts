@@ -118,6 +118,31 @@ describe('conformance: signing algorithms per app', function () {
     expect((await discoveryOf(created)).id_token_signing_alg_values_supported).to.have.members([...SIGNING_ALGS]);
   });
 
+  it('keeps one current and one next key per algorithm when algorithm changes race each other and a rotation', async () => {
+    const app = await h.createApp();
+    h.clock.travel(600); // the next keys have propagated: a rotation may promote them
+    try {
+      const results = await Promise.all([
+        h.admin('PATCH', `/admin/apps/${app.app_id}`, { id_token_signed_response_alg: 'ES256' }),
+        h.admin('PATCH', `/admin/apps/${app.app_id}`, { userinfo_signed_response_alg: 'EdDSA' }),
+        h.admin('PATCH', `/admin/apps/${app.app_id}`, { introspection_signed_response_alg: 'ES256' }),
+        h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate`),
+      ]);
+      for (const res of results) expect(res.status, JSON.stringify(res.body)).to.be.oneOf([200, 409]);
+      const view = await viewOf(app);
+      expect(view.id_token_signed_response_alg).to.equal('ES256');
+      expect(view.userinfo_signed_response_alg).to.equal('EdDSA');
+      for (const alg of SIGNING_ALGS) {
+        expect(view.keys.filter((k) => k.alg === alg && k.status === 'current'), alg).to.have.length(1);
+        expect(view.keys.filter((k) => k.alg === alg && k.status === 'next'), alg).to.have.length(1);
+      }
+      expect((await publishedOf(app)).map((k) => k.kid)).to.have.members(view.keys.map((k) => k.kid));
+      await signsIdTokensWith(app, 'ES256', 'raced@example.com');
+    } finally {
+      h.clock.reset();
+    }
+  });
+
   it('publishes EdDSA keys as Ed25519 and ES256 keys as P-256, public members only', async () => {
     const app = await h.createApp({ id_token_signed_response_alg: 'EdDSA', userinfo_signed_response_alg: 'ES256' });
     const keys = await publishedOf(app);

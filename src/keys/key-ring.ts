@@ -4,9 +4,10 @@
 // added, stays and rotates with the others). Per algorithm it has one `current` key, which
 // signs, one `next` key, published in the JWKS ahead of its turn so relying parties
 // already know it when it starts signing, and any number of `previous` keys, published
-// until every token they signed has expired (`retireAt`). A rotation promotes next → current, demotes
-// current → previous and adds a new next key; it is computed here and stored by the
-// caller in one compare-and-replace of the app record (src/apps/apps-service.ts).
+// until every token they signed has expired (`retireAt`). A rotation promotes
+// next → current, demotes current → previous and adds a new next key; it is computed here
+// and stored by the caller in one compare-and-replace of the app record
+// (src/apps/apps-service.ts).
 import { SIGNING_ALGS, signingAlgsOf } from '../apps/client-options.ts';
 import type { AppRecord, StoredKey } from '../storage/ports.ts';
 

@@ -2,9 +2,10 @@
 // builds: each app's (provider-config.ts adds what comes from the app record) and the one
 // that validates client metadata before an app is stored (engine.ts). What a client may
 // register (auth methods, algorithms, response and grant types, logout URIs) is decided
-// here once, so validation and the live Provider can never disagree.
+// here once, so validation and the live Provider can never disagree; only the signing
+// algorithms are narrowed per app, to those it has keys of (signingAlgorithms below).
 import type { Configuration } from 'oidc-provider';
-import { SIGNING_ALGS } from '../apps/client-options.ts';
+import { DEFAULT_ID_TOKEN_ALG, SIGNING_ALGS } from '../apps/client-options.ts';
 import type { SigningAlg } from '../storage/ports.ts';
 import { loadFirstPartyGrant } from './first-party-grant.ts';
 
@@ -65,7 +66,7 @@ export function sharedConfiguration() {
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      id_token_signed_response_alg: 'ES512',
+      id_token_signed_response_alg: DEFAULT_ID_TOKEN_ALG,
       token_endpoint_auth_method: 'none',
     },
     enabledJWA: signingAlgorithms(SIGNING_ALGS),

@@ -1,5 +1,5 @@
 // The hosted login for every app, under /apps/{appId}/interaction/{uid}:
-//   GET  /            the email form (or, for a consent prompt, an automatic grant)
+//   GET  /            the email form (or, for a consent prompt with a session, consent given at once)
 //   POST /email       validate the address, send the link, "check your email"
 //   POST /resend      one click: a new link to the same address for the same attempt
 //   POST /code        the short code from the mail, typed in this browser

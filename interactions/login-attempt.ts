@@ -1,6 +1,6 @@
 // The login attempt behind a hosted page: the app's live Provider, the attempt's uid and,
 // when this browser holds the attempt, the engine's interaction details. Also how an
-// attempt ends: the engine's documented interactionResult, with the grant of consent.ts.
+// attempt ends: the engine's documented interactionResult, with the result of consent.ts.
 import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
 import { appPath } from '../src/apps/app-paths.ts';
@@ -54,10 +54,9 @@ export async function attemptOf(ctx: Context, page: LoginPage, options: { anyPro
 }
 
 /** Ends the attempt signed in as `accountId` and sends the browser back to the engine. */
-export async function finishLogin(ctx: Context, page: LoginPage, details: Details, accountId: string): Promise<void> {
+export async function finishLogin(ctx: Context, page: LoginPage, accountId: string): Promise<void> {
   const { provider } = page.live;
-  const result = await loginResult(provider, details, accountId);
-  const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  const to = await provider.interactionResult(ctx.req, ctx.res, loginResult(accountId), { mergeWithLastSubmission: false });
   ctx.status = 303;
   ctx.redirect(to);
 }

@@ -1,5 +1,5 @@
 // The hosted login for every app, under /apps/{appId}/interaction/{uid}:
-//   GET  /            the email form (or, for a consent prompt, an automatic grant)
+//   GET  /            the email form (or, for a consent prompt with a session, consent given at once)
 //   POST /email       validate the address, send the link, "check your email"
 //   POST /resend      one click: a new link to the same address for the same attempt
 //   POST /code        the short code from the mail, typed in this browser
@@ -56,7 +56,7 @@ export function loginRouter(deps: LoginDeps) {
       return pages.login(ctx, page, 200, hint.ok ? hint.email : undefined);
     }
     if (details.prompt.name === 'consent' && details.session?.accountId) {
-      return finishLogin(ctx, page, details, details.session.accountId);
+      return finishLogin(ctx, page, details.session.accountId);
     }
     throw badRequest('This sign-in step is not supported.');
   });
@@ -92,7 +92,7 @@ export function loginRouter(deps: LoginDeps) {
     const outcome = await signIn.typeCode(page.attempt(details), body.code, requestInfo(ctx));
     switch (outcome.kind) {
       case 'accepted':
-        return finishLogin(ctx, page, details, outcome.email);
+        return finishLogin(ctx, page, outcome.email);
       case 'no_link':
         return pages.login(ctx, page);
       case 'rate_limited':
@@ -123,7 +123,7 @@ export function loginRouter(deps: LoginDeps) {
     const outcome = await signIn.confirmLink(page.live.app.id, page.uid, body.code, details !== undefined, csrfValid, requestInfo(ctx));
     switch (outcome.kind) {
       case 'accepted':
-        return finishLogin(ctx, page, details!, outcome.email);
+        return finishLogin(ctx, page, outcome.email);
       case 'csrf':
         return pages.expired(ctx, 'The page expired. Open the link from your email again.');
       case 'problem':

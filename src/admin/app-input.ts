@@ -2,8 +2,9 @@
 // until the whole body has passed.
 import { checkSettings, DEFAULT_SETTINGS, SETTING_RANGES } from '../apps/app-settings.ts';
 import { PosternError } from '../errors.ts';
-import type { AppChanges, NewApp } from '../apps/apps-service.ts';
-import type { AppRecord, AppSettings, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import type { AppChanges, ClientChoices, NewApp } from '../apps/apps-service.ts';
+import { SIGNING_ALGS } from '../apps/client-options.ts';
+import type { AppRecord, AppSettings, SigningAlg, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { redirectUriProblem } from './redirect-uris.ts';
 
 const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
@@ -65,9 +66,33 @@ function settingsFrom(body: Record<string, unknown>): Partial<AppSettings> {
   return out;
 }
 
+function signingAlg(value: unknown, field: string, orElse = ''): SigningAlg {
+  if (typeof value !== 'string' || !SIGNING_ALGS.includes(value as SigningAlg)) {
+    throw invalid(`${field} must be one of ${SIGNING_ALGS.join(', ')}${orElse}.`);
+  }
+  return value as SigningAlg;
+}
+
+/** The client's choices in `body` (client-options.ts); null unsets an optional signing algorithm. */
+function choicesFrom(body: Record<string, unknown>): ClientChoices {
+  const optionalAlg = (field: string) => (body[field] === null ? null : signingAlg(body[field], field, ', or null for unsigned JSON'));
+  if (body.require_pkce !== undefined && typeof body.require_pkce !== 'boolean') throw invalid('require_pkce must be true or false.');
+  return {
+    ...(body.require_pkce !== undefined && { requirePkce: body.require_pkce as boolean }),
+    ...(body.id_token_signed_response_alg !== undefined && {
+      idTokenSignedResponseAlg: signingAlg(body.id_token_signed_response_alg, 'id_token_signed_response_alg'),
+    }),
+    ...(body.userinfo_signed_response_alg !== undefined && { userinfoSignedResponseAlg: optionalAlg('userinfo_signed_response_alg') }),
+    ...(body.introspection_signed_response_alg !== undefined && {
+      introspectionSignedResponseAlg: optionalAlg('introspection_signed_response_alg'),
+    }),
+  };
+}
+
 const SETTING_FIELDS = Object.keys(SETTING_RANGES);
-const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...SETTING_FIELDS];
-const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...SETTING_FIELDS];
+const CHOICE_FIELDS = ['require_pkce', 'id_token_signed_response_alg', 'userinfo_signed_response_alg', 'introspection_signed_response_alg'];
+const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...CHOICE_FIELDS, ...SETTING_FIELDS];
+const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...CHOICE_FIELDS, ...SETTING_FIELDS];
 
 export function parseCreateApp(body: unknown): NewApp {
   const input = asObject(body, CREATE_FIELDS);
@@ -84,6 +109,7 @@ export function parseCreateApp(body: unknown): NewApp {
       input.post_logout_redirect_uris === undefined ? [] : uris(input.post_logout_redirect_uris, 'post_logout_redirect_uris', false),
     tokenEndpointAuthMethod: method as TokenEndpointAuthMethod,
     settings: checkSettings({ ...DEFAULT_SETTINGS, ...settingsFrom(input) }),
+    ...choicesFrom(input),
   };
 }
 
@@ -95,6 +121,7 @@ export function parseUpdateApp(body: unknown, current: AppRecord): AppChanges {
   const input = asObject(body, UPDATE_FIELDS);
   return {
     settings: settingsFrom(input),
+    ...choicesFrom(input),
     ...(input.name !== undefined && { name: name(input.name) }),
     ...(input.redirect_uris !== undefined && { redirectUris: uris(input.redirect_uris, 'redirect_uris', true, current.redirectUris) }),
     ...(input.post_logout_redirect_uris !== undefined && {

@@ -1,6 +1,7 @@
 // The admin API's JSON shape of an app. Secrets and private keys are never part of it.
 import { issuerOf } from '../apps/app-paths.ts';
 import { settingsOf } from '../apps/app-settings.ts';
+import { requirePkceOf, signingOf } from '../apps/client-options.ts';
 import type { AppRecord, StoredKey } from '../storage/ports.ts';
 import { activatedAt, statusOf } from '../keys/key-ring.ts';
 import { uriWarnings } from './redirect-uris.ts';
@@ -22,6 +23,8 @@ function keyView(key: StoredKey) {
 
 export function appView(app: AppRecord, publicUrl: string) {
   const issuer = issuerOf(publicUrl, app.id);
+  // Records stored before an option existed show its default; null: unsigned JSON.
+  const signing = signingOf(app);
   return {
     app_id: app.id,
     client_id: app.id,
@@ -34,6 +37,10 @@ export function appView(app: AppRecord, publicUrl: string) {
     // be refused if it were added now, so the admin can replace it.
     warnings: uriWarnings({ redirect_uris: app.redirectUris, post_logout_redirect_uris: app.postLogoutRedirectUris }),
     token_endpoint_auth_method: app.tokenEndpointAuthMethod,
+    require_pkce: requirePkceOf(app),
+    id_token_signed_response_alg: signing.idToken,
+    userinfo_signed_response_alg: signing.userinfo ?? null,
+    introspection_signed_response_alg: signing.introspection ?? null,
     ...settingsOf(app.settings), // records created before a setting existed show its default
     keys: app.keys.map(keyView),
     created_at: new Date(app.createdAt).toISOString(),

@@ -5,12 +5,33 @@ import type { Clock } from '../clock.ts';
 import { notFound, PosternError } from '../errors.ts';
 import { clientSecretContext, encryptSecret } from '../keys/encryption.ts';
 import { generateKey } from '../keys/generate-keys.ts';
-import { initialKeys, maintainKeys, noteTokenTtl, replaceKeys, rotateKeys, rotationDue, untilPropagated, type KeyMaker } from '../keys/key-ring.ts';
-import type { AppRecord, AppSettings, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import {
+  initialKeys,
+  keyAlgsOf,
+  keysForSigning,
+  maintainKeys,
+  noteTokenTtl,
+  replaceKeys,
+  rotateKeys,
+  rotationDue,
+  untilPropagated,
+  type KeyMaker,
+} from '../keys/key-ring.ts';
+import type { AppRecord, AppSettings, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { checkSettings } from './app-settings.ts';
+import { checkClientOptions, DEFAULT_ID_TOKEN_ALG } from './client-options.ts';
+
+/** How the app's client behaves (client-options.ts); each left out takes its default. */
+export interface ClientChoices {
+  readonly requirePkce?: boolean;
+  readonly idTokenSignedResponseAlg?: SigningAlg;
+  /** null: responses unsigned (plain JSON). */
+  readonly userinfoSignedResponseAlg?: SigningAlg | null;
+  readonly introspectionSignedResponseAlg?: SigningAlg | null;
+}
 
 /** A new app, as validated by the caller. */
-export interface NewApp {
+export interface NewApp extends ClientChoices {
   readonly name: string;
   readonly redirectUris: readonly string[];
   readonly postLogoutRedirectUris: readonly string[];
@@ -19,11 +40,26 @@ export interface NewApp {
 }
 
 /** A change to an app: fields left out stay as they are; settings are merged. */
-export interface AppChanges {
+export interface AppChanges extends ClientChoices {
   readonly name?: string;
   readonly redirectUris?: readonly string[];
   readonly postLogoutRedirectUris?: readonly string[];
   readonly settings: Partial<AppSettings>;
+}
+
+/**
+ * `app` with the choices made: a choice left out keeps what the app has, null unsets an
+ * optional signing algorithm (nothing undefined or null is stored: MongoDB would keep it
+ * as null).
+ */
+function withChoices<T extends Partial<AppRecord>>(app: T, choices: ClientChoices): T {
+  const next: Record<string, unknown> = { ...app };
+  for (const field of ['requirePkce', 'idTokenSignedResponseAlg', 'userinfoSignedResponseAlg', 'introspectionSignedResponseAlg'] as const) {
+    const value = choices[field];
+    if (value === null) delete next[field];
+    else if (value !== undefined) next[field] = value;
+  }
+  return next as T;
 }
 
 export interface AppsServiceDeps {
@@ -56,18 +92,25 @@ export class AppsService {
     const id = randomUUID();
     const now = this.#deps.clock.now();
     const clientSecret = input.tokenEndpointAuthMethod === 'none' ? undefined : randomBytes(32).toString('base64url');
-    const app: AppRecord = {
-      id,
-      name: input.name,
-      redirectUris: input.redirectUris,
-      postLogoutRedirectUris: input.postLogoutRedirectUris,
-      tokenEndpointAuthMethod: input.tokenEndpointAuthMethod,
-      encryptedClientSecret: clientSecret && encryptSecret(kek, clientSecret, clientSecretContext(id)),
-      settings: input.settings,
-      keys: await initialKeys(this.#keyMaker(id), now, input.settings.id_token_ttl),
-      createdAt: now,
-      updatedAt: now,
-    };
+    const unkeyed: AppRecord = withChoices(
+      {
+        id,
+        name: input.name,
+        redirectUris: input.redirectUris,
+        postLogoutRedirectUris: input.postLogoutRedirectUris,
+        tokenEndpointAuthMethod: input.tokenEndpointAuthMethod,
+        encryptedClientSecret: clientSecret && encryptSecret(kek, clientSecret, clientSecretContext(id)),
+        settings: input.settings,
+        requirePkce: true,
+        idTokenSignedResponseAlg: DEFAULT_ID_TOKEN_ALG,
+        keys: [],
+        createdAt: now,
+        updatedAt: now,
+      },
+      input,
+    );
+    checkClientOptions(unkeyed);
+    const app: AppRecord = { ...unkeyed, keys: await initialKeys(this.#keyMaker(id), now, input.settings.id_token_ttl, keyAlgsOf(unkeyed)) };
     await this.#deps.validateClient(app);
     await stores.apps.insert(app);
     return { app, clientSecret };
@@ -86,16 +129,24 @@ export class AppsService {
   async update(id: string, changes: AppChanges): Promise<AppRecord> {
     // Compare-and-replace, so a PATCH never writes back keys a concurrent rotation replaced.
     return this.#writeExisting(id, async (current) => {
+      const now = this.#deps.clock.now();
       const settings = checkSettings({ ...current.settings, ...changes.settings });
-      const next: AppRecord = {
-        ...current,
-        name: changes.name ?? current.name,
-        redirectUris: changes.redirectUris ?? current.redirectUris,
-        postLogoutRedirectUris: changes.postLogoutRedirectUris ?? current.postLogoutRedirectUris,
-        settings,
-        keys: noteTokenTtl(current.keys, settings.id_token_ttl),
-        updatedAt: bump(current, this.#deps.clock.now()),
-      };
+      const changed: AppRecord = withChoices(
+        {
+          ...current,
+          name: changes.name ?? current.name,
+          redirectUris: changes.redirectUris ?? current.redirectUris,
+          postLogoutRedirectUris: changes.postLogoutRedirectUris ?? current.postLogoutRedirectUris,
+          settings,
+          keys: noteTokenTtl(current.keys, settings.id_token_ttl),
+          updatedAt: bump(current, now),
+        },
+        changes,
+      );
+      checkClientOptions(changed);
+      // A response newly signed with an algorithm the app has no key of gets its keys in
+      // this same write, so the rebuilt Provider never lacks the key it is told to sign with.
+      const next = { ...changed, keys: (await keysForSigning(changed, now, this.#keyMaker(id))) ?? changed.keys };
       await this.#deps.validateClient(next);
       return next;
     });

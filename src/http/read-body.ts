@@ -5,6 +5,9 @@
 // Every body is read strictly: at most `limit` bytes (413), valid UTF-8, valid
 // percent-encoding in forms, no lone surrogates in JSON strings (400). Anything else
 // never reaches validation, storage, mail or HTML.
+//
+// Where Postern must look at a body the engine reads next, `peekBody` and `replaceBody`
+// read it and put the bytes back on the stream.
 import type { Context } from 'koa';
 import { badRequest, PosternError } from '../errors.ts';
 
@@ -108,4 +111,59 @@ export async function readForm(ctx: Context, limit = BODY_LIMIT): Promise<Record
     form[key] = value;
   }
   return form;
+}
+
+/**
+ * The body of a request that passed `refuseUnreadableBody` (engine-guard.ts), for Postern to
+ * look at before the engine reads it: read in full, then put back with the stream's own `unshift`, so
+ * the engine still reads it from the stream. Must not be called for a body already read.
+ */
+export function peekBody(ctx: Context): Promise<Buffer> {
+  return replaceBody(ctx, (body) => body);
+}
+
+/**
+ * Like `peekBody`, but what goes back for the engine to read is `replace`'s answer, and
+ * Content-Length is set to its length (the engine reads exactly that many bytes). A
+ * request without a body keeps none.
+ */
+export function replaceBody(ctx: Context, replace: (body: Buffer) => Buffer): Promise<Buffer> {
+  const length = declaredLength(ctx) ?? 0;
+  const req = ctx.req;
+  if (length === 0) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off('readable', onReadable);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    // Paused-mode reads, stopping once every announced byte is in: the stream has not yet
+    // emitted 'end' (it cannot while the bytes are back in its buffer), so unshift is allowed.
+    const onReadable = () => {
+      for (let chunk: Buffer | null; size < length && (chunk = req.read() as Buffer | null) !== null; ) {
+        chunks.push(chunk);
+        size += chunk.length;
+      }
+      if (size < length) return;
+      stop();
+      const body = Buffer.concat(chunks, size);
+      const replaced = replace(body);
+      if (replaced !== body) req.headers['content-length'] = String(replaced.length);
+      req.unshift(replaced);
+      resolve(body);
+    };
+    const onEnd = () => {
+      stop();
+      reject(new PosternError('bad_request', 'The request body is shorter than its Content-Length.'));
+    };
+    const onError = (err: Error) => {
+      stop();
+      reject(err);
+    };
+    req.on('readable', onReadable);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
 }

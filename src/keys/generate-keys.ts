@@ -1,6 +1,6 @@
-// Signing keys for one app: EC P-521 for ES512 (the default for ID tokens) and RSA 2048 for
-// clients that ask for RS256, which OpenID Connect requires a provider to offer. Made with
-// jose, the same library that signs and verifies with them.
+// Signing keys for one app: EC P-521 for ES512 (the default for ID tokens), RSA 2048 for
+// RS256 (which OpenID Connect requires a provider to offer), EC P-256 for ES256 and
+// Ed25519 for EdDSA. Made with jose, the same library that signs and verifies with them.
 // Each key gets a random UUID kid; the private half is sealed before it leaves this file.
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -17,9 +17,9 @@ export function keyContext(appId: string, kid: string): string {
  * status.
  */
 export async function generateKey(appId: string, kek: Buffer, alg: StoredKey['alg'], now = Date.now()): Promise<StoredKey> {
-  // ES512 is always P-521 and RS256 defaults to a 2048-bit modulus; extractable, because
-  // the private JWK is exported once, to be sealed.
-  const pair = await generateKeyPair(alg, { extractable: true });
+  // ES512 is always P-521, ES256 P-256, RS256 defaults to a 2048-bit modulus, EdDSA is
+  // Ed25519 here (RFC 8037); extractable, because the private JWK is exported once, to be sealed.
+  const pair = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' && { crv: 'Ed25519' }) });
   const kid = randomUUID();
   const meta = { kid, alg, use: 'sig' };
   const publicJwk = { ...(await exportJWK(pair.publicKey)), ...meta };

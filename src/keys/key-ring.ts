@@ -1,15 +1,32 @@
 // The rotation state of one app's signing keys, as pure functions over the stored keys.
-// Per algorithm (ES512, RS256) an app has one `current` key, which signs, one `next` key,
-// published in the JWKS ahead of its turn so relying parties already know it when it
-// starts signing, and any number of `previous` keys, published until every token they
-// signed has expired (`retireAt`). A rotation promotes next → current, demotes
-// current → previous and adds a new next key; it is computed here and stored by the
-// caller in one compare-and-replace of the app record (src/apps/apps-service.ts).
+// An app keeps keys for ES512 and RS256 from its creation, and for ES256 or EdDSA from
+// the write that first sets one of its responses to be signed with it (an algorithm, once
+// added, stays and rotates with the others). Per algorithm it has one `current` key, which
+// signs, one `next` key, published in the JWKS ahead of its turn so relying parties
+// already know it when it starts signing, and any number of `previous` keys, published
+// until every token they signed has expired (`retireAt`). A rotation promotes
+// next → current, demotes current → previous and adds a new next key; it is computed here
+// and stored by the caller in one compare-and-replace of the app record
+// (src/apps/apps-service.ts).
+import { SIGNING_ALGS, signingAlgsOf } from '../apps/client-options.ts';
 import type { AppRecord, StoredKey } from '../storage/ports.ts';
 
 export type KeyStatus = 'next' | 'current' | 'previous';
 export type KeyAlg = StoredKey['alg'];
+/** The algorithms every app keeps keys for: ES512 signs ID tokens by default, RS256 is the one OpenID Connect requires. */
 export const KEY_ALGS: readonly KeyAlg[] = ['ES512', 'RS256'];
+
+/** What the key ring reads of an app (tests and records from before rotation may hold less). */
+type KeyedApp = Pick<AppRecord, 'keys'> & Partial<AppRecord>;
+
+/**
+ * The algorithms the app keeps keys for, in SIGNING_ALGS order: every app's, every one its
+ * responses are signed with, and every one it holds keys of.
+ */
+export function keyAlgsOf(app: KeyedApp): KeyAlg[] {
+  const wanted = new Set<KeyAlg>([...KEY_ALGS, ...signingAlgsOf(app), ...app.keys.map((k) => k.alg)]);
+  return SIGNING_ALGS.filter((alg) => wanted.has(alg));
+}
 
 /**
  * Added to a previous key's lifetime. Until another instance hears of a rotation (at once
@@ -73,10 +90,32 @@ function retire(key: StoredKey, now: number, ttl: number): StoredKey {
   return { ...key, status: 'previous', activatedAt: activatedAt(key), retireAt: now + signedTtl * 1000 + RETIRE_GRACE_MS };
 }
 
-/** The keys of a new app: a current pair, and the next pair already published. */
-export async function initialKeys(make: KeyMaker, now: number, idTokenTtl: number): Promise<StoredKey[]> {
-  const made = await Promise.all([...KEY_ALGS, ...KEY_ALGS].map((alg) => make(alg)));
-  return made.map((key, i) => (i < KEY_ALGS.length ? activate(key, now, idTokenTtl) : asNext(key)));
+/**
+ * `keys` with a current and a next key for each of `algs` that lacks one, made now: a
+ * current key made here signs at once (for an algorithm nothing was signed with before,
+ * there is nothing a relying party could have cached), the next one is published ahead of
+ * its turn as after a rotation. Undefined when nothing is missing.
+ */
+async function completed(keys: readonly StoredKey[], algs: readonly KeyAlg[], now: number, ttl: number, make: KeyMaker): Promise<StoredKey[] | undefined> {
+  const has = (alg: KeyAlg, status: KeyStatus) => keys.some((k) => k.alg === alg && statusOf(k) === status);
+  const missing = algs.flatMap((alg) => (['current', 'next'] as const).filter((status) => !has(alg, status)).map((status) => ({ alg, status })));
+  if (missing.length === 0) return undefined;
+  const made = await Promise.all(missing.map(({ alg }) => make(alg)));
+  return [...keys, ...made.map((key, i) => (missing[i]!.status === 'current' ? activate(key, now, ttl) : asNext(key)))];
+}
+
+/** The keys of a new app: a current key per algorithm, and the next one already published. */
+export async function initialKeys(make: KeyMaker, now: number, idTokenTtl: number, algs: readonly KeyAlg[] = KEY_ALGS): Promise<StoredKey[]> {
+  return (await completed([], algs, now, idTokenTtl, make))!;
+}
+
+/**
+ * The app's keys once every algorithm it keeps keys for has a current and a next key: for
+ * the write that sets a response to be signed with an algorithm the app has no key of
+ * (apps created before it could be chosen). Undefined when none is missing.
+ */
+export async function keysForSigning(app: AppRecord, now: number, make: KeyMaker): Promise<StoredKey[] | undefined> {
+  return completed(app.keys, keyAlgsOf(app), now, app.settings.id_token_ttl, make);
 }
 
 /**
@@ -89,7 +128,7 @@ export async function initialKeys(make: KeyMaker, now: number, idTokenTtl: numbe
 export async function rotateKeys(app: AppRecord, now: number, make: KeyMaker): Promise<StoredKey[]> {
   const ttl = app.settings.id_token_ttl;
   const result: StoredKey[] = [];
-  for (const alg of KEY_ALGS) {
+  for (const alg of keyAlgsOf(app)) {
     const mine = app.keys.filter((k) => k.alg === alg);
     const [promoted] = mine.filter((k) => statusOf(k) === 'next').sort((a, b) => b.createdAt - a.createdAt);
     result.push(activate(promoted ?? (await make(alg)), now, ttl));
@@ -106,15 +145,14 @@ export async function rotateKeys(app: AppRecord, now: number, make: KeyMaker): P
 
 /**
  * Upkeep without rotating: drops retired keys and adds a next key to an algorithm that
- * has none (records stored before rotation existed). Returns undefined when nothing
- * changes, so the caller writes nothing.
+ * has none (records stored before rotation existed), and a current one to an algorithm
+ * that has none. Returns undefined when nothing changes, so the caller writes nothing.
  */
-export async function maintainKeys(app: AppRecord, now: number, make: KeyMaker): Promise<StoredKey[] | undefined> {
+export async function maintainKeys(app: KeyedApp, now: number, make: KeyMaker): Promise<StoredKey[] | undefined> {
   const kept = app.keys.filter((k) => !isRetired(k, now));
-  const missing = KEY_ALGS.filter((alg) => !kept.some((k) => k.alg === alg && statusOf(k) === 'next'));
-  if (kept.length === app.keys.length && missing.length === 0) return undefined;
-  const added = await Promise.all(missing.map(async (alg) => asNext(await make(alg))));
-  return [...kept, ...added];
+  const ttl = app.settings?.id_token_ttl ?? MAX_ID_TOKEN_TTL;
+  const added = await completed(kept, keyAlgsOf(app), now, ttl, make);
+  return added ?? (kept.length === app.keys.length ? undefined : kept);
 }
 
 /**
@@ -128,7 +166,7 @@ export const JWKS_MAX_AGE_SECONDS = 300;
 
 /** Milliseconds until every algorithm's next key has been published KEY_PROPAGATION_MS; 0 when it has. */
 export function untilPropagated(app: AppRecord, now: number): number {
-  const waits = KEY_ALGS.map((alg) => {
+  const waits = keyAlgsOf(app).map((alg) => {
     const next = app.keys.filter((k) => k.alg === alg && statusOf(k) === 'next');
     // No next key (a record stored before rotation existed): the rotation makes a fresh
     // current key, which no relying party knows either way.
@@ -144,7 +182,7 @@ export function untilPropagated(app: AppRecord, now: number): number {
  * before stops verifying once a relying party fetches the JWKS again.
  */
 export async function replaceKeys(app: AppRecord, now: number, make: KeyMaker): Promise<StoredKey[]> {
-  return initialKeys(make, now, app.settings.id_token_ttl);
+  return initialKeys(make, now, app.settings.id_token_ttl, keyAlgsOf(app));
 }
 
 /**
@@ -160,12 +198,13 @@ export const NEXT_KEY_MIN_PUBLISHED_MS = 24 * 60 * 60 * 1000;
  * `periodMs` or longer (or there is none), and every algorithm's next key has been
  * published for at least NEXT_KEY_MIN_PUBLISHED_MS.
  */
-export function rotationDue(app: AppRecord, now: number, periodMs: number): boolean {
-  const old = KEY_ALGS.some((alg) => {
+export function rotationDue(app: KeyedApp, now: number, periodMs: number): boolean {
+  const algs = keyAlgsOf(app);
+  const old = algs.some((alg) => {
     const current = app.keys.filter((k) => k.alg === alg && statusOf(k) === 'current');
     return current.length === 0 || current.every((k) => now - activatedAt(k) >= periodMs);
   });
-  const announced = KEY_ALGS.every((alg) =>
+  const announced = algs.every((alg) =>
     app.keys.some((k) => k.alg === alg && statusOf(k) === 'next' && now - k.createdAt >= NEXT_KEY_MIN_PUBLISHED_MS),
   );
   return old && announced;

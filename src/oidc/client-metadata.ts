@@ -1,6 +1,7 @@
 // The app's own OAuth client (client_id = app id), as oidc-provider client metadata.
 import type { ClientMetadata } from 'oidc-provider';
 import { clientSecretContext, decryptSecret } from '../keys/encryption.ts';
+import { signingOf } from '../apps/client-options.ts';
 import type { AppRecord } from '../storage/ports.ts';
 
 /** RFC 8252: custom URI schemes are only valid for native apps. */
@@ -9,6 +10,7 @@ export function applicationTypeOf(redirectUris: readonly string[]): 'web' | 'nat
 }
 
 export function clientMetadataOf(app: AppRecord, kek: Buffer): ClientMetadata {
+  const signing = signingOf(app);
   const metadata: ClientMetadata = {
     client_id: app.id,
     client_name: app.name,
@@ -18,7 +20,9 @@ export function clientMetadataOf(app: AppRecord, kek: Buffer): ClientMetadata {
     token_endpoint_auth_method: app.tokenEndpointAuthMethod,
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
-    id_token_signed_response_alg: 'ES512',
+    id_token_signed_response_alg: signing.idToken,
+    ...(signing.userinfo && { userinfo_signed_response_alg: signing.userinfo }),
+    ...(signing.introspection && { introspection_signed_response_alg: signing.introspection }),
     // auth_time is among the claims Postern puts in every ID token.
     require_auth_time: true,
   };

@@ -5,13 +5,16 @@
 //
 // test/engine/assumptions.test.ts checks every assumption against a real Provider over
 // HTTP, so an upgrade that changes one fails there first (docs/upgrading-oidc-provider.md).
+import * as querystring from 'node:querystring';
 import type { ParsedUrlQuery } from 'node:querystring';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Context, Middleware } from 'koa';
 import Provider, { errors, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import { PosternError } from '../errors.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
-import { INTROSPECTION_PATH, SIGNING_ALGS, sharedConfiguration } from './shared-configuration.ts';
+import { peekBody, replaceBody } from '../http/read-body.ts';
+import { SIGNING_ALGS } from '../apps/client-options.ts';
+import { AUTHORIZATION_PATH, END_SESSION_PATH, INTROSPECTION_PATH, PAR_PATH, sharedConfiguration } from './shared-configuration.ts';
 
 /**
  * A1 Bodies. The engine reads a POST body itself, from the request stream, at most this
@@ -132,50 +135,42 @@ export function readingAtTokenEndpoint(): boolean {
 }
 
 /**
- * Engine routes. The engine's router matches a request path to a route after folding both
- * to upper case, except for letters outside ASCII whose upper case is ASCII (so `ſ` is not
- * `S`), and tries once more without one trailing slash (helpers/router.js). `path` is the
- * request's path under the issuer.
- */
-export function atEngineRoute(path: string, route: string): boolean {
-  const folded = engineFold(path);
-  const target = engineFold(route);
-  return folded === target || folded === `${target}/`;
-}
-
-function engineFold(value: string): string {
-  let out = '';
-  for (const char of value) {
-    const upper = char.toUpperCase();
-    out += upper.length === 1 && !(char.codePointAt(0)! > 127 && upper.codePointAt(0)! < 128) ? upper : char;
-  }
-  return out;
-}
-
 /**
- * A9 Authorization parameters. At GET (and HEAD) {issuer}/auth, in every spelling the
- * engine routes there, the engine reads its parameters from Koa's `ctx.query` as the
- * middleware before it (`provider.use`) left it, and it drops offline_access unless the
- * prompt includes consent (OpenID Connect Core §11).
+ * A9 Authorization parameters. The engine reads the parameters of an authorization request
+ * from Koa's `ctx.query` as the middleware before it (`provider.use`) left it at GET (and
+ * HEAD) {issuer}/auth, in every spelling it routes there (A17), and from the form body
+ * (A17) at the pushed authorization request endpoint, POST {issuer}/request (PAR). It drops
+ * offline_access unless the prompt includes consent (OpenID Connect Core §11), and the PAR
+ * endpoint stores the parameters as they are after that, for the authorization request
+ * that names them. (POST {issuer}/auth never reaches the engine: posted-request.ts.)
  *
  * A15 End-session parameters. At GET (and HEAD) {issuer}/session/end the engine reads its
  * parameters from `ctx.query` the same way (actions/end_session.js, assemble_params).
  *
- * Returns that middleware for the given routes: `rewrite` gets the query and the route
- * and returns the query as it is, or the one the engine should see instead (only then is
- * the query string rewritten).
+ * `rewriteEngineQuery` returns that middleware for the given GET routes: `rewrite` gets the
+ * query and the route and returns the query as it is, or the one the engine should see
+ * instead (only then is the query string rewritten).
  */
 export function rewriteEngineQuery(
   routes: readonly string[],
   rewrite: (query: ParsedUrlQuery, route: string) => ParsedUrlQuery | Promise<ParsedUrlQuery>,
 ): Middleware {
   return async (ctx, next) => {
-    const route = ctx.method === 'GET' || ctx.method === 'HEAD' ? routes.find((r) => atEngineRoute(ctx.path, r)) : undefined;
+    const route = routes.find((r) => isEngineRoute(ctx, ctx.path, 'GET', r));
     if (route) {
       const query = await rewrite(ctx.query, route);
       if (query !== ctx.query) ctx.query = query;
     }
     await next();
+  };
+}
+
+/** The A9 rewrite of authorization parameters, wherever they reach the engine: the query of GET /auth, the form of PAR. */
+export function rewriteAuthorizationParameters(rewrite: (params: ParsedUrlQuery) => ParsedUrlQuery): Middleware {
+  const query = rewriteEngineQuery([AUTHORIZATION_PATH], rewrite);
+  return async (ctx, next) => {
+    if (isEngineRoute(ctx, ctx.path, 'POST', PAR_PATH)) await rewriteEngineForm(ctx, rewrite);
+    return query(ctx, next);
   };
 }
 
@@ -186,7 +181,10 @@ export function rewriteEngineQuery(
  * whose `error` is invalid_client_metadata or invalid_redirect_uri and whose
  * `error_description` names the field. So one validator Provider per process, configured
  * like the apps' (shared-configuration.ts) and never serving a request, answers for every
- * app, before the app is stored.
+ * app, before the app is stored. One difference by design: the validator allows every
+ * signing algorithm an app may choose, an app's Provider only those the app has keys of;
+ * the write that chooses an algorithm adds its keys (apps-service.ts), so the record
+ * validated is one its Provider accepts.
  */
 export async function validateClientMetadata(metadata: ClientMetadata): Promise<void> {
   const provider = await clientValidator();
@@ -299,9 +297,11 @@ export interface PendingSignOut {
   readonly accountId: string | undefined;
 }
 
+const SIGN_OUT_CONFIRMATION_PATH = `${END_SESSION_PATH}/confirm`;
+
 /** `path` is the request's path under the issuer. */
 export function isSignOutConfirmation(ctx: Context, path: string): boolean {
-  return ctx.method === 'POST' && atEngineRoute(path, '/session/end/confirm');
+  return isEngineRoute(ctx, path, 'POST', SIGN_OUT_CONFIRMATION_PATH);
 }
 
 /** The sign-out this browser was asked to confirm: where it would send it, read without the engine. */
@@ -337,7 +337,9 @@ export type Introspection =
 /**
  * A11 Introspection. The engine's introspection endpoint reads its own body, authenticates
  * the client with the engine's own rules and errors (those of every endpoint that
- * authenticates clients, revocation included), and answers RFC 7662 JSON: `active: true`
+ * authenticates clients, revocation included), and answers RFC 7662 JSON to a request that
+ * accepts JSON (a signed JWT, RFC 9701, only when the client signs introspection responses
+ * and the request prefers application/token-introspection+jwt): `active: true`
  * with `sub` only for an access or refresh token that is valid, whose grant is alive and
  * that `introspection.allowedPolicy` lets this client see; a consumed refresh token is
  * inactive. A request whose path is rewritten before it reaches the engine is answered as
@@ -349,11 +351,16 @@ export type Introspection =
  */
 export async function introspect(ctx: Context, issuerPath: string, handle: () => Promise<void>): Promise<Introspection | undefined> {
   const asked = ctx.path;
+  const { accept } = ctx.request.headers;
   ctx.path = `${issuerPath}${INTROSPECTION_PATH}`;
+  // JSON, also for an app that signs introspection responses (RFC 9701: a JWT only when asked for).
+  ctx.request.headers.accept = 'application/json';
   try {
     await handle();
   } finally {
     ctx.path = asked;
+    if (accept === undefined) delete ctx.request.headers.accept;
+    else ctx.request.headers.accept = accept;
   }
   if (ctx.status !== 200) return undefined;
   const answer = ctx.body as { active?: unknown; sub?: unknown; client_id?: unknown };
@@ -362,4 +369,97 @@ export async function introspect(ctx: Context, issuerPath: string, handle: () =>
     return { active: true, accountId: answer.sub, clientId };
   }
   return { active: false, clientId };
+}
+
+/**
+ * A17 Routes and forms. The engine routes a request by its method and its path under the
+ * issuer: Koa's `ctx.path` (not percent-decoded) compared with the route's path with ASCII
+ * letters in either case, and one trailing slash allowed (helpers/router.js); a GET route
+ * also answers HEAD. It reads a form body (Content-Type application/x-www-form-urlencoded)
+ * itself (A1), decoded by the request's charset (UTF-8 without one), with
+ * `querystring.parse` (shared/selective_body.js). Postern recognises the engine's routes,
+ * and reads its forms, exactly so before the engine runs.
+ */
+export function isEngineRoute(ctx: Context, path: string, method: 'GET' | 'POST', route: string): boolean {
+  const methods = method === 'GET' ? ['GET', 'HEAD'] : [method];
+  return methods.includes(ctx.method) && routePattern(route).test(path);
+}
+
+const patterns = new Map<string, RegExp>();
+
+/** The route's path in any ASCII case, with one optional trailing slash (a regex without the u flag folds ASCII only). */
+function routePattern(route: string): RegExp {
+  let pattern = patterns.get(route);
+  if (!pattern) {
+    pattern = new RegExp(`^${route.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/?$`, 'i');
+    patterns.set(route, pattern);
+  }
+  return pattern;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/** The charset the engine decodes a form with, or undefined when it is one Postern cannot read the same way. */
+function formCharset(ctx: Context): string | undefined {
+  const charset = ctx.request.charset || 'utf-8';
+  try {
+    return new TextDecoder(charset).encoding;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The form the engine will read from this request, as it will parse it: empty without a
+ * body, undefined for another content type or a charset Postern cannot decode (the engine
+ * refuses the one and answers the other as it sees fit). The body goes back for the engine.
+ */
+export async function engineForm(ctx: Context): Promise<ParsedUrlQuery | undefined> {
+  if (!ctx.get('content-type')) return {};
+  const charset = formCharset(ctx);
+  if (!ctx.is(FORM) || !charset) return undefined;
+  return parseForm(await peekBody(ctx), charset);
+}
+
+function parseForm(body: Buffer, charset: string): ParsedUrlQuery {
+  return querystring.parse(new TextDecoder(charset).decode(body));
+}
+
+/**
+ * Gives the engine the form `rewrite` returns instead of the one sent (UTF-8 forms only,
+ * so that the bytes written back mean what the charset says). A rewritten body over the
+ * engine's limit (A1) is left as it was sent.
+ */
+async function rewriteEngineForm(ctx: Context, rewrite: (params: ParsedUrlQuery) => ParsedUrlQuery): Promise<void> {
+  if (!ctx.is(FORM) || formCharset(ctx) !== 'utf-8') return;
+  await replaceBody(ctx, (body) => {
+    const sent = parseForm(body, 'utf-8');
+    const form = rewrite(sent);
+    if (form === sent) return body;
+    const replaced = Buffer.from(querystring.stringify(form));
+    return replaced.length <= ENGINE_BODY_LIMIT ? replaced : body;
+  });
+}
+
+/** How a request presents a client secret, as the engine tells: in the form, in an Authorization: Basic header, or not at all. */
+export type SecretTransport = 'client_secret_post' | 'client_secret_basic';
+
+/**
+ * A18 Client authentication. The engine authenticates clients at the token, revocation,
+ * introspection and PAR endpoints, and nowhere else that Postern enables
+ * (shared/client_auth.js). A request with more than one mechanism, or a repeated
+ * client_secret, is its invalid_request; otherwise a non-empty `client_secret` in the
+ * form presents the secret in the form, and else an Authorization header presents it as
+ * HTTP Basic. For a client registered with client_secret_basic or client_secret_post the
+ * engine accepts either transport (it enforces only "a secret" against "none"), so the
+ * registered method is enforced before the engine runs (src/oidc/client-auth-method.ts).
+ * Undefined when the request presents no secret, or when the engine refuses it anyway.
+ */
+export function secretTransport(ctx: Context, form: ParsedUrlQuery): SecretTransport | undefined {
+  const secret = form.client_secret;
+  const header = ctx.get('authorization');
+  if (Array.isArray(secret) || (secret && header)) return undefined;
+  if (secret) return 'client_secret_post';
+  const [scheme, credentials, ...rest] = header.split(' ');
+  return scheme?.toLowerCase() === 'basic' && credentials && rest.length === 0 ? 'client_secret_basic' : undefined;
 }

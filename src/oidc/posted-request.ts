@@ -19,7 +19,7 @@ import type { Context, Middleware } from 'koa';
 import { badRequest } from '../errors.ts';
 import { readForm } from '../http/read-body.ts';
 import type { OidcStore } from '../storage/ports.ts';
-import { atEngineRoute, ENGINE_BODY_LIMIT, rewriteEngineQuery } from './engine.ts';
+import { ENGINE_BODY_LIMIT, isEngineRoute, rewriteEngineQuery } from './engine.ts';
 import { AUTHORIZATION_PATH, END_SESSION_PATH } from './shared-configuration.ts';
 
 /** Long enough for any browser to follow a redirect, short enough to leave nothing lying around. */
@@ -94,7 +94,7 @@ export function postedRequests(deps: PostedRequestDeps): Middleware {
   });
 
   return async (ctx, next) => {
-    const posted = ctx.method === 'POST' ? ENDPOINTS.find((e) => atEngineRoute(ctx.path, e.route)) : undefined;
+    const posted = ENDPOINTS.find((e) => isEngineRoute(ctx, ctx.path, 'POST', e.route));
     if (posted) return store(ctx, posted);
     await restore(ctx, next);
   };

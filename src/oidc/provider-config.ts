@@ -4,16 +4,18 @@
 // change to the record means a new Provider (see tenancy/provider-registry.ts).
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { AppRecord, Stores } from '../storage/ports.ts';
+import { keyAlgsOf } from '../keys/key-ring.ts';
 import { openSigningKeys } from '../keys/open-keys.ts';
 import { adapterFor } from './adapter.ts';
 import { clientMetadataOf } from './client-metadata.ts';
 import { DECLINE_SIGN_OUT_PATH } from './decline-sign-out.ts';
 import { jwksInPreferenceOrder } from './engine.ts';
 import { findAccountIn } from './find-account.ts';
-import { CLIENT_AUTH_METHODS, sharedConfiguration } from './shared-configuration.ts';
+import { CLIENT_AUTH_METHODS, sharedConfiguration, signingAlgorithms } from './shared-configuration.ts';
 import type { Logger } from '../log.ts';
 import { appPath } from '../apps/app-paths.ts';
 import { settingsOf } from '../apps/app-settings.ts';
+import { requirePkceOf } from '../apps/client-options.ts';
 import type { Clock } from '../clock.ts';
 import type { ErrorPage } from '../http/error-handler.ts';
 
@@ -59,6 +61,11 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     findAccount: findAccountIn(deps.stores.accounts, app.id),
 
     ...shared,
+    // Exactly the algorithms the app has keys for (every one with a current key, see
+    // key-ring.ts): discovery lists what it can sign with, and every key it publishes can sign.
+    enabledJWA: signingAlgorithms(keyAlgsOf(app)),
+    // A public client always sends PKCE; a confidential one unless the app says otherwise.
+    pkce: { required: () => requirePkceOf(app) },
     features: {
       ...shared.features,
       rpInitiatedLogout: {

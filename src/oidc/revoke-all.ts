@@ -11,7 +11,8 @@
 import type { Context } from 'koa';
 import type { AuditLog } from '../audit.ts';
 import { badRequest, notFound, PosternError } from '../errors.ts';
-import { peekBody, refuseUnreadableBody } from '../http/engine-guard.ts';
+import { refuseUnreadableBody } from '../http/engine-guard.ts';
+import { peekBody } from '../http/read-body.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { exactRouter } from '../http/request-path.ts';
 import { appPath } from '../apps/app-paths.ts';

@@ -2,29 +2,50 @@
 // builds: each app's (provider-config.ts adds what comes from the app record) and the one
 // that validates client metadata before an app is stored (engine.ts). What a client may
 // register (auth methods, algorithms, response and grant types, logout URIs) is decided
-// here once, so validation and the live Provider can never disagree.
+// here once, so validation and the live Provider can never disagree; only the signing
+// algorithms are narrowed per app, to those it has keys of (signingAlgorithms below).
 import type { Configuration } from 'oidc-provider';
+import { DEFAULT_ID_TOKEN_ALG, SIGNING_ALGS } from '../apps/client-options.ts';
+import type { SigningAlg } from '../storage/ports.ts';
+import { loadFirstPartyGrant } from './first-party-grant.ts';
 
-/** The algorithms ID tokens (and every other signed response) may use; ES512 is the default. */
 /**
  * How clients authenticate, at the token endpoint and at every other endpoint that
- * authenticates clients (revocation, introspection): the engine applies one rule to all.
+ * authenticates clients (revocation, introspection, PAR): each client with the one method
+ * it is registered for, at all of them (client-auth-method.ts).
  */
 export const CLIENT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
 
-export const SIGNING_ALGS = ['ES512', 'RS256'] as const;
-
-/** Documented route (`routes.introspection`), spelt out because revoke_all is answered there. */
-export const INTROSPECTION_PATH = '/token/introspection';
-
-/** Documented route (`routes.token`), spelt out because load shedding recognises the token endpoint by it. */
-export const TOKEN_PATH = '/token';
+/**
+ * The algorithms the engine may sign with (ID tokens, userinfo and introspection
+ * responses): every one of `algs`. The validator allows every algorithm an app may choose
+ * (SIGNING_ALGS); an app's Provider exactly those it has keys for, so its discovery
+ * document lists what it can sign with and its JWKS no key that could not sign
+ * (provider-config.ts).
+ */
+export function signingAlgorithms(algs: readonly SigningAlg[]) {
+  return {
+    idTokenSigningAlgValues: [...algs],
+    userinfoSigningAlgValues: [...algs],
+    introspectionSigningAlgValues: [...algs],
+    authorizationSigningAlgValues: [...algs],
+    requestObjectSigningAlgValues: [...algs],
+  };
+}
 
 /**
- * Documented routes (`routes.authorization`, `routes.end_session`), spelt out because
- * Postern answers POST there itself (posted-request.ts).
+ * The engine's routes (documented `routes`), spelt out because Postern recognises requests
+ * to them before the engine runs (engine.ts, A17): revoke_all is answered at the
+ * introspection endpoint, load shedding knows the token endpoint, authorization
+ * parameters are rewritten for offline_access, the registered client authentication
+ * method is enforced, the sign-out confirmation is checked, and POST at the authorization
+ * and end-session endpoints is answered by Postern (posted-request.ts).
  */
 export const AUTHORIZATION_PATH = '/auth';
+export const PAR_PATH = '/request';
+export const TOKEN_PATH = '/token';
+export const REVOCATION_PATH = '/token/revocation';
+export const INTROSPECTION_PATH = '/token/introspection';
 export const END_SESSION_PATH = '/session/end';
 
 export function sharedConfiguration() {
@@ -39,7 +60,6 @@ export function sharedConfiguration() {
     conformIdTokenClaims: false,
 
     responseTypes: ['code'],
-    pkce: { required: () => true },
     // OpenID Connect Core §3.1.2.1 and RFC 6749 §4.1.3 require redirect_uri at the
     // authorization and token endpoints, also for a client with one registered URI.
     allowOmittingSingleRegisteredRedirectUri: false,
@@ -47,17 +67,18 @@ export function sharedConfiguration() {
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      id_token_signed_response_alg: 'ES512',
+      id_token_signed_response_alg: DEFAULT_ID_TOKEN_ALG,
       token_endpoint_auth_method: 'none',
     },
-    enabledJWA: {
-      idTokenSigningAlgValues: [...SIGNING_ALGS],
-      userinfoSigningAlgValues: [...SIGNING_ALGS],
-      introspectionSigningAlgValues: [...SIGNING_ALGS],
-      authorizationSigningAlgValues: [...SIGNING_ALGS],
-      requestObjectSigningAlgValues: [...SIGNING_ALGS],
+    enabledJWA: signingAlgorithms(SIGNING_ALGS),
+    routes: {
+      authorization: AUTHORIZATION_PATH,
+      pushed_authorization_request: PAR_PATH,
+      token: TOKEN_PATH,
+      revocation: REVOCATION_PATH,
+      introspection: INTROSPECTION_PATH,
+      end_session: END_SESSION_PATH,
     },
-    routes: { introspection: INTROSPECTION_PATH, token: TOKEN_PATH, authorization: AUTHORIZATION_PATH, end_session: END_SESSION_PATH },
 
     features: {
       devInteractions: { enabled: false },
@@ -66,6 +87,11 @@ export function sharedConfiguration() {
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
+      // Signed userinfo (userinfo_signed_response_alg) and signed introspection responses
+      // (RFC 9701, introspection_signed_response_alg) for apps that set them; without
+      // them, plain JSON as before.
+      jwtUserinfo: { enabled: true },
+      jwtIntrospection: { enabled: true },
       rpInitiatedLogout: { enabled: true },
     },
 
@@ -77,6 +103,9 @@ export function sharedConfiguration() {
       if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
       return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
     },
+
+    // No consent screen for the apps' own clients (first-party-grant.ts).
+    loadExistingGrant: loadFirstPartyGrant,
 
     rotateRefreshToken: true,
   } satisfies Configuration;

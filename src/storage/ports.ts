@@ -33,9 +33,12 @@ export interface OidcStore {
   destroyByAccount(appId: string, accountId: string): Promise<RemovedDocuments>;
 }
 
+/** A JWS algorithm an app signs with (src/keys/key-ring.ts has the list and the key for each). */
+export type SigningAlg = 'ES512' | 'RS256' | 'ES256' | 'EdDSA';
+
 export interface StoredKey {
   readonly kid: string;
-  readonly alg: 'ES512' | 'RS256';
+  readonly alg: SigningAlg;
   readonly createdAt: number;
   readonly publicJwk: Record<string, unknown>;
   /** AES-256-GCM ciphertext of the private JWK, bound to the app id. */
@@ -82,6 +85,17 @@ export interface AppRecord {
   /** Encrypted client secret (confidential clients only); never returned after creation. */
   readonly encryptedClientSecret: string | undefined;
   readonly settings: AppSettings;
+  /**
+   * Whether the client must use PKCE; only a confidential client may leave it out (a
+   * public client always must). Absent on records stored before the setting: true.
+   */
+  readonly requirePkce?: boolean;
+  /** How the client's ID tokens are signed. Absent on records stored before the setting: ES512. */
+  readonly idTokenSignedResponseAlg?: SigningAlg;
+  /** How the client's userinfo responses are signed; absent: plain JSON. */
+  readonly userinfoSignedResponseAlg?: SigningAlg;
+  /** How the client's introspection responses are signed when asked for as a JWT (RFC 9701); absent: JSON only. */
+  readonly introspectionSignedResponseAlg?: SigningAlg;
   readonly keys: readonly StoredKey[];
   readonly createdAt: number;
   readonly updatedAt: number;

@@ -1,10 +1,11 @@
 // One app's oidc-provider: its issuer under PUBLIC_URL, its configuration, POST at the
 // authorization and end-session endpoints, the re-check of redirect URIs when a sign-in or
-// sign-out finishes, the login middleware for offline_access, and its events in the audit
-// trail.
+// sign-out finishes, the rewrite for offline_access, the registered client authentication
+// method, and its events in the audit trail.
 import Provider from 'oidc-provider';
 import { issuerOf } from '../apps/app-paths.ts';
 import type { AuditLog } from '../audit.ts';
+import { registeredClientAuthMethod } from '../oidc/client-auth-method.ts';
 import { offlineAccessImpliesConsent } from '../oidc/offline-access.ts';
 import { postedRequests } from '../oidc/posted-request.ts';
 import { providerConfiguration, type ProviderDeps } from '../oidc/provider-config.ts';
@@ -19,6 +20,7 @@ export function createProvider(app: AppRecord, publicUrl: string, deps: Provider
   provider.use(postedRequests({ appId: app.id, issuer, documents: deps.stores.oidc }));
   provider.use(recheckRedirects(provider, { appId: app.id, appName: app.name, audit, pages: deps.pages }));
   provider.use(offlineAccessImpliesConsent);
+  provider.use(registeredClientAuthMethod(app.tokenEndpointAuthMethod, issuer));
   auditProvider(provider, app.id, audit, deps.logger);
   return { provider, issuer };
 }

@@ -218,55 +218,160 @@ describe('confidential clients', () => {
   });
 });
 
-describe('revoke_all client authentication', () => {
+describe('client authentication: token, revocation, introspection, PAR and revoke_all agree', () => {
   const h = new Harness();
   before(() => h.start());
   after(() => h.stop());
 
-  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+  const basic = (id: string, secret: string, scheme = 'Basic') => `${scheme} ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+  const FORM = 'application/x-www-form-urlencoded';
 
-  /** What an endpoint says to the credentials: status, OAuth error, and whether it asks for Basic. */
-  async function verdict(url: string, form: Record<string, string>, headers: Record<string, string>) {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
+  /**
+   * What an endpoint says to the credentials: `accepted` when the client passed
+   * authentication (the endpoint went on to judge the request itself), else status,
+   * OAuth error, and whether it asks for Basic.
+   */
+  async function verdict(url: string, body: string, headers: Record<string, string>, accepted: (status: number, error: string | undefined) => boolean) {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': FORM, ...headers }, body });
     const text = await res.text();
     const error = res.status >= 400 ? (JSON.parse(text) as { error?: string }).error : undefined;
-    return { status: res.status, error, challenge: res.headers.has('www-authenticate') };
+    return accepted(res.status, error) ? 'accepted' : { status: res.status, error, challenge: res.headers.has('www-authenticate') };
   }
 
+  /** Every endpoint that authenticates clients, with a request it judges once the client is authenticated. */
+  const endpoints = (app: AppJson) => {
+    const ok = (status: number) => status === 200;
+    return {
+      token: { url: `${app.issuer}/token`, params: 'grant_type=refresh_token&refresh_token=not-a-token', accepted: (_: number, error?: string) => error === 'invalid_grant' },
+      revocation: { url: `${app.issuer}/token/revocation`, params: 'token=not-a-token', accepted: ok },
+      introspection: { url: `${app.issuer}/token/introspection`, params: 'token=not-a-token', accepted: ok },
+      revoke_all: { url: `${app.issuer}/token/revoke_all`, params: 'token=not-a-token', accepted: ok },
+    };
+  };
+
+  /** A pushed authorization request's own parameters; client_id is one of them (the engine requires it). */
+  const parParams = (app: AppJson, body: string) =>
+    new URLSearchParams({
+      ...(body.includes('client_id=') ? {} : { client_id: app.client_id }),
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: app.redirect_uris[0]!,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    }).toString();
+
+  /** The registered method's own ways, and only those, are accepted (RFC 7591 §2). */
+  const ACCEPTED: Record<string, string[]> = {
+    none: ['client_id alone'],
+    client_secret_basic: ['Basic with the secret', 'Basic and the same client_id in the form', 'Basic in lower case', 'Basic and an empty secret in the form'],
+    client_secret_post: ['client_id and the secret in the form', 'the secret in the form, its name percent-encoded', 'the form with charset=UTF-8'],
+  };
+
   for (const method of ['none', 'client_secret_basic', 'client_secret_post'] as const) {
-    it(`judges every way of presenting a ${method} client exactly as the engine's revocation endpoint does`, async () => {
+    it(`judges every way of presenting a ${method} client alike at every endpoint, accepting the registered method only`, async () => {
       const app = await h.createApp({ token_endpoint_auth_method: method });
       const id = app.client_id;
       const secret = app.client_secret ?? 'no-secret-registered';
-      const ways: Record<string, { form: Record<string, string>; headers?: Record<string, string> }> = {
-        'client_id alone': { form: { client_id: id } },
-        'client_id and the secret in the form': { form: { client_id: id, client_secret: secret } },
-        'client_id and a wrong secret in the form': { form: { client_id: id, client_secret: 'wrong' } },
-        'the secret in the form without client_id': { form: { client_secret: secret } },
-        'Basic with the secret': { form: {}, headers: { authorization: basic(id, secret) } },
-        'Basic with a wrong secret': { form: {}, headers: { authorization: basic(id, 'wrong') } },
-        'Basic with an empty secret': { form: {}, headers: { authorization: basic(id, '') } },
-        'Basic and the form both': { form: { client_id: id, client_secret: secret }, headers: { authorization: basic(id, secret) } },
-        'Basic and the same client_id in the form': { form: { client_id: id }, headers: { authorization: basic(id, secret) } },
-        'Basic and another client_id in the form': { form: { client_id: 'someone-else' }, headers: { authorization: basic(id, secret) } },
-        'an unknown client_id': { form: { client_id: 'someone-else' } },
-        'Basic for an unknown client': { form: {}, headers: { authorization: basic('someone-else', secret) } },
-        'a malformed Basic header': { form: {}, headers: { authorization: 'Basic !!!' } },
-        'another scheme': { form: { client_id: id }, headers: { authorization: 'Bearer x' } },
+      const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+      // `par: false`: a way PAR cannot tell apart from another, since client_id is a parameter
+      // of the authorization request there.
+      const ways: Record<string, { body: string; headers?: Record<string, string>; par?: false }> = {
+        'client_id alone': { body: form({ client_id: id }) },
+        'client_id and the secret in the form': { body: form({ client_id: id, client_secret: secret }) },
+        'client_id and a wrong secret in the form': { body: form({ client_id: id, client_secret: 'wrong' }) },
+        'the secret in the form without client_id': { body: form({ client_secret: secret }), par: false },
+        'the secret in the form, its name percent-encoded': { body: `client_id=${id}&client%5Fsecret=${encodeURIComponent(secret)}` },
+        'the secret twice in the form': { body: form({ client_id: id }) + `&client_secret=${encodeURIComponent(secret)}&client_secret=${encodeURIComponent(secret)}` },
+        'the form with charset=UTF-8': { body: form({ client_id: id, client_secret: secret }), headers: { 'content-type': `${FORM}; charset=UTF-8` } },
+        'Basic with the secret': { body: '', headers: { authorization: basic(id, secret) } },
+        'Basic in lower case': { body: '', headers: { authorization: basic(id, secret, 'basic') } },
+        'Basic with a wrong secret': { body: '', headers: { authorization: basic(id, 'wrong') } },
+        'Basic with an empty secret': { body: '', headers: { authorization: basic(id, '') } },
+        'Basic and the form both': { body: form({ client_id: id, client_secret: secret }), headers: { authorization: basic(id, secret) } },
+        'Basic and an empty secret in the form': { body: form({ client_id: id, client_secret: '' }), headers: { authorization: basic(id, secret) } },
+        'Basic and the same client_id in the form': { body: form({ client_id: id }), headers: { authorization: basic(id, secret) } },
+        'Basic and another client_id in the form': { body: form({ client_id: 'someone-else' }), headers: { authorization: basic(id, secret) } },
+        'an unknown client_id': { body: form({ client_id: 'someone-else' }) },
+        'Basic for an unknown client': { body: '', headers: { authorization: basic('someone-else', secret) } },
+        'a malformed Basic header': { body: '', headers: { authorization: 'Basic !!!' } },
+        'another scheme': { body: form({ client_id: id }), headers: { authorization: 'Bearer x' } },
       };
+      const accepted: string[] = [];
       for (const [label, way] of Object.entries(ways)) {
-        const form = { ...way.form, token: 'not-a-token' };
-        const engine = await verdict(`${app.issuer}/token/revocation`, form, way.headers ?? {});
-        const revokeAll = await verdict(`${app.issuer}/token/revoke_all`, form, way.headers ?? {});
-        expect(revokeAll, `${method}: ${label}`).to.deep.equal(engine);
+        const verdicts: Record<string, unknown> = {};
+        for (const [name, endpoint] of Object.entries(endpoints(app))) {
+          const body = [way.body, endpoint.params].filter(Boolean).join('&');
+          verdicts[name] = await verdict(endpoint.url, body, way.headers ?? {}, endpoint.accepted);
+        }
+        const [first, ...rest] = Object.values(verdicts);
+        for (const other of rest) expect(other, `${method}: ${label} ${JSON.stringify(verdicts)}`).to.deep.equal(first);
+        if (first === 'accepted') accepted.push(label);
+        // PAR reads client_id as a parameter of the request too, so its refusals may name
+        // another error; whether it accepts the client is the same.
+        if (way.par === false) continue;
+        const par = await verdict(`${app.issuer}/request`, [way.body, parParams(app, way.body)].filter(Boolean).join('&'), way.headers ?? {}, (status) => status === 201);
+        expect(par === 'accepted', `${method}: ${label} at PAR ${JSON.stringify(par)}`).to.equal(first === 'accepted');
       }
+      expect(accepted.sort(), method).to.deep.equal([...ACCEPTED[method]!].sort());
     });
   }
 
+  it('refuses the other transport as invalid_client, with a Basic challenge when the header was tried', async () => {
+    const basicApp = await h.createApp({ token_endpoint_auth_method: 'client_secret_basic' });
+    const postApp = await h.createApp({ token_endpoint_auth_method: 'client_secret_post' });
+    const inForm = await fetch(`${basicApp.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x', client_id: basicApp.client_id, client_secret: basicApp.client_secret! }),
+    });
+    expect(inForm.status).to.equal(401);
+    expect(await inForm.json()).to.deep.include({ error: 'invalid_client' });
+    expect(inForm.headers.has('www-authenticate')).to.equal(false);
+    expect(inForm.headers.get('cache-control')).to.equal('no-store');
+    const inHeader = await fetch(`${postApp.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': FORM, authorization: basic(postApp.client_id, postApp.client_secret!) },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x' }),
+    });
+    expect(inHeader.status).to.equal(401);
+    const body = (await inHeader.json()) as { error: string; error_description: string };
+    expect(body.error).to.equal('invalid_client');
+    expect(body.error_description).to.include('client_secret_post');
+    expect(inHeader.headers.get('www-authenticate')).to.match(/^Basic realm=/);
+  });
+
+  it('holds at every spelling of the path the engine routes (letters in any case, a trailing slash)', async () => {
+    const app = await h.createApp({ token_endpoint_auth_method: 'client_secret_basic' });
+    const path = app.issuer.slice(h.url.length);
+    for (const endpoint of ['/TOKEN', '/token/', '/Token/Revocation', '/token/INTROSPECTION/', '/REQUEST']) {
+      const res = await fetch(`${h.url}${path}${endpoint}`, {
+        method: 'POST',
+        headers: { 'content-type': FORM },
+        body: new URLSearchParams({ client_id: app.client_id, client_secret: app.client_secret!, token: 'x', grant_type: 'refresh_token', refresh_token: 'x' }),
+      });
+      expect(res.status, endpoint).to.equal(401);
+      expect(((await res.json()) as { error: string }).error, endpoint).to.equal('invalid_client');
+    }
+  });
+
+  it('completes the whole flow with each confidential method as openid-client sends it', async () => {
+    for (const method of ['client_secret_basic', 'client_secret_post'] as const) {
+      const app = await h.createApp({ token_endpoint_auth_method: method });
+      const { config, tokens } = await h.signIn(app, `${method}-flow@example.com`, { scope: 'openid offline_access' });
+      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      expect((await oidc.tokenIntrospection(config, refreshed.access_token)).active).to.equal(true);
+      await oidc.tokenRevocation(config, refreshed.refresh_token!);
+      // The other method's openid-client is refused at the token endpoint.
+      const other = method === 'client_secret_basic' ? oidc.ClientSecretPost(app.client_secret!) : oidc.ClientSecretBasic(app.client_secret!);
+      const wrong = await oidc.discovery(new URL(app.issuer), app.client_id, undefined, other, { execute: [oidc.allowInsecureRequests] });
+      expect((await rejects(oidc.refreshTokenGrant(wrong, refreshed.refresh_token!))).error).to.equal('invalid_client');
+    }
+  });
+
   it('answers a request without any client authentication with 401 invalid_client (RFC 6749 §5.2), where the engine says 400', async () => {
     const app = await h.createApp();
-    const form = { token: 'not-a-token' };
-    expect(await verdict(`${app.issuer}/token/revoke_all`, form, {})).to.deep.equal({ status: 401, error: 'invalid_client', challenge: false });
-    expect(await verdict(`${app.issuer}/token/revocation`, form, {})).to.deep.equal({ status: 400, error: 'invalid_request', challenge: false });
+    const never = () => false;
+    expect(await verdict(`${app.issuer}/token/revoke_all`, 'token=not-a-token', {}, never)).to.deep.equal({ status: 401, error: 'invalid_client', challenge: false });
+    expect(await verdict(`${app.issuer}/token/revocation`, 'token=not-a-token', {}, never)).to.deep.equal({ status: 400, error: 'invalid_request', challenge: false });
   });
 });

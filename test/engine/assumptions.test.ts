@@ -1,30 +1,33 @@
 // Every assumption src/oidc/engine.ts makes about oidc-provider, checked against a real
 // Provider over HTTP (test/engine/engine-fixture.ts). Run this file first after changing
 // the engine's version (docs/upgrading-oidc-provider.md): a failure names the assumption
-// (A1…A15) that no longer holds.
+// (A1…A20) that no longer holds.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
 import * as oidc from 'openid-client';
 import { PosternError } from '../../src/errors.ts';
-import { peekBody } from '../../src/http/engine-guard.ts';
+import { peekBody } from '../../src/http/read-body.ts';
 import { createLogger } from '../../src/log.ts';
 import { clientMetadataOf } from '../../src/oidc/client-metadata.ts';
 import {
-  atEngineRoute,
   ENGINE_BODY_LIMIT,
+  engineForm,
   engineHadNoRoute,
   GRANT_MODEL,
   introspect,
+  isEngineRoute,
   isSignOutConfirmation,
   outsideEngineRoutes,
   pendingSignOut,
   resumedInteraction,
   rewriteEngineQuery,
+  secretTransport,
   signOutRedirect,
   validateClientMetadata,
   type PendingSignOut,
   type ResumedInteraction,
+  type SecretTransport,
 } from '../../src/oidc/engine.ts';
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
 import { END_SESSION_PATH } from '../../src/oidc/shared-configuration.ts';
@@ -32,11 +35,18 @@ import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { openRedisStores } from '../../src/storage/redis/open-redis.ts';
 import { appPath } from '../../src/apps/app-paths.ts';
+import { SIGNING_ALGS } from '../../src/apps/client-options.ts';
+import { generateKey } from '../../src/keys/generate-keys.ts';
+import { initialKeys } from '../../src/keys/key-ring.ts';
 import { Browser } from '../helpers/browser.ts';
 import { REDIRECT_URI } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { Engine, KEK, makeApp, providerDeps } from './engine-fixture.ts';
 import { bothReadBeforeEitherUses } from '../helpers/race.ts';
+import type { Context } from 'koa';
+
+/** Whether Postern takes a GET to `path` for the engine's `route` (A17). */
+const routedAt = (path: string, route: string) => isEngineRoute({ method: 'GET' } as Context, path, 'GET', route);
 
 // Root-level hooks (outside every describe) hold for the whole mocha run: an engine notice
 // printed by any test file fails the run. The engine prints each notice once per process,
@@ -56,6 +66,8 @@ after(() => {
   console.info = printed.info;
   expect(notices, 'oidc-provider printed notices during the test run').to.deep.equal([]);
 });
+
+const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 const payloadOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
 const headerOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
@@ -170,17 +182,23 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
 
     it('A9: the engine routes every spelling of /auth that the rewrite matches (letters in any case, a trailing slash)', async () => {
       for (const spelling of ['/AUTH', '/Auth/']) {
-        const { tokens } = await e.signIn('offline-spelt@example.com', 'openid offline_access', new Browser(), (url) => url.replace('/auth?', `${spelling}?`));
+        const { tokens } = await e.signIn('offline-spelt@example.com', 'openid offline_access', new Browser(), { respell: (url) => url.replace('/auth?', `${spelling}?`) });
         expect(tokens.refresh_token, spelling).to.be.a('string');
       }
-      // The engine's folding, which atEngineRoute follows: ASCII letters only, one trailing slash.
-      expect(['/auth', '/AUTH', '/aUtH/'].map((p) => atEngineRoute(p, '/auth'))).to.deep.equal([true, true, true]);
-      expect(['/auth//', '/%61uth', '/\u017fession/end', '/auth/x'].map((p) => atEngineRoute(p, p.includes('session') ? '/session/end' : '/auth'))).to.deep.equal([false, false, false, false]);
+      // The engine's folding, which isEngineRoute (A17) follows: ASCII letters only, one trailing slash.
+      expect(['/auth', '/AUTH', '/aUtH/'].map((p) => routedAt(p, '/auth'))).to.deep.equal([true, true, true]);
+      expect(['/auth//', '/%61uth', '/\u017fession/end', '/auth/x'].map((p) => routedAt(p, p.includes('session') ? '/session/end' : '/auth'))).to.deep.equal([false, false, false, false]);
       for (const path of ['/AUTH', '/auth/', '/%61uth', '/SESSION/END/', '/Session/End', '/auth//', '/session/end//']) {
         const res = await fetch(`${e.issuer}${path}`, { headers: { accept: 'application/json' } });
         const engineRoutes = res.status !== 404;
-        expect(engineRoutes, `${path}: the engine routes it`).to.equal(atEngineRoute(path, path.toLowerCase().includes('session') ? '/session/end' : '/auth'));
+        expect(engineRoutes, `${path}: the engine routes it`).to.equal(routedAt(path, path.toLowerCase().includes('session') ? '/session/end' : '/auth'));
       }
+    });
+
+    it('A9: and once the form of a pushed authorization request is rewritten', async () => {
+      const { tokens } = await e.signIn('offline-par@example.com', 'openid offline_access', new Browser(), { par: true });
+      expect(tokens.refresh_token).to.be.a('string');
+      expect(tokens.scope?.split(' ')).to.include('offline_access');
     });
 
     it('A8: a used refresh token reported unused gets another successor; a replay revokes the grant', async () => {
@@ -201,6 +219,20 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       expect(await oauthError(oidc.refreshTokenGrant(config, second.refresh_token!))).to.equal('invalid_grant');
       expect((await oidc.tokenIntrospection(config, second.access_token)).active).to.equal(false);
     });
+  });
+
+  describe('A9: without the rewrite, the engine drops offline_access, and PAR stores the request without it', () => {
+    const e = new Engine();
+    before(() => e.start({ offlineAccessRewrite: false }));
+    after(() => e.stop());
+
+    for (const par of [false, true]) {
+      it(`issues no refresh token for offline_access without prompt=consent${par ? ' sent by PAR' : ''}`, async () => {
+        const { tokens } = await e.signIn(`dropped-${par}@example.com`, 'openid offline_access', new Browser(), { par });
+        expect(tokens.refresh_token).to.equal(undefined);
+        expect(tokens.scope?.split(' ')).not.to.include('offline_access');
+      });
+    }
   });
 
   describe('A8: a refused consume stops the refresh with nothing issued and nothing revoked', () => {
@@ -333,7 +365,11 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
     let valid: ClientMetadata;
     let configuration: (metadata: ClientMetadata) => Configuration;
     before(async () => {
-      const { app } = await makeApp('client_secret_basic');
+      const { app: made } = await makeApp('client_secret_basic');
+      // An app with keys of every algorithm an app may choose: its Provider then allows
+      // what the validator allows (an app gets the keys of an algorithm in the write that
+      // chooses it, apps-service.ts).
+      const app = { ...made, keys: await initialKeys((alg) => generateKey(made.id, KEK, alg), Date.now(), 3600, SIGNING_ALGS) };
       valid = clientMetadataOf(app, KEK);
       configuration = (metadata) => ({ ...providerConfiguration(app, 'https://engine.test/apps/x', providerDeps(openMemoryStores())), clients: [metadata] });
     });
@@ -368,6 +404,20 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       const native = { ...valid, application_type: 'native' as const, redirect_uris: ['com.example.app:/callback'] };
       expect(await validatorSays(native)).to.equal(undefined);
       expect(await appProviderSays(native)).to.equal(undefined);
+      for (const alg of SIGNING_ALGS) {
+        const signed = { ...valid, id_token_signed_response_alg: alg, userinfo_signed_response_alg: alg, introspection_signed_response_alg: alg };
+        expect(await validatorSays(signed), alg).to.equal(undefined);
+        expect(await appProviderSays(signed), alg).to.equal(undefined);
+      }
+    });
+
+    it('is the one place that allows an algorithm the app has no key of yet; the app\'s Provider refuses it', async () => {
+      const { app } = await makeApp('client_secret_basic');
+      const metadata: ClientMetadata = { ...clientMetadataOf(app, KEK), id_token_signed_response_alg: 'EdDSA' };
+      expect(await validatorSays(metadata)).to.equal(undefined);
+      const provider = new Provider('https://engine.test/apps/y', { ...providerConfiguration(app, 'https://engine.test/apps/y', providerDeps(openMemoryStores())), clients: [metadata] });
+      const refused = (await rejection(provider.Client.find(app.id))) as { error?: string };
+      expect(refused.error).to.equal('invalid_client_metadata');
     });
 
     for (const [label, change, code] of [
@@ -376,6 +426,8 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       ['a non-URL post-logout redirect URI', { post_logout_redirect_uris: ['not a url'] }, 'invalid_client_metadata'],
       ['an auth method not enabled', { token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
       ['a signing algorithm not enabled', { id_token_signed_response_alg: 'HS256' }, 'invalid_client_metadata'],
+      ['a userinfo signing algorithm not enabled', { userinfo_signed_response_alg: 'PS256' }, 'invalid_client_metadata'],
+      ['an introspection signing algorithm not enabled', { introspection_signed_response_alg: 'none' }, 'invalid_client_metadata'],
       ['a response type not enabled', { response_types: ['code id_token'] }, 'invalid_client_metadata'],
       ['a confidential client without a secret', { client_secret: undefined }, 'invalid_client_metadata'],
     ] as const) {
@@ -386,7 +438,7 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
         // The engine lists allowed values in the order of the Provider's keys, which is
         // the app's key order: the same values, perhaps in another order.
         const sameValues = (x: { code?: string; description?: string } | undefined) =>
-          x && { code: x.code, description: x.description?.replace(/'[^']*'(?: or '[^']*')+/, (list) => list.split(' or ').sort().join(' or ')) };
+          x && { code: x.code, description: x.description?.replace(/'[^']*'(?:,? (?:or )?'[^']*')+/, (list) => list.match(/'[^']*'/g)!.sort().join(', ')) };
         expect(sameValues(said)).to.deep.equal(sameValues(await appProviderSays(metadata)));
       });
     }
@@ -629,6 +681,124 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
             expect(denied.body.error).to.equal('invalid_client');
           });
         }
+      });
+    }
+  });
+
+  describe('A17: Postern recognises the engine\'s routes and reads its forms as the engine does', () => {
+    const e = new Engine();
+    // Records, per request, what Postern made of it before the engine ran and what the engine did.
+    const seen: { token: boolean; introspection: boolean; jwks: boolean; route: string | undefined; form: unknown; params: unknown }[] = [];
+    before(() => e.start({ front: (engine) => async (ctx) => {
+      const path = ctx.path.slice(appPath(e.app.id).length);
+      const token = isEngineRoute(ctx, path, 'POST', '/token');
+      const introspection = isEngineRoute(ctx, path, 'POST', '/token/introspection');
+      const jwks = isEngineRoute(ctx, path, 'GET', '/jwks');
+      const form = introspection ? await engineForm(ctx) : undefined;
+      await engine(ctx);
+      const oidcContext = (ctx as unknown as { oidc?: { route?: string; params?: { token?: unknown } } }).oidc;
+      seen.push({ token, introspection, jwks, route: oidcContext?.route, form: form?.token, params: oidcContext?.params?.token });
+    } }));
+    after(() => e.stop());
+    beforeEach(() => (seen.length = 0));
+
+    it('routes a path with its letters in any case and one trailing slash, and nothing else', async () => {
+      const spellings: Record<string, string | undefined> = {
+        '/token': 'token',
+        '/TOKEN': 'token',
+        '/ToKeN/': 'token',
+        '/token//': undefined,
+        '/%74oken': undefined,
+        '/token/introspection': 'introspection',
+        '/TOKEN/Introspection/': 'introspection',
+        '/token/introspection/x': undefined,
+        '/tokens': undefined,
+      };
+      for (const [spelling, route] of Object.entries(spellings)) {
+        await e.post(spelling, { client_id: e.app.id, token: 'x', grant_type: 'refresh_token', refresh_token: 'x' });
+        const [last] = seen.splice(0);
+        expect(last!.route, spelling).to.equal(route);
+        expect(last!.token, spelling).to.equal(route === 'token');
+        expect(last!.introspection, spelling).to.equal(route === 'introspection');
+      }
+      // A GET route answers HEAD too, and no other method.
+      for (const [method, route] of [['GET', 'jwks'], ['HEAD', 'jwks'], ['POST', undefined]] as const) {
+        await fetch(`${e.issuer}/JWKS/`, { method });
+        const [last] = seen.splice(0);
+        expect(last!.route, method).to.equal(route);
+        expect(last!.jwks, method).to.equal(route === 'jwks');
+      }
+    });
+
+    it('parses a form exactly as the engine does: encodings, repeated fields, charsets', async () => {
+      const bodies: [string, string][] = [
+        ['token=a+b%20c%2Bd', FORM_TYPE],
+        ['token=%E2%82%AC', FORM_TYPE],
+        ['token=%zz&token2=1', FORM_TYPE],
+        ['token=caf%E9', `${FORM_TYPE}; charset=ISO-8859-1`],
+        ['token=\u00e9t\u00e9', `${FORM_TYPE}; charset=utf-8`],
+      ];
+      for (const [body, type] of bodies) {
+        await fetch(`${e.issuer}/token/introspection`, { method: 'POST', headers: { 'content-type': type }, body: `client_id=${e.app.id}&${body}` });
+        const [last] = seen.splice(0);
+        expect(last!.form, body).to.deep.equal(last!.params);
+      }
+    });
+  });
+
+  describe('A18: the engine accepts a client secret by either transport, classified as secretTransport says', () => {
+    for (const method of ['client_secret_basic', 'client_secret_post'] as const) {
+      describe(`for a ${method} client, without Postern's check`, () => {
+        const e = new Engine();
+        const transports: (SecretTransport | undefined)[] = [];
+        before(() => e.start({ tokenEndpointAuthMethod: method, front: (engine) => async (ctx) => {
+          const form = await engineForm(ctx);
+          transports.push(form && secretTransport(ctx, form));
+          await engine(ctx);
+        } }));
+        after(() => e.stop());
+        beforeEach(() => (transports.length = 0));
+
+        const basic = (secret: string, scheme = 'Basic') => `${scheme} ${Buffer.from(`${e.app.id}:${secret}`).toString('base64')}`;
+        /** Status and error of the request at each endpoint that authenticates clients; the transport Postern saw. */
+        const judge = async (form: Record<string, string>, headers: Record<string, string> = {}, extra = '') => {
+          const requests: Record<string, string> = {
+            token: 'grant_type=refresh_token&refresh_token=x',
+            revocation: 'token=x',
+            introspection: 'token=x',
+            request: `response_type=code&scope=openid&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256`,
+          };
+          const paths: Record<string, string> = { token: '/token', revocation: '/token/revocation', introspection: '/token/introspection', request: '/request' };
+          const out: Record<string, unknown> = {};
+          for (const [name, params] of Object.entries(requests)) {
+            const clientId = name === 'request' && !('client_id' in form) ? `client_id=${e.app.id}&` : '';
+            const body = [new URLSearchParams(form).toString(), `${clientId}${params}`, extra].filter(Boolean).join('&');
+            const res = await fetch(`${e.issuer}${paths[name]}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+            const text = await res.text();
+            out[name] = { status: res.status, error: res.status >= 400 ? (JSON.parse(text) as { error: string }).error : undefined };
+          }
+          return { out, transports: transports.splice(0) };
+        };
+        const accepted = { token: { status: 400, error: 'invalid_grant' }, revocation: { status: 200, error: undefined }, introspection: { status: 200, error: undefined }, request: { status: 201, error: undefined } };
+        const refused = (error: string, status: number) => ({ token: { status, error }, revocation: { status, error }, introspection: { status, error }, request: { status, error } });
+
+        it('accepts the secret in the form and in a Basic header (either scheme spelling) alike', async () => {
+          const secret = e.secret!;
+          expect(await judge({ client_id: e.app.id, client_secret: secret })).to.deep.equal({ out: accepted, transports: Array(4).fill('client_secret_post') });
+          expect(await judge({}, { authorization: basic(secret) })).to.deep.equal({ out: accepted, transports: Array(4).fill('client_secret_basic') });
+          expect(await judge({}, { authorization: basic(secret, 'bAsIc') })).to.deep.equal({ out: accepted, transports: Array(4).fill('client_secret_basic') });
+          // An empty client_secret in the form is no secret: the header authenticates.
+          expect(await judge({ client_secret: '' }, { authorization: basic(secret) })).to.deep.equal({ out: accepted, transports: Array(4).fill('client_secret_basic') });
+        });
+
+        it('refuses as invalid_request what secretTransport leaves to it', async () => {
+          const secret = e.secret!;
+          const invalid = { out: refused('invalid_request', 400), transports: Array(4).fill(undefined) };
+          expect(await judge({ client_id: e.app.id, client_secret: secret }, { authorization: basic(secret) })).to.deep.equal(invalid);
+          expect(await judge({ client_id: e.app.id }, {}, `client_secret=${secret}&client_secret=${secret}`)).to.deep.equal(invalid);
+          expect(await judge({ client_id: e.app.id }, { authorization: 'Bearer x' })).to.deep.equal(invalid);
+          expect(await judge({ client_id: e.app.id }, { authorization: `Basic ${secret} x` })).to.deep.equal(invalid);
+        });
       });
     }
   });

@@ -43,6 +43,8 @@ export interface EngineOptions {
   readonly front?: (engine: RunEngine) => Middleware;
   /** Middleware for `provider.use`, ahead of Postern's own (the engine is mounted with what it has then). */
   readonly use?: readonly Middleware[];
+  /** false: without Postern's offline_access rewrite (A9), to see the engine on its own. */
+  readonly offlineAccessRewrite?: false;
 }
 
 /** An app record as the admin API would create it. */
@@ -106,7 +108,7 @@ export class Engine {
     const configuration = providerConfiguration(this.app, this.issuer, deps);
     this.provider = new Provider(this.issuer, options.configure ? options.configure(configuration) : configuration);
     for (const middleware of options.use ?? []) this.provider.use(middleware);
-    this.provider.use(offlineAccessImpliesConsent);
+    if (options.offlineAccessRewrite !== false) this.provider.use(offlineAccessImpliesConsent);
 
     const mounted = mount(path, this.provider as never);
     const engine: RunEngine = (ctx) => mounted(ctx, async () => {});
@@ -135,7 +137,7 @@ export class Engine {
       const details = await this.provider.interactionDetails(ctx.req, ctx.res);
       const email = String(details.params.login_hint);
       await this.stores.accounts.recordLogin(this.app.id, email, Date.now());
-      ctx.redirect(await this.provider.interactionResult(ctx.req, ctx.res, await loginResult(this.provider, details, email), { mergeWithLastSubmission: false }));
+      ctx.redirect(await this.provider.interactionResult(ctx.req, ctx.res, loginResult(email), { mergeWithLastSubmission: false }));
     };
   }
 
@@ -151,29 +153,31 @@ export class Engine {
 
   /**
    * Authorization request and sign-in, up to the callback with its code; `browser` keeps
-   * the session. `respell` changes the request's URL (another spelling of the endpoint).
+   * the session. `par`: the parameters go by a pushed authorization request. `respell`
+   * changes the request's URL (another spelling of the endpoint).
    */
-  async authorize(email: string, scope = 'openid email', browser = new Browser(), respell = (url: string) => url) {
+  async authorize(email: string, scope = 'openid email', browser = new Browser(), options: { par?: boolean; respell?: (url: string) => string } = {}) {
     const config = await this.client();
     const verifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(config, {
+    const params = {
       redirect_uri: REDIRECT_URI,
       scope,
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       nonce,
       login_hint: email,
-    });
-    const callback = await browser.navigate(respell(url.href), {}, REDIRECT_URI);
+    };
+    const url = options.par ? await oidc.buildAuthorizationUrlWithPAR(config, params) : oidc.buildAuthorizationUrl(config, params);
+    const callback = await browser.navigate((options.respell ?? ((u: string) => u))(url.href), {}, REDIRECT_URI);
     if (!callback.url.startsWith(REDIRECT_URI)) throw new Error(`sign-in did not reach the redirect URI: ${callback.status} ${callback.body.slice(0, 300)}`);
     const exchange = () => oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: verifier, expectedNonce: nonce });
     return { config, browser, exchange };
   }
 
   /** Authorization request, sign-in and code exchange; `browser` keeps the session. */
-  async signIn(email: string, scope = 'openid email', browser = new Browser(), respell?: (url: string) => string) {
-    const { config, exchange } = await this.authorize(email, scope, browser, respell);
+  async signIn(email: string, scope = 'openid email', browser = new Browser(), options: { par?: boolean; respell?: (url: string) => string } = {}) {
+    const { config, exchange } = await this.authorize(email, scope, browser, options);
     return { config, tokens: await exchange(), browser };
   }
 

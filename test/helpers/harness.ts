@@ -30,6 +30,13 @@ export interface AppJson {
   [key: string]: unknown;
 }
 
+export interface LoginOptions {
+  readonly scope?: string;
+  readonly redirectUri?: string;
+  readonly par?: boolean;
+  readonly pkce?: false;
+}
+
 export class Harness {
   readonly smtp = new SmtpCapture();
   /** The server's time; `h.clock.travel(s)` moves it for expiry tests. */
@@ -138,27 +145,31 @@ export class Harness {
     return oidc.discovery(new URL(app.issuer), app.client_id, undefined, auth, { execute: [oidc.allowInsecureRequests] });
   }
 
-  /** An authorization request as openid-client builds it (PKCE, state, nonce), not sent yet; `params` adds to or overrides it. */
-  async authorizationRequest(app: AppJson, opts: { scope?: string; redirectUri?: string; params?: Record<string, string> } = {}) {
+  /**
+   * An authorization request as openid-client builds it (PKCE unless `pkce: false`, state,
+   * nonce), not sent yet; `params` adds to or overrides it; `par`: the parameters go by a
+   * pushed authorization request (RFC 9126), as openid-client sends it.
+   */
+  async authorizationRequest(app: AppJson, opts: LoginOptions & { params?: Record<string, string> } = {}) {
     const config = await this.client(app);
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
     const redirectUri = opts.redirectUri ?? app.redirect_uris[0]!;
-    const url = oidc.buildAuthorizationUrl(config, {
+    const params = {
       redirect_uri: redirectUri,
       scope: opts.scope ?? 'openid email',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
+      ...(opts.pkce !== false && { code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }),
       state,
       nonce,
       ...opts.params,
-    });
+    };
+    const url = opts.par ? await oidc.buildAuthorizationUrlWithPAR(config, params) : oidc.buildAuthorizationUrl(config, params);
     return { config, verifier, state, nonce, redirectUri, url };
   }
 
   /** Starts an authorization request in `browser` and returns the login page. */
-  async startLogin(app: AppJson, browser: Browser, opts: { scope?: string; redirectUri?: string } = {}) {
+  async startLogin(app: AppJson, browser: Browser, opts: LoginOptions = {}) {
     const request = await this.authorizationRequest(app, opts);
     const page = await browser.navigate(request.url.href, {}, request.redirectUri);
     return { ...request, page };
@@ -198,16 +209,22 @@ export class Harness {
     return (await browser.submit(confirm, { logout: 'yes' }, undefined, postLogoutRedirectUri)).url;
   }
 
-  /** The whole sign-in: authorization request, email, link, confirm, code exchange. */
-  async signIn(app: AppJson, email: string, opts: { scope?: string; browser?: Browser } = {}) {
+  /** The sign-in up to the app's callback with its code: authorization request, email, link, confirm. */
+  async authorize(app: AppJson, email: string, opts: LoginOptions & { browser?: Browser } = {}) {
     const browser = opts.browser ?? new Browser();
     const login = await this.startLogin(app, browser, opts);
     const { link, callbackUrl } = await this.confirmSignIn(browser, login.page, email, login.redirectUri);
-    const tokens = await oidc.authorizationCodeGrant(login.config, new URL(callbackUrl), {
-      pkceCodeVerifier: login.verifier,
-      expectedState: login.state,
-      expectedNonce: login.nonce,
+    return { ...login, browser, callbackUrl, link };
+  }
+
+  /** The whole sign-in: authorization request, email, link, confirm, code exchange. */
+  async signIn(app: AppJson, email: string, opts: LoginOptions & { browser?: Browser } = {}) {
+    const authorized = await this.authorize(app, email, opts);
+    const tokens = await oidc.authorizationCodeGrant(authorized.config, new URL(authorized.callbackUrl), {
+      pkceCodeVerifier: opts.pkce === false ? undefined : authorized.verifier,
+      expectedState: authorized.state,
+      expectedNonce: authorized.nonce,
     });
-    return { ...login, browser, callbackUrl, tokens, link };
+    return { ...authorized, tokens };
   }
 }

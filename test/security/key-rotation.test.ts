@@ -10,6 +10,7 @@ import { createAuditLog } from '../../src/audit.ts';
 import {
   KEY_ALGS,
   KEY_PROPAGATION_MS,
+  keyAlgsOf,
   MAX_ID_TOKEN_TTL,
   NEXT_KEY_MIN_PUBLISHED_MS,
   RETIRE_GRACE_MS,
@@ -152,6 +153,40 @@ describe('signing-key rotation', function () {
       const events = await h.stores.audit.query(app.app_id, { type: 'admin.keys_rotated', limit: 10 });
       expect(events).to.have.length(1);
       expect(events[0]).to.include({ outcome: 'success', appId: app.app_id });
+    });
+
+    it('rotates every algorithm the app keeps keys for, ES256 and EdDSA too, and each signs with its promoted key', async () => {
+      const app = await h.createApp({ id_token_signed_response_alg: 'EdDSA', userinfo_signed_response_alg: 'ES256', introspection_signed_response_alg: 'RS256' });
+      const before = keysOf(app);
+      const algs = ['ES512', 'RS256', 'ES256', 'EdDSA'];
+      for (const alg of algs) {
+        only(kidsWith(before, 'current', alg));
+        only(kidsWith(before, 'next', alg));
+      }
+      const { tokens: old } = await h.signIn(app, 'every-alg@example.com');
+      expect(decodeProtectedHeader(old.id_token!)).to.include({ alg: 'EdDSA', kid: only(kidsWith(before, 'current', 'EdDSA')) });
+
+      const after = await rotate(app);
+      for (const alg of algs) {
+        expect(only(kidsWith(after, 'current', alg)), alg).to.equal(only(kidsWith(before, 'next', alg)));
+        expect(kidsWith(after, 'previous', alg), alg).to.deep.equal(kidsWith(before, 'current', alg));
+        only(kidsWith(after, 'next', alg));
+      }
+      expect((await jwks(app)).map((k) => k.kid)).to.have.members(after.map((k) => k.kid));
+      const { tokens } = await h.signIn(app, 'every-alg@example.com');
+      expect(decodeProtectedHeader(tokens.id_token!).kid).to.equal(only(kidsWith(after, 'current', 'EdDSA')));
+      await verifyNow(app, tokens.id_token!);
+      await verifyNow(app, old.id_token!);
+      const userinfo = await fetch(`${app.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      expect(decodeProtectedHeader(await userinfo.text()).kid).to.equal(only(kidsWith(after, 'current', 'ES256')));
+
+      // Replacing every key at once keeps every algorithm.
+      const replaced = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate?immediate=true`);
+      const keys = keysOf(replaced.body);
+      expect(keys).to.have.length(8);
+      for (const alg of algs) only(kidsWith(keys, 'current', alg));
+      const { tokens: fresh } = await h.signIn(app, 'every-alg@example.com');
+      expect(decodeProtectedHeader(fresh.id_token!).kid).to.equal(only(kidsWith(keys, 'current', 'EdDSA')));
     });
 
     it('never signs with a next key, however often the app signs', async () => {
@@ -586,10 +621,13 @@ describe('key ring invariants (random histories)', () => {
 
   it('never drops a key that signed a token which has not expired, and signs with exactly one current key per algorithm', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 60, max: TTL_MAX }), fc.array(op, { maxLength: 25 }), async (ttl0, ops) => {
+      fc.asyncProperty(fc.integer({ min: 60, max: TTL_MAX }), fc.subarray(['ES256', 'EdDSA'] as KeyAlg[]), fc.array(op, { maxLength: 25 }), async (ttl0, extra, ops) => {
         let now = 1_700_000_000_000;
+        // An app that also signs with ES256 and/or EdDSA keeps keys of those too.
+        const signing = { idTokenSignedResponseAlg: extra[0], userinfoSignedResponseAlg: extra[1] };
+        const algs = [...KEY_ALGS, ...extra];
         const keys = [] as StoredKey[];
-        for (const alg of KEY_ALGS) keys.push({ ...(await make(alg)), status: 'current', activatedAt: now, maxTokenTtl: ttl0 });
+        for (const alg of algs) keys.push({ ...(await make(alg)), status: 'current', activatedAt: now, maxTokenTtl: ttl0 });
         let app: AppRecord = {
           id: 'app',
           name: 'x',
@@ -598,15 +636,17 @@ describe('key ring invariants (random histories)', () => {
           tokenEndpointAuthMethod: 'none',
           encryptedClientSecret: undefined,
           settings: { id_token_ttl: ttl0, magic_link_ttl: 900, refresh_token_idle_ttl: 60, refresh_token_max_ttl: 60 },
-          keys: await maintainKeys({ keys } as unknown as AppRecord, now, make).then((k) => k ?? keys),
+          ...signing,
+          keys: await maintainKeys({ keys, ...signing } as unknown as AppRecord, now, make).then((k) => k ?? keys),
           createdAt: now,
           updatedAt: now,
         };
+        expect(keyAlgsOf(app)).to.have.members(algs);
         // Latest expiry of a token each key may have signed (signing happens at any moment).
         const lastExpiry = new Map<string, number>();
         const signNow = () => {
           const signers = publishedKeys(app.keys, now).filter((k) => statusOf(k) === 'current');
-          for (const alg of KEY_ALGS) {
+          for (const alg of algs) {
             const first = publishedKeys(app.keys, now).find((k) => k.alg === alg)!;
             expect(statusOf(first), 'the engine signs with the first key of the algorithm').to.equal('current');
             expect(signers.filter((k) => k.alg === alg)).to.have.length(1);
@@ -625,7 +665,7 @@ describe('key ring invariants (random histories)', () => {
           for (const [kid, expiry] of lastExpiry) {
             if (expiry > now) expect(published.has(kid), `key ${kid} signed a token valid until ${expiry}, now ${now}`).to.equal(true);
           }
-          for (const alg of KEY_ALGS) {
+          for (const alg of algs) {
             expect(app.keys.filter((k) => k.alg === alg && statusOf(k) === 'next').length).to.be.at.most(1);
           }
           // Retired keys do not pile up: a previous key goes at most a grace after its last token.

@@ -190,7 +190,7 @@ export interface RateLimiter {
 /** One message handed out by `Outbox.claim`. */
 export interface OutboxEntry {
   readonly id: string;
-  /** What the mail queue stored: sealed, opaque to the store. */
+  /** What the queue stored: sealed, opaque to the store. */
   readonly sealed: string;
   /** Claims so far, this one included (a claimer that died counts too). */
   readonly attempts: number;
@@ -199,9 +199,11 @@ export interface OutboxEntry {
 }
 
 /**
- * Mail waiting to be sent, shared by every instance. A message is due at a time (epoch
- * ms); claiming a due message leases it (makes it due again at the lease end), atomically,
- * so one instance sends it and, if that instance dies, another picks it up after the lease.
+ * Messages waiting to be delivered (sign-in mail, back-channel logout notifications),
+ * shared by every instance; each kind has an outbox of its own. A message is due at a
+ * time (epoch ms); claiming a due message leases it (makes it due again at the lease end),
+ * atomically, so one instance delivers it and, if that instance dies, another picks it up
+ * after the lease.
  */
 export interface Outbox {
   /** False when the outbox lives in this process only (memory driver): lost on exit. */
@@ -228,6 +230,8 @@ export interface Stores {
   readonly changes: AppChangeBus;
   /** Sign-in mail waiting to be sent. */
   readonly outbox: Outbox;
+  /** Back-channel logout notifications waiting to be delivered to apps. */
+  readonly logoutOutbox: Outbox;
   /** A limiter allowing `points` hits per `durationSeconds` window per key, named `name`. */
   rateLimiter(name: string, points: number, durationSeconds: number): RateLimiter;
   /** Removes everything that belongs to an app except the app record itself. */

@@ -64,7 +64,7 @@ export function revokeAllRouter(deps: { registry: ProviderRegistry; oidc: OidcSt
     if (!presentsClientAuthentication(ctx, form)) throw new PosternError('invalid_client', 'Client authentication failed.');
     const answer = await introspect(ctx, appPath(live.app.id), () => live.handle(ctx, async () => {}));
     if (!answer) return; // the engine's own error answer (invalid_client, invalid_request, 503) stands
-    const removed = answer.active ? await deps.oidc.destroyByAccount(live.app.id, answer.accountId) : { grants: 0, sessions: 0 };
+    const removed = answer.active ? await deps.oidc.destroyByAccount(live.app.id, answer.accountId) : { grants: 0, sessions: [] };
     deps.audit.record({
       type: 'signout.everywhere',
       outcome: answer.active ? 'success' : 'failure',
@@ -75,7 +75,7 @@ export function revokeAllRouter(deps: { registry: ProviderRegistry; oidc: OidcSt
       ...requestInfo(ctx),
     });
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { grants_revoked: removed.grants, sessions_ended: removed.sessions };
+    ctx.body = { grants_revoked: removed.grants, sessions_ended: removed.sessions.length };
   });
   return router;
 }

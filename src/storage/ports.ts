@@ -12,10 +12,20 @@ export type OidcPayload = Record<string, unknown> & {
   consumed?: unknown;
 };
 
-/** What removing an account's documents removed: grants, sessions, and tokens (everything else). */
+/** A Session document removed with its account: its id and payload as they were stored. */
+export interface RemovedSession {
+  readonly id: string;
+  readonly payload: OidcPayload;
+}
+
+/**
+ * What removing an account's documents removed: grants and tokens (everything but grants
+ * and sessions) counted, and each session with its document, so that the apps signed in
+ * through it can be told which of their sessions ended.
+ */
 export interface RemovedDocuments {
   grants: number;
-  sessions: number;
+  sessions: RemovedSession[];
   tokens: number;
 }
 
@@ -29,7 +39,10 @@ export interface OidcStore {
   consume(appId: string, model: string, id: string): Promise<boolean>;
   destroy(appId: string, model: string, id: string): Promise<void>;
   revokeByGrantId(appId: string, model: string, grantId: string): Promise<void>;
-  /** Removes every document (any model) that belongs to the account: grants, tokens, sessions. */
+  /**
+   * Removes every document (any model) that belongs to the account: grants, tokens,
+   * sessions. A session written while this runs is either removed and returned, or kept.
+   */
   destroyByAccount(appId: string, accountId: string): Promise<RemovedDocuments>;
 }
 

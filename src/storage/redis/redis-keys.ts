@@ -26,3 +26,8 @@ export const keys = {
 export function modelOf(docKey: string): string | undefined {
   return /:m:([A-Za-z]+):/.exec(docKey)?.[1];
 }
+
+/** "postern:{app}:m:{Model}:{id}" → id (the ids above the driver are keyed hashes, without colons). */
+export function idOf(docKey: string): string {
+  return docKey.slice(docKey.lastIndexOf(':') + 1);
+}

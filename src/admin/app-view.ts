@@ -34,6 +34,9 @@ export function appView(app: AppRecord, publicUrl: string) {
     // be refused if it were added now, so the admin can replace it.
     warnings: uriWarnings({ redirect_uris: app.redirectUris, post_logout_redirect_uris: app.postLogoutRedirectUris }),
     token_endpoint_auth_method: app.tokenEndpointAuthMethod,
+    backchannel_logout_uri: app.backchannelLogoutUri ?? null,
+    backchannel_logout_session_required: app.backchannelLogoutSessionRequired ?? false,
+    initiate_login_uri: app.initiateLoginUri ?? null,
     ...settingsOf(app.settings), // records created before a setting existed show its default
     keys: app.keys.map(keyView),
     created_at: new Date(app.createdAt).toISOString(),

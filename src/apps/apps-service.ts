@@ -9,8 +9,15 @@ import { initialKeys, maintainKeys, noteTokenTtl, replaceKeys, rotateKeys, rotat
 import type { AppRecord, AppSettings, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { checkSettings } from './app-settings.ts';
 
+/** The app's endpoints beyond its redirect URIs (AppRecord); absent: none. */
+export interface AppEndpoints {
+  readonly backchannelLogoutUri?: string | undefined;
+  readonly backchannelLogoutSessionRequired?: boolean | undefined;
+  readonly initiateLoginUri?: string | undefined;
+}
+
 /** A new app, as validated by the caller. */
-export interface NewApp {
+export interface NewApp extends AppEndpoints {
   readonly name: string;
   readonly redirectUris: readonly string[];
   readonly postLogoutRedirectUris: readonly string[];
@@ -18,12 +25,16 @@ export interface NewApp {
   readonly settings: AppSettings;
 }
 
-/** A change to an app: fields left out stay as they are; settings are merged. */
+/**
+ * A change to an app: fields left out stay as they are; settings are merged; an endpoint
+ * given as null is removed.
+ */
 export interface AppChanges {
   readonly name?: string;
   readonly redirectUris?: readonly string[];
   readonly postLogoutRedirectUris?: readonly string[];
   readonly settings: Partial<AppSettings>;
+  readonly endpoints?: { readonly [K in keyof AppEndpoints]?: AppEndpoints[K] | null };
 }
 
 export interface AppsServiceDeps {
@@ -38,6 +49,19 @@ export interface AppsServiceDeps {
 
 /** What scheduled key upkeep did to one app. */
 export type KeyUpkeep = 'rotated' | 'maintained' | 'unchanged' | 'gone';
+
+const ENDPOINT_FIELDS: readonly (keyof AppEndpoints)[] = ['backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'initiateLoginUri'];
+
+/** `app` with the endpoints `changes` names (null or undefined: removed) and its others as they were; a record keeps only those set. */
+function withEndpoints(app: AppRecord, changes: NonNullable<AppChanges['endpoints']>): AppRecord {
+  const out: Record<string, unknown> = { ...app };
+  for (const field of ENDPOINT_FIELDS) {
+    const value = field in changes ? changes[field] : app[field];
+    if (value == null) delete out[field];
+    else out[field] = value;
+  }
+  return out as unknown as AppRecord;
+}
 
 /** Attempts of a read-modify-write before giving up on a record that keeps changing. */
 const WRITE_ATTEMPTS = 10;
@@ -56,7 +80,7 @@ export class AppsService {
     const id = randomUUID();
     const now = this.#deps.clock.now();
     const clientSecret = input.tokenEndpointAuthMethod === 'none' ? undefined : randomBytes(32).toString('base64url');
-    const app: AppRecord = {
+    const app: AppRecord = withEndpoints({
       id,
       name: input.name,
       redirectUris: input.redirectUris,
@@ -67,7 +91,7 @@ export class AppsService {
       keys: await initialKeys(this.#keyMaker(id), now, input.settings.id_token_ttl),
       createdAt: now,
       updatedAt: now,
-    };
+    }, input);
     await this.#deps.validateClient(app);
     await stores.apps.insert(app);
     return { app, clientSecret };
@@ -87,7 +111,7 @@ export class AppsService {
     // Compare-and-replace, so a PATCH never writes back keys a concurrent rotation replaced.
     return this.#writeExisting(id, async (current) => {
       const settings = checkSettings({ ...current.settings, ...changes.settings });
-      const next: AppRecord = {
+      const next: AppRecord = withEndpoints({
         ...current,
         name: changes.name ?? current.name,
         redirectUris: changes.redirectUris ?? current.redirectUris,
@@ -95,7 +119,7 @@ export class AppsService {
         settings,
         keys: noteTokenTtl(current.keys, settings.id_token_ttl),
         updatedAt: bump(current, this.#deps.clock.now()),
-      };
+      }, changes.endpoints ?? {});
       await this.#deps.validateClient(next);
       return next;
     });

@@ -127,7 +127,7 @@ export class DeliveryQueue<T> {
   }
 
   /** Stores the message in the outbox (rejects when the store cannot) and has it delivered. */
-  async enqueue(message: T): Promise<void> {
+  protected async add(message: T): Promise<void> {
     if (this.#stopped && !this.#outbox.durable) throw new PosternError('unavailable', 'This server is shutting down. Please try again.');
     const id = randomUUID();
     await this.#outbox.add(id, this.#seal.seal(id, message), this.#clock.now());

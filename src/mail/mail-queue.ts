@@ -43,11 +43,9 @@ export const RETRY_DELAYS_MS: readonly number[] = [
   .map((s: number) => s * 1000);
 const SEND_TIMEOUT_MS = 30_000;
 
-export class MailQueue {
-  readonly #queue: DeliveryQueue<QueuedMail>;
-
+export class MailQueue extends DeliveryQueue<QueuedMail> {
   constructor(deps: MailQueueDeps) {
-    this.#queue = new DeliveryQueue<QueuedMail>({
+    super({
       names: { what: 'sign-in mail', short: 'mail', done: 'sent', idField: 'mail_id' },
       outbox: deps.outbox,
       seal: new MailSeal(deps.kek),
@@ -66,26 +64,6 @@ export class MailQueue {
 
   /** Stores the mail in the outbox (rejects when the store cannot) and has it sent. */
   enqueue(message: MailMessage, context: MailContext = {}): Promise<void> {
-    return this.#queue.enqueue({ message, context });
-  }
-
-  /** Sends mail already waiting in the outbox (left by a stopped instance) and keeps watching it. */
-  start(): void {
-    this.#queue.start();
-  }
-
-  /** Resolves when nothing is sending and the outbox is empty (tests). */
-  idle(): Promise<void> {
-    return this.#queue.idle();
-  }
-
-  /** Shutdown: see DeliveryQueue.drain. */
-  drain(withinMs: number): Promise<void> {
-    return this.#queue.drain(withinMs);
-  }
-
-  /** Stops at once: see DeliveryQueue.stop. */
-  stop(): Promise<void> {
-    return this.#queue.stop();
+    return this.add({ message, context });
   }
 }

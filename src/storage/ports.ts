@@ -96,6 +96,12 @@ export interface AppRecord {
   readonly encryptedClientSecret: string | undefined;
   readonly settings: AppSettings;
   readonly keys: readonly StoredKey[];
+  /** OpenID Connect Back-Channel Logout 1.0: where logout tokens are posted; absent: none are. */
+  readonly backchannelLogoutUri?: string | undefined;
+  /** Every logout token carries `sid` (the app relies on it); absent: false. */
+  readonly backchannelLogoutSessionRequired?: boolean | undefined;
+  /** OpenID Connect Core §4: where a third party sends a browser to start a sign-in at the app. */
+  readonly initiateLoginUri?: string | undefined;
   readonly createdAt: number;
   readonly updatedAt: number;
 }

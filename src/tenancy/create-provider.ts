@@ -1,19 +1,22 @@
 // One app's oidc-provider: its issuer under PUBLIC_URL, its configuration, the re-check of
-// redirect URIs when a sign-in or sign-out finishes, the login middleware for
-// offline_access, and its events in the audit trail.
+// redirect URIs when a sign-in or sign-out finishes, back-channel logout after a sign-out,
+// the login middleware for offline_access, and its events in the audit trail.
 import Provider from 'oidc-provider';
 import { issuerOf } from '../apps/app-paths.ts';
 import type { AuditLog } from '../audit.ts';
 import { offlineAccessImpliesConsent } from '../oidc/offline-access.ts';
 import { providerConfiguration, type ProviderDeps } from '../oidc/provider-config.ts';
 import { recheckRedirects } from '../oidc/redirect-recheck.ts';
+import { tellAppOfSignOut } from '../oidc/sign-out-notice.ts';
+import type { BackchannelLogout } from '../logout/backchannel-logout.ts';
 import type { AppRecord } from '../storage/ports.ts';
 import { auditProvider } from './provider-audit.ts';
 
-export function createProvider(app: AppRecord, publicUrl: string, deps: ProviderDeps, audit: AuditLog) {
+export function createProvider(app: AppRecord, publicUrl: string, deps: ProviderDeps, audit: AuditLog, backchannel: BackchannelLogout) {
   const issuer = issuerOf(publicUrl, app.id);
   const provider = new Provider(issuer, providerConfiguration(app, issuer, deps));
   provider.use(recheckRedirects(provider, { appId: app.id, appName: app.name, audit, pages: deps.pages }));
+  provider.use(tellAppOfSignOut(provider, app, backchannel));
   provider.use(offlineAccessImpliesConsent);
   auditProvider(provider, app.id, audit, deps.logger);
   return { provider, issuer };

@@ -1,6 +1,7 @@
 // The one rule for the URIs an app may register as redirect_uris and
-// post_logout_redirect_uris: an allowlist (RFC 8252 §7.1 and §7.3, OAuth 2.0 Security
-// BCP), because a code or a signed-out browser sent to a URI is handed to whatever the
+// post_logout_redirect_uris (and, on the web only, for the endpoints Postern calls or
+// names: backchannel_logout_uri, initiate_login_uri): an allowlist (RFC 8252 §7.1 and
+// §7.3, OAuth 2.0 Security BCP), because a code or a signed-out browser sent to a URI is handed to whatever the
 // operating system registered for its scheme (ms-msdt:, search-ms:, intent:, …), and a
 // denylist can never name them all. Allowed:
 //   https://host/…                       any host

@@ -5,7 +5,8 @@
 // the admin's sign-out; retries, a back end that never answers, redirects not followed,
 // and one app's back end never hearing of another app's sessions.
 import { expect } from 'chai';
-import { decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { RETRY_DELAYS_MS } from '../../src/logout/backchannel-logout.ts';
 import { Browser, formOn, type Page } from '../helpers/browser.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { LogoutReceiver, verifyLogoutToken } from '../helpers/logout-receiver.ts';
@@ -264,18 +265,23 @@ describe('conformance: back-channel logout', function () {
   });
 });
 
-describe('conformance: back-channel logout never keeps the person waiting', function () {
+describe('conformance: back-channel logout with its own retry schedule and deadline', function () {
   this.timeout(30_000);
   const h = new Harness();
   const rp = new LogoutReceiver();
   before(async () => {
-    // Attempts that may take ten minutes: a sign-out that waited for one would not end within the test.
-    await h.start({}, { backchannel: { sendTimeoutMs: 10 * 60_000 } });
+    // Retries after 1 s, 2 s, …; and attempts that may take ten minutes: a sign-out that
+    // waited for one would not end within the test.
+    await h.start({}, { backchannel: { retryDelaysMs: RETRY_DELAYS_MS, sendTimeoutMs: 10 * 60_000 } });
     await rp.start();
   });
   after(async () => {
     await h.stop();
     await rp.stop();
+  });
+  beforeEach(() => {
+    rp.received.length = 0;
+    rp.script.length = 0;
   });
 
   it('answers the sign-out while the app\'s back end sits on the logout token', async () => {
@@ -286,5 +292,33 @@ describe('conformance: back-channel logout never keeps the person waiting', func
     expect(done.body).to.include('You have signed out');
     await rp.until('the back end holds the attempt', () => rp.hanging.length === 1);
     expect(rp.received).to.have.length(1);
+    rp.release();
+    await h.server.backchannel.idle();
+  });
+
+  it('gives a waiting logout up at once when the app\'s backchannel_logout_uri is removed meanwhile', async () => {
+    rp.script.push(500, 500, 500, 500);
+    const app = await h.createApp({ name: 'Removed URI', backchannel_logout_uri: rp.url });
+    const signedIn = await h.signIn(app, 'uri-removed@example.com');
+    await signedIn.browser.submit(await logoutPage(app, signedIn), { logout: 'yes' });
+    await rp.until('the first attempt', () => rp.received.length === 1);
+    expect((await h.admin('PATCH', `/admin/apps/${app.app_id}`, { backchannel_logout_uri: null })).status).to.equal(200);
+    await h.server.backchannel.idle();
+    await h.server.audit.flushed();
+    const outcomes = audits(h).filter((a) => a.email === 'uri-removed@example.com' && String(a.type).startsWith('logout.backchannel'));
+    expect(outcomes.map((a) => [a.type, a.reason])).to.deep.equal([['logout.backchannel_failed', 'rp_logout: the app no longer has a backchannel_logout_uri']]);
+    expect(rp.received.length, 'no attempt after the removal').to.be.below(4);
+  });
+
+  it('signs with the app\'s current key when it delivers: after an immediate key rotation, a new key the JWKS publishes', async () => {
+    const app = await h.createApp({ name: 'Rotated', backchannel_logout_uri: rp.url });
+    await h.signIn(app, 'rotated@example.com');
+    const rotated = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate?immediate=true`);
+    expect(rotated.status).to.equal(200);
+    const current = (rotated.body.keys as { kid: string; alg: string; status: string }[]).find((k) => k.alg === 'ES512' && k.status === 'current')!;
+    expect((await h.admin('POST', `/admin/apps/${app.app_id}/sign-outs`, { email: 'rotated@example.com' })).status).to.equal(200);
+    await h.server.backchannel.idle();
+    expect(decodeProtectedHeader(rp.tokens[0]!).kid).to.equal(current.kid);
+    expect((await verifyLogoutToken(rp.tokens[0]!, app)).sub).to.equal('rotated@example.com');
   });
 });

@@ -50,6 +50,11 @@ export class LogoutReceiver {
     return this;
   }
 
+  /** Answers every request held so far with `status`. */
+  release(status = 200): void {
+    for (const res of this.hanging.splice(0)) res.writeHead(status).end();
+  }
+
   async stop(): Promise<void> {
     for (const res of this.hanging.splice(0)) res.destroy();
     this.#server?.closeAllConnections();

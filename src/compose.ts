@@ -1,6 +1,6 @@
 // The services of one Postern process, wired together: audit trail, apps and their
-// Providers, the mail queue, the sign-in steps and key upkeep. server.ts puts HTTP in
-// front of them.
+// Providers, the mail queue, back-channel logout, the sign-in steps and key upkeep.
+// server.ts puts HTTP in front of them.
 import type { Config } from '../config/load.ts';
 import { AppsService } from './apps/apps-service.ts';
 import { createAuditLog, type AuditEvent, type AuditLog } from './audit.ts';
@@ -9,6 +9,8 @@ import { deriveKey } from './keys/encryption.ts';
 import { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import { SealedOidcStore } from './keys/sealed-oidc-store.ts';
 import type { Logger } from './log.ts';
+import { BackchannelLogout } from './logout/backchannel-logout.ts';
+import type { DeliveryQueueOptions } from './delivery/delivery-queue.ts';
 import { MailQueue, type MailQueueOptions } from './mail/mail-queue.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { LinkRequests } from './sign-in/link-requests.ts';
@@ -29,6 +31,8 @@ export interface ServiceDeps {
   readonly clock: Clock;
   /** Retry schedule and deadlines of the mail queue (tests shorten them). */
   readonly mail?: MailQueueOptions | undefined;
+  /** Retry schedule and deadlines of back-channel logout (tests shorten them). */
+  readonly backchannel?: DeliveryQueueOptions | undefined;
   /** Renders the engine's error and logout pages in the hosted pages' look. */
   readonly pages: ProviderDeps['pages'];
 }
@@ -38,6 +42,7 @@ export interface Services {
   readonly registry: ProviderRegistry;
   readonly apps: AppsService;
   readonly mailQueue: MailQueue;
+  readonly backchannel: BackchannelLogout;
   readonly signIn: SignIn;
   readonly keyRotation: KeyRotationScheduler;
   /** The engine's documents as every part of Postern reads them: ids hashed, contents sealed. */
@@ -61,7 +66,19 @@ export function composeServices(deps: ServiceDeps): Services {
     clock,
     pages: deps.pages,
   };
-  const registry = new ProviderRegistry(stores.apps, (app) => createProvider(app, config.publicUrl, providerDeps, audit), {
+  const backchannel = new BackchannelLogout({
+    outbox: stores.logoutOutbox,
+    apps: stores.apps,
+    kek: config.keyEncryptionKey,
+    publicUrl: config.publicUrl,
+    clock,
+    logger,
+    audit,
+    // The client's own choice, as the engine signs its ID tokens.
+    signingAlgOf: (app) => String(clientMetadataOf(app, config.keyEncryptionKey).id_token_signed_response_alg),
+    options: deps.backchannel,
+  });
+  const registry = new ProviderRegistry(stores.apps, (app) => createProvider(app, config.publicUrl, providerDeps, audit, backchannel), {
     // With Redis, changes arrive by pub/sub and this is only a safety net; without a bus
     // (MongoDB alone) it is how other instances' changes are picked up.
     revalidateMs: stores.kind === 'memory' ? Number.POSITIVE_INFINITY : stores.kind.includes('redis') ? 30_000 : 1_000,
@@ -113,5 +130,5 @@ export function composeServices(deps: ServiceDeps): Services {
   });
 
   const keyRotation = new KeyRotationScheduler({ apps, rotationDays: config.keyRotationDays, logger, audit, clock });
-  return { audit, registry, apps, mailQueue, signIn, keyRotation, documents };
+  return { audit, registry, apps, mailQueue, backchannel, signIn, keyRotation, documents };
 }

@@ -86,6 +86,7 @@ async function main() {
   server.ready = true;
   server.keyRotation.start();
   server.mailQueue.start(); // mail a stopped instance left in the outbox
+  server.backchannel.start(); // and back-channel logouts
   logger.info('listening', { port: config.port, public_url: config.publicUrl, env: config.env });
   if (config.env === 'development') process.stdout.write(`${banner(config)}\n`);
 
@@ -94,17 +95,18 @@ async function main() {
     if (stopping) return;
     stopping = true;
     // Readiness turns 503 and new connections are refused at once; requests in progress
-    // finish (ConnectionDrain), then mail being sent, all within SHUTDOWN_TIMEOUT_SECONDS;
-    // the process exits as soon as both are done. Mail not sent by then stays in the outbox for another
-    // instance (with the memory store it is reported failed: the outbox dies with us).
+    // finish (ConnectionDrain), then mail and back-channel logouts being delivered, all
+    // within SHUTDOWN_TIMEOUT_SECONDS; the process exits as soon as all are done. What is not
+    // delivered by then stays in its outbox for another instance (with the memory store it
+    // is reported failed: the outbox dies with us).
     server.ready = false;
     const until = performance.now() + config.shutdownTimeoutSeconds * 1000;
     const left = () => Math.max(0, until - performance.now());
     logger.info('shutting down', { signal, timeout_seconds: config.shutdownTimeoutSeconds });
     const cut = await connections.close(left());
     if (cut) logger.warn('requests still running at the shutdown timeout were cut', { requests: cut });
-    await server.mailQueue.drain(left());
-    // Audit events of the last requests and mail outcomes: a moment even past the timeout.
+    await Promise.all([server.mailQueue.drain(left()), server.backchannel.drain(left())]);
+    // Audit events of the last requests and delivery outcomes: a moment even past the timeout.
     await Promise.race([server.audit.flushed(), new Promise((r) => setTimeout(r, Math.max(left(), 1_000)).unref())]);
     await server.keyRotation.stop();
     await Promise.allSettled([stores.close(), mailer.close()]);

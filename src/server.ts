@@ -12,6 +12,7 @@ import { devMailboxPage } from '../interactions/views/dev-mailbox-page.ts';
 import { errorPage, logoutPage, signedOutPage, stillSignedInPage } from '../interactions/views/pages.ts';
 import { adminGate } from './admin/admin-auth.ts';
 import { adminRouter } from './admin/admin-routes.ts';
+import { adminSignOutRouter } from './admin/sign-out-routes.ts';
 import type { AppsService } from './apps/apps-service.ts';
 import type { AuditLog } from './audit.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -27,6 +28,8 @@ import type { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import type { Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
 import type { MailQueue, MailQueueOptions } from './mail/mail-queue.ts';
+import type { DeliveryQueueOptions } from './delivery/delivery-queue.ts';
+import type { BackchannelLogout } from './logout/backchannel-logout.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { declineSignOutRouter } from './oidc/decline-sign-out.ts';
 import { revokeAllRouter } from './oidc/revoke-all.ts';
@@ -43,6 +46,8 @@ export interface ServerDeps {
   readonly clock?: Clock;
   /** Retry schedule and deadlines of the mail queue (tests shorten them). */
   readonly mail?: MailQueueOptions;
+  /** Retry schedule and deadlines of back-channel logout (tests shorten them). */
+  readonly backchannel?: DeliveryQueueOptions;
   /** Failed admin authentications allowed per IP per 15 minutes (default 20). */
   readonly adminAuthFailuresPerIp?: number;
   /** What load shedding reads (default: this process's event-loop monitor). */
@@ -57,8 +62,10 @@ export interface Server {
   /** Scheduled key rotation and retired-key sweep; main.ts starts and stops it. */
   readonly keyRotation: KeyRotationScheduler;
   readonly mailQueue: MailQueue;
+  /** Back-channel logout deliveries; main.ts starts and drains it. */
+  readonly backchannel: BackchannelLogout;
   /** Every router Postern mounts, in order, so tests can enumerate every route. */
-  readonly routers: Readonly<Record<'root' | 'admin' | 'login' | 'revokeAll' | 'signOut', Router>>;
+  readonly routers: Readonly<Record<'root' | 'admin' | 'adminSignOut' | 'login' | 'revokeAll' | 'signOut', Router>>;
   /** Set once the server listens; /healthz answers 503 before. */
   ready: boolean;
 }
@@ -77,6 +84,7 @@ export function buildServer(deps: ServerDeps): Server {
     logger,
     clock: deps.clock ?? systemClock,
     mail: deps.mail,
+    backchannel: deps.backchannel,
     pages: { errorPage, logoutPage, signedOutPage },
   });
   const { registry, apps, audit } = services;
@@ -90,9 +98,10 @@ export function buildServer(deps: ServerDeps): Server {
       stylesheet: STYLESHEET,
       devMailbox: devMailbox && (() => devMailboxPage(devMailbox.list())),
     }),
-    admin: adminRouter({ apps, publicUrl: config.publicUrl, audit }),
+    admin: adminRouter({ apps, publicUrl: config.publicUrl, audit, rules: { httpLoopbackEndpoints: config.env !== 'production' } }),
     login: loginRouter({ registry, signIn: services.signIn, csrf: new Csrf(config.cookieSecrets, https) }),
-    revokeAll: revokeAllRouter({ registry, oidc: services.documents, audit }),
+    revokeAll: revokeAllRouter({ registry, documents: services.documents, backchannel: services.backchannel, audit }),
+    adminSignOut: adminSignOutRouter({ apps, documents: services.documents, backchannel: services.backchannel, audit }),
     signOut: declineSignOutRouter({ registry, audit, stillSignedInPage }),
   };
 
@@ -110,6 +119,7 @@ export function buildServer(deps: ServerDeps): Server {
     refuseNonCanonicalPaths(),
     mountRouter(routers.root),
     mountRouter(routers.admin),
+    mountRouter(routers.adminSignOut),
     mountRouter(routers.login),
     mountRouter(routers.revokeAll),
     mountRouter(routers.signOut),
@@ -118,6 +128,6 @@ export function buildServer(deps: ServerDeps): Server {
     app.use(middleware);
   }
 
-  const server: Server = { app, registry, apps, audit, keyRotation: services.keyRotation, mailQueue: services.mailQueue, routers, ready: false };
+  const server: Server = { app, registry, apps, audit, keyRotation: services.keyRotation, mailQueue: services.mailQueue, backchannel: services.backchannel, routers, ready: false };
   return server;
 }

@@ -9,20 +9,23 @@ import { requestInfo } from '../http/request-info.ts';
 import { ADMIN_PREFIX, exactRouter } from '../http/request-path.ts';
 import { isAppId } from '../tenancy/provider-registry.ts';
 import { requireAdminGate } from './admin-auth.ts';
-import { parseCreateApp, parseUpdateApp } from './app-input.ts';
+import { parseCreateApp, parseUpdateApp, type InputRules } from './app-input.ts';
 import { appView } from './app-view.ts';
 import { auditPage, parseAuditQuery } from './audit-query.ts';
 
-export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit: AuditLog }) {
+/** The id of a route's path, or 404 for what cannot be an app's id (no store read). */
+export function knownAppId(id: string): string {
+  if (!isAppId(id)) throw notFound(`No app with id ${id.slice(0, 64)}.`);
+  return id;
+}
+
+export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit: AuditLog; rules: InputRules }) {
   const router = exactRouter({ prefix: ADMIN_PREFIX });
-  const { apps, publicUrl, audit } = deps;
-  const appId = (id: string) => {
-    if (!isAppId(id)) throw notFound(`No app with id ${id.slice(0, 64)}.`);
-    return id;
-  };
+  const { apps, publicUrl, audit, rules } = deps;
+  const appId = knownAppId;
 
   router.post('/apps', requireAdminGate, async (ctx) => {
-    const input = parseCreateApp(await readJson(ctx));
+    const input = parseCreateApp(await readJson(ctx), rules);
     const { app, clientSecret } = await apps.create(input);
     audit.record({ type: 'admin.app_created', outcome: 'success', appId: app.id, ...requestInfo(ctx) });
     ctx.status = 201;
@@ -46,7 +49,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     const body = await readJson(ctx);
     // The stored lists decide which URIs are kept rather than added (app-input.ts). A
     // concurrent PATCH may change them before this one is written; both are the admin's.
-    const input = parseUpdateApp(body, await apps.get(id));
+    const input = parseUpdateApp(body, await apps.get(id), rules);
     const app = await apps.update(id, input);
     audit.record({ type: 'admin.app_updated', outcome: 'success', appId: id, ...requestInfo(ctx) });
     ctx.body = appView(app, publicUrl);

@@ -2,22 +2,43 @@
 // until the whole body has passed.
 import { checkSettings, DEFAULT_SETTINGS, SETTING_RANGES } from '../apps/app-settings.ts';
 import { PosternError } from '../errors.ts';
-import type { AppChanges, ClientChoices, NewApp } from '../apps/apps-service.ts';
+import type { AppChanges, AppEndpoints, ClientChoices, NewApp } from '../apps/apps-service.ts';
 import { SIGNING_ALGS } from '../apps/client-options.ts';
 import type { AppRecord, AppSettings, SigningAlg, TokenEndpointAuthMethod } from '../storage/ports.ts';
-import { redirectUriProblem } from './redirect-uris.ts';
+import { endpointUriProblem, redirectUriProblem } from './redirect-uris.ts';
+
+/** What the rules for registered URIs depend on. */
+export interface InputRules {
+  /** http on a loopback host for endpoints Postern calls: outside production only. */
+  readonly httpLoopbackEndpoints: boolean;
+}
 
 const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
 const MAX_URIS = 20;
 
 const invalid = (description: string) => new PosternError('bad_request', description);
 const invalidUri = (description: string) => new PosternError('invalid_redirect_uri', description);
+const invalidMetadata = (description: string) => new PosternError('invalid_client_metadata', description);
+
+/**
+ * OpenID Connect Front-Channel Logout is not offered (docs/architecture.md): its hidden
+ * iframes need the app's cookies in a third-party context, which browsers now block, so it
+ * would fail silently. Registering it is refused in so many words rather than as an
+ * unknown field.
+ */
+const FRONT_CHANNEL = ['frontchannel_logout_uri', 'frontchannel_logout_session_required'];
 
 function asObject(body: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalid('The request body must be a JSON object.');
   }
   for (const key of Object.keys(body)) {
+    if (FRONT_CHANNEL.includes(key)) {
+      throw invalidMetadata(
+        `${key} is not supported: front-channel logout depends on third-party cookies, which browsers block, so it fails silently. ` +
+          'Register backchannel_logout_uri instead: Postern posts a logout token to it, with retries.',
+      );
+    }
     if (!allowed.includes(key)) throw invalid(`Unknown field "${key.slice(0, 64)}". Allowed: ${allowed.join(', ')}.`);
   }
   return body as Record<string, unknown>;
@@ -89,12 +110,37 @@ function choicesFrom(body: Record<string, unknown>): ClientChoices {
   };
 }
 
+/** An endpoint URI (endpointUriProblem); null only where it may be removed. */
+function endpointUri(value: unknown, field: string, rules: InputRules, removable: boolean): string | null {
+  if (value === null && removable) return null;
+  const problem = endpointUriProblem(value, rules.httpLoopbackEndpoints);
+  if (problem) throw invalidMetadata(`${field} ${problem}.`);
+  return value as string;
+}
+
+/** The endpoint fields of a body, as given (PATCH: null removes one). */
+function endpointsFrom(input: Record<string, unknown>, rules: InputRules, removable: boolean) {
+  const out: { -readonly [K in keyof AppEndpoints]?: AppEndpoints[K] | null } = {};
+  if (input.backchannel_logout_uri !== undefined) {
+    out.backchannelLogoutUri = endpointUri(input.backchannel_logout_uri, 'backchannel_logout_uri', rules, removable);
+  }
+  if (input.backchannel_logout_session_required !== undefined) {
+    if (typeof input.backchannel_logout_session_required !== 'boolean') throw invalidMetadata('backchannel_logout_session_required must be true or false.');
+    out.backchannelLogoutSessionRequired = input.backchannel_logout_session_required;
+  }
+  if (input.initiate_login_uri !== undefined) {
+    out.initiateLoginUri = endpointUri(input.initiate_login_uri, 'initiate_login_uri', { httpLoopbackEndpoints: false }, removable);
+  }
+  return out;
+}
+
 const SETTING_FIELDS = Object.keys(SETTING_RANGES);
 const CHOICE_FIELDS = ['require_pkce', 'id_token_signed_response_alg', 'userinfo_signed_response_alg', 'introspection_signed_response_alg'];
-const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...CHOICE_FIELDS, ...SETTING_FIELDS];
-const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...CHOICE_FIELDS, ...SETTING_FIELDS];
+const ENDPOINT_FIELDS = ['backchannel_logout_uri', 'backchannel_logout_session_required', 'initiate_login_uri'];
+const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS];
+const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS];
 
-export function parseCreateApp(body: unknown): NewApp {
+export function parseCreateApp(body: unknown, rules: InputRules): NewApp {
   const input = asObject(body, CREATE_FIELDS);
   if (input.name === undefined) throw invalid('name is required.');
   if (input.redirect_uris === undefined) throw invalidUri('redirect_uris is required.');
@@ -110,11 +156,12 @@ export function parseCreateApp(body: unknown): NewApp {
     tokenEndpointAuthMethod: method as TokenEndpointAuthMethod,
     settings: checkSettings({ ...DEFAULT_SETTINGS, ...settingsFrom(input) }),
     ...choicesFrom(input),
+    ...(endpointsFrom(input, rules, false) as AppEndpoints),
   };
 }
 
 /** `current` is the app as stored: URIs it already has are kept even if refused today. */
-export function parseUpdateApp(body: unknown, current: AppRecord): AppChanges {
+export function parseUpdateApp(body: unknown, current: AppRecord, rules: InputRules): AppChanges {
   if (typeof body === 'object' && body !== null && 'token_endpoint_auth_method' in body) {
     throw invalid('token_endpoint_auth_method cannot be changed; create a new app for another client type.');
   }
@@ -122,6 +169,7 @@ export function parseUpdateApp(body: unknown, current: AppRecord): AppChanges {
   return {
     settings: settingsFrom(input),
     ...choicesFrom(input),
+    ...endpointsFrom(input, rules, true),
     ...(input.name !== undefined && { name: name(input.name) }),
     ...(input.redirect_uris !== undefined && { redirectUris: uris(input.redirect_uris, 'redirect_uris', true, current.redirectUris) }),
     ...(input.post_logout_redirect_uris !== undefined && {

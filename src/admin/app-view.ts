@@ -41,6 +41,9 @@ export function appView(app: AppRecord, publicUrl: string) {
     id_token_signed_response_alg: signing.idToken,
     userinfo_signed_response_alg: signing.userinfo ?? null,
     introspection_signed_response_alg: signing.introspection ?? null,
+    backchannel_logout_uri: app.backchannelLogoutUri ?? null,
+    backchannel_logout_session_required: app.backchannelLogoutSessionRequired ?? false,
+    initiate_login_uri: app.initiateLoginUri ?? null,
     ...settingsOf(app.settings), // records created before a setting existed show its default
     keys: app.keys.map(keyView),
     created_at: new Date(app.createdAt).toISOString(),

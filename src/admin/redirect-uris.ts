@@ -1,6 +1,7 @@
 // The one rule for the URIs an app may register as redirect_uris and
-// post_logout_redirect_uris: an allowlist (RFC 8252 §7.1 and §7.3, OAuth 2.0 Security
-// BCP), because a code or a signed-out browser sent to a URI is handed to whatever the
+// post_logout_redirect_uris (and, on the web only, for the endpoints Postern calls or
+// names: backchannel_logout_uri, initiate_login_uri): an allowlist (RFC 8252 §7.1 and
+// §7.3, OAuth 2.0 Security BCP), because a code or a signed-out browser sent to a URI is handed to whatever the
 // operating system registered for its scheme (ms-msdt:, search-ms:, intent:, …), and a
 // denylist can never name them all. Allowed:
 //   https://host/…                       any host
@@ -24,6 +25,33 @@ import { isLoopbackAddress } from '../ip-network.ts';
 
 /** Why `value` may not be registered today, as the end of a sentence naming its field; undefined when it may. */
 export function redirectUriProblem(value: unknown): string | undefined {
+  const parsed = parseUri(value);
+  if (typeof parsed === 'string') return parsed;
+  const scheme = parsed.protocol.slice(0, -1);
+  if (scheme === 'https' || scheme === 'http') return webUriProblem(value as string, parsed, true);
+  if (isReverseDomain(scheme)) return undefined;
+  return (
+    `must not use the ${scheme}: scheme; allowed are https, http on a loopback host, and a private-use scheme ` +
+    'named by a reverse domain name the app controls, such as com.example.app:/callback'
+  );
+}
+
+/**
+ * Why `value` may not be registered today as an endpoint of the app that Postern itself
+ * calls or sends a third party to (backchannel_logout_uri, initiate_login_uri): the same
+ * rule as for redirect URIs, on the web only. `httpLoopback` allows http on a loopback
+ * host (outside production, where the app runs beside Postern on a developer's machine).
+ */
+export function endpointUriProblem(value: unknown, httpLoopback: boolean): string | undefined {
+  const parsed = parseUri(value);
+  if (typeof parsed === 'string') return parsed;
+  const scheme = parsed.protocol.slice(0, -1);
+  if (scheme === 'https' || scheme === 'http') return webUriProblem(value as string, parsed, httpLoopback);
+  return httpLoopback ? 'must use https (or http on a loopback host)' : 'must use https';
+}
+
+/** The checks every registered URI must pass, whatever its scheme: the parsed URL, or the problem. */
+function parseUri(value: unknown): URL | string {
   if (typeof value !== 'string' || value.length === 0) return 'must be a non-empty string';
   if (value.length > 2000) return 'must be at most 2000 characters';
   // The URL parser silently drops tabs and line breaks; the engine matches the raw string.
@@ -37,18 +65,18 @@ export function redirectUriProblem(value: unknown): string | undefined {
   const url = URL.parse(value);
   if (!url || !/^[a-z][a-z0-9+.-]*:$/.test(url.protocol)) return 'must be an absolute URI';
   if (url.username || url.password) return 'must not contain credentials';
+  return url;
+}
+
+/** An https URI with a host, or http on a loopback host where `httpLoopback` allows it. */
+function webUriProblem(value: string, url: URL, httpLoopback: boolean): string | undefined {
   const scheme = url.protocol.slice(0, -1);
-  if (scheme === 'https' || scheme === 'http') {
-    // `https:host` and `https:/host` parse as https://host/, but are not what was meant.
-    if (!/^https?:\/\/[^/]/i.test(value)) return `must start with ${scheme}:// and a host`;
-    if (scheme === 'https' || isLoopback(url.hostname)) return undefined;
-    return 'must use https; http is allowed only for loopback hosts (127.0.0.0/8, [::1] and localhost)';
-  }
-  if (isReverseDomain(scheme)) return undefined;
-  return (
-    `must not use the ${scheme}: scheme; allowed are https, http on a loopback host, and a private-use scheme ` +
-    'named by a reverse domain name the app controls, such as com.example.app:/callback'
-  );
+  // `https:host` and `https:/host` parse as https://host/, but are not what was meant.
+  if (!/^https?:\/\/[^/]/i.test(value)) return `must start with ${scheme}:// and a host`;
+  if (scheme === 'https' || (httpLoopback && isLoopback(url.hostname))) return undefined;
+  return httpLoopback
+    ? 'must use https; http is allowed only for loopback hosts (127.0.0.0/8, [::1] and localhost)'
+    : 'must use https';
 }
 
 /** The URL parser has already folded every spelling of an IPv4 address to dotted decimal and lower-cased names. */

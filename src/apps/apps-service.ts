@@ -30,8 +30,15 @@ export interface ClientChoices {
   readonly introspectionSignedResponseAlg?: SigningAlg | null;
 }
 
+/** The app's endpoints beyond its redirect URIs (AppRecord); absent: none. */
+export interface AppEndpoints {
+  readonly backchannelLogoutUri?: string | undefined;
+  readonly backchannelLogoutSessionRequired?: boolean | undefined;
+  readonly initiateLoginUri?: string | undefined;
+}
+
 /** A new app, as validated by the caller. */
-export interface NewApp extends ClientChoices {
+export interface NewApp extends ClientChoices, AppEndpoints {
   readonly name: string;
   readonly redirectUris: readonly string[];
   readonly postLogoutRedirectUris: readonly string[];
@@ -39,23 +46,39 @@ export interface NewApp extends ClientChoices {
   readonly settings: AppSettings;
 }
 
-/** A change to an app: fields left out stay as they are; settings are merged. */
-export interface AppChanges extends ClientChoices {
+/**
+ * A change to an app: fields left out stay as they are; settings are merged; null unsets
+ * an optional signing algorithm or removes an endpoint.
+ */
+export interface AppChanges extends ClientChoices, EndpointChanges {
   readonly name?: string;
   readonly redirectUris?: readonly string[];
   readonly postLogoutRedirectUris?: readonly string[];
   readonly settings: Partial<AppSettings>;
 }
 
+/** In a change, null removes an endpoint. */
+type EndpointChanges = { readonly [K in keyof AppEndpoints]?: AppEndpoints[K] | null };
+
+const OPTION_FIELDS = [
+  'requirePkce',
+  'idTokenSignedResponseAlg',
+  'userinfoSignedResponseAlg',
+  'introspectionSignedResponseAlg',
+  'backchannelLogoutUri',
+  'backchannelLogoutSessionRequired',
+  'initiateLoginUri',
+] as const;
+
 /**
- * `app` with the choices made: a choice left out keeps what the app has, null unsets an
- * optional signing algorithm (nothing undefined or null is stored: MongoDB would keep it
- * as null).
+ * `app` with the client choices and endpoints `changes` makes: one left out keeps what the
+ * app has, null unsets it (nothing undefined or null is stored: MongoDB would keep it as
+ * null).
  */
-function withChoices<T extends Partial<AppRecord>>(app: T, choices: ClientChoices): T {
+function withChoices<T extends Partial<AppRecord>>(app: T, changes: ClientChoices & EndpointChanges): T {
   const next: Record<string, unknown> = { ...app };
-  for (const field of ['requirePkce', 'idTokenSignedResponseAlg', 'userinfoSignedResponseAlg', 'introspectionSignedResponseAlg'] as const) {
-    const value = choices[field];
+  for (const field of OPTION_FIELDS) {
+    const value = changes[field];
     if (value === null) delete next[field];
     else if (value !== undefined) next[field] = value;
   }

@@ -38,10 +38,12 @@ const ROUTER_POLICIES: Readonly<Record<string, 'writes' | 'serve'>> = {
   // Requesting and resending a link sends mail; typing a code and confirming a link
   // check it and finish the sign-in.
   login: 'writes',
-  // Signing out everywhere must work when it is needed most.
+  // Signing out everywhere must work when it is needed most, and so must an admin
+  // signing a (compromised) account out.
   revokeAll: 'serve',
   // Staying signed in reads the session and changes nothing.
   signOut: 'serve',
+  adminSignOut: 'serve',
 };
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);

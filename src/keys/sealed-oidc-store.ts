@@ -9,7 +9,7 @@
 // Look-ups still work because the hash is deterministic: the engine's id is hashed the
 // same way on the way in and on the way back. Drivers index the hashed fields exactly as
 // they indexed the clear ones, so nothing below this layer changed.
-import type { OidcPayload, OidcStore } from '../storage/ports.ts';
+import type { OidcPayload, OidcStore, RemovedDocuments } from '../storage/ports.ts';
 import { deriveKey, keyedHash, openJson, sealJson } from './encryption.ts';
 
 /** Payload fields the drivers index (look-ups, revocation by grant, sign-out by account). */
@@ -84,8 +84,14 @@ export class SealedOidcStore implements OidcStore {
     return this.#inner.revokeByGrantId(appId, model, this.hash(grantId));
   }
 
-  destroyByAccount(appId: string, accountId: string) {
-    return this.#inner.destroyByAccount(appId, this.hash(accountId));
+  /** The removed sessions come back opened, under the engine's own ids; one that does not open is left out. */
+  async destroyByAccount(appId: string, accountId: string): Promise<RemovedDocuments> {
+    const removed = await this.#inner.destroyByAccount(appId, this.hash(accountId));
+    const sessions = removed.sessions.flatMap((stored) => {
+      const opened = this.#unseal(appId, 'Session', stored.payload);
+      return opened && this.hash(opened.id) === stored.id ? [{ id: opened.id, payload: opened.payload }] : [];
+    });
+    return { ...removed, sessions };
   }
 
   /**
@@ -94,10 +100,14 @@ export class SealedOidcStore implements OidcStore {
    * answers as for an unknown token, never with an error.
    */
   #open(appId: string, model: string, stored: OidcPayload | undefined, isAskedFor: (s: Sealed) => boolean) {
-    if (!stored || typeof (stored as Partial<StoredDocument>).sealed !== 'string') return undefined;
-    const opened = openJson<Sealed>(this.#sealKey, (stored as StoredDocument).sealed, context(appId, model));
-    if (!opened || !isAskedFor(opened)) return undefined;
+    const opened = this.#unseal(appId, model, stored);
+    if (!stored || !opened || !isAskedFor(opened)) return undefined;
     return stored.consumed ? { ...opened.payload, consumed: stored.consumed } : opened.payload;
+  }
+
+  #unseal(appId: string, model: string, stored: OidcPayload | undefined): Sealed | undefined {
+    if (!stored || typeof (stored as Partial<StoredDocument>).sealed !== 'string') return undefined;
+    return openJson<Sealed>(this.#sealKey, (stored as StoredDocument).sealed, context(appId, model));
   }
 }
 

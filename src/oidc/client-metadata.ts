@@ -26,6 +26,8 @@ export function clientMetadataOf(app: AppRecord, kek: Buffer): ClientMetadata {
     // auth_time is among the claims Postern puts in every ID token.
     require_auth_time: true,
   };
+  // Checked by the engine too (https only); Postern itself never calls it.
+  if (app.initiateLoginUri) metadata.initiate_login_uri = app.initiateLoginUri;
   if (app.encryptedClientSecret) {
     metadata.client_secret = decryptSecret(kek, app.encryptedClientSecret, clientSecretContext(app.id));
   }

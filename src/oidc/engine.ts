@@ -306,8 +306,7 @@ export function isSignOutConfirmation(ctx: Context, path: string): boolean {
 
 /** The sign-out this browser was asked to confirm: where it would send it, read without the engine. */
 export async function pendingSignOut(ctx: Context, provider: Provider): Promise<PendingSignOut> {
-  const id = ctx.cookies.get(provider.cookieName('session'));
-  const session = id ? await outsideEngineRoutes(provider.Session.find(id)) : undefined;
+  const session = await sessionOfCookie(ctx, provider);
   const state = session?.state;
   return {
     clientId: text(state?.clientId),
@@ -315,6 +314,59 @@ export async function pendingSignOut(ctx: Context, provider: Provider): Promise<
     state: text(state?.state),
     accountId: text(session?.accountId),
   };
+}
+
+/** Sessions read by cookie, once per request, before the engine runs (A14, A19). */
+const sessionsRead = new WeakMap<Context, Promise<InstanceType<Provider['Session']> | undefined>>();
+
+function sessionOfCookie(ctx: Context, provider: Provider) {
+  let read = sessionsRead.get(ctx);
+  if (!read) {
+    const id = ctx.cookies.get(provider.cookieName('session'));
+    read = id ? outsideEngineRoutes(provider.Session.find(id)) : Promise.resolve(undefined);
+    sessionsRead.set(ctx, read);
+  }
+  return read;
+}
+
+/** Who is signed in to a client through a session, and the sid that client's ID tokens carry. */
+export interface ClientSession {
+  readonly accountId: string;
+  readonly sid: string;
+}
+
+/**
+ * A19 Sessions and sid. A Session document, as the engine stores it through the adapter
+ * (and as `Session.find` returns it), holds the account signed in (`accountId`) and, for
+ * each client signed in through it, `authorizations[clientId].sid`: the sid that client's
+ * ID tokens carry (A4, `sidFor`). Sign-out everywhere reads it from the sessions it
+ * removes (their documents), the sign-out confirmation from the session of its cookie.
+ */
+export function clientSession(session: unknown, clientId: string): ClientSession | undefined {
+  const { accountId, authorizations } = (session ?? {}) as { accountId?: unknown; authorizations?: Record<string, { sid?: unknown } | undefined> };
+  const sid = authorizations?.[clientId]?.sid;
+  return typeof accountId === 'string' && typeof sid === 'string' ? { accountId, sid } : undefined;
+}
+
+/** Before the engine runs: the client's part of the session this sign-out confirmation would end. */
+export async function confirmingSignOutOf(ctx: Context, provider: Provider, clientId: string): Promise<ClientSession | undefined> {
+  return clientSession(await sessionOfCookie(ctx, provider), clientId);
+}
+
+/**
+ * A20 Sign-out outcome. After the engine answered a sign-out confirmation (`ctx.oidc.route`
+ * 'end_session_confirm'), the request's Session entity (`ctx.oidc.entities.Session`) shows
+ * what ended (actions/end_session.js): it is `destroyed` when the person signed out of
+ * everything, and it no longer holds the client's sid when only that client's part ended;
+ * a confirmation refused (wrong xsrf) leaves it as it was. With the session read before
+ * the engine (A19), this says whether the client's session ended, whatever the form said.
+ */
+export function endedAtConfirmation(ctx: Context, before: ClientSession, clientId: string): boolean {
+  const oidc = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc;
+  if (oidc?.route !== 'end_session_confirm') return false;
+  const after = oidc.entities?.Session as (InstanceType<Provider['Session']> & { destroyed?: boolean }) | undefined;
+  if (!after) return false;
+  return after.destroyed === true || clientSession(after, clientId)?.sid !== before.sid;
 }
 
 /** A resume (A13) or a sign-out confirmation: a request that may send the browser to the app. `path` is under the issuer. */

@@ -116,6 +116,10 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       // public clients authenticate with their client_id alone here too.
       revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
       introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      // Back-Channel Logout 1.0 §2.1, delivered by Postern (logout/backchannel-logout.ts),
+      // not by the engine's own sender, which makes one attempt while the person waits.
+      backchannel_logout_supported: true,
+      backchannel_logout_session_supported: true,
     },
 
     async renderError(ctx, out, error) {

@@ -1,7 +1,8 @@
 // "Sign out everywhere": POST {issuer}/token/revoke_all with `token` = one of the user's
 // refresh or access tokens, and client authentication. Ends every grant (and so every
-// refresh and access token) and every session of that user in that app. Like RFC 7009,
-// an unknown, expired or used token is not an error: there is nothing left to end.
+// refresh and access token) and every session of that user in that app, and tells the
+// app's back end of each (sign-out-account.ts). Like RFC 7009, an unknown, expired or used
+// token is not an error: there is nothing left to end.
 //
 // The engine decides whose token it is: the request goes, as it is, to the app's own
 // introspection endpoint (src/oidc/engine.ts, A11), so the client is authenticated by the
@@ -16,10 +17,10 @@ import { peekBody } from '../http/read-body.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { exactRouter } from '../http/request-path.ts';
 import { appPath } from '../apps/app-paths.ts';
-import type { OidcStore } from '../storage/ports.ts';
 import type { ProviderRegistry } from '../tenancy/provider-registry.ts';
 import { introspect } from './engine.ts';
 import { REVOKE_ALL_PATH } from './provider-config.ts';
+import { signOutAccount, type SignOutDeps } from './sign-out-account.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -55,7 +56,7 @@ function presentsClientAuthentication(ctx: Context, form: URLSearchParams): bool
   return ctx.get('authorization') !== '' || ['client_id', 'client_secret', 'client_assertion'].some((field) => form.has(field));
 }
 
-export function revokeAllRouter(deps: { registry: ProviderRegistry; oidc: OidcStore; audit: AuditLog }) {
+export function revokeAllRouter(deps: SignOutDeps & { registry: ProviderRegistry; audit: AuditLog }) {
   const router = exactRouter();
   router.post(`${appPath(':appId')}${REVOKE_ALL_PATH}`, async (ctx) => {
     const live = await deps.registry.get(ctx.params.appId!);
@@ -65,7 +66,7 @@ export function revokeAllRouter(deps: { registry: ProviderRegistry; oidc: OidcSt
     if (!presentsClientAuthentication(ctx, form)) throw new PosternError('invalid_client', 'Client authentication failed.');
     const answer = await introspect(ctx, appPath(live.app.id), () => live.handle(ctx, async () => {}));
     if (!answer) return; // the engine's own error answer (invalid_client, invalid_request, 503) stands
-    const removed = answer.active ? await deps.oidc.destroyByAccount(live.app.id, answer.accountId) : { grants: 0, sessions: 0 };
+    const removed = answer.active ? await signOutAccount(deps, live.app, answer.accountId, 'revoke_all', requestInfo(ctx)) : { grants: 0, sessions: 0 };
     deps.audit.record({
       type: 'signout.everywhere',
       outcome: answer.active ? 'success' : 'failure',

@@ -38,6 +38,7 @@ export function guardStores(service: string, stores: Stores): Stores {
     magicLinks: guard(service, stores.magicLinks),
     audit: guard(service, stores.audit),
     outbox: guard(service, stores.outbox),
+    logoutOutbox: guard(service, stores.logoutOutbox),
     purgeApp: ops.purgeApp,
     ping: ops.ping,
   };

@@ -43,6 +43,7 @@ function split(durable: Stores, fast: Stores): Stores {
     magicLinks: fast.magicLinks,
     changes: fast.changes,
     outbox: fast.outbox,
+    logoutOutbox: fast.logoutOutbox,
     rateLimiter: fast.rateLimiter,
     async purgeApp(appId: string) {
       await Promise.all([durable.purgeApp(appId), fast.purgeApp(appId)]);

@@ -12,10 +12,20 @@ export type OidcPayload = Record<string, unknown> & {
   consumed?: unknown;
 };
 
-/** What removing an account's documents removed: grants, sessions, and tokens (everything else). */
+/** A Session document removed with its account: its id and payload as they were stored. */
+export interface RemovedSession {
+  readonly id: string;
+  readonly payload: OidcPayload;
+}
+
+/**
+ * What removing an account's documents removed: grants and tokens (everything but grants
+ * and sessions) counted, and each session with its document, so that the apps signed in
+ * through it can be told which of their sessions ended.
+ */
 export interface RemovedDocuments {
   grants: number;
-  sessions: number;
+  sessions: RemovedSession[];
   tokens: number;
 }
 
@@ -29,7 +39,10 @@ export interface OidcStore {
   consume(appId: string, model: string, id: string): Promise<boolean>;
   destroy(appId: string, model: string, id: string): Promise<void>;
   revokeByGrantId(appId: string, model: string, grantId: string): Promise<void>;
-  /** Removes every document (any model) that belongs to the account: grants, tokens, sessions. */
+  /**
+   * Removes every document (any model) that belongs to the account: grants, tokens,
+   * sessions. A session written while this runs is either removed and returned, or kept.
+   */
   destroyByAccount(appId: string, accountId: string): Promise<RemovedDocuments>;
 }
 
@@ -97,6 +110,12 @@ export interface AppRecord {
   /** How the client's introspection responses are signed when asked for as a JWT (RFC 9701); absent: JSON only. */
   readonly introspectionSignedResponseAlg?: SigningAlg;
   readonly keys: readonly StoredKey[];
+  /** OpenID Connect Back-Channel Logout 1.0: where logout tokens are posted; absent: none are. */
+  readonly backchannelLogoutUri?: string | undefined;
+  /** Every logout token carries `sid` (the app relies on it); absent: false. */
+  readonly backchannelLogoutSessionRequired?: boolean | undefined;
+  /** OpenID Connect Core §4: where a third party sends a browser to start a sign-in at the app. */
+  readonly initiateLoginUri?: string | undefined;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -204,7 +223,7 @@ export interface RateLimiter {
 /** One message handed out by `Outbox.claim`. */
 export interface OutboxEntry {
   readonly id: string;
-  /** What the mail queue stored: sealed, opaque to the store. */
+  /** What the queue stored: sealed, opaque to the store. */
   readonly sealed: string;
   /** Claims so far, this one included (a claimer that died counts too). */
   readonly attempts: number;
@@ -213,9 +232,11 @@ export interface OutboxEntry {
 }
 
 /**
- * Mail waiting to be sent, shared by every instance. A message is due at a time (epoch
- * ms); claiming a due message leases it (makes it due again at the lease end), atomically,
- * so one instance sends it and, if that instance dies, another picks it up after the lease.
+ * Messages waiting to be delivered (sign-in mail, back-channel logout notifications),
+ * shared by every instance; each kind has an outbox of its own. A message is due at a
+ * time (epoch ms); claiming a due message leases it (makes it due again at the lease end),
+ * atomically, so one instance delivers it and, if that instance dies, another picks it up
+ * after the lease.
  */
 export interface Outbox {
   /** False when the outbox lives in this process only (memory driver): lost on exit. */
@@ -242,6 +263,8 @@ export interface Stores {
   readonly changes: AppChangeBus;
   /** Sign-in mail waiting to be sent. */
   readonly outbox: Outbox;
+  /** Back-channel logout notifications waiting to be delivered to apps. */
+  readonly logoutOutbox: Outbox;
   /** A limiter allowing `points` hits per `durationSeconds` window per key, named `name`. */
   rateLimiter(name: string, points: number, durationSeconds: number): RateLimiter;
   /** Removes everything that belongs to an app except the app record itself. */

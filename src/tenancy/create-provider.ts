@@ -1,7 +1,7 @@
 // One app's oidc-provider: its issuer under PUBLIC_URL, its configuration, POST at the
 // authorization and end-session endpoints, the re-check of redirect URIs when a sign-in or
-// sign-out finishes, the rewrite for offline_access, the registered client authentication
-// method, and its events in the audit trail.
+// sign-out finishes, back-channel logout after a sign-out, the rewrite for offline_access,
+// the registered client authentication method, and its events in the audit trail.
 import Provider from 'oidc-provider';
 import { issuerOf } from '../apps/app-paths.ts';
 import type { AuditLog } from '../audit.ts';
@@ -10,15 +10,18 @@ import { offlineAccessImpliesConsent } from '../oidc/offline-access.ts';
 import { postedRequests } from '../oidc/posted-request.ts';
 import { providerConfiguration, type ProviderDeps } from '../oidc/provider-config.ts';
 import { recheckRedirects } from '../oidc/redirect-recheck.ts';
+import { tellAppOfSignOut } from '../oidc/sign-out-notice.ts';
+import type { BackchannelLogout } from '../logout/backchannel-logout.ts';
 import type { AppRecord } from '../storage/ports.ts';
 import { auditProvider } from './provider-audit.ts';
 
-export function createProvider(app: AppRecord, publicUrl: string, deps: ProviderDeps, audit: AuditLog) {
+export function createProvider(app: AppRecord, publicUrl: string, deps: ProviderDeps, audit: AuditLog, backchannel: BackchannelLogout) {
   const issuer = issuerOf(publicUrl, app.id);
   const provider = new Provider(issuer, providerConfiguration(app, issuer, deps));
   // First: posted parameters become the query before anything reads it.
   provider.use(postedRequests({ appId: app.id, issuer, documents: deps.stores.oidc }));
   provider.use(recheckRedirects(provider, { appId: app.id, appName: app.name, audit, pages: deps.pages }));
+  provider.use(tellAppOfSignOut(provider, app, backchannel));
   provider.use(offlineAccessImpliesConsent);
   provider.use(registeredClientAuthMethod(app.tokenEndpointAuthMethod, issuer));
   auditProvider(provider, app.id, audit, deps.logger);

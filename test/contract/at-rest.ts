@@ -6,14 +6,17 @@ import { MemoryOidcStore } from '../../src/storage/memory/memory-oidc-store.ts';
 import { MemoryOutbox } from '../../src/storage/memory/memory-outbox.ts';
 import type { Stores } from '../../src/storage/ports.ts';
 
-/** The memory driver's engine documents and outbox (they live in the process; nothing else reads them). */
+/** The memory driver's engine documents and outboxes (they live in the process; nothing else reads them). */
 export async function memoryAtRest(stores: Stores): Promise<string> {
   if (!(stores.oidc instanceof MemoryOidcStore) || !(stores.outbox instanceof MemoryOutbox)) throw new Error('not the memory driver');
   const out: string[] = [];
   for (const [appId, map] of stores.oidc.apps) {
     for (const [key, value] of map.entries()) out.push(appId, key, JSON.stringify(value));
   }
-  for (const [id, held] of stores.outbox.messages) out.push('outbox', id, JSON.stringify(held));
+  for (const outbox of [stores.outbox, stores.logoutOutbox]) {
+    if (!(outbox instanceof MemoryOutbox)) throw new Error('not the memory driver');
+    for (const [id, held] of outbox.messages) out.push('outbox', id, JSON.stringify(held));
+  }
   return out.join('\n');
 }
 

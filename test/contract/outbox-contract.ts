@@ -1,5 +1,6 @@
-// The outbox contract, for every driver: claims are atomic and leased, a lease that runs
-// out hands the message to the next claimer, only the holder of a claim reschedules; and,
+// The outbox contract, for every driver and each of its outboxes (sign-in mail, back-channel
+// logout): claims are atomic and leased, a lease that runs out hands the message to the
+// next claimer, only the holder of a claim reschedules, the outboxes never mix; and,
 // as the mail queue uses it, a queued sign-in mail is sealed in the store and gone once
 // sent. Times are passed in (`now`), so nothing here waits for a clock.
 import { expect } from 'chai';
@@ -26,76 +27,102 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
     after(async () => {
       await stores?.close();
     });
-    // The outbox is shared by every app: start each test with it empty.
+    // An outbox is shared by every app: start each test with both empty.
     beforeEach(async () => {
       const all = Number.MAX_SAFE_INTEGER;
-      for (const entry of await stores.outbox.claim(all, all, 10_000)) await stores.outbox.remove(entry.id);
+      for (const outbox of [stores.outbox, stores.logoutOutbox]) {
+        for (const entry of await outbox.claim(all, all, 10_000)) await outbox.remove(entry.id);
+      }
     });
 
-    it('hands out a due message once, leased: the next claim before the lease end gets nothing', async () => {
+    // Each kind of message has an outbox of its own; all behave alike.
+    for (const [kind, pick] of [
+      ['sign-in mail', (s: Stores) => s.outbox],
+      ['back-channel logout', (s: Stores) => s.logoutOutbox],
+    ] as const) {
+      describe(`the ${kind} outbox`, () => {
+        const outbox = () => pick(stores);
+
+        it('hands out a due message once, leased: the next claim before the lease end gets nothing', async () => {
+          const id = randomUUID();
+          await outbox().add(id, 'sealed-1', T);
+          expect(await outbox().claim(T - 1, T + LEASE, 10), 'not due yet').to.deep.equal([]);
+          const [first, ...rest] = await outbox().claim(T, T + LEASE, 10);
+          expect(rest).to.deep.equal([]);
+          expect(first).to.include({ id, sealed: 'sealed-1', attempts: 1 });
+          expect(first!.claim).to.be.a('string');
+          expect(await outbox().claim(T + LEASE - 1, T + 2 * LEASE, 10)).to.deep.equal([]);
+          expect(await outbox().nextDue()).to.equal(T + LEASE);
+        });
+
+        it('hands a message whose lease ran out (its claimer died) to the next claimer, counting the attempt; the old claim is void', async () => {
+          const id = randomUUID();
+          await outbox().add(id, 'sealed-2', T);
+          const [dead] = await outbox().claim(T, T + LEASE, 10);
+          const [next] = await outbox().claim(T + LEASE, T + 2 * LEASE, 10);
+          expect(next).to.include({ id, sealed: 'sealed-2', attempts: 2 });
+          expect(next!.claim).not.to.equal(dead!.claim);
+          // The dead claimer coming back cannot move the message the live one holds.
+          expect(await outbox().reschedule(id, dead!.claim, T)).to.equal(false);
+          expect(await outbox().nextDue()).to.equal(T + 2 * LEASE);
+          expect(await outbox().reschedule(id, next!.claim, T + 5_000)).to.equal(true);
+          expect(await outbox().nextDue()).to.equal(T + 5_000);
+          expect(await outbox().claim(T + 4_999, T + LEASE, 10)).to.deep.equal([]);
+          expect((await outbox().claim(T + 5_000, T + LEASE, 10)).map((e) => [e.id, e.attempts])).to.deep.equal([[id, 3]]);
+        });
+
+        it('a claim can reschedule once: after that it holds nothing', async () => {
+          const id = randomUUID();
+          await outbox().add(id, 'sealed-3', T);
+          const [entry] = await outbox().claim(T, T + LEASE, 10);
+          expect(await outbox().reschedule(id, entry!.claim, T + 1)).to.equal(true);
+          expect(await outbox().reschedule(id, entry!.claim, T + 2)).to.equal(false);
+          expect(await outbox().reschedule(id, 'forged', T + 3)).to.equal(false);
+          expect(await outbox().nextDue()).to.equal(T + 1);
+        });
+
+        it('claims earliest first, at most `limit`', async () => {
+          const ids = [randomUUID(), randomUUID(), randomUUID()];
+          await outbox().add(ids[2]!, 's', T + 2);
+          await outbox().add(ids[0]!, 's', T);
+          await outbox().add(ids[1]!, 's', T + 1);
+          expect((await outbox().claim(T + 10, T + LEASE, 2)).map((e) => e.id)).to.deep.equal([ids[0], ids[1]]);
+          expect((await outbox().claim(T + 10, T + LEASE, 2)).map((e) => e.id)).to.deep.equal([ids[2]]);
+        });
+
+        it('of 20 parallel claimers, each of 30 due messages goes to exactly one', async () => {
+          const ids = Array.from({ length: 30 }, () => randomUUID());
+          for (const id of ids) await outbox().add(id, `sealed-${id}`, T);
+          const claims = await Promise.all(Array.from({ length: 20 }, () => outbox().claim(T, T + LEASE, 3)));
+          const won = claims.flat();
+          expect(won.map((e) => e.id).sort()).to.deep.equal([...ids].sort());
+          for (const entry of won) expect(entry).to.include({ sealed: `sealed-${entry.id}`, attempts: 1 });
+        });
+
+        it('removes a message for good; an empty outbox has nothing due', async () => {
+          const id = randomUUID();
+          await outbox().add(id, 'sealed-4', T);
+          await outbox().remove(id);
+          expect(await outbox().claim(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 10)).to.deep.equal([]);
+          expect(await outbox().nextDue()).to.equal(undefined);
+          expect(await outbox().reschedule(id, 'any', T)).to.equal(false);
+          await outbox().remove(id); // removing twice is harmless
+        });
+      });
+    }
+
+    it('keeps the outboxes apart: a message added to one is never claimed, moved or removed through the other', async () => {
       const id = randomUUID();
-      await stores.outbox.add(id, 'sealed-1', T);
-      expect(await stores.outbox.claim(T - 1, T + LEASE, 10), 'not due yet').to.deep.equal([]);
-      const [first, ...rest] = await stores.outbox.claim(T, T + LEASE, 10);
-      expect(rest).to.deep.equal([]);
-      expect(first).to.include({ id, sealed: 'sealed-1', attempts: 1 });
-      expect(first!.claim).to.be.a('string');
-      expect(await stores.outbox.claim(T + LEASE - 1, T + 2 * LEASE, 10)).to.deep.equal([]);
-      expect(await stores.outbox.nextDue()).to.equal(T + LEASE);
-    });
-
-    it('hands a message whose lease ran out (its claimer died) to the next claimer, counting the attempt; the old claim is void', async () => {
-      const id = randomUUID();
-      await stores.outbox.add(id, 'sealed-2', T);
-      const [dead] = await stores.outbox.claim(T, T + LEASE, 10);
-      const [next] = await stores.outbox.claim(T + LEASE, T + 2 * LEASE, 10);
-      expect(next).to.include({ id, sealed: 'sealed-2', attempts: 2 });
-      expect(next!.claim).not.to.equal(dead!.claim);
-      // The dead claimer coming back cannot move the message the live one holds.
-      expect(await stores.outbox.reschedule(id, dead!.claim, T)).to.equal(false);
-      expect(await stores.outbox.nextDue()).to.equal(T + 2 * LEASE);
-      expect(await stores.outbox.reschedule(id, next!.claim, T + 5_000)).to.equal(true);
-      expect(await stores.outbox.nextDue()).to.equal(T + 5_000);
-      expect(await stores.outbox.claim(T + 4_999, T + LEASE, 10)).to.deep.equal([]);
-      expect((await stores.outbox.claim(T + 5_000, T + LEASE, 10)).map((e) => [e.id, e.attempts])).to.deep.equal([[id, 3]]);
-    });
-
-    it('a claim can reschedule once: after that it holds nothing', async () => {
-      const id = randomUUID();
-      await stores.outbox.add(id, 'sealed-3', T);
-      const [entry] = await stores.outbox.claim(T, T + LEASE, 10);
-      expect(await stores.outbox.reschedule(id, entry!.claim, T + 1)).to.equal(true);
-      expect(await stores.outbox.reschedule(id, entry!.claim, T + 2)).to.equal(false);
-      expect(await stores.outbox.reschedule(id, 'forged', T + 3)).to.equal(false);
-      expect(await stores.outbox.nextDue()).to.equal(T + 1);
-    });
-
-    it('claims earliest first, at most `limit`', async () => {
-      const ids = [randomUUID(), randomUUID(), randomUUID()];
-      await stores.outbox.add(ids[2]!, 's', T + 2);
-      await stores.outbox.add(ids[0]!, 's', T);
-      await stores.outbox.add(ids[1]!, 's', T + 1);
-      expect((await stores.outbox.claim(T + 10, T + LEASE, 2)).map((e) => e.id)).to.deep.equal([ids[0], ids[1]]);
-      expect((await stores.outbox.claim(T + 10, T + LEASE, 2)).map((e) => e.id)).to.deep.equal([ids[2]]);
-    });
-
-    it('of 20 parallel claimers, each of 30 due messages goes to exactly one', async () => {
-      const ids = Array.from({ length: 30 }, () => randomUUID());
-      for (const id of ids) await stores.outbox.add(id, `sealed-${id}`, T);
-      const claims = await Promise.all(Array.from({ length: 20 }, () => stores.outbox.claim(T, T + LEASE, 3)));
-      const won = claims.flat();
-      expect(won.map((e) => e.id).sort()).to.deep.equal([...ids].sort());
-      for (const entry of won) expect(entry).to.include({ sealed: `sealed-${entry.id}`, attempts: 1 });
-    });
-
-    it('removes a message for good; an empty outbox has nothing due', async () => {
-      const id = randomUUID();
-      await stores.outbox.add(id, 'sealed-4', T);
-      await stores.outbox.remove(id);
-      expect(await stores.outbox.claim(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 10)).to.deep.equal([]);
+      await stores.logoutOutbox.add(id, 'sealed-logout', T);
+      expect(await stores.outbox.claim(T, T + LEASE, 10)).to.deep.equal([]);
       expect(await stores.outbox.nextDue()).to.equal(undefined);
-      expect(await stores.outbox.reschedule(id, 'any', T)).to.equal(false);
-      await stores.outbox.remove(id); // removing twice is harmless
+      await stores.outbox.remove(id);
+      const [entry] = await stores.logoutOutbox.claim(T, T + LEASE, 10);
+      expect(entry).to.include({ id, sealed: 'sealed-logout', attempts: 1 });
+      expect(await stores.outbox.reschedule(id, entry!.claim, T)).to.equal(false);
+      expect(await stores.logoutOutbox.reschedule(id, entry!.claim, T + 1)).to.equal(true);
+      await stores.logoutOutbox.remove(id);
+      expect(await stores.logoutOutbox.nextDue()).to.equal(undefined);
     });
 
     describe('as the mail queue uses it', () => {

@@ -89,6 +89,7 @@ describe('redis driver while Redis is down', () => {
       'oidc.destroyByAccount': () => stores.oidc.destroyByAccount('a', 'e@example.com'),
       'magicLinks.save': () => stores.magicLinks.save(link, 60),
       'outbox.claim': () => stores.outbox.claim(1, 2, 1),
+      'logoutOutbox.claim': () => stores.logoutOutbox.claim(1, 2, 1),
       'audit.query': () => stores.audit.query('a', { limit: 1 }),
       purgeApp: () => stores.purgeApp('a'),
       ping: () => stores.ping(),

@@ -284,12 +284,36 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         await docs().upsert(appId, 'Grant', 'GB', payload({ accountId: 'stays@example.com' }), 600);
         await docs().upsert(otherApp, 'Grant', 'GA', payload({ ...who }), 600);
         const counts = await docs().destroyByAccount(appId, 'gone@example.com');
-        expect(counts).to.deep.equal({ grants: 1, sessions: 1, tokens: 3 });
+        expect(counts).to.deep.equal({ grants: 1, sessions: [{ id: 'sA', payload: payload({ ...who, uid: 'suA' }) }], tokens: 3 });
         for (const [model, id] of [['Grant', 'GA'], ['RefreshToken', 'rtA'], ['AccessToken', 'atA'], ['AuthorizationCode', 'acA'], ['Session', 'sA']] as const) {
           expect(await docs().find(appId, model, id), `${model} ${id}`).to.equal(undefined);
         }
         expect(await docs().find(appId, 'Grant', 'GB')).not.to.equal(undefined);
         expect(await docs().find(otherApp, 'Grant', 'GA')).not.to.equal(undefined);
+      });
+
+      it('returns every session it removed with its id and document, and only those: not another account\'s, not another app\'s, not twice', async () => {
+        const session = (n: number, accountId: string) => payload({ accountId, uid: `su${n}`, authorizations: { [appId]: { sid: `sid-${n}`, grantId: `G${n}` } } });
+        await docs().upsert(appId, 'Session', 's1', session(1, 'two-browsers@example.com'), 600);
+        await docs().upsert(appId, 'Session', 's2', session(2, 'two-browsers@example.com'), 600);
+        await docs().upsert(appId, 'Session', 's3', session(3, 'someone-else@example.com'), 600);
+        await docs().upsert(otherApp, 'Session', 's4', session(4, 'two-browsers@example.com'), 600);
+        await docs().upsert(appId, 'Grant', 'G1', payload({ accountId: 'two-browsers@example.com' }), 600);
+        const removed = await docs().destroyByAccount(appId, 'two-browsers@example.com');
+        expect(removed.grants).to.equal(1);
+        expect([...removed.sessions].sort((a, b) => a.id.localeCompare(b.id))).to.deep.equal([
+          { id: 's1', payload: session(1, 'two-browsers@example.com') },
+          { id: 's2', payload: session(2, 'two-browsers@example.com') },
+        ]);
+        expect(await docs().find(appId, 'Session', 's3')).not.to.equal(undefined);
+        expect(await docs().find(otherApp, 'Session', 's4')).not.to.equal(undefined);
+        expect(await docs().destroyByAccount(appId, 'two-browsers@example.com')).to.deep.equal({ grants: 0, sessions: [], tokens: 0 });
+      });
+
+      it('leaves an expired session out of what it returns', async () => {
+        await docs().upsert(appId, 'Session', 'gone-session', payload({ accountId: 'expired@example.com', uid: 'sx' }), time.ttl);
+        await time.elapse(async () => (await docs().find(appId, 'Session', 'gone-session')) === undefined);
+        expect((await docs().destroyByAccount(appId, 'expired@example.com')).sessions).to.deep.equal([]);
       });
     });
 
@@ -320,8 +344,25 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         expect((await sealed.find(appId, 'Interaction', id.interaction))?.session).to.deep.equal({ cookie: id.session, uid: id.sessionUid, accountId });
         await sealed.revokeByGrantId(appId, 'AccessToken', id.grant);
         expect(await sealed.find(appId, 'AccessToken', id.access)).to.equal(undefined);
-        expect(await sealed.destroyByAccount(appId, accountId)).to.deep.equal({ grants: 1, sessions: 1, tokens: 2 });
+        expect(await sealed.destroyByAccount(appId, accountId)).to.deep.equal({
+          grants: 1,
+          // Opened again, under the engine's own id: the sid the app's ID tokens carried is readable.
+          sessions: [{ id: id.session, payload: { jti: id.session, uid: id.sessionUid, accountId, authorizations: { [appId]: { sid: id.sid, grantId: id.grant } } } }],
+          tokens: 2,
+        });
         expect(await sealed.find(appId, 'RefreshToken', id.refresh)).to.equal(undefined);
+      });
+
+      it('reports a removed session under its own id only: a session document copied under another id is removed, not reported', async () => {
+        const sealed = new SealedOidcStore(stores.oidc, KEK);
+        const accountId = `copied-${randomUUID()}@example.com`;
+        const genuine = secret();
+        await sealed.upsert(appId, 'Session', genuine, { jti: genuine, uid: secret(), accountId, authorizations: { [appId]: { sid: 'genuine-sid' } } }, 600);
+        const stored = (await stores.oidc.find(appId, 'Session', sealed.hash(genuine)))!;
+        await stores.oidc.upsert(appId, 'Session', sealed.hash(secret()), stored, 600);
+        const removed = await sealed.destroyByAccount(appId, accountId);
+        expect(removed.sessions.map((s) => [s.id, s.payload.authorizations])).to.deep.equal([[genuine, { [appId]: { sid: 'genuine-sid' } }]]);
+        expect((await sealed.destroyByAccount(appId, accountId)).sessions).to.deep.equal([]);
       });
 
       it('cannot be presented in place of the id: a stored key or copied document opens as nothing', async () => {

@@ -11,6 +11,9 @@ import { peekBody } from '../../src/http/read-body.ts';
 import { createLogger } from '../../src/log.ts';
 import { clientMetadataOf } from '../../src/oidc/client-metadata.ts';
 import {
+  clientSession,
+  confirmingSignOutOf,
+  endedAtConfirmation,
   ENGINE_BODY_LIMIT,
   engineForm,
   engineHadNoRoute,
@@ -25,6 +28,7 @@ import {
   secretTransport,
   signOutRedirect,
   validateClientMetadata,
+  type ClientSession,
   type PendingSignOut,
   type ResumedInteraction,
   type SecretTransport,
@@ -401,6 +405,7 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
         const { app } = await makeApp(method);
         expect(await validatorSays(clientMetadataOf(app, KEK)), method).to.equal(undefined);
       }
+      expect(await validatorSays({ ...valid, initiate_login_uri: 'https://app.example.com/start?from=idp' }), 'initiate_login_uri').to.equal(undefined);
       const native = { ...valid, application_type: 'native' as const, redirect_uris: ['com.example.app:/callback'] };
       expect(await validatorSays(native)).to.equal(undefined);
       expect(await appProviderSays(native)).to.equal(undefined);
@@ -430,6 +435,7 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       ['an introspection signing algorithm not enabled', { introspection_signed_response_alg: 'none' }, 'invalid_client_metadata'],
       ['a response type not enabled', { response_types: ['code id_token'] }, 'invalid_client_metadata'],
       ['a confidential client without a secret', { client_secret: undefined }, 'invalid_client_metadata'],
+      ['an initiate_login_uri without https', { initiate_login_uri: 'http://localhost:8080/start' }, 'invalid_client_metadata'],
     ] as const) {
       it(`rejects ${label} with ${code}, as the app's Provider would`, async () => {
         const metadata = { ...valid, ...change } as ClientMetadata;
@@ -801,5 +807,66 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
         });
       });
     }
+  });
+
+  describe('A19, A20: a session holds each client\'s sid, and a sign-out confirmation shows what it ended', () => {
+    const e = new Engine();
+    const seen: { before: ClientSession; ended: boolean }[] = [];
+    before(() => e.start({
+      front: (engine) => async (ctx) => {
+        const path = ctx.path.slice(appPath(e.app.id).length);
+        const before = isSignOutConfirmation(ctx, path) ? await confirmingSignOutOf(ctx, e.provider, e.app.id) : undefined;
+        await engine(ctx);
+        if (before) seen.push({ before, ended: endedAtConfirmation(ctx, before, e.app.id) });
+      },
+    }));
+    after(() => e.stop());
+    beforeEach(() => {
+      seen.length = 0;
+    });
+
+    /** Signed in, on the logout page (with id_token_hint unless `anonymous`). */
+    async function onLogoutPage(email: string, anonymous = false) {
+      const { tokens, browser } = await e.signIn(email);
+      const query = anonymous ? '' : `?${new URLSearchParams({ id_token_hint: tokens.id_token! })}`;
+      const page = await browser.request(`${e.issuer}/session/end${query}`);
+      expect(page.status).to.equal(200);
+      const action = /action="([^"]+)"/.exec(page.body)![1]!;
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.body)![1]!;
+      return { browser, action, xsrf, sid: payloadOf(tokens.id_token!).sid as string };
+    }
+
+    it('A19: the session of the cookie, and its stored document, hold the account and the sid the client\'s ID tokens carry', async () => {
+      const { tokens, browser } = await e.signIn('sid-holder@example.com');
+      const sid = payloadOf(tokens.id_token!).sid;
+      const session = await e.provider.Session.find(browser.cookies.find((c) => c.name === e.provider.cookieName('session'))!.value);
+      expect(clientSession(session, e.app.id)).to.deep.equal({ accountId: 'sid-holder@example.com', sid });
+      expect(clientSession(session, 'another-client')).to.equal(undefined);
+      const removed = await e.stores.oidc.destroyByAccount(e.app.id, 'sid-holder@example.com');
+      expect(removed.sessions.map((s) => clientSession(s.payload, e.app.id))).to.deep.equal([{ accountId: 'sid-holder@example.com', sid }]);
+    });
+
+    it('A20: signing out of everything ends the client\'s session', async () => {
+      const { browser, action, xsrf, sid } = await onLogoutPage('out-everything@example.com');
+      await browser.request(action, { form: { xsrf, logout: 'yes' } });
+      expect(seen).to.deep.equal([{ before: { accountId: 'out-everything@example.com', sid }, ended: true }]);
+    });
+
+    it('A20: a confirmation without "logout" for the client that asked ends that client\'s part', async () => {
+      const { browser, action, xsrf, sid } = await onLogoutPage('out-of-one@example.com');
+      await browser.request(action, { form: { xsrf } });
+      expect(seen).to.deep.equal([{ before: { accountId: 'out-of-one@example.com', sid }, ended: true }]);
+    });
+
+    it('A20: a confirmation that ends nothing (no client named, no "logout"; a forged xsrf) shows nothing ended', async () => {
+      const anonymous = await onLogoutPage('stays-anonymous@example.com', true);
+      await anonymous.browser.request(anonymous.action, { form: { xsrf: anonymous.xsrf } });
+      const forged = await onLogoutPage('stays-forged@example.com');
+      expect((await forged.browser.request(forged.action, { form: { xsrf: 'forged', logout: 'yes' } })).status).to.equal(400);
+      expect(seen.map((s) => [s.before.accountId, s.ended])).to.deep.equal([
+        ['stays-anonymous@example.com', false],
+        ['stays-forged@example.com', false],
+      ]);
+    });
   });
 });

@@ -9,6 +9,7 @@ import type { LagSource } from '../../src/http/event-loop-lag.ts';
 import { createLogger } from '../../src/log.ts';
 import { DevMailbox } from '../../src/mail/dev-mailbox.ts';
 import type { MailQueueOptions } from '../../src/mail/mail-queue.ts';
+import type { DeliveryQueueOptions } from '../../src/delivery/delivery-queue.ts';
 import { createSmtpMailer, type SmtpTimeouts } from '../../src/mail/smtp-mailer.ts';
 import { buildServer, type Server } from '../../src/server.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
@@ -50,7 +51,14 @@ export class Harness {
   /** `devMailbox` wires the development mailbox in instead of the SMTP capture, whatever the environment. */
   async start(
     env: Record<string, string> = {},
-    options: { adminAuthFailuresPerIp?: number; devMailbox?: boolean; mail?: MailQueueOptions; smtpTimeouts?: SmtpTimeouts; eventLoopLag?: LagSource } = {},
+    options: {
+      adminAuthFailuresPerIp?: number;
+      devMailbox?: boolean;
+      mail?: MailQueueOptions;
+      backchannel?: DeliveryQueueOptions;
+      smtpTimeouts?: SmtpTimeouts;
+      eventLoopLag?: LagSource;
+    } = {},
   ): Promise<this> {
     await this.smtp.start();
     const http = createServer();
@@ -81,6 +89,7 @@ export class Harness {
       logger,
       clock: this.clock,
       mail: { retryDelaysMs: [20, 50], ...options.mail },
+      backchannel: { retryDelaysMs: [20, 50], ...options.backchannel },
       ...(options.adminAuthFailuresPerIp ? { adminAuthFailuresPerIp: options.adminAuthFailuresPerIp } : {}),
       ...(options.eventLoopLag ? { eventLoopLag: options.eventLoopLag } : {}),
     });
@@ -99,6 +108,7 @@ export class Harness {
 
   async stop(): Promise<void> {
     await this.server?.mailQueue.stop();
+    await this.server?.backchannel.stop();
     const http = this.#http;
     if (http) {
       http.closeAllConnections();

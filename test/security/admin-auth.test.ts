@@ -11,6 +11,7 @@ import { createServer, METHODS } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { requireAdminGate } from '../../src/admin/admin-auth.ts';
 import { adminRouter } from '../../src/admin/admin-routes.ts';
+import { adminSignOutRouter } from '../../src/admin/sign-out-routes.ts';
 import { errorPage } from '../../interactions/views/pages.ts';
 import { errorHandler } from '../../src/http/error-handler.ts';
 import { createLogger } from '../../src/log.ts';
@@ -42,8 +43,11 @@ function spellings(template: string, id: string): string[] {
   ];
 }
 
-/** The distinct path templates of the admin router's routes. */
-const adminTemplates = (h: Harness) => [...new Set(routesOf(h.server.routers.admin).map((route) => route.path))];
+/** Every route of the admin API: the admin router's and the sign-out router's (not shed under load). */
+const adminRoutes = (h: Harness) => [...routesOf(h.server.routers.admin), ...routesOf(h.server.routers.adminSignOut)];
+
+/** The distinct path templates of the admin API's routes. */
+const adminTemplates = (h: Harness) => [...new Set(adminRoutes(h).map((route) => route.path))];
 
 /** Runs `tasks` with at most `width` in flight: parallel bursts, bounded. */
 async function inParallel<T>(tasks: (() => Promise<T>)[], width = 32): Promise<T[]> {
@@ -104,7 +108,7 @@ for (const [mode, environment] of Object.entries(MODES)) {
 
     it('enumerates the admin routes from the router', () => {
       const paths = adminTemplates(h).map((template) => fillPath(template, {}, app.app_id));
-      expect(paths).to.include.members([`/admin/apps`, `/admin/apps/${app.app_id}`, `/admin/apps/${app.app_id}/audit`]);
+      expect(paths).to.include.members([`/admin/apps`, `/admin/apps/${app.app_id}`, `/admin/apps/${app.app_id}/audit`, `/admin/apps/${app.app_id}/sign-outs`]);
     });
 
     it('refuses every route × spelling × method without the token with 401, and changes nothing', async () => {
@@ -166,7 +170,7 @@ for (const [mode, environment] of Object.entries(MODES)) {
     it('with the token, answers only the canonical spelling: every other one is 404 and changes nothing', async () => {
       const before = await snapshot(h);
       const tasks = [];
-      for (const layer of routesOf(h.server.routers.admin)) {
+      for (const layer of adminRoutes(h)) {
         for (const target of otherSpellings(layer.path, { id: app.app_id })) {
           for (const method of layer.methods) {
             tasks.push(async () => {
@@ -233,16 +237,18 @@ describe('admin authentication: lockout, wiring and outages', function () {
   it('refuses every admin route reached without the gate (a wiring mistake fails closed)', async () => {
     const touched: string[] = [];
     const spy = new Proxy({}, { get: (_t, name) => (touched.push(String(name)), () => Promise.reject(new Error('service reached'))) });
-    const router = adminRouter({ apps: spy as never, publicUrl: 'http://localhost', audit: spy as never });
+    const router = adminRouter({ apps: spy as never, publicUrl: 'http://localhost', audit: spy as never, rules: { httpLoopbackEndpoints: false } });
+    const signOuts = adminSignOutRouter({ apps: spy as never, documents: spy as never, backchannel: spy as never, audit: spy as never });
     const app = new Koa();
     app.use(errorHandler(createLogger('silent'), errorPage));
     app.use(router.routes());
+    app.use(signOuts.routes());
     const http = createServer(app.callback());
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     try {
-      const layers = routesOf(router);
-      expect(layers.length).to.be.greaterThan(5);
+      const layers = [...routesOf(router), ...routesOf(signOuts)];
+      expect(layers.length).to.be.greaterThan(6);
       for (const layer of layers) {
         expect(layer.stack[0], `${layer.path} starts with requireAdminGate`).to.equal(requireAdminGate);
         for (const method of layer.methods) {

@@ -20,7 +20,7 @@ const LAYER_OF: readonly [RegExp, Layer][] = [
   [/^src\/mail\/mailer\.ts$/, 'ports'],
   [/^src\/storage\//, 'drivers'],
   [/^src\/mail\/(smtp-mailer|dev-mailbox)\.ts$/, 'drivers'],
-  [/^src\/(apps|sign-in|mail|keys|accounts)\//, 'services'],
+  [/^src\/(apps|sign-in|mail|keys|accounts|delivery|logout)\//, 'services'],
   [/^src\/audit\.ts$/, 'services'],
   [/^interactions\/views\//, 'views'],
   [/^src\/(http|admin|oidc|tenancy)\//, 'http'],

@@ -90,7 +90,7 @@ describe('request paths', () => {
   });
 
   describe('against the real admin router', () => {
-    const router = adminRouter({ apps: {} as never, publicUrl: 'http://localhost', audit: {} as never });
+    const router = adminRouter({ apps: {} as never, publicUrl: 'http://localhost', audit: {} as never, rules: { httpLoopbackEndpoints: false } });
     const routes = routesOf(router);
     const ID = '0b6d1f7e-3b2a-4c9d-8e7f-0a1b2c3d4e5f';
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../../clock.ts';
 import type { OidcPayload, OidcStore } from '../ports.ts';
-import { countByModel } from '../removed-documents.ts';
+import { countByModel, type Removed } from '../removed-documents.ts';
 import { TtlMap } from './ttl-map.ts';
 
 // Documents live in one TtlMap per app, keyed "Model:id". Scans for grant and account
@@ -59,23 +59,25 @@ export class MemoryOidcStore implements OidcStore {
   }
 
   async destroyByAccount(appId: string, accountId: string) {
+    // No await from the first look to the last delete: atomic within this process.
     const map = this.#app(appId);
-    const removed: string[] = [];
+    const removed: Removed[] = [];
+    const remove = (key: string, payload: OidcPayload) => {
+      const colon = key.indexOf(':');
+      removed.push({ model: key.slice(0, colon), id: key.slice(colon + 1), payload: structuredClone(payload) });
+      map.delete(key);
+    };
     const grantIds = new Set<string>();
     for (const [key, payload] of map.entries()) {
       if (payload.accountId !== accountId) continue;
       if (key.startsWith('Grant:')) grantIds.add(key.slice('Grant:'.length));
-      removed.push(key);
-      map.delete(key);
+      remove(key, payload);
     }
     // Tokens that reference a removed grant go too, even if they carry no accountId.
     for (const [key, payload] of map.entries()) {
-      if (payload.grantId && grantIds.has(payload.grantId)) {
-        removed.push(key);
-        map.delete(key);
-      }
+      if (payload.grantId && grantIds.has(payload.grantId)) remove(key, payload);
     }
-    return countByModel(removed.map((key) => key.slice(0, key.indexOf(':'))));
+    return countByModel(removed);
   }
 
   #findBy(appId: string, model: string, match: (p: OidcPayload) => boolean) {

@@ -1,5 +1,5 @@
-// The outbox of the memory driver: in this process only, so mail still waiting when the
-// process ends is lost. The mail queue knows (durable: false) and reports each such mail
+// An outbox of the memory driver: in this process only, so messages still waiting when the
+// process ends are lost. The queue knows (durable: false) and reports each such message
 // as failed at shutdown instead of letting it vanish.
 import { randomUUID } from 'node:crypto';
 import type { Outbox, OutboxEntry } from '../ports.ts';

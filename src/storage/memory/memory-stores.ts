@@ -141,6 +141,7 @@ export function openMemoryStores(clock: Clock = systemClock): Stores {
     audit,
     changes: new LocalChangeBus(),
     outbox: new MemoryOutbox(),
+    logoutOutbox: new MemoryOutbox(),
     rateLimiter: rateLimiterFactory({ kind: 'memory' }),
     async purgeApp(appId: string) {
       oidc.apps.delete(appId);

@@ -84,8 +84,11 @@ export class MongoOidcStore implements OidcStore {
     const grants = await this.#docs.find({ appId, model: 'Grant', accountId, ...live() }, { projection: { _id: 1 } }).toArray();
     const grantIds = grants.map((g) => g._id.slice(`${appId}:Grant:`.length));
     const filter = { appId, $or: [{ accountId }, { grantId: { $in: grantIds } }] };
-    const docs = await this.#docs.find({ $and: [filter, live()] }, { projection: { model: 1 } }).toArray();
-    await this.#docs.deleteMany(filter);
-    return countByModel(docs.map((doc) => doc.model));
+    const docs = await this.#docs.find({ $and: [filter, live()] }, { projection: { model: 1, payload: 1 } }).toArray();
+    // Sessions are removed as read, so every session removed is one returned; one signed in
+    // meanwhile stays (it began after this sign-out). Tokens of the grants all go.
+    const sessionIds = docs.filter((doc) => doc.model === 'Session').map((doc) => doc._id);
+    await this.#docs.deleteMany({ $and: [filter, { $or: [{ model: { $ne: 'Session' } }, { _id: { $in: sessionIds } }] }] });
+    return countByModel(docs.map((doc) => ({ model: doc.model, id: doc._id.slice(`${appId}:${doc.model}:`.length), payload: doc.payload })));
   }
 }

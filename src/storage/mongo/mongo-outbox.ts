@@ -1,6 +1,6 @@
-// The outbox in MongoDB: one document per message, `dueAt` indexed. Each claim is a
-// findOneAndUpdate that moves `dueAt` to the lease end, atomic per document, so of
-// several instances asking at once each due message goes to exactly one.
+// An outbox in MongoDB, one collection per outbox: one document per message, `dueAt`
+// indexed. Each claim is a findOneAndUpdate that moves `dueAt` to the lease end, atomic
+// per document, so of several instances asking at once each due message goes to exactly one.
 import { randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import type { Outbox, OutboxEntry } from '../ports.ts';

@@ -51,8 +51,10 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
   const latestLinks = db.collection<LatestLinkDocument>('magic_link_attempts');
   const audit = db.collection<AuditDocument>('audit');
   const outbox = db.collection<OutboxDocument>('outbox');
+  const logoutOutbox = db.collection<OutboxDocument>('logout_outbox');
   await createOidcIndexes(oidcDocs);
   await createOutboxIndexes(outbox);
+  await createOutboxIndexes(logoutOutbox);
   await accounts.createIndex({ appId: 1 });
   await links.createIndexes([
     { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
@@ -77,6 +79,7 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
     audit: new MongoAuditStore(audit),
     changes: new LocalChangeBus(),
     outbox: new MongoOutbox(outbox),
+    logoutOutbox: new MongoOutbox(logoutOutbox),
     rateLimiter: rateLimiterFactory({ kind: 'mongodb', client }),
     async purgeApp(appId: string) {
       await Promise.all([

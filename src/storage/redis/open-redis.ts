@@ -37,7 +37,8 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
     magicLinks: new RedisMagicLinkStore(redis),
     audit: new RedisAuditStore(redis),
     changes: new RedisChangeBus(redis, subscriber),
-    outbox: new RedisOutbox(redis),
+    outbox: new RedisOutbox(redis, keys.mailOutbox),
+    logoutOutbox: new RedisOutbox(redis, keys.logoutOutbox),
     rateLimiter: rateLimiterFactory({ kind: 'redis', client: redis }),
     purgeApp: (appId) => deleteByPrefix(redis, keys.app(appId)),
     async ping() {

@@ -6,8 +6,9 @@ export const keys = {
   apps: `${PREFIX}apps`,
   appChanges: `${PREFIX}app-changes`,
   /** Sign-in mail of every app, waiting to be sent: ids scored by when each is due, and the messages. */
-  outboxDue: `${PREFIX}outbox:due`,
-  outboxMail: `${PREFIX}outbox:mail`,
+  mailOutbox: { due: `${PREFIX}outbox:due`, messages: `${PREFIX}outbox:mail` },
+  /** Back-channel logout notifications of every app, waiting to be delivered: the same shape. */
+  logoutOutbox: { due: `${PREFIX}logout-outbox:due`, messages: `${PREFIX}logout-outbox:messages` },
   app: (appId: string) => `${PREFIX}${appId}:`,
   doc: (appId: string, model: string, id: string) => `${PREFIX}${appId}:m:${model}:${id}`,
   uid: (appId: string, model: string, uid: string) => `${PREFIX}${appId}:uid:${model}:${uid}`,
@@ -24,4 +25,9 @@ export const keys = {
 /** "postern:{app}:m:{Model}:{id}" → Model, for keys taken from an index set. */
 export function modelOf(docKey: string): string | undefined {
   return /:m:([A-Za-z]+):/.exec(docKey)?.[1];
+}
+
+/** "postern:{app}:m:{Model}:{id}" → id (the ids above the driver are keyed hashes, without colons). */
+export function idOf(docKey: string): string {
+  return docKey.slice(docKey.lastIndexOf(':') + 1);
 }

@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { OidcPayload, OidcStore } from '../ports.ts';
 import { countByModel } from '../removed-documents.ts';
-import { keys, modelOf } from './redis-keys.ts';
+import { idOf, keys, modelOf } from './redis-keys.ts';
 import { ttlMs } from './ttl-ms.ts';
 
 // Consumes only an existing, unconsumed document: 1 for the one caller that wins.
@@ -98,14 +98,19 @@ export class RedisOidcStore implements OidcStore {
     const accountKey = keys.accountDocs(appId, accountId);
     const direct = await this.#redis.zrange(accountKey, 0, -1);
     // A Grant document's id is the grant id its tokens carry (both hashed alike above the driver).
-    const grantIds = direct.filter((k) => modelOf(k) === 'Grant').map((k) => k.slice(k.lastIndexOf(':') + 1));
+    const grantIds = direct.filter((k) => modelOf(k) === 'Grant').map((k) => idOf(k));
     const viaGrants = (await Promise.all(grantIds.map((g) => this.#redis.zrange(keys.grant(appId, g), 0, -1)))).flat();
     const all = [...new Set([...direct, ...viaGrants])];
-    // Count what actually existed, then remove it and the indexes in one transaction.
-    const exists = all.length ? await this.#redis.pipeline(all.map((k) => ['exists', k])).exec() : [];
-    const live = all.filter((_, i) => exists?.[i]?.[1] === 1);
     const indexes = [accountKey, ...grantIds.map((g) => keys.grant(appId, g))];
-    await this.#redis.del(...all, ...indexes);
-    return countByModel(live.map(modelOf));
+    // Read what exists and remove it with the indexes in one transaction: what is returned
+    // is exactly what was removed.
+    const tx = this.#redis.multi();
+    for (const key of all) tx.hget(key, 'payload');
+    const results = (await tx.del(...all, ...indexes).exec()) ?? [];
+    const removed = all.flatMap((key, i) => {
+      const stored = results[i]?.[1];
+      return typeof stored === 'string' ? [{ model: modelOf(key), id: idOf(key), payload: JSON.parse(stored) as OidcPayload }] : [];
+    });
+    return countByModel(removed);
   }
 }

@@ -1,11 +1,10 @@
-// The outbox in Redis: a sorted set of message ids scored by when each is due (epoch ms)
-// and a hash of the messages. Claiming is one Lua script, so of several instances asking
+// An outbox in Redis: a sorted set of message ids scored by when each is due (epoch ms)
+// and a hash of the messages (one pair of keys per outbox, redis-keys.ts). Claiming is one Lua script, so of several instances asking
 // at once each due message goes to exactly one; the claim moves its score to the lease
 // end, which is how a message held by an instance that died becomes due again.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Outbox, OutboxEntry } from '../ports.ts';
-import { keys } from './redis-keys.ts';
 
 /** What the hash holds per id (JSON). */
 interface Held {
@@ -44,35 +43,43 @@ redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(held))
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1`;
 
+/** The two keys of one outbox. */
+export interface OutboxKeys {
+  readonly due: string;
+  readonly messages: string;
+}
+
 export class RedisOutbox implements Outbox {
   readonly durable = true;
   readonly #redis: Redis;
+  readonly #keys: OutboxKeys;
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis, keys: OutboxKeys) {
     this.#redis = redis;
+    this.#keys = keys;
   }
 
   async add(id: string, sealed: string, dueAt: number) {
     const held: Held = { sealed, attempts: 0 };
-    await this.#redis.multi().hset(keys.outboxMail, id, JSON.stringify(held)).zadd(keys.outboxDue, dueAt, id).exec();
+    await this.#redis.multi().hset(this.#keys.messages, id, JSON.stringify(held)).zadd(this.#keys.due, dueAt, id).exec();
   }
 
   async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
     const claim = randomUUID();
-    const rows = (await this.#redis.eval(CLAIM, 2, keys.outboxDue, keys.outboxMail, now, leaseUntil, limit, claim)) as [string, string, number][];
+    const rows = (await this.#redis.eval(CLAIM, 2, this.#keys.due, this.#keys.messages, now, leaseUntil, limit, claim)) as [string, string, number][];
     return rows.map(([id, sealed, attempts]) => ({ id, sealed, attempts: Number(attempts), claim }));
   }
 
   async reschedule(id: string, claim: string, dueAt: number) {
-    return (await this.#redis.eval(RESCHEDULE, 2, keys.outboxDue, keys.outboxMail, id, claim, dueAt)) === 1;
+    return (await this.#redis.eval(RESCHEDULE, 2, this.#keys.due, this.#keys.messages, id, claim, dueAt)) === 1;
   }
 
   async remove(id: string) {
-    await this.#redis.multi().hdel(keys.outboxMail, id).zrem(keys.outboxDue, id).exec();
+    await this.#redis.multi().hdel(this.#keys.messages, id).zrem(this.#keys.due, id).exec();
   }
 
   async nextDue() {
-    const [, score] = await this.#redis.zrange(keys.outboxDue, 0, 0, 'WITHSCORES');
+    const [, score] = await this.#redis.zrange(this.#keys.due, 0, 0, 'WITHSCORES');
     return score === undefined ? undefined : Number(score);
   }
 }

@@ -13,8 +13,8 @@ export interface InputRules {
   readonly httpLoopbackEndpoints: boolean;
 }
 
-const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
-const MAX_URIS = 20;
+export const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
+export const MAX_URIS = 20;
 
 const invalid = (description: string) => new PosternError('bad_request', description);
 const invalidUri = (description: string) => new PosternError('invalid_redirect_uri', description);

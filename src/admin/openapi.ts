@@ -302,6 +302,26 @@ export function adminOpenApi() {
   return structuredClone(document());
 }
 
+/**
+ * Each path with its OPTIONS answer: @koa/router answers it for every path a router knows
+ * (no route declares it), with the path's methods in Allow and no body.
+ */
+function withOptions<T extends Record<string, object>>(paths: T) {
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item], i) => [
+      path,
+      {
+        ...item,
+        options: {
+          operationId: `options${i}`,
+          summary: 'The methods this path has',
+          responses: responses({ 200: { description: 'No body.', headers: { Allow: { description: 'The methods this path has.', schema: { type: 'string' } } } } }),
+        },
+      },
+    ]),
+  ) as { [P in keyof T]: T[P] & { options: unknown } };
+}
+
 function document() {
   return {
     openapi: '3.1.0',
@@ -315,7 +335,7 @@ function document() {
         'Any method a path does not list is answered 405 (components.responses.MethodNotAllowed) once the token is accepted.',
     },
     security: [{ adminToken: [] }],
-    paths: {
+    paths: withOptions({
       '/admin/openapi.json': {
         get: {
           operationId: 'getOpenApi',
@@ -415,7 +435,7 @@ function document() {
           responses: responses({ 200: ok('What ended.', ref('SignOutCounts')) }, { ...WITH_BODY, 404: 'NotFound' }),
         },
       },
-    },
+    }),
     components: {
       securitySchemes: {
         adminToken: {

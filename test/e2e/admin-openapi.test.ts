@@ -60,15 +60,16 @@ describe('admin API OpenAPI document', () => {
     const declared = Object.values(h.server.routers)
       .flatMap(routesOf)
       .filter((route) => route.path === '/admin' || route.path.startsWith('/admin/'))
-      // @koa/router adds HEAD to every GET route; the document's GET covers it.
-      .flatMap((route) => route.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${route.path.replace(/:([A-Za-z]+)/g, '{$1}')}`));
+      // @koa/router adds HEAD to every GET route (the document's GET covers it), and answers
+      // OPTIONS for every path it knows (documented for each path).
+      .flatMap((route) => [...route.methods.filter((m) => m !== 'HEAD'), 'OPTIONS'].map((m) => `${m} ${route.path.replace(/:([A-Za-z]+)/g, '{$1}')}`));
     const documented = Object.entries(adminOpenApi().paths).flatMap(([path, item]) =>
       Object.keys(item)
         .filter((key) => METHODS.includes(key))
         .map((method) => `${method.toUpperCase()} ${path}`),
     );
     expect(declared).to.have.length.greaterThan(8);
-    expect([...declared].sort()).to.deep.equal([...documented].sort());
+    expect([...new Set(declared)].sort()).to.deep.equal([...documented].sort());
   });
 
   it('lists the bearer scheme for every operation', () => {
@@ -88,8 +89,10 @@ describe('admin API OpenAPI document', () => {
         await answer(h, 'GET', '/admin/apps/5d0c1f7e-3b2a-4c9d-8e7f-0a1b2c3d4e5f'),
         await answer(h, 'PUT', '/admin/apps', {}),
         await answer(h, 'GET', '/admin/apps', undefined, 'wrong'),
+        await answer(h, 'OPTIONS', `/admin/apps/${app.app_id}`),
       ];
-      expect(answers.map((a) => a.status)).to.deep.equal([200, 200, 200, 400, 400, 404, 405, 401]);
+      expect(answers.map((a) => a.status)).to.deep.equal([200, 200, 200, 400, 400, 404, 405, 401, 200]);
+      expect(answers.at(-1)!.headers.allow).to.equal('HEAD, GET, PATCH, DELETE');
       expect(disagreements(answers)).to.deep.equal([]);
     });
 

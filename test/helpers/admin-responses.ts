@@ -7,6 +7,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type Koa from 'koa';
 import { adminOpenApi } from '../../src/admin/openapi.ts';
+import { isCanonicalPath } from '../../src/http/request-path.ts';
 
 export interface AdminResponse {
   readonly method: string;
@@ -88,8 +89,10 @@ export function responseChecker(doc: Doc = adminOpenApi()) {
 
   /** Why `r` disagrees with the document; undefined when it agrees or its path is no route. */
   return function check(r: AdminResponse): string | undefined {
-    const match = templates.find(({ pattern }) => pattern.test(r.path));
-    if (!match) return undefined; // another spelling or an unknown path (401/404 before routing)
+    // Another spelling of a path (refused before routing: 401, or 404 with the token) or an
+    // unknown path is no route of the document.
+    const match = isCanonicalPath(r.path) ? templates.find(({ pattern }) => pattern.test(r.path)) : undefined;
+    if (!match) return undefined;
     const found = documented(r.method, match.template, r.status);
     if (typeof found === 'string') return found;
     for (const header of Object.keys(found.response.headers ?? {})) {

@@ -308,12 +308,12 @@ export function adminOpenApi() {
  */
 function withOptions<T extends Record<string, object>>(paths: T) {
   return Object.fromEntries(
-    Object.entries(paths).map(([path, item], i) => [
+    Object.entries(paths).map(([path, item]) => [
       path,
       {
         ...item,
         options: {
-          operationId: `options${i}`,
+          operationId: `options${path.split(/[^A-Za-z]+/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}`,
           summary: 'The methods this path has',
           responses: responses({ 200: { description: 'No body.', headers: { Allow: { description: 'The methods this path has.', schema: { type: 'string' } } } } }),
         },
@@ -339,7 +339,7 @@ function document() {
       '/admin/openapi.json': {
         get: {
           operationId: 'getOpenApi',
-          summary: 'This document',
+          summary: 'The OpenAPI document of the admin API',
           responses: responses({ 200: ok('The OpenAPI document.', { type: 'object' }) }),
         },
       },

@@ -7,6 +7,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { adminOpenApi, OPENAPI_DOC } from '../../src/admin/openapi.ts';
+import { ADMIN_API_DOC, endpointsTable, withEndpointsTable } from '../../src/admin/openapi-docs.ts';
 import { disagreements, type AdminResponse } from '../helpers/admin-responses.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { routesOf } from '../helpers/routes.ts';
@@ -54,6 +55,12 @@ describe('admin API OpenAPI document', () => {
   it('is kept in docs/openapi.json as the server serves it (npm run docs:openapi)', () => {
     const kept = readFileSync(OPENAPI_DOC, 'utf8');
     expect(kept, 'docs/openapi.json is stale: run npm run docs:openapi').to.equal(`${JSON.stringify(adminOpenApi(), null, 2)}\n`);
+  });
+
+  it('lists every operation in docs/admin-api.md, from the document (npm run docs:openapi)', () => {
+    const page = readFileSync(ADMIN_API_DOC, 'utf8');
+    expect(page, 'docs/admin-api.md is stale: run npm run docs:openapi').to.equal(withEndpointsTable(page));
+    expect(endpointsTable()).to.include('| `POST /admin/apps/{id}/sign-outs` | Sign an account out of the app | 200 | 400, 404, 413, 415 |');
   });
 
   it('describes exactly the routes every router declares under /admin', () => {

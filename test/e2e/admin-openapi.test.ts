@@ -6,6 +6,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { CREATE_FIELDS, UPDATE_FIELDS } from '../../src/admin/app-input.ts';
 import { adminOpenApi, OPENAPI_DOC } from '../../src/admin/openapi.ts';
 import { ADMIN_API_DOC, endpointsTable, withEndpointsTable } from '../../src/admin/openapi-docs.ts';
 import { disagreements, type AdminResponse } from '../helpers/admin-responses.ts';
@@ -77,6 +78,13 @@ describe('admin API OpenAPI document', () => {
     );
     expect(declared).to.have.length.greaterThan(8);
     expect([...new Set(declared)].sort()).to.deep.equal([...documented].sort());
+  });
+
+  it('describes exactly the fields the create and update parsers accept', () => {
+    const { CreateApp, UpdateApp } = adminOpenApi().components.schemas;
+    expect(Object.keys(CreateApp.properties).sort()).to.deep.equal([...CREATE_FIELDS].sort());
+    expect(Object.keys(UpdateApp.properties).sort()).to.deep.equal([...UPDATE_FIELDS].sort());
+    expect(CreateApp.required).to.deep.equal(['name', 'redirect_uris']);
   });
 
   it('lists the bearer scheme for every operation', () => {

@@ -12,6 +12,7 @@ import { requireAdminGate } from './admin-auth.ts';
 import { parseCreateApp, parseUpdateApp, type InputRules } from './app-input.ts';
 import { appView } from './app-view.ts';
 import { auditPage, parseAuditQuery } from './audit-query.ts';
+import { adminOpenApi } from './openapi.ts';
 
 /** The id of a route's path, or 404 for what cannot be an app's id (no store read). */
 export function knownAppId(id: string): string {
@@ -23,6 +24,13 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
   const router = exactRouter({ prefix: ADMIN_PREFIX });
   const { apps, publicUrl, audit, rules } = deps;
   const appId = knownAppId;
+  const openApi = adminOpenApi();
+
+  // Behind the token like the rest of /admin: the gate stays one rule ("everything under
+  // /admin"), and the document describes nothing a caller without the token could use.
+  router.get('/openapi.json', requireAdminGate, (ctx) => {
+    ctx.body = openApi;
+  });
 
   router.post('/apps', requireAdminGate, async (ctx) => {
     const input = parseCreateApp(await readJson(ctx), rules);

@@ -13,8 +13,8 @@ export interface InputRules {
   readonly httpLoopbackEndpoints: boolean;
 }
 
-const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
-const MAX_URIS = 20;
+export const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
+export const MAX_URIS = 20;
 
 const invalid = (description: string) => new PosternError('bad_request', description);
 const invalidUri = (description: string) => new PosternError('invalid_redirect_uri', description);
@@ -137,8 +137,8 @@ function endpointsFrom(input: Record<string, unknown>, rules: InputRules, remova
 const SETTING_FIELDS = Object.keys(SETTING_RANGES);
 const CHOICE_FIELDS = ['require_pkce', 'id_token_signed_response_alg', 'userinfo_signed_response_alg', 'introspection_signed_response_alg'];
 const ENDPOINT_FIELDS = ['backchannel_logout_uri', 'backchannel_logout_session_required', 'initiate_login_uri'];
-const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS];
-const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS];
+export const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS];
+export const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS];
 
 export function parseCreateApp(body: unknown, rules: InputRules): NewApp {
   const input = asObject(body, CREATE_FIELDS);

@@ -4,7 +4,7 @@ import { externalAuditFields } from '../audit.ts';
 import { badRequest } from '../errors.ts';
 import type { AuditQuery, AuditRecord } from '../storage/ports.ts';
 
-const MAX_LIMIT = 500;
+export const MAX_LIMIT = 500;
 const PARAMS = new Set(['email', 'type', 'from', 'to', 'limit', 'cursor']);
 
 function one(query: Record<string, string | string[] | undefined>, name: string): string | undefined {

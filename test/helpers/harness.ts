@@ -14,6 +14,7 @@ import { createSmtpMailer, type SmtpTimeouts } from '../../src/mail/smtp-mailer.
 import { buildServer, type Server } from '../../src/server.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
 import type { Stores } from '../../src/storage/ports.ts';
+import { recordAdminResponses } from './admin-responses.ts';
 import { Browser, type Page } from './browser.ts';
 import { TestClock } from './clock.ts';
 import { SmtpCapture, linkIn } from './smtp-capture.ts';
@@ -93,6 +94,8 @@ export class Harness {
       ...(options.adminAuthFailuresPerIp ? { adminAuthFailuresPerIp: options.adminAuthFailuresPerIp } : {}),
       ...(options.eventLoopLag ? { eventLoopLag: options.eventLoopLag } : {}),
     });
+    // Every admin answer is checked against the OpenAPI document at the end of the run.
+    recordAdminResponses(this.server.app);
     http.on('request', this.server.app.callback());
     this.server.ready = true;
     this.url = `http://localhost:${port}`;

@@ -28,7 +28,7 @@ export function metricsGate(access: MetricsAccess): Middleware {
     if (foldedSegments(ctx.path)[0] !== METRICS_PATH.slice(1)) return next();
     ctx.set('Cache-Control', 'no-store');
     if (valid) {
-      // A 256-bit-strong token (its parser's entropy check): guessing needs no rate limit.
+      // A random token of at least 32 characters and 80 bits (its parser's entropy check): guessing it needs no rate limit.
       if (!valid(ctx)) throw unauthorized();
     } else if (!access.openWithoutToken) {
       throw notFound();

@@ -69,7 +69,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config = values as SettingValues;
 
   // Each secret's strength is its parser's business; sharing one is checked across settings.
-  const givenSecrets = SETTINGS.filter((s) => s.default === 'generated' && !unset.has(s.name) && !rejected.has(s.name));
+  const givenSecrets = SETTINGS.filter((s) => (s.default === 'generated' || s.distinct) && !unset.has(s.name) && !rejected.has(s.name));
   problems.push(...reusedSecrets(new Map(givenSecrets.map((s) => [s.name, values[s.key] as SecretValue]))));
 
   // Development (and test) mode generates secrets, keeps data in memory and, without SMTP,

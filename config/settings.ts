@@ -34,6 +34,8 @@ export interface SettingValues {
   readonly storeTimeoutMs: number;
   /** Event-loop lag (ms) beyond which expensive routes answer 503; 0: never. */
   readonly maxEventLoopLagMs: number;
+  /** Bearer token for GET /metrics; unset: open outside production, off in production. */
+  readonly metricsToken: string | undefined;
 }
 
 /** The value of an unset (or empty) setting. */
@@ -49,6 +51,8 @@ export interface Setting<T> {
   readonly requiredInProduction?: boolean;
   /** May hold credentials, so a problem never repeats the value. */
   readonly secret?: boolean;
+  /** A secret no other setting may hold (load.ts); settings whose default is 'generated' always are. */
+  readonly distinct?: boolean;
   /** Markdown; what is allowed, the default and whether production requires it are shown beside it. */
   readonly description: string;
 }
@@ -184,6 +188,15 @@ const DECLARED = {
     default: { value: 50 },
     description:
       'Load shedding: while the event loop of the process lags more than this (the longest stall in the last second), the expensive routes (the token endpoint, the sign-in steps that send or check a link or code, admin writes other than signing an account out) answer `503 temporarily_unavailable` with `Retry-After` instead of queueing; every other route, `/healthz` and `/readyz` included, is served. `0` turns load shedding off.',
+  },
+  metricsToken: {
+    name: 'METRICS_TOKEN',
+    parser: secretText(MIN_SECRET_LENGTH),
+    default: { value: undefined },
+    secret: true,
+    distinct: true,
+    description:
+      'Bearer token for `GET /metrics` (Prometheus text format; see [operations.md](operations.md#metrics)), compared in constant time. Unset: `/metrics` answers 404 in production and is open to anyone who reaches the port in development and test. Its own secret: refused when another setting holds it. The same on every instance, or one per instance if each is scraped on its own.',
   },
 } satisfies { readonly [K in keyof SettingValues]: Setting<SettingValues[K]> };
 

@@ -13,6 +13,7 @@ import { BackchannelLogout } from './logout/backchannel-logout.ts';
 import type { DeliveryQueueOptions } from './delivery/delivery-queue.ts';
 import { MailQueue, type MailQueueOptions } from './mail/mail-queue.ts';
 import type { Mailer } from './mail/mailer.ts';
+import type { Metrics } from './metrics/metrics.ts';
 import { LinkRequests } from './sign-in/link-requests.ts';
 import { MagicLinks } from './sign-in/magic-links.ts';
 import { SignIn } from './sign-in/sign-in.ts';
@@ -35,6 +36,8 @@ export interface ServiceDeps {
   readonly backchannel?: DeliveryQueueOptions | undefined;
   /** Renders the engine's error and logout pages in the hosted pages' look. */
   readonly pages: ProviderDeps['pages'];
+  /** What the services count into (the server's registry). */
+  readonly metrics: Metrics;
 }
 
 export interface Services {
@@ -54,8 +57,17 @@ const WRONG_CODES_PER_IP = 30; // per 15 minutes, across login attempts; an IPv6
 type AuditContext = Omit<AuditEvent, 'type' | 'outcome'>;
 
 export function composeServices(deps: ServiceDeps): Services {
-  const { config, stores, logger, clock } = deps;
-  const audit = createAuditLog(logger, stores.audit, config.auditRetentionDays * 24 * 60 * 60, clock);
+  const { config, stores, logger, clock, metrics } = deps;
+  const log = createAuditLog(logger, stores.audit, config.auditRetentionDays * 24 * 60 * 60, clock);
+  // Every event is counted as it is recorded: the audit trail is the metrics' one source
+  // for the sign-in funnel, revocations and deliveries given up.
+  const audit: AuditLog = {
+    ...log,
+    record(event) {
+      log.record(event);
+      metrics.audited(event);
+    },
+  };
   const documents = new SealedOidcStore(stores.oidc, config.keyEncryptionKey);
   const providerDeps: ProviderDeps = {
     stores: { ...stores, oidc: documents },
@@ -65,6 +77,7 @@ export function composeServices(deps: ServiceDeps): Services {
     logger,
     clock,
     pages: deps.pages,
+    metrics,
   };
   const backchannel = new BackchannelLogout({
     outbox: stores.logoutOutbox,
@@ -76,6 +89,7 @@ export function composeServices(deps: ServiceDeps): Services {
     audit,
     // The client's own choice, as the engine signs its ID tokens.
     signingAlgOf: (app) => String(clientMetadataOf(app, config.keyEncryptionKey).id_token_signed_response_alg),
+    onAttempt: metrics.delivery('backchannel_logout'),
     options: deps.backchannel,
   });
   const registry = new ProviderRegistry(stores.apps, (app) => createProvider(app, config.publicUrl, providerDeps, audit, backchannel), {
@@ -108,6 +122,7 @@ export function composeServices(deps: ServiceDeps): Services {
     onSent: (context, attempts) =>
       audit.record({ ...(context as AuditContext), type: 'mail.sent', outcome: 'success', reason: attempts > 1 ? `after ${attempts} attempts` : undefined }),
     onFailed: (context, reason) => audit.record({ ...(context as AuditContext), type: 'mail.failed', outcome: 'failure', reason }),
+    onAttempt: metrics.delivery('mail'),
   });
 
   const links = new MagicLinks(stores.magicLinks, clock);

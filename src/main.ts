@@ -36,6 +36,7 @@ function banner(config: Config): string {
     '',
   );
   if (!config.smtpUrl) lines.push(`  Sign-in mail (no SMTP_URL set): ${config.publicUrl}/dev/mailbox`, '');
+  if (!config.metricsToken) lines.push(`  Metrics, open to anyone who reaches this port (set METRICS_TOKEN to require a token): ${config.publicUrl}/metrics`, '');
   if (config.generated.length) {
     lines.push(`  Generated for this run only: ${config.generated.join(', ')}. Data is in memory and lost on exit.`, '');
   }
@@ -88,6 +89,8 @@ async function main() {
   server.mailQueue.start(); // mail a stopped instance left in the outbox
   server.backchannel.start(); // and back-channel logouts
   logger.info('listening', { port: config.port, public_url: config.publicUrl, env: config.env });
+  // Metrics without a token: open outside production, not served in production (metrics-endpoint.ts).
+  if (!config.metricsToken) logger.info(config.env === 'production' ? 'metrics off: set METRICS_TOKEN to serve /metrics' : 'metrics open at /metrics without a token (development)');
   if (config.env === 'development') process.stdout.write(`${banner(config)}\n`);
 
   let stopping = false;

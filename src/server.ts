@@ -1,7 +1,8 @@
-// The root Koa app, as the ordered list of what every request passes through: request id
-// and log, host pinning, security headers, error mapping, URL length, load shedding, admin
-// authentication and canonical paths; then health, admin API, hosted login, sign-out
-// everywhere, declining a sign-out and, last, each app's oidc-provider.
+// The root Koa app, as the ordered list of what every request passes through: request
+// metrics, request id and log, host pinning, security headers, error mapping, URL length,
+// load shedding, admin and metrics authentication and canonical paths; then health and
+// metrics, admin API, hosted login, sign-out everywhere, declining a sign-out and, last,
+// each app's oidc-provider.
 import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Config } from '../config/load.ts';
@@ -21,6 +22,7 @@ import { errorHandler } from './http/error-handler.ts';
 import { processEventLoopLag, type LagSource } from './http/event-loop-lag.ts';
 import { shedLoad } from './http/load-shedding.ts';
 import { mountRouter } from './http/mount-router.ts';
+import { countRequests, metricsGate } from './http/metrics-endpoint.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
 import { refuseLongUrls, refuseNonCanonicalPaths } from './http/request-path.ts';
 import { rootRouter } from './http/root-routes.ts';
@@ -31,6 +33,7 @@ import type { MailQueue, MailQueueOptions } from './mail/mail-queue.ts';
 import type { DeliveryQueueOptions } from './delivery/delivery-queue.ts';
 import type { BackchannelLogout } from './logout/backchannel-logout.ts';
 import type { Mailer } from './mail/mailer.ts';
+import { Metrics } from './metrics/metrics.ts';
 import { declineSignOutRouter } from './oidc/decline-sign-out.ts';
 import { revokeAllRouter } from './oidc/revoke-all.ts';
 import type { Stores } from './storage/ports.ts';
@@ -59,6 +62,8 @@ export interface Server {
   readonly registry: ProviderRegistry;
   readonly apps: AppsService;
   readonly audit: AuditLog;
+  /** This server's Prometheus registry, served at /metrics. */
+  readonly metrics: Metrics;
   /** Scheduled key rotation and retired-key sweep; main.ts starts and stops it. */
   readonly keyRotation: KeyRotationScheduler;
   readonly mailQueue: MailQueue;
@@ -75,8 +80,13 @@ const MAX_URL_LENGTH = 8 * 1024;
 const ADMIN_AUTH_FAILURES_PER_IP = 20; // per 15 minutes
 
 export function buildServer(deps: ServerDeps): Server {
-  const { config, stores, mailer, logger } = deps;
+  const { config, mailer, logger } = deps;
   const https = config.publicUrl.startsWith('https://');
+  const lag = deps.eventLoopLag ?? processEventLoopLag();
+  const metrics = new Metrics({ lag, outboxes: { mail: deps.stores.outbox, backchannel_logout: deps.stores.logoutOutbox } });
+  deps.stores.observe(metrics);
+  // Every limiter this server makes counts its refusals.
+  const stores: Stores = { ...deps.stores, rateLimiter: metrics.countRefusals(deps.stores.rateLimiter) };
   const services = composeServices({
     config,
     stores,
@@ -86,6 +96,7 @@ export function buildServer(deps: ServerDeps): Server {
     mail: deps.mail,
     backchannel: deps.backchannel,
     pages: { errorPage, logoutPage, signedOutPage },
+    metrics,
   });
   const { registry, apps, audit } = services;
   const devMailbox = mailer instanceof DevMailbox && config.env !== 'production' ? mailer : undefined;
@@ -97,6 +108,7 @@ export function buildServer(deps: ServerDeps): Server {
       storage: stores.kind,
       stylesheet: STYLESHEET,
       devMailbox: devMailbox && (() => devMailboxPage(devMailbox.list())),
+      metrics: () => metrics.render(),
     }),
     admin: adminRouter({ apps, publicUrl: config.publicUrl, audit, rules: { httpLoopbackEndpoints: config.env !== 'production' } }),
     login: loginRouter({ registry, signIn: services.signIn, csrf: new Csrf(config.cookieSecrets, https) }),
@@ -107,15 +119,17 @@ export function buildServer(deps: ServerDeps): Server {
 
   const app = new Koa({ proxy: true, keys: [...config.cookieSecrets] });
   for (const middleware of [
+    countRequests(metrics),
     requestLog(logger),
     pinToPublicUrl(config.publicUrl, config.trustProxy),
     securityHeaders(https),
     errorHandler(logger, errorPage),
     refuseLongUrls(MAX_URL_LENGTH),
-    shedLoad({ routers, maxLagMs: config.maxEventLoopLagMs, lag: deps.eventLoopLag ?? processEventLoopLag(), logger }),
+    shedLoad({ routers, maxLagMs: config.maxEventLoopLagMs, lag, logger }),
     // Before any router: the admin token for every spelling of /admin, whatever the
     // method; then one spelling per resource for everything else (request-path.ts).
     adminGate(config.adminToken, stores.rateLimiter('admin-auth-ip', deps.adminAuthFailuresPerIp ?? ADMIN_AUTH_FAILURES_PER_IP, 15 * 60)),
+    metricsGate({ token: config.metricsToken, openWithoutToken: config.env !== 'production' }),
     refuseNonCanonicalPaths(),
     mountRouter(routers.root),
     mountRouter(routers.admin),
@@ -128,6 +142,17 @@ export function buildServer(deps: ServerDeps): Server {
     app.use(middleware);
   }
 
-  const server: Server = { app, registry, apps, audit, keyRotation: services.keyRotation, mailQueue: services.mailQueue, backchannel: services.backchannel, routers, ready: false };
+  const server: Server = {
+    app,
+    registry,
+    apps,
+    audit,
+    metrics,
+    keyRotation: services.keyRotation,
+    mailQueue: services.mailQueue,
+    backchannel: services.backchannel,
+    routers,
+    ready: false,
+  };
   return server;
 }

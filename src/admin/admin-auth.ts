@@ -4,14 +4,12 @@
 // lets it go on only with the admin token. Each admin route also carries
 // `requireAdminGate`, which only checks that the gate passed this very request, so a
 // route mounted without the gate (a future wiring mistake) refuses instead of serving.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { PosternError } from '../errors.ts';
+import { bearerTokenCheck } from '../http/bearer-token.ts';
 import { isAdminPath } from '../http/request-path.ts';
 import { ipLimitKey } from '../ip-network.ts';
 import type { RateLimiter } from '../storage/ports.ts';
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** Requests the gate let through; a WeakSet, so nothing a client sends can add to it. */
 const passed = new WeakSet<Context>();
@@ -27,20 +25,19 @@ const unauthorized = () =>
   });
 
 /**
- * Bearer-token check in constant time (both sides hashed to equal length first). Failed
- * attempts are counted per client IP; an IP that used up its allowance is refused before
- * the token is even looked at, so guessing cannot go on at full speed.
+ * Bearer-token check in constant time (bearer-token.ts). Failed attempts are counted per
+ * client IP; an IP that used up its allowance is refused before the token is even looked
+ * at, so guessing cannot go on at full speed.
  */
 export function adminGate(token: string, failures: RateLimiter): Middleware {
-  const expected = digest(token);
+  const valid = bearerTokenCheck(token);
   return async (ctx, next) => {
     if (!isAdminPath(ctx.path)) return next();
     ctx.set('Cache-Control', 'no-store');
     // Counted per IPv4 address or IPv6 /64: one attacker holds a whole /64.
     const client = ipLimitKey(ctx.ip);
     if (await failures.exhausted(client)) throw tooMany();
-    const match = /^Bearer ([\x21-\x7e]+)$/i.exec(ctx.get('authorization')); // auth schemes are case-insensitive
-    if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
+    if (!valid(ctx)) {
       if (!(await failures.hit(client))) throw tooMany();
       throw unauthorized();
     }

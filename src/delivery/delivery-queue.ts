@@ -16,6 +16,7 @@
 // delivered again. With the memory store the outbox is in this process, and messages still
 // waiting when it stops are reported as failed.
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.ts';
 import { PosternError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -71,12 +72,16 @@ export interface DeliveryQueueDeps<T> {
   readonly logFields: (message: T) => Record<string, unknown>;
   readonly onDelivered: (message: T, attempts: number) => void;
   readonly onFailed: (message: T, reason: string) => void;
+  /** Each attempt's duration (real seconds) and whether it delivered: metrics. */
+  readonly onAttempt?: AttemptObserver | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly retryDelaysMs: readonly number[];
   readonly sendTimeoutMs: number;
   readonly options?: DeliveryQueueOptions | undefined;
 }
+
+export type AttemptObserver = (seconds: number, delivered: boolean) => void;
 
 interface Waiter {
   /** Resolve once nothing is in flight and nothing is due before this time. */
@@ -261,12 +266,15 @@ export class DeliveryQueue<T> {
       await this.#giveUp(entry.id, message, `no outcome after ${entry.attempts - 1} attempts`);
       return;
     }
+    const started = performance.now();
     try {
       await this.#deps.deliver(message, AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(this.#sendTimeoutMs)]));
     } catch (err) {
+      this.#observe(started, false);
       await this.#failed(entry, message, err);
       return;
     }
+    this.#observe(started, true);
     // Out of the outbox before anything else, so nothing that follows can deliver it twice.
     await this.#remove(entry.id);
     this.#report(() => this.#deps.onDelivered(message, entry.attempts));
@@ -321,6 +329,11 @@ export class DeliveryQueue<T> {
       const message = this.#seal.open(entry.id, entry.sealed);
       if (message !== undefined) await this.#giveUp(entry.id, message, reason);
     }
+  }
+
+  #observe(started: number, delivered: boolean): void {
+    const observer = this.#deps.onAttempt;
+    if (observer) this.#report(() => observer((performance.now() - started) / 1000, delivered));
   }
 
   /** A throwing callback is logged; it never fails (or repeats) the delivery it reports. */

@@ -1,7 +1,9 @@
-// Routes outside the admin API and the apps: liveness, readiness, the stylesheet of the
-// hosted pages and, in development without SMTP, the mailbox page.
+// Routes outside the admin API and the apps: liveness, readiness, metrics, the stylesheet
+// of the hosted pages and, in development without SMTP, the mailbox page.
 import type Router from '@koa/router';
 import { StoreUnavailableError } from '../storage/ports.ts';
+import { within } from '../clock.ts';
+import { METRICS_PATH } from './metrics-endpoint.ts';
 import { exactRouter } from './request-path.ts';
 
 /**
@@ -19,6 +21,8 @@ export interface RootDeps {
   readonly stylesheet: string;
   /** The development mailbox page, when there is one. */
   readonly devMailbox?: (() => string) | undefined;
+  /** The Prometheus exposition; metricsGate (metrics-endpoint.ts) decides who reads it. */
+  readonly metrics: () => Promise<{ readonly contentType: string; readonly body: string }>;
 }
 
 export function rootRouter(deps: RootDeps): Router {
@@ -44,6 +48,11 @@ export function rootRouter(deps: RootDeps): Router {
       ctx.body = { status: 'unavailable', unavailable: store, error_description: `${store} is not answering` };
     }
   });
+  root.get(METRICS_PATH, async (ctx) => {
+    const { contentType, body } = await deps.metrics();
+    ctx.type = contentType;
+    ctx.body = body;
+  });
   root.get('/assets/postern.css', (ctx) => {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
@@ -57,18 +66,4 @@ export function rootRouter(deps: RootDeps): Router {
     });
   }
   return root;
-}
-
-/** `work`, or the error `late()` makes once `ms` have passed without it settling. */
-async function within<T>(ms: number, work: Promise<T>, late: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(late()), ms);
-  });
-  try {
-    // race() listens to both, so `work` failing after the deadline is not unhandled.
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -12,7 +12,7 @@
 import type { AuditEvent, AuditLog, RequestInfo } from '../audit.ts';
 import { issuerOf } from '../apps/app-paths.ts';
 import type { Clock } from '../clock.ts';
-import { DeliveryQueue, Undeliverable, type DeliveryQueueOptions } from '../delivery/delivery-queue.ts';
+import { DeliveryQueue, Undeliverable, type AttemptObserver, type DeliveryQueueOptions } from '../delivery/delivery-queue.ts';
 import { OutboxSeal } from '../delivery/outbox-seal.ts';
 import { openSigningKeys } from '../keys/open-keys.ts';
 import type { Logger } from '../log.ts';
@@ -54,6 +54,7 @@ export interface BackchannelLogoutDeps {
   readonly audit: AuditLog;
   /** The algorithm the app's ID tokens are signed with: its logout tokens use the same. */
   readonly signingAlgOf: (app: AppRecord) => string;
+  readonly onAttempt?: AttemptObserver | undefined;
   readonly options?: DeliveryQueueOptions | undefined;
 }
 
@@ -85,6 +86,7 @@ export class BackchannelLogout extends DeliveryQueue<Notification> {
       logFields: (n) => ({ app_id: n.appId, trigger: n.trigger }),
       onDelivered: (n, attempts) => audit(deps.audit, n, 'success', attempts > 1 ? `after ${attempts} attempts` : undefined),
       onFailed: (n, reason) => audit(deps.audit, n, 'failure', reason),
+      onAttempt: deps.onAttempt,
       clock: deps.clock,
       logger: deps.logger,
       retryDelaysMs: RETRY_DELAYS_MS,

@@ -5,7 +5,7 @@
 // (delivery/delivery-queue.ts); this file says what a mail attempt is and how long mail is
 // worth retrying.
 import type { Clock } from '../clock.ts';
-import { DeliveryQueue, type DeliveryQueueOptions } from '../delivery/delivery-queue.ts';
+import { DeliveryQueue, type AttemptObserver, type DeliveryQueueOptions } from '../delivery/delivery-queue.ts';
 import type { Logger } from '../log.ts';
 import type { Outbox } from '../storage/ports.ts';
 import { MailSeal, type MailContext, type QueuedMail } from './mail-seal.ts';
@@ -23,6 +23,7 @@ export interface MailQueueDeps {
   readonly logger: Logger;
   readonly onSent: (context: MailContext, attempts: number) => void;
   readonly onFailed: (context: MailContext, reason: string) => void;
+  readonly onAttempt?: AttemptObserver | undefined;
   readonly options?: MailQueueOptions | undefined;
 }
 
@@ -54,6 +55,7 @@ export class MailQueue extends DeliveryQueue<QueuedMail> {
       logFields: (mail) => ({ app_id: mail.context['appId'] }),
       onDelivered: (mail, attempts) => deps.onSent(mail.context, attempts),
       onFailed: (mail, reason) => deps.onFailed(mail.context, reason),
+      onAttempt: deps.onAttempt,
       clock: deps.clock,
       logger: deps.logger,
       retryDelaysMs: RETRY_DELAYS_MS,

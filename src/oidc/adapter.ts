@@ -56,7 +56,8 @@ async function revokeWhatTheCodeGranted(store: OidcStore, appId: string, codeId:
   ]);
 }
 
-export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy: RefreshPolicy) {
+/** `onReplay`: a spent refresh token came back after its reuse window (metrics). */
+export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy: RefreshPolicy, onReplay: () => void) {
   const now = () => Math.floor(clock.now() / 1000); // `consumed` is set by the store, from the same clock
   return (model: string): Adapter => ({
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
@@ -66,9 +67,13 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy
       const payload = (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined;
       if (!payload || model !== 'RefreshToken') return payload;
       if (pastMaxLifetime(payload, policy, now())) return undefined;
-      if (payload.consumed && readingAtTokenEndpoint() && withinReuseWindow(payload, policy, now())) {
-        const { consumed, ...unused } = payload;
-        return unused;
+      if (payload.consumed && readingAtTokenEndpoint()) {
+        if (withinReuseWindow(payload, policy, now())) {
+          const { consumed, ...unused } = payload;
+          return unused;
+        }
+        // What the engine now treats as a replay, revoking the grant (engine.ts, A8).
+        onReplay();
       }
       return payload;
     },

@@ -17,6 +17,7 @@ import { appPath } from '../apps/app-paths.ts';
 import { settingsOf } from '../apps/app-settings.ts';
 import { requirePkceOf } from '../apps/client-options.ts';
 import type { Clock } from '../clock.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { ErrorPage } from '../http/error-handler.ts';
 
 export interface ProviderDeps {
@@ -27,6 +28,8 @@ export interface ProviderDeps {
   readonly logger: Logger;
   /** Store expiry and key retirement run on this clock, so the engine's TTLs must too. */
   readonly clock: Clock;
+  /** Tokens issued and refresh-token replays are counted here. */
+  readonly metrics: Metrics;
   /** The hosted pages' look for the engine's own pages (HTML; the views escape). */
   readonly pages: {
     readonly errorPage: ErrorPage;
@@ -52,10 +55,13 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
 
   const shared = sharedConfiguration();
   return {
-    adapter: adapterFor(deps.stores.oidc, app.id, deps.clock, {
-      reuseInterval: settings.refresh_token_reuse_interval,
-      maxLifetime: settings.refresh_token_max_ttl,
-    }),
+    adapter: adapterFor(
+      deps.stores.oidc,
+      app.id,
+      deps.clock,
+      { reuseInterval: settings.refresh_token_reuse_interval, maxLifetime: settings.refresh_token_max_ttl },
+      () => deps.metrics.refreshReplayed(app.id),
+    ),
     clients: [clientMetadataOf(app, deps.kek)],
     jwks: jwksInPreferenceOrder(openSigningKeys(app, deps.kek, deps.clock.now())),
     findAccount: findAccountIn(deps.stores.accounts, app.id),

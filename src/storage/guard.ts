@@ -1,21 +1,38 @@
-import { DuplicateError, StoreUnavailableError, type Stores } from './ports.ts';
+import { performance } from 'node:perf_hooks';
+import { DuplicateError, StoreUnavailableError, type Stores, type StoreObserver } from './ports.ts';
+
+/**
+ * Where a driver's guarded stores report their commands; one per opened driver, so each
+ * server's metrics (Stores.observe) see only the stores it was given.
+ */
+export class StoreProbe {
+  observer: StoreObserver | undefined;
+}
 
 /**
  * Wraps every method of a store so a driver failure (connection refused, timeout, server
  * gone) surfaces as StoreUnavailableError naming the service, which the HTTP layer answers
- * with 503 temporarily_unavailable. Domain errors pass through unchanged.
+ * with 503 temporarily_unavailable. Domain errors pass through unchanged. Every call's
+ * duration and outcome goes to the probe's observer, inside the one closure a call
+ * already costs (this runs for every store command).
  */
-export function guard<T extends object>(store: string, target: T): T {
+export function guard<T extends object>(store: string, target: T, probe: StoreProbe, port: string): T {
   return new Proxy(target, {
     get(obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function') return value;
       return async (...args: unknown[]) => {
+        const started = performance.now();
+        let failed = false;
         try {
           return await value.apply(obj, args);
         } catch (err) {
+          // A StoreUnavailableError comes from a guard further in, which reported it.
           if (err instanceof DuplicateError || err instanceof StoreUnavailableError) throw err;
+          failed = true;
           throw new StoreUnavailableError(store, err);
+        } finally {
+          probe.observer?.command(store, port, (performance.now() - started) / 1000, failed);
         }
       };
     },
@@ -24,22 +41,26 @@ export function guard<T extends object>(store: string, target: T): T {
 
 /**
  * A driver's stores as the rest of Postern may use them: every store, `purgeApp` and `ping`
- * guarded. Each network driver calls this once, on what it opened. Left as they are: the
- * rate limiters (their factory guards each one), the change bus (subscribing is local and
- * synchronous; publishers handle a failed publish) and `close` (never fails).
+ * guarded. Each network driver calls this once, on what it opened, with the probe its
+ * rate limiters report to. Left as they are: the rate limiters (their factory guards each
+ * one), the change bus (subscribing is local and synchronous; publishers handle a failed
+ * publish) and `close` (never fails).
  */
-export function guardStores(service: string, stores: Stores): Stores {
-  const ops = guard(service, { purgeApp: (appId: string) => stores.purgeApp(appId), ping: () => stores.ping() });
+export function guardStores(service: string, stores: Omit<Stores, 'observe'>, probe: StoreProbe): Stores {
+  const ops = guard(service, { purgeApp: (appId: string) => stores.purgeApp(appId), ping: () => stores.ping() }, probe, 'stores');
   return {
     ...stores,
-    apps: guard(service, stores.apps),
-    accounts: guard(service, stores.accounts),
-    oidc: guard(service, stores.oidc),
-    magicLinks: guard(service, stores.magicLinks),
-    audit: guard(service, stores.audit),
-    outbox: guard(service, stores.outbox),
-    logoutOutbox: guard(service, stores.logoutOutbox),
+    apps: guard(service, stores.apps, probe, 'apps'),
+    accounts: guard(service, stores.accounts, probe, 'accounts'),
+    oidc: guard(service, stores.oidc, probe, 'oidc'),
+    magicLinks: guard(service, stores.magicLinks, probe, 'magic_links'),
+    audit: guard(service, stores.audit, probe, 'audit'),
+    outbox: guard(service, stores.outbox, probe, 'outbox'),
+    logoutOutbox: guard(service, stores.logoutOutbox, probe, 'logout_outbox'),
     purgeApp: ops.purgeApp,
     ping: ops.ping,
+    observe(observer) {
+      probe.observer = observer;
+    },
   };
 }

@@ -52,6 +52,10 @@ function split(durable: Stores, fast: Stores): Stores {
       await fast.ping();
       await durable.ping();
     },
+    observe(observer) {
+      fast.observe(observer);
+      durable.observe(observer);
+    },
     async close() {
       await Promise.all([fast.close(), durable.close()]);
     },

@@ -250,6 +250,17 @@ export interface Outbox {
   remove(id: string): Promise<void>;
   /** When the earliest message is due (a lease end counts); undefined when empty. */
   nextDue(): Promise<number | undefined>;
+  /** How many messages are waiting, claimed ones included (metrics). */
+  size(): Promise<number>;
+}
+
+/**
+ * Told of every command sent to a network store (Redis, MongoDB): metrics. Called on the
+ * hot path of every request, so it must be cheap, and it must never throw.
+ */
+export interface StoreObserver {
+  /** `port` names the store interface (apps, oidc, outbox, ...); `failed`: unreachable, timed out, or a driver error. */
+  command(store: string, port: string, seconds: number, failed: boolean): void;
 }
 
 export interface Stores {
@@ -271,6 +282,8 @@ export interface Stores {
   purgeApp(appId: string): Promise<void>;
   /** Rejects with StoreUnavailableError naming the first unreachable backing service. */
   ping(): Promise<void>;
+  /** Reports every later command to `observer` (the last one set); the memory store has none to report. */
+  observe(observer: StoreObserver): void;
   close(): Promise<void>;
 }
 

@@ -4,10 +4,11 @@
 import type { Redis } from 'ioredis';
 import type { MongoClient } from 'mongodb';
 import { RateLimiterMemory, RateLimiterMongo, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { guard } from './guard.ts';
+import { guard, type StoreProbe } from './guard.ts';
 import type { RateLimiter } from './ports.ts';
 
-export type LimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: Redis } | { kind: 'mongodb'; client: MongoClient };
+/** A network backend's limiters report their commands to the probe of the stores they belong to. */
+export type LimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: Redis; probe: StoreProbe } | { kind: 'mongodb'; client: MongoClient; probe: StoreProbe };
 
 export function rateLimiterFactory(backend: LimiterBackend) {
   const cache = new Map<string, RateLimiter>();
@@ -38,7 +39,7 @@ export function rateLimiterFactory(backend: LimiterBackend) {
       },
     };
     // Store errors of a shared store surface as StoreUnavailableError (→ 503), once per limiter.
-    const ready = backend.kind === 'memory' ? wrapped : guard(backend.kind, wrapped);
+    const ready = backend.kind === 'memory' ? wrapped : guard(backend.kind, wrapped, backend.probe, 'rate_limits');
     cache.set(id, ready);
     return ready;
   };

@@ -24,6 +24,6 @@ export function createProvider(app: AppRecord, publicUrl: string, deps: Provider
   provider.use(tellAppOfSignOut(provider, app, backchannel));
   provider.use(offlineAccessImpliesConsent);
   provider.use(registeredClientAuthMethod(app.tokenEndpointAuthMethod, issuer));
-  auditProvider(provider, app.id, audit, deps.logger);
+  auditProvider(provider, app.id, audit, deps.logger, deps.metrics);
   return { provider, issuer };
 }

@@ -1,10 +1,12 @@
 // The engine's own events (token grants, revocations, logouts, errors) in the audit trail,
-// through oidc-provider's documented event emitter and middleware stack.
+// through oidc-provider's documented event emitter and middleware stack; and tokens issued
+// by grant type in the metrics (the audit event does not keep the grant type).
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { AuditEvent, AuditLog } from '../audit.ts';
 import { requestInfo } from '../http/request-info.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 type OidcContext = Context & {
   oidc?: { client?: { clientId: string }; route?: string; params?: Record<string, unknown>; entities?: Record<string, { accountId?: string }> };
@@ -15,10 +17,11 @@ function contextOf(ctx: unknown) {
   return { clientId: c?.oidc?.client?.clientId, ...(c?.request ? requestInfo(c) : {}) };
 }
 
-export function auditProvider(provider: Provider, appId: string, audit: AuditLog, logger: Logger): void {
+export function auditProvider(provider: Provider, appId: string, audit: AuditLog, logger: Logger, metrics: Metrics): void {
   const record = (event: AuditEvent) => audit.record(event);
   provider.on('grant.success', (ctx) => {
     const grantType = String((ctx as OidcContext).oidc?.params?.grant_type ?? 'unknown');
+    metrics.tokenIssued(appId, grantType);
     record({ type: grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', outcome: 'success', appId, ...contextOf(ctx) });
   });
   provider.on('grant.error', (ctx, err) => {

@@ -81,6 +81,16 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
           expect(await outbox().nextDue()).to.equal(T + 1);
         });
 
+        it('counts the messages waiting, claimed ones included, until they are removed', async () => {
+          expect(await outbox().size()).to.equal(0);
+          const ids = [randomUUID(), randomUUID()];
+          for (const id of ids) await outbox().add(id, 's', T);
+          await outbox().claim(T, T + LEASE, 1);
+          expect(await outbox().size()).to.equal(2);
+          await outbox().remove(ids[0]!);
+          expect(await outbox().size()).to.equal(1);
+        });
+
         it('claims earliest first, at most `limit`', async () => {
           const ids = [randomUUID(), randomUUID(), randomUUID()];
           await outbox().add(ids[2]!, 's', T + 2);

@@ -19,6 +19,7 @@ import { clientSecretContext, encryptSecret } from '../../src/keys/encryption.ts
 import { generateKey } from '../../src/keys/generate-keys.ts';
 import { initialKeys } from '../../src/keys/key-ring.ts';
 import { createLogger } from '../../src/log.ts';
+import { Metrics } from '../../src/metrics/metrics.ts';
 import { offlineAccessImpliesConsent } from '../../src/oidc/offline-access.ts';
 import { providerConfiguration, type ProviderDeps } from '../../src/oidc/provider-config.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
@@ -71,8 +72,12 @@ export async function makeApp(
   return { app, secret };
 }
 
+/** One for every engine of the file: the engine only counts into it, and nothing reads it here. */
+const metrics = new Metrics({ lag: { lagMs: () => 0 }, outboxes: {} });
+
 export function providerDeps(stores: Stores): ProviderDeps {
   return {
+    metrics,
     stores,
     kek: KEK,
     cookieSecrets: ['engine-test-cookie-secret-0123456789abcdef'],

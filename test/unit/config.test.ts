@@ -431,6 +431,14 @@ describe('loadConfig', () => {
       reuseOf({ ...PRODUCTION, ADMIN_TOKEN: token, KEY_ENCRYPTION_KEY: Buffer.from(token).toString('base64') }, ['ADMIN_TOKEN', 'KEY_ENCRYPTION_KEY']);
     });
 
+    it('refuses METRICS_TOKEN equal to ADMIN_TOKEN (a scraper would hold the admin API), and accepts its own token', () => {
+      reuseOf({ ...PRODUCTION, METRICS_TOKEN: ADMIN_TOKEN }, ['ADMIN_TOKEN', 'METRICS_TOKEN']);
+      reuseOf({ METRICS_TOKEN: KEK_HEX, KEY_ENCRYPTION_KEY: KEK_HEX }, ['KEY_ENCRYPTION_KEY', 'METRICS_TOKEN']);
+      const own = randomBytes(24).toString('base64url');
+      expect(loadConfig({ ...PRODUCTION, METRICS_TOKEN: own }).metricsToken).to.equal(own);
+      expect(loadConfig(PRODUCTION).metricsToken).to.equal(undefined);
+    });
+
     it('reports three settings holding one secret as one problem naming all three', () => {
       const problem = reuseOf({ ...PRODUCTION, ADMIN_TOKEN: KEK_HEX, COOKIE_SECRETS: key.toString('base64') }, ['ADMIN_TOKEN', 'COOKIE_SECRETS', 'KEY_ENCRYPTION_KEY']);
       expect(problem).to.match(/^ADMIN_TOKEN, COOKIE_SECRETS and KEY_ENCRYPTION_KEY hold/);

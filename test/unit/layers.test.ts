@@ -20,7 +20,7 @@ const LAYER_OF: readonly [RegExp, Layer][] = [
   [/^src\/mail\/mailer\.ts$/, 'ports'],
   [/^src\/storage\//, 'drivers'],
   [/^src\/mail\/(smtp-mailer|dev-mailbox)\.ts$/, 'drivers'],
-  [/^src\/(apps|sign-in|mail|keys|accounts|delivery|logout)\//, 'services'],
+  [/^src\/(apps|sign-in|mail|keys|accounts|delivery|logout|metrics)\//, 'services'],
   [/^src\/audit\.ts$/, 'services'],
   [/^interactions\/views\//, 'views'],
   [/^src\/(http|admin|oidc|tenancy)\//, 'http'],
@@ -50,6 +50,7 @@ const PACKAGE_LAYERS: Record<string, readonly Layer[]> = {
   mongodb: ['drivers'],
   'rate-limiter-flexible': ['drivers'],
   nodemailer: ['drivers'],
+  'prom-client': ['services'],
 };
 
 function layerOf(file: string): Layer | undefined {

@@ -43,6 +43,10 @@ export class MemoryOutbox implements Outbox {
     this.messages.delete(id);
   }
 
+  async size() {
+    return this.messages.size;
+  }
+
   async nextDue() {
     let next: number | undefined;
     for (const held of this.messages.values()) if (next === undefined || held.dueAt < next) next = held.dueAt;

@@ -151,6 +151,7 @@ export function openMemoryStores(clock: Clock = systemClock): Stores {
       }
     },
     async ping() {},
+    observe() {}, // a Map in this process: nothing to time, nothing that fails
     async close() {
       clearInterval(sweeper);
     },

@@ -52,6 +52,10 @@ export class MongoOutbox implements Outbox {
     await this.#outbox.deleteOne({ _id: id });
   }
 
+  async size() {
+    return this.#outbox.countDocuments({});
+  }
+
   async nextDue() {
     const first = await this.#outbox.findOne({}, { sort: { dueAt: 1 }, projection: { dueAt: 1 } });
     return first?.dueAt;

@@ -1,6 +1,6 @@
 // The MongoDB driver: connects and prepares collections and indexes (idempotent, at start-up).
 import { MongoClient } from 'mongodb';
-import { guardStores } from '../guard.ts';
+import { guardStores, StoreProbe } from '../guard.ts';
 import { LocalChangeBus } from '../local-change-bus.ts';
 import { StoreUnavailableError, type Stores } from '../ports.ts';
 import { rateLimiterFactory } from '../rate-limiters.ts';
@@ -70,6 +70,7 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
     // A query by address reads that address's events only.
     { key: { appId: 1, email: 1, at: -1, _id: -1 }, name: 'app_email_at' },
   ]);
+  const probe = new StoreProbe();
   return guardStores('mongodb', {
     kind: 'mongodb',
     apps: new MongoAppStore(db.collection<AppDocument>('apps')),
@@ -80,7 +81,7 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
     changes: new LocalChangeBus(),
     outbox: new MongoOutbox(outbox),
     logoutOutbox: new MongoOutbox(logoutOutbox),
-    rateLimiter: rateLimiterFactory({ kind: 'mongodb', client }),
+    rateLimiter: rateLimiterFactory({ kind: 'mongodb', client, probe }),
     async purgeApp(appId: string) {
       await Promise.all([
         oidcDocs.deleteMany({ appId }),
@@ -96,5 +97,5 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
     async close() {
       await Promise.allSettled([client.close()]);
     },
-  });
+  }, probe);
 }

@@ -5,7 +5,7 @@
 // until Redis is back. The rate limiters use this same client, so the same holds for them.
 import { Redis } from 'ioredis';
 import type { Logger } from '../../log.ts';
-import { guardStores } from '../guard.ts';
+import { guardStores, StoreProbe } from '../guard.ts';
 import { StoreUnavailableError, type Stores } from '../ports.ts';
 import { rateLimiterFactory } from '../rate-limiters.ts';
 import { keys } from './redis-keys.ts';
@@ -29,6 +29,7 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
     subscriber.disconnect();
     throw err;
   }
+  const probe = new StoreProbe();
   return guardStores('redis', {
     kind: 'redis',
     apps: new RedisAppStore(redis),
@@ -39,7 +40,7 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
     changes: new RedisChangeBus(redis, subscriber),
     outbox: new RedisOutbox(redis, keys.mailOutbox),
     logoutOutbox: new RedisOutbox(redis, keys.logoutOutbox),
-    rateLimiter: rateLimiterFactory({ kind: 'redis', client: redis }),
+    rateLimiter: rateLimiterFactory({ kind: 'redis', client: redis, probe }),
     purgeApp: (appId) => deleteByPrefix(redis, keys.app(appId)),
     async ping() {
       await redis.ping();
@@ -51,7 +52,7 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
       redis.disconnect();
       subscriber.disconnect();
     },
-  });
+  }, probe);
 }
 
 function connectRedis(url: string, logger: Logger, role: string, timeoutMs: number): Redis {

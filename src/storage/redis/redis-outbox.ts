@@ -78,6 +78,10 @@ export class RedisOutbox implements Outbox {
     await this.#redis.multi().hdel(this.#keys.messages, id).zrem(this.#keys.due, id).exec();
   }
 
+  async size() {
+    return this.#redis.zcard(this.#keys.due);
+  }
+
   async nextDue() {
     const [, score] = await this.#redis.zrange(this.#keys.due, 0, 0, 'WITHSCORES');
     return score === undefined ? undefined : Number(score);

@@ -42,13 +42,16 @@ export async function readBytes(ctx: Context, limit: number): Promise<Buffer> {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-async function readText(ctx: Context, limit: number): Promise<string> {
-  const bytes = await readBytes(ctx, limit);
+function decodeUtf8(bytes: Buffer): string {
   try {
     return utf8.decode(bytes);
   } catch {
     throw badRequest('The request body is not valid UTF-8.');
   }
+}
+
+async function readText(ctx: Context, limit: number): Promise<string> {
+  return decodeUtf8(await readBytes(ctx, limit));
 }
 
 /** True when every string (and key) in a parsed JSON value is well-formed Unicode. */
@@ -95,11 +98,15 @@ function formDecode(part: string): string {
   }
 }
 
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+function requireFormType(ctx: Context): void {
+  if (!ctx.is(FORM_TYPE)) throw new PosternError('unsupported_media_type', `Send the form as ${FORM_TYPE}.`);
+}
+
 /** Parses application/x-www-form-urlencoded; a repeated field is an error, not an array. */
 export async function readForm(ctx: Context, limit = BODY_LIMIT): Promise<Record<string, string>> {
-  if (!ctx.is('application/x-www-form-urlencoded')) {
-    throw new PosternError('unsupported_media_type', 'Send the form as application/x-www-form-urlencoded.');
-  }
+  requireFormType(ctx);
   const text = await readText(ctx, limit);
   const form: Record<string, string> = Object.create(null);
   for (const pair of text.split('&')) {
@@ -111,6 +118,18 @@ export async function readForm(ctx: Context, limit = BODY_LIMIT): Promise<Record
     form[key] = value;
   }
   return form;
+}
+
+/**
+ * The form the engine reads next (`peekBody`), held to the rules of every Postern form:
+ * its content type, valid UTF-8, valid percent-encoding (415/400). Repeated fields are
+ * left for the engine to judge.
+ */
+export async function peekStrictForm(ctx: Context): Promise<URLSearchParams> {
+  requireFormType(ctx);
+  const text = decodeUtf8(await peekBody(ctx));
+  for (const part of text.split(/[&=]/)) formDecode(part);
+  return new URLSearchParams(text);
 }
 
 /**

@@ -29,8 +29,10 @@ export async function loadFirstPartyGrant(ctx: KoaContextWithOIDC): Promise<Gran
 
   const scopes = new Set(oidc.requestParamOIDCScopes);
   if (!oidc.result?.consent) scopes.delete(OFFLINE_ACCESS);
-  const missingScopes = [...scopes].filter((scope) => !grant.getOIDCScopeEncountered().split(' ').includes(scope));
-  const missingClaims = [...oidc.requestParamClaims].filter((claim) => !grant.getOIDCClaimsEncountered().includes(claim));
+  const granted = new Set(grant.getOIDCScopeEncountered().split(' '));
+  const grantedClaims = new Set(grant.getOIDCClaimsEncountered());
+  const missingScopes = [...scopes].filter((scope) => !granted.has(scope));
+  const missingClaims = [...oidc.requestParamClaims].filter((claim) => !grantedClaims.has(claim));
   if (missingScopes.length) grant.addOIDCScope(missingScopes.join(' '));
   if (missingClaims.length) grant.addOIDCClaims(missingClaims);
   if (!mine || missingScopes.length || missingClaims.length) await grant.save();

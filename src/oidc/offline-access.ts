@@ -4,8 +4,8 @@
 // treated as consent being asked for; the hosted login then grants it without a screen
 // (interactions/consent.ts). One rewrite for every way the parameters reach the engine
 // (the query of GET /auth, also when restored from a POST by posted-request.ts, and the
-// form of a pushed authorization request),
-// done as a public pre-middleware (engine.ts, A9), not by patching the engine.
+// form of a pushed authorization request), done as a public pre-middleware (engine.ts,
+// A9), not by patching the engine.
 import type { ParsedUrlQuery } from 'node:querystring';
 import { rewriteAuthorizationParameters } from './engine.ts';
 

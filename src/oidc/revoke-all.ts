@@ -11,9 +11,9 @@
 // first, strictly as it reads every form of its own, and leaves the bytes for the engine.
 import type { Context } from 'koa';
 import type { AuditLog } from '../audit.ts';
-import { badRequest, notFound, PosternError } from '../errors.ts';
+import { notFound, PosternError } from '../errors.ts';
 import { refuseUnreadableBody } from '../http/engine-guard.ts';
-import { peekBody } from '../http/read-body.ts';
+import { peekStrictForm } from '../http/read-body.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { exactRouter } from '../http/request-path.ts';
 import { appPath } from '../apps/app-paths.ts';
@@ -21,31 +21,6 @@ import type { ProviderRegistry } from '../tenancy/provider-registry.ts';
 import { introspect } from './engine.ts';
 import { REVOKE_ALL_PATH } from './provider-config.ts';
 import { signOutAccount, type SignOutDeps } from './sign-out-account.ts';
-
-const FORM = 'application/x-www-form-urlencoded';
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * The form's fields, or a 400/415 for what Postern refuses in every form (src/http/read-body.ts):
- * another content type, invalid UTF-8, invalid percent-encoding. The engine's own parser
- * would let those through.
- */
-async function strictForm(ctx: Context): Promise<URLSearchParams> {
-  if (!ctx.is(FORM)) throw new PosternError('unsupported_media_type', `Send the form as ${FORM}.`);
-  const bytes = await peekBody(ctx);
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw badRequest('The request body is not valid UTF-8.');
-  }
-  try {
-    for (const part of text.split(/[&=]/)) decodeURIComponent(part.replace(/\+/g, ' '));
-  } catch {
-    throw badRequest('The form is not properly encoded (invalid percent-encoding or UTF-8).');
-  }
-  return new URLSearchParams(text);
-}
 
 /**
  * RFC 6749 §5.2: a request without any client authentication is invalid_client (401), as
@@ -62,7 +37,7 @@ export function revokeAllRouter(deps: SignOutDeps & { registry: ProviderRegistry
     const live = await deps.registry.get(ctx.params.appId!);
     if (!live) throw notFound('No such app.');
     refuseUnreadableBody(ctx);
-    const form = await strictForm(ctx);
+    const form = await peekStrictForm(ctx);
     if (!presentsClientAuthentication(ctx, form)) throw new PosternError('invalid_client', 'Client authentication failed.');
     const answer = await introspect(ctx, appPath(live.app.id), () => live.handle(ctx, async () => {}));
     if (!answer) return; // the engine's own error answer (invalid_client, invalid_request, 503) stands

@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 const ROOT = resolve(import.meta.dirname, '../..');
 const SOURCES = ['config', 'src', 'interactions'];
 
-type Layer = 'foundation' | 'config' | 'ports' | 'drivers' | 'services' | 'views' | 'http' | 'root';
+type Layer = 'foundation' | 'config' | 'ports' | 'drivers' | 'services' | 'views' | 'http' | 'root' | 'client';
 
 /** First match wins: more specific paths first. */
 const LAYER_OF: readonly [RegExp, Layer][] = [
@@ -26,6 +26,7 @@ const LAYER_OF: readonly [RegExp, Layer][] = [
   [/^src\/(http|admin|oidc|tenancy)\//, 'http'],
   [/^interactions\//, 'http'],
   [/^src\/(server|compose|main)\.ts$/, 'root'],
+  [/^src\/cli\//, 'client'],
 ];
 
 /** Which layers each layer may import (its own is always allowed). */
@@ -38,6 +39,9 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   views: ['foundation'],
   http: ['foundation', 'ports', 'services', 'views'],
   root: ['foundation', 'config', 'ports', 'drivers', 'services', 'views', 'http'],
+  // The CLI speaks to a server over HTTP only, so it works against any deployment and
+  // never loads the server's code.
+  client: [],
 };
 
 /** Packages that belong to some layers only. */

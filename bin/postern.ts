@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// `npx postern …` (package.json "bin"): Node 24 runs this TypeScript directly (type
+// stripping); npx puts node_modules/.bin, with the `node` devDependency, first on PATH.
+// The CLI itself is src/cli/ (docs/cli.md).
+import { run } from '../src/cli/run.ts';
+
+process.exitCode = await run(process.argv.slice(2), {
+  env: process.env,
+  stdin: process.stdin,
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+});

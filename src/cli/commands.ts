@@ -8,8 +8,8 @@ export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 /** A shorthand flag for one body field: `--redirect-uri X` is `--set redirect_uris=X`. */
 export interface FieldFlag {
   readonly field: string;
-  /** Each use adds an item, even where the server's document does not describe the field. */
-  readonly list?: true;
+  /** The field's type where the server's document does not describe it (a list: each use adds an item). */
+  readonly type?: 'integer' | 'list';
   readonly help: string;
 }
 
@@ -99,7 +99,7 @@ const APP = 'b1f0c3de-5a8e-4c1b-9d2f-6e7a8b9c0d1e';
 function exampleArgs(path: string): string {
   return [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => (name === 'app' ? APP : `<${name}_id>`)).join(' ');
 }
-const redirectUri: FieldFlag = { field: 'redirect_uris', list: true, help: 'a redirect URI (repeat for more; replaces the list)' };
+const redirectUri: FieldFlag = { field: 'redirect_uris', type: 'list', help: 'a redirect URI (repeat for more; replaces the list)' };
 
 export const COMMANDS: readonly Command[] = [
   ...collection({
@@ -164,7 +164,7 @@ export const COMMANDS: readonly Command[] = [
     method: 'POST',
     path: '/admin/apps/{app}/clients/{client}/secret',
     body: 'optional',
-    fields: { 'grace-period': { field: 'grace_period_seconds', help: 'seconds the old secret keeps working' } },
+    fields: { 'grace-period': { field: 'grace_period_seconds', type: 'integer', help: 'seconds the old secret keeps working' } },
     view: { kind: 'record' },
     example: `postern clients rotate-secret ${APP} <client_id> --grace-period 3600`,
   },
@@ -175,9 +175,9 @@ export const COMMANDS: readonly Command[] = [
     path: '/admin/apps/{app}/initial-access-tokens',
     body: 'optional',
     fields: {
-      'expires-in': { field: 'expires_in', help: 'seconds until it expires' },
-      'max-uses': { field: 'max_uses', help: 'how many registrations it allows' },
-      'redirect-uri-host': { field: 'policy.redirect_uri_hosts', list: true, help: 'a host registered redirect URIs must have (repeat for more)' },
+      'expires-in': { field: 'expires_in', type: 'integer', help: 'seconds until it expires' },
+      'max-uses': { field: 'max_uses', type: 'integer', help: 'how many registrations it allows' },
+      'redirect-uri-host': { field: 'policy.redirect_uri_hosts', type: 'list', help: 'a host registered redirect URIs must have (repeat for more)' },
     },
     view: { kind: 'record' },
     example: `postern initial-access-tokens create ${APP} --expires-in 86400 --max-uses 1 --redirect-uri-host app.example.com`,
@@ -205,8 +205,8 @@ export const COMMANDS: readonly Command[] = [
     columns: ['id', 'identifier', 'scopes', 'access_token_ttl'],
     fields: {
       identifier: { field: 'identifier', help: 'the resource indicator (an https URL)' },
-      scope: { field: 'scopes', list: true, help: 'a scope of the resource (repeat for more; replaces the list)' },
-      'access-token-ttl': { field: 'access_token_ttl', help: 'lifetime of its access tokens, in seconds' },
+      scope: { field: 'scopes', type: 'list', help: 'a scope of the resource (repeat for more; replaces the list)' },
+      'access-token-ttl': { field: 'access_token_ttl', type: 'integer', help: 'lifetime of its access tokens, in seconds' },
     },
     createExample: '--identifier https://api.example.com --scope read --scope write',
     updateExample: '--access-token-ttl 600',

@@ -13,7 +13,7 @@ Exit codes: 0 done, 1 the server refused or could not be reached, 2 a usage mist
 export function usageLine(command: Command): string {
   const parts = [`postern ${command.words.join(' ')}`, ...argumentsOf(command).map((a) => `<${a}>`)];
   if (command.body) parts.push('[--set field=value]...', '[--body FILE|-]');
-  for (const [flag, f] of Object.entries(command.fields ?? {})) parts.push(`[--${flag} VALUE]${f.list ? '...' : ''}`);
+  for (const [flag, f] of Object.entries(command.fields ?? {})) parts.push(`[--${flag} VALUE]${f.type === 'list' ? '...' : ''}`);
   for (const [flag, q] of Object.entries(command.query ?? {})) parts.push(q.boolean ? `[--${flag}]` : `[--${flag} VALUE]`);
   if (command.paging) parts.push('[--limit N | --all]');
   if (command.confirm) parts.push('--yes');

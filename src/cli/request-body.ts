@@ -14,8 +14,8 @@ export interface FieldValue {
   readonly value: string;
   /** `field:=JSON`: the value is JSON, whatever the document says. */
   readonly json: boolean;
-  /** A shorthand flag for a list: an item even when the document does not describe the field. */
-  readonly list?: boolean;
+  /** A shorthand flag's own type, for a field the server's document does not describe. */
+  readonly fallback?: Schema;
 }
 
 type Json = Record<string, unknown>;
@@ -95,8 +95,8 @@ export function buildBody(base: Json, fields: readonly FieldValue[], document: u
     const name = field.path.join('.');
     const holder = holderOf(body, field.path, command);
     const last = field.path.at(-1)!;
-    const own = fieldSchema(document, schema, field.path);
-    const list = !field.json && (field.list === true || typesOf(own).includes('array'));
+    const own = fieldSchema(document, schema, field.path) ?? field.fallback;
+    const list = !field.json && typesOf(own).includes('array');
     if (given.has(name) && !(list && given.get(name) === 'list')) throw new UsageError(`${name} is given twice.`, command);
     if (!list) {
       holder[last] = field.json ? parseJson(field.value, name, command) : typed(field.value, own, name, command);

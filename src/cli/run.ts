@@ -134,7 +134,8 @@ function limitOf(values: Values, fallback: number, name: string): number {
 async function bodyOf(command: Command, values: Values, target: Target, io: Io, name: string): Promise<Json> {
   const fields: FieldValue[] = [];
   for (const [flag, f] of Object.entries(command.fields ?? {})) {
-    for (const value of (values[flag] ?? []) as string[]) fields.push({ path: f.field.split('.'), value, json: false, ...(f.list && { list: true }) });
+    const fallback = f.type === 'list' ? { type: 'array', items: { type: 'string' } } : f.type && { type: f.type };
+    for (const value of (values[flag] ?? []) as string[]) fields.push({ path: f.field.split('.'), value, json: false, ...(fallback && { fallback }) });
   }
   for (const arg of (values.set ?? []) as string[]) fields.push(parseSet(arg, name));
   const base = typeof values.body === 'string' ? await readBodyArg(values.body, name, io.stdin) : undefined;

@@ -22,7 +22,8 @@ type Json = Record<string, unknown>;
 
 const GLOBAL_FLAGS = new Set(['--json', '--help', '-h']);
 
-export async function run(argv: readonly string[], io: Io): Promise<number> {
+export async function run(argv: readonly string[], given: Io): Promise<number> {
+  const io = redacting(given);
   try {
     return await dispatch(argv, io);
   } catch (error) {
@@ -37,6 +38,18 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     }
     throw error;
   }
+}
+
+/**
+ * Output with the admin token replaced wherever it appears: the CLI never prints it, but
+ * a server or proxy in between might echo the request (a debugging echo service, an error
+ * page that lists the request headers), and that text is printed.
+ */
+function redacting(io: Io): Io {
+  const token = io.env.POSTERN_ADMIN_TOKEN?.trim();
+  if (!token) return io;
+  const hide = (text: string) => text.replaceAll(token, '[POSTERN_ADMIN_TOKEN]');
+  return { ...io, out: (text) => io.out(hide(text)), err: (text) => io.err(hide(text)) };
 }
 
 /** The command the words name, and the arguments after them (flags before the words kept). */

@@ -174,6 +174,7 @@ describe('postern CLI', () => {
       const before = (await h.admin('GET', '/admin/apps')).body.apps.length;
       const cases: [string[], RegExp][] = [
         [['bogus'], /unknown command "bogus"/],
+        [['APPS', 'list'], /unknown command "APPS"/],
         [['apps', 'frobnicate'], /unknown command "apps frobnicate"; apps has list, create, show, update, delete/],
         [['apps', 'list', '--bogus'], /Unknown option '--bogus'/],
         [['apps', 'show'], /apps show takes <app>, 0 given/],
@@ -198,6 +199,15 @@ describe('postern CLI', () => {
       expect(body.code).to.equal(2);
       expect(body.stderr).to.match(/--body must hold a JSON object/);
       expect((await h.admin('GET', '/admin/apps')).body.apps.length).to.equal(before);
+    });
+
+    it('sends the token over plain http to another host only when told the network is the operator\'s', async () => {
+      const env = { POSTERN_URL: 'http://postern.invalid', POSTERN_TIMEOUT_SECONDS: '3' };
+      const refused = await postern(['apps', 'list'], { env });
+      expect(refused.code).to.equal(2);
+      const allowed = await postern(['apps', 'list'], { env: { ...env, POSTERN_ALLOW_HTTP: 'true' } });
+      expect(allowed.code).to.equal(1);
+      expect(allowed.stderr).to.match(/^postern: (Cannot reach http:\/\/postern\.invalid|http:\/\/postern\.invalid did not answer)/);
     });
 
     it('refuses an unusable environment without quoting the token', async () => {
@@ -302,6 +312,23 @@ describe('postern CLI', () => {
       }
     });
 
+    it('never prints the token, even where a server in between echoes the request', async () => {
+      const echo = await fakeServer((req, res) => {
+        const said = `request had authorization: ${req.headers.authorization}`;
+        if (req.url === '/admin/apps') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apps: [{ app_id: 'x', name: said }] }));
+        else res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'bad_request', error_description: said }));
+      });
+      try {
+        for (const args of [['apps', 'list'], ['apps', 'list', '--json'], ['apps', 'show', 'x']]) {
+          const r = await postern(args, { env: { POSTERN_URL: echo.url } });
+          expect(r.stdout + r.stderr, args.join(' ')).to.include('request had authorization: Bearer [POSTERN_ADMIN_TOKEN]');
+        }
+        expect(echo.seen.every((s) => s.authorization === `Bearer ${ADMIN_TOKEN}`)).to.equal(true);
+      } finally {
+        await echo.close();
+      }
+    });
+
     it('does not follow a redirect, so the token goes nowhere else', async () => {
       const elsewhere = await fakeServer((_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"apps":[]}'));
       const redirecting = await fakeServer((_, res) => res.writeHead(307, { location: `${elsewhere.url}/admin/apps` }).end());
@@ -316,5 +343,23 @@ describe('postern CLI', () => {
         await elsewhere.close();
       }
     });
+  });
+});
+
+describe('postern CLI against a server that locks out failed admin logins', () => {
+  const h = new Harness();
+  before(() => h.start({}, { adminAuthFailuresPerIp: 1 }));
+  after(() => h.stop());
+
+  it('says when to try again once the server refuses this address', async () => {
+    const env = { POSTERN_URL: h.url, POSTERN_ADMIN_TOKEN: 'wrong-token-wrong-token-wrong-token' };
+    let r = await runCli(['apps', 'list'], { env });
+    for (let attempt = 0; attempt < 3 && !/HTTP 429/.test(r.stderr); attempt++) r = await runCli(['apps', 'list'], { env });
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/HTTP 429\)\. Try again in \d+ seconds\.\n$/);
+    // The right token is refused too while the lockout lasts, and said the same way.
+    const right = await runCli(['apps', 'list'], { env: { ...env, POSTERN_ADMIN_TOKEN: ADMIN_TOKEN } });
+    expect(right.code).to.equal(1);
+    expect(right.stderr).to.match(/HTTP 429\)\. Try again in \d+ seconds\./);
   });
 });

@@ -19,6 +19,8 @@ export interface Answer {
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 30;
+/** Far above any admin answer (a page of 500 audit events, thousands of apps); a server that sends more is not the admin API. */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
 /** Where the admin API is and how to authenticate, from the environment; UsageError if unusable. */
@@ -94,8 +96,9 @@ export async function request(
       redirect: 'manual',
       signal: AbortSignal.timeout(target.timeoutMs),
     });
-    text = await res.text();
+    text = await boundedText(res, where);
   } catch (error) {
+    if (error instanceof RequestFailed) throw error;
     throw unreachable(error, where, target.timeoutMs);
   }
   if (res.status >= 300 && res.status < 400) {
@@ -104,6 +107,23 @@ export async function request(
   const body = parseBody(res, text, where);
   if (res.status >= 400) throw refusal(res, body);
   return { status: res.status, body };
+}
+
+/** The body as text, refused past MAX_ANSWER_BYTES: a hostile or broken server cannot fill the operator's memory. */
+async function boundedText(res: Response, where: string): Promise<string> {
+  const tooLarge = () => new RequestFailed(`${where} sent an answer larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB; that is not the admin API.`);
+  if (Number(res.headers.get('content-length')) > MAX_ANSWER_BYTES) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += chunk.byteLength;
+    if (size > MAX_ANSWER_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function unreachable(error: unknown, where: string, timeoutMs: number): RequestFailed {

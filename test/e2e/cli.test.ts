@@ -11,6 +11,7 @@ import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_ANSWER_BYTES } from '../../src/cli/admin-client.ts';
 import { runCli, type CliResult } from '../helpers/cli.ts';
 import { ADMIN_TOKEN, Harness, REDIRECT_URI } from '../helpers/harness.ts';
 
@@ -166,6 +167,12 @@ describe('postern CLI', () => {
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout).to.match(/^Usage: postern <command>/);
       expect(r.stdout).to.include('initial-access-tokens create');
+      const group = await runCli(['clients', '--help']);
+      expect(group.code).to.equal(0);
+      expect(group.stdout).to.match(/^  postern clients rotate-secret <app> <client> /m);
+      const command = await runCli(['audit', '--help']);
+      expect(command.stdout).to.match(/^Usage: postern audit <app> \[--type VALUE\]/);
+      expect(command.stdout).to.match(/^Example:\n  postern audit \S+ --type link\.requested/m);
     });
   });
 
@@ -326,6 +333,32 @@ describe('postern CLI', () => {
         expect(echo.seen.every((s) => s.authorization === `Bearer ${ADMIN_TOKEN}`)).to.equal(true);
       } finally {
         await echo.close();
+      }
+    });
+
+    it('stops reading an answer larger than any admin answer, announced or not', async () => {
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      const huge = await fakeServer((req, res) => {
+        if (req.url === '/admin/apps/announced') {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(MAX_ANSWER_BYTES + 1) }).write('{');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        res.on('close', () => res.removeAllListeners('drain'));
+        pump();
+      });
+      try {
+        for (const id of ['announced', 'streamed']) {
+          const r = await postern(['apps', 'show', id], { env: { POSTERN_URL: huge.url } });
+          expect(r.code, id).to.equal(1);
+          expect(r.stderr, id).to.equal(`postern: ${huge.url} sent an answer larger than 32 MiB; that is not the admin API.\n`);
+        }
+      } finally {
+        await huge.close();
       }
     });
 

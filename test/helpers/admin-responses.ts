@@ -68,6 +68,15 @@ export function responseChecker(doc: Doc = adminOpenApi()) {
     return typeof node?.$ref === 'string' ? at(node.$ref.slice(1)) : { response: node as Response, pointer };
   }
 
+  // One validator per documented response, compiled once: a run records thousands of
+  // responses, and compiling each anew made this root hook take longer than its timeout.
+  const validators = new Map<string, ReturnType<typeof ajv.compile>>();
+  function compiled(pointer: string) {
+    let validate = validators.get(pointer);
+    if (!validate) validators.set(pointer, (validate = ajv.compile({ $ref: `${DOC_ID}#${pointer}/content/application~1json/schema` })));
+    return validate;
+  }
+
   /** Where the document answers this request with this status, or why it does not. */
   function documented(method: string, template: string, status: number): string | { response: Response; pointer: string } {
     const item = paths[template]!;
@@ -100,7 +109,7 @@ export function responseChecker(doc: Doc = adminOpenApi()) {
     }
     if (r.method === 'HEAD') return undefined;
     if (!found.response.content) return r.body === undefined ? undefined : `${r.status} has a body where the document has none`;
-    const validate = ajv.compile({ $ref: `${DOC_ID}#${found.pointer}/content/application~1json/schema` });
+    const validate = compiled(found.pointer);
     if (validate(r.body)) return undefined;
     return `body refused: ${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`).join('; ')}`;
   };

@@ -212,6 +212,8 @@ for (const storage of ['memory', 'redis'] as const) describe(`API access tokens 
       const forged = `${header}.${Buffer.from(JSON.stringify(altered)).toString('base64url')}.${signature}`;
       expect((await introspect(app, forged)).body).to.deep.equal({ active: false });
       expect((await introspect(app, `${header}.e30.`)).body).to.deep.equal({ active: false });
+      // Signed by the app, but an ID token (typ JWT, aud the client): not an access token.
+      expect((await introspect(app, tokens.id_token!)).body).to.deep.equal({ active: false });
       const noAuth = await fetch(`${app.issuer}/token/introspection`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -13,6 +13,7 @@ import { parseCreateApp, parseUpdateApp, type InputRules } from './app-input.ts'
 import { appView } from './app-view.ts';
 import { auditPage, parseAuditQuery } from './audit-query.ts';
 import { adminOpenApi } from './openapi.ts';
+import { addResourceRoutes } from './resource-routes.ts';
 
 /** The id of a route's path, or 404 for what cannot be an app's id (no store read). */
 export function knownAppId(id: string): string {
@@ -80,6 +81,8 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     await apps.get(id); // 404 for an unknown app
     ctx.body = auditPage(await audit.query(id, query), query.limit);
   });
+
+  addResourceRoutes(router, { apps, publicUrl, audit, knownAppId });
 
   router.delete('/apps/:id', requireAdminGate, async (ctx) => {
     const id = appId(ctx.params.id!);

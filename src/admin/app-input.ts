@@ -44,7 +44,7 @@ function asObject(body: unknown, allowed: readonly string[]): Record<string, unk
   return body as Record<string, unknown>;
 }
 
-function name(value: unknown): string {
+export function name(value: unknown): string {
   if (typeof value !== 'string') throw invalid('name must be a string.');
   const trimmed = value.trim();
   if (trimmed.length < 1 || trimmed.length > 100) throw invalid('name must be 1 to 100 characters.');

@@ -10,6 +10,8 @@ import { BODY_LIMIT } from '../http/read-body.ts';
 import type { AppSettings } from '../storage/ports.ts';
 import { AUTH_METHODS, MAX_URIS } from './app-input.ts';
 import { MAX_LIMIT } from './audit-query.ts';
+import { ACCESS_TOKEN_TTL_RANGE, DEFAULT_ACCESS_TOKEN_TTL, MAX_RESOURCES, MAX_SCOPES } from '../apps/api-resources.ts';
+import { MAX_SCOPE_LENGTH } from './resource-input.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -180,6 +182,62 @@ const createdApp = {
   },
 };
 
+const resourceInputs = {
+  identifier: {
+    type: 'string',
+    format: 'uri',
+    maxLength: 2000,
+    description:
+      'The resource indicator (RFC 8707) clients send as `resource`, exactly as registered, and the `aud` of its access tokens. ' +
+      'https (http on a loopback host); no fragment, query or credentials; not the issuer or a URI under it; unique in the app.',
+  },
+  name: { type: 'string', minLength: 1, maxLength: 100, description: 'For people; 1 to 100 characters after trimming.' },
+  scopes: {
+    type: 'array',
+    minItems: 1,
+    maxItems: MAX_SCOPES,
+    items: { type: 'string', minLength: 1, maxLength: MAX_SCOPE_LENGTH, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' },
+    description: 'RFC 6749 scope tokens the API understands; not OpenID Connect scopes (openid, profile, email, address, phone, offline_access). Duplicates are dropped.',
+  },
+  access_token_ttl: {
+    type: 'integer',
+    minimum: ACCESS_TOKEN_TTL_RANGE[0],
+    maximum: ACCESS_TOKEN_TTL_RANGE[1],
+    default: DEFAULT_ACCESS_TOKEN_TTL,
+    description: 'Seconds an access token for this API is valid. The API accepts it until then, also after the grant is revoked (unless it introspects).',
+  },
+};
+
+const createResource = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['identifier', 'scopes'],
+  description: `An app has at most ${MAX_RESOURCES} resources.`,
+  properties: resourceInputs,
+};
+
+const updateResource = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Only the fields given change; name null removes the name. Takes effect on the next request.',
+  properties: { ...resourceInputs, name: nullable(resourceInputs.name, 'As on create; null removes it.') },
+};
+
+const apiResource = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'identifier', 'name', 'scopes', 'access_token_ttl', 'created_at', 'updated_at'],
+  properties: {
+    id: { type: 'string', description: 'Server-assigned, res_…' },
+    identifier: { type: 'string' },
+    name: { type: ['string', 'null'] },
+    scopes: { type: 'array', items: { type: 'string' } },
+    access_token_ttl: { type: 'integer' },
+    created_at: dateTime,
+    updated_at: dateTime,
+  },
+};
+
 const auditPage = {
   type: 'object',
   additionalProperties: false,
@@ -243,7 +301,7 @@ const ERRORS: Record<string, { kind: ErrorKind; description: string; headers?: R
     description: 'No or wrong admin token.',
     headers: { 'WWW-Authenticate': { description: 'Bearer realm="postern-admin"', schema: { type: 'string' } } },
   },
-  NotFound: { kind: 'not_found', description: 'No app with this id.' },
+  NotFound: { kind: 'not_found', description: 'No app (or resource of the app) with this id.' },
   MethodNotAllowed: {
     kind: 'method_not_allowed',
     description: 'A method the path does not have (answered for every method not listed here).',
@@ -290,6 +348,8 @@ const ok = (description: string, schema: Schema, headers?: Record<string, unknow
 });
 
 const appIdParam = { name: 'id', in: 'path', required: true, description: 'The app id.', schema: { type: 'string' } };
+
+const resourceIdParam = { name: 'resourceId', in: 'path', required: true, description: 'The resource id (res_…).', schema: { type: 'string' } };
 
 const queryParam = (name: string, description: string, schema: Schema) => ({ name, in: 'query', required: false, description, schema });
 const timeParam = (name: string, description: string) =>
@@ -401,6 +461,41 @@ function document() {
           ),
         },
       },
+      '/admin/apps/{id}/resources': {
+        parameters: [appIdParam],
+        get: {
+          operationId: 'listResources',
+          summary: "The APIs the app protects, oldest first",
+          responses: responses(
+            { 200: ok('Every resource.', { type: 'object', additionalProperties: false, required: ['resources'], properties: { resources: { type: 'array', items: ref('ApiResource') } } }) },
+            { 404: 'NotFound' },
+          ),
+        },
+        post: {
+          operationId: 'createResource',
+          summary: 'Register an API: requests with its identifier as `resource` get JWT access tokens (RFC 9068) for it',
+          requestBody: jsonBody(ref('CreateResource')),
+          responses: responses(
+            { 201: ok('The resource.', ref('ApiResource'), { Location: { description: '/admin/apps/{app_id}/resources/{id}', schema: { type: 'string' } } }) },
+            { ...WITH_BODY, 404: 'NotFound', 409: 'Conflict' },
+          ),
+        },
+      },
+      '/admin/apps/{id}/resources/{resourceId}': {
+        parameters: [appIdParam, resourceIdParam],
+        get: { operationId: 'getResource', summary: 'Read a resource', responses: responses({ 200: ok('The resource.', ref('ApiResource')) }, { 404: 'NotFound' }) },
+        patch: {
+          operationId: 'updateResource',
+          summary: 'Change the fields given',
+          requestBody: jsonBody(ref('UpdateResource')),
+          responses: responses({ 200: ok('The resource as changed.', ref('ApiResource')) }, { ...WITH_BODY, 404: 'NotFound', 409: 'Conflict' }),
+        },
+        delete: {
+          operationId: 'deleteResource',
+          summary: 'Delete the resource: new requests for it are invalid_target; tokens issued for it stay valid until they expire',
+          responses: responses({ 204: { description: 'Deleted.' } }, { 404: 'NotFound', 409: 'Conflict' }),
+        },
+      },
       '/admin/apps/{id}/audit': {
         parameters: [appIdParam],
         get: {
@@ -452,6 +547,9 @@ function document() {
         Key: key,
         AuditPage: auditPage,
         SignOutCounts: signOutCounts,
+        CreateResource: createResource,
+        UpdateResource: updateResource,
+        ApiResource: apiResource,
         ...errorSchemas,
       },
       responses: errorResponses,

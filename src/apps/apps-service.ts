@@ -220,6 +220,19 @@ export class AppsService {
     return written ? outcome : 'gone';
   }
 
+  /**
+   * A change of the record made by another service (api-resources.ts): `change` gets the
+   * stored record and the time, and returns the record to write (or throws); written by
+   * compare-and-replace, recomputed on a concurrent change, then every instance rebuilds
+   * the app's Provider.
+   */
+  async modify(id: string, change: (current: AppRecord, now: number) => AppRecord): Promise<AppRecord> {
+    return this.#writeExisting(id, async (current) => {
+      const now = this.#deps.clock.now();
+      return { ...change(current, now), id, updatedAt: bump(current, now) };
+    });
+  }
+
   #keyMaker(appId: string): KeyMaker {
     return (alg) => generateKey(appId, this.#deps.kek, alg, this.#deps.clock.now());
   }

@@ -38,6 +38,15 @@ export const RETIRE_GRACE_MS = 5 * 60 * 1000;
 /** The largest id_token_ttl an app can have (src/apps/app-input.ts): assumed when unknown. */
 export const MAX_ID_TOKEN_TTL = 86_400;
 
+/**
+ * The longest a token signed with the app's keys lives: an ID token, or a JWT access token
+ * for one of its APIs (src/apps/api-resources.ts). A key that stops signing stays
+ * published that long, so every token it signed still verifies until it expires.
+ */
+export function longestTokenTtl(app: Pick<AppRecord, 'settings' | 'resources'>): number {
+  return Math.max(app.settings.id_token_ttl, ...(app.resources ?? []).map((r) => r.accessTokenTtl));
+}
+
 /** Makes a new key of `alg` (sealed, without status); see generate-keys.ts. */
 export type KeyMaker = (alg: KeyAlg) => Promise<StoredKey>;
 
@@ -115,7 +124,7 @@ export async function initialKeys(make: KeyMaker, now: number, idTokenTtl: numbe
  * (apps created before it could be chosen). Undefined when none is missing.
  */
 export async function keysForSigning(app: AppRecord, now: number, make: KeyMaker): Promise<StoredKey[] | undefined> {
-  return completed(app.keys, keyAlgsOf(app), now, app.settings.id_token_ttl, make);
+  return completed(app.keys, keyAlgsOf(app), now, longestTokenTtl(app), make);
 }
 
 /**
@@ -126,7 +135,7 @@ export async function keysForSigning(app: AppRecord, now: number, make: KeyMaker
  * surplus next keys, which never signed.
  */
 export async function rotateKeys(app: AppRecord, now: number, make: KeyMaker): Promise<StoredKey[]> {
-  const ttl = app.settings.id_token_ttl;
+  const ttl = longestTokenTtl(app);
   const result: StoredKey[] = [];
   for (const alg of keyAlgsOf(app)) {
     const mine = app.keys.filter((k) => k.alg === alg);
@@ -150,7 +159,7 @@ export async function rotateKeys(app: AppRecord, now: number, make: KeyMaker): P
  */
 export async function maintainKeys(app: KeyedApp, now: number, make: KeyMaker): Promise<StoredKey[] | undefined> {
   const kept = app.keys.filter((k) => !isRetired(k, now));
-  const ttl = app.settings?.id_token_ttl ?? MAX_ID_TOKEN_TTL;
+  const ttl = app.settings ? longestTokenTtl({ settings: app.settings, resources: app.resources }) : MAX_ID_TOKEN_TTL;
   const added = await completed(kept, keyAlgsOf(app), now, ttl, make);
   return added ?? (kept.length === app.keys.length ? undefined : kept);
 }
@@ -182,7 +191,7 @@ export function untilPropagated(app: AppRecord, now: number): number {
  * before stops verifying once a relying party fetches the JWKS again.
  */
 export async function replaceKeys(app: AppRecord, now: number, make: KeyMaker): Promise<StoredKey[]> {
-  return initialKeys(make, now, app.settings.id_token_ttl, keyAlgsOf(app));
+  return initialKeys(make, now, longestTokenTtl(app), keyAlgsOf(app));
 }
 
 /**

@@ -7,7 +7,7 @@
 // HTTP, so an upgrade that changes one fails there first (docs/upgrading-oidc-provider.md).
 import * as querystring from 'node:querystring';
 import type { ParsedUrlQuery } from 'node:querystring';
-import { exportJWK, generateKeyPair } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import type { Context, Middleware } from 'koa';
 import Provider, { errors, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import { PosternError } from '../errors.ts';
@@ -41,10 +41,14 @@ export function engineHadNoRoute(ctx: Context): boolean {
  * token's algorithm, base64url; models/id_token.js), but adds the claim itself only to
  * front-channel ID tokens. Given the access token issued alongside (an opaque access
  * token's value is its jti), the claim comes out right in the token endpoint's ID tokens.
+ * A JWT access token's value is not its jti (A26), and the token model does not keep it:
+ * beside one, the ID token carries no at_hash (optional in the code flow, OpenID Connect
+ * Core §3.1.3.6).
  */
 export function accessTokenHashClaim(ctx: KoaContextWithOIDC | undefined): { at_hash?: string } {
-  const token = ctx?.oidc?.entities?.AccessToken;
-  return token?.jti ? { at_hash: token.jti } : {};
+  const token = ctx?.oidc?.entities?.AccessToken as { jti?: string; resourceServer?: { accessTokenFormat?: string } } | undefined;
+  if (!token?.jti || token.resourceServer?.accessTokenFormat === 'jwt') return {};
+  return { at_hash: token.jti };
 }
 
 /**
@@ -515,3 +519,41 @@ export function secretTransport(ctx: Context, form: ParsedUrlQuery): SecretTrans
   const [scheme, credentials, ...rest] = header.split(' ');
   return scheme?.toLowerCase() === 'basic' && credentials && rest.length === 0 ? 'client_secret_basic' : undefined;
 }
+
+/**
+ * A25 Structured tokens at introspection. The engine's introspection endpoint authenticates
+ * the client (A11) before it looks at the token, and then refuses a token that parses as
+ * a JWS (its protected header decodes) with 400 unsupported_token_type
+ * (shared/reject_structured_tokens.js), `ctx.oidc.client` set to the client it
+ * authenticated. So a JWT access token reaches Postern's own answer
+ * (jwt-introspection.ts) only from a client the engine authenticated, by its own rules.
+ */
+export function isStructuredToken(token: string): boolean {
+  try {
+    return !!decodeProtectedHeader(token);
+  } catch {
+    return false;
+  }
+}
+
+/** After the engine: the client it authenticated, when it refused the request only because the token is structured (A25). */
+export function clientRefusedStructuredToken(ctx: Context): string | undefined {
+  const body = ctx.body as { error?: unknown } | undefined;
+  if (ctx.status !== 400 || body?.error !== 'unsupported_token_type') return undefined;
+  return (ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.client?.clientId;
+}
+
+/**
+ * A26 JWT access tokens. A JWT access token (a resource server with `accessTokenFormat:
+ * 'jwt'`) is not stored through the adapter (models/formats/jwt.js returns no payload to
+ * save), and `formats.customizers.jwt` is awaited before the token endpoint answers, with
+ * the AccessToken model, whose `jti` is the JWT's `jti` and which carries `grantId`,
+ * `accountId`, `clientId` and `expiration` (its TTL in seconds). Postern records each one
+ * under this model (resource-indicators.ts), for introspection.
+ *
+ * A27 No JWT at userinfo or revocation. Since the engine finds access tokens only in its
+ * store (A26), userinfo answers a JWT access token with 401 invalid_token; the revocation
+ * endpoint refuses one as structured with 400 unsupported_token_type (A25). Revoking the
+ * grant (its refresh token, revoke_all) is how a JWT access token is ended early.
+ */
+export const JWT_ACCESS_TOKEN_MODEL = 'JwtAccessToken';

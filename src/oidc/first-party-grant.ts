@@ -11,6 +11,7 @@
 // the hosted login, and it joins the grant only once that interaction has ended
 // (`result.consent`, interactions/consent.ts); never silently.
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { addRequestedResourceScopes } from './resource-grant.ts';
 
 type Grant = InstanceType<KoaContextWithOIDC['oidc']['provider']['Grant']>;
 
@@ -35,6 +36,7 @@ export async function loadFirstPartyGrant(ctx: KoaContextWithOIDC): Promise<Gran
   const missingClaims = [...oidc.requestParamClaims].filter((claim) => !grantedClaims.has(claim));
   if (missingScopes.length) grant.addOIDCScope(missingScopes.join(' '));
   if (missingClaims.length) grant.addOIDCClaims(missingClaims);
-  if (!mine || missingScopes.length || missingClaims.length) await grant.save();
+  const apiScopesAdded = addRequestedResourceScopes(grant, oidc);
+  if (!mine || missingScopes.length || missingClaims.length || apiScopesAdded) await grant.save();
   return grant;
 }

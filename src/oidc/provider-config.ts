@@ -11,6 +11,7 @@ import { clientMetadataOf } from './client-metadata.ts';
 import { DECLINE_SIGN_OUT_PATH } from './decline-sign-out.ts';
 import { jwksInPreferenceOrder } from './engine.ts';
 import { findAccountIn } from './find-account.ts';
+import { accessTokenTtl, recordJwtAccessTokens, resourceIndicatorsOf } from './resource-indicators.ts';
 import { CLIENT_AUTH_METHODS, sharedConfiguration, signingAlgorithms } from './shared-configuration.ts';
 import type { Logger } from '../log.ts';
 import { appPath } from '../apps/app-paths.ts';
@@ -74,6 +75,8 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     pkce: { required: () => requirePkceOf(app) },
     features: {
       ...shared.features,
+      // The app's APIs: JWT access tokens for a `resource` (resource-indicators.ts).
+      resourceIndicators: resourceIndicatorsOf(app),
       rpInitiatedLogout: {
         ...shared.features.rpInitiatedLogout,
         async logoutSource(ctx, form) {
@@ -87,8 +90,10 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       },
     },
 
+    formats: { customizers: { jwt: recordJwtAccessTokens(deps.stores.oidc, app.id) } },
+
     ttl: {
-      AccessToken: ACCESS_TOKEN_TTL,
+      AccessToken: accessTokenTtl(ACCESS_TOKEN_TTL),
       AuthorizationCode: AUTHORIZATION_CODE_TTL,
       IdToken: settings.id_token_ttl,
       // Idle timeout on every rotation, capped by what is left of the absolute lifetime,

@@ -89,6 +89,23 @@ export interface AppSettings {
 
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
 
+/**
+ * An API the app protects (RFC 8707 resource indicator): an authorization request that
+ * names it gets a JWT access token (RFC 9068) whose `aud` is its identifier.
+ */
+export interface ApiResource {
+  /** Server-assigned, `res_…`. */
+  readonly id: string;
+  /** The resource indicator, as registered: clients must send exactly this string. */
+  readonly identifier: string;
+  readonly name?: string;
+  readonly scopes: readonly string[];
+  /** Seconds an access token for this API is valid. */
+  readonly accessTokenTtl: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
 export interface AppRecord {
   readonly id: string;
   readonly name: string;
@@ -116,6 +133,8 @@ export interface AppRecord {
   readonly backchannelLogoutSessionRequired?: boolean | undefined;
   /** OpenID Connect Core §4: where a third party sends a browser to start a sign-in at the app. */
   readonly initiateLoginUri?: string | undefined;
+  /** APIs the app's clients may get JWT access tokens for; absent: none. */
+  readonly resources?: readonly ApiResource[];
   readonly createdAt: number;
   readonly updatedAt: number;
 }

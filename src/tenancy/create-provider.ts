@@ -1,11 +1,12 @@
 // One app's oidc-provider: its issuer under PUBLIC_URL, its configuration, POST at the
 // authorization and end-session endpoints, the re-check of redirect URIs when a sign-in or
 // sign-out finishes, back-channel logout after a sign-out, the rewrite for offline_access,
-// the registered client authentication method, and its events in the audit trail.
+// the registered client authentication method, introspection of JWT access tokens, and its events in the audit trail.
 import Provider from 'oidc-provider';
 import { issuerOf } from '../apps/app-paths.ts';
 import type { AuditLog } from '../audit.ts';
 import { registeredClientAuthMethod } from '../oidc/client-auth-method.ts';
+import { introspectJwtAccessTokens } from '../oidc/jwt-introspection.ts';
 import { offlineAccessImpliesConsent } from '../oidc/offline-access.ts';
 import { postedRequests } from '../oidc/posted-request.ts';
 import { providerConfiguration, type ProviderDeps } from '../oidc/provider-config.ts';
@@ -24,6 +25,7 @@ export function createProvider(app: AppRecord, publicUrl: string, deps: Provider
   provider.use(tellAppOfSignOut(provider, app, backchannel));
   provider.use(offlineAccessImpliesConsent);
   provider.use(registeredClientAuthMethod(app.tokenEndpointAuthMethod, issuer));
+  provider.use(introspectJwtAccessTokens(app, issuer, { store: deps.stores.oidc, clock: deps.clock }));
   auditProvider(provider, app.id, audit, deps.logger, deps.metrics);
   return { provider, issuer };
 }

@@ -85,6 +85,33 @@ describe('scale-out and restarts (three processes on one Redis)', function () {
     }
   });
 
+  it('knows an API registered on one instance on the others at once, told by Redis pub/sub', async () => {
+    const fresh = await h.createApp({ name: 'API App' });
+    const api = 'https://api.example.com';
+    const bound = Date.now() + REVALIDATE_MS - 5_000;
+    /** Where the authorization request for the API is sent: the app with an error, or the hosted login. */
+    const answer = async () => {
+      const { url } = await h.authorizationRequest(fresh, { scope: 'openid read', params: { resource: api } });
+      return (await fetch(url, { redirect: 'manual' })).headers.get('location') ?? '';
+    };
+    for (const target of [1, 2]) {
+      lb.target = target;
+      expect(new URL(await answer()).searchParams.get('error'), `instance ${target + 1}`).to.equal('invalid_target'); // cached there now
+    }
+    lb.target = 0;
+    expect((await h.admin('POST', `/admin/apps/${fresh.app_id}/resources`, { identifier: api, scopes: ['read'] })).status).to.equal(201);
+    for (const target of [1, 2]) {
+      lb.target = target;
+      let location = await answer();
+      // The message is delivered asynchronously: ask again until it is, never past `bound`.
+      while (!location.includes('/interaction/') && Date.now() < bound) {
+        await new Promise((r) => setTimeout(r, 50));
+        location = await answer();
+      }
+      expect(location, `instance ${target + 1}`).to.include(`/apps/${fresh.app_id}/interaction/`);
+    }
+  });
+
   it('loses nothing when an instance is killed between the mail and the click', async () => {
     const browser = new Browser();
     lb.target = 0;

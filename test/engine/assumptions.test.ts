@@ -18,8 +18,11 @@ import {
   engineForm,
   engineHadNoRoute,
   GRANT_MODEL,
+  clientRefusedStructuredToken,
   introspect,
   isEngineRoute,
+  isStructuredToken,
+  JWT_ACCESS_TOKEN_MODEL,
   isSignOutConfirmation,
   outsideEngineRoutes,
   pendingSignOut,
@@ -34,6 +37,7 @@ import {
   type SecretTransport,
 } from '../../src/oidc/engine.ts';
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
+import { resourceIndicatorsOf } from '../../src/oidc/resource-indicators.ts';
 import { END_SESSION_PATH } from '../../src/oidc/shared-configuration.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
@@ -867,6 +871,74 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
         ['stays-anonymous@example.com', false],
         ['stays-forged@example.com', false],
       ]);
+    });
+  });
+  describe('A25, A26, A27: JWT access tokens', () => {
+    const API = 'https://api.example.com';
+    const e = new Engine();
+    /** What clientRefusedStructuredToken said after the engine answered each introspection request. */
+    const refusedFor: (string | undefined)[] = [];
+    before(() =>
+      e.start({
+        // The app with one API, as the admin API would store it.
+        configure: (c) => ({
+          ...c,
+          features: {
+            ...c.features,
+            resourceIndicators: resourceIndicatorsOf({ ...e.app, resources: [{ id: 'res_1', identifier: API, scopes: ['read'], accessTokenTtl: 120, createdAt: 0, updatedAt: 0 }] }),
+          },
+        }),
+        use: [
+          async (ctx, next) => {
+            await next();
+            if (ctx.path.endsWith('/token/introspection')) refusedFor.push(clientRefusedStructuredToken(ctx));
+          },
+        ],
+      }),
+    );
+    after(() => e.stop());
+
+    /** `resource` at the authorization and token requests: a JWT access token. */
+    const jwtSignIn = async (email: string) => {
+      const { exchange } = await e.authorize(email, 'openid read', new Browser(), { respell: (url) => `${url}&resource=${encodeURIComponent(API)}` });
+      return { tokens: await exchange({ resource: API }) };
+    };
+
+    it('A25: introspection authenticates the client first, then refuses a JWS with unsupported_token_type, the client known', async () => {
+      const { tokens } = await jwtSignIn('a25@example.com');
+      expect(isStructuredToken(tokens.access_token)).to.equal(true);
+      refusedFor.length = 0;
+      const refused = await e.post('/token/introspection', { token: tokens.access_token, client_id: e.app.id });
+      expect(refused.status).to.equal(400);
+      expect(((await refused.json()) as { error: string }).error).to.equal('unsupported_token_type');
+      const unknownClient = await e.post('/token/introspection', { token: tokens.access_token, client_id: 'someone-else' });
+      expect(unknownClient.status).to.equal(401);
+      const opaque = await e.post('/token/introspection', { token: 'not-a-jws', client_id: e.app.id });
+      expect(opaque.status).to.equal(200);
+      expect(refusedFor).to.deep.equal([e.app.id, undefined, undefined]);
+      // isStructuredToken is the engine's test: a JWS header that decodes.
+      expect(['not-a-jws', 'a.b.c', `${Buffer.from('{"alg":"none"}').toString('base64url')}.e30.`].map(isStructuredToken)).to.deep.equal([false, false, true]);
+    });
+
+    it('A26: a JWT access token is not stored, and the customizer has recorded its jti, grant, account, client and lifetime before the answer', async () => {
+      const { tokens } = await jwtSignIn('a26@example.com');
+      const { jti, exp, iat } = payloadOf(tokens.access_token) as { jti: string; exp: number; iat: number };
+      expect(exp - iat).to.equal(120);
+      expect(await e.stores.oidc.find(e.app.id, 'AccessToken', jti)).to.equal(undefined);
+      expect(await e.stores.oidc.find(e.app.id, 'AccessToken', tokens.access_token)).to.equal(undefined);
+      const recorded = await e.stores.oidc.find(e.app.id, JWT_ACCESS_TOKEN_MODEL, jti);
+      expect(recorded).to.include({ accountId: 'a26@example.com', clientId: e.app.id });
+      expect(await e.stores.oidc.find(e.app.id, GRANT_MODEL, recorded!.grantId as string)).to.include({ accountId: 'a26@example.com' });
+    });
+
+    it('A27: userinfo answers a JWT access token with invalid_token, revocation refuses it as structured', async () => {
+      const { tokens } = await jwtSignIn('a27@example.com');
+      const userinfo = await fetch(`${e.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      expect(userinfo.status).to.equal(401);
+      expect(userinfo.headers.get('www-authenticate')).to.match(/invalid_token/);
+      const revocation = await e.post('/token/revocation', { token: tokens.access_token, client_id: e.app.id });
+      expect(revocation.status).to.equal(400);
+      expect(((await revocation.json()) as { error: string }).error).to.equal('unsupported_token_type');
     });
   });
 });

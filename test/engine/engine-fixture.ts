@@ -176,7 +176,9 @@ export class Engine {
     const url = options.par ? await oidc.buildAuthorizationUrlWithPAR(config, params) : oidc.buildAuthorizationUrl(config, params);
     const callback = await browser.navigate((options.respell ?? ((u: string) => u))(url.href), {}, REDIRECT_URI);
     if (!callback.url.startsWith(REDIRECT_URI)) throw new Error(`sign-in did not reach the redirect URI: ${callback.status} ${callback.body.slice(0, 300)}`);
-    const exchange = () => oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: verifier, expectedNonce: nonce });
+    // `parameters` go with the token request (e.g. `resource`).
+    const exchange = (parameters?: Record<string, string>) =>
+      oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: verifier, expectedNonce: nonce }, parameters);
     return { config, browser, exchange };
   }
 

@@ -37,6 +37,8 @@ export interface LoginOptions {
   readonly redirectUri?: string;
   readonly par?: boolean;
   readonly pkce?: false;
+  /** Adds to or overrides the authorization request's parameters (e.g. `resource`). */
+  readonly params?: Record<string, string>;
 }
 
 export class Harness {
@@ -163,7 +165,7 @@ export class Harness {
    * nonce), not sent yet; `params` adds to or overrides it; `par`: the parameters go by a
    * pushed authorization request (RFC 9126), as openid-client sends it.
    */
-  async authorizationRequest(app: AppJson, opts: LoginOptions & { params?: Record<string, string> } = {}) {
+  async authorizationRequest(app: AppJson, opts: LoginOptions = {}) {
     const config = await this.client(app);
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();

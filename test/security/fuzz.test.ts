@@ -53,6 +53,15 @@ const createShape = fc.oneof(
   fc.record(createFields, { requiredKeys: [] }),
 );
 const patchShape = fc.record(appFields, { requiredKeys: [] });
+const scope = fc.oneof({ weight: 8, arbitrary: fc.constantFrom('read:things', 'write', 'a.b/c') }, { weight: 1, arbitrary: fc.constantFrom('openid', 'a b', 'x"', '') }, { weight: 1, arbitrary: hostileString });
+const resourceFields = {
+  identifier: field(fc.oneof({ weight: 4, arbitrary: fc.webUrl({ withQueryParameters: false, withFragments: false }) }, { weight: 1, arbitrary: uri })),
+  name: field(fc.oneof(fc.string({ minLength: 1, maxLength: 100 }), fc.constant(null))),
+  scopes: field(fc.array(scope, { minLength: 1, maxLength: 4 })),
+  access_token_ttl: field(seconds(60, 3600)),
+};
+const createResourceShape = fc.record(resourceFields, { requiredKeys: ['identifier', 'scopes'] });
+const patchResourceShape = fc.record(resourceFields, { requiredKeys: [] });
 const extraKeys = fc.dictionary(fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', '$where', 'id', 'app_id', 'keys')), hostileJson, { maxKeys: 2 });
 
 /** A body: a mostly-valid object (maybe with extra keys), any JSON, or text that is not JSON at all. */
@@ -139,6 +148,54 @@ describe('fuzzing', function () {
           const after = await appList();
           expect(after.length).to.equal(before.length);
           if (res.status !== 200) expect(JSON.stringify(after.find((a) => a.app_id === app.app_id))).to.equal(stored);
+          else patched += 1;
+        }),
+        { numRuns: RUNS },
+      );
+      expect(patched, 'some random bodies are valid changes').to.be.greaterThan(0);
+    });
+  });
+
+  describe('the admin API for resources', () => {
+    let owner: AppJson;
+    let resourceId: string;
+    const resourcesOf = async () => JSON.parse((await admin('GET', `/admin/apps/${owner.app_id}/resources`)).body).resources as { id: string }[];
+    before(async () => {
+      owner = await h.createApp({ name: 'Resources' });
+      resourceId = (await h.admin('POST', `/admin/apps/${owner.app_id}/resources`, { identifier: 'https://api.example.com', scopes: ['read'] })).body.id;
+    });
+
+    it('POST /admin/apps/{id}/resources: always a listed status and a JSON body; the list grows only on 201', async () => {
+      let created = 0;
+      await fc.assert(
+        fc.asyncProperty(body(createResourceShape), contentType, async (text, type) => {
+          const before = await resourcesOf();
+          // The per-app limit would refuse valid bodies after a while: start over below it.
+          if (before.length >= 15) {
+            for (const r of before.filter((r) => r.id !== resourceId)) await h.admin('DELETE', `/admin/apps/${owner.app_id}/resources/${r.id}`);
+          }
+          const count = (await resourcesOf()).length;
+          const res = await admin('POST', `/admin/apps/${owner.app_id}/resources`, text, type || undefined);
+          checkAdminReply(res, `POST resource ${text.slice(0, 120)} as ${type}`);
+          expect((await resourcesOf()).length - count, `count after ${res.status}`).to.equal(res.status === 201 ? 1 : 0);
+          if (res.status === 201) created += 1;
+        }),
+        { numRuns: RUNS },
+      );
+      expect(created, 'some random bodies are valid resources').to.be.greaterThan(0);
+    });
+
+    it('PATCH /admin/apps/{id}/resources/{rid}: always a listed status and a JSON body; a refused change leaves the resource as it was', async () => {
+      let patched = 0;
+      const target = fc.oneof({ weight: 8, arbitrary: fc.constant('resource') }, { weight: 1, arbitrary: hostileString.map((x) => x.slice(0, 200)) });
+      await fc.assert(
+        fc.asyncProperty(target, body(patchResourceShape), contentType, async (which, text, type) => {
+          const id = which === 'resource' ? resourceId : looseQueryValue(which).replace(/[/?]/g, '_') || 'x';
+          const stored = JSON.stringify((await resourcesOf()).find((r) => r.id === resourceId));
+          const res = await admin('PATCH', `/admin/apps/${owner.app_id}/resources/${id}`, text, type || undefined);
+          checkAdminReply(res, `PATCH resource ${id.slice(0, 40)} ${text.slice(0, 120)} as ${type}`);
+          expect(res.status).not.to.equal(201);
+          if (res.status !== 200) expect(JSON.stringify((await resourcesOf()).find((r) => r.id === resourceId))).to.equal(stored);
           else patched += 1;
         }),
         { numRuns: RUNS },

@@ -24,6 +24,7 @@ describe('hostile input', function () {
   let browser: Browser;
   let uid: string;
   let emailCsrf: string;
+  let resourceId: string;
 
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
   const send = (target: string, init: RawInit = {}) => raw(h.url, target, init);
@@ -45,6 +46,7 @@ describe('hostile input', function () {
     await h.start();
     app = await h.createApp({ post_logout_redirect_uris: ['http://localhost:8080/bye'] });
     A = `/apps/${app.app_id}`;
+    resourceId = (await h.admin('POST', `/admin/apps/${app.app_id}/resources`, { identifier: 'https://api.example.com', scopes: ['read'] })).body.id;
     browser = new Browser();
     const login = await h.startLogin(app, browser);
     uid = uidOf(login.page.url);
@@ -59,6 +61,8 @@ describe('hostile input', function () {
   const bodyEndpoints = () => [
     { label: 'POST /admin/apps', path: '/admin/apps', method: 'POST', headers: admin, type: 'application/json' },
     { label: 'PATCH /admin/apps/{id}', path: `/admin/apps/${app.app_id}`, method: 'PATCH', headers: admin, type: 'application/json' },
+    { label: 'POST /admin/apps/{id}/resources', path: `/admin/apps/${app.app_id}/resources`, method: 'POST', headers: admin, type: 'application/json' },
+    { label: 'PATCH /admin/apps/{id}/resources/{rid}', path: `/admin/apps/${app.app_id}/resources/${resourceId}`, method: 'PATCH', headers: admin, type: 'application/json' },
     { label: 'POST interaction /email', path: `${A}/interaction/${uid}/email`, method: 'POST', headers: { cookie: cookiesFor(`${A}/interaction/${uid}/email`), accept: 'text/html' }, type: 'application/x-www-form-urlencoded' },
     { label: 'POST interaction /link', path: `${A}/interaction/${uid}/link`, method: 'POST', headers: { cookie: cookiesFor(`${A}/interaction/${uid}/link`), accept: 'text/html' }, type: 'application/x-www-form-urlencoded' },
     { label: 'POST /token', path: `${A}/token`, method: 'POST', headers: {}, type: 'application/x-www-form-urlencoded' },
@@ -72,6 +76,7 @@ describe('hostile input', function () {
   /** Every endpoint reachable by GET (query strings are their input). */
   const getEndpoints = () => [
     { label: 'GET /admin/apps', path: '/admin/apps', headers: admin },
+    { label: 'GET /admin/apps/{id}/resources', path: `/admin/apps/${app.app_id}/resources`, headers: admin },
     { label: 'GET interaction', path: `${A}/interaction/${uid}`, headers: { accept: 'text/html' } },
     { label: 'GET interaction /link', path: `${A}/interaction/${uid}/link`, headers: { accept: 'text/html' } },
     { label: 'GET /auth', path: `${A}/auth`, headers: { accept: 'text/html' } },

@@ -220,6 +220,21 @@ export class AppsService {
     return written ? outcome : 'gone';
   }
 
+  /**
+   * One change to the app's record by a service that keeps its data there (the app's
+   * further clients, clients-service.ts): the same compare-and-replace, retried, as every
+   * other write, then every instance rebuilds the app's Provider.
+   */
+  modify(id: string, change: (current: AppRecord) => Promise<AppRecord | undefined>): Promise<AppRecord> {
+    return this.#writeExisting(id, change);
+  }
+
+  /** `app`'s keys with those it needs to sign as `signing` says added (in the caller's write). */
+  async keysSigningAs(app: AppRecord, signing: ClientChoices): Promise<AppRecord['keys']> {
+    const wanting = withChoices(app, signing);
+    return (await keysForSigning(wanting, this.#deps.clock.now(), this.#keyMaker(app.id))) ?? app.keys;
+  }
+
   #keyMaker(appId: string): KeyMaker {
     return (alg) => generateKey(appId, this.#deps.kek, alg, this.#deps.clock.now());
   }

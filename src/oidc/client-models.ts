@@ -72,7 +72,7 @@ export function initialAccessTokenAdapter(deps: ClientModelDeps): Adapter {
     async find(token: string) {
       const app = await deps.storedApp().catch(unavailable);
       const found = app && usableInitialAccessToken(app, initialAccessTokenHash(deps.kek, token), deps.clock.now());
-      return found && (initialAccessTokenPayload(token, found.createdAt, [REGISTRATION_POLICY]) as AdapterPayload);
+      return found && (initialAccessTokenPayload(token, [REGISTRATION_POLICY]) as AdapterPayload);
     },
     upsert: refused,
     destroy: refused,

@@ -569,7 +569,7 @@ export const CLIENT_MODEL = 'Client';
  * A22 Registration. With `features.registration.initialAccessToken: true`, POST at the
  * registration endpoint looks its Bearer token up with the adapter of model
  * `InitialAccessToken`, the token itself as the id, and takes the payload as the token
- * (expiry checked only when the payload has `exp`); unknown, it answers 401
+ * (`exp` and `iat`, when the payload has them, checked against the system time); unknown, it answers 401
  * invalid_token. Then it runs the policies the payload names on the client's properties
  * (a policy that throws an OAuth error ends the request with it), stores the client
  * (A21) and only after that saves the registration access token, which keeps the
@@ -584,9 +584,13 @@ export function registeringWith(): string | undefined {
   return typeof jti === 'string' ? jti : undefined;
 }
 
-/** A22: the payload the engine takes as an initial access token with the value `token` (no `exp`: Postern decides expiry). */
-export function initialAccessTokenPayload(token: string, issuedAt: number, policies: readonly string[]) {
-  return { jti: token, kind: INITIAL_ACCESS_TOKEN_MODEL, iat: Math.floor(issuedAt / 1000), policies: [...policies] };
+/**
+ * A22: the payload the engine takes as an initial access token with the value `token`.
+ * Neither `exp` nor `iat`: the engine would compare them with the system time, while
+ * Postern decides expiry on its own clock (client-models.ts).
+ */
+export function initialAccessTokenPayload(token: string, policies: readonly string[]) {
+  return { jti: token, kind: INITIAL_ACCESS_TOKEN_MODEL, policies: [...policies] };
 }
 
 /** Postern's refusals as the engine's OAuth errors, for what runs inside the engine (adapter, registration policies). */

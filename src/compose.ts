@@ -92,7 +92,6 @@ export function composeServices(deps: ServiceDeps): Services {
   const documents = new SealedOidcStore(stores.oidc, config.keyEncryptionKey);
   const providerDeps: ProviderDeps = {
     clients,
-    rules,
     stores: { ...stores, oidc: documents },
     kek: config.keyEncryptionKey,
     cookieSecrets: config.cookieSecrets,

@@ -6,7 +6,7 @@
 import { PosternError } from '../errors.ts';
 import type { ClientRecord } from '../storage/ports.ts';
 import { onAllowedHost } from '../apps/clients.ts';
-import { MAX_URIS, type InputRules } from './app-input.ts';
+import { MAX_URIS } from './app-input.ts';
 import { endpointUriProblem, redirectUriProblem } from './redirect-uris.ts';
 
 const invalid = (description: string) => new PosternError('bad_request', description);
@@ -42,10 +42,17 @@ const DISPLAY_URIS = ['logo_uri', 'client_uri', 'policy_uri', 'tos_uri'];
  * `metadata` passes Postern's own rules. `hosts`: the policy of the initial access token
  * the client is registered with, when it has one.
  */
-export function checkClientMetadata(metadata: Record<string, unknown>, rules: InputRules, hosts: readonly string[] | undefined): void {
+export function checkClientMetadata(metadata: Record<string, unknown>, hosts: readonly string[] | undefined): void {
   for (const key of ['frontchannel_logout_uri', 'frontchannel_logout_session_required']) {
     if (metadata[key] !== undefined) {
       throw invalidMetadata(`${key} is not supported: front-channel logout depends on third-party cookies, which browsers block. Register backchannel_logout_uri instead.`);
+    }
+  }
+  // Postern's back-channel logout (src/logout/) tells the app's default client only, so a
+  // further client registering an endpoint would wait for logout tokens that never come.
+  for (const key of ['backchannel_logout_uri', 'backchannel_logout_session_required']) {
+    if (metadata[key] !== undefined) {
+      throw invalidMetadata(`${key} is supported on the app's default client only (PATCH /admin/apps/{id}); a further client is not sent logout tokens.`);
     }
   }
   const name = metadata.client_name;
@@ -54,9 +61,9 @@ export function checkClientMetadata(metadata: Record<string, unknown>, rules: In
   }
   uriList(metadata.redirect_uris, 'redirect_uris', true, hosts);
   if (metadata.post_logout_redirect_uris !== undefined) uriList(metadata.post_logout_redirect_uris, 'post_logout_redirect_uris', false, hosts);
-  for (const [field, httpLoopback] of [['backchannel_logout_uri', rules.httpLoopbackEndpoints], ['initiate_login_uri', false], ...DISPLAY_URIS.map((f) => [f, false] as const)] as const) {
+  for (const field of ['initiate_login_uri', ...DISPLAY_URIS]) {
     const value = metadata[field];
-    const problem = value === undefined ? undefined : endpointUriProblem(value, httpLoopback);
+    const problem = value === undefined ? undefined : endpointUriProblem(value, false);
     if (problem) throw invalidMetadata(`${field} ${problem}.`);
   }
 }
@@ -76,18 +83,18 @@ function uriList(value: unknown, field: string, required: boolean, hosts: readon
 }
 
 /** The body of POST /admin/apps/{id}/clients: its metadata, checked. */
-export function parseNewClient(body: unknown, rules: InputRules): Record<string, unknown> {
+export function parseNewClient(body: unknown): Record<string, unknown> {
   const metadata = asMetadata(body);
-  checkClientMetadata(metadata, rules, undefined);
+  checkClientMetadata(metadata, undefined);
   return metadata;
 }
 
 /** The body of PATCH …/clients/{clientId} merged onto the client's metadata: null removes a field. */
-export function parseClientChanges(body: unknown, current: ClientRecord, rules: InputRules): Record<string, unknown> {
+export function parseClientChanges(body: unknown, current: ClientRecord): Record<string, unknown> {
   const changes = asMetadata(body);
   const merged: Record<string, unknown> = { ...current.metadata, ...changes };
   for (const [key, value] of Object.entries(changes)) if (value === null) delete merged[key];
-  checkClientMetadata(merged, rules, current.redirectUriHosts);
+  checkClientMetadata(merged, current.redirectUriHosts);
   return merged;
 }
 

@@ -20,7 +20,6 @@ import type { Clock } from '../clock.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ErrorPage } from '../http/error-handler.ts';
 import type { ClientsService } from '../apps/clients-service.ts';
-import type { InputRules } from '../admin/app-input.ts';
 import { clientAdapter, initialAccessTokenAdapter, type ClientModelDeps } from './client-models.ts';
 import { CLIENT_MODEL, INITIAL_ACCESS_TOKEN_MODEL } from './engine.ts';
 import { registrationFeatures } from './registration.ts';
@@ -37,8 +36,6 @@ export interface ProviderDeps {
   readonly metrics: Metrics;
   /** The apps' further clients and initial access tokens (registration.ts, client-models.ts). */
   readonly clients: ClientsService;
-  /** The rules for registered URIs, as the admin API applies them. */
-  readonly rules: InputRules;
   /** The hosted pages' look for the engine's own pages (HTML; the views escape). */
   readonly pages: {
     readonly errorPage: ErrorPage;
@@ -90,7 +87,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     pkce: { required: (_ctx, client) => (client.clientId === app.id ? requirePkceOf(app) : true) },
     features: {
       ...shared.features,
-      ...registrationFeatures(models, deps.rules),
+      ...registrationFeatures(models),
       rpInitiatedLogout: {
         ...shared.features.rpInitiatedLogout,
         async logoutSource(ctx, form) {

@@ -9,7 +9,6 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { findClient, initialAccessTokenHash } from '../apps/clients.ts';
 import { newClientId } from '../apps/clients-service.ts';
-import type { InputRules } from '../admin/app-input.ts';
 import { checkClientMetadata } from '../admin/client-input.ts';
 import { REGISTRATION_POLICY, type ClientModelDeps } from './client-models.ts';
 import { asEngineError, registeringWith, unavailable } from './engine.ts';
@@ -27,7 +26,7 @@ async function allowedHosts(ctx: KoaContextWithOIDC, deps: ClientModelDeps): Pro
   return clientId === undefined ? undefined : findClient(app, clientId)?.redirectUriHosts;
 }
 
-export function registrationFeatures(deps: ClientModelDeps, rules: InputRules) {
+export function registrationFeatures(deps: ClientModelDeps) {
   return {
     registration: {
       enabled: true,
@@ -37,7 +36,7 @@ export function registrationFeatures(deps: ClientModelDeps, rules: InputRules) {
       policies: {
         async [REGISTRATION_POLICY](ctx: KoaContextWithOIDC, properties: Record<string, unknown>) {
           try {
-            checkClientMetadata(properties, rules, await allowedHosts(ctx, deps));
+            checkClientMetadata(properties, await allowedHosts(ctx, deps));
           } catch (err) {
             asEngineError(err);
           }

@@ -82,7 +82,6 @@ export function providerDeps(stores: Stores): ProviderDeps {
   const apps = new AppsService({ stores, clock: systemClock, kek: KEK, validateClient: async () => {}, changed: async () => {} });
   return {
     clients: new ClientsService({ apps, clock: systemClock, kek: KEK, validateMetadata: (m) => validateClientMetadata(m as Parameters<typeof validateClientMetadata>[0]) }),
-    rules: { httpLoopbackEndpoints: true },
     metrics,
     stores,
     kek: KEK,

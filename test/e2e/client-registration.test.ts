@@ -163,8 +163,12 @@ describe('Dynamic Client Registration (RFC 7591, RFC 7592)', () => {
       expect(listed.body.redirect_uris).to.deep.equal(['https://app.example.com/new']);
     });
 
-    it('deletes the client', async () => {
+    it('deletes the client; registration, update and deletion are in the audit trail', async () => {
       expect((await manage('DELETE', registered.registration_access_token)).status).to.equal(204);
+      await h.server.audit.flushed();
+      const audited = (await h.admin('GET', `/admin/apps/${app.app_id}/audit?limit=200`)).body.events as { type: string; client_id?: string }[];
+      const mine = audited.filter((e) => e.client_id === registered.client_id).map((e) => e.type);
+      expect(mine).to.include.members(['client.registered', 'client.updated', 'client.deleted']);
       expect((await h.admin('GET', `/admin/apps/${app.app_id}/clients/${registered.client_id}`)).status).to.equal(404);
       expect((await manage('GET', registered.registration_access_token)).status).to.equal(401);
     });

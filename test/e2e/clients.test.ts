@@ -89,6 +89,27 @@ describe('clients of an app (admin API)', () => {
     expect((await introspect(rotated.body.client_secret)).status).to.equal(200);
   });
 
+  it("rotates the default client's secret too, with its grace period by HTTP Basic, and only by the registered method", async () => {
+    const own = await h.createApp({ token_endpoint_auth_method: 'client_secret_basic' });
+    const rotated = await h.admin('POST', `/admin/apps/${own.app_id}/clients/${own.app_id}/secret`, { grace_period_seconds: 30 });
+    expect(rotated.status).to.equal(200);
+    const introspect = (secret: string, how: 'basic' | 'post') =>
+      fetch(`${own.issuer}/token/introspection`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(how === 'basic' && { authorization: `Basic ${Buffer.from(`${own.app_id}:${secret}`).toString('base64')}` }) },
+        body: new URLSearchParams({ token: 'nothing', ...(how === 'post' && { client_id: own.app_id, client_secret: secret }) }),
+      }).then((res) => res.status);
+    expect(await introspect(own.client_secret!, 'basic')).to.equal(200);
+    expect(await introspect(rotated.body.client_secret, 'basic')).to.equal(200);
+    // The old secret in the form is refused as any secret sent the other way.
+    expect(await introspect(own.client_secret!, 'post')).to.equal(401);
+    expect((await h.admin('GET', `/admin/apps/${own.app_id}/clients/${own.app_id}`)).body.previous_secret_expires_at).to.be.a('string');
+    h.clock.travel(31);
+    expect(await introspect(own.client_secret!, 'basic')).to.equal(401);
+    // A public client has no secret to rotate.
+    expect((await h.admin('POST', `/admin/apps/${app.app_id}/clients/${app.app_id}/secret`, {})).status).to.equal(409);
+  });
+
   it('deleting a client ends its tokens at once and makes it unknown', async () => {
     const created = await h.admin('POST', clients(), { redirect_uris: [REDIRECT_URI] });
     const client = asClient(app, created.body);

@@ -1,5 +1,6 @@
 // The pages of the hosted login, each with the forms (action and CSRF token) it needs.
 import type { Context } from 'koa';
+import { clientDisplayOf } from '../src/apps/clients.ts';
 import type { SignIn } from '../src/sign-in/sign-in.ts';
 import type { Csrf } from './csrf.ts';
 import type { Details, LoginPage } from './login-attempt.ts';
@@ -33,9 +34,11 @@ export class LoginPages {
     return { action: `${page.path}/${purpose}`, csrf: this.#csrf.issue(ctx, page.cookiePath, `${purpose}:${page.uid}`) };
   }
 
-  login(ctx: Context, page: LoginPage, status = 200, email?: string, error?: string): void {
+  /** `clientId`: the client signing in, whose registered name the page shows (the app's for its default client). */
+  login(ctx: Context, page: LoginPage, status = 200, email?: string, error?: string, clientId?: string): void {
     const target = this.#form(ctx, page, 'email');
-    html(ctx, status, loginPage({ appName: page.live.app.name, action: target.action, csrf: target.csrf, email, error }));
+    const appName = clientDisplayOf(page.live.app, clientId).name;
+    html(ctx, status, loginPage({ appName, action: target.action, csrf: target.csrf, email, error }));
   }
 
   checkEmail(ctx: Context, page: LoginPage, email: string, status = 200, error?: string): void {

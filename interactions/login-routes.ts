@@ -53,7 +53,7 @@ export function loginRouter(deps: LoginDeps) {
       // An app that knows the address passes it as login_hint; it is only ever a
       // suggestion in the field (escaped), never used without the person submitting it.
       const hint = normalizeEmail(details.params.login_hint);
-      return pages.login(ctx, page, 200, hint.ok ? hint.email : undefined);
+      return pages.login(ctx, page, 200, hint.ok ? hint.email : undefined, undefined, String(details.params.client_id));
     }
     if (details.prompt.name === 'consent' && details.session?.accountId) {
       return finishLogin(ctx, page, details.session.accountId);
@@ -68,7 +68,7 @@ export function loginRouter(deps: LoginDeps) {
     const body = await checkedForm(ctx, page, 'email');
     if (!body) return;
     const checked = normalizeEmail(body.email);
-    if (!checked.ok) return pages.login(ctx, page, 400, String(body.email ?? '').slice(0, 254), checked.reason);
+    if (!checked.ok) return pages.login(ctx, page, 400, String(body.email ?? '').slice(0, 254), checked.reason, String(details.params.client_id));
     await signIn.requestLink(page.attempt(details), checked.email, requestInfo(ctx));
     pages.checkEmail(ctx, page, checked.email);
   });

@@ -3,6 +3,8 @@
 // server.ts puts HTTP in front of them.
 import type { Config } from '../config/load.ts';
 import { AppsService } from './apps/apps-service.ts';
+import { ClientsService } from './apps/clients-service.ts';
+import type { InputRules } from './admin/app-input.ts';
 import { createAuditLog, type AuditEvent, type AuditLog } from './audit.ts';
 import type { Clock } from './clock.ts';
 import { deriveKey } from './keys/encryption.ts';
@@ -44,6 +46,9 @@ export interface Services {
   readonly audit: AuditLog;
   readonly registry: ProviderRegistry;
   readonly apps: AppsService;
+  readonly clients: ClientsService;
+  /** The rules for registered URIs (http loopback endpoints outside production only). */
+  readonly rules: InputRules;
   readonly mailQueue: MailQueue;
   readonly backchannel: BackchannelLogout;
   readonly signIn: SignIn;
@@ -68,8 +73,25 @@ export function composeServices(deps: ServiceDeps): Services {
       metrics.audited(event);
     },
   };
+  const apps = new AppsService({
+    stores,
+    clock,
+    kek: config.keyEncryptionKey,
+    validateClient: (app) => validateClientMetadata(clientMetadataOf(app, config.keyEncryptionKey)),
+    async changed(id) {
+      registry.invalidate(id);
+      await stores.changes.publish(id).catch((err: unknown) => {
+        logger.warn('app change not broadcast; other instances pick it up on revalidation', { app_id: id, err: String(err) });
+      });
+    },
+  });
+
+  const clients = new ClientsService({ apps, clock, kek: config.keyEncryptionKey, validateMetadata: (metadata) => validateClientMetadata(metadata as Parameters<typeof validateClientMetadata>[0]) });
+  // The rules for registered URIs, the same for the admin API and registration.
+  const rules: InputRules = { httpLoopbackEndpoints: config.env !== 'production' };
   const documents = new SealedOidcStore(stores.oidc, config.keyEncryptionKey);
   const providerDeps: ProviderDeps = {
+    clients,
     stores: { ...stores, oidc: documents },
     kek: config.keyEncryptionKey,
     cookieSecrets: config.cookieSecrets,
@@ -98,19 +120,6 @@ export function composeServices(deps: ServiceDeps): Services {
     revalidateMs: stores.kind === 'memory' ? Number.POSITIVE_INFINITY : stores.kind.includes('redis') ? 30_000 : 1_000,
   });
   stores.changes.subscribe((appId) => registry.invalidate(appId));
-
-  const apps = new AppsService({
-    stores,
-    clock,
-    kek: config.keyEncryptionKey,
-    validateClient: (app) => validateClientMetadata(clientMetadataOf(app, config.keyEncryptionKey)),
-    async changed(id) {
-      registry.invalidate(id);
-      await stores.changes.publish(id).catch((err: unknown) => {
-        logger.warn('app change not broadcast; other instances pick it up on revalidation', { app_id: id, err: String(err) });
-      });
-    },
-  });
 
   const mailQueue = new MailQueue({
     outbox: stores.outbox,
@@ -145,5 +154,5 @@ export function composeServices(deps: ServiceDeps): Services {
   });
 
   const keyRotation = new KeyRotationScheduler({ apps, rotationDays: config.keyRotationDays, logger, audit, clock });
-  return { audit, registry, apps, mailQueue, backchannel, signIn, keyRotation, documents };
+  return { audit, registry, apps, clients, rules, mailQueue, backchannel, signIn, keyRotation, documents };
 }

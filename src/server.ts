@@ -12,6 +12,7 @@ import { Csrf } from '../interactions/csrf.ts';
 import { devMailboxPage } from '../interactions/views/dev-mailbox-page.ts';
 import { errorPage, logoutPage, signedOutPage, stillSignedInPage } from '../interactions/views/pages.ts';
 import { adminGate } from './admin/admin-auth.ts';
+import { clientRouter } from './admin/client-routes.ts';
 import { adminRouter } from './admin/admin-routes.ts';
 import { adminSignOutRouter } from './admin/sign-out-routes.ts';
 import type { AppsService } from './apps/apps-service.ts';
@@ -110,7 +111,8 @@ export function buildServer(deps: ServerDeps): Server {
       devMailbox: devMailbox && (() => devMailboxPage(devMailbox.list())),
       metrics: () => metrics.render(),
     }),
-    admin: adminRouter({ apps, publicUrl: config.publicUrl, audit, rules: { httpLoopbackEndpoints: config.env !== 'production' } }),
+    admin: adminRouter({ apps, publicUrl: config.publicUrl, audit, rules: services.rules }),
+    clients: clientRouter({ apps, clients: services.clients, audit }),
     login: loginRouter({ registry, signIn: services.signIn, csrf: new Csrf(config.cookieSecrets, https) }),
     revokeAll: revokeAllRouter({ registry, documents: services.documents, backchannel: services.backchannel, audit }),
     adminSignOut: adminSignOutRouter({ apps, documents: services.documents, backchannel: services.backchannel, audit }),
@@ -133,6 +135,7 @@ export function buildServer(deps: ServerDeps): Server {
     refuseNonCanonicalPaths(),
     mountRouter(routers.root),
     mountRouter(routers.admin),
+    mountRouter(routers.clients),
     mountRouter(routers.adminSignOut),
     mountRouter(routers.login),
     mountRouter(routers.revokeAll),

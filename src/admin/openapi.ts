@@ -3,6 +3,7 @@
 // the code. Served at GET /admin/openapi.json; docs/openapi.json is its rendering
 // (`npm run docs:openapi`), and a test fails when the two differ. The test suite checks
 // every admin response it receives against this document.
+import { clientPaths, clientSchemas } from './openapi-clients.ts';
 import { DEFAULT_SETTINGS, SETTING_RANGES } from '../apps/app-settings.ts';
 import { SIGNING_ALGS } from '../apps/client-options.ts';
 import { ERROR_KINDS, type ErrorKind } from '../errors.ts';
@@ -513,6 +514,7 @@ function document() {
           responses: responses({ 200: ok('A page of events.', ref('AuditPage')) }, { 400: 'BadRequest', 404: 'NotFound' }),
         },
       },
+      ...clientPaths({ ref, ok, responses, jsonBody, appIdParam, withBody: WITH_BODY }),
       '/admin/apps/{id}/sign-outs': {
         parameters: [appIdParam],
         post: {
@@ -550,6 +552,7 @@ function document() {
         CreateResource: createResource,
         UpdateResource: updateResource,
         ApiResource: apiResource,
+        ...clientSchemas,
         ...errorSchemas,
       },
       responses: errorResponses,

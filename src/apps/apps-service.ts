@@ -221,16 +221,23 @@ export class AppsService {
   }
 
   /**
-   * A change of the record made by another service (api-resources.ts): `change` gets the
-   * stored record and the time, and returns the record to write (or throws); written by
-   * compare-and-replace, recomputed on a concurrent change, then every instance rebuilds
-   * the app's Provider.
+   * One change to the app's record by a service that keeps its data there (its further
+   * clients, clients-service.ts; its APIs, api-resources.ts): `change` gets the stored
+   * record and the time and returns the record to write (or throws); written by the same
+   * compare-and-replace, recomputed on a concurrent change, as every other write, then every
+   * instance rebuilds the app's Provider.
    */
-  async modify(id: string, change: (current: AppRecord, now: number) => AppRecord): Promise<AppRecord> {
+  async modify(id: string, change: (current: AppRecord, now: number) => AppRecord | Promise<AppRecord>): Promise<AppRecord> {
     return this.#writeExisting(id, async (current) => {
       const now = this.#deps.clock.now();
-      return { ...change(current, now), id, updatedAt: bump(current, now) };
+      return { ...(await change(current, now)), id, updatedAt: bump(current, now) };
     });
+  }
+
+  /** `app`'s keys with those it needs to sign as `signing` says added (in the caller's write). */
+  async keysSigningAs(app: AppRecord, signing: ClientChoices): Promise<AppRecord['keys']> {
+    const wanting = withChoices(app, signing);
+    return (await keysForSigning(wanting, this.#deps.clock.now(), this.#keyMaker(app.id))) ?? app.keys;
   }
 
   #keyMaker(appId: string): KeyMaker {

@@ -8,6 +8,9 @@ export interface Schema {
   readonly items?: Schema;
   readonly properties?: Readonly<Record<string, Schema>>;
   readonly $ref?: string;
+  readonly oneOf?: readonly Schema[];
+  readonly anyOf?: readonly Schema[];
+  readonly const?: unknown;
 }
 
 interface Operation {
@@ -50,7 +53,10 @@ export function fieldSchema(document: unknown, body: Schema | undefined, path: r
   return resolve(document as Document, schema);
 }
 
+/** The JSON types a schema allows; a union (`oneOf`/`anyOf`, e.g. a count or "single_use") allows each of its branches'. */
 export function typesOf(schema: Schema | undefined): readonly string[] {
-  if (schema?.type === undefined) return [];
-  return typeof schema.type === 'string' ? [schema.type] : schema.type;
+  if (schema === undefined) return [];
+  if (schema.type !== undefined) return typeof schema.type === 'string' ? [schema.type] : schema.type;
+  if (schema.const !== undefined) return [schema.const === null ? 'null' : typeof schema.const];
+  return [...new Set([...(schema.oneOf ?? []), ...(schema.anyOf ?? [])].flatMap(typesOf))];
 }

@@ -35,6 +35,8 @@ const ROUTER_POLICIES: Readonly<Record<string, 'writes' | 'serve'>> = {
   // Creating an app and rotating keys generate keys; changing one rebuilds its engine;
   // deleting one purges all its data.
   admin: 'writes',
+  // A client's change rebuilds its app's engine and may generate keys.
+  clients: 'writes',
   // Requesting and resending a link sends mail; typing a code and confirming a link
   // check it and finish the sign-in.
   login: 'writes',

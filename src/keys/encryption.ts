@@ -52,6 +52,7 @@ export function keyedHash(key: Buffer, value: string): string {
 }
 
 /** The context a client secret is sealed with: it opens for its own app only. */
-export function clientSecretContext(appId: string): string {
-  return `postern:client-secret:${appId}`;
+export function clientSecretContext(appId: string, clientId = appId): string {
+  // The default client's id is the app's: its context stays as it always was.
+  return clientId === appId ? `postern:client-secret:${appId}` : `postern:client-secret:${appId}:${clientId}`;
 }

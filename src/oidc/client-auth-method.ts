@@ -5,28 +5,44 @@
 // for both (engine.ts, A18), so a secret sent the other way is refused here, before the
 // engine runs, at every endpoint that authenticates clients: token, revocation,
 // introspection (and so revoke_all, which is answered there) and pushed authorization
-// requests. Each app has one client, so the app's registered method is the one to hold to.
+// requests. Each client is held to its own registered method.
+//
+// After a secret rotation the client's previous secret is accepted for its grace period:
+// presented by the registered method, it is replaced by the current one before the engine,
+// which knows one secret per client, compares it.
+import { timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
+import type { ClientCredentials } from '../apps/clients.ts';
 import { PosternError } from '../errors.ts';
-import type { TokenEndpointAuthMethod } from '../storage/ports.ts';
-import { engineForm, isEngineRoute, secretTransport } from './engine.ts';
+import { engineForm, isEngineRoute, presentedCredentials, presentSecretInstead, secretTransport } from './engine.ts';
 import { INTROSPECTION_PATH, PAR_PATH, REVOCATION_PATH, TOKEN_PATH } from './shared-configuration.ts';
 
 const AUTHENTICATING_ROUTES = [TOKEN_PATH, REVOCATION_PATH, INTROSPECTION_PATH, PAR_PATH];
 
-export function registeredClientAuthMethod(registered: TokenEndpointAuthMethod, issuer: string): Middleware {
+const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/** `credentialsOf`: the client's registered method and secrets as stored now; undefined for a client the app does not have. */
+export function registeredClientAuthMethod(credentialsOf: (clientId: string) => Promise<ClientCredentials | undefined>, issuer: string): Middleware {
   return async (ctx, next) => {
-    // A public client presenting a secret is the engine's own invalid_client already.
-    if (registered !== 'none' && AUTHENTICATING_ROUTES.some((route) => isEngineRoute(ctx, ctx.path, 'POST', route))) {
+    if (AUTHENTICATING_ROUTES.some((route) => isEngineRoute(ctx, ctx.path, 'POST', route))) {
       const form = await engineForm(ctx);
       const presented = form && secretTransport(ctx, form);
-      if (presented && presented !== registered) {
+      const credentials = presented && presentedCredentials(ctx, form, presented);
+      const client = credentials ? await credentialsOf(credentials.clientId) : undefined;
+      // A public client presenting a secret, or an unknown one, is the engine's own invalid_client already.
+      const registered = client?.method;
+      if (!credentials || !client || registered === 'none') return next();
+      if (presented !== registered) {
         const description = `This client is registered for ${registered}: it authenticates with that method only.`;
         // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge,
         // spelt as the engine spells its own.
         const challenge: Record<string, string> =
           presented === 'client_secret_basic' ? { 'WWW-Authenticate': `Basic realm="${issuer}", error="invalid_client", error_description="${description}"` } : {};
         throw new PosternError('invalid_client', description, challenge);
+      }
+      const { secret, previousSecret } = client;
+      if (secret && previousSecret && !same(credentials.secret, secret) && same(credentials.secret, previousSecret)) {
+        await presentSecretInstead(ctx, presented, credentials.clientId, secret);
       }
     }
     await next();

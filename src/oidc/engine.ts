@@ -557,3 +557,93 @@ export function clientRefusedStructuredToken(ctx: Context): string | undefined {
  * grant (its refresh token, revoke_all) is how a JWT access token is ended early.
  */
 export const JWT_ACCESS_TOKEN_MODEL = 'JwtAccessToken';
+/**
+ * A18 (continued) The client a request authenticates as, and the secret it presents, as
+ * the engine reads them: `client_id` and `client_secret` of the form, or the HTTP Basic
+ * credentials (base64 of `client_id:client_secret`, each form-urlencoded, `+` a space).
+ * Undefined when the engine would refuse the request's credentials anyway.
+ */
+export function presentedCredentials(ctx: Context, form: ParsedUrlQuery, transport: SecretTransport): { clientId: string; secret: string } | undefined {
+  if (transport === 'client_secret_post') {
+    const { client_id: clientId, client_secret: secret } = form;
+    return typeof clientId === 'string' && typeof secret === 'string' ? { clientId, secret } : undefined;
+  }
+  const basic = Buffer.from(ctx.get('authorization').split(' ')[1] ?? '', 'base64').toString('utf8');
+  const i = basic.indexOf(':');
+  if (i === -1) return undefined;
+  try {
+    const decode = (token: string) => decodeURIComponent(token.replace(/\+/g, '%20'));
+    return { clientId: decode(basic.slice(0, i)), secret: decode(basic.slice(i + 1)) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Makes the engine see `secret` where the request presented another one, by the same
+ * transport: a client's previous secret during its grace period becomes its current one
+ * (client-auth-method.ts), so the engine's single registered secret is all it compares.
+ */
+export async function presentSecretInstead(ctx: Context, transport: SecretTransport, clientId: string, secret: string): Promise<void> {
+  if (transport === 'client_secret_post') {
+    await rewriteEngineForm(ctx, (form) => ({ ...form, client_secret: secret }));
+    return;
+  }
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  ctx.request.headers.authorization = `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`;
+}
+
+/**
+ * A21 Clients through the adapter. `Client.find(id)` looks in the configured (static)
+ * clients first and otherwise asks the adapter of model `Client` on every call, caching
+ * instances only by a hash of the properties the adapter returned: a client the adapter
+ * no longer finds is unknown at the next request, a changed one is rebuilt from its new
+ * properties. Every use of a token finds its client first (userinfo and introspection
+ * for an access token, the token endpoint authenticating the client for a refresh token
+ * or a code), so when a client is removed its tokens stop working at once. The engine
+ * stores a registered client with the adapter's `upsert` (its `client.metadata()`, the
+ * secret in clear) and removes it with `destroy` (RFC 7592 DELETE).
+ */
+export const CLIENT_MODEL = 'Client';
+
+/**
+ * A22 Registration. With `features.registration.initialAccessToken: true`, POST at the
+ * registration endpoint looks its Bearer token up with the adapter of model
+ * `InitialAccessToken`, the token itself as the id, and takes the payload as the token
+ * (`exp` and `iat`, when the payload has them, checked against the system time); unknown, it answers 401
+ * invalid_token. Then it runs the policies the payload names on the client's properties
+ * (a policy that throws an OAuth error ends the request with it), stores the client
+ * (A21) and only after that saves the registration access token, which keeps the
+ * policies, so they run again at every RFC 7592 update. While the client is stored,
+ * `Provider.ctx.oidc.entities.InitialAccessToken` is the token found.
+ */
+export const INITIAL_ACCESS_TOKEN_MODEL = 'InitialAccessToken';
+
+/** The initial access token (its value) the request being handled registers a client with; undefined outside a registration. */
+export function registeringWith(): string | undefined {
+  const jti = (Provider.ctx?.oidc?.entities as { InitialAccessToken?: { jti?: unknown } } | undefined)?.InitialAccessToken?.jti;
+  return typeof jti === 'string' ? jti : undefined;
+}
+
+/**
+ * A22: the payload the engine takes as an initial access token with the value `token`.
+ * Neither `exp` nor `iat`: the engine would compare them with the system time, while
+ * Postern decides expiry on its own clock (client-models.ts).
+ */
+export function initialAccessTokenPayload(token: string, policies: readonly string[]) {
+  return { jti: token, kind: INITIAL_ACCESS_TOKEN_MODEL, policies: [...policies] };
+}
+
+/** Postern's refusals as the engine's OAuth errors, for what runs inside the engine (adapter, registration policies). */
+export function asEngineError(err: unknown): never {
+  if (err instanceof PosternError) {
+    // The engine's InvalidRedirectUri has a fixed description (a mismatch at /auth): the
+    // metadata error, renamed, keeps ours (RFC 7591 §3.2.2).
+    if (err.kind === 'invalid_redirect_uri') throw Object.assign(new errors.InvalidClientMetadata(err.description), { error: 'invalid_redirect_uri', message: 'invalid_redirect_uri' });
+    if (err.kind === 'invalid_client_metadata') throw new errors.InvalidClientMetadata(err.description);
+    if (err.kind === 'unauthenticated') throw new errors.InvalidToken(err.description);
+    if (err.kind === 'unavailable') unavailable(new StoreUnavailableError('store', err));
+    throw new errors.InvalidRequest(err.description, err.status);
+  }
+  unavailable(err);
+}

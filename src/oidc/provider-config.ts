@@ -20,6 +20,10 @@ import { requirePkceOf } from '../apps/client-options.ts';
 import type { Clock } from '../clock.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ErrorPage } from '../http/error-handler.ts';
+import type { ClientsService } from '../apps/clients-service.ts';
+import { clientAdapter, initialAccessTokenAdapter, type ClientModelDeps } from './client-models.ts';
+import { CLIENT_MODEL, INITIAL_ACCESS_TOKEN_MODEL } from './engine.ts';
+import { registrationFeatures } from './registration.ts';
 
 export interface ProviderDeps {
   readonly stores: Stores;
@@ -31,6 +35,8 @@ export interface ProviderDeps {
   readonly clock: Clock;
   /** Tokens issued and refresh-token replays are counted here. */
   readonly metrics: Metrics;
+  /** The apps' further clients and initial access tokens (registration.ts, client-models.ts). */
+  readonly clients: ClientsService;
   /** The hosted pages' look for the engine's own pages (HTML; the views escape). */
   readonly pages: {
     readonly errorPage: ErrorPage;
@@ -55,14 +61,20 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
   };
 
   const shared = sharedConfiguration();
+  const documents = adapterFor(
+    deps.stores.oidc,
+    app.id,
+    deps.clock,
+    { reuseInterval: settings.refresh_token_reuse_interval, maxLifetime: settings.refresh_token_max_ttl },
+    () => deps.metrics.refreshReplayed(app.id),
+  );
+  const models: ClientModelDeps = { appId: app.id, kek: deps.kek, clock: deps.clock, clients: deps.clients, storedApp: () => deps.stores.apps.get(app.id) };
+  const clients = clientAdapter(models);
+  const initialAccessTokens = initialAccessTokenAdapter(models);
   return {
-    adapter: adapterFor(
-      deps.stores.oidc,
-      app.id,
-      deps.clock,
-      { reuseInterval: settings.refresh_token_reuse_interval, maxLifetime: settings.refresh_token_max_ttl },
-      () => deps.metrics.refreshReplayed(app.id),
-    ),
+    // The app's further clients and its initial access tokens live in its record (client-models.ts).
+    adapter: (model: string) => (model === CLIENT_MODEL ? clients : model === INITIAL_ACCESS_TOKEN_MODEL ? initialAccessTokens : documents(model)),
+    // The default client (client_id = app id); the others come through the adapter (A21).
     clients: [clientMetadataOf(app, deps.kek)],
     jwks: jwksInPreferenceOrder(openSigningKeys(app, deps.kek, deps.clock.now())),
     findAccount: findAccountIn(deps.stores.accounts, app.id),
@@ -72,11 +84,13 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     // key-ring.ts): discovery lists what it can sign with, and every key it publishes can sign.
     enabledJWA: signingAlgorithms(keyAlgsOf(app)),
     // A public client always sends PKCE; a confidential one unless the app says otherwise.
-    pkce: { required: () => requirePkceOf(app) },
+    // Further clients always do: a confidential one too (one rule, no per-client switch).
+    pkce: { required: (_ctx, client) => (client.clientId === app.id ? requirePkceOf(app) : true) },
     features: {
       ...shared.features,
       // The app's APIs: JWT access tokens for a `resource` (resource-indicators.ts).
       resourceIndicators: resourceIndicatorsOf(app),
+      ...registrationFeatures(models),
       rpInitiatedLogout: {
         ...shared.features.rpInitiatedLogout,
         async logoutSource(ctx, form) {

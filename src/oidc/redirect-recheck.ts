@@ -2,9 +2,11 @@
 // checks that URI against the app's client when the person starts, but not again when
 // they finish, minutes later (engine.ts, A13 and A14): a URI the admin removed meanwhile
 // would still receive the authorization code, or the signed-out browser. So the requests
-// that finish are checked here, in front of the engine, against this Provider's client,
-// which is the app as it is now (tenancy/app-mount.ts revalidates the cached Provider for
-// these requests). Every way a hosted sign-in ends (link, short code, the consent-less
+// that finish are checked here, in front of the engine, against the client as stored
+// now: the default client is this Provider's, which is the app as it is now
+// (tenancy/app-mount.ts revalidates the cached Provider for these requests), and a
+// further client is read from the stored app record at every look-up (client-models.ts,
+// engine.ts A21). Every way a hosted sign-in ends (link, short code, the consent-less
 // grant) passes through the resume, so this is the one place that decides.
 //
 // - Resume: the interaction ends there, unfinished, with a page that says to start again,

@@ -47,6 +47,8 @@ export const TOKEN_PATH = '/token';
 export const REVOCATION_PATH = '/token/revocation';
 export const INTROSPECTION_PATH = '/token/introspection';
 export const END_SESSION_PATH = '/session/end';
+/** Dynamic Client Registration (RFC 7591) and, under it, each client's configuration endpoint (RFC 7592). */
+export const REGISTRATION_PATH = '/reg';
 
 export function sharedConfiguration() {
   return {
@@ -78,6 +80,7 @@ export function sharedConfiguration() {
       revocation: REVOCATION_PATH,
       introspection: INTROSPECTION_PATH,
       end_session: END_SESSION_PATH,
+      registration: REGISTRATION_PATH,
     },
 
     features: {

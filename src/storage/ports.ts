@@ -135,8 +135,53 @@ export interface AppRecord {
   readonly initiateLoginUri?: string | undefined;
   /** APIs the app's clients may get JWT access tokens for; absent: none. */
   readonly resources?: readonly ApiResource[];
+  /**
+   * The default client's previous secret after a rotation, accepted until
+   * `previousClientSecretExpiresAt` (epoch ms) so the app's back ends can switch over.
+   */
+  readonly previousEncryptedClientSecret?: string;
+  readonly previousClientSecretExpiresAt?: number;
+  /** The app's further clients (src/apps/clients.ts); absent: only the default client. */
+  readonly clients?: readonly ClientRecord[];
+  /** Initial access tokens for Dynamic Client Registration, as minted by the admin (hashed). */
+  readonly initialAccessTokens?: readonly InitialAccessTokenRecord[];
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/**
+ * A client of an app beyond its default one, made by the admin API or by Dynamic Client
+ * Registration (RFC 7591): one kind of record, which the engine finds through its adapter.
+ * It lives in its app's record, so an app's clients are listed, written and deleted with
+ * the app, and a client's new signing keys land in the same write as the client.
+ */
+export interface ClientRecord {
+  readonly clientId: string;
+  /** RFC 7591 metadata as the engine validated it, without the secret. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** AES-256-GCM ciphertext of the secret (confidential clients only), bound to app and client. */
+  readonly encryptedClientSecret?: string;
+  /** The secret before the last rotation, accepted until `previousSecretExpiresAt` (epoch ms). */
+  readonly previousEncryptedSecret?: string;
+  readonly previousSecretExpiresAt?: number;
+  readonly origin: 'admin' | 'registration';
+  /** Hosts its redirect URIs must be on (policy of the initial access token it was registered with). */
+  readonly redirectUriHosts?: readonly string[];
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** An initial access token (RFC 7591 §3): only its keyed hash is stored. */
+export interface InitialAccessTokenRecord {
+  readonly id: string;
+  readonly tokenHash: string;
+  readonly createdAt: number;
+  /** Epoch ms. */
+  readonly expiresAt: number;
+  readonly maxUses: number;
+  readonly uses: number;
+  /** Policy: the hosts the redirect URIs of a client registered with it must be on. */
+  readonly redirectUriHosts?: readonly string[];
 }
 
 export interface AppStore {

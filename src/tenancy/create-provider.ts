@@ -15,6 +15,7 @@ import { tellAppOfSignOut } from '../oidc/sign-out-notice.ts';
 import type { BackchannelLogout } from '../logout/backchannel-logout.ts';
 import type { AppRecord } from '../storage/ports.ts';
 import { auditProvider } from './provider-audit.ts';
+import { credentialsOf } from '../apps/clients.ts';
 
 export function createProvider(app: AppRecord, publicUrl: string, deps: ProviderDeps, audit: AuditLog, backchannel: BackchannelLogout) {
   const issuer = issuerOf(publicUrl, app.id);
@@ -24,7 +25,13 @@ export function createProvider(app: AppRecord, publicUrl: string, deps: Provider
   provider.use(recheckRedirects(provider, { appId: app.id, appName: app.name, audit, pages: deps.pages }));
   provider.use(tellAppOfSignOut(provider, app, backchannel));
   provider.use(offlineAccessImpliesConsent);
-  provider.use(registeredClientAuthMethod(app.tokenEndpointAuthMethod, issuer));
+  provider.use(
+    registeredClientAuthMethod(async (clientId) => {
+      // The default client's method and secret are the Provider's own; a further client's as stored now.
+      const current = clientId === app.id ? app : await deps.stores.apps.get(app.id);
+      return current && credentialsOf(current, clientId, deps.kek, deps.clock.now());
+    }, issuer),
+  );
   provider.use(introspectJwtAccessTokens(app, issuer, { store: deps.stores.oidc, clock: deps.clock }));
   auditProvider(provider, app.id, audit, deps.logger, deps.metrics);
   return { provider, issuer };

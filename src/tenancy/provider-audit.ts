@@ -45,6 +45,12 @@ export function auditProvider(provider: Provider, appId: string, audit: AuditLog
     const token = oidc.entities?.RefreshToken ?? oidc.entities?.AccessToken;
     record({ type: 'token.revoked', outcome: 'success', appId, email: token?.accountId, ...contextOf(ctx) });
   });
+  // Dynamic Client Registration (RFC 7591) and management (RFC 7592); the admin API's
+  // changes to clients are audited by its routes, under the same types.
+  const registration = (type: string) => (ctx: unknown, client: { clientId: string }) => record({ type, outcome: 'success', appId, ...contextOf(ctx), clientId: client.clientId });
+  provider.on('registration_create.success', registration('client.registered'));
+  provider.on('registration_update.success', registration('client.updated'));
+  provider.on('registration_delete.success', registration('client.deleted'));
   provider.on('server_error', (ctx, err) => {
     logger.error('oidc server error', { app_id: appId, request_id: (ctx as Context).state?.requestId, err: err.stack ?? String(err) });
   });

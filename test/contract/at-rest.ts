@@ -13,6 +13,8 @@ export async function memoryAtRest(stores: Stores): Promise<string> {
   for (const [appId, map] of stores.oidc.apps) {
     for (const [key, value] of map.entries()) out.push(appId, key, JSON.stringify(value));
   }
+  // App records hold keys and client secrets (sealed) and initial access tokens (hashed).
+  for (const app of await stores.apps.list()) out.push('app', app.id, JSON.stringify(app));
   for (const outbox of [stores.outbox, stores.logoutOutbox]) {
     if (!(outbox instanceof MemoryOutbox)) throw new Error('not the memory driver');
     for (const [id, held] of outbox.messages) out.push('outbox', id, JSON.stringify(held));

@@ -1,10 +1,10 @@
 // Every assumption src/oidc/engine.ts makes about oidc-provider, checked against a real
 // Provider over HTTP (test/engine/engine-fixture.ts). Run this file first after changing
 // the engine's version (docs/upgrading-oidc-provider.md): a failure names the assumption
-// (A1…A20) that no longer holds.
+// (A1…A22) that no longer holds.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
+import Provider, { type Adapter, type ClientMetadata, type Configuration } from 'oidc-provider';
 import * as oidc from 'openid-client';
 import { PosternError } from '../../src/errors.ts';
 import { peekBody } from '../../src/http/read-body.ts';
@@ -12,6 +12,7 @@ import { createLogger } from '../../src/log.ts';
 import { clientMetadataOf } from '../../src/oidc/client-metadata.ts';
 import {
   clientSession,
+  CLIENT_MODEL,
   confirmingSignOutOf,
   endedAtConfirmation,
   ENGINE_BODY_LIMIT,
@@ -38,7 +39,8 @@ import {
 } from '../../src/oidc/engine.ts';
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
 import { resourceIndicatorsOf } from '../../src/oidc/resource-indicators.ts';
-import { END_SESSION_PATH } from '../../src/oidc/shared-configuration.ts';
+import { END_SESSION_PATH, REGISTRATION_PATH } from '../../src/oidc/shared-configuration.ts';
+import type { ClientsService } from '../../src/apps/clients-service.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { openRedisStores } from '../../src/storage/redis/open-redis.ts';
@@ -811,6 +813,102 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
         });
       });
     }
+  });
+
+  describe('A21: clients the adapter holds are found on every call; a removed client\'s tokens stop at once', () => {
+    // The app's own client, served by the adapter of model Client instead of `clients`.
+    const held = new Map<string, ClientMetadata>();
+    const e = new Engine();
+    before(() =>
+      e.start({
+        tokenEndpointAuthMethod: 'client_secret_basic',
+        configure: (configuration) => {
+          const [own] = configuration.clients!;
+          held.set(own!.client_id, own!);
+          const documents = configuration.adapter as (model: string) => Adapter;
+          return {
+            ...configuration,
+            clients: [],
+            adapter: (model: string) =>
+              model === CLIENT_MODEL ? { ...documents(model), find: async (id: string) => held.get(id) as never } : documents(model),
+          };
+        },
+      }),
+    );
+    after(() => e.stop());
+
+    it('Client.find asks the adapter each time: a changed client is rebuilt, a removed one unknown', async () => {
+      const own = held.get(e.app.id)!;
+      expect((await e.provider.Client.find(e.app.id))?.clientName).to.equal(own.client_name);
+      held.set(e.app.id, { ...own, client_name: 'Renamed' });
+      expect((await e.provider.Client.find(e.app.id))?.clientName).to.equal('Renamed');
+      held.delete(e.app.id);
+      expect(await e.provider.Client.find(e.app.id)).to.equal(undefined);
+      held.set(e.app.id, own);
+    });
+
+    it('refuses the access token at userinfo and introspection, and the refresh token, once the client is gone', async () => {
+      const { tokens } = await e.signIn('gone@example.com', 'openid offline_access');
+      held.delete(e.app.id);
+      const userinfo = await fetch(`${e.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      expect(userinfo.status).to.equal(401);
+      const basic = `Basic ${Buffer.from(`${e.app.id}:${e.secret}`).toString('base64')}`;
+      for (const [path, form] of [['/token/introspection', { token: tokens.access_token }], ['/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }]] as const) {
+        const res = await e.post(path, form, { authorization: basic });
+        expect(res.status, path).to.equal(401);
+        expect(((await res.json()) as { error: string }).error, path).to.equal('invalid_client');
+      }
+    });
+  });
+
+  describe('A22: registration finds its initial access token through the adapter and runs its policies before storing', () => {
+    const e = new Engine();
+    let clients: ClientsService;
+    before(async () => {
+      await e.start();
+      clients = providerDeps(e.stores).clients;
+    });
+    after(() => e.stop());
+
+    const register = (token: string, metadata: Record<string, unknown>) =>
+      fetch(`${e.issuer}${REGISTRATION_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(metadata),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, string> }));
+
+    it('answers an unknown token 401 invalid_token, and stores nothing', async () => {
+      const res = await register('unknown', { redirect_uris: [REDIRECT_URI] });
+      expect(res).to.deep.include({ status: 401 });
+      expect(res.body.error).to.equal('invalid_token');
+      expect((await e.stores.apps.get(e.app.id))?.clients ?? []).to.have.length(0);
+    });
+
+    it('stores the client while the token is the request\'s entity (its use is spent in that write), then issues the registration access token', async () => {
+      const { token, record } = await clients.mintInitialAccessToken(e.app.id, { expiresIn: 600, maxUses: 2 });
+      const res = await register(token, { redirect_uris: [REDIRECT_URI] });
+      expect(res.status).to.equal(201);
+      expect(res.body.registration_access_token).to.be.a('string');
+      const stored = await e.stores.apps.get(e.app.id);
+      expect(stored?.clients?.map((c) => c.clientId)).to.deep.equal([res.body.client_id]);
+      expect(stored?.initialAccessTokens?.find((t) => t.id === record.id)?.uses).to.equal(1);
+    });
+
+    it('ends the request with what a policy throws, before anything is stored, at registration and at an update', async () => {
+      const { token } = await clients.mintInitialAccessToken(e.app.id, { expiresIn: 600, maxUses: 5, redirectUriHosts: ['app.example.com'] });
+      const refused = await register(token, { redirect_uris: ['https://elsewhere.example.com/cb'] });
+      expect(refused.status).to.equal(400);
+      expect(refused.body.error).to.equal('invalid_redirect_uri');
+      const ok = await register(token, { redirect_uris: ['https://app.example.com/cb'] });
+      const update = await fetch(ok.body.registration_client_uri!, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ok.body.registration_access_token}` },
+        body: JSON.stringify({ client_id: ok.body.client_id, redirect_uris: ['https://elsewhere.example.com/cb'] }),
+      });
+      expect(update.status).to.equal(400);
+      const stored = await e.stores.apps.get(e.app.id);
+      expect(stored?.clients?.find((c) => c.clientId === ok.body.client_id)?.metadata.redirect_uris).to.deep.equal(['https://app.example.com/cb']);
+    });
   });
 
   describe('A19, A20: a session holds each client\'s sid, and a sign-out confirmation shows what it ended', () => {

@@ -20,6 +20,9 @@ import { generateKey } from '../../src/keys/generate-keys.ts';
 import { initialKeys } from '../../src/keys/key-ring.ts';
 import { createLogger } from '../../src/log.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
+import { AppsService } from '../../src/apps/apps-service.ts';
+import { ClientsService } from '../../src/apps/clients-service.ts';
+import { validateClientMetadata } from '../../src/oidc/engine.ts';
 import { offlineAccessImpliesConsent } from '../../src/oidc/offline-access.ts';
 import { providerConfiguration, type ProviderDeps } from '../../src/oidc/provider-config.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
@@ -76,7 +79,9 @@ export async function makeApp(
 const metrics = new Metrics({ lag: { lagMs: () => 0 }, outboxes: {} });
 
 export function providerDeps(stores: Stores): ProviderDeps {
+  const apps = new AppsService({ stores, clock: systemClock, kek: KEK, validateClient: async () => {}, changed: async () => {} });
   return {
+    clients: new ClientsService({ apps, clock: systemClock, kek: KEK, validateMetadata: (m) => validateClientMetadata(m as Parameters<typeof validateClientMetadata>[0]) }),
     metrics,
     stores,
     kek: KEK,
@@ -103,6 +108,8 @@ export class Engine {
     ({ app: this.app, secret: this.secret } = await makeApp(options.tokenEndpointAuthMethod, options.settings));
     this.#ownStores = !options.stores;
     this.stores = options.stores ?? openMemoryStores();
+    // Stored, as in Postern: further clients and initial access tokens live in the app's record (A21, A22).
+    await this.stores.apps.insert(this.app);
     const http = createServer();
     this.#http = http;
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

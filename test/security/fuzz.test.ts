@@ -154,6 +154,66 @@ describe('fuzzing', function () {
       );
       expect(patched, 'some random bodies are valid changes').to.be.greaterThan(0);
     });
+    const clientShape = fc.record(
+      {
+        client_name: field(fc.string({ minLength: 1, maxLength: 100 })),
+        redirect_uris: field(fc.array(uri, { minLength: 1, maxLength: 3 })),
+        post_logout_redirect_uris: field(fc.array(uri, { maxLength: 2 })),
+        token_endpoint_auth_method: field(fc.constantFrom('none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt')),
+        grant_types: field(fc.constantFrom(['authorization_code'], ['authorization_code', 'refresh_token'], ['implicit'])),
+        id_token_signed_response_alg: field(fc.constantFrom('ES512', 'RS256', 'ES256', 'EdDSA', 'HS256', 'none')),
+        logo_uri: field(uri),
+        application_type: field(fc.constantFrom('web', 'native')),
+      },
+      { requiredKeys: [] },
+    );
+    const clientCount = async () => JSON.parse((await admin('GET', `/admin/apps/${app.app_id}/clients`)).body).clients.length as number;
+
+    it('POST /admin/apps/{id}/clients: always a listed status and a JSON body; the client count changes only on 201', async () => {
+      let created = 0;
+      await fc.assert(
+        fc.asyncProperty(body(clientShape), contentType, async (text, type) => {
+          const before = await clientCount();
+          const res = await admin('POST', `/admin/apps/${app.app_id}/clients`, text, type || undefined);
+          checkAdminReply(res, `POST client ${text.slice(0, 120)} as ${type}`);
+          expect(res.status).not.to.equal(200);
+          expect((await clientCount()) - before, `count after ${res.status}`).to.equal(res.status === 201 ? 1 : 0);
+          if (res.status !== 201) return;
+          created += 1;
+          // Within the app's limit of clients: each one made is deleted again.
+          expect((await admin('DELETE', `/admin/apps/${app.app_id}/clients/${JSON.parse(res.body).client_id}`)).status).to.equal(204);
+        }),
+        { numRuns: RUNS },
+      );
+      expect(created, 'some random bodies are valid clients').to.be.greaterThan(0);
+    });
+
+    it('POST {issuer}/reg with random bodies and tokens: never a 5xx, always JSON; the client count changes only on 201', async () => {
+      const minted = await admin('POST', `/admin/apps/${app.app_id}/initial-access-tokens`, JSON.stringify({ max_uses: 1000 }), 'application/json');
+      const token = JSON.parse(minted.body).initial_access_token as string;
+      const bearer = fc.oneof({ weight: 8, arbitrary: fc.constant(`Bearer ${token}`) }, { weight: 1, arbitrary: hostileString.map((x) => `Bearer ${looseQueryValue(x).slice(0, 200)}`) }, { weight: 1, arbitrary: fc.constant('') });
+      let registered = 0;
+      await fc.assert(
+        fc.asyncProperty(body(clientShape), contentType, bearer, async (text, type, authorization) => {
+          const before = await clientCount();
+          const res = await raw(h.url, `/apps/${app.app_id}/reg`, {
+            method: 'POST',
+            headers: { ...(authorization && { authorization }), ...(type ? { 'content-type': type } : {}) },
+            body: text,
+          });
+          const label = `reg ${text.slice(0, 120)} as ${type}`;
+          expect(res.status, `${label}: ${res.body.slice(0, 300)}`).to.be.within(200, 499);
+          expectNoLeak(res.body, label);
+          expect(String(res.headers['content-type']), label).to.match(/^application\/json/);
+          expect((await clientCount()) - before, `count after ${res.status}`).to.equal(res.status === 201 ? 1 : 0);
+          if (res.status !== 201) return;
+          registered += 1;
+          expect((await admin('DELETE', `/admin/apps/${app.app_id}/clients/${JSON.parse(res.body).client_id}`)).status).to.equal(204);
+        }),
+        { numRuns: RUNS },
+      );
+      expect(registered, 'some random bodies register a client').to.be.greaterThan(0);
+    });
   });
 
   describe('the admin API for resources', () => {

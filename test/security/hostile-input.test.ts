@@ -39,6 +39,9 @@ describe('hostile input', function () {
     }
     expect(r.headers.connection, label).to.equal('close');
   };
+  /** A further client of the app, and an initial access token for registrations at it. */
+  let clientId: string;
+  let iat: string;
   const cookiesFor = (path: string) => browser.cookieHeader(`${h.url}${path}`);
   const appCount = async () => ((await h.admin('GET', '/admin/apps')).body.apps as unknown[]).length;
 
@@ -47,6 +50,8 @@ describe('hostile input', function () {
     app = await h.createApp({ post_logout_redirect_uris: ['http://localhost:8080/bye'] });
     A = `/apps/${app.app_id}`;
     resourceId = (await h.admin('POST', `/admin/apps/${app.app_id}/resources`, { identifier: 'https://api.example.com', scopes: ['read'] })).body.id;
+    clientId = (await h.admin('POST', `/admin/apps/${app.app_id}/clients`, { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_basic' })).body.client_id;
+    iat = (await h.admin('POST', `/admin/apps/${app.app_id}/initial-access-tokens`, { max_uses: 100 })).body.initial_access_token;
     browser = new Browser();
     const login = await h.startLogin(app, browser);
     uid = uidOf(login.page.url);
@@ -63,6 +68,11 @@ describe('hostile input', function () {
     { label: 'PATCH /admin/apps/{id}', path: `/admin/apps/${app.app_id}`, method: 'PATCH', headers: admin, type: 'application/json' },
     { label: 'POST /admin/apps/{id}/resources', path: `/admin/apps/${app.app_id}/resources`, method: 'POST', headers: admin, type: 'application/json' },
     { label: 'PATCH /admin/apps/{id}/resources/{rid}', path: `/admin/apps/${app.app_id}/resources/${resourceId}`, method: 'PATCH', headers: admin, type: 'application/json' },
+    { label: 'POST /admin/apps/{id}/clients', path: `/admin/apps/${app.app_id}/clients`, method: 'POST', headers: admin, type: 'application/json' },
+    { label: 'PATCH /admin/apps/{id}/clients/{clientId}', path: `/admin/apps/${app.app_id}/clients/${clientId}`, method: 'PATCH', headers: admin, type: 'application/json' },
+    { label: 'POST …/clients/{clientId}/secret', path: `/admin/apps/${app.app_id}/clients/${clientId}/secret`, method: 'POST', headers: admin, type: 'application/json' },
+    { label: 'POST /admin/apps/{id}/initial-access-tokens', path: `/admin/apps/${app.app_id}/initial-access-tokens`, method: 'POST', headers: admin, type: 'application/json' },
+    { label: 'POST /reg', path: `${A}/reg`, method: 'POST', headers: { authorization: `Bearer ${iat}` }, type: 'application/json' },
     { label: 'POST interaction /email', path: `${A}/interaction/${uid}/email`, method: 'POST', headers: { cookie: cookiesFor(`${A}/interaction/${uid}/email`), accept: 'text/html' }, type: 'application/x-www-form-urlencoded' },
     { label: 'POST interaction /link', path: `${A}/interaction/${uid}/link`, method: 'POST', headers: { cookie: cookiesFor(`${A}/interaction/${uid}/link`), accept: 'text/html' }, type: 'application/x-www-form-urlencoded' },
     { label: 'POST /token', path: `${A}/token`, method: 'POST', headers: {}, type: 'application/x-www-form-urlencoded' },
@@ -77,6 +87,8 @@ describe('hostile input', function () {
   const getEndpoints = () => [
     { label: 'GET /admin/apps', path: '/admin/apps', headers: admin },
     { label: 'GET /admin/apps/{id}/resources', path: `/admin/apps/${app.app_id}/resources`, headers: admin },
+    { label: 'GET /admin/apps/{id}/clients', path: `/admin/apps/${app.app_id}/clients`, headers: admin },
+    { label: 'GET /reg/{clientId}', path: `${A}/reg/${clientId}`, headers: { authorization: 'Bearer x' } },
     { label: 'GET interaction', path: `${A}/interaction/${uid}`, headers: { accept: 'text/html' } },
     { label: 'GET interaction /link', path: `${A}/interaction/${uid}/link`, headers: { accept: 'text/html' } },
     { label: 'GET /auth', path: `${A}/auth`, headers: { accept: 'text/html' } },
@@ -402,6 +414,8 @@ describe('hostile input', function () {
           ['POST', `${A}/token/introspection`, 'token=x'],
           ['POST', `${A}/token/revoke_all`, 'token=x'],
           ['GET', '/admin/apps', undefined],
+          ['POST', `${A}/reg`, '{}'],
+          ['GET', `${A}/reg/${clientId}`, undefined],
         ] as const) {
           const r = await send(path, { method, headers: { authorization, ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) }, ...(body ? { body } : {}) });
           expectClean4xx(reply(r), `${method} ${path} with ${authorization.slice(0, 30)}`, [400, 401]);

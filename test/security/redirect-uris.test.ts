@@ -290,6 +290,19 @@ describe('redirect URIs', function () {
       expect(replay.last.status).to.be.within(400, 499);
     });
 
+    it("a further client's URI removed, or the client deleted, meanwhile: no redirect, no code (the stored client decides)", async () => {
+      const app = await h.createApp();
+      for (const change of ['uri', 'deleted'] as const) {
+        const made = await h.admin('POST', `/admin/apps/${app.app_id}/clients`, { redirect_uris: [REDIRECT_URI] });
+        const client = { ...app, client_id: made.body.client_id as string, redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' };
+        const { browser, link } = await underWay(client, `further-${change}@example.com`);
+        const path = `/admin/apps/${app.app_id}/clients/${client.client_id}`;
+        const changed = change === 'uri' ? await h.admin('PATCH', path, { redirect_uris: [OTHER_URI] }) : await h.admin('DELETE', path);
+        expect(changed.status, change).to.be.oneOf([200, 204]);
+        expectStopped(await follow(browser, await confirm(browser, link)));
+      }
+    });
+
     it('typing the short code: no redirect, no code', async () => {
       const app = await h.createApp();
       const { browser, page, mail } = await underWay(app, 'code-removed@example.com');

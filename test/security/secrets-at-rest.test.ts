@@ -41,6 +41,30 @@ for (const storage of ['memory', 'redis'] as const) {
       for (const [what, value] of Object.entries(handedOut)) expect(text.includes(value), `${what} in the store`).to.equal(false);
     });
 
+    it('stores no client secret, initial access token or registration access token in clear', async () => {
+      const created = await h.admin('POST', `/admin/apps/${app.app_id}/clients`, { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'client_secret_post' });
+      const rotated = await h.admin('POST', `/admin/apps/${app.app_id}/clients/${created.body.client_id}/secret`, { grace_period_seconds: 60 });
+      const iat = (await h.admin('POST', `/admin/apps/${app.app_id}/initial-access-tokens`, { max_uses: 2 })).body.initial_access_token as string;
+      const registered = (await (
+        await fetch(`${app.issuer}/reg`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${iat}` },
+          body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'client_secret_basic' }),
+        })
+      ).json()) as Record<string, string>;
+      const handedOut = {
+        created: created.body.client_secret as string,
+        rotated: rotated.body.client_secret as string,
+        initial_access_token: iat,
+        registered: registered.client_secret!,
+        registration_access_token: registered.registration_access_token!,
+      };
+      for (const [what, value] of Object.entries(handedOut)) expect(value, what).to.be.a('string').with.length.above(20);
+      const text = await atRest();
+      expect(text, 'the client is stored').to.include(registered.client_id!);
+      for (const [what, value] of Object.entries(handedOut)) expect(text.includes(value), `${what} in the store`).to.equal(false);
+    });
+
     it('accepts nothing read from the store in place of a token', async function () {
       const { config, tokens } = await h.signIn(app, 'copied@example.com', { scope: 'openid email offline_access' });
       const stored = [...(await atRest()).matchAll(DOC_KEY)].map((m) => m[2]!);

@@ -1,0 +1,120 @@
+// The rules for a further client's metadata (RFC 7591 names), for the admin API and for
+// Dynamic Client Registration alike: the same redirect URI allowlist as an app's
+// (redirect-uris.ts), https for the URIs the hosted pages link to or show, the hosts an
+// initial access token's policy allows, and no front-channel logout. The engine then
+// checks the rest (types, grant and response types, algorithms: engine.ts, A10).
+import { PosternError } from '../errors.ts';
+import type { ClientRecord } from '../storage/ports.ts';
+import { onAllowedHost } from '../apps/clients.ts';
+import { MAX_URIS } from './app-input.ts';
+import { endpointUriProblem, redirectUriProblem } from './redirect-uris.ts';
+
+const invalid = (description: string) => new PosternError('bad_request', description);
+const invalidUri = (description: string) => new PosternError('invalid_redirect_uri', description);
+const invalidMetadata = (description: string) => new PosternError('invalid_client_metadata', description);
+
+/** What the admin API takes for a client, by its RFC 7591 / OpenID Connect Registration name. */
+export const CLIENT_FIELDS = [
+  'client_name',
+  'redirect_uris',
+  'post_logout_redirect_uris',
+  'token_endpoint_auth_method',
+  'grant_types',
+  'response_types',
+  'application_type',
+  'id_token_signed_response_alg',
+  'userinfo_signed_response_alg',
+  'introspection_signed_response_alg',
+  'backchannel_logout_uri',
+  'backchannel_logout_session_required',
+  'initiate_login_uri',
+  'logo_uri',
+  'client_uri',
+  'policy_uri',
+  'tos_uri',
+] as const;
+
+/** Shown or linked to by the hosted pages: https only, so a page never loads or links anything in clear. */
+const DISPLAY_URIS = ['logo_uri', 'client_uri', 'policy_uri', 'tos_uri'];
+
+/**
+ * Throws invalid_redirect_uri or invalid_client_metadata, naming the field, unless
+ * `metadata` passes Postern's own rules. `hosts`: the policy of the initial access token
+ * the client is registered with, when it has one.
+ */
+export function checkClientMetadata(metadata: Record<string, unknown>, hosts: readonly string[] | undefined): void {
+  for (const key of ['frontchannel_logout_uri', 'frontchannel_logout_session_required']) {
+    if (metadata[key] !== undefined) {
+      throw invalidMetadata(`${key} is not supported: front-channel logout depends on third-party cookies, which browsers block. Register backchannel_logout_uri instead.`);
+    }
+  }
+  // Postern's back-channel logout (src/logout/) tells the app's default client only, so a
+  // further client registering an endpoint would wait for logout tokens that never come.
+  for (const key of ['backchannel_logout_uri', 'backchannel_logout_session_required']) {
+    if (metadata[key] !== undefined) {
+      throw invalidMetadata(`${key} is supported on the app's default client only (PATCH /admin/apps/{id}); a further client is not sent logout tokens.`);
+    }
+  }
+  const name = metadata.client_name;
+  if (name !== undefined && (typeof name !== 'string' || name.trim().length < 1 || name.length > 100 || /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(name))) {
+    throw invalidMetadata('client_name must be 1 to 100 characters, without control characters.');
+  }
+  uriList(metadata.redirect_uris, 'redirect_uris', true, hosts);
+  if (metadata.post_logout_redirect_uris !== undefined) uriList(metadata.post_logout_redirect_uris, 'post_logout_redirect_uris', false, hosts);
+  for (const field of ['initiate_login_uri', ...DISPLAY_URIS]) {
+    const value = metadata[field];
+    const problem = value === undefined ? undefined : endpointUriProblem(value, false);
+    if (problem) throw invalidMetadata(`${field} ${problem}.`);
+  }
+}
+
+function uriList(value: unknown, field: string, required: boolean, hosts: readonly string[] | undefined): void {
+  if (value === undefined && required) throw invalidUri(`${field} is required.`);
+  if (!Array.isArray(value)) throw invalidUri(`${field} must be an array of URIs.`);
+  if (required && value.length === 0) throw invalidUri(`${field} must contain at least one URI.`);
+  if (value.length > MAX_URIS) throw invalidUri(`${field} may contain at most ${MAX_URIS} URIs.`);
+  value.forEach((uri: unknown, i) => {
+    const problem = redirectUriProblem(uri);
+    if (problem) throw invalidUri(`${field}[${i}] ${problem}.`);
+    if (hosts && !onAllowedHost(uri as string, hosts)) {
+      throw invalidUri(`${field}[${i}] must be on one of the hosts this registration allows (${hosts.join(', ')}).`);
+    }
+  });
+}
+
+/** The body of POST /admin/apps/{id}/clients: its metadata, checked. */
+export function parseNewClient(body: unknown): Record<string, unknown> {
+  const metadata = asMetadata(body);
+  checkClientMetadata(metadata, undefined);
+  return metadata;
+}
+
+/** The body of PATCH …/clients/{clientId} merged onto the client's metadata: null removes a field. */
+export function parseClientChanges(body: unknown, current: ClientRecord): Record<string, unknown> {
+  const changes = asMetadata(body);
+  const merged: Record<string, unknown> = { ...current.metadata, ...changes };
+  for (const [key, value] of Object.entries(changes)) if (value === null) delete merged[key];
+  checkClientMetadata(merged, current.redirectUriHosts);
+  return merged;
+}
+
+function asMetadata(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('The request body must be a JSON object.');
+  for (const key of Object.keys(body)) {
+    if (key.startsWith('frontchannel_logout')) continue; // refused with its reason by checkClientMetadata
+    if (!(CLIENT_FIELDS as readonly string[]).includes(key)) throw invalid(`Unknown field "${key.slice(0, 64)}". Allowed: ${CLIENT_FIELDS.join(', ')}.`);
+  }
+  return body as Record<string, unknown>;
+}
+
+/** Hosts for an initial access token's policy: DNS names or IP literals, as the URL parser writes them. */
+export function parseHosts(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_URIS) {
+    throw invalid(`policy.redirect_uri_hosts must be an array of 1 to ${MAX_URIS} host names.`);
+  }
+  return value.map((host: unknown, i) => {
+    const parsed = typeof host === 'string' && /^[A-Za-z0-9.[\]:-]{1,253}$/.test(host) ? URL.parse(`https://${host}/`) : null;
+    if (!parsed || parsed.hostname !== (host as string).toLowerCase() || parsed.port) throw invalid(`policy.redirect_uri_hosts[${i}] must be a host name such as app.example.com (no scheme, port or path).`);
+    return parsed.hostname;
+  });
+}

@@ -1,0 +1,84 @@
+// The engine's models for an app's further clients and its initial access tokens, kept in
+// the app's record (apps/clients.ts) rather than among the engine's documents: the admin
+// API lists them, and a registration spends its token's use in the write that stores the
+// client. Each look-up reads the stored record, never the Provider's copy, so a client
+// registered a moment ago on another instance is found and a deleted one is not (A21).
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Clock } from '../clock.ts';
+import { findClient, initialAccessTokenHash, registeredMetadataOf, usableInitialAccessToken } from '../apps/clients.ts';
+import type { ClientsService } from '../apps/clients-service.ts';
+import type { AppRecord } from '../storage/ports.ts';
+import { asEngineError, initialAccessTokenPayload, registeringWith, unavailable } from './engine.ts';
+
+/** The one registration policy (registration.ts): every initial access token names it, so every registration and update runs it. */
+export const REGISTRATION_POLICY = 'postern';
+
+export interface ClientModelDeps {
+  readonly appId: string;
+  readonly kek: Buffer;
+  readonly clock: Clock;
+  readonly clients: ClientsService;
+  /** The app's record as stored now. */
+  readonly storedApp: () => Promise<AppRecord | undefined>;
+}
+
+const nothing = async () => undefined;
+
+/** Rejects what the engine never asks of these models; a bug if it does. */
+const refused = async () => {
+  throw new Error('not supported for this model');
+};
+
+/** Model `Client` (A21): the app's further clients. The default client is the Provider's static one. */
+export function clientAdapter(deps: ClientModelDeps): Adapter {
+  const { appId, kek, clients } = deps;
+  const stored = () => deps.storedApp().catch(unavailable);
+  return {
+    async find(id: string) {
+      const app = await stored();
+      const client = app && findClient(app, id);
+      return client && (registeredMetadataOf(app, client, kek) as AdapterPayload);
+    },
+    // Registration (RFC 7591) and update (RFC 7592), with the engine's metadata.
+    async upsert(id: string, metadata: AdapterPayload) {
+      const app = await stored();
+      const token = registeringWith();
+      try {
+        if (app && findClient(app, id)) {
+          await clients.update(appId, id, metadata);
+        } else {
+          // Without a token (never: the engine asks for one) the empty hash matches none.
+          const tokenHash = token === undefined ? '' : initialAccessTokenHash(kek, token);
+          const secret = metadata.client_secret as string | undefined;
+          await clients.add(appId, { metadata, origin: 'registration', clientId: id, secret, initialAccessTokenHash: tokenHash });
+        }
+      } catch (err) {
+        asEngineError(err);
+      }
+    },
+    async destroy(id: string) {
+      await clients.delete(appId, id).catch(asEngineError);
+    },
+    findByUid: nothing,
+    findByUserCode: nothing,
+    consume: refused,
+    revokeByGrantId: refused,
+  };
+}
+
+/** Model `InitialAccessToken` (A22): minted by the admin API only, found by its value. */
+export function initialAccessTokenAdapter(deps: ClientModelDeps): Adapter {
+  return {
+    async find(token: string) {
+      const app = await deps.storedApp().catch(unavailable);
+      const found = app && usableInitialAccessToken(app, initialAccessTokenHash(deps.kek, token), deps.clock.now());
+      return found && (initialAccessTokenPayload(token, [REGISTRATION_POLICY]) as AdapterPayload);
+    },
+    upsert: refused,
+    destroy: refused,
+    findByUid: nothing,
+    findByUserCode: nothing,
+    consume: refused,
+    revokeByGrantId: refused,
+  };
+}

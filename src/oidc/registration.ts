@@ -1,0 +1,52 @@
+// Dynamic Client Registration (RFC 7591) and its management (RFC 7592) at each app's
+// issuer: `{issuer}/reg`, advertised in discovery as registration_endpoint. Registration
+// needs an initial access token the admin minted (POST /admin/apps/{id}/initial-access-tokens);
+// open registration is not offered. The engine does the protocol (A22); Postern's part is
+// the one policy every token names, which holds a registered client to the same rules as
+// one the admin creates (admin/client-input.ts) and to its token's redirect URI hosts, at
+// registration and at every update, and the models that keep clients in the app's record
+// (client-models.ts).
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { findClient, initialAccessTokenHash } from '../apps/clients.ts';
+import { newClientId } from '../apps/clients-service.ts';
+import { checkClientMetadata } from '../admin/client-input.ts';
+import { REGISTRATION_POLICY, type ClientModelDeps } from './client-models.ts';
+import { asEngineError, registeringWith, unavailable } from './engine.ts';
+
+/** The hosts the client's redirect URIs must be on: its token's policy at registration, the policy kept with the client at an update. */
+async function allowedHosts(ctx: KoaContextWithOIDC, deps: ClientModelDeps): Promise<readonly string[] | undefined> {
+  const app = await deps.storedApp().catch(unavailable);
+  if (!app) return undefined;
+  const token = registeringWith();
+  if (token !== undefined) {
+    const hash = initialAccessTokenHash(deps.kek, token);
+    return app.initialAccessTokens?.find((t) => t.tokenHash === hash)?.redirectUriHosts;
+  }
+  const clientId = ctx.oidc.client?.clientId;
+  return clientId === undefined ? undefined : findClient(app, clientId)?.redirectUriHosts;
+}
+
+export function registrationFeatures(deps: ClientModelDeps) {
+  return {
+    registration: {
+      enabled: true,
+      initialAccessToken: true,
+      issueRegistrationAccessToken: true,
+      idFactory: newClientId,
+      policies: {
+        async [REGISTRATION_POLICY](ctx: KoaContextWithOIDC, properties: Record<string, unknown>) {
+          try {
+            checkClientMetadata(properties, await allowedHosts(ctx, deps));
+          } catch (err) {
+            asEngineError(err);
+          }
+          // As the default client: auth_time is among the claims of every ID token.
+          properties.require_auth_time = true;
+        },
+      },
+    },
+    // A new registration access token at every update (RFC 7592 §2.2 allows it): one that
+    // leaked from an old configuration stops working once the client is updated.
+    registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
+  };
+}

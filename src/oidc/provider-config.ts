@@ -9,8 +9,9 @@ import { openSigningKeys } from '../keys/open-keys.ts';
 import { adapterFor } from './adapter.ts';
 import { clientMetadataOf } from './client-metadata.ts';
 import { DECLINE_SIGN_OUT_PATH } from './decline-sign-out.ts';
-import { jwksInPreferenceOrder } from './engine.ts';
+import { EXTERNAL_SIGNING, jwksInPreferenceOrder } from './engine.ts';
 import { findAccountIn } from './find-account.ts';
+import { withNativeEs512 } from './native-es512-keys.ts';
 import { CLIENT_AUTH_METHODS, sharedConfiguration, signingAlgorithms } from './shared-configuration.ts';
 import type { Logger } from '../log.ts';
 import { appPath } from '../apps/app-paths.ts';
@@ -19,6 +20,7 @@ import { requirePkceOf } from '../apps/client-options.ts';
 import type { Clock } from '../clock.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ErrorPage } from '../http/error-handler.ts';
+import type { Es512Signer } from '../keys/native-signer.ts';
 
 export interface ProviderDeps {
   readonly stores: Stores;
@@ -36,6 +38,8 @@ export interface ProviderDeps {
     readonly logoutPage: (input: { appName: string | undefined; form: string; decline: string }) => string;
     readonly signedOutPage: (input: { appName: string | undefined }) => string;
   };
+  /** The process's ES512 signer (unset: the engine signs ES512 itself, as under the fallback). */
+  readonly es512?: Es512Signer | undefined;
 }
 
 export const ACCESS_TOKEN_TTL = 10 * 60;
@@ -63,7 +67,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       () => deps.metrics.refreshReplayed(app.id),
     ),
     clients: [clientMetadataOf(app, deps.kek)],
-    jwks: jwksInPreferenceOrder(openSigningKeys(app, deps.kek, deps.clock.now())),
+    jwks: jwksInPreferenceOrder(withNativeEs512(openSigningKeys(app, deps.kek, deps.clock.now()), deps.es512)),
     findAccount: findAccountIn(deps.stores.accounts, app.id),
 
     ...shared,
@@ -74,6 +78,8 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     pkce: { required: () => requirePkceOf(app) },
     features: {
       ...shared.features,
+      // ES512 keys held by the native signer are ExternalSigningKeys (native-es512-keys.ts).
+      externalSigningSupport: EXTERNAL_SIGNING,
       rpInitiatedLogout: {
         ...shared.features.rpInitiatedLogout,
         async logoutSource(ctx, form) {

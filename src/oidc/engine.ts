@@ -96,10 +96,10 @@ export interface OutsideSigner {
  * of `keyObject()`, read synchronously (helpers/keystore.js, so it must return a KeyObject,
  * not the promise the types allow). It is selected for signing like a JWK (A5).
  *
- * A37 Every JWS the engine makes with it (ID tokens, JWT userinfo and introspection
- * responses, JWT access tokens) is one `sign(input)` call, `input` the ASCII bytes of
- * `base64url(header).base64url(payload)`; the bytes returned are the JWS signature as they
- * are (raw r||s for ES512), base64url-encoded by a Buffer method, so they must be a Buffer.
+ * A37 Every JWS the engine makes with it (ID tokens, signed userinfo and introspection
+ * responses) is one `sign(input)` call, `input` the ASCII bytes of
+ * `base64url(header).base64url(payload)` with the key's kid in the header; the bytes
+ * returned are the JWS signature as they are (raw r||s for ES512), unchecked.
  *
  * A38 When the engine verifies a JWT it signed itself (an `id_token_hint` at end-session),
  * it verifies with `keyObject()`: the public KeyObject.

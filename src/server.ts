@@ -90,6 +90,8 @@ export function buildServer(deps: ServerDeps): Server {
   const lag = deps.eventLoopLag ?? processEventLoopLag();
   const metrics = new Metrics({ lag, outboxes: { mail: deps.stores.outbox, backchannel_logout: deps.stores.logoutOutbox } });
   deps.stores.observe(metrics);
+  const es512 = deps.es512 ?? { kind: 'node', reason: 'no ES512 signer was loaded' };
+  metrics.es512Signer(es512);
   // Every limiter this server makes counts its refusals.
   const stores: Stores = { ...deps.stores, rateLimiter: metrics.countRefusals(deps.stores.rateLimiter) };
   const services = composeServices({
@@ -102,7 +104,7 @@ export function buildServer(deps: ServerDeps): Server {
     backchannel: deps.backchannel,
     pages: { errorPage, logoutPage, signedOutPage },
     metrics,
-    es512: deps.es512,
+    es512,
   });
   const { registry, apps, audit } = services;
   const devMailbox = mailer instanceof DevMailbox && config.env !== 'production' ? mailer : undefined;
@@ -158,7 +160,7 @@ export function buildServer(deps: ServerDeps): Server {
     mailQueue: services.mailQueue,
     backchannel: services.backchannel,
     routers,
-    es512: deps.es512 ?? { kind: 'node', reason: 'no ES512 signer was loaded' },
+    es512,
     ready: false,
   };
   return server;

@@ -24,6 +24,17 @@ async function currentEs512Kid(h: Harness, app: AppJson): Promise<string> {
   return keys.find((k) => k.alg === 'ES512' && k.status === 'current')!.kid;
 }
 
+/** The ES512 metrics lines of a scrape (METRICS_TOKEN unset: open outside production). */
+async function es512Metrics(h: Harness): Promise<Record<string, number>> {
+  const text = await (await fetch(`${h.url}/metrics`)).text();
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((line) => line.startsWith('postern_es512_'))
+      .map((line) => [line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1))]),
+  );
+}
+
 /** The `ES512 signer` lines the server logged at start. */
 const signerLines = (h: Harness) => h.logs.map((l) => JSON.parse(l) as Record<string, string>).filter((l) => String(l.msg).startsWith('ES512 signer'));
 
@@ -57,6 +68,10 @@ describe('ES512 signing in the server', function () {
       const { payload, protectedHeader } = await verifyIdToken(app, tokens.id_token!);
       expect(protectedHeader).to.include({ alg: 'ES512', kid: await currentEs512Kid(h, app) });
       expect(payload.email).to.equal('native@example.com');
+      // The operator sees the same: which signer runs, and the signatures it made.
+      const scraped = await es512Metrics(h);
+      expect(scraped['postern_es512_signer{signer="native"}']).to.equal(1);
+      expect(scraped.postern_es512_native_signatures_total).to.be.at.least(native.signatures() - 1);
 
       // The refreshed ID token too.
       const withRefresh = await h.signIn(app, 'native-refresh@example.com', { scope: 'openid email offline_access' });
@@ -145,6 +160,7 @@ describe('ES512 signing in the server', function () {
           const { protectedHeader } = await verifyIdToken(app, tokens.id_token!);
           expect(protectedHeader.kid).to.equal(await currentEs512Kid(h, app));
           expect(probe?.signatures(), 'signatures the native signer made').to.equal(count);
+          expect(await es512Metrics(h)).to.deep.equal({ 'postern_es512_signer{signer="node"}': 1, postern_es512_native_signatures_total: 0 });
         } finally {
           await h.stop();
         }

@@ -93,6 +93,7 @@ export function composeServices(deps: ServiceDeps): Services {
     audit,
     // The client's own choice, as the engine signs its ID tokens.
     signingAlgOf: (app) => String(clientMetadataOf(app, config.keyEncryptionKey).id_token_signed_response_alg),
+    es512: deps.es512,
     onAttempt: metrics.delivery('backchannel_logout'),
     options: deps.backchannel,
   });

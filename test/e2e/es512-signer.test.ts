@@ -12,6 +12,7 @@ import * as oidc from 'openid-client';
 import { KEY_PROPAGATION_MS } from '../../src/keys/key-ring.ts';
 import { DEFAULT_ADDON_PATH, NativeEs512 } from '../../src/keys/native-signer.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
+import { LogoutReceiver, verifyLogoutToken } from '../helpers/logout-receiver.ts';
 
 const BUILT = existsSync(DEFAULT_ADDON_PATH);
 
@@ -101,6 +102,23 @@ describe('ES512 signing in the server', function () {
       const { payload } = await jwtVerify(await introspection.text(), jwks, { algorithms: ['ES512'], issuer: app.issuer });
       expect(payload.token_introspection).to.include({ active: true });
       expect(native.signatures() - before).to.equal(1);
+    });
+
+    it('signs the logout tokens of back-channel logout with the app\'s ES512 key', async () => {
+      const rp = await new LogoutReceiver().start();
+      try {
+        const app = await h.createApp({ backchannel_logout_uri: rp.url });
+        await h.signIn(app, 'native-logout@example.com');
+        const before = native.signatures();
+        expect((await h.admin('POST', `/admin/apps/${app.app_id}/sign-outs`, { email: 'native-logout@example.com' })).status).to.equal(200);
+        await h.server.backchannel.idle();
+        expect(rp.tokens).to.have.length(1);
+        expect((await verifyLogoutToken(rp.tokens[0]!, app)).sub).to.equal('native-logout@example.com');
+        expect(decodeProtectedHeader(rp.tokens[0]!).kid).to.equal(await currentEs512Kid(h, app));
+        expect(native.signatures() - before).to.equal(1);
+      } finally {
+        await rp.stop();
+      }
     });
 
     it('signs with the new kid after a rotation, and the token signed before still verifies', async () => {

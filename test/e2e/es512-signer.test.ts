@@ -162,6 +162,7 @@ describe('ES512 signing in the server', function () {
     ] as const) {
       it(`with ${what}: starts, warns once naming why, and signs tokens that verify`, async () => {
         const h = new Harness();
+        const rp = await new LogoutReceiver().start();
         await h.start(env, addon ? { es512Addon: addon } : {});
         try {
           expect(h.server.es512.kind).to.equal('node');
@@ -170,17 +171,23 @@ describe('ES512 signing in the server', function () {
           expect(line).to.include({ level: 'warn', signer: 'node' });
           expect(line!.reason).to.include(reason);
 
-          const app = await h.createApp();
+          const app = await h.createApp({ backchannel_logout_uri: rp.url });
           // The addon's counter is per process: a copy loaded here sees every signature it makes.
           const probe = BUILT ? await NativeEs512.load() : undefined;
           const count = probe?.signatures();
           const { tokens } = await h.signIn(app, 'fallback@example.com');
           const { protectedHeader } = await verifyIdToken(app, tokens.id_token!);
           expect(protectedHeader.kid).to.equal(await currentEs512Kid(h, app));
+          // And the logout token of an admin sign-out (jose, with the same key).
+          await h.admin('POST', `/admin/apps/${app.app_id}/sign-outs`, { email: 'fallback@example.com' });
+          await h.server.backchannel.idle();
+          expect(rp.tokens).to.have.length(1);
+          expect((await verifyLogoutToken(rp.tokens[0]!, app)).sub).to.equal('fallback@example.com');
           expect(probe?.signatures(), 'signatures the native signer made').to.equal(count);
           expect(await es512Metrics(h)).to.deep.equal({ 'postern_es512_signer{signer="node"}': 1, postern_es512_native_signatures_total: 0 });
         } finally {
           await h.stop();
+          await rp.stop();
         }
       });
     }

@@ -6,6 +6,7 @@ import { key256, mailbox, oneOf, secretText, secretTextList, trueOrFalse, url, w
 
 const ENVIRONMENTS = ['development', 'production', 'test'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
+const ES512_SIGNERS = ['auto', 'native', 'node'] as const;
 export type { LogLevel };
 
 /** What the settings produce: one field per declaration below (the compiler keeps them in step). */
@@ -36,6 +37,8 @@ export interface SettingValues {
   readonly maxEventLoopLagMs: number;
   /** Bearer token for GET /metrics; unset: open outside production, off in production. */
   readonly metricsToken: string | undefined;
+  /** Who makes ES512 signatures: the native signer when it loads (auto), always (native), never (node). */
+  readonly es512Signer: (typeof ES512_SIGNERS)[number];
 }
 
 /** The value of an unset (or empty) setting. */
@@ -197,6 +200,13 @@ const DECLARED = {
     distinct: true,
     description:
       'Bearer token for `GET /metrics` (Prometheus text format; see [operations.md](operations.md#metrics)), compared in constant time. Unset: `/metrics` answers 404 in production and is open to anyone who reaches the port in development and test. Its own secret: refused when another setting holds it. The same on every instance, or one per instance if each is scraped on its own.',
+  },
+  es512Signer: {
+    name: 'ES512_SIGNER',
+    parser: oneOf(ES512_SIGNERS),
+    default: { value: 'auto' },
+    description:
+      "Who makes ES512 signatures (ID tokens and every other JWS signed with an app's ES512 key). `auto`: the native signer against the system's libcrypto (`npm run build:native`), several times faster than Node's, when it loads and passes its known-answer check, else Node's crypto with one warning at start naming why; `native`: refuse to start without it; `node`: always Node's crypto. The log line `ES512 signer` at start says which runs; see [es512-signer.md](es512-signer.md).",
   },
 } satisfies { readonly [K in keyof SettingValues]: Setting<SettingValues[K]> };
 

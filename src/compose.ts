@@ -8,6 +8,7 @@ import type { InputRules } from './admin/app-input.ts';
 import { createAuditLog, type AuditEvent, type AuditLog } from './audit.ts';
 import type { Clock } from './clock.ts';
 import { deriveKey } from './keys/encryption.ts';
+import type { Es512Signer } from './keys/native-signer.ts';
 import { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import { SealedOidcStore } from './keys/sealed-oidc-store.ts';
 import type { Logger } from './log.ts';
@@ -40,6 +41,8 @@ export interface ServiceDeps {
   readonly pages: ProviderDeps['pages'];
   /** What the services count into (the server's registry). */
   readonly metrics: Metrics;
+  /** Who makes ES512 signatures (unset: the engine itself, with Node's crypto). */
+  readonly es512?: Es512Signer | undefined;
 }
 
 export interface Services {
@@ -100,6 +103,7 @@ export function composeServices(deps: ServiceDeps): Services {
     clock,
     pages: deps.pages,
     metrics,
+    es512: deps.es512,
   };
   const backchannel = new BackchannelLogout({
     outbox: stores.logoutOutbox,
@@ -111,6 +115,7 @@ export function composeServices(deps: ServiceDeps): Services {
     audit,
     // The client's own choice, as the engine signs its ID tokens.
     signingAlgOf: (app) => String(clientMetadataOf(app, config.keyEncryptionKey).id_token_signed_response_alg),
+    es512: deps.es512,
     onAttempt: metrics.delivery('backchannel_logout'),
     options: deps.backchannel,
   });

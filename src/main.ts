@@ -2,6 +2,7 @@
 import { createServer } from 'node:http';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { ConnectionDrain } from './http/connection-drain.ts';
+import { loadEs512Signer, SignerUnavailableError, type Es512Signer } from './keys/native-signer.ts';
 import { createLogger, type Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
 import type { Mailer } from './mail/mailer.ts';
@@ -58,6 +59,16 @@ async function main() {
   if (config.generated.length) {
     logger.warn('secrets missing: generated for this run (development only)', { settings: config.generated });
   }
+  let es512: Es512Signer;
+  try {
+    es512 = await loadEs512Signer(config.es512Signer, logger);
+  } catch (err) {
+    if (err instanceof SignerUnavailableError) {
+      process.stderr.write(`Cannot start: ${err.message}. Run \`npm run build:native\`, or set ES512_SIGNER=auto to fall back to Node's crypto.\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   let stores;
   try {
     stores = await openStores(config, logger);
@@ -70,7 +81,7 @@ async function main() {
   }
   logger.info('storage', { kind: stores.kind });
   const mailer = openMailer(config, logger);
-  const server = buildServer({ config, stores, mailer, logger });
+  const server = buildServer({ config, stores, mailer, logger, es512 });
   const http = createServer();
   const connections = new ConnectionDrain(http);
   http.on('request', connections.track(server.app.callback()));

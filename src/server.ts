@@ -27,6 +27,7 @@ import { countRequests, metricsGate } from './http/metrics-endpoint.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
 import { refuseLongUrls, refuseNonCanonicalPaths } from './http/request-path.ts';
 import { rootRouter } from './http/root-routes.ts';
+import type { Es512Signer } from './keys/native-signer.ts';
 import type { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import type { Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
@@ -56,6 +57,8 @@ export interface ServerDeps {
   readonly adminAuthFailuresPerIp?: number;
   /** What load shedding reads (default: this process's event-loop monitor). */
   readonly eventLoopLag?: LagSource;
+  /** The process's ES512 signer, loaded at start (loadEs512Signer); unset: Node's crypto. */
+  readonly es512?: Es512Signer;
 }
 
 export interface Server {
@@ -72,6 +75,8 @@ export interface Server {
   readonly backchannel: BackchannelLogout;
   /** Every router Postern mounts, in order, so tests can enumerate every route. */
   readonly routers: Readonly<Record<'root' | 'admin' | 'adminSignOut' | 'login' | 'revokeAll' | 'signOut', Router>>;
+  /** Who makes ES512 signatures in this server. */
+  readonly es512: Es512Signer;
   /** Set once the server listens; /healthz answers 503 before. */
   ready: boolean;
 }
@@ -86,6 +91,8 @@ export function buildServer(deps: ServerDeps): Server {
   const lag = deps.eventLoopLag ?? processEventLoopLag();
   const metrics = new Metrics({ lag, outboxes: { mail: deps.stores.outbox, backchannel_logout: deps.stores.logoutOutbox } });
   deps.stores.observe(metrics);
+  const es512 = deps.es512 ?? { kind: 'node', reason: 'no ES512 signer was loaded' };
+  metrics.es512Signer(es512);
   // Every limiter this server makes counts its refusals.
   const stores: Stores = { ...deps.stores, rateLimiter: metrics.countRefusals(deps.stores.rateLimiter) };
   const services = composeServices({
@@ -98,6 +105,7 @@ export function buildServer(deps: ServerDeps): Server {
     backchannel: deps.backchannel,
     pages: { errorPage, logoutPage, signedOutPage },
     metrics,
+    es512,
   });
   const { registry, apps, audit } = services;
   const devMailbox = mailer instanceof DevMailbox && config.env !== 'production' ? mailer : undefined;
@@ -155,6 +163,7 @@ export function buildServer(deps: ServerDeps): Server {
     mailQueue: services.mailQueue,
     backchannel: services.backchannel,
     routers,
+    es512,
     ready: false,
   };
   return server;

@@ -18,6 +18,7 @@ import { openSigningKeys } from '../keys/open-keys.ts';
 import type { Logger } from '../log.ts';
 import type { AppRecord, AppStore, Outbox } from '../storage/ports.ts';
 import { signLogoutToken } from './logout-token.ts';
+import type { Es512Signer } from '../keys/native-signer.ts';
 import { postLogoutToken } from './post-logout-token.ts';
 
 /** What ended the session, in the audit trail. */
@@ -54,6 +55,8 @@ export interface BackchannelLogoutDeps {
   readonly audit: AuditLog;
   /** The algorithm the app's ID tokens are signed with: its logout tokens use the same. */
   readonly signingAlgOf: (app: AppRecord) => string;
+  /** Signs ES512 logout tokens when it is the native signer (unset: jose). */
+  readonly es512?: Es512Signer | undefined;
   readonly onAttempt?: AttemptObserver | undefined;
   readonly options?: DeliveryQueueOptions | undefined;
 }
@@ -134,7 +137,7 @@ async function deliver(deps: BackchannelLogoutDeps, n: Notification, signal: Abo
   // The first key of the algorithm is the current one, which also signs ID tokens (key-ring.ts).
   const key = openSigningKeys(app, deps.kek, now).find((k) => k.alg === alg);
   if (!key) throw new Undeliverable(`the app has no ${alg} signing key`);
-  const token = await signLogoutToken({ issuer: issuerOf(deps.publicUrl, app.id), clientId: app.id, subject: n.subject, sid: n.sid }, key, now);
+  const token = await signLogoutToken({ issuer: issuerOf(deps.publicUrl, app.id), clientId: app.id, subject: n.subject, sid: n.sid }, key, now, deps.es512);
   await postLogoutToken(app.backchannelLogoutUri, token, signal);
 }
 

@@ -3,7 +3,8 @@
 // algorithm), but which no ID token validator accepts by mistake: its header says
 // `typ: logout+jwt`, it has the logout event and no nonce.
 import { randomUUID } from 'node:crypto';
-import { importJWK, SignJWT, type JWK } from 'jose';
+import { CompactSign, importJWK, type JWK } from 'jose';
+import type { Es512Signer } from '../keys/native-signer.ts';
 
 export const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -27,18 +28,29 @@ export interface LogoutTokenClaims {
 /**
  * Signs the token with `key`, a private JWK carrying its `alg` and `kid`. A fresh `jti`
  * each time: two attempts are two tokens, so an app that refuses a jti it has seen does
- * not refuse the retry of an attempt whose answer was lost.
+ * not refuse the retry of an attempt whose answer was lost. An ES512 key is signed with
+ * by the native signer when the process runs it (src/keys/native-signer.ts), as its ID
+ * tokens are.
  */
-export async function signLogoutToken(claims: LogoutTokenClaims, key: Readonly<Record<string, unknown>>, nowMs: number): Promise<string> {
+export async function signLogoutToken(claims: LogoutTokenClaims, key: Readonly<Record<string, unknown>>, nowMs: number, es512?: Es512Signer): Promise<string> {
   const alg = String(key.alg);
   const iat = Math.floor(nowMs / 1000);
-  return new SignJWT({ events: { [LOGOUT_EVENT]: {} }, ...(claims.sid === undefined ? {} : { sid: claims.sid }) })
-    .setProtectedHeader({ alg, kid: String(key.kid), typ: 'logout+jwt' })
-    .setIssuer(claims.issuer)
-    .setAudience(claims.clientId)
-    .setSubject(claims.subject)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + LOGOUT_TOKEN_TTL)
-    .setJti(randomUUID())
-    .sign(await importJWK(key as JWK, alg));
+  const header = { alg, kid: String(key.kid), typ: 'logout+jwt' };
+  const payload = {
+    events: { [LOGOUT_EVENT]: {} },
+    ...(claims.sid === undefined ? {} : { sid: claims.sid }),
+    iss: claims.issuer,
+    aud: claims.clientId,
+    sub: claims.subject,
+    iat,
+    exp: iat + LOGOUT_TOKEN_TTL,
+    jti: randomUUID(),
+  };
+  if (alg === 'ES512' && es512?.kind === 'native') {
+    const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
+    return `${input}.${base64url(await es512.importKey(key).sign(Buffer.from(input)))}`;
+  }
+  return new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader(header).sign(await importJWK(key as JWK, alg));
 }
+
+const base64url = (data: string | Uint8Array) => Buffer.from(data).toString('base64url');

@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../audit.ts';
 import { within } from '../clock.ts';
+import type { Es512Signer } from '../keys/native-signer.ts';
 import type { Outbox, RateLimiter, StoreObserver } from '../storage/ports.ts';
 import { completesSignIn, funnelStep, givenUpQueue } from './audit-metrics.ts';
 
@@ -166,6 +167,26 @@ export class Metrics implements StoreObserver {
   command(store: string, port: string, seconds: number, failed: boolean): void {
     this.#store.observe({ store, port }, seconds);
     if (failed) this.#storeErrors.inc({ store, port });
+  }
+
+  /**
+   * Which ES512 signer the process runs (src/keys/native-signer.ts) and, read from the
+   * addon at each scrape, how many signatures the native one has made: the operator's way
+   * to see the fallback, and that tokens really come from the native signer.
+   */
+  es512Signer(signer: Es512Signer): void {
+    const registers = [this.registry];
+    const help = '1 for the ES512 signer this process uses: native (the system libcrypto) or node (the fallback).';
+    new Gauge({ name: 'postern_es512_signer', help, labelNames: ['signer'], registers }).set({ signer: signer.kind }, 1);
+    new Counter({
+      name: 'postern_es512_native_signatures_total',
+      help: 'ES512 signatures the native signer made in this process (0 under the fallback).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(signer.kind === 'native' ? signer.signatures() : 0);
+      },
+    });
   }
 
   /**

@@ -7,9 +7,10 @@
 // HTTP, so an upgrade that changes one fails there first (docs/upgrading-oidc-provider.md).
 import * as querystring from 'node:querystring';
 import type { ParsedUrlQuery } from 'node:querystring';
+import type { KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import type { Context, Middleware } from 'koa';
-import Provider, { errors, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, ExternalSigningKey, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import { PosternError } from '../errors.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { peekBody, replaceBody } from '../http/read-body.ts';
@@ -74,8 +75,54 @@ export async function sessionIdClaim(ctx: KoaContextWithOIDC | undefined): Promi
  * preference, the key that should sign first among its algorithm's
  * (src/keys/key-ring.ts, publishedKeys).
  */
-export function jwksInPreferenceOrder(keys: readonly Record<string, unknown>[]): { keys: never } {
+export function jwksInPreferenceOrder(keys: readonly (Record<string, unknown> | ExternalSigningKey)[]): { keys: never } {
   return { keys: [...keys] as never };
+}
+
+/**
+ * The engine's experimental `features.externalSigningSupport`, acknowledged at the version
+ * these assumptions were checked against (an unacknowledged one prints a notice; a changed
+ * one refuses to start, which is the moment to check A36–A38 again).
+ */
+export const EXTERNAL_SIGNING = { enabled: true, ack: 'experimental-01' } as const;
+
+/** What signs for an ExternalSigningKey: the key's kid and public half, and its signature. */
+export interface OutsideSigner {
+  readonly kid: string;
+  readonly publicKey: KeyObject;
+  sign(data: Uint8Array): Promise<Buffer>;
+}
+
+/**
+ * A36 External keys in the JWKS. An ExternalSigningKey in `jwks.keys` (with EXTERNAL_SIGNING)
+ * takes the place of a private JWK: its `kid` and `alg` getters are read, never assigned
+ * when both are set and fit the key, and the JWKS publishes them with the public members
+ * of `keyObject()`, read synchronously (helpers/keystore.js, so it must return a KeyObject,
+ * not the promise the types allow). It is selected for signing like a JWK (A5).
+ *
+ * A37 Every JWS the engine makes with it (ID tokens, signed userinfo and introspection
+ * responses) is one `sign(input)` call, `input` the ASCII bytes of
+ * `base64url(header).base64url(payload)` with the key's kid in the header; the bytes
+ * returned are the JWS signature as they are (raw r||s for ES512), unchecked.
+ *
+ * A38 When the engine verifies a JWT it signed itself (an `id_token_hint` at end-session),
+ * it verifies with `keyObject()`: the public KeyObject.
+ */
+export function externalSigningKey(alg: string, signer: OutsideSigner): ExternalSigningKey {
+  return new (class extends ExternalSigningKey {
+    override get kid() {
+      return signer.kid;
+    }
+    override get alg() {
+      return alg;
+    }
+    override keyObject() {
+      return signer.publicKey;
+    }
+    override sign(data: Uint8Array) {
+      return signer.sign(data);
+    }
+  })();
 }
 
 /**

@@ -9,9 +9,10 @@ import { openSigningKeys } from '../keys/open-keys.ts';
 import { adapterFor } from './adapter.ts';
 import { clientMetadataOf } from './client-metadata.ts';
 import { DECLINE_SIGN_OUT_PATH } from './decline-sign-out.ts';
-import { jwksInPreferenceOrder } from './engine.ts';
+import { EXTERNAL_SIGNING, jwksInPreferenceOrder } from './engine.ts';
 import { findAccountIn } from './find-account.ts';
 import { accessTokenTtl, recordJwtAccessTokens, resourceIndicatorsOf } from './resource-indicators.ts';
+import { withNativeEs512 } from './native-es512-keys.ts';
 import { CLIENT_AUTH_METHODS, sharedConfiguration, signingAlgorithms } from './shared-configuration.ts';
 import type { Logger } from '../log.ts';
 import { appPath } from '../apps/app-paths.ts';
@@ -24,6 +25,7 @@ import type { ClientsService } from '../apps/clients-service.ts';
 import { clientAdapter, initialAccessTokenAdapter, type ClientModelDeps } from './client-models.ts';
 import { CLIENT_MODEL, INITIAL_ACCESS_TOKEN_MODEL } from './engine.ts';
 import { registrationFeatures } from './registration.ts';
+import type { Es512Signer } from '../keys/native-signer.ts';
 
 export interface ProviderDeps {
   readonly stores: Stores;
@@ -43,6 +45,8 @@ export interface ProviderDeps {
     readonly logoutPage: (input: { appName: string | undefined; form: string; decline: string }) => string;
     readonly signedOutPage: (input: { appName: string | undefined }) => string;
   };
+  /** The process's ES512 signer (unset: the engine signs ES512 itself, as under the fallback). */
+  readonly es512?: Es512Signer | undefined;
 }
 
 export const ACCESS_TOKEN_TTL = 10 * 60;
@@ -76,7 +80,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     adapter: (model: string) => (model === CLIENT_MODEL ? clients : model === INITIAL_ACCESS_TOKEN_MODEL ? initialAccessTokens : documents(model)),
     // The default client (client_id = app id); the others come through the adapter (A21).
     clients: [clientMetadataOf(app, deps.kek)],
-    jwks: jwksInPreferenceOrder(openSigningKeys(app, deps.kek, deps.clock.now())),
+    jwks: jwksInPreferenceOrder(withNativeEs512(openSigningKeys(app, deps.kek, deps.clock.now()), deps.es512)),
     findAccount: findAccountIn(deps.stores.accounts, app.id),
 
     ...shared,
@@ -91,6 +95,8 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       // The app's APIs: JWT access tokens for a `resource` (resource-indicators.ts).
       resourceIndicators: resourceIndicatorsOf(app),
       ...registrationFeatures(models),
+      // ES512 keys held by the native signer are ExternalSigningKeys (native-es512-keys.ts).
+      externalSigningSupport: EXTERNAL_SIGNING,
       rpInitiatedLogout: {
         ...shared.features.rpInitiatedLogout,
         async logoutSource(ctx, form) {

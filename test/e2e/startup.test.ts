@@ -4,7 +4,9 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_ADDON_PATH } from '../../src/keys/native-signer.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_TOKEN = 'startup-admin-token-0123456789abcdef0123456789';
@@ -236,6 +238,15 @@ describe('starting the server (src/main.ts as a child process)', function () {
       expect(lines.length).to.be.above(0);
       const parsed = lines.map((l) => JSON.parse(l) as { msg: string; port?: number });
       expect(parsed.some((l) => l.msg === 'listening' && l.port === child.port)).to.equal(true);
+    });
+
+    it('logs once which ES512 signer it runs, and the metrics say the same', async () => {
+      const built = existsSync(DEFAULT_ADDON_PATH);
+      const lines = child.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, string>);
+      const signer = lines.filter((l) => String(l.msg).startsWith('ES512 signer'));
+      expect(signer.map((l) => [l.level, l.signer])).to.deep.equal([built ? ['info', 'native'] : ['warn', 'node']]);
+      const metrics = await (await fetch(`${child.url}/metrics`)).text();
+      expect(metrics).to.include(`postern_es512_signer{signer="${built ? 'native' : 'node'}"} 1`);
     });
 
     it('exits with code 0 on SIGTERM and stops listening', async () => {

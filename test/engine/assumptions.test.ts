@@ -3,8 +3,8 @@
 // the engine's version (docs/upgrading-oidc-provider.md): a failure names the assumption
 // (A1…A22) that no longer holds.
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
-import Provider, { type Adapter, type ClientMetadata, type Configuration } from 'oidc-provider';
+import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type JsonWebKey } from 'node:crypto';
+import Provider, { ExternalSigningKey, type Adapter, type ClientMetadata, type Configuration } from 'oidc-provider';
 import * as oidc from 'openid-client';
 import { PosternError } from '../../src/errors.ts';
 import { peekBody } from '../../src/http/read-body.ts';
@@ -18,6 +18,8 @@ import {
   ENGINE_BODY_LIMIT,
   engineForm,
   engineHadNoRoute,
+  EXTERNAL_SIGNING,
+  externalSigningKey,
   GRANT_MODEL,
   clientRefusedStructuredToken,
   introspect,
@@ -33,6 +35,7 @@ import {
   signOutRedirect,
   validateClientMetadata,
   type ClientSession,
+  type OutsideSigner,
   type PendingSignOut,
   type ResumedInteraction,
   type SecretTransport,
@@ -313,6 +316,100 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
         }
       });
     }
+  });
+
+  describe('A36–A38: an ExternalSigningKey is published, signs each JWS through sign(), and verifies with keyObject()', () => {
+    /** Stands in for the native signer: Node's crypto behind the same interface, recording what it was given. */
+    function recordingSigner(jwk: Record<string, unknown>) {
+      const privateKey = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
+      const publicKey = createPublicKey(privateKey);
+      const inputs: Buffer[] = [];
+      const outputs: Buffer[] = [];
+      let keyObjects = 0;
+      const signer: OutsideSigner = {
+        kid: String(jwk.kid),
+        get publicKey() {
+          keyObjects++;
+          return publicKey;
+        },
+        async sign(data) {
+          inputs.push(Buffer.from(data));
+          const signature = cryptoSign('sha512', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+          outputs.push(signature);
+          return signature;
+        },
+      };
+      return { signer, inputs, outputs, keyObjects: () => keyObjects, jwk };
+    }
+
+    it('publishes kid, alg and the public half; each ID token and signed userinfo is one sign() of its signing input; id_token_hint verifies through keyObject()', async () => {
+      let recorders: ReturnType<typeof recordingSigner>[] = [];
+      const e = await new Engine().start({
+        configure(configuration) {
+          const keys = (configuration.jwks?.keys ?? []) as Record<string, unknown>[];
+          recorders = keys.filter((k) => k.alg === 'ES512').map(recordingSigner);
+          const external = keys.map((k) => (k.alg === 'ES512' ? externalSigningKey('ES512', recorders.find((r) => r.jwk === k)!.signer) : k));
+          const [client] = configuration.clients!;
+          return { ...configuration, clients: [{ ...client!, userinfo_signed_response_alg: 'ES512' }], jwks: { keys: external as never } };
+        },
+      });
+      try {
+        // A36: published with its kid, alg and public members, and nothing private.
+        const published = ((await (await fetch(`${e.issuer}/jwks`)).json()) as { keys: Record<string, unknown>[] }).keys;
+        for (const { jwk } of recorders) {
+          expect(published.find((k) => k.kid === jwk.kid)).to.deep.equal({ kty: 'EC', use: 'sig', kid: jwk.kid, alg: 'ES512', crv: 'P-521', x: jwk.x, y: jwk.y });
+        }
+
+        // A37: the ID token is one sign() of its signing input, by the first ES512 key (A5).
+        const { tokens, browser } = await e.signIn('external@example.com');
+        const [first, ...others] = recorders;
+        expect(others.flatMap((r) => r.inputs)).to.deep.equal([]);
+        const [header, payload, signature] = tokens.id_token!.split('.');
+        expect(headerOf(tokens.id_token!)).to.include({ alg: 'ES512', kid: first!.jwk.kid });
+        expect(first!.inputs.map(String)).to.deep.equal([`${header}.${payload}`]);
+        expect(Buffer.from(signature!, 'base64url')).to.deep.equal(first!.outputs[0]);
+
+        const userinfo = await (await fetch(`${e.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).text();
+        const [uHeader, uPayload, uSignature] = userinfo.split('.');
+        expect(first!.inputs.slice(1).map(String)).to.deep.equal([`${uHeader}.${uPayload}`]);
+        expect(Buffer.from(uSignature!, 'base64url')).to.deep.equal(first!.outputs[1]);
+
+        // A38: the end-session endpoint accepts the ID token as id_token_hint, verified with
+        // keyObject() (the JWKS read it once, at start).
+        const before = first!.keyObjects();
+        const page = await browser.request(`${e.issuer}/session/end?${new URLSearchParams({ id_token_hint: tokens.id_token! })}`);
+        expect(page.status).to.equal(200);
+        expect(page.body).to.include('/session/end/confirm');
+        expect(first!.keyObjects()).to.be.greaterThan(before);
+        // An ID token the key did not sign is refused there.
+        const forged = `${header}.${payload}.${Buffer.alloc(132, 1).toString('base64url')}`;
+        const refused = await browser.request(`${e.issuer}/session/end?${new URLSearchParams({ id_token_hint: forged })}`);
+        expect(refused.status).to.equal(400);
+      } finally {
+        await e.stop();
+      }
+    });
+
+    it('reads keyObject() synchronously: a key that returns a promise cannot be configured (A36)', async () => {
+      const { app } = await makeApp();
+      const configuration = providerConfiguration(app, 'https://issuer.example', providerDeps(openMemoryStores()));
+      expect(configuration.features?.externalSigningSupport).to.deep.equal(EXTERNAL_SIGNING);
+      const jwk = (configuration.jwks!.keys as Record<string, unknown>[]).find((k) => k.alg === 'ES512')!;
+      const { signer } = recordingSigner(jwk);
+      const promised = new (class extends ExternalSigningKey {
+        override get kid() {
+          return signer.kid;
+        }
+        override get alg() {
+          return 'ES512';
+        }
+        override keyObject() {
+          return Promise.resolve(signer.publicKey);
+        }
+      })();
+      expect(() => new Provider('https://issuer.example', { ...configuration, jwks: { keys: [promised] } })).to.throw(TypeError);
+      expect(() => new Provider('https://issuer.example', { ...configuration, jwks: { keys: [externalSigningKey('ES512', signer)] } })).not.to.throw();
+    });
   });
 
   describe('A6: the engine adds its inline script\'s hash to a script-src set before it runs', () => {

@@ -6,6 +6,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import * as oidc from 'openid-client';
 import { loadConfig } from '../../config/load.ts';
 import type { LagSource } from '../../src/http/event-loop-lag.ts';
+import { loadEs512Signer } from '../../src/keys/native-signer.ts';
 import { createLogger } from '../../src/log.ts';
 import { DevMailbox } from '../../src/mail/dev-mailbox.ts';
 import type { MailQueueOptions } from '../../src/mail/mail-queue.ts';
@@ -61,6 +62,8 @@ export class Harness {
       backchannel?: DeliveryQueueOptions;
       smtpTimeouts?: SmtpTimeouts;
       eventLoopLag?: LagSource;
+      /** The native ES512 signer's file (default: where `npm run build:native` puts it). */
+      es512Addon?: string;
     } = {},
   ): Promise<this> {
     await this.smtp.start();
@@ -82,6 +85,8 @@ export class Harness {
       ...env,
     });
     const logger = createLogger(config.logLevel, (line) => void this.logs.push(line));
+    // ES512_SIGNER as main.ts reads it (auto unless `env` says otherwise).
+    const es512 = await loadEs512Signer(config.es512Signer, logger, options.es512Addon);
     // Memory unless the env names REDIS_URL / MONGODB_URI, exactly as main.ts decides.
     this.stores = await openStores(config, logger, this.clock);
     this.server = buildServer({
@@ -95,6 +100,7 @@ export class Harness {
       backchannel: { retryDelaysMs: [20, 50], ...options.backchannel },
       ...(options.adminAuthFailuresPerIp ? { adminAuthFailuresPerIp: options.adminAuthFailuresPerIp } : {}),
       ...(options.eventLoopLag ? { eventLoopLag: options.eventLoopLag } : {}),
+      es512,
     });
     // Every admin answer is checked against the OpenAPI document at the end of the run.
     recordAdminResponses(this.server.app);

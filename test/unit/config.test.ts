@@ -533,7 +533,7 @@ describe('loadConfig', () => {
 
     it('renders one row per setting, in declaration order', () => {
       const rows = settingsTable().split('\n').slice(2);
-      expect(rows.map((row) => /^\| `([A-Z_]+)` \|/.exec(row)?.[1])).to.deep.equal(SETTINGS.map((s) => s.name));
+      expect(rows.map((row) => /^\| `([A-Z0-9_]+)` \|/.exec(row)?.[1])).to.deep.equal(SETTINGS.map((s) => s.name));
     });
 
     it('keeps README.md free of copies of the table', () => {

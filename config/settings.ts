@@ -1,12 +1,12 @@
 // Every setting, declared once: its environment variable, parser (and so what is allowed),
 // default and meaning. loadConfig (load.ts) reads the environment through this list alone,
 // and the table in docs/configuration.md is rendered from it (`npm run docs:settings`).
-import { LOG_LEVELS, type LogLevel } from '../src/log.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../src/log.ts';
 import { key256, mailbox, oneOf, secretText, secretTextList, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
 
 const ENVIRONMENTS = ['development', 'production', 'test'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
-export type { LogLevel };
+export type { LogFormat, LogLevel };
 
 /** What the settings produce: one field per declaration below (the compiler keeps them in step). */
 export interface SettingValues {
@@ -22,6 +22,7 @@ export interface SettingValues {
   readonly mongodbUri: string | undefined;
   readonly trustProxy: boolean;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   /** Days after which an app's current signing keys are rotated; 0: manual rotation only. */
   readonly keyRotationDays: number;
   /** Days an audit event is kept. */
@@ -146,7 +147,14 @@ const DECLARED = {
     description:
       '`true` when behind a reverse proxy or load balancer that sets `X-Forwarded-For`: the client IP is then taken from it. Host and protocol always come from `PUBLIC_URL`.',
   },
-  logLevel: { name: 'LOG_LEVEL', parser: oneOf(LOG_LEVELS), default: { value: 'info' }, description: 'Logs are JSON lines on stdout.' },
+  logLevel: { name: 'LOG_LEVEL', parser: oneOf(LOG_LEVELS), default: { value: 'info' }, description: 'The least severe events written to the log (stdout).' },
+  logFormat: {
+    name: 'LOG_FORMAT',
+    parser: oneOf(LOG_FORMATS),
+    default: { derive: (earlier) => (earlier.env === 'development' ? 'pretty' : 'json'), shown: '`pretty` when `NODE_ENV=development`, else `json`' },
+    description:
+      'One line per event either way, with the same fields. `json`: one JSON object per line, for log collectors. `pretty`: `time LEVEL message key=value …`, nested fields as `outer.inner`, values quoted as JSON when they hold spaces or other characters that would be ambiguous, control characters escaped; coloured only when stdout is a terminal.',
+  },
   keyRotationDays: {
     name: 'KEY_ROTATION_DAYS',
     parser: wholeNumber(0, 3650),

@@ -79,7 +79,7 @@ export class Harness {
       MAX_EVENT_LOOP_LAG_MS: '0',
       ...env,
     });
-    const logger = createLogger(config.logLevel, (line) => void this.logs.push(line));
+    const logger = createLogger(config.logLevel, (line) => void this.logs.push(line), { format: config.logFormat });
     // Memory unless the env names REDIS_URL / MONGODB_URI, exactly as main.ts decides.
     this.stores = await openStores(config, logger, this.clock);
     this.server = buildServer({

@@ -38,6 +38,8 @@ function banner(config: Config): string {
     `      -H 'Content-Type: application/json' \\`,
     `      -d '{"name":"My App","redirect_uris":["http://localhost:8080/callback"]}'`,
     '',
+    `  What is running, its apps and the admin API's routes: ${config.publicUrl}/`,
+    '',
   );
   if (!config.smtpUrl) lines.push(`  Sign-in mail (no SMTP_URL set): ${config.publicUrl}/dev/mailbox`, '');
   if (!config.metricsToken) lines.push(`  Metrics, open to anyone who reaches this port (set METRICS_TOKEN to require a token): ${config.publicUrl}/metrics`, '');

@@ -86,7 +86,7 @@ export class Harness {
       config,
       stores: this.stores,
       // SMTP_URL from `env` wins (e.g. a mail server that never answers); else the capture.
-      mailer: options.devMailbox ? new DevMailbox(() => {}) : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom, options.smtpTimeouts),
+      mailer: options.devMailbox ? new DevMailbox(() => {}, this.clock) : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom, options.smtpTimeouts),
       logger,
       clock: this.clock,
       mail: { retryDelaysMs: [20, 50], ...options.mail },

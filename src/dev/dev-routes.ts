@@ -27,12 +27,13 @@ export const MAIL_HTML_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-
 const MAX_ADDRESS = 254;
 const MAX_APP_ID = 100;
 
-/** One filter parameter: absent, or one text of bounded length. */
+/** One filter parameter: absent, or one line of text of bounded length (no address or app id holds more). */
 function parameter(query: ParsedUrlQuery, name: string, max: number): string | undefined {
   const value = query[name];
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') throw badRequest(`Give the filter "${name}" at most once.`);
   if (value.length > max) throw badRequest(`The filter "${name}" is longer than ${max} characters.`);
+  if (/[\x00-\x1f\x7f]/.test(value)) throw badRequest(`The filter "${name}" holds control characters.`);
   return value.trim() || undefined;
 }
 

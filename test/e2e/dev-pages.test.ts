@@ -153,6 +153,39 @@ describe('development pages', function () {
       }
     });
 
+    it('treats its filters as hostile input: escaped, bounded, exact, never a 500', async () => {
+      const cases: [query: string, status: number][] = [
+        ['?to=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E', 200],
+        ['?app=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E', 200],
+        ['?to=%ff%fe', 200],
+        ['?to=%00', 400],
+        ['?to=a%1b%5B31m', 400],
+        ['?app=x%0d%0ay', 400],
+        ['?to=%', 200],
+        ['?app[]=x&to[]=y', 200],
+        ['?__proto__=x&constructor=y&toString=z', 200],
+        ['?app=x&app=y', 400],
+        ['?to=a&to=b', 400],
+        [`?to=${'a'.repeat(255)}`, 400],
+        [`?app=${'a'.repeat(101)}`, 400],
+      ];
+      for (const [query, status] of cases) {
+        const page = await raw(h.url, `/dev/mailbox${query}`, { headers: HTML });
+        expect(page.status, query).to.equal(status);
+        expect(page.body, query).not.to.match(/<script>alert|"><script|\x1b/);
+        if (status === 400) {
+          expect(page.body, query).to.match(/<title>[^<]+<\/title>/).and.match(/filter &quot;(app|to)&quot;/);
+          const json = await raw(h.url, `/dev/mailbox${query}`, { headers: { accept: 'application/json' } });
+          expect([json.status, JSON.parse(json.body).error], query).to.deep.equal([400, 'invalid_request']);
+        }
+      }
+      const echoed = (await raw(h.url, '/dev/mailbox?to=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E', { headers: HTML })).body;
+      expect(echoed).to.include('value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
+      // An app id matches exactly: another case or another app's id shows none of its mail.
+      expect(await entriesAt(h, `?app=${alpha.app_id.toUpperCase()}`)).to.deep.equal([]);
+      expect(await entriesAt(h, `?app=${alpha.app_id}x`)).to.deep.equal([]);
+    });
+
     it('allows its one inline script by hash, and the state it polls changes when something arrives', async () => {
       const page = await raw(h.url, '/dev/mailbox', { headers: HTML });
       const policy = csp(page.headers['content-security-policy']);

@@ -66,7 +66,7 @@ const DECLARED = {
     parser: oneOf(ENVIRONMENTS),
     default: { value: 'development' },
     description:
-      '`production` refuses to start while a required setting is missing and hides development pages. `development` (also when unset) and `test` (development without the start-up banner) generate missing secrets, keep data in memory and, without `SMTP_URL`, show every sign-in link at `/dev/mailbox`, so they refuse to start unless `PUBLIC_URL` is on this machine: `localhost`, a `*.localhost` name, `127.0.0.0/8` or `[::1]`.',
+      '`production` refuses to start while a required setting is missing and serves no development page (`/` and `/dev/…` are not found). `development` (also when unset) and `test` (development without the start-up banner) generate missing secrets, keep data in memory, serve a landing page at `/` (what is running, the apps, the admin API\'s routes) and a mailbox at `/dev/mailbox` (refused link requests and mail not sent and, without `SMTP_URL`, every sign-in mail), so they refuse to start unless `PUBLIC_URL` is on this machine: `localhost`, a `*.localhost` name, `127.0.0.0/8` or `[::1]`.',
   },
   port: { name: 'PORT', parser: wholeNumber(1, 65535), default: { value: 3000 }, description: 'TCP port the HTTP server listens on.' },
   publicUrl: {

@@ -41,10 +41,13 @@ function filterOf(ctx: Context): MailboxFilter {
   return { appId: parameter(ctx.query, 'app', MAX_APP_ID), address: parameter(ctx.query, 'to', MAX_ADDRESS) };
 }
 
+/** An OpenAPI path item also holds `parameters`; OPTIONS answers on every path, so it says nothing. */
+const LISTED_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head']);
+
 function adminRoutes(): AdminRoute[] {
   return Object.entries(adminOpenApi().paths).flatMap(([path, item]) =>
     Object.entries(item as Record<string, { summary?: string }>)
-      .filter(([method]) => method !== 'options')
+      .filter(([method]) => LISTED_METHODS.has(method))
       .map(([method, operation]) => ({ method: method.toUpperCase(), path, summary: operation.summary ?? '' })),
   );
 }

@@ -64,7 +64,7 @@ ${running.metricsOpen && html`<li><a href="/metrics">Metrics</a> (open without a
 <h2>Admin API</h2>
 <p>Every route needs <code>Authorization: Bearer $ADMIN_TOKEN</code>. Fields, errors and examples are in
 <code>docs/admin-api.md</code> in the repository, and in the OpenAPI document at <code>GET /admin/openapi.json</code> (with the token).</p>
-<table>
+<table class="routes">
 <thead><tr><th scope="col">Method</th><th scope="col">Path</th><th scope="col">What it does</th></tr></thead>
 <tbody>${input.adminRoutes.map((r) => html`
 <tr><td class="mono">${r.method}</td><td><code>${r.path}</code></td><td>${r.summary}</td></tr>`)}

@@ -67,11 +67,14 @@ describe('development pages', function () {
       }
       expect(reply.body).to.include('&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Co&quot;');
       expect(reply.body).not.to.include('<script>alert');
-      for (const [path, item] of Object.entries(adminOpenApi().paths)) {
-        for (const method of Object.keys(item).filter((m) => m !== 'options')) {
-          expect(reply.body, `${method} ${path}`).to.include(`<td class="mono">${method.toUpperCase()}</td><td><code>${path}</code></td>`);
-        }
-      }
+      const listed = [...reply.body.matchAll(/<td class="mono">([A-Z]+)<\/td><td><code>([^<]+)<\/code><\/td>/g)].map((m) => `${m[1]} ${m[2]}`);
+      const documented = Object.entries(adminOpenApi().paths).flatMap(([path, item]) =>
+        Object.keys(item)
+          .filter((key) => ['get', 'put', 'post', 'patch', 'delete'].includes(key))
+          .map((method) => `${method.toUpperCase()} ${path}`),
+      );
+      expect(listed).to.deep.equal(documented);
+      expect(listed).to.include('POST /admin/apps');
     });
 
     it('has the hosted pages\' strict policy: no script at all, styles from this origin only', async () => {

@@ -143,18 +143,31 @@ function printedCurl(stdout: string): string {
 }
 
 /**
- * Runs `command` in a POSIX shell, as a developer pasting it would, with `env` exported;
- * its output as JSON. Tried again while the server sheds load (a busy test machine
- * stalls the child's event loop beyond MAX_EVENT_LOOP_LAG_MS, and an admin write then
- * answers 503): that answer says nothing about the command.
+ * An admin write, tried again while the server sheds load: a busy test machine stalls the
+ * child's event loop beyond MAX_EVENT_LOOP_LAG_MS, and an admin write then answers 503
+ * temporarily_unavailable, which says nothing about what the test checks.
  */
-async function inShell(command: string, env: Record<string, string> = {}): Promise<{ error?: string; app_id?: string; issuer?: string }> {
+async function unlessShed<T>(send: () => Promise<T>, shed: (answer: T) => boolean): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const { stdout } = await promisify(execFile)('sh', ['-c', command], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 15_000 });
-    const answer = JSON.parse(stdout) as { error?: string; app_id?: string; issuer?: string };
-    if (answer.error !== 'temporarily_unavailable' || attempt === 5) return answer;
-    await new Promise((r) => setTimeout(r, 200));
+    const answer = await send();
+    if (!shed(answer) || attempt === 10) return answer;
+    await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+/** Runs `command` in a POSIX shell, as a developer pasting it would, with `env` exported; its output as JSON. */
+function inShell(command: string, env: Record<string, string> = {}): Promise<{ error?: string; app_id?: string; issuer?: string }> {
+  const run = promisify(execFile);
+  return unlessShed(
+    async () => JSON.parse((await run('sh', ['-c', command], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 15_000 })).stdout) as { error?: string },
+    (answer) => answer.error === 'temporarily_unavailable',
+  );
+}
+
+/** POST /admin/apps with `body` and `token`. */
+function postApp(url: string, token: string, body: string): Promise<Response> {
+  const send = () => fetch(`${url}/admin/apps`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+  return unlessShed(send, (res) => res.status === 503);
 }
 
 async function freePort(): Promise<number> {
@@ -181,11 +194,7 @@ describe('starting the server (src/main.ts as a child process)', function () {
   });
 
   async function createApp(child: ServerProcess, token: string) {
-    return fetch(`${child.url}/admin/apps`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'My App', redirect_uris: ['http://localhost:8080/callback'] }),
-    });
+    return postApp(child.url, token, JSON.stringify({ name: 'My App', redirect_uris: ['http://localhost:8080/callback'] }));
   }
 
   describe('development with nothing set', () => {
@@ -239,11 +248,7 @@ describe('starting the server (src/main.ts as a child process)', function () {
     it('the curl body from the banner creates an app as printed', async () => {
       const body = /-d '(\{.*\})'/.exec(child.stdout)?.[1];
       expect(body, child.output).to.be.a('string');
-      const res = await fetch(`${child.url}/admin/apps`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body!,
-      });
+      const res = await postApp(child.url, token, body!);
       expect(res.status).to.equal(201);
       await res.arrayBuffer();
     });

@@ -1,13 +1,13 @@
 // Every setting, declared once: its environment variable, parser (and so what is allowed),
 // default and meaning. loadConfig (load.ts) reads the environment through this list alone,
 // and the table in docs/configuration.md is rendered from it (`npm run docs:settings`).
-import { LOG_LEVELS, type LogLevel } from '../src/log.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../src/log.ts';
 import { key256, mailbox, oneOf, secretText, secretTextList, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
 
 const ENVIRONMENTS = ['development', 'production', 'test'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 const ES512_SIGNERS = ['auto', 'native', 'node'] as const;
-export type { LogLevel };
+export type { LogFormat, LogLevel };
 
 /** What the settings produce: one field per declaration below (the compiler keeps them in step). */
 export interface SettingValues {
@@ -23,6 +23,7 @@ export interface SettingValues {
   readonly mongodbUri: string | undefined;
   readonly trustProxy: boolean;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   /** Days after which an app's current signing keys are rotated; 0: manual rotation only. */
   readonly keyRotationDays: number;
   /** Days an audit event is kept. */
@@ -68,7 +69,7 @@ const DECLARED = {
     parser: oneOf(ENVIRONMENTS),
     default: { value: 'development' },
     description:
-      '`production` refuses to start while a required setting is missing and hides development pages. `development` (also when unset) and `test` (development without the start-up banner) generate missing secrets, keep data in memory and, without `SMTP_URL`, show every sign-in link at `/dev/mailbox`, so they refuse to start unless `PUBLIC_URL` is on this machine: `localhost`, a `*.localhost` name, `127.0.0.0/8` or `[::1]`.',
+      '`production` refuses to start while a required setting is missing and serves no development page (`/` and `/dev/…` are not found). `development` (also when unset) and `test` (development without the start-up banner) generate missing secrets, keep data in memory, serve a landing page at `/` (what is running, the apps, the admin API\'s routes) and a mailbox at `/dev/mailbox` (refused link requests and mail not sent and, without `SMTP_URL`, every sign-in mail), so they refuse to start unless `PUBLIC_URL` is on this machine: `localhost`, a `*.localhost` name, `127.0.0.0/8` or `[::1]`.',
   },
   port: { name: 'PORT', parser: wholeNumber(1, 65535), default: { value: 3000 }, description: 'TCP port the HTTP server listens on.' },
   publicUrl: {
@@ -149,7 +150,14 @@ const DECLARED = {
     description:
       '`true` when behind a reverse proxy or load balancer that sets `X-Forwarded-For`: the client IP is then taken from it. Host and protocol always come from `PUBLIC_URL`.',
   },
-  logLevel: { name: 'LOG_LEVEL', parser: oneOf(LOG_LEVELS), default: { value: 'info' }, description: 'Logs are JSON lines on stdout.' },
+  logLevel: { name: 'LOG_LEVEL', parser: oneOf(LOG_LEVELS), default: { value: 'info' }, description: 'The least severe events written to the log (stdout).' },
+  logFormat: {
+    name: 'LOG_FORMAT',
+    parser: oneOf(LOG_FORMATS),
+    default: { derive: (earlier) => (earlier.env === 'development' ? 'pretty' : 'json'), shown: '`pretty` when `NODE_ENV=development`, else `json`' },
+    description:
+      'One line per event either way, with the same fields. `json`: one JSON object per line, for log collectors. `pretty`: `time LEVEL message key=value …`, nested fields as `outer.inner`, values quoted as JSON when they hold spaces or other characters that would be ambiguous, control characters escaped; coloured only when stdout is a terminal.',
+  },
   keyRotationDays: {
     name: 'KEY_ROTATION_DAYS',
     parser: wholeNumber(0, 3650),

@@ -28,12 +28,18 @@ function banner(config: Config): string {
   if (config.generated.includes('ADMIN_TOKEN')) {
     lines.push(`  Admin token (generated for this run; set ADMIN_TOKEN to keep one): ${config.adminToken}`, '');
   }
+  // Pasted into a POSIX shell as printed: a token generated for this run is written out
+  // (it is no secret worth keeping and dies with the process); a token the operator set is
+  // never printed, and the double quotes let the shell expand $ADMIN_TOKEN.
+  const token = config.generated.includes('ADMIN_TOKEN') ? config.adminToken : '$ADMIN_TOKEN';
   lines.push(
     '  Create an app:',
     `    curl -s -X POST ${config.publicUrl}/admin/apps \\`,
-    `      -H 'Authorization: Bearer ${config.generated.includes('ADMIN_TOKEN') ? config.adminToken : '$ADMIN_TOKEN'}' \\`,
+    `      -H "Authorization: Bearer ${token}" \\`,
     `      -H 'Content-Type: application/json' \\`,
     `      -d '{"name":"My App","redirect_uris":["http://localhost:8080/callback"]}'`,
+    '',
+    `  What is running, its apps and the admin API's routes: ${config.publicUrl}/`,
     '',
   );
   if (!config.smtpUrl) lines.push(`  Sign-in mail (no SMTP_URL set): ${config.publicUrl}/dev/mailbox`, '');
@@ -55,7 +61,7 @@ async function main() {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, { format: config.logFormat, color: process.stdout.isTTY });
   if (config.generated.length) {
     logger.warn('secrets missing: generated for this run (development only)', { settings: config.generated });
   }

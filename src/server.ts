@@ -3,13 +3,13 @@
 // load shedding, admin and metrics authentication and canonical paths; then health and
 // metrics, admin API, hosted login, sign-out everywhere, declining a sign-out and, last,
 // each app's oidc-provider.
+import { readFileSync } from 'node:fs';
 import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Config } from '../config/load.ts';
 import { STYLESHEET } from '../interactions/views/layout.ts';
 import { loginRouter } from '../interactions/login-routes.ts';
 import { Csrf } from '../interactions/csrf.ts';
-import { devMailboxPage } from '../interactions/views/dev-mailbox-page.ts';
 import { errorPage, logoutPage, signedOutPage, stillSignedInPage } from '../interactions/views/pages.ts';
 import { adminGate } from './admin/admin-auth.ts';
 import { clientRouter } from './admin/client-routes.ts';
@@ -83,6 +83,8 @@ export interface Server {
 
 const MAX_URL_LENGTH = 8 * 1024;
 
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const ADMIN_AUTH_FAILURES_PER_IP = 20; // per 15 minutes
 
 export function buildServer(deps: ServerDeps): Server {
@@ -108,7 +110,25 @@ export function buildServer(deps: ServerDeps): Server {
     es512,
   });
   const { registry, apps, audit } = services;
-  const devMailbox = mailer instanceof DevMailbox && config.env !== 'production' ? mailer : undefined;
+  // The landing page and the mailbox: never in production, whatever mailer was wired in.
+  const dev =
+    config.env === 'production'
+      ? undefined
+      : {
+          running: {
+            version: VERSION,
+            env: config.env,
+            publicUrl: config.publicUrl,
+            storage: stores.kind,
+            // Host and port only: SMTP_URL may carry credentials.
+            mailTransport:
+              mailer instanceof DevMailbox || !config.smtpUrl ? 'none: mail is kept in the development mailbox' : `SMTP at ${new URL(config.smtpUrl).host}`,
+            metricsOpen: !config.metricsToken,
+          },
+          apps: () => apps.list(),
+          audit,
+          mails: mailer instanceof DevMailbox ? mailer : undefined,
+        };
 
   const routers = {
     root: rootRouter({
@@ -116,7 +136,7 @@ export function buildServer(deps: ServerDeps): Server {
       ping: () => stores.ping(),
       storage: stores.kind,
       stylesheet: STYLESHEET,
-      devMailbox: devMailbox && (() => devMailboxPage(devMailbox.list())),
+      dev,
       metrics: () => metrics.render(),
     }),
     admin: adminRouter({ apps, publicUrl: config.publicUrl, audit, rules: services.rules }),

@@ -1,8 +1,9 @@
 // Routes outside the admin API and the apps: liveness, readiness, metrics, the stylesheet
-// of the hosted pages and, in development without SMTP, the mailbox page.
+// of the hosted pages and, outside production, the development pages (src/dev/).
 import type Router from '@koa/router';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { within } from '../clock.ts';
+import { devRoutes, type DevDeps } from '../dev/dev-routes.ts';
 import { METRICS_PATH } from './metrics-endpoint.ts';
 import { exactRouter } from './request-path.ts';
 
@@ -19,8 +20,8 @@ export interface RootDeps {
   readonly ping: () => Promise<void>;
   readonly storage: string;
   readonly stylesheet: string;
-  /** The development mailbox page, when there is one. */
-  readonly devMailbox?: (() => string) | undefined;
+  /** The landing page and the development mailbox: outside production only. */
+  readonly dev?: DevDeps | undefined;
   /** The Prometheus exposition; metricsGate (metrics-endpoint.ts) decides who reads it. */
   readonly metrics: () => Promise<{ readonly contentType: string; readonly body: string }>;
 }
@@ -58,12 +59,6 @@ export function rootRouter(deps: RootDeps): Router {
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = deps.stylesheet;
   });
-  const mailbox = deps.devMailbox;
-  if (mailbox) {
-    root.get('/dev/mailbox', (ctx) => {
-      ctx.type = 'html';
-      ctx.body = mailbox();
-    });
-  }
+  if (deps.dev) devRoutes(root, deps.dev);
   return root;
 }

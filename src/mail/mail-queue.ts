@@ -50,7 +50,7 @@ export class MailQueue extends DeliveryQueue<QueuedMail> {
       names: { what: 'sign-in mail', short: 'mail', done: 'sent', idField: 'mail_id' },
       outbox: deps.outbox,
       seal: new MailSeal(deps.kek),
-      deliver: (mail, signal) => deps.mailer.send(mail.message, signal),
+      deliver: (mail, signal) => deps.mailer.send(mail.message, signal, { appId: typeof mail.context['appId'] === 'string' ? mail.context['appId'] : undefined }),
       failure: () => 'smtp error',
       logFields: (mail) => ({ app_id: mail.context['appId'] }),
       onDelivered: (mail, attempts) => deps.onSent(mail.context, attempts),

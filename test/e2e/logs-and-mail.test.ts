@@ -4,47 +4,52 @@ import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
 import { ADMIN_TOKEN, Harness } from '../helpers/harness.ts';
+import { fieldsOfLine } from '../helpers/log-lines.ts';
 
 describe('logs and mail delivery', () => {
-  it('keeps codes, tokens and secrets out of the log, and audits each step', async () => {
-    const h = await new Harness().start();
-    try {
-      const app = await h.createApp({ token_endpoint_auth_method: 'client_secret_basic' });
-      const result = await h.signIn(app, 'logs@example.com', { scope: 'openid offline_access' });
-      const refreshed = await oidc.refreshTokenGrant(result.config, result.tokens.refresh_token!);
-      const code = new URL(result.link).searchParams.get('code')!;
-      const shortCode = /instead: ([A-Z0-9]{4}-[A-Z0-9]{4})/.exec(h.smtp.mails.at(-1)!.text)![1]!;
-      const authCode = new URL(result.callbackUrl).searchParams.get('code')!;
-      const secrets = [
-        ADMIN_TOKEN,
-        app.client_secret!,
-        code,
-        shortCode,
-        shortCode.replace('-', ''),
-        authCode,
-        result.tokens.access_token,
-        result.tokens.refresh_token!,
-        result.tokens.id_token!,
-        refreshed.access_token,
-        refreshed.refresh_token!,
-      ];
-      const log = h.logs.join('');
-      expect(h.logs.length).to.be.greaterThan(5);
-      for (const secret of secrets) expect(log).not.to.include(secret);
+  for (const format of ['json', 'pretty']) {
+    it(`keeps codes, tokens and secrets out of the log, and audits each step (LOG_FORMAT=${format})`, async () => {
+      const h = await new Harness().start({ LOG_FORMAT: format });
+      try {
+        const app = await h.createApp({ token_endpoint_auth_method: 'client_secret_basic' });
+        const result = await h.signIn(app, 'logs@example.com', { scope: 'openid offline_access' });
+        const refreshed = await oidc.refreshTokenGrant(result.config, result.tokens.refresh_token!);
+        const code = new URL(result.link).searchParams.get('code')!;
+        const shortCode = /instead: ([A-Z0-9]{4}-[A-Z0-9]{4})/.exec(h.smtp.mails.at(-1)!.text)![1]!;
+        const authCode = new URL(result.callbackUrl).searchParams.get('code')!;
+        const secrets = [
+          ADMIN_TOKEN,
+          app.client_secret!,
+          code,
+          shortCode,
+          shortCode.replace('-', ''),
+          authCode,
+          result.tokens.access_token,
+          result.tokens.refresh_token!,
+          result.tokens.id_token!,
+          refreshed.access_token,
+          refreshed.refresh_token!,
+        ];
+        const log = h.logs.join('');
+        expect(h.logs.length).to.be.greaterThan(5);
+        for (const secret of secrets) expect(log).not.to.include(secret);
 
-      const audit = h.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'audit').map((l) => l.audit);
-      const types = audit.map((e) => e.type);
-      for (const type of ['admin.app_created', 'link.requested', 'mail.sent', 'link.opened', 'link.accepted', 'token.issued', 'token.refreshed']) {
-        expect(types, type).to.include(type);
+        const lines = h.logs.map(fieldsOfLine);
+        expect(h.logs.every((l) => l.startsWith('{') === (format === 'json'))).to.equal(true);
+        const audit = lines.filter((l) => l.msg === 'audit');
+        const types = audit.map((e) => e['audit.type']);
+        for (const type of ['admin.app_created', 'link.requested', 'mail.sent', 'link.opened', 'link.accepted', 'token.issued', 'token.refreshed']) {
+          expect(types, type).to.include(type);
+        }
+        const accepted = audit.find((e) => e['audit.type'] === 'link.accepted');
+        expect(accepted).to.include({ 'audit.app_id': app.app_id, 'audit.client_id': app.client_id, 'audit.email': 'logs@example.com', 'audit.outcome': 'success' });
+        expect(accepted!['audit.ip']).to.be.a('string');
+        expect(accepted!['audit.user_agent']).to.be.a('string');
+      } finally {
+        await h.stop();
       }
-      const accepted = audit.find((e) => e.type === 'link.accepted');
-      expect(accepted).to.include({ app_id: app.app_id, client_id: app.client_id, email: 'logs@example.com', outcome: 'success' });
-      expect(accepted.ip).to.be.a('string');
-      expect(accepted.user_agent).to.be.a('string');
-    } finally {
-      await h.stop();
-    }
-  });
+    });
+  }
 
   it('answers the same page when mail cannot be sent, retries, and audits the failure', async () => {
     const h = await new Harness().start();

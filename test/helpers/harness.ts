@@ -84,7 +84,7 @@ export class Harness {
       MAX_EVENT_LOOP_LAG_MS: '0',
       ...env,
     });
-    const logger = createLogger(config.logLevel, (line) => void this.logs.push(line));
+    const logger = createLogger(config.logLevel, (line) => void this.logs.push(line), { format: config.logFormat });
     // ES512_SIGNER as main.ts reads it (auto unless `env` says otherwise).
     const es512 = await loadEs512Signer(config.es512Signer, logger, options.es512Addon);
     // Memory unless the env names REDIS_URL / MONGODB_URI, exactly as main.ts decides.
@@ -93,7 +93,7 @@ export class Harness {
       config,
       stores: this.stores,
       // SMTP_URL from `env` wins (e.g. a mail server that never answers); else the capture.
-      mailer: options.devMailbox ? new DevMailbox(() => {}) : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom, options.smtpTimeouts),
+      mailer: options.devMailbox ? new DevMailbox(() => {}, this.clock) : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom, options.smtpTimeouts),
       logger,
       clock: this.clock,
       mail: { retryDelaysMs: [20, 50], ...options.mail },

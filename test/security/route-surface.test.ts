@@ -224,12 +224,15 @@ describe('route surface in production', function () {
     await redis.destroy();
   });
 
-  it('never serves /dev/mailbox, in any spelling', async () => {
-    for (const target of ['/dev/mailbox', ...otherSpellings('/dev/mailbox'), '/DEV/MAILBOX', '/%64ev/mailbox']) {
+  it('never serves the development pages (/, the mailbox, its state, its mail, their stylesheet), in any spelling', async () => {
+    const pages = ['/dev/mailbox', '/dev/mailbox/state', '/dev/mailbox/mail/1', '/dev/assets/dev.css'];
+    const targets = [...pages, ...pages.flatMap((p) => otherSpellings(p)), '/DEV/MAILBOX', '/%64ev/mailbox', '/dev/Mailbox/state', '/dev/mailbox/%6dail/1', '/', '//', '/%2F', '/?app=x'];
+    for (const target of targets) {
       for (const accept of ['application/json', 'text/html']) {
         const reply = await raw(h.url, target, { headers: { accept } });
         expect(reply.status, `${target} (${accept})`).to.equal(404);
-        expect(reply.body).not.to.match(/mailbox/i);
+        expect(reply.body, target).not.to.match(/mailbox|development|admin api|<script/i);
+        if (accept === 'application/json') expect(JSON.parse(reply.body).error, target).to.equal('not_found');
       }
     }
   });

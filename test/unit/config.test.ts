@@ -464,6 +464,16 @@ describe('loadConfig', () => {
       oneProblemNaming({ LOG_LEVEL: 'INFO' }, 'LOG_LEVEL');
     });
 
+    it('logs pretty in development and JSON elsewhere unless LOG_FORMAT says otherwise, and rejects other formats naming LOG_FORMAT', () => {
+      expect(loadConfig({}).logFormat).to.equal('pretty');
+      expect(loadConfig({ NODE_ENV: 'development' }).logFormat).to.equal('pretty');
+      expect(loadConfig({ NODE_ENV: 'test' }).logFormat).to.equal('json');
+      expect(loadConfig(PRODUCTION).logFormat).to.equal('json');
+      expect(loadConfig({ ...PRODUCTION, LOG_FORMAT: 'pretty' }).logFormat).to.equal('pretty');
+      expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).to.equal('json');
+      for (const value of ['JSON', 'Pretty', 'text', 'json,pretty']) oneProblemNaming({ LOG_FORMAT: value }, 'LOG_FORMAT');
+    });
+
     it('accepts TRUST_PROXY true/false and rejects others naming TRUST_PROXY', () => {
       expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).to.equal(true);
       expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).to.equal(false);

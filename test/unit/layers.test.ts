@@ -23,7 +23,7 @@ const LAYER_OF: readonly [RegExp, Layer][] = [
   [/^src\/(apps|sign-in|mail|keys|accounts|delivery|logout|metrics)\//, 'services'],
   [/^src\/audit\.ts$/, 'services'],
   [/^interactions\/views\//, 'views'],
-  [/^src\/(http|admin|oidc|tenancy)\//, 'http'],
+  [/^src\/(http|admin|oidc|tenancy|dev)\//, 'http'],
   [/^interactions\//, 'http'],
   [/^src\/(server|compose|main)\.ts$/, 'root'],
   [/^src\/cli\//, 'client'],

@@ -29,6 +29,7 @@ import { rootRouter } from './http/root-routes.ts';
 import type { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import type { Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
+import { MailHealth } from './mail/mail-health.ts';
 import type { MailQueue, MailQueueOptions } from './mail/mail-queue.ts';
 import type { DeliveryQueueOptions } from './delivery/delivery-queue.ts';
 import type { BackchannelLogout } from './logout/backchannel-logout.ts';
@@ -67,6 +68,8 @@ export interface Server {
   /** Scheduled key rotation and retired-key sweep; main.ts starts and stops it. */
   readonly keyRotation: KeyRotationScheduler;
   readonly mailQueue: MailQueue;
+  /** Whether the mail server answers; main.ts checks it at start-up, /readyz shows it. */
+  readonly mailHealth: MailHealth;
   /** Back-channel logout deliveries; main.ts starts and drains it. */
   readonly backchannel: BackchannelLogout;
   /** Every router Postern mounts, in order, so tests can enumerate every route. */
@@ -99,6 +102,7 @@ export function buildServer(deps: ServerDeps): Server {
     metrics,
   });
   const { registry, apps, audit } = services;
+  const mailHealth = new MailHealth({ mailer, clock: deps.clock ?? systemClock, logger });
   const devMailbox = mailer instanceof DevMailbox && config.env !== 'production' ? mailer : undefined;
 
   const routers = {
@@ -106,6 +110,7 @@ export function buildServer(deps: ServerDeps): Server {
       ready: () => server.ready,
       ping: () => stores.ping(),
       storage: stores.kind,
+      mail: () => mailHealth.current(),
       stylesheet: STYLESHEET,
       devMailbox: devMailbox && (() => devMailboxPage(devMailbox.list())),
       metrics: () => metrics.render(),
@@ -150,6 +155,7 @@ export function buildServer(deps: ServerDeps): Server {
     metrics,
     keyRotation: services.keyRotation,
     mailQueue: services.mailQueue,
+    mailHealth,
     backchannel: services.backchannel,
     routers,
     ready: false,

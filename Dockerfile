@@ -1,4 +1,4 @@
-# Postern: one image, configured entirely by environment variables (see README.md).
+# Postern: one image, configured entirely by environment variables or files (see docs/configuration.md).
 # Node 24 runs the TypeScript sources directly (type stripping), so there is no build step.
 # An exact version (the one the test suite runs on), so a rebuild never changes Node under you.
 FROM node:24.21.0-slim

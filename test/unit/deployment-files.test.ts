@@ -360,3 +360,20 @@ describe('deploy/docker-compose.production.yml', () => {
 function fileText(path: string): string {
   return readFileSync(path, 'utf8');
 }
+
+describe('package.json: the examples', () => {
+  const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+  const examples = Object.entries(scripts).filter(([name]) => name.startsWith('example:'));
+  const guide = read('docs/integrating.md');
+
+  it('has one script per example directory, each running a file that exists, documented in docs/integrating.md', () => {
+    expect(examples.map(([name]) => name).sort()).to.deep.equal(['example:api', 'example:spa', 'example:web']);
+    for (const [name, command] of examples) {
+      const script = command.split(/\s+/).find((part) => part.startsWith('examples/'));
+      expect(script, name).to.equal(`examples/${name.slice('example:'.length)}/server.ts`);
+      expect(existsSync(join(ROOT, script!)), `${script} exists`).to.equal(true);
+      expect(guide, `${name} documented`).to.include(`npm run ${name}`);
+      expect(existsSync(join(ROOT, 'test/examples', `${name.slice('example:'.length)}.test.ts`)), `${name} tested`).to.equal(true);
+    }
+  });
+});

@@ -95,6 +95,21 @@ describe('examples/api: an API verifying access tokens', function () {
     expect((await things(`Bearer ${token}`)).status).to.equal(401);
   });
 
+  it('is what examples/web calls with the access token it keeps server-side (API_URL)', async () => {
+    const webPort = await freePort();
+    const web = `http://localhost:${webPort}`;
+    await rig.h.admin('PATCH', `/admin/apps/${app.app_id}`, { redirect_uris: [...app.redirect_uris, `${web}/callback`] });
+    await rig.example('examples/web/server.ts', webPort, { ISSUER: app.issuer, CLIENT_ID: app.client_id, CLIENT_SECRET: app.client_secret!, API_URL: api });
+    const browser = new Browser();
+    const login = await browser.navigate(`${web}/login`);
+    const { callbackUrl } = await rig.h.confirmSignIn(browser, login, 'web-api@example.com', `${web}/callback`);
+    expect((await browser.navigate(callbackUrl)).body).to.include('web-api@example.com');
+    const page = await browser.navigate(`${web}/things`);
+    expect(page.status).to.equal(200);
+    const answer = JSON.parse(/<pre id="api-answer">([^<]*)<\/pre>/.exec(page.body)![1]!.replaceAll('&#34;', '"')) as Record<string, unknown>;
+    expect(answer).to.deep.include({ sub: 'web-api@example.com', verified_by: 'introspection' });
+  });
+
   it('verifies JWT access tokens (RFC 9068) for a registered API resource: typ at+jwt, audience, issuer, signature', async function () {
     const registered = await rig.h.admin('POST', `/admin/apps/${app.app_id}/resources`, { identifier: IDENTIFIER, scopes: ['read:things'], access_token_ttl: 600 });
     if (registered.status === 404) {

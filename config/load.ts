@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { isLoopbackOrigin } from './loopback.ts';
 import { reusedSecrets, type SecretValue } from './secret-reuse.ts';
+import { settingText } from './setting-text.ts';
 import { SETTINGS, type DeclaredSetting, type SettingValues } from './settings.ts';
 
 export type { Environment, LogLevel } from './settings.ts';
@@ -23,12 +24,6 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
-
-/** A setting's text; empty and whitespace-only count as unset. */
-function present(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
-}
 
 function defaultOf(setting: DeclaredSetting, earlier: SettingValues): unknown {
   const d = setting.default;
@@ -53,9 +48,14 @@ export function loadConfig(env: Env = process.env): Config {
   const values = {} as Record<keyof SettingValues, unknown>;
 
   for (const setting of SETTINGS) {
-    const raw = present(env, setting.name);
+    const source = settingText(env, setting.name);
+    const raw = source.text;
     const parsed = raw === undefined ? undefined : setting.parser.parse(raw);
-    if (raw === undefined) {
+    if (source.problem !== undefined) {
+      // Reported as itself; not again as missing in production.
+      rejected.add(setting.name);
+      problems.push(source.problem);
+    } else if (raw === undefined) {
       unset.add(setting.name);
       if (setting.default === 'generated') generated.push(setting.name);
     } else if (parsed === undefined) {
@@ -80,6 +80,13 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(
       `PUBLIC_URL must be on this machine (localhost, *.localhost, 127.0.0.0/8 or [::1]) unless NODE_ENV=production (got "${config.publicUrl}" and ${mode}): development mode generates missing secrets, keeps data in memory and, without SMTP_URL, shows sign-in links at /dev/mailbox. Set NODE_ENV=production to serve other machines.`,
     );
+  }
+
+  // A signature without a domain, selector or key cannot be made; half a setup is a mistake.
+  const dkim = ['DKIM_DOMAIN', 'DKIM_SELECTOR', 'DKIM_PRIVATE_KEY'];
+  const dkimGiven = dkim.filter((name) => !unset.has(name));
+  if (dkimGiven.length > 0 && dkimGiven.length < dkim.length) {
+    problems.push(`${dkim.filter((name) => unset.has(name)).join(' and ')} must be set too: DKIM signing needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY together (got only ${dkimGiven.join(' and ')})`);
   }
 
   if (config.env === 'production') {

@@ -1,6 +1,7 @@
 // How a setting's text becomes its value. Each parser carries the phrase saying what it
 // accepts, so docs/configuration.md and the start-up problem say the same thing from one
 // place (see settings-table.ts and load.ts).
+import { createPrivateKey } from 'node:crypto';
 import { estimatedBits } from './entropy.ts';
 
 export interface Parser<T> {
@@ -109,3 +110,43 @@ export const mailbox: Parser<string> = {
   parse: (raw) =>
     !/[\r\n]/.test(raw) && /^(?:[^<>@]*<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/.test(raw) ? raw : undefined,
 };
+
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+
+/** A DNS name of two labels or more (IDN names in their xn-- form), lowercased. */
+export const domainName: Parser<string> = {
+  allowed: 'a domain name such as `example.com` (IDN names in their `xn--` form)',
+  parse: (raw) => {
+    const name = raw.toLowerCase();
+    return name.length <= 253 && new RegExp(`^${LABEL}(?:\\.${LABEL})+$`).test(name) ? name : undefined;
+  },
+};
+
+/** One DNS label or several, dot-separated: what goes before `._domainkey.` in a DKIM record. */
+export const dnsLabels: Parser<string> = {
+  allowed: 'one or more DNS labels such as `postern` or `2025.mail` (letters, digits, `-`)',
+  parse: (raw) => {
+    const labels = raw.toLowerCase();
+    return labels.length <= 63 * 4 && new RegExp(`^${LABEL}(?:\\.${LABEL})*$`).test(labels) ? labels : undefined;
+  },
+};
+
+/**
+ * An unencrypted RSA private key in PEM (PKCS#1 or PKCS#8) of at least `minBits`, with real
+ * line breaks or `\n` escapes (how a PEM survives a one-line environment variable); the value
+ * is the key as PKCS#8 PEM. RSA because DKIM signers and verifiers agree on rsa-sha256 only.
+ */
+export function rsaPrivateKey(minBits: number): Parser<string> {
+  return {
+    allowed: `an unencrypted RSA private key of at least ${minBits} bits in PEM (e.g. \`openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048\`)`,
+    parse: (raw) => {
+      try {
+        const key = createPrivateKey(raw.replaceAll('\\n', '\n'));
+        const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+        return key.asymmetricKeyType === 'rsa' && bits >= minBits ? String(key.export({ type: 'pkcs8', format: 'pem' })) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}

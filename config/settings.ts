@@ -2,7 +2,7 @@
 // default and meaning. loadConfig (load.ts) reads the environment through this list alone,
 // and the table in docs/configuration.md is rendered from it (`npm run docs:settings`).
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../src/log.ts';
-import { key256, mailbox, oneOf, secretText, secretTextList, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
+import { domainName, dnsLabels, key256, mailbox, rsaPrivateKey, oneOf, secretText, secretTextList, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
 
 const ENVIRONMENTS = ['development', 'production', 'test'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -19,6 +19,11 @@ export interface SettingValues {
   readonly keyEncryptionKey: Buffer;
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
+  /** DKIM signing of sign-in mail: all three set, or none (load.ts). */
+  readonly dkimDomain: string | undefined;
+  readonly dkimSelector: string | undefined;
+  /** PKCS#8 PEM. */
+  readonly dkimPrivateKey: string | undefined;
   readonly redisUrl: string | undefined;
   readonly mongodbUri: string | undefined;
   readonly trustProxy: boolean;
@@ -123,6 +128,27 @@ const DECLARED = {
     parser: mailbox,
     default: { derive: (earlier) => `Postern <no-reply@${new URL(earlier.publicUrl).hostname}>`, shown: '`Postern <no-reply@HOST of PUBLIC_URL>`' },
     description: 'Sender of sign-in mail.',
+  },
+  dkimDomain: {
+    name: 'DKIM_DOMAIN',
+    parser: domainName,
+    default: { value: undefined },
+    description:
+      "Signs every sign-in mail with DKIM (`d=` of the signature) when set together with `DKIM_SELECTOR` and `DKIM_PRIVATE_KEY`; all three or none. For DMARC it must be `MAIL_FROM`'s domain or a parent of it. Checklist: [operations.md](operations.md#mail-deliverability-spf-dkim-dmarc).",
+  },
+  dkimSelector: {
+    name: 'DKIM_SELECTOR',
+    parser: dnsLabels,
+    default: { value: undefined },
+    description: 'The DKIM selector (`s=`): the public key is published as a TXT record at `SELECTOR._domainkey.DKIM_DOMAIN`.',
+  },
+  dkimPrivateKey: {
+    name: 'DKIM_PRIVATE_KEY',
+    parser: rsaPrivateKey(1024),
+    default: { value: undefined },
+    secret: true,
+    description:
+      'The DKIM signing key (rsa-sha256; 2048 bits recommended). Best given as a file: `DKIM_PRIVATE_KEY_FILE=/run/secrets/dkim.pem`; in the variable itself, line breaks may be written `\\n`. Checked at start-up: a key that does not parse refuses to start.',
   },
   redisUrl: {
     name: 'REDIS_URL',

@@ -6,13 +6,13 @@ import { loadEs512Signer, SignerUnavailableError, type Es512Signer } from './key
 import { createLogger, type Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
 import type { Mailer } from './mail/mailer.ts';
-import { createSmtpMailer } from './mail/smtp-mailer.ts';
+import { createSmtpMailer, dkimKeyOf } from './mail/smtp-mailer.ts';
 import { buildServer } from './server.ts';
 import { openStores } from './storage/open-stores.ts';
 import { StoreUnavailableError } from './storage/ports.ts';
 
 function openMailer(config: Config, logger: Logger): Mailer {
-  if (config.smtpUrl) return createSmtpMailer(config.smtpUrl, config.mailFrom);
+  if (config.smtpUrl) return createSmtpMailer(config.smtpUrl, config.mailFrom, undefined, dkimKeyOf(config));
   // Development only (loadConfig requires SMTP_URL in production).
   return new DevMailbox((mail) => {
     logger.warn('development mail (no SMTP_URL): not sent, shown here and at /dev/mailbox', {
@@ -105,6 +105,8 @@ async function main() {
   server.keyRotation.start();
   server.mailQueue.start(); // mail a stopped instance left in the outbox
   server.backchannel.start(); // and back-channel logouts
+  // A warning, never a refusal: mail waits in the outbox until the server answers.
+  void server.mailHealth.check();
   logger.info('listening', { port: config.port, public_url: config.publicUrl, env: config.env });
   // Metrics without a token: open outside production, not served in production (metrics-endpoint.ts).
   if (!config.metricsToken) logger.info(config.env === 'production' ? 'metrics off: set METRICS_TOKEN to serve /metrics' : 'metrics open at /metrics without a token (development)');

@@ -31,6 +31,7 @@ import type { Es512Signer } from './keys/native-signer.ts';
 import type { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import type { Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
+import { MailHealth } from './mail/mail-health.ts';
 import type { MailQueue, MailQueueOptions } from './mail/mail-queue.ts';
 import type { DeliveryQueueOptions } from './delivery/delivery-queue.ts';
 import type { BackchannelLogout } from './logout/backchannel-logout.ts';
@@ -71,6 +72,8 @@ export interface Server {
   /** Scheduled key rotation and retired-key sweep; main.ts starts and stops it. */
   readonly keyRotation: KeyRotationScheduler;
   readonly mailQueue: MailQueue;
+  /** Whether the mail server answers; main.ts checks it at start-up, /readyz shows it. */
+  readonly mailHealth: MailHealth;
   /** Back-channel logout deliveries; main.ts starts and drains it. */
   readonly backchannel: BackchannelLogout;
   /** Every router Postern mounts, in order, so tests can enumerate every route. */
@@ -129,12 +132,14 @@ export function buildServer(deps: ServerDeps): Server {
           audit,
           mails: mailer instanceof DevMailbox ? mailer : undefined,
         };
+  const mailHealth = new MailHealth({ mailer, clock: deps.clock ?? systemClock, logger });
 
   const routers = {
     root: rootRouter({
       ready: () => server.ready,
       ping: () => stores.ping(),
       storage: stores.kind,
+      mail: () => mailHealth.current(),
       stylesheet: STYLESHEET,
       dev,
       metrics: () => metrics.render(),
@@ -181,6 +186,7 @@ export function buildServer(deps: ServerDeps): Server {
     metrics,
     keyRotation: services.keyRotation,
     mailQueue: services.mailQueue,
+    mailHealth,
     backchannel: services.backchannel,
     routers,
     es512,

@@ -10,7 +10,7 @@ export const DEFAULT_SETTINGS: Required<AppSettings> = {
   refresh_token_max_ttl: 7776000,
   // Long enough for a client's retry after a lost response or a 503 and for a store to
   // fail over; short enough that a used token is worth nothing to a thief half a minute
-  // after the client used it (README, "Refresh tokens").
+  // after the client used it (docs/integrating.md, "Refresh tokens").
   refresh_token_reuse_interval: 30,
   // Email bombing stops at a handful of links per address; a shared office IP still
   // signs in; one network (IPv4 /24, IPv6 /48) gets a tenth of the app's budget, so it

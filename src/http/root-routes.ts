@@ -1,6 +1,7 @@
 // Routes outside the admin API and the apps: liveness, readiness, metrics, the stylesheet
 // of the hosted pages and, outside production, the development pages (src/dev/).
 import type Router from '@koa/router';
+import type { MailStatus } from '../mail/mail-health.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { within } from '../clock.ts';
 import { devRoutes, type DevDeps } from '../dev/dev-routes.ts';
@@ -19,6 +20,8 @@ export interface RootDeps {
   /** Rejects with StoreUnavailableError naming the unreachable store. */
   readonly ping: () => Promise<void>;
   readonly storage: string;
+  /** Detail only: the mail server's last known state, never waited for (mail-health.ts). */
+  readonly mail?: () => MailStatus | undefined;
   readonly stylesheet: string;
   /** The landing page and the development mailbox: outside production only. */
   readonly dev?: DevDeps | undefined;
@@ -40,13 +43,15 @@ export function rootRouter(deps: RootDeps): Router {
       ctx.body = { status: 'starting' };
       return;
     }
+    const mail = deps.mail?.();
+    const detail = mail ? { mail } : {};
     try {
       await within(READINESS_DEADLINE_MS, deps.ping(), () => new StoreUnavailableError(deps.storage));
-      ctx.body = { status: 'ready', storage: deps.storage };
+      ctx.body = { status: 'ready', storage: deps.storage, ...detail };
     } catch (err) {
       const store = err instanceof StoreUnavailableError ? err.store : 'storage';
       ctx.status = 503;
-      ctx.body = { status: 'unavailable', unavailable: store, error_description: `${store} is not answering` };
+      ctx.body = { status: 'unavailable', unavailable: store, error_description: `${store} is not answering`, ...detail };
     }
   });
   root.get(METRICS_PATH, async (ctx) => {

@@ -17,5 +17,11 @@ export interface Mailer {
    * deadline for one message, or shutdown) it rejects at once and drops its connection.
    */
   send(message: MailMessage, signal?: AbortSignal, sentFor?: MailFor): Promise<void>;
+  /**
+   * Resolves when the mail server answers as it must before it can take a message (greeting,
+   * EHLO, login) without sending one; rejects with the reason otherwise, or when `signal`
+   * aborts. A mailer with nowhere to connect to (the development mailbox) has none.
+   */
+  check?(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

@@ -19,39 +19,80 @@ export interface SmtpTimeouts {
 
 export const SMTP_TIMEOUTS: SmtpTimeouts = { connectMs: 10_000, greetingMs: 10_000, socketMs: 20_000 };
 
-export function createSmtpMailer(smtpUrl: string, from: string, timeouts: SmtpTimeouts = SMTP_TIMEOUTS): Mailer {
+/** DKIM signing (nodemailer's `dkim` option: relaxed/relaxed, rsa-sha256). */
+export interface DkimKey {
+  readonly domainName: string;
+  readonly keySelector: string;
+  /** PEM. */
+  readonly privateKey: string;
+}
+
+/** The DKIM key the settings describe, if they describe one (loadConfig checked it is all three or none). */
+export function dkimKeyOf(settings: {
+  readonly dkimDomain: string | undefined;
+  readonly dkimSelector: string | undefined;
+  readonly dkimPrivateKey: string | undefined;
+}): DkimKey | undefined {
+  const { dkimDomain, dkimSelector, dkimPrivateKey } = settings;
+  return dkimDomain && dkimSelector && dkimPrivateKey ? { domainName: dkimDomain, keySelector: dkimSelector, privateKey: dkimPrivateKey } : undefined;
+}
+
+/**
+ * Every sign-in mail is a machine's message (RFC 3834): vacation responders and
+ * out-of-office replies stay silent instead of answering the no-reply sender, and some
+ * receivers file it as a notification rather than as mail from a person.
+ */
+const AUTOMATIC_HEADERS = { 'Auto-Submitted': 'auto-generated' } as const;
+
+export function createSmtpMailer(smtpUrl: string, from: string, timeouts: SmtpTimeouts = SMTP_TIMEOUTS, dkim?: DkimKey): Mailer {
   return {
     async send(message: MailMessage, signal?: AbortSignal) {
-      signal?.throwIfAborted();
-      let socket: Socket | undefined;
-      const transport = nodemailer.createTransport(
-        new SMTPTransport({
-          url: smtpUrl,
-          greetingTimeout: timeouts.greetingMs,
-          socketTimeout: timeouts.socketMs,
-          getSocket(options, callback) {
-            if (signal?.aborted) callback(signal.reason as Error, undefined);
-            else socket = openSocket(options, timeouts.connectMs, callback);
-          },
-        }),
+      await onOwnConnection(smtpUrl, timeouts, signal, (transport) =>
+        transport.sendMail({ from, ...message, headers: AUTOMATIC_HEADERS, ...(dkim ? { dkim: { ...dkim } } : {}) }),
       );
-      // Rejects when the signal aborts, dropping the connection whatever stage it is in.
-      let onAbort = () => {};
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => {
-          socket?.destroy();
-          reject(signal!.reason as Error);
-        };
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        await Promise.race([transport.sendMail({ from, ...message }), aborted]);
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
+    },
+    // Connects, reads the greeting, says EHLO and, with credentials in the URL, logs in; sends nothing.
+    async check(signal: AbortSignal) {
+      await onOwnConnection(smtpUrl, timeouts, signal, (transport) => transport.verify());
     },
     async close() {},
   };
+}
+
+/** Runs `use` on a transport whose one connection is dropped, whatever its stage, when `signal` aborts. */
+async function onOwnConnection<T>(
+  smtpUrl: string,
+  timeouts: SmtpTimeouts,
+  signal: AbortSignal | undefined,
+  use: (transport: nodemailer.Transporter<SMTPTransport.SentMessageInfo>) => Promise<T>,
+): Promise<T> {
+  signal?.throwIfAborted();
+  let socket: Socket | undefined;
+  const transport = nodemailer.createTransport(
+    new SMTPTransport({
+      url: smtpUrl,
+      greetingTimeout: timeouts.greetingMs,
+      socketTimeout: timeouts.socketMs,
+      getSocket(options, callback) {
+        if (signal?.aborted) callback(signal.reason as Error, undefined);
+        else socket = openSocket(options, timeouts.connectMs, callback);
+      },
+    }),
+  );
+  // Rejects when the signal aborts, dropping the connection whatever stage it is in.
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      socket?.destroy();
+      reject(signal!.reason as Error);
+    };
+  });
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await Promise.race([use(transport), aborted]);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Connects to the server the URL names, bounded by `connectMs`; hands nodemailer the open socket. */

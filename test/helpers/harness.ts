@@ -11,7 +11,7 @@ import { createLogger } from '../../src/log.ts';
 import { DevMailbox } from '../../src/mail/dev-mailbox.ts';
 import type { MailQueueOptions } from '../../src/mail/mail-queue.ts';
 import type { DeliveryQueueOptions } from '../../src/delivery/delivery-queue.ts';
-import { createSmtpMailer, type SmtpTimeouts } from '../../src/mail/smtp-mailer.ts';
+import { createSmtpMailer, dkimKeyOf, type SmtpTimeouts } from '../../src/mail/smtp-mailer.ts';
 import { buildServer, type Server } from '../../src/server.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
 import type { Stores } from '../../src/storage/ports.ts';
@@ -93,7 +93,7 @@ export class Harness {
       config,
       stores: this.stores,
       // SMTP_URL from `env` wins (e.g. a mail server that never answers); else the capture.
-      mailer: options.devMailbox ? new DevMailbox(() => {}, this.clock) : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom, options.smtpTimeouts),
+      mailer: options.devMailbox ? new DevMailbox(() => {}, this.clock) : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom, options.smtpTimeouts, dkimKeyOf(config)),
       logger,
       clock: this.clock,
       mail: { retryDelaysMs: [20, 50], ...options.mail },

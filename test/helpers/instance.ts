@@ -14,10 +14,15 @@ export class Instance {
   readonly env: Record<string, string>;
   output = '';
   #child: ChildProcess | undefined;
+  /** The script run (src/main.ts, or an example) and the path that answers 200 once it serves. */
+  readonly #script: string;
+  readonly #readyPath: string;
 
-  constructor(port: number, env: Record<string, string>) {
+  constructor(port: number, env: Record<string, string>, process: { script?: string; readyPath?: string } = {}) {
     this.port = port;
     this.env = env;
+    this.#script = process.script ?? 'src/main.ts';
+    this.#readyPath = process.readyPath ?? '/healthz';
   }
 
   get url(): string {
@@ -25,7 +30,7 @@ export class Instance {
   }
 
   async start(): Promise<this> {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', this.#script], {
       cwd: ROOT,
       // No load shedding unless a test asks for it: test processes share two busy cores,
       // and their stalls are the machine's, not Postern's (shedding has tests of its own).
@@ -38,7 +43,7 @@ export class Instance {
     for (let i = 0; i < 200; i++) {
       if (child.exitCode !== null) throw new Error(`instance exited early (${child.exitCode}):\n${this.output}`);
       try {
-        if ((await fetch(`${this.url}/healthz`)).status === 200) return this;
+        if ((await fetch(`${this.url}${this.#readyPath}`)).status === 200) return this;
       } catch {
         // not listening yet
       }

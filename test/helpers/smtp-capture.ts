@@ -12,6 +12,8 @@ export interface CapturedMail {
   readonly subject: string;
   readonly text: string;
   readonly html: string;
+  /** The message exactly as it arrived (headers and body), e.g. to verify its DKIM signature. */
+  readonly raw: Buffer;
 }
 
 export class SmtpCapture {
@@ -72,8 +74,11 @@ export class SmtpCapture {
           stream.on('end', () => callback(Object.assign(new Error('try again later'), { responseCode: 451 })));
           return;
         }
-        simpleParser(stream)
-          .then((parsed) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        new Promise<Buffer>((resolve, reject) => stream.once('end', () => resolve(Buffer.concat(chunks))).once('error', reject))
+          .then(async (raw) => [raw, await simpleParser(raw)] as const)
+          .then(([raw, parsed]) => {
             const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;
             this.mails.push({
               to: to?.value[0]?.address ?? '',
@@ -81,6 +86,7 @@ export class SmtpCapture {
               subject: parsed.subject ?? '',
               text: parsed.text ?? '',
               html: typeof parsed.html === 'string' ? parsed.html : '',
+              raw,
             });
             this.#waiters.splice(0).forEach((wake) => wake());
             callback();

@@ -1,8 +1,10 @@
 // loadConfig: safe development defaults, a hard stop in production for anything missing,
 // and every problem reported at once, each naming its setting.
 import { expect } from 'chai';
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../../config/load.ts';
 import { CONFIGURATION_DOC, settingsTable, withSettingsTable } from '../../config/settings-table.ts';
 import { SETTINGS } from '../../config/settings.ts';
@@ -510,7 +512,7 @@ describe('loadConfig', () => {
       const read = new Set<string>();
       const env = new Proxy({}, { get: (_, name) => void read.add(String(name)) });
       loadConfig(env);
-      expect([...read]).to.deep.equal(SETTINGS.map((s) => s.name));
+      expect([...read]).to.deep.equal(SETTINGS.flatMap((s) => [s.name, `${s.name}_FILE`]));
     });
 
     it('says in a problem what the declaration allows, as plain text', () => {
@@ -581,5 +583,127 @@ describe('loadConfig: KEY_ROTATION_DAYS', () => {
     const problems = problemsOf({ ...PRODUCTION, KEY_ROTATION_DAYS: 'soon', LOG_LEVEL: 'loud' });
     expect(problems.some((p) => p.includes('KEY_ROTATION_DAYS'))).to.equal(true);
     expect(problems.some((p) => p.includes('LOG_LEVEL'))).to.equal(true);
+  });
+});
+
+describe('loadConfig: settings from files (NAME_FILE)', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'postern-config-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, contents: string | Buffer) => {
+    const path = join(dir, name);
+    writeFileSync(path, contents);
+    return path;
+  };
+
+  it('reads every secret of a production environment from files, as Docker secrets mount them (trailing newline trimmed)', () => {
+    const env: Record<string, string> = { NODE_ENV: 'production', PUBLIC_URL: PRODUCTION.PUBLIC_URL! };
+    for (const name of ['ADMIN_TOKEN', 'COOKIE_SECRETS', 'KEY_ENCRYPTION_KEY', 'SMTP_URL', 'REDIS_URL']) {
+      env[`${name}_FILE`] = file(name.toLowerCase(), `${PRODUCTION[name]}\n`);
+    }
+    const config = loadConfig(env);
+    expect(config.adminToken).to.equal(ADMIN_TOKEN);
+    expect(config.cookieSecrets).to.deep.equal([COOKIE_SECRET]);
+    expect(config.keyEncryptionKey.toString('hex')).to.equal(KEK_HEX);
+    expect(config.smtpUrl).to.equal(PRODUCTION.SMTP_URL);
+    expect(config.redisUrl).to.equal(PRODUCTION.REDIS_URL);
+    expect(config.generated).to.deep.equal([]);
+  });
+
+  it('also reads settings that are not secrets (one rule for all), with CRLF line ends trimmed', () => {
+    expect(loadConfig({ PORT_FILE: file('port', '8080\r\n') }).port).to.equal(8080);
+  });
+
+  it('refuses NAME and NAME_FILE both set, naming both and not the value', () => {
+    const problem = oneProblemNaming({ ...PRODUCTION, ADMIN_TOKEN_FILE: file('token-both', ADMIN_TOKEN) }, 'ADMIN_TOKEN_FILE');
+    expect(problem).to.include('ADMIN_TOKEN and ADMIN_TOKEN_FILE are both set');
+    expect(problem).not.to.include(ADMIN_TOKEN);
+  });
+
+  it('refuses a missing file, a directory and an unreadable file with a ConfigError naming the setting and path', function () {
+    const missing = join(dir, 'nope');
+    expect(oneProblemNaming({ ...PRODUCTION, ADMIN_TOKEN: undefined, ADMIN_TOKEN_FILE: missing }, 'ADMIN_TOKEN_FILE')).to.include(missing).and.include('ENOENT');
+    expect(oneProblemNaming({ ...PRODUCTION, ADMIN_TOKEN: undefined, ADMIN_TOKEN_FILE: dir }, 'ADMIN_TOKEN_FILE')).to.include('EISDIR');
+    if (process.getuid?.() === 0) return; // root reads files whatever their mode
+    const locked = file('locked', ADMIN_TOKEN);
+    chmodSync(locked, 0o000);
+    expect(oneProblemNaming({ ...PRODUCTION, ADMIN_TOKEN: undefined, ADMIN_TOKEN_FILE: locked }, 'ADMIN_TOKEN_FILE')).to.include('EACCES');
+  });
+
+  it('refuses an empty (or whitespace-only) file instead of treating the secret as unset', () => {
+    expect(oneProblemNaming({ ...PRODUCTION, ADMIN_TOKEN: undefined, ADMIN_TOKEN_FILE: file('empty', ' \n') }, 'ADMIN_TOKEN_FILE')).to.include('empty');
+  });
+
+  it('refuses a file larger than 64 KiB without reading it all (a mistake like /dev/zero cannot hang start-up)', () => {
+    expect(oneProblemNaming({ ...PRODUCTION, ADMIN_TOKEN: undefined, ADMIN_TOKEN_FILE: file('huge', Buffer.alloc(65 * 1024, 97)) }, 'ADMIN_TOKEN_FILE')).to.include('64');
+    expect(oneProblemNaming({ ...PRODUCTION, ADMIN_TOKEN: undefined, ADMIN_TOKEN_FILE: '/dev/zero' }, 'ADMIN_TOKEN_FILE')).to.include('/dev/zero');
+  });
+
+  it("checks a file's contents as the variable's: a weak secret in a file is refused without repeating it", () => {
+    const problem = oneProblemNaming({ ...PRODUCTION, ADMIN_TOKEN: undefined, ADMIN_TOKEN_FILE: file('weak', 'a'.repeat(40)) }, 'ADMIN_TOKEN');
+    expect(problem).not.to.include('aaaa');
+  });
+
+  it('sees one secret given once as a variable and once in a file', () => {
+    const problems = problemsOf({ ...PRODUCTION, COOKIE_SECRETS: undefined, COOKIE_SECRETS_FILE: file('reused', `${ADMIN_TOKEN}\n`) });
+    expect(problems.join('\n')).to.include('ADMIN_TOKEN').and.include('COOKIE_SECRETS');
+  });
+});
+
+describe('loadConfig: DKIM', () => {
+  const rsa = (bits: number) => generateKeyPairSync('rsa', { modulusLength: bits }).privateKey;
+  const pem = rsa(2048).export({ type: 'pkcs1', format: 'pem' }) as string;
+  const DKIM = { DKIM_DOMAIN: 'Example.COM', DKIM_SELECTOR: 'postern', DKIM_PRIVATE_KEY: pem };
+
+  it('is off by default', () => {
+    const config = loadConfig({});
+    expect([config.dkimDomain, config.dkimSelector, config.dkimPrivateKey]).to.deep.equal([undefined, undefined, undefined]);
+  });
+
+  it('takes a domain (lowercased), a selector and an RSA key in PEM, also with \\n escapes from a one-line variable', () => {
+    for (const key of [pem, pem.replaceAll('\n', '\\n')]) {
+      const config = loadConfig({ ...DKIM, DKIM_PRIVATE_KEY: key });
+      expect(config.dkimDomain).to.equal('example.com');
+      expect(config.dkimSelector).to.equal('postern');
+      expect(config.dkimPrivateKey).to.match(/^-----BEGIN PRIVATE KEY-----\n/);
+    }
+  });
+
+  const badKeys: [string, string][] = [
+    ['text that is no key', 'not a key'],
+    ['a truncated PEM', pem.slice(0, 200)],
+    ['an EC key (DKIM signs with RSA here)', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string],
+    ['a 512-bit RSA key', rsa(512).export({ type: 'pkcs8', format: 'pem' }) as string],
+    ['a public key', generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }) as string],
+    ['an encrypted key', rsa(1024).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pass' }) as string],
+  ];
+  for (const [label, key] of badKeys) {
+    it(`refuses ${label} at start-up, naming DKIM_PRIVATE_KEY and never echoing it`, () => {
+      const problem = oneProblemNaming({ ...DKIM, DKIM_PRIVATE_KEY: key }, 'DKIM_PRIVATE_KEY');
+      expect(problem).not.to.include('BEGIN');
+    });
+  }
+
+  it('refuses a malformed domain or selector, naming it', () => {
+    for (const domain of ['example', 'exa mple.com', '-x.example.com', 'example.com.', 'ex_ample.com']) oneProblemNaming({ ...DKIM, DKIM_DOMAIN: domain }, 'DKIM_DOMAIN');
+    for (const selector of ['a b', 'sel;x=1', '.postern', 'x'.repeat(64)]) oneProblemNaming({ ...DKIM, DKIM_SELECTOR: selector }, 'DKIM_SELECTOR');
+  });
+
+  it('refuses half a setup, naming what is missing', () => {
+    expect(oneProblemNaming({ DKIM_DOMAIN: 'example.com' }, 'DKIM_SELECTOR')).to.include('DKIM_PRIVATE_KEY');
+    expect(oneProblemNaming({ DKIM_DOMAIN: 'example.com', DKIM_SELECTOR: 's1' }, 'DKIM_PRIVATE_KEY'));
+  });
+
+  it('reads the key from DKIM_PRIVATE_KEY_FILE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'postern-dkim-'));
+    try {
+      writeFileSync(join(dir, 'dkim.pem'), pem);
+      const config = loadConfig({ ...DKIM, DKIM_PRIVATE_KEY: undefined, DKIM_PRIVATE_KEY_FILE: join(dir, 'dkim.pem') });
+      expect(config.dkimPrivateKey).to.match(/PRIVATE KEY/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

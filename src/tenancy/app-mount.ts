@@ -6,6 +6,7 @@ import { notFound } from '../errors.ts';
 import { guardEngine } from '../http/engine-guard.ts';
 import { mayFinishAtClient } from '../oidc/engine.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
+import { PublicDocuments } from './public-documents.ts';
 
 const APP = new RegExp(`^${APPS_PREFIX}/([^/]+)(?:/|$)`);
 /**
@@ -32,6 +33,8 @@ export function mountApps(registry: ProviderRegistry): Middleware {
     const finishing = cached && mayFinishAtClient(ctx, cached.provider, ctx.path.slice(appPath(id).length));
     const live = finishing ? await registry.get(id, { revalidate: true }) : cached;
     if (!live) throw notFound('No such app.');
-    await guardEngine(ctx, () => live.handle(ctx, next));
+    const document = PublicDocuments.routeOf(ctx, ctx.path.slice(appPath(id).length));
+    const engine = () => live.handle(ctx, next);
+    await guardEngine(ctx, document ? () => live.documents.serve(ctx, document, engine) : engine);
   };
 }

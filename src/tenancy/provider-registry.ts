@@ -9,6 +9,7 @@ import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
 import { appPath } from '../apps/app-paths.ts';
 import type { AppRecord, AppStore } from '../storage/ports.ts';
+import { PublicDocuments } from './public-documents.ts';
 
 export interface LiveProvider {
   readonly app: AppRecord;
@@ -16,6 +17,8 @@ export interface LiveProvider {
   readonly issuer: string;
   /** The provider mounted under the app's path, ready for the root Koa app. */
   readonly handle: Middleware;
+  /** Its discovery document and JWKS, once served: dropped with the Provider. */
+  readonly documents: PublicDocuments;
 }
 
 interface Entry {
@@ -50,7 +53,7 @@ export class ProviderRegistry {
 
   #build(app: AppRecord): LiveProvider {
     const { provider, issuer } = this.#create(app);
-    return { app, provider, issuer, handle: mount(appPath(app.id), provider as never) };
+    return { app, provider, issuer, handle: mount(appPath(app.id), provider as never), documents: new PublicDocuments() };
   }
 
   /**

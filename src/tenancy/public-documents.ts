@@ -35,6 +35,11 @@ export class PublicDocuments {
     return undefined;
   }
 
+  /** Whether `route`'s document is kept, so `serve` answers without the engine. */
+  has(route: string): boolean {
+    return this.#kept.has(route);
+  }
+
   /** Answers from the cache, or runs the engine and keeps its answer when it is a 200 with a JSON body. */
   async serve(ctx: Context, route: string, engine: () => Promise<void>): Promise<void> {
     let kept = this.#kept.get(route);

@@ -3,7 +3,7 @@
 // link-request rows should agree within noise: that is the timing half of the
 // no-enumeration promise (the other half is tested in test/security/no-enumeration.test.ts).
 //
-//   npm run bench            (N=200 by default; BENCH_N=1000 npm run bench for more)
+//   npm run bench:link-timing            (N=200 by default; BENCH_N=1000 npm run bench:link-timing for more)
 import { performance } from 'node:perf_hooks';
 import * as oidc from 'openid-client';
 import { Browser } from '../test/helpers/browser.ts';

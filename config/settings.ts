@@ -41,6 +41,8 @@ export interface SettingValues {
   readonly storeTimeoutMs: number;
   /** Event-loop lag (ms) beyond which expensive routes answer 503; 0: never. */
   readonly maxEventLoopLagMs: number;
+  /** Memory (MiB) the cache of apps' Providers and public documents may take. */
+  readonly providerCacheMb: number;
   /** Bearer token for GET /metrics; unset: open outside production, off in production. */
   readonly metricsToken: string | undefined;
   /** Who makes ES512 signatures: the native signer when it loads (auto), always (native), never (node). */
@@ -225,6 +227,13 @@ const DECLARED = {
     default: { value: 50 },
     description:
       'Load shedding: while the event loop of the process lags more than this (the longest stall in the last second), the expensive routes (the token endpoint, the sign-in steps that send or check a link or code, admin writes other than signing an account out) answer `503 temporarily_unavailable` with `Retry-After` instead of queueing; every other route, `/healthz` and `/readyz` included, is served. `0` turns load shedding off.',
+  },
+  providerCacheMb: {
+    name: 'PROVIDER_CACHE_MB',
+    parser: wholeNumber(8, 65_536),
+    default: { value: 512 },
+    description:
+      'Memory (MiB) for the per-process cache of apps\' OpenID Providers (about 70 KiB each, measured) and, for apps whose Provider was dropped from it, their discovery documents and JWKS (about 8 KiB each). Three quarters go to Providers (512: about 5,600 apps), the rest to documents (about 16,000 apps). A request for an app not in the cache builds its Provider from the stored record (about 1-2 ms of CPU). Size it for the apps that are active at once; the least recently used are dropped first.',
   },
   metricsToken: {
     name: 'METRICS_TOKEN',

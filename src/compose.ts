@@ -22,7 +22,7 @@ import { MagicLinks } from './sign-in/magic-links.ts';
 import { SignIn } from './sign-in/sign-in.ts';
 import type { OidcStore, Stores } from './storage/ports.ts';
 import { createProvider } from './tenancy/create-provider.ts';
-import { ProviderRegistry } from './tenancy/provider-registry.ts';
+import { cacheSizes, ProviderRegistry } from './tenancy/provider-registry.ts';
 import { clientMetadataOf } from './oidc/client-metadata.ts';
 import { validateClientMetadata } from './oidc/engine.ts';
 import type { ProviderDeps } from './oidc/provider-config.ts';
@@ -123,6 +123,7 @@ export function composeServices(deps: ServiceDeps): Services {
     // With Redis, changes arrive by pub/sub and this is only a safety net; without a bus
     // (MongoDB alone) it is how other instances' changes are picked up.
     revalidateMs: stores.kind === 'memory' ? Number.POSITIVE_INFINITY : stores.kind.includes('redis') ? 30_000 : 1_000,
+    ...cacheSizes(config.providerCacheMb),
   });
   stores.changes.subscribe((appId) => registry.invalidate(appId));
 

@@ -26,7 +26,28 @@ export interface LogOutput {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stdout.write(l), output: LogOutput = {}): Logger {
+let stdout: ((line: string) => void) | undefined;
+
+/**
+ * Lines for stdout, written once per turn of the event loop: one write (a system call)
+ * for every line logged meanwhile, instead of one per line, which under load is most of
+ * what a request log costs. What is pending is written when the process exits.
+ */
+function batchedStdout(): (line: string) => void {
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const out = pending.join('');
+    pending = [];
+    process.stdout.write(out);
+  };
+  process.on('exit', flush);
+  return (line) => {
+    if (pending.push(line) === 1) setImmediate(flush);
+  };
+}
+
+export function createLogger(level: LogLevel, write: (line: string) => void = (stdout ??= batchedStdout()), output: LogOutput = {}): Logger {
   const format = output.format === 'pretty' ? (record: LogFields) => prettyLine(record, output.color ?? false) : (record: LogFields) => JSON.stringify(record);
   const at = (lvl: Exclude<LogLevel, 'silent'>) => (msg: string, fields: LogFields = {}) => {
     if (ORDER[lvl] < ORDER[level]) return;

@@ -694,3 +694,18 @@ export function asEngineError(err: unknown): never {
   }
   unavailable(err);
 }
+
+/**
+ * A33 Public documents. The engine's answer at GET discovery and GET jwks is a JSON body
+ * that depends on nothing but the Provider's configuration (issuer, routes, keys, enabled
+ * features: actions/discovery.js, actions/jwks.js), plus the CORS headers its open CORS
+ * middleware sets on every such GET: `Vary: Origin` and `Access-Control-Allow-Origin`
+ * with the request's Origin, or `*` without one (shared/cors.js). So once one answer is
+ * kept, Postern can give every later request for the same Provider the same body with
+ * those two headers (src/tenancy/public-documents.ts), without running the engine.
+ */
+export const PUBLIC_DOCUMENT_ROUTES = { discovery: '/.well-known/openid-configuration', jwks: '/jwks' } as const;
+
+export function engineCorsHeaders(ctx: Context): Record<string, string> {
+  return { Vary: 'Origin', 'Access-Control-Allow-Origin': ctx.get('Origin') || '*' };
+}

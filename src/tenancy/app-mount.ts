@@ -6,6 +6,7 @@ import { notFound } from '../errors.ts';
 import { guardEngine } from '../http/engine-guard.ts';
 import { mayFinishAtClient } from '../oidc/engine.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
+import { PublicDocuments } from './public-documents.ts';
 
 const APP = new RegExp(`^${APPS_PREFIX}/([^/]+)(?:/|$)`);
 /**
@@ -26,12 +27,17 @@ export function mountApps(registry: ProviderRegistry): Middleware {
       ctx.body = { error: 'not_found', error_description: 'Not found.' };
       return;
     }
+    const document = PublicDocuments.routeOf(ctx, ctx.path.slice(appPath(id).length));
+    // Discovery and the JWKS, when kept, need no Provider (tenancy/public-documents.ts).
+    const kept = document && (await registry.documents(id));
+    if (document && kept?.has(document)) return guardEngine(ctx, () => kept.serve(ctx, document, next));
     const cached = await registry.get(id);
     // A request that may send the browser to the app is checked against the app as stored
     // now (oidc/redirect-recheck.ts), even if this instance missed the change notice.
     const finishing = cached && mayFinishAtClient(ctx, cached.provider, ctx.path.slice(appPath(id).length));
     const live = finishing ? await registry.get(id, { revalidate: true }) : cached;
     if (!live) throw notFound('No such app.');
-    await guardEngine(ctx, () => live.handle(ctx, next));
+    const engine = () => live.handle(ctx, next);
+    await guardEngine(ctx, document ? () => live.documents.serve(ctx, document, engine) : engine);
   };
 }

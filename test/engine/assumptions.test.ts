@@ -16,6 +16,7 @@ import {
   confirmingSignOutOf,
   endedAtConfirmation,
   ENGINE_BODY_LIMIT,
+  engineCorsHeaders,
   engineForm,
   engineHadNoRoute,
   EXTERNAL_SIGNING,
@@ -29,6 +30,7 @@ import {
   isSignOutConfirmation,
   outsideEngineRoutes,
   pendingSignOut,
+  PUBLIC_DOCUMENT_ROUTES,
   resumedInteraction,
   rewriteEngineQuery,
   secretTransport,
@@ -1135,5 +1137,31 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       expect(revocation.status).to.equal(400);
       expect(((await revocation.json()) as { error: string }).error).to.equal('unsupported_token_type');
     });
+  });
+
+  describe('A33: discovery and the JWKS are the same JSON for every request to a Provider, with CORS from the request', () => {
+    const e = new Engine();
+    before(() => e.start());
+    after(() => e.stop());
+
+    for (const [name, path] of Object.entries(PUBLIC_DOCUMENT_ROUTES)) {
+      it(`${name}: one body whatever the request sends; Vary: Origin and the Origin (or *) allowed; no caching headers of its own`, async () => {
+        const asks = [{}, { origin: 'https://a.example' }, { origin: 'https://b.example', 'if-none-match': '*', cookie: 'x=y', accept: 'text/html' }];
+        const answers = await Promise.all(asks.map((headers) => fetch(`${e.issuer}${path}`, { headers })));
+        const bodies = await Promise.all(answers.map((r) => r.text()));
+        expect(new Set(bodies).size).to.equal(1);
+        expect(JSON.parse(bodies[0]!)).to.be.an('object');
+        answers.forEach((res, i) => {
+          expect(res.status).to.equal(200);
+          const origin = (asks[i] as { origin?: string }).origin;
+          const expected = engineCorsHeaders({ get: (h: string) => (h === 'Origin' ? (origin ?? '') : '') } as never);
+          expect(res.headers.get('access-control-allow-origin')).to.equal(expected['Access-Control-Allow-Origin']);
+          expect(res.headers.get('vary')).to.match(/^origin$/i);
+          expect(res.headers.get('etag')).to.equal(null);
+          // The only Cache-Control is the one Postern's security headers add (the fixture runs them).
+          expect(res.headers.get('cache-control')).to.equal('public, max-age=300');
+        });
+      });
+    }
   });
 });

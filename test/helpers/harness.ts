@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log.ts';
 import { DevMailbox } from '../../src/mail/dev-mailbox.ts';
 import type { MailQueueOptions } from '../../src/mail/mail-queue.ts';
 import type { DeliveryQueueOptions } from '../../src/delivery/delivery-queue.ts';
+import type { Mailer } from '../../src/mail/mailer.ts';
 import { createSmtpMailer, dkimKeyOf, type SmtpTimeouts } from '../../src/mail/smtp-mailer.ts';
 import { buildServer, type Server } from '../../src/server.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
@@ -51,6 +52,7 @@ export class Harness {
   url = '';
   logs: string[] = [];
   #http: HttpServer | undefined;
+  #mailer: Mailer | undefined;
 
   /** `devMailbox` wires the development mailbox in instead of the SMTP capture, whatever the environment. */
   async start(
@@ -89,11 +91,14 @@ export class Harness {
     const es512 = await loadEs512Signer(config.es512Signer, logger, options.es512Addon);
     // Memory unless the env names REDIS_URL / MONGODB_URI, exactly as main.ts decides.
     this.stores = await openStores(config, logger, this.clock);
+    // SMTP_URL from `env` wins (e.g. a mail server that never answers); else the capture.
+    this.#mailer = options.devMailbox
+      ? new DevMailbox(() => {}, this.clock)
+      : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom, options.smtpTimeouts, dkimKeyOf(config));
     this.server = buildServer({
       config,
       stores: this.stores,
-      // SMTP_URL from `env` wins (e.g. a mail server that never answers); else the capture.
-      mailer: options.devMailbox ? new DevMailbox(() => {}, this.clock) : createSmtpMailer(config.smtpUrl ?? this.smtp.url, config.mailFrom, options.smtpTimeouts, dkimKeyOf(config)),
+      mailer: this.#mailer,
       logger,
       clock: this.clock,
       mail: { retryDelaysMs: [20, 50], ...options.mail },
@@ -125,6 +130,8 @@ export class Harness {
       http.closeAllConnections();
       await new Promise((resolve) => http.close(resolve));
     }
+    // Its pooled connections would otherwise keep the capture server open.
+    await this.#mailer?.close();
     await this.smtp.stop();
     await this.stores?.close();
   }

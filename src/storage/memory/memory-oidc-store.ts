@@ -1,89 +1,73 @@
 import type { Clock } from '../../clock.ts';
 import type { OidcPayload, OidcStore } from '../ports.ts';
 import { countByModel, type Removed } from '../removed-documents.ts';
-import { TtlMap } from './ttl-map.ts';
+import { AppDocuments, docKey } from './app-documents.ts';
 
-// Documents live in one TtlMap per app, keyed "Model:id". Scans for grant and account
-// look-ups stay within one app, which is enough for the development store.
+// Documents live in one AppDocuments per app, which indexes them: every call here is a
+// constant number of map operations, plus one per document it returns or removes.
 export class MemoryOidcStore implements OidcStore {
-  readonly apps = new Map<string, TtlMap<OidcPayload>>();
+  readonly apps = new Map<string, AppDocuments>();
   readonly #clock: Clock;
 
   constructor(clock: Clock) {
     this.#clock = clock;
   }
 
-  #app(appId: string): TtlMap<OidcPayload> {
-    let map = this.apps.get(appId);
-    if (!map) {
-      map = new TtlMap(this.#clock);
-      this.apps.set(appId, map);
+  #app(appId: string): AppDocuments {
+    let docs = this.apps.get(appId);
+    if (!docs) {
+      docs = new AppDocuments(this.#clock);
+      this.apps.set(appId, docs);
     }
-    return map;
+    return docs;
   }
 
   async upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined) {
-    this.#app(appId).set(`${model}:${id}`, structuredClone(payload), expiresIn);
+    this.#app(appId).set(model, id, payload, expiresIn);
   }
 
   async find(appId: string, model: string, id: string) {
-    const found = this.#app(appId).get(`${model}:${id}`);
-    return found && structuredClone(found);
+    return this.apps.get(appId)?.get(docKey(model, id));
   }
 
   async findByUid(appId: string, model: string, uid: string) {
-    return this.#findBy(appId, model, (p) => p.uid === uid);
+    return this.apps.get(appId)?.byUid(model, uid);
   }
 
   async findByUserCode(appId: string, model: string, userCode: string) {
-    return this.#findBy(appId, model, (p) => p.userCode === userCode);
+    return this.apps.get(appId)?.byUserCode(model, userCode);
   }
 
   async consume(appId: string, model: string, id: string) {
-    const map = this.#app(appId);
-    const found = map.get(`${model}:${id}`);
-    if (!found || found.consumed) return false;
-    map.update(`${model}:${id}`, { ...found, consumed: Math.floor(this.#clock.now() / 1000) });
-    return true;
+    return this.apps.get(appId)?.consume(docKey(model, id), Math.floor(this.#clock.now() / 1000)) ?? false;
   }
 
   async destroy(appId: string, model: string, id: string) {
-    this.#app(appId).delete(`${model}:${id}`);
+    this.apps.get(appId)?.delete(docKey(model, id));
   }
 
   async revokeByGrantId(appId: string, model: string, grantId: string) {
-    const map = this.#app(appId);
-    for (const [key, payload] of map.entries()) {
-      if (key.startsWith(`${model}:`) && payload.grantId === grantId) map.delete(key);
-    }
+    const docs = this.apps.get(appId);
+    if (!docs) return;
+    for (const key of docs.keysOfGrant(grantId)) if (key.startsWith(`${model}:`)) docs.delete(key);
   }
 
   async destroyByAccount(appId: string, accountId: string) {
     // No await from the first look to the last delete: atomic within this process.
-    const map = this.#app(appId);
+    const docs = this.apps.get(appId);
     const removed: Removed[] = [];
-    const remove = (key: string, payload: OidcPayload) => {
+    if (!docs) return countByModel(removed);
+    const remove = (key: string) => {
+      const payload = docs.get(key);
+      if (!payload || !docs.delete(key)) return;
       const colon = key.indexOf(':');
-      removed.push({ model: key.slice(0, colon), id: key.slice(colon + 1), payload: structuredClone(payload) });
-      map.delete(key);
+      removed.push({ model: key.slice(0, colon), id: key.slice(colon + 1), payload });
     };
-    const grantIds = new Set<string>();
-    for (const [key, payload] of map.entries()) {
-      if (payload.accountId !== accountId) continue;
-      if (key.startsWith('Grant:')) grantIds.add(key.slice('Grant:'.length));
-      remove(key, payload);
-    }
+    const keys = docs.keysOfAccount(accountId);
+    const grantIds = keys.filter((key) => key.startsWith('Grant:')).map((key) => key.slice('Grant:'.length));
+    for (const key of keys) remove(key);
     // Tokens that reference a removed grant go too, even if they carry no accountId.
-    for (const [key, payload] of map.entries()) {
-      if (payload.grantId && grantIds.has(payload.grantId)) remove(key, payload);
-    }
+    for (const grantId of grantIds) for (const key of docs.keysOfGrant(grantId)) remove(key);
     return countByModel(removed);
-  }
-
-  #findBy(appId: string, model: string, match: (p: OidcPayload) => boolean) {
-    for (const [key, payload] of this.#app(appId).entries()) {
-      if (key.startsWith(`${model}:`) && match(payload)) return structuredClone(payload);
-    }
-    return undefined;
   }
 }

@@ -9,12 +9,8 @@ import type { Redis } from 'ioredis';
 import type { OidcPayload, OidcStore } from '../ports.ts';
 import { countByModel } from '../removed-documents.ts';
 import { idOf, keys, modelOf } from './redis-keys.ts';
+import { scriptsOf, type RedisScripts } from './redis-scripts.ts';
 import { ttlMs } from './ttl-ms.ts';
-
-// Consumes only an existing, unconsumed document: 1 for the one caller that wins.
-const CONSUME = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`;
 
 /** The index sets a document belongs to. */
 function indexSetsOf(appId: string, payload: OidcPayload): string[] {
@@ -26,53 +22,47 @@ function indexSetsOf(appId: string, payload: OidcPayload): string[] {
 
 export class RedisOidcStore implements OidcStore {
   readonly #redis: Redis;
+  readonly #scripts: RedisScripts;
   constructor(redis: Redis) {
     this.#redis = redis;
+    this.#scripts = scriptsOf(redis);
   }
 
   async upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined) {
-    const key = keys.doc(appId, model, id);
     const { consumed, ...rest } = payload;
-    const tx = this.#redis.multi().del(key).hset(key, 'payload', JSON.stringify(rest));
-    if (consumed) tx.hset(key, 'consumed', String(consumed));
     const ttl = expiresIn && expiresIn > 0 ? ttlMs(expiresIn) : undefined;
-    if (ttl) tx.pexpire(key, ttl);
-    const index = (indexKey: string, value: string) => {
-      if (ttl) tx.set(indexKey, value, 'PX', ttl);
-      else tx.set(indexKey, value);
-    };
-    if (payload.uid) index(keys.uid(appId, model, payload.uid), id);
-    if (payload.userCode) index(keys.userCode(appId, model, payload.userCode), id);
-    const now = Date.now();
-    for (const setKey of indexSetsOf(appId, payload)) {
-      tx.zadd(setKey, ttl ? now + ttl : '+inf', key).zremrangebyscore(setKey, '-inf', now);
-      // The set lives as long as its longest-lived member (NX sets a first expiry, GT extends).
-      if (ttl) tx.pexpire(setKey, ttl, 'NX').pexpire(setKey, ttl, 'GT');
-      else tx.persist(setKey);
-    }
-    await tx.exec();
+    const lookups: string[] = [];
+    if (payload.uid) lookups.push(keys.uid(appId, model, payload.uid));
+    if (payload.userCode) lookups.push(keys.userCode(appId, model, payload.userCode));
+    const allKeys = [keys.doc(appId, model, id), ...lookups, ...indexSetsOf(appId, payload)];
+    const args = [JSON.stringify(rest), consumed ? String(consumed) : '', ttl ?? '', Date.now(), lookups.length, id];
+    await this.#scripts.posternUpsertDocument(allKeys.length, ...allKeys, ...args);
   }
 
   async find(appId: string, model: string, id: string) {
-    const doc = await this.#redis.hgetall(keys.doc(appId, model, id));
-    if (!doc.payload) return undefined;
-    const payload = JSON.parse(doc.payload) as OidcPayload;
-    return doc.consumed ? { ...payload, consumed: Number(doc.consumed) } : payload;
+    return parsed(await this.#redis.hgetall(keys.doc(appId, model, id)));
   }
 
   async findByUid(appId: string, model: string, uid: string) {
-    const id = await this.#redis.get(keys.uid(appId, model, uid));
-    return id ? this.find(appId, model, id) : undefined;
+    return this.#findByLookup(appId, model, keys.uid(appId, model, uid));
   }
 
   async findByUserCode(appId: string, model: string, userCode: string) {
-    const id = await this.#redis.get(keys.userCode(appId, model, userCode));
-    return id ? this.find(appId, model, id) : undefined;
+    return this.#findByLookup(appId, model, keys.userCode(appId, model, userCode));
   }
 
   async consume(appId: string, model: string, id: string) {
-    const won = await this.#redis.eval(CONSUME, 1, keys.doc(appId, model, id), String(Math.floor(Date.now() / 1000)));
+    const won = await this.#scripts.posternConsume(1, keys.doc(appId, model, id), String(Math.floor(Date.now() / 1000)));
     return won === 1;
+  }
+
+  /** One round trip: the look-up key and the document it names. */
+  async #findByLookup(appId: string, model: string, lookupKey: string) {
+    const flat = (await this.#scripts.posternFindByLookup(1, lookupKey, keys.doc(appId, model, ''))) as string[] | null;
+    if (!flat) return undefined;
+    const doc: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) doc[flat[i]!] = flat[i + 1]!;
+    return parsed(doc);
   }
 
   async destroy(appId: string, model: string, id: string) {
@@ -113,4 +103,11 @@ export class RedisOidcStore implements OidcStore {
     });
     return countByModel(removed);
   }
+}
+
+/** A document hash as HGETALL returns it → the payload, `consumed` restored. */
+function parsed(doc: Record<string, string>): OidcPayload | undefined {
+  if (!doc['payload']) return undefined;
+  const payload = JSON.parse(doc['payload']) as OidcPayload;
+  return doc['consumed'] ? { ...payload, consumed: Number(doc['consumed']) } : payload;
 }

@@ -15,6 +15,7 @@ import {
   type MagicLinkStore,
 } from '../ports.ts';
 import { keys } from './redis-keys.ts';
+import { scriptsOf, type RedisScripts } from './redis-scripts.ts';
 import { ttlMs } from './ttl-ms.ts';
 
 // ARGV[3]: the updatedAt the stored record must still have, or '' for any (compare-and-replace).
@@ -133,20 +134,16 @@ function fromFields(fields: Record<string, string>): MagicLinkRecord | undefined
  */
 export class RedisAuditStore implements AuditStore {
   readonly #redis: Redis;
+  readonly #scripts: RedisScripts;
   constructor(redis: Redis) {
     this.#redis = redis;
+    this.#scripts = scriptsOf(redis);
   }
   async append(record: AuditRecord, retainSeconds: number) {
-    const json = JSON.stringify(record);
-    const tx = this.#redis.multi();
     const sets = [keys.audit(record.appId)];
     if (typeof record.email === 'string') sets.push(keys.auditByEmail(record.appId, record.email));
-    for (const key of sets) {
-      tx.zadd(key, record.at, json)
-        .zremrangebyscore(key, '-inf', `(${Date.now() - retainSeconds * 1000}`)
-        .pexpire(key, ttlMs(retainSeconds));
-    }
-    await tx.exec();
+    const cutoff = `(${Date.now() - retainSeconds * 1000}`;
+    await this.#scripts.posternAppendAudit(sets.length, ...sets, record.at, JSON.stringify(record), cutoff, ttlMs(retainSeconds));
   }
   async query(appId: string, query: AuditQuery) {
     const key = query.email !== undefined ? keys.auditByEmail(appId, query.email) : keys.audit(appId);

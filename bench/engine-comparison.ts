@@ -1,0 +1,337 @@
+// Benchmark: Postern against a bare oidc-provider configured for the same work
+// (bench/bare-engine.ts), side by side in one run, each server a child process that
+// reports its own CPU time over each measuring window (bench/measure-child.ts). Prints one
+// table: operations per second, client-side p50/p99, server CPU-ms per operation, its ratio
+// to the bare engine on the same store, and the server's event-loop delay (p99).
+// bench/README.md explains how to read it.
+//
+//   npm run bench
+//   BENCH_SECONDS=5 BENCH_REPS=3 BENCH_APPS=10000 npm run bench
+//   BENCH_ONLY=refresh,discovery BENCH_TARGETS=postern-memory,bare-memory npm run bench
+import { Agent } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import * as oidc from 'openid-client';
+import { Browser } from '../test/helpers/browser.ts';
+import { ADMIN_TOKEN, Harness, REDIRECT_URI, type AppJson } from '../test/helpers/harness.ts';
+import { RedisServer, freePort } from '../test/helpers/redis-server.ts';
+import { closedLoop, inBatches, median, percentile, send, ServerProcess, type LoadResult } from './load.ts';
+import { BARE_CLIENT_ID } from './bare-client.ts';
+import type { Measure } from './measure-child.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const REPS = Number(process.env.BENCH_REPS ?? 1);
+const APPS = Number(process.env.BENCH_APPS ?? 10_000);
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const TARGETS = process.env.BENCH_TARGETS?.split(',') ?? ['postern-memory', 'postern-redis', 'bare-memory', 'bare-redis'];
+const MANY_APPS_STORES = process.env.BENCH_MANY_APPS_STORES?.split(',') ?? ['memory'];
+/** Refresh chains (one per loop), and the other paths' load: requests in flight. */
+const REFRESH_CONCURRENCY = 8;
+const CONCURRENCY = 16;
+const SIGN_IN_CONCURRENCY = 8;
+const APP_CREATION_CONCURRENCY = 4;
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+
+interface Target {
+  readonly name: string;
+  readonly store: 'memory' | 'redis';
+  readonly server: ServerProcess;
+  readonly agent: Agent;
+  readonly config: oidc.Configuration;
+  readonly clientId: string;
+  /** A complete sign-in; the tokens the app gets. */
+  signIn(email: string, scope: string): Promise<oidc.TokenEndpointResponse>;
+  stop(): Promise<void>;
+}
+
+const POSTERN_ENV = {
+  NODE_ENV: 'test',
+  ADMIN_TOKEN,
+  COOKIE_SECRETS: 'engine-comparison-bench-cookie-secret-0123456789abcdef',
+  KEY_ENCRYPTION_KEY: 'd3ec3033d41db89d79e917c41bfaf95c5117ad0cc0a52e279a7bb60194379c03',
+  // The benchmark measures work, not the refusals of load shedding and rate limits.
+  MAX_EVENT_LOOP_LAG_MS: '0',
+  MAX_LINKS_PER_MAILBOX: '100000',
+};
+const GENEROUS_LIMITS = { max_links_per_address: 1000, max_links_per_ip: 100_000, max_links_per_network: 10_000_000, max_links_per_app: 10_000_000 };
+
+async function authorizationUrl(config: oidc.Configuration, scope: string, extra: Record<string, string> = {}) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...extra,
+  });
+  return { url, verifier, state, nonce };
+}
+
+async function redeem(config: oidc.Configuration, callbackUrl: string, request: { verifier: string; state: string; nonce: string }) {
+  return oidc.authorizationCodeGrant(config, new URL(callbackUrl), { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce });
+}
+
+async function startPostern(store: 'memory' | 'redis', redis: RedisServer, extraEnv: Record<string, string> = {}): Promise<{ server: ServerProcess; h: Harness; url: string }> {
+  const port = await freePort();
+  const url = `http://localhost:${port}`;
+  const h = await new Harness().attach(url);
+  const server = new ServerProcess('src/main.ts', {
+    ...POSTERN_ENV,
+    PUBLIC_URL: url,
+    PORT: String(port),
+    SMTP_URL: h.smtp.url,
+    ...(store === 'redis' && { REDIS_URL: redis.url }),
+    ...extraEnv,
+  });
+  await server.ready(`${url}/healthz`);
+  return { server, h, url };
+}
+
+async function posternTarget(store: 'memory' | 'redis', redis: RedisServer): Promise<Target> {
+  const { server, h } = await startPostern(store, redis);
+  const app = await h.createApp(GENEROUS_LIMITS);
+  const config = await h.client(app);
+  const agent = new Agent({ keepAlive: true });
+  return {
+    name: `postern-${store}`,
+    store,
+    server,
+    agent,
+    config,
+    clientId: app.client_id,
+    async signIn(email, scope) {
+      const browser = new Browser();
+      const request = await authorizationUrl(config, scope);
+      const page = await browser.navigate(request.url.href, {}, REDIRECT_URI);
+      const { callbackUrl } = await h.confirmSignIn(browser, page, email, REDIRECT_URI);
+      return redeem(config, callbackUrl, request);
+    },
+    async stop() {
+      agent.destroy();
+      await server.stop();
+      await h.stop();
+    },
+  };
+}
+
+async function bareTarget(store: 'memory' | 'redis', redis: RedisServer): Promise<Target> {
+  const port = await freePort();
+  const issuer = `http://localhost:${port}`;
+  const server = new ServerProcess('bench/bare-engine.ts', { BARE_PORT: String(port), BARE_REDIRECT_URI: REDIRECT_URI, ...(store === 'redis' && { BARE_REDIS_URL: redis.url }) });
+  await server.ready(`${issuer}/.well-known/openid-configuration`);
+  const config = await oidc.discovery(new URL(issuer), BARE_CLIENT_ID, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  const agent = new Agent({ keepAlive: true });
+  return {
+    name: `bare-${store}`,
+    store,
+    server,
+    agent,
+    config,
+    clientId: BARE_CLIENT_ID,
+    async signIn(_email, scope) {
+      // The engine asks for consent before it issues a refresh token; Postern adds this itself.
+      const request = await authorizationUrl(config, scope, scope.includes('offline_access') ? { prompt: 'consent' } : {});
+      const callback = await new Browser().navigate(request.url.href, {}, REDIRECT_URI);
+      return redeem(config, callback.url, request);
+    },
+    async stop() {
+      agent.destroy();
+      await server.stop();
+    },
+  };
+}
+
+interface Row {
+  readonly scenario: string;
+  readonly target: string;
+  readonly store: string;
+  readonly load: LoadResult;
+  readonly measure: Measure;
+}
+
+type Scenario = (t: Target) => Promise<(worker: number, i: number) => Promise<boolean | number>>;
+
+const OFFLINE = 'openid email offline_access';
+
+const SCENARIOS: Record<string, { concurrency: number; prepare: Scenario }> = {
+  refresh: {
+    concurrency: REFRESH_CONCURRENCY,
+    async prepare(t) {
+      const chains = await Promise.all(Array.from({ length: REFRESH_CONCURRENCY }, async (_, i) => (await t.signIn(`refresh-${i}-${Date.now()}@example.com`, OFFLINE)).refresh_token!));
+      const url = t.config.serverMetadata().token_endpoint!;
+      return async (worker) => {
+        const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: chains[worker]!, client_id: t.clientId }).toString();
+        const res = await send(t.agent, url, { method: 'POST', headers: FORM, body });
+        if (res.status !== 200) return res.status;
+        chains[worker] = (JSON.parse(res.body) as { refresh_token: string }).refresh_token;
+        return true;
+      };
+    },
+  },
+  discovery: {
+    concurrency: CONCURRENCY,
+    async prepare(t) {
+      const url = `${t.config.serverMetadata().issuer}/.well-known/openid-configuration`;
+      return async () => (await send(t.agent, url)).status === 200 || 0;
+    },
+  },
+  jwks: {
+    concurrency: CONCURRENCY,
+    async prepare(t) {
+      const url = t.config.serverMetadata().jwks_uri!;
+      return async () => (await send(t.agent, url)).status === 200 || 0;
+    },
+  },
+  userinfo: {
+    concurrency: CONCURRENCY,
+    async prepare(t) {
+      const token = (await t.signIn(`userinfo-${Date.now()}@example.com`, 'openid email')).access_token;
+      const url = t.config.serverMetadata().userinfo_endpoint!;
+      return async () => {
+        const res = await send(t.agent, url, { headers: { authorization: `Bearer ${token}` } });
+        return res.status === 200 || res.status;
+      };
+    },
+  },
+  authorize: {
+    concurrency: CONCURRENCY,
+    async prepare(t) {
+      const base = (await authorizationUrl(t.config, 'openid email')).url;
+      return async (_worker, i) => {
+        base.searchParams.set('state', `bench-state-${i}`);
+        const res = await send(t.agent, base.href);
+        return (res.status === 303 || res.status === 302) || res.status;
+      };
+    },
+  },
+  'sign-in': {
+    concurrency: SIGN_IN_CONCURRENCY,
+    async prepare(t) {
+      const run = Date.now();
+      return async (_worker, i) => Boolean((await t.signIn(`signin-${run}-${i}@example.com`, 'openid email')).id_token);
+    },
+  },
+};
+
+async function window(t: Target, scenario: string): Promise<Row> {
+  const { concurrency, prepare } = SCENARIOS[scenario]!;
+  const once = await prepare(t);
+  await closedLoop(concurrency, Math.min(1, SECONDS / 3), once); // warm-up, not measured
+  const { result, measure } = await t.server.measure(() => closedLoop(concurrency, SECONDS, once));
+  return { scenario, target: t.name, store: t.store, load: result, measure };
+}
+
+/** App creation, then discovery at one app and spread over all of them, and memory. */
+async function manyApps(store: 'memory' | 'redis', redis: RedisServer): Promise<Row[]> {
+  const { server, h } = await startPostern(store, redis);
+  const agent = new Agent({ keepAlive: true });
+  const rows: Row[] = [];
+  const target = `postern-${store}`;
+  try {
+    const latencies: number[] = [];
+    const created: AppJson[] = [];
+    const started = performance.now();
+    const { measure: creation } = await server.measure(() =>
+      inBatches(Array.from({ length: APPS }), APP_CREATION_CONCURRENCY, async () => {
+        const t0 = performance.now();
+        created.push(await h.createApp({ name: 'Bench App' }));
+        latencies.push(performance.now() - t0);
+      }),
+    );
+    const creationLoad = { ok: created.length, failed: APPS - created.length, seconds: (performance.now() - started) / 1000, latencies, failures: '' };
+    rows.push({ scenario: 'app creation', target, store, load: creationLoad, measure: creation });
+    const discovery = (app: AppJson) => `${app.issuer}/.well-known/openid-configuration`;
+    const one = created[0]!;
+    const single = async () => (await send(agent, discovery(one))).status === 200 || 0;
+    await closedLoop(CONCURRENCY, 1, single);
+    const oneApp = await server.measure(() => closedLoop(CONCURRENCY, SECONDS, single));
+    rows.push({ scenario: 'discovery, 1 app', target, store, load: oneApp.result, measure: oneApp.measure });
+    // Every app's first request (its Provider built from the stored record), 16 at a time,
+    // measured apart; then discovery spread at random over all of them, as in steady traffic.
+    const cold: number[] = [];
+    const { measure: coldMeasure } = await server.measure(() =>
+      inBatches(created, CONCURRENCY, async (app) => {
+        const t0 = performance.now();
+        await send(agent, discovery(app));
+        cold.push(performance.now() - t0);
+      }),
+    );
+    const spread = await server.measure(() =>
+      closedLoop(CONCURRENCY, SECONDS, async () => (await send(agent, discovery(created[Math.floor(Math.random() * created.length)]!))).status === 200 || 0),
+    );
+    rows.push({ scenario: `discovery, ${created.length} apps`, target, store, load: spread.result, measure: spread.measure });
+    rows.push({ scenario: "a cold app's first request", target, store, load: { ...spread.result, ok: cold.length, latencies: cold }, measure: coldMeasure });
+  } finally {
+    agent.destroy();
+    await server.stop();
+    await h.stop();
+  }
+  return rows;
+}
+
+function rotate<T>(list: readonly T[], by: number): T[] {
+  return list.map((_, i) => list[(i + by) % list.length]!);
+}
+
+const redis = await new RedisServer().start();
+const runs: Row[] = [];
+const scenarios = Object.keys(SCENARIOS).filter((s) => !ONLY || ONLY.includes(s));
+try {
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const name of rotate(TARGETS, rep)) {
+      const [kind, store] = name.split('-') as ['postern' | 'bare', 'memory' | 'redis'];
+      const t = kind === 'postern' ? await posternTarget(store, redis) : await bareTarget(store, redis);
+      try {
+        for (const scenario of rotate(scenarios, rep)) {
+          const row = await window(t, scenario);
+          runs.push(row);
+          process.stderr.write(`rep ${rep + 1}/${REPS} ${name} ${scenario}: ${(row.load.ok / row.load.seconds).toFixed(0)}/s\n`);
+        }
+      } finally {
+        await t.stop();
+      }
+    }
+    if (!ONLY || ONLY.includes('many-apps')) {
+      for (const store of MANY_APPS_STORES as ('memory' | 'redis')[]) runs.push(...(await manyApps(store, redis)));
+      process.stderr.write(`rep ${rep + 1}/${REPS} many apps done\n`);
+    }
+  }
+} finally {
+  await redis.destroy();
+}
+
+// Medians over the repetitions, per scenario and target.
+const groups = new Map<string, Row[]>();
+for (const row of runs) groups.set(`${row.scenario}|${row.target}`, [...(groups.get(`${row.scenario}|${row.target}`) ?? []), row]);
+const summary = [...groups.values()].map((rows) => {
+  const { scenario, target, store } = rows[0]!;
+  return {
+    scenario,
+    target,
+    store,
+    rate: median(rows.map((r) => r.load.ok / r.load.seconds)),
+    p50: median(rows.map((r) => percentile(r.load.latencies, 0.5))),
+    p99: median(rows.map((r) => percentile(r.load.latencies, 0.99))),
+    cpu: median(rows.map((r) => r.measure.cpuMs / Math.max(1, r.load.ok))),
+    loop: median(rows.map((r) => r.measure.loopDelayP99Ms)),
+    rss: median(rows.map((r) => r.measure.rssMb)),
+    failures: rows.map((r) => r.load.failures).filter(Boolean).join(' ') || '-',
+  };
+});
+const bareCpu = (scenario: string, store: string) => summary.find((s) => s.scenario === scenario && s.target === `bare-${store}`)?.cpu;
+
+const cols = ['scenario', 'target', 'ops/s', 'p50 ms', 'p99 ms', 'CPU-ms/op', '× bare', 'loop p99', 'RSS MB', 'failed'];
+const widths = [28, 15, 8, 8, 8, 10, 7, 9, 7, 10];
+const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
+console.log(`\nPostern vs the bare engine (Node ${process.version}, ${SECONDS} s windows, median of ${REPS} rep(s); CPU is the server process's own)\n`);
+console.log(line(cols));
+for (const s of summary) {
+  const bare = s.target.startsWith('postern') ? bareCpu(s.scenario, s.store) : undefined;
+  console.log(
+    line([s.scenario, s.target, s.rate.toFixed(0), s.p50.toFixed(2), s.p99.toFixed(2), s.cpu.toFixed(3), bare ? (s.cpu / bare).toFixed(2) : '', s.loop.toFixed(1), s.rss.toFixed(0), s.failures]),
+  );
+}

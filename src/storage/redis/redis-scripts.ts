@@ -1,0 +1,68 @@
+// Multi-step Redis writes as Lua scripts: one command (EVALSHA, the script sent once per
+// connection) and one reply instead of a MULTI of ten or more queued commands and their
+// replies, which is most of what a refresh or an audit event costs this process. Each
+// script runs atomically, as the MULTI did.
+import type { Redis } from 'ioredis';
+
+// KEYS[1] the document hash; KEYS[2..1+ARGV[5]] look-up keys (uid, user code) that name
+// the document's id (ARGV[6]); the remaining KEYS are the index sets it joins.
+// ARGV: payload, consumed ('' when not), ttl ms ('' for none), now ms, look-up key count, id.
+// An index set is scored by each member's expiry, drops expired members on every write
+// and lives as long as its longest-lived member (or for good, with a member that does).
+const UPSERT_DOCUMENT = `
+local doc, ttl, now, lookups = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call('DEL', doc)
+if ARGV[2] ~= '' then redis.call('HSET', doc, 'payload', ARGV[1], 'consumed', ARGV[2])
+else redis.call('HSET', doc, 'payload', ARGV[1]) end
+if ttl then redis.call('PEXPIRE', doc, ttl) end
+for i = 2, lookups + 1 do
+  if ttl then redis.call('SET', KEYS[i], ARGV[6], 'PX', ttl) else redis.call('SET', KEYS[i], ARGV[6]) end
+end
+for i = lookups + 2, #KEYS do
+  local set = KEYS[i]
+  redis.call('ZADD', set, ttl and (now + ttl) or '+inf', doc)
+  redis.call('ZREMRANGEBYSCORE', set, '-inf', now)
+  if ttl then
+    local left = redis.call('PTTL', set)
+    if left == -1 or left < ttl then redis.call('PEXPIRE', set, ttl) end
+  else redis.call('PERSIST', set) end
+end`;
+
+// KEYS[1] a look-up key naming a document id; ARGV[1] the prefix of the document's key.
+// The document as HGETALL returns it, or nothing.
+const FIND_BY_LOOKUP = `
+local id = redis.call('GET', KEYS[1])
+if not id then return nil end
+return redis.call('HGETALL', ARGV[1] .. id)`;
+
+// Consumes only an existing, unconsumed document: 1 for the one caller that wins.
+const CONSUME = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`;
+
+// KEYS: the sorted sets an audit record joins. ARGV: score, record, cutoff (exclusive), ttl ms.
+const APPEND_AUDIT = `
+for _, set in ipairs(KEYS) do
+  redis.call('ZADD', set, ARGV[1], ARGV[2])
+  redis.call('ZREMRANGEBYSCORE', set, '-inf', ARGV[3])
+  redis.call('PEXPIRE', set, ARGV[4])
+end`;
+
+const SCRIPTS = {
+  posternUpsertDocument: UPSERT_DOCUMENT,
+  posternFindByLookup: FIND_BY_LOOKUP,
+  posternConsume: CONSUME,
+  posternAppendAudit: APPEND_AUDIT,
+} as const;
+
+type ScriptCall = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
+export type RedisScripts = Record<keyof typeof SCRIPTS, ScriptCall>;
+
+/** The scripts as commands of `redis` (defined once per client; ioredis falls back to EVAL after a NOSCRIPT). */
+export function scriptsOf(redis: Redis): RedisScripts {
+  const client = redis as unknown as Record<string, unknown>;
+  for (const [name, lua] of Object.entries(SCRIPTS)) {
+    if (typeof client[name] !== 'function') redis.defineCommand(name, { lua });
+  }
+  return client as unknown as RedisScripts;
+}

@@ -6,11 +6,11 @@
 import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Config } from '../config/load.ts';
-import { STYLESHEET } from '../interactions/views/layout.ts';
+import { FAVICON, STYLESHEET } from '../interactions/views/layout.ts';
 import { loginRouter } from '../interactions/login-routes.ts';
 import { Csrf } from '../interactions/csrf.ts';
 import { devMailboxPage } from '../interactions/views/dev-mailbox-page.ts';
-import { errorPage, logoutPage, signedOutPage, stillSignedInPage } from '../interactions/views/pages.ts';
+import { errorPage, formPostPage, logoutPage, signedOutPage, stillSignedInPage } from '../interactions/views/pages.ts';
 import { adminGate } from './admin/admin-auth.ts';
 import { adminRouter } from './admin/admin-routes.ts';
 import { adminSignOutRouter } from './admin/sign-out-routes.ts';
@@ -95,7 +95,7 @@ export function buildServer(deps: ServerDeps): Server {
     clock: deps.clock ?? systemClock,
     mail: deps.mail,
     backchannel: deps.backchannel,
-    pages: { errorPage, logoutPage, signedOutPage },
+    pages: { errorPage, logoutPage, signedOutPage, formPostPage },
     metrics,
   });
   const { registry, apps, audit } = services;
@@ -107,6 +107,7 @@ export function buildServer(deps: ServerDeps): Server {
       ping: () => stores.ping(),
       storage: stores.kind,
       stylesheet: STYLESHEET,
+      favicon: FAVICON,
       devMailbox: devMailbox && (() => devMailboxPage(devMailbox.list())),
       metrics: () => metrics.render(),
     }),

@@ -3,6 +3,8 @@
 import type Router from '@koa/router';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { within } from '../clock.ts';
+import { notFound } from '../errors.ts';
+import { accentProblem, accentRules } from '../text/colour.ts';
 import { METRICS_PATH } from './metrics-endpoint.ts';
 import { exactRouter } from './request-path.ts';
 
@@ -19,6 +21,8 @@ export interface RootDeps {
   readonly ping: () => Promise<void>;
   readonly storage: string;
   readonly stylesheet: string;
+  /** The pages' icon (SVG). */
+  readonly favicon: string;
   /** The development mailbox page, when there is one. */
   readonly devMailbox?: (() => string) | undefined;
   /** The Prometheus exposition; metricsGate (metrics-endpoint.ts) decides who reads it. */
@@ -57,6 +61,20 @@ export function rootRouter(deps: RootDeps): Router {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = deps.stylesheet;
+  });
+  root.get('/assets/favicon.svg', (ctx) => {
+    ctx.type = 'image/svg+xml';
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = deps.favicon;
+  });
+  // An app's accent, in light and dark mode, from its colour alone: any colour that passes
+  // the contrast rules (colour.ts) has its sheet, so the pages need no per-app state here.
+  root.get('/assets/accent/:hex', (ctx) => {
+    const hex = `#${/^([0-9a-f]{6})\.css$/.exec(ctx.params.hex ?? '')?.[1]}`;
+    if (accentProblem(hex)) throw notFound('No such stylesheet.');
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = accentRules(hex);
   });
   const mailbox = deps.devMailbox;
   if (mailbox) {

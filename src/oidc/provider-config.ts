@@ -18,7 +18,10 @@ import { settingsOf } from '../apps/app-settings.ts';
 import { requirePkceOf } from '../apps/client-options.ts';
 import type { Clock } from '../clock.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { ErrorPage } from '../http/error-handler.ts';
+import type * as PageViews from '../../interactions/views/pages.ts';
+import { allowLogo, presentationFor } from '../http/page-response.ts';
+import { messagesFor } from '../text/language.ts';
+import { engineErrorText } from './engine-error-text.ts';
 
 export interface ProviderDeps {
   readonly stores: Stores;
@@ -31,11 +34,7 @@ export interface ProviderDeps {
   /** Tokens issued and refresh-token replays are counted here. */
   readonly metrics: Metrics;
   /** The hosted pages' look for the engine's own pages (HTML; the views escape). */
-  readonly pages: {
-    readonly errorPage: ErrorPage;
-    readonly logoutPage: (input: { appName: string | undefined; form: string; decline: string }) => string;
-    readonly signedOutPage: (input: { appName: string | undefined }) => string;
-  };
+  readonly pages: Pick<typeof PageViews, 'errorPage' | 'logoutPage' | 'signedOutPage' | 'formPostPage'>;
 }
 
 export const ACCESS_TOKEN_TTL = 10 * 60;
@@ -77,12 +76,16 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       rpInitiatedLogout: {
         ...shared.features.rpInitiatedLogout,
         async logoutSource(ctx, form) {
+          const presentation = presentationFor(ctx, app, { uiLocales: ctx.oidc.params?.ui_locales });
           ctx.type = 'html';
-          ctx.body = deps.pages.logoutPage({ appName: app.name, form, decline: `${issuer}${DECLINE_SIGN_OUT_PATH}` });
+          ctx.body = deps.pages.logoutPage({ presentation, form, decline: `${issuer}${DECLINE_SIGN_OUT_PATH}` });
+          allowLogo(ctx, presentation.brand);
         },
         async postLogoutSuccessSource(ctx) {
+          const presentation = presentationFor(ctx, app, { uiLocales: ctx.oidc.params?.ui_locales });
           ctx.type = 'html';
-          ctx.body = deps.pages.signedOutPage({ appName: app.name });
+          ctx.body = deps.pages.signedOutPage({ presentation });
+          allowLogo(ctx, presentation.brand);
         },
       },
     },
@@ -128,16 +131,18 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       backchannel_logout_session_supported: true,
     },
 
+    // The engine's description is for developers (and English): the person gets a
+    // sentence chosen by the error code, the way back to the app, and a reference.
     async renderError(ctx, out, error) {
       const reference = ctx.state.requestId as string | undefined;
       const status = (error as { status?: number }).status ?? 500;
       if (status >= 500) deps.logger.error('oidc error', { app_id: app.id, reference, err: String(error) });
+      const presentation = presentationFor(ctx, app, { uiLocales: ctx.oidc?.params?.ui_locales });
+      const code = typeof out.error === 'string' ? out.error : undefined;
+      const words = engineErrorText(messagesFor(presentation.language), { code, name: (error as Error).name, status });
       ctx.type = 'html';
-      ctx.body = deps.pages.errorPage({
-        title: status >= 500 ? 'Something went wrong' : 'This sign-in request cannot continue',
-        message: status >= 500 ? 'An unexpected error stopped the sign-in.' : String(out.error_description ?? out.error),
-        reference: status >= 500 ? reference : undefined,
-      });
+      ctx.body = deps.pages.errorPage({ ...words, reference, presentation });
+      allowLogo(ctx, presentation.brand);
     },
   };
 }

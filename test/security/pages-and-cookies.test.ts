@@ -176,7 +176,7 @@ describe('pages and cookies', function () {
       const titles = new Set(pages.map((p) => /<title>([^<]*)</.exec(p.body)?.[1]));
       // Ours (login, check email, confirm, problems, errors) and the engine's (error via renderError,
       // logout, signed out, auto-submit).
-      for (const title of ['Sign in – Test App', 'Check your email – Test App', 'Sign out – Test App', 'You are signed out – Test App', 'Submitting Callback', 'This sign-in request cannot continue']) {
+      for (const title of ['Sign in – Test App', 'Check your email – Test App', 'Sign out – Test App', 'You are signed out – Test App', 'One moment – Test App', 'This sign-in request cannot continue – Test App']) {
         expect(titles, `page "${title}" seen`).to.include(title);
       }
       expect(pages.length).to.be.greaterThan(12);

@@ -20,7 +20,7 @@ export function brandingFor(app: AppRecord, client: ClientDisplay = {}): Brand {
     logoUri: client.logo_uri ?? app.logoUri,
     accent: app.primaryColor,
     homeUri,
-    restartUri: app.initiateLoginUri ?? homeUri,
+    restartUri: app.initiateLoginUri,
     policyUri: client.policy_uri ?? app.policyUri,
     tosUri: client.tos_uri ?? app.tosUri,
     supportEmail: app.supportEmail,

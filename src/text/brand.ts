@@ -9,7 +9,7 @@ export interface Brand {
   readonly accent?: string | undefined;
   /** The app's home page: "Back to {app}". */
   readonly homeUri?: string | undefined;
-  /** Where a new sign-in can be started (the app's initiate_login_uri, else its home page). */
+  /** Where a new sign-in can be started: the app's initiate_login_uri. */
   readonly restartUri?: string | undefined;
   readonly policyUri?: string | undefined;
   readonly tosUri?: string | undefined;

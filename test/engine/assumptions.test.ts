@@ -1,7 +1,7 @@
 // Every assumption src/oidc/engine.ts makes about oidc-provider, checked against a real
 // Provider over HTTP (test/engine/engine-fixture.ts). Run this file first after changing
 // the engine's version (docs/upgrading-oidc-provider.md): a failure names the assumption
-// (A1…A20) that no longer holds.
+// (A1…A28) that no longer holds.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
@@ -16,6 +16,7 @@ import {
   endedAtConfirmation,
   ENGINE_BODY_LIMIT,
   engineForm,
+  engineFormPost,
   engineHadNoRoute,
   GRANT_MODEL,
   introspect,
@@ -869,6 +870,48 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
         ['stays-anonymous@example.com', false],
         ['stays-forged@example.com', false],
       ]);
+    });
+  });
+
+  describe('A28: the engine writes its self-submitting form whole, in a shape Postern can read back', () => {
+    const e = new Engine();
+    before(() => e.start());
+    after(() => e.stop());
+
+    it('a sign-out without a session: action, fields (escaped by the engine, read back exactly) and the one script the CSP allows', async () => {
+      const page = await new Browser().request(`${e.issuer}${END_SESSION_PATH}`);
+      expect(page.status).to.equal(200);
+      const form = engineFormPost(page.body)!;
+      expect(form, page.body.slice(0, 400)).to.not.equal(undefined);
+      expect(form.action).to.equal(`${e.issuer}${END_SESSION_PATH}/confirm`);
+      expect(form.fields.map(([name]) => name)).to.deep.equal(['xsrf', 'logout']);
+      expect(form.fields[1]).to.deep.equal(['logout', 'yes']);
+      const hash = createHash('sha256').update(form.script!.replace(/^<script>|<\/script>$/g, '')).digest('base64');
+      expect(page.headers.get('content-security-policy')).to.include(`'sha256-${hash}'`);
+    });
+
+    it('a form_post answer: the state as sent, with every character the engine escapes', async () => {
+      const { browser, config } = await e.signIn('form-post-shape@example.com');
+      const state = `a&b<c>"d'e`;
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        response_mode: 'form_post',
+        state,
+      });
+      const page = await browser.navigate(url.href);
+      const form = engineFormPost(page.body)!;
+      expect(form.action).to.equal(REDIRECT_URI);
+      expect(Object.fromEntries(form.fields).state).to.equal(state);
+      expect(Object.fromEntries(form.fields).code).to.be.a('string');
+    });
+
+    it('reads nothing from any other body', () => {
+      for (const body of [undefined, '', '<html><title>Sign in</title><form method="post" action="/x"></form>', { title: 'Submitting Callback' }]) {
+        expect(engineFormPost(body)).to.equal(undefined);
+      }
     });
   });
 });

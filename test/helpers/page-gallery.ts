@@ -4,6 +4,7 @@
 import { Browser, type Page } from './browser.ts';
 import type { AppJson, Harness } from './harness.ts';
 import { linkIn } from './smtp-capture.ts';
+import type { BrowserContext } from 'playwright-core';
 import type { Language } from '../../src/text/language.ts';
 
 export const LOGO_URI = 'https://logo.example.test/brand/acme.svg';
@@ -71,3 +72,22 @@ export async function collectPages(h: Harness, app: AppJson, language: Language)
   pages.push(shown('continue-without-javascript', await new Browser(acceptLanguage).request(`${app.issuer}/session/end`)));
   return pages;
 }
+
+/** Each page of a gallery at its own URL on the server's origin, so its stylesheets load from the server. */
+export const galleryUrl = (h: Harness, language: Language, name: string) => `${h.url}/__gallery/${language}/${name}`;
+
+/**
+ * Serves `pages` to `context` at galleryUrl and the logo at LOGO_URI. Scripts are left
+ * out: the engine's one script would submit the form before anyone looked at the page
+ * that browsers without JavaScript show.
+ */
+export async function serveGallery(context: BrowserContext, h: Harness, language: Language, pages: readonly GalleryPage[]): Promise<void> {
+  await context.route(LOGO_URI, (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: LOGO_SVG }));
+  for (const page of pages) {
+    const body = page.body.replace(/<script>[\s\S]*?<\/script>/g, '');
+    await context.route(galleryUrl(h, language, page.name), (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body }));
+  }
+}
+
+export const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
+export const SCHEMES = ['light', 'dark'] as const;

@@ -77,6 +77,7 @@ export function composeServices(deps: ServiceDeps): Services {
     logger,
     clock,
     pages: deps.pages,
+    showEngineErrors: config.env !== 'production',
     metrics,
   };
   const backchannel = new BackchannelLogout({

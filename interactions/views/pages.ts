@@ -160,12 +160,17 @@ export interface ErrorPageInput {
   readonly reference?: string | undefined;
   /** The app and language, where known; also offers the way back to the app. */
   readonly presentation?: Presentation | undefined;
+  /** For the app's developer, folded away (never in production: provider-config.ts). */
+  readonly developerDetails?: string | undefined;
 }
 
 export function errorPage(input: ErrorPageInput) {
-  const ref = input.reference && html`<p class="hint">${text(input.presentation ?? NO_APP).reference(input.reference)}</p>`;
+  const t = text(input.presentation ?? NO_APP);
+  const ref = input.reference && html`<p class="hint">${t.reference(input.reference)}</p>`;
+  const details =
+    input.developerDetails && html`<details class="hint"><summary>${t.forDeveloper}</summary><p class="ref" dir="ltr">${input.developerDetails}</p></details>`;
   const next = input.presentation && nextStep(input.presentation);
-  return page({ title: input.title, presentation: input.presentation, body: html`<p>${input.message}</p>${ref}${next}` });
+  return page({ title: input.title, presentation: input.presentation, body: html`<p>${input.message}</p>${ref}${details}${next}` });
 }
 
 /**

@@ -3,7 +3,7 @@
 import type Router from '@koa/router';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { within } from '../clock.ts';
-import { notFound } from '../errors.ts';
+import { badRequest } from '../errors.ts';
 import { accentProblem, accentRules } from '../text/colour.ts';
 import { METRICS_PATH } from './metrics-endpoint.ts';
 import { exactRouter } from './request-path.ts';
@@ -69,9 +69,9 @@ export function rootRouter(deps: RootDeps): Router {
   });
   // An app's accent, in light and dark mode, from its colour alone: any colour that passes
   // the contrast rules (colour.ts) has its sheet, so the pages need no per-app state here.
-  root.get('/assets/accent/:hex', (ctx) => {
-    const hex = `#${/^([0-9a-f]{6})\.css$/.exec(ctx.params.hex ?? '')?.[1]}`;
-    if (accentProblem(hex)) throw notFound('No such stylesheet.');
+  root.get('/assets/accent/:hex.css', (ctx) => {
+    const hex = `#${ctx.params.hex}`;
+    if (accentProblem(hex)) throw badRequest('Not an accent colour: six lower-case hex digits of a colour that passes the contrast rules.');
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=86400');
     ctx.body = accentRules(hex);

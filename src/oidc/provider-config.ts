@@ -35,6 +35,11 @@ export interface ProviderDeps {
   readonly metrics: Metrics;
   /** The hosted pages' look for the engine's own pages (HTML; the views escape). */
   readonly pages: Pick<typeof PageViews, 'errorPage' | 'logoutPage' | 'signedOutPage' | 'formPostPage'>;
+  /**
+   * Outside production, an error page also shows the engine's error code and description,
+   * folded away under "Details for the app's developer"; in production never.
+   */
+  readonly showEngineErrors: boolean;
 }
 
 export const ACCESS_TOKEN_TTL = 10 * 60;
@@ -141,7 +146,8 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       const code = typeof out.error === 'string' ? out.error : undefined;
       const words = engineErrorText(messagesFor(presentation.language), { code, name: (error as Error).name, status });
       ctx.type = 'html';
-      ctx.body = deps.pages.errorPage({ ...words, reference, presentation });
+      const developerDetails = deps.showEngineErrors ? `${String(out.error)}: ${String(out.error_description ?? '')}` : undefined;
+      ctx.body = deps.pages.errorPage({ ...words, reference, presentation, developerDetails });
       allowLogo(ctx, presentation.brand);
     },
   };

@@ -85,6 +85,7 @@ export function providerDeps(stores: Stores): ProviderDeps {
     logger: createLogger('silent'),
     clock: systemClock,
     pages: { errorPage, logoutPage, signedOutPage, formPostPage },
+    showEngineErrors: false,
   };
 }
 

@@ -125,6 +125,13 @@ describe('pages and cookies', function () {
       await redis.destroy();
     });
 
+    it('shows a person no engine error text in production, not even folded away for developers', async () => {
+      const unregistered = await h.authorizationRequest(app, { redirectUri: 'https://evil.example/cb' });
+      const page = await new Browser().request(unregistered.url.href);
+      expect(page.status).to.equal(400);
+      expect(page.body).to.include('an address it has not registered').and.not.include('<details').and.not.match(/redirect_uri|invalid_/);
+    });
+
     it('signs in with the https issuer', () => {
       expect(app.issuer).to.equal(`${PUBLIC_URL}/apps/${app.app_id}`);
       expect(record.some((r) => r.url.includes('/token') && r.status === 200)).to.equal(true);

@@ -10,6 +10,7 @@ export const ar: Messages = {
   signInAgain: 'ابدأ تسجيل الدخول من جديد',
   goBackHint: (app) => `عُد إلى ${app} واختر «تسجيل الدخول» مرة أخرى.`,
   reference: (reference) => html`إذا تكرر ذلك، فاذكر المرجع <span class="ref" dir="ltr">${reference}</span>.`,
+  forDeveloper: 'تفاصيل لمطوّري التطبيق',
 
   signInTitle: 'تسجيل الدخول',
   signInIntro: 'أدخل عنوان بريدك الإلكتروني وسنرسل إليك رابطًا لتسجيل الدخول. لا حاجة إلى كلمة مرور.',

@@ -10,6 +10,7 @@ export const de: Messages = {
   signInAgain: 'Anmeldung neu beginnen',
   goBackHint: (app) => `Gehen Sie zurück zu ${app} und wählen Sie erneut „Anmelden“.`,
   reference: (reference) => html`Wenn das wieder passiert, nennen Sie die Referenz <span class="ref">${reference}</span>.`,
+  forDeveloper: 'Details für die Entwickler der App',
 
   signInTitle: 'Anmelden',
   signInIntro: 'Geben Sie Ihre E-Mail-Adresse ein, und wir senden Ihnen einen Anmeldelink. Kein Passwort nötig.',

@@ -10,6 +10,7 @@ export const en: Messages = {
   signInAgain: 'Start signing in again',
   goBackHint: (app) => `Go back to ${app} and sign in again.`,
   reference: (reference) => html`If this keeps happening, quote reference <span class="ref">${reference}</span>.`,
+  forDeveloper: "Details for the app's developer",
 
   signInTitle: 'Sign in',
   signInIntro: 'Enter your email address and we will send you a link to sign in. No password needed.',

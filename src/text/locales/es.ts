@@ -10,6 +10,7 @@ export const es: Messages = {
   signInAgain: 'Volver a iniciar sesión',
   goBackHint: (app) => `Vuelve a ${app} y elige «Iniciar sesión» de nuevo.`,
   reference: (reference) => html`Si vuelve a ocurrir, indica la referencia <span class="ref">${reference}</span>.`,
+  forDeveloper: 'Detalles para el equipo que desarrolla la aplicación',
 
   signInTitle: 'Iniciar sesión',
   signInIntro: 'Escribe tu dirección de correo y te enviaremos un enlace para iniciar sesión. No hace falta contraseña.',

@@ -10,6 +10,7 @@ export const fr: Messages = {
   signInAgain: 'Recommencer la connexion',
   goBackHint: (app) => `Retournez sur ${app} et choisissez à nouveau « Se connecter ».`,
   reference: (reference) => html`Si cela se reproduit, indiquez la référence <span class="ref">${reference}</span>.`,
+  forDeveloper: 'Détails pour les développeurs de l’application',
 
   signInTitle: 'Connexion',
   signInIntro: 'Saisissez votre adresse e-mail et nous vous enverrons un lien de connexion. Aucun mot de passe n’est nécessaire.',

@@ -14,6 +14,7 @@ export interface Messages {
   readonly signInAgain: string;
   readonly goBackHint: (app: string) => string;
   readonly reference: (reference: string) => SafeHtml;
+  readonly forDeveloper: string;
 
   // The email form
   readonly signInTitle: string;

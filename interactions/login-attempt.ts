@@ -5,9 +5,11 @@ import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
 import { appPath } from '../src/apps/app-paths.ts';
 import { notFound } from '../src/errors.ts';
+import { presentationFor } from '../src/http/page-response.ts';
 import type { Attempt } from '../src/sign-in/sign-in.ts';
 import type { LiveProvider, ProviderRegistry } from '../src/tenancy/provider-registry.ts';
 import { loginResult } from './consent.ts';
+import type { Presentation } from './views/layout.ts';
 
 export type Details = Awaited<ReturnType<LiveProvider['provider']['interactionDetails']>>;
 
@@ -21,6 +23,12 @@ export interface LoginPage {
   /** Where the app's cookies live (the CSRF cookie goes there too). */
   readonly cookiePath: string;
   attempt(details: Details): Attempt;
+  /**
+   * The app and the person's language: the one `pinned` by the link from the mail, else
+   * the authorization request's ui_locales (when this browser holds the attempt), else
+   * the browser's preference, else the app's default.
+   */
+  presentation(details: Details | undefined, pinned?: unknown): Presentation;
 }
 
 /** The app and attempt a hosted page is for; 404 for an unknown app or a malformed uid. */
@@ -29,12 +37,21 @@ export async function loginPage(ctx: Context, registry: ProviderRegistry): Promi
   const uid = ctx.params.uid!;
   if (!live || !UID.test(uid)) throw notFound('No such sign-in page.');
   const cookiePath = appPath(live.app.id);
+  const presentation = (details: Details | undefined, pinned?: unknown) =>
+    presentationFor(ctx, live.app, { uiLocales: details?.params.ui_locales, pinned, clientId: details?.params.client_id });
   return {
     live,
     uid,
     cookiePath,
     path: `${cookiePath}/interaction/${uid}`,
-    attempt: (details) => ({ app: live.app, issuer: live.issuer, uid, clientId: String(details.params.client_id) }),
+    attempt: (details) => ({
+      app: live.app,
+      issuer: live.issuer,
+      uid,
+      clientId: String(details.params.client_id),
+      language: presentation(details).language,
+    }),
+    presentation,
   };
 }
 

@@ -1,10 +1,24 @@
-// The pages of the hosted login, each with the forms (action and CSRF token) it needs.
+// The pages of the hosted login, each with the forms (action and CSRF token) it needs, in
+// the person's language and with the app's branding (LoginPage.presentation).
 import type { Context } from 'koa';
-import { clientDisplayOf } from '../src/apps/clients.ts';
+import { MAX_EMAIL_LENGTH } from '../src/accounts/email-address.ts';
+import { settingsOf } from '../src/apps/app-settings.ts';
+import { sendPage } from '../src/http/page-response.ts';
 import type { SignIn } from '../src/sign-in/sign-in.ts';
+import { durationIn, messagesFor } from '../src/text/language.ts';
 import type { Csrf } from './csrf.ts';
 import type { Details, LoginPage } from './login-attempt.ts';
-import { checkEmailPage, confirmLinkPage, errorPage, linkProblemPage, loginPage, type LinkProblem } from './views/pages.ts';
+import type { Presentation } from './views/layout.ts';
+import {
+  checkEmailPage,
+  confirmLinkPage,
+  errorPage,
+  linkProblemPage,
+  loginPage,
+  type CodeProblem,
+  type EmailProblem,
+  type LinkProblem,
+} from './views/pages.ts';
 
 const PROBLEM_STATUS: Record<LinkProblem, number> = {
   expired: 410,
@@ -15,12 +29,6 @@ const PROBLEM_STATUS: Record<LinkProblem, number> = {
   other_browser: 403,
   attempt_gone: 400,
 };
-
-function html(ctx: Context, status: number, body: string): void {
-  ctx.status = status;
-  ctx.type = 'html';
-  ctx.body = body;
-}
 
 export class LoginPages {
   readonly #csrf: Csrf;
@@ -34,43 +42,56 @@ export class LoginPages {
     return { action: `${page.path}/${purpose}`, csrf: this.#csrf.issue(ctx, page.cookiePath, `${purpose}:${page.uid}`) };
   }
 
-  /** `clientId`: the client signing in, whose registered name the page shows (the app's for its default client). */
-  login(ctx: Context, page: LoginPage, status = 200, email?: string, error?: string, clientId?: string): void {
+  login(ctx: Context, page: LoginPage, details: Details | undefined, status = 200, email?: string, problem?: EmailProblem): void {
     const target = this.#form(ctx, page, 'email');
-    const appName = clientDisplayOf(page.live.app, clientId).name;
-    html(ctx, status, loginPage({ appName, action: target.action, csrf: target.csrf, email, error }));
+    const presentation = page.presentation(details);
+    sendPage(ctx, status, presentation, loginPage({ presentation, action: target.action, csrf: target.csrf, email, problem, maxLength: MAX_EMAIL_LENGTH }));
   }
 
-  checkEmail(ctx: Context, page: LoginPage, email: string, status = 200, error?: string): void {
-    html(
-      ctx,
-      status,
-      checkEmailPage({
-        appName: page.live.app.name,
-        email,
-        minutes: Math.round(page.live.app.settings.magic_link_ttl / 60),
-        restart: page.path,
-        code: this.#form(ctx, page, 'code'),
-        resend: this.#form(ctx, page, 'resend'),
-        error,
-      }),
-    );
+  checkEmail(
+    ctx: Context,
+    page: LoginPage,
+    details: Details,
+    email: string,
+    options: { status?: number; problem?: CodeProblem; resent?: boolean } = {},
+  ): void {
+    const presentation = page.presentation(details);
+    const body = checkEmailPage({
+      presentation,
+      email,
+      duration: durationIn(presentation.language, settingsOf(page.live.app.settings).magic_link_ttl),
+      resent: options.resent,
+      restart: page.path,
+      code: this.#form(ctx, page, 'code'),
+      resend: this.#form(ctx, page, 'resend'),
+      problem: options.problem,
+    });
+    sendPage(ctx, options.status ?? 200, presentation, body);
   }
 
-  confirmLink(ctx: Context, page: LoginPage, code: string): void {
+  confirmLink(ctx: Context, page: LoginPage, presentation: Presentation, code: string): void {
     const target = this.#form(ctx, page, 'link');
-    html(ctx, 200, confirmLinkPage({ appName: page.live.app.name, action: target.action, csrf: target.csrf, code }));
+    sendPage(ctx, 200, presentation, confirmLinkPage({ presentation, action: target.action, csrf: target.csrf, code }));
   }
 
   /** A problem page; in the browser that owns the attempt it offers a one-click new link. */
-  async problem(ctx: Context, page: LoginPage, kind: LinkProblem, details: Details | undefined, shortCode?: string): Promise<void> {
+  async problem(
+    ctx: Context,
+    page: LoginPage,
+    kind: LinkProblem,
+    details: Details | undefined,
+    options: { shortCode?: string | undefined; pinned?: unknown } = {},
+  ): Promise<void> {
     const canResend = details && kind !== 'attempt_gone' && (await this.#signIn.emailOf(page.live.app.id, details.uid));
     const resend = canResend ? this.#form(ctx, page, 'resend') : undefined;
-    html(ctx, PROBLEM_STATUS[kind], linkProblemPage({ kind, appName: page.live.app.name, resend, shortCode }));
+    const presentation = page.presentation(details, options.pinned);
+    sendPage(ctx, PROBLEM_STATUS[kind], presentation, linkProblemPage({ presentation, kind, resend, shortCode: options.shortCode }));
   }
 
   /** A form whose CSRF token no longer verifies. */
-  expired(ctx: Context, message: string): void {
-    html(ctx, 403, errorPage({ title: 'Please try again', message }));
+  expired(ctx: Context, page: LoginPage, details: Details | undefined, which: 'form' | 'link', pinned?: unknown): void {
+    const presentation = page.presentation(details, pinned);
+    const { pageExpiredTitle, pageExpired, linkPageExpired } = messagesFor(presentation.language);
+    sendPage(ctx, 403, presentation, errorPage({ title: pageExpiredTitle, message: which === 'link' ? linkPageExpired : pageExpired, presentation }));
   }
 }

@@ -9,7 +9,7 @@
 // a link to the browser that asked for it. The steps themselves (limits, accounts, audit)
 // are the sign-in service's; these routes read the request and pick the page.
 import type { Context } from 'koa';
-import { normalizeEmail } from '../src/accounts/email-address.ts';
+import { MAX_EMAIL_LENGTH, normalizeEmail } from '../src/accounts/email-address.ts';
 import { appPath } from '../src/apps/app-paths.ts';
 import { badRequest } from '../src/errors.ts';
 import { readForm } from '../src/http/read-body.ts';
@@ -18,7 +18,7 @@ import { exactRouter } from '../src/http/request-path.ts';
 import type { SignIn } from '../src/sign-in/sign-in.ts';
 import type { ProviderRegistry } from '../src/tenancy/provider-registry.ts';
 import type { Csrf } from './csrf.ts';
-import { attemptOf, finishLogin, loginPage, type LoginPage } from './login-attempt.ts';
+import { attemptOf, finishLogin, loginPage, type Details, type LoginPage } from './login-attempt.ts';
 import { LoginPages } from './login-pages.ts';
 
 export interface LoginDeps {
@@ -36,12 +36,12 @@ export function loginRouter(deps: LoginDeps) {
   const pages = new LoginPages(deps.csrf, signIn);
 
   /** Reads the form and checks its CSRF token; undefined (and a page) when it fails. */
-  async function checkedForm(ctx: Context, page: LoginPage, purpose: string) {
+  async function checkedForm(ctx: Context, page: LoginPage, details: Details, purpose: string) {
     const body = await readForm(ctx);
     if (deps.csrf.verify(ctx, `${purpose}:${page.uid}`, body.csrf)) return body;
     signIn.formRejected(page.live.app.id, purpose, requestInfo(ctx));
-    if (purpose === 'email') pages.login(ctx, page, 403, undefined, 'The form expired. Enter your email address again.');
-    else pages.expired(ctx, 'The page expired. Go back and try again.');
+    if (purpose === 'email') pages.login(ctx, page, details, 403, undefined, 'form_expired');
+    else pages.expired(ctx, page, details, 'form');
     return undefined;
   }
 
@@ -53,7 +53,7 @@ export function loginRouter(deps: LoginDeps) {
       // An app that knows the address passes it as login_hint; it is only ever a
       // suggestion in the field (escaped), never used without the person submitting it.
       const hint = normalizeEmail(details.params.login_hint);
-      return pages.login(ctx, page, 200, hint.ok ? hint.email : undefined, undefined, String(details.params.client_id));
+      return pages.login(ctx, page, details, 200, hint.ok ? hint.email : undefined);
     }
     if (details.prompt.name === 'consent' && details.session?.accountId) {
       return finishLogin(ctx, page, details.session.accountId);
@@ -65,42 +65,40 @@ export function loginRouter(deps: LoginDeps) {
     const page = await loginPage(ctx, deps.registry);
     const details = await attemptOf(ctx, page);
     if (!details) return pages.problem(ctx, page, 'attempt_gone', undefined);
-    const body = await checkedForm(ctx, page, 'email');
+    const body = await checkedForm(ctx, page, details, 'email');
     if (!body) return;
     const checked = normalizeEmail(body.email);
-    if (!checked.ok) return pages.login(ctx, page, 400, String(body.email ?? '').slice(0, 254), checked.reason, String(details.params.client_id));
+    if (!checked.ok) return pages.login(ctx, page, details, 400, String(body.email ?? '').slice(0, MAX_EMAIL_LENGTH), checked.problem);
     await signIn.requestLink(page.attempt(details), checked.email, requestInfo(ctx));
-    pages.checkEmail(ctx, page, checked.email);
+    pages.checkEmail(ctx, page, details, checked.email);
   });
 
   router.post(`${LOGIN_PAGE}/resend`, async (ctx) => {
     const page = await loginPage(ctx, deps.registry);
     const details = await attemptOf(ctx, page);
     if (!details) return pages.problem(ctx, page, 'attempt_gone', undefined);
-    if (!(await checkedForm(ctx, page, 'resend'))) return;
+    if (!(await checkedForm(ctx, page, details, 'resend'))) return;
     const email = await signIn.resendLink(page.attempt(details), requestInfo(ctx));
-    if (!email) return pages.login(ctx, page);
-    pages.checkEmail(ctx, page, email);
+    if (!email) return pages.login(ctx, page, details);
+    pages.checkEmail(ctx, page, details, email, { resent: true });
   });
 
   router.post(`${LOGIN_PAGE}/code`, async (ctx) => {
     const page = await loginPage(ctx, deps.registry);
     const details = await attemptOf(ctx, page);
     if (!details) return pages.problem(ctx, page, 'attempt_gone', undefined);
-    const body = await checkedForm(ctx, page, 'code');
+    const body = await checkedForm(ctx, page, details, 'code');
     if (!body) return;
     const outcome = await signIn.typeCode(page.attempt(details), body.code, requestInfo(ctx));
     switch (outcome.kind) {
       case 'accepted':
         return finishLogin(ctx, page, outcome.email);
       case 'no_link':
-        return pages.login(ctx, page);
+        return pages.login(ctx, page, details);
       case 'rate_limited':
-        return pages.checkEmail(ctx, page, outcome.email, 429, 'Too many attempts from your network. Wait a few minutes, or open the link from the email.');
-      case 'wrong': {
-        const left = `${outcome.attemptsLeft} attempt${outcome.attemptsLeft === 1 ? '' : 's'} left`;
-        return pages.checkEmail(ctx, page, outcome.email, 400, `That code is not right (${left}). Check the email and type it again.`);
-      }
+        return pages.checkEmail(ctx, page, details, outcome.email, { status: 429, problem: { kind: 'rate_limited' } });
+      case 'wrong':
+        return pages.checkEmail(ctx, page, details, outcome.email, { status: 400, problem: { kind: 'wrong', attemptsLeft: outcome.attemptsLeft } });
       case 'problem':
         return pages.problem(ctx, page, outcome.problem, details);
     }
@@ -108,11 +106,11 @@ export function loginRouter(deps: LoginDeps) {
 
   router.get(`${LOGIN_PAGE}/link`, async (ctx) => {
     const page = await loginPage(ctx, deps.registry);
-    const code = ctx.query.code;
+    const { code, lang } = ctx.query;
     const details = await attemptOf(ctx, page);
     const outcome = await signIn.openLink(page.live.app.id, page.uid, code, details !== undefined, requestInfo(ctx));
-    if (outcome.kind === 'confirm') return pages.confirmLink(ctx, page, String(code));
-    return pages.problem(ctx, page, outcome.problem, details, outcome.shortCode);
+    if (outcome.kind === 'confirm') return pages.confirmLink(ctx, page, page.presentation(details, lang), String(code));
+    return pages.problem(ctx, page, outcome.problem, details, { shortCode: outcome.shortCode, pinned: lang });
   });
 
   router.post(`${LOGIN_PAGE}/link`, async (ctx) => {
@@ -125,9 +123,9 @@ export function loginRouter(deps: LoginDeps) {
       case 'accepted':
         return finishLogin(ctx, page, outcome.email);
       case 'csrf':
-        return pages.expired(ctx, 'The page expired. Open the link from your email again.');
+        return pages.expired(ctx, page, details, 'link', body.lang);
       case 'problem':
-        return pages.problem(ctx, page, outcome.problem, details, outcome.shortCode);
+        return pages.problem(ctx, page, outcome.problem, details, { shortCode: outcome.shortCode, pinned: body.lang });
     }
   });
 

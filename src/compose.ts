@@ -102,6 +102,7 @@ export function composeServices(deps: ServiceDeps): Services {
     logger,
     clock,
     pages: deps.pages,
+    showEngineErrors: config.env !== 'production',
     metrics,
     es512: deps.es512,
   };

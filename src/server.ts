@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Config } from '../config/load.ts';
-import { STYLESHEET } from '../interactions/views/layout.ts';
+import { FAVICON, STYLESHEET } from '../interactions/views/layout.ts';
 import { loginRouter } from '../interactions/login-routes.ts';
 import { Csrf } from '../interactions/csrf.ts';
-import { errorPage, logoutPage, signedOutPage, stillSignedInPage } from '../interactions/views/pages.ts';
+import { errorPage, formPostPage, logoutPage, signedOutPage, stillSignedInPage } from '../interactions/views/pages.ts';
 import { adminGate } from './admin/admin-auth.ts';
 import { clientRouter } from './admin/client-routes.ts';
 import { adminRouter } from './admin/admin-routes.ts';
@@ -108,7 +108,7 @@ export function buildServer(deps: ServerDeps): Server {
     clock: deps.clock ?? systemClock,
     mail: deps.mail,
     backchannel: deps.backchannel,
-    pages: { errorPage, logoutPage, signedOutPage },
+    pages: { errorPage, logoutPage, signedOutPage, formPostPage },
     metrics,
     es512,
   });
@@ -142,6 +142,7 @@ export function buildServer(deps: ServerDeps): Server {
       mail: () => mailHealth.current(),
       stylesheet: STYLESHEET,
       dev,
+      favicon: FAVICON,
       metrics: () => metrics.render(),
     }),
     admin: adminRouter({ apps, publicUrl: config.publicUrl, audit, rules: services.rules }),

@@ -1,23 +1,50 @@
 // The hosted sign-in pages. Markup comes only from html`…` literals, which escape every
-// user- or client-supplied value they interpolate.
+// user- or client-supplied value they interpolate; words come from the person's catalogue
+// (src/text/locales/).
 import { html, raw, type SafeHtml } from '../../src/text/html.ts';
-import { page } from './layout.ts';
+import type { Messages } from '../../src/text/language.ts';
+import { nextStep, NO_APP, page, text, type Presentation } from './layout.ts';
 
 const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
 
-export function loginPage(input: { appName: string; action: string; csrf: string; email?: string; error?: string }) {
-  const error = input.error && html`<p class="error" id="email-error" role="alert">${input.error}</p>`;
+export type EmailProblem = 'missing' | 'several' | 'too_long' | 'malformed' | 'form_expired';
+
+function emailProblemText(t: Messages, problem: EmailProblem, maxLength: number): string {
+  switch (problem) {
+    case 'missing':
+      return t.emailMissing;
+    case 'several':
+      return t.emailSeveral;
+    case 'too_long':
+      return t.emailTooLong(maxLength);
+    case 'malformed':
+      return t.emailMalformed;
+    case 'form_expired':
+      return t.formExpired;
+  }
+}
+
+export function loginPage(input: {
+  presentation: Presentation;
+  action: string;
+  csrf: string;
+  email?: string | undefined;
+  problem?: EmailProblem | undefined;
+  maxLength: number;
+}) {
+  const t = text(input.presentation);
+  const error = input.problem && html`<p class="error" id="email-error" role="alert">${emailProblemText(t, input.problem, input.maxLength)}</p>`;
   return page({
-    title: 'Sign in',
-    appName: input.appName,
-    body: html`<p>Enter your email address and we will send you a link to sign in. No password needed.</p>
+    title: t.signInTitle,
+    presentation: input.presentation,
+    body: html`<p>${t.signInIntro}</p>
 <form method="post" action="${input.action}" novalidate>
 ${hidden('csrf', input.csrf)}
-<label for="email">Email address</label>
-<input id="email" name="email" type="email" autocomplete="email" inputmode="email" required autofocus
- value="${input.email ?? ''}"${input.error && html` aria-invalid="true" aria-describedby="email-error"`}>
+<label for="email">${t.emailLabel}</label>
+<input id="email" name="email" type="email" autocomplete="email" inputmode="email" required autofocus dir="ltr"
+ value="${input.email ?? ''}"${input.problem && html` aria-invalid="true" aria-describedby="email-error"`}>
 ${error}
-<button type="submit">Email me a sign-in link</button>
+<button type="submit">${t.emailButton}</button>
 </form>`,
   });
 }
@@ -28,110 +55,122 @@ export interface FormTarget {
 }
 
 /** One-click "send me a new link" for the same login attempt (POST: it sends mail). */
-function resendForm(resend: FormTarget, button: 'primary' | 'secondary'): SafeHtml {
+function resendForm(t: Messages, resend: FormTarget, button: 'primary' | 'secondary'): SafeHtml {
   return html`<form method="post" action="${resend.action}">
 ${hidden('csrf', resend.csrf)}
-<button type="submit"${button === 'secondary' && html` class="secondary"`}>Send me a new link</button>
+<button type="submit"${button === 'secondary' && html` class="secondary"`}>${t.resendButton}</button>
 </form>`;
 }
 
+export type CodeProblem = { kind: 'wrong'; attemptsLeft: number } | { kind: 'rate_limited' };
+
 export function checkEmailPage(input: {
-  appName: string;
+  presentation: Presentation;
   email: string;
-  minutes: number;
+  /** The link's validity, spelled out in the page's language. */
+  duration: string;
+  /** Set after "send me a new link": says so, instead of the first sentence. */
+  resent?: boolean | undefined;
   restart: string;
   code: FormTarget;
   resend: FormTarget;
-  error?: string | undefined;
+  problem?: CodeProblem | undefined;
 }) {
-  const error = input.error && html`<p class="error" id="code-error" role="alert">${input.error}</p>`;
+  const t = text(input.presentation);
+  const problem = input.problem && (input.problem.kind === 'wrong' ? t.codeWrong(input.problem.attemptsLeft) : t.codeRateLimited);
+  const error = problem && html`<p class="error" id="code-error" role="alert">${problem}</p>`;
+  const sent = input.resent
+    ? html`<p class="sent" role="status">${t.newLinkSent(input.email)} ${t.validity(input.duration)}</p>`
+    : html`<p role="status">${t.linkOnItsWay(input.email)} ${t.validity(input.duration)}</p>`;
   return page({
-    title: 'Check your email',
-    appName: input.appName,
-    body: html`<p role="status">If <strong>${input.email}</strong> can receive mail, a sign-in link is on its way.
-It works once, for ${input.minutes} minutes.</p>
-<p>Open the link <strong>in this browser</strong> to finish signing in.</p>
+    title: t.checkEmailTitle,
+    presentation: input.presentation,
+    body: html`${sent}
+<p>${t.openHere}</p>
 <form method="post" action="${input.code.action}" novalidate>
 ${hidden('csrf', input.code.csrf)}
-<label for="code">Reading your mail on another device? Type the code from the email here:</label>
-<input id="code" name="code" type="text" inputmode="text" autocomplete="one-time-code" autocapitalize="characters"
- spellcheck="false" maxlength="20" placeholder="ABCD-EFGH"${input.error && html` aria-invalid="true" aria-describedby="code-error"`}>
+<label for="code">${t.codeLabel}</label>
+<input id="code" name="code" type="text" inputmode="text" autocomplete="one-time-code" autocapitalize="characters" dir="ltr"
+ spellcheck="false" maxlength="20" placeholder="ABCD-EFGH"${error && html` aria-invalid="true" aria-describedby="code-error"`}>
 ${error}
-<button type="submit">Sign in with the code</button>
+<button type="submit">${t.codeButton}</button>
 </form>
-<p class="hint">Nothing arrived after a few minutes? Check your spam folder, send a new link, or
-<a href="${input.restart}">use a different address</a>.</p>
-${resendForm(input.resend, 'secondary')}`,
+<p class="hint">${t.nothingArrived(input.restart)}</p>
+${resendForm(t, input.resend, 'secondary')}`,
   });
 }
 
-export function confirmLinkPage(input: { appName: string; action: string; csrf: string; code: string }) {
+export function confirmLinkPage(input: { presentation: Presentation; action: string; csrf: string; code: string }) {
+  const t = text(input.presentation);
+  const name = input.presentation.brand.name;
   return page({
-    title: `Sign in to ${input.appName}`,
-    body: html`<p>Press the button to finish signing in.</p>
+    title: t.signInTo(name),
+    presentation: input.presentation,
+    body: html`<p>${t.confirmIntro}</p>
 <form method="post" action="${input.action}">
 ${hidden('csrf', input.csrf)}
 ${hidden('code', input.code)}
-<button type="submit">Sign in to ${input.appName}</button>
+${hidden('lang', input.presentation.language)}
+<button type="submit">${t.signInTo(name)}</button>
 </form>
-<p class="hint">This extra step keeps email security scanners, which open links on their own, from using up your link.</p>`,
+<p class="hint">${t.confirmWhy}</p>`,
   });
 }
 
 export type LinkProblem = 'expired' | 'used' | 'unknown' | 'superseded' | 'locked' | 'other_browser' | 'attempt_gone';
 
-const PROBLEMS: Record<LinkProblem, { title: string; text: string }> = {
-  expired: {
-    title: 'This link has expired',
-    text: 'Sign-in links work for a limited time. Ask for a new one; it takes a few seconds.',
-  },
-  used: {
-    title: 'This link was already used',
-    text: 'Each sign-in link works only once. If that was not you, nobody else got in with it: ask for a new link to continue.',
-  },
-  unknown: {
-    title: 'This link is not valid',
-    text: 'The link may be incomplete (some mail programs break long links) or from an older email. Ask for a new one.',
-  },
-  superseded: {
-    title: 'A newer link was sent',
-    text: 'You asked for another sign-in link after this one, so this one no longer works. Use the link in the most recent email, or ask for a new one.',
-  },
-  locked: {
-    title: 'Too many wrong codes',
-    text: 'The code from this email was typed wrongly too often, so it no longer works. Ask for a new link.',
-  },
-  other_browser: {
-    title: 'Open this link in the browser where you started',
-    text: 'For your safety a sign-in link only works in the browser that asked for it. Nothing was signed in here.',
-  },
-  attempt_gone: {
-    title: 'This sign-in attempt has ended',
-    text: 'The sign-in page you started from has timed out or was already completed. Go back to the app and sign in again.',
-  },
-};
+function problemText(t: Messages, kind: LinkProblem): { title: string; text: string } {
+  const texts: Record<LinkProblem, [string, string]> = {
+    expired: [t.expiredTitle, t.expiredText],
+    used: [t.usedTitle, t.usedText],
+    unknown: [t.unknownTitle, t.unknownText],
+    superseded: [t.supersededTitle, t.supersededText],
+    locked: [t.lockedTitle, t.lockedText],
+    other_browser: [t.otherBrowserTitle, t.otherBrowserText],
+    attempt_gone: [t.attemptGoneTitle, t.attemptGoneText],
+  };
+  const [title, body] = texts[kind];
+  return { title, text: body };
+}
 
+/**
+ * A link or code that cannot sign in. The way on: in the browser that owns the attempt, a
+ * new link in one click; elsewhere a new sign-in at the app. A link opened in another
+ * browser shows its code for the browser where the person started instead.
+ */
 export function linkProblemPage(input: {
+  presentation: Presentation;
   kind: LinkProblem;
-  appName: string;
   resend?: FormTarget | undefined;
   shortCode?: string | undefined;
 }) {
-  const problem = PROBLEMS[input.kind];
+  const t = text(input.presentation);
+  const problem = problemText(t, input.kind);
   const howTo =
     input.shortCode &&
-    html`<p>Either open the link from the email on the device where you started, or type this code there:</p>
-<p class="code" aria-label="Sign-in code ${input.shortCode.split('').join(' ')}">${input.shortCode}</p>`;
-  const action = input.resend
-    ? resendForm(input.resend, 'primary')
-    : html`<p class="hint">Return to ${input.appName} and choose "Sign in" again.</p>`;
-  return page({ title: problem.title, appName: input.appName, body: html`<p>${problem.text}</p>\n${howTo}${input.kind !== 'other_browser' && action}` });
+    html`<p>${t.otherBrowserHowTo}</p>
+<p class="code" aria-label="${t.codeAria(input.shortCode.split('').join(' '))}">${input.shortCode}</p>`;
+  const action = input.kind === 'other_browser' ? undefined : input.resend ? resendForm(t, input.resend, 'primary') : nextStep(input.presentation);
+  return page({ title: problem.title, presentation: input.presentation, body: html`<p>${problem.text}</p>\n${howTo}${action}` });
 }
 
-export function errorPage(input: { title: string; message: string; reference?: string | undefined }) {
-  const ref =
-    input.reference && html`<p class="hint">If this keeps happening, quote reference <span class="ref">${input.reference}</span>.</p>`;
-  return page({ title: input.title, body: html`<p>${input.message}</p>${ref}` });
+export interface ErrorPageInput {
+  readonly title: string;
+  readonly message: string;
+  readonly reference?: string | undefined;
+  /** The app and language, where known; also offers the way back to the app. */
+  readonly presentation?: Presentation | undefined;
+  /** For the app's developer, folded away (never in production: provider-config.ts). */
+  readonly developerDetails?: string | undefined;
+}
+
+export function errorPage(input: ErrorPageInput) {
+  const t = text(input.presentation ?? NO_APP);
+  const ref = input.reference && html`<p class="hint">${t.reference(input.reference)}</p>`;
+  const details =
+    input.developerDetails && html`<details class="hint"><summary>${t.forDeveloper}</summary><p class="ref" dir="ltr">${input.developerDetails}</p></details>`;
+  const next = input.presentation && nextStep(input.presentation);
+  return page({ title: input.title, presentation: input.presentation, body: html`<p>${input.message}</p>${ref}${details}${next}` });
 }
 
 /**
@@ -139,31 +178,58 @@ export function errorPage(input: { title: string; message: string; reference?: s
  * by it): only "Yes" submits it. "No" is a plain link to `decline`, which changes nothing
  * (the engine's form without `logout` would still end the app's grant).
  */
-export function logoutPage(input: { appName: string | undefined; form: string; decline: string }) {
+export function logoutPage(input: { presentation: Presentation; form: string; decline: string }) {
+  const t = text(input.presentation);
   return page({
-    title: 'Sign out',
-    appName: input.appName,
-    body: html`<p>Do you want to sign out${input.appName && ` of ${input.appName}`}?</p>
+    title: t.signOutTitle,
+    presentation: input.presentation,
+    body: html`<p>${t.signOutQuestion(input.presentation.brand.name)}</p>
 ${raw(input.form)}
-<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button>
-<a class="button secondary" href="${input.decline}">No, stay signed in</a>`,
+<button type="submit" form="op.logoutForm" name="logout" value="yes">${t.signOutYes}</button>
+<a class="button secondary" href="${input.decline}">${t.signOutNo}</a>`,
   });
 }
 
-export function stillSignedInPage(input: { appName: string; signedIn: boolean }) {
+export function stillSignedInPage(input: { presentation: Presentation; signedIn: boolean }) {
+  const t = text(input.presentation);
+  const name = input.presentation.brand.name;
   return page({
-    title: input.signedIn ? 'You are still signed in' : 'Nothing was changed',
-    appName: input.appName,
-    body: input.signedIn
-      ? html`<p>You chose not to sign out of ${input.appName}, so nothing was changed. You can close this window and go back to ${input.appName}.</p>`
-      : html`<p>There is no sign-out waiting for an answer in this browser. You can close this window.</p>`,
+    title: input.signedIn ? t.stillSignedInTitle : t.nothingChangedTitle,
+    presentation: input.presentation,
+    body: html`<p>${input.signedIn ? t.stillSignedInText(name) : t.nothingChangedText}</p>`,
   });
 }
 
-export function signedOutPage(input: { appName: string | undefined }) {
+export function signedOutPage(input: { presentation: Presentation }) {
+  const t = text(input.presentation);
   return page({
-    title: 'You are signed out',
-    appName: input.appName,
-    body: html`<p>You have signed out${input.appName && ` of ${input.appName}`}. You can close this window.</p>`,
+    title: t.signedOutTitle,
+    presentation: input.presentation,
+    body: html`<p>${t.signedOutText(input.presentation.brand.name)}</p>`,
+  });
+}
+
+/**
+ * The engine's self-submitting form (form_post responses, a sign-out that needs no
+ * question) in our look: its own script still submits it at once where scripts run (the
+ * engine allowed exactly that script in the CSP); without JavaScript the person sees a
+ * sentence and presses the button.
+ */
+export function formPostPage(input: {
+  presentation: Presentation;
+  action: string;
+  fields: readonly (readonly [string, string])[];
+  script: SafeHtml | undefined;
+}) {
+  const t = text(input.presentation);
+  return page({
+    title: t.continueTitle,
+    presentation: input.presentation,
+    head: input.script,
+    body: html`<form method="post" action="${input.action}">
+${input.fields.map(([name, value]) => hidden(name, value))}
+<p>${t.continueText}</p>
+<button type="submit">${t.continueButton}</button>
+</form>`,
   });
 }

@@ -2,20 +2,25 @@
 // so normalisation must be stable: trimmed and lowercased, one address, no header tricks.
 import { domainToASCII } from 'node:url';
 
-const MAX_LENGTH = 254;
+export const MAX_EMAIL_LENGTH = 254;
+const MAX_LENGTH = MAX_EMAIL_LENGTH;
 // Deliberately narrower than RFC 5322: dot-atom local part, dotted host labels.
 const LOCAL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
-export type EmailCheck = { ok: true; email: string } | { ok: false; reason: string };
+/** Why an address is refused; the page says it in the person's language. */
+export type EmailProblem = 'missing' | 'several' | 'too_long' | 'malformed';
+
+/** `reason` in English for API callers; `problem` for pages, which say it in the person's language. */
+export type EmailCheck = { ok: true; email: string } | { ok: false; problem: EmailProblem; reason: string };
 
 export function normalizeEmail(input: unknown): EmailCheck {
-  if (typeof input !== 'string') return { ok: false, reason: 'Enter your email address.' };
-  if (/[\r\n\0]/.test(input)) return { ok: false, reason: 'Enter a single email address.' };
+  if (typeof input !== 'string') return { ok: false, problem: 'missing', reason: 'Enter your email address.' };
+  if (/[\r\n\0]/.test(input)) return { ok: false, problem: 'several', reason: 'Enter a single email address.' };
   const email = input.trim().toLowerCase();
-  if (email === '') return { ok: false, reason: 'Enter your email address.' };
-  if (email.length > MAX_LENGTH) return { ok: false, reason: `An email address has at most ${MAX_LENGTH} characters.` };
-  if (/[\s,;]/.test(email)) return { ok: false, reason: 'Enter a single email address.' };
+  if (email === '') return { ok: false, problem: 'missing', reason: 'Enter your email address.' };
+  if (email.length > MAX_LENGTH) return { ok: false, problem: 'too_long', reason: `An email address has at most ${MAX_LENGTH} characters.` };
+  if (/[\s,;]/.test(email)) return { ok: false, problem: 'several', reason: 'Enter a single email address.' };
   const at = email.lastIndexOf('@');
   const local = email.slice(0, at);
   const domain = email.slice(at + 1);
@@ -28,7 +33,7 @@ export function normalizeEmail(input: unknown): EmailCheck {
     !labels.every((l) => LABEL.test(l)) ||
     !/[a-z]/.test(labels.at(-1) ?? '')
   ) {
-    return { ok: false, reason: 'That does not look like an email address. Check it and try again.' };
+    return { ok: false, problem: 'malformed', reason: 'That does not look like an email address. Check it and try again.' };
   }
   return { ok: true, email };
 }

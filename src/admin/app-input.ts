@@ -3,9 +3,11 @@
 import { checkSettings, DEFAULT_SETTINGS, SETTING_RANGES } from '../apps/app-settings.ts';
 import { PosternError } from '../errors.ts';
 import type { AppChanges, AppEndpoints, ClientChoices, NewApp } from '../apps/apps-service.ts';
+import type { AppBranding } from '../apps/branding.ts';
 import { SIGNING_ALGS } from '../apps/client-options.ts';
 import type { AppRecord, AppSettings, SigningAlg, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { endpointUriProblem, redirectUriProblem } from './redirect-uris.ts';
+import { BRANDING_INPUT_FIELDS, brandingFrom } from './branding-input.ts';
 
 /** What the rules for registered URIs depend on. */
 export interface InputRules {
@@ -137,8 +139,8 @@ function endpointsFrom(input: Record<string, unknown>, rules: InputRules, remova
 const SETTING_FIELDS = Object.keys(SETTING_RANGES);
 const CHOICE_FIELDS = ['require_pkce', 'id_token_signed_response_alg', 'userinfo_signed_response_alg', 'introspection_signed_response_alg'];
 const ENDPOINT_FIELDS = ['backchannel_logout_uri', 'backchannel_logout_session_required', 'initiate_login_uri'];
-export const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS];
-export const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS];
+export const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS, ...BRANDING_INPUT_FIELDS];
+export const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS, ...BRANDING_INPUT_FIELDS];
 
 export function parseCreateApp(body: unknown, rules: InputRules): NewApp {
   const input = asObject(body, CREATE_FIELDS);
@@ -157,6 +159,7 @@ export function parseCreateApp(body: unknown, rules: InputRules): NewApp {
     settings: checkSettings({ ...DEFAULT_SETTINGS, ...settingsFrom(input) }),
     ...choicesFrom(input),
     ...(endpointsFrom(input, rules, false) as AppEndpoints),
+    ...(brandingFrom(input, rules, false) as AppBranding),
   };
 }
 
@@ -170,6 +173,7 @@ export function parseUpdateApp(body: unknown, current: AppRecord, rules: InputRu
     settings: settingsFrom(input),
     ...choicesFrom(input),
     ...endpointsFrom(input, rules, true),
+    ...brandingFrom(input, rules, true),
     ...(input.name !== undefined && { name: name(input.name) }),
     ...(input.redirect_uris !== undefined && { redirectUris: uris(input.redirect_uris, 'redirect_uris', true, current.redirectUris) }),
     ...(input.post_logout_redirect_uris !== undefined && {

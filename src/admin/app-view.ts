@@ -5,6 +5,7 @@ import { requirePkceOf, signingOf } from '../apps/client-options.ts';
 import type { AppRecord, StoredKey } from '../storage/ports.ts';
 import { activatedAt, statusOf } from '../keys/key-ring.ts';
 import { uriWarnings } from './redirect-uris.ts';
+import { brandingView } from './branding-input.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -44,6 +45,7 @@ export function appView(app: AppRecord, publicUrl: string) {
     backchannel_logout_uri: app.backchannelLogoutUri ?? null,
     backchannel_logout_session_required: app.backchannelLogoutSessionRequired ?? false,
     initiate_login_uri: app.initiateLoginUri ?? null,
+    ...brandingView(app),
     ...settingsOf(app.settings), // records created before a setting existed show its default
     keys: app.keys.map(keyView),
     created_at: new Date(app.createdAt).toISOString(),

@@ -10,6 +10,7 @@ import { ERROR_KINDS, type ErrorKind } from '../errors.ts';
 import { BODY_LIMIT } from '../http/read-body.ts';
 import type { AppSettings } from '../storage/ports.ts';
 import { AUTH_METHODS, MAX_URIS } from './app-input.ts';
+import { BRANDING_SCHEMAS } from './branding-input.ts';
 import { MAX_LIMIT } from './audit-query.ts';
 import { ACCESS_TOKEN_TTL_RANGE, DEFAULT_ACCESS_TOKEN_TTL, MAX_RESOURCES, MAX_SCOPES } from '../apps/api-resources.ts';
 import { MAX_SCOPE_LENGTH } from './resource-input.ts';
@@ -89,6 +90,7 @@ const commonInputs = {
     description: 'Published in the client metadata for third-party-initiated login; https only; never called by Postern.',
   },
   ...settingInputs,
+  ...BRANDING_SCHEMAS.inputs,
 };
 
 const nullable = (schema: Schema, description: string) => ({ ...schema, type: [schema.type, 'null'], description });
@@ -119,6 +121,12 @@ const updateApp = {
     ...commonInputs,
     backchannel_logout_uri: nullable(commonInputs.backchannel_logout_uri, 'As on create; null removes it.'),
     initiate_login_uri: nullable(commonInputs.initiate_login_uri, 'As on create; null removes it.'),
+    ...Object.fromEntries(
+      Object.entries(BRANDING_SCHEMAS.inputs).map(([field, schema]) => {
+        const removable = nullable(schema, `${schema.description} null removes it.`);
+        return [field, 'enum' in schema ? { ...removable, enum: [...schema.enum, null] } : removable];
+      }),
+    ),
   },
 };
 
@@ -165,6 +173,7 @@ const appProperties = {
   backchannel_logout_uri: { type: ['string', 'null'] },
   backchannel_logout_session_required: { type: 'boolean' },
   initiate_login_uri: { type: ['string', 'null'] },
+  ...BRANDING_SCHEMAS.view,
   ...Object.fromEntries(SETTING_FIELDS.map((field) => [field, { type: 'integer', description: SETTING_DESCRIPTIONS[field] }])),
   keys: { type: 'array', items: ref('Key') },
   created_at: dateTime,

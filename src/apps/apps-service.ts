@@ -19,6 +19,7 @@ import {
 } from '../keys/key-ring.ts';
 import type { AppRecord, AppSettings, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { checkSettings } from './app-settings.ts';
+import { BRANDING_FIELDS, type AppBranding } from './branding.ts';
 import { checkClientOptions, DEFAULT_ID_TOKEN_ALG } from './client-options.ts';
 
 /** How the app's client behaves (client-options.ts); each left out takes its default. */
@@ -38,7 +39,7 @@ export interface AppEndpoints {
 }
 
 /** A new app, as validated by the caller. */
-export interface NewApp extends ClientChoices, AppEndpoints {
+export interface NewApp extends ClientChoices, AppEndpoints, AppBranding {
   readonly name: string;
   readonly redirectUris: readonly string[];
   readonly postLogoutRedirectUris: readonly string[];
@@ -50,7 +51,7 @@ export interface NewApp extends ClientChoices, AppEndpoints {
  * A change to an app: fields left out stay as they are; settings are merged; null unsets
  * an optional signing algorithm or removes an endpoint.
  */
-export interface AppChanges extends ClientChoices, EndpointChanges {
+export interface AppChanges extends ClientChoices, EndpointChanges, BrandingChanges {
   readonly name?: string;
   readonly redirectUris?: readonly string[];
   readonly postLogoutRedirectUris?: readonly string[];
@@ -60,6 +61,9 @@ export interface AppChanges extends ClientChoices, EndpointChanges {
 /** In a change, null removes an endpoint. */
 type EndpointChanges = { readonly [K in keyof AppEndpoints]?: AppEndpoints[K] | null };
 
+/** In a change, null removes a branding field. */
+type BrandingChanges = { readonly [K in keyof AppBranding]?: AppBranding[K] | null };
+
 const OPTION_FIELDS = [
   'requirePkce',
   'idTokenSignedResponseAlg',
@@ -68,6 +72,7 @@ const OPTION_FIELDS = [
   'backchannelLogoutUri',
   'backchannelLogoutSessionRequired',
   'initiateLoginUri',
+  ...(Object.keys(BRANDING_FIELDS) as (keyof AppBranding)[]),
 ] as const;
 
 /**
@@ -75,7 +80,7 @@ const OPTION_FIELDS = [
  * app has, null unsets it (nothing undefined or null is stored: MongoDB would keep it as
  * null).
  */
-function withChoices<T extends Partial<AppRecord>>(app: T, changes: ClientChoices & EndpointChanges): T {
+function withChoices<T extends Partial<AppRecord>>(app: T, changes: ClientChoices & EndpointChanges & BrandingChanges): T {
   const next: Record<string, unknown> = { ...app };
   for (const field of OPTION_FIELDS) {
     const value = changes[field];

@@ -2,6 +2,7 @@
 // always was) and the further ones (ClientRecord, kept in the app's record). What every
 // part of Postern reads of them: the metadata the engine gets, the secrets a client may
 // present, the name and logo the hosted pages show, the initial access tokens.
+import type { ClientDisplay } from './branding.ts';
 import { clientSecretContext, decryptSecret, deriveKey, keyedHash } from '../keys/encryption.ts';
 import type { AppRecord, ClientRecord, InitialAccessTokenRecord, TokenEndpointAuthMethod } from '../storage/ports.ts';
 
@@ -64,15 +65,18 @@ export function credentialsOf(app: AppRecord, clientId: string, kek: Buffer, now
 }
 
 /**
- * What the hosted pages show for a sign-in by `clientId`: the client's registered
- * `client_name` and `logo_uri`, the app's name for the default client or a client
- * without a name. For the page's look only: never a decision.
+ * What a further client registered to be shown as (name, logo, links) for a sign-in by
+ * `clientId`; nothing for the default client or an unknown id, so the app's branding
+ * stands (brandingFor). For the page's look only: never a decision.
  */
-export function clientDisplayOf(app: AppRecord, clientId: string | undefined): { name: string; logoUri: string | undefined } {
-  const client = clientId === undefined ? undefined : findClient(app, clientId);
-  const name = client?.metadata.client_name;
-  const logo = client?.metadata.logo_uri;
-  return { name: typeof name === 'string' && name ? name : app.name, logoUri: typeof logo === 'string' ? logo : undefined };
+export function clientDisplayOf(app: AppRecord, clientId: unknown): ClientDisplay {
+  const metadata = typeof clientId === 'string' ? findClient(app, clientId)?.metadata : undefined;
+  if (!metadata) return {};
+  const text = (key: keyof ClientDisplay) => {
+    const value = metadata[key];
+    return typeof value === 'string' && value ? value : undefined;
+  };
+  return { client_name: text('client_name'), logo_uri: text('logo_uri'), client_uri: text('client_uri'), policy_uri: text('policy_uri'), tos_uri: text('tos_uri') };
 }
 
 /** The stored form of an initial access token: a keyed hash, so a store dump holds no usable token. */

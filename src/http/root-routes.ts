@@ -5,6 +5,8 @@ import type { MailStatus } from '../mail/mail-health.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { within } from '../clock.ts';
 import { devRoutes, type DevDeps } from '../dev/dev-routes.ts';
+import { badRequest } from '../errors.ts';
+import { accentProblem, accentRules } from '../text/colour.ts';
 import { METRICS_PATH } from './metrics-endpoint.ts';
 import { exactRouter } from './request-path.ts';
 
@@ -25,6 +27,8 @@ export interface RootDeps {
   readonly stylesheet: string;
   /** The landing page and the development mailbox: outside production only. */
   readonly dev?: DevDeps | undefined;
+  /** The pages' icon (SVG). */
+  readonly favicon: string;
   /** The Prometheus exposition; metricsGate (metrics-endpoint.ts) decides who reads it. */
   readonly metrics: () => Promise<{ readonly contentType: string; readonly body: string }>;
 }
@@ -63,6 +67,20 @@ export function rootRouter(deps: RootDeps): Router {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = deps.stylesheet;
+  });
+  root.get('/assets/favicon.svg', (ctx) => {
+    ctx.type = 'image/svg+xml';
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = deps.favicon;
+  });
+  // An app's accent, in light and dark mode, from its colour alone: any colour that passes
+  // the contrast rules (colour.ts) has its sheet, so the pages need no per-app state here.
+  root.get('/assets/accent/:hex.css', (ctx) => {
+    const hex = `#${ctx.params.hex}`;
+    if (accentProblem(hex)) throw badRequest('Not an accent colour: six lower-case hex digits of a colour that passes the contrast rules.');
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = accentRules(hex);
   });
   if (deps.dev) devRoutes(root, deps.dev);
   return root;

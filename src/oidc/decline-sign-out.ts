@@ -9,6 +9,8 @@ import type { Context } from 'koa';
 import { appPath } from '../apps/app-paths.ts';
 import type { AuditLog } from '../audit.ts';
 import { notFound } from '../errors.ts';
+import type * as PageViews from '../../interactions/views/pages.ts';
+import { presentationFor, sendPage } from '../http/page-response.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { exactRouter } from '../http/request-path.ts';
 import type { ProviderRegistry } from '../tenancy/provider-registry.ts';
@@ -21,7 +23,7 @@ export const DECLINE_SIGN_OUT_PATH = '/session/end/decline';
 export interface DeclineSignOutDeps {
   readonly registry: ProviderRegistry;
   readonly audit: AuditLog;
-  readonly stillSignedInPage: (input: { appName: string; signedIn: boolean }) => string;
+  readonly stillSignedInPage: typeof PageViews.stillSignedInPage;
 }
 
 export function declineSignOutRouter(deps: DeclineSignOutDeps) {
@@ -46,8 +48,8 @@ export function declineSignOutRouter(deps: DeclineSignOutDeps) {
       return;
     }
     if (reason) deps.audit.record({ ...context, type: 'session.redirect_rejected', outcome: 'failure', reason });
-    ctx.type = 'html';
-    ctx.body = deps.stillSignedInPage({ appName: live.app.name, signedIn: pending.accountId !== undefined });
+    const presentation = presentationFor(ctx, live.app);
+    sendPage(ctx, 200, presentation, deps.stillSignedInPage({ presentation, signedIn: pending.accountId !== undefined }));
   });
   return router;
 }

@@ -709,3 +709,36 @@ export const PUBLIC_DOCUMENT_ROUTES = { discovery: '/.well-known/openid-configur
 export function engineCorsHeaders(ctx: Context): Record<string, string> {
   return { Vary: 'Origin', 'Access-Control-Allow-Origin': ctx.get('Origin') || '*' };
 }
+
+/** The parts of the engine's self-submitting page (A28). */
+export interface EngineFormPost {
+  readonly action: string;
+  readonly fields: readonly (readonly [string, string])[];
+  /** The engine's inline `<script>…</script>`, exactly as written: the CSP allows its hash (A6). */
+  readonly script: string | undefined;
+}
+
+const FORM_POST_TITLE = '<title>Submitting Callback</title>';
+const HTML_SAFE: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+const unescapeHtmlSafe = (text: string) => text.replace(/&(?:amp|lt|gt|quot|#39);/g, (e) => HTML_SAFE[e] ?? e);
+
+/**
+ * A28 Self-submitting form. The engine's form_post page is not configurable: a
+ * response_mode=form_post answer, and the sign-out confirmation it submits on its own (GET
+ * /session/end without a session; a resume for another account) are written whole by
+ * response_modes/form_post.js: the title "Submitting Callback", one inline `<script>`
+ * whose hash it adds to the CSP (A6), one `<form method="post" action="…">` and an
+ * `<input type="hidden" name="…" value="…"/>` per field, names as given and action and
+ * values escaped by helpers/html_safe.js (&, <, >, ", '). This reads those parts back, so
+ * Postern can draw the page in its own look (src/oidc/form-post-page.ts); undefined for
+ * any other body, which is then sent as the engine wrote it.
+ */
+export function engineFormPost(body: unknown): EngineFormPost | undefined {
+  if (typeof body !== 'string' || !body.includes(FORM_POST_TITLE)) return undefined;
+  const form = /<form method="post" action="([^"]*)">([\s\S]*?)<\/form>/.exec(body);
+  if (!form) return undefined;
+  const fields = [...form[2]!.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)"\/>/g)].map(
+    (m) => [unescapeHtmlSafe(m[1]!), unescapeHtmlSafe(m[2]!)] as const,
+  );
+  return { action: unescapeHtmlSafe(form[1]!), fields, script: /<script>[\s\S]*?<\/script>/.exec(body)?.[0] };
+}

@@ -26,6 +26,10 @@ import { clientAdapter, initialAccessTokenAdapter, type ClientModelDeps } from '
 import { CLIENT_MODEL, INITIAL_ACCESS_TOKEN_MODEL } from './engine.ts';
 import { registrationFeatures } from './registration.ts';
 import type { Es512Signer } from '../keys/native-signer.ts';
+import type * as PageViews from '../../interactions/views/pages.ts';
+import { allowLogo, presentationFor } from '../http/page-response.ts';
+import { messagesFor } from '../text/language.ts';
+import { engineErrorText } from './engine-error-text.ts';
 
 export interface ProviderDeps {
   readonly stores: Stores;
@@ -40,11 +44,12 @@ export interface ProviderDeps {
   /** The apps' further clients and initial access tokens (registration.ts, client-models.ts). */
   readonly clients: ClientsService;
   /** The hosted pages' look for the engine's own pages (HTML; the views escape). */
-  readonly pages: {
-    readonly errorPage: ErrorPage;
-    readonly logoutPage: (input: { appName: string | undefined; form: string; decline: string }) => string;
-    readonly signedOutPage: (input: { appName: string | undefined }) => string;
-  };
+  readonly pages: Pick<typeof PageViews, 'errorPage' | 'logoutPage' | 'signedOutPage' | 'formPostPage'>;
+  /**
+   * Outside production, an error page also shows the engine's error code and description,
+   * folded away under "Details for the app's developer"; in production never.
+   */
+  readonly showEngineErrors: boolean;
   /** The process's ES512 signer (unset: the engine signs ES512 itself, as under the fallback). */
   readonly es512?: Es512Signer | undefined;
 }
@@ -100,12 +105,16 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       rpInitiatedLogout: {
         ...shared.features.rpInitiatedLogout,
         async logoutSource(ctx, form) {
+          const presentation = presentationFor(ctx, app, { uiLocales: ctx.oidc.params?.ui_locales, clientId: ctx.oidc.client?.clientId });
           ctx.type = 'html';
-          ctx.body = deps.pages.logoutPage({ appName: app.name, form, decline: `${issuer}${DECLINE_SIGN_OUT_PATH}` });
+          ctx.body = deps.pages.logoutPage({ presentation, form, decline: `${issuer}${DECLINE_SIGN_OUT_PATH}` });
+          allowLogo(ctx, presentation.brand);
         },
         async postLogoutSuccessSource(ctx) {
+          const presentation = presentationFor(ctx, app, { uiLocales: ctx.oidc.params?.ui_locales, clientId: ctx.oidc.client?.clientId });
           ctx.type = 'html';
-          ctx.body = deps.pages.signedOutPage({ appName: app.name });
+          ctx.body = deps.pages.signedOutPage({ presentation });
+          allowLogo(ctx, presentation.brand);
         },
       },
     },
@@ -153,16 +162,19 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       backchannel_logout_session_supported: true,
     },
 
+    // The engine's description is for developers (and English): the person gets a
+    // sentence chosen by the error code, the way back to the app, and a reference.
     async renderError(ctx, out, error) {
       const reference = ctx.state.requestId as string | undefined;
       const status = (error as { status?: number }).status ?? 500;
       if (status >= 500) deps.logger.error('oidc error', { app_id: app.id, reference, err: String(error) });
+      const presentation = presentationFor(ctx, app, { uiLocales: ctx.oidc?.params?.ui_locales, clientId: ctx.oidc?.client?.clientId });
+      const code = typeof out.error === 'string' ? out.error : undefined;
+      const words = engineErrorText(messagesFor(presentation.language), { code, name: (error as Error).name, status });
       ctx.type = 'html';
-      ctx.body = deps.pages.errorPage({
-        title: status >= 500 ? 'Something went wrong' : 'This sign-in request cannot continue',
-        message: status >= 500 ? 'An unexpected error stopped the sign-in.' : String(out.error_description ?? out.error),
-        reference: status >= 500 ? reference : undefined,
-      });
+      const developerDetails = deps.showEngineErrors ? `${String(out.error)}: ${String(out.error_description ?? '')}` : undefined;
+      ctx.body = deps.pages.errorPage({ ...words, reference, presentation, developerDetails });
+      allowLogo(ctx, presentation.brand);
     },
   };
 }

@@ -19,17 +19,13 @@ import type { AuditLog } from '../audit.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { isSignOutConfirmation, pendingSignOut, resumedInteraction, signOutRedirect } from './engine.ts';
 import type { ProviderDeps } from './provider-config.ts';
-
-export const APP_CHANGED = {
-  title: "This app's settings changed",
-  message:
-    'The app you were signing in to changed its settings while you were signing in, so this sign-in cannot finish. ' +
-    'Go back to the app and sign in again.',
-} as const;
+import type { Presentation } from '../../interactions/views/layout.ts';
+import { presentationFor, sendPage } from '../http/page-response.ts';
+import type { AppRecord } from '../storage/ports.ts';
+import { messagesFor } from '../text/language.ts';
 
 export interface RecheckDeps {
-  readonly appId: string;
-  readonly appName: string;
+  readonly app: AppRecord;
   readonly audit: AuditLog;
   readonly pages: Pick<ProviderDeps['pages'], 'errorPage' | 'signedOutPage'>;
 }
@@ -45,17 +41,16 @@ export async function refusal(provider: Provider, clientId: string | undefined, 
   return allowed ? undefined : `app changed: ${kind} no longer registered (${String(uri).slice(0, 200)})`;
 }
 
-function html(ctx: Context, status: number, body: string): void {
+function html(ctx: Context, status: number, presentation: Presentation, body: string): void {
   ctx.remove('Location');
-  ctx.status = status;
-  ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = body;
+  sendPage(ctx, status, presentation, body);
 }
 
 /** Middleware for `provider.use` (it runs before the engine's routes, and after them). */
 export function recheckRedirects(provider: Provider, deps: RecheckDeps): Middleware {
-  const { appId, audit, pages } = deps;
+  const { app, audit, pages } = deps;
+  const appId = app.id;
   return async (ctx, next) => {
     const resumed = await resumedInteraction(ctx, provider);
     if (resumed) {
@@ -63,7 +58,9 @@ export function recheckRedirects(provider: Provider, deps: RecheckDeps): Middlew
       if (reason) {
         await resumed.end();
         audit.record({ type: 'authorization.rejected', outcome: 'failure', appId, clientId: resumed.clientId, email: resumed.accountId, reason, ...requestInfo(ctx) });
-        return html(ctx, 400, pages.errorPage(APP_CHANGED));
+        const presentation = presentationFor(ctx, app);
+        const t = messagesFor(presentation.language);
+        return html(ctx, 400, presentation, pages.errorPage({ title: t.appChangedTitle, message: t.appChangedText, presentation }));
       }
       return next();
     }
@@ -78,6 +75,7 @@ export function recheckRedirects(provider: Provider, deps: RecheckDeps): Middlew
       : 'sign-out confirmed at an unexpected path';
     if (!reason) return;
     audit.record({ type: 'session.redirect_rejected', outcome: 'failure', appId, clientId: signOut?.clientId, reason, ...requestInfo(ctx) });
-    html(ctx, 200, pages.signedOutPage({ appName: deps.appName }));
+    const presentation = presentationFor(ctx, app);
+    html(ctx, 200, presentation, pages.signedOutPage({ presentation }));
   };
 }

@@ -12,6 +12,9 @@ import { ipLimitKey, networkLimitKey } from '../ip-network.ts';
 import type { Logger } from '../log.ts';
 import type { MailQueue } from '../mail/mail-queue.ts';
 import { signInMail } from '../mail/sign-in-mail.ts';
+import { brandingFor } from '../apps/branding.ts';
+import { clientDisplayOf } from '../apps/clients.ts';
+import type { Language } from '../text/language.ts';
 import type { AppRecord, RateLimiter } from '../storage/ports.ts';
 import { formatShortCode, type MagicLinks } from './magic-links.ts';
 
@@ -21,6 +24,8 @@ export interface LinkRequestInput {
   /** The login attempt (oidc-provider interaction) the link signs in. */
   readonly uid: string;
   readonly clientId: string;
+  /** The person's language: the mail's, and the link's landing page's. */
+  readonly language: Language;
   readonly email: string;
   readonly client: RequestInfo;
 }
@@ -82,7 +87,7 @@ export class LinkRequests {
     }
 
     const ttl = settings.magic_link_ttl;
-    const { code, shortCode, expiresAt } = await this.#deps.links.issue({
+    const { code, shortCode } = await this.#deps.links.issue({
       appId: app.id,
       interactionUid: input.uid,
       email,
@@ -90,9 +95,10 @@ export class LinkRequests {
       ttl,
     });
     this.#deps.audit.record({ type: 'link.requested', outcome: 'success', ...context });
-    const link = `${input.issuer}/interaction/${input.uid}/link?code=${code}`;
+    // The language rides along, so the page the link opens speaks it on any device.
+    const link = `${input.issuer}/interaction/${input.uid}/link?code=${code}&lang=${input.language}`;
     await this.#deps.mail.enqueue(
-      signInMail({ to: email, appName: app.name, link, shortCode: formatShortCode(shortCode), ttlSeconds: ttl, expiresAt }),
+      signInMail({ to: email, brand: brandingFor(app, clientDisplayOf(app, input.clientId)), language: input.language, link, shortCode: formatShortCode(shortCode), ttlSeconds: ttl }),
       context,
     );
     return 'queued';

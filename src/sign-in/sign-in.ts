@@ -6,6 +6,7 @@
 import type { AuditLog, RequestInfo } from '../audit.ts';
 import type { Clock } from '../clock.ts';
 import { ipLimitKey } from '../ip-network.ts';
+import type { Language } from '../text/language.ts';
 import type { AccountStore, AppRecord, RateLimiter } from '../storage/ports.ts';
 import type { LinkRequests } from './link-requests.ts';
 import { formatShortCode, shortCodeOf, type LinkLookup, type MagicLinks } from './magic-links.ts';
@@ -16,6 +17,8 @@ export interface Attempt {
   readonly issuer: string;
   readonly uid: string;
   readonly clientId: string;
+  /** The person's language: the mail is written in it and its link keeps it. */
+  readonly language: Language;
 }
 
 /** Why a link or code cannot sign the person in. */

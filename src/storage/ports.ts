@@ -2,6 +2,7 @@
 // Services depend on these interfaces; `src/storage/<driver>/` implements them. Every
 // method takes the app id first so no record can be read or written outside its app.
 // Times to live are in seconds and may be fractional: drivers keep millisecond precision.
+import type { Language } from '../text/language.ts';
 
 /** A document of an oidc-provider model (Session, Grant, AccessToken, …), opaque to us. */
 export type OidcPayload = Record<string, unknown> & {
@@ -145,6 +146,17 @@ export interface AppRecord {
   readonly clients?: readonly ClientRecord[];
   /** Initial access tokens for Dynamic Client Registration, as minted by the admin (hashed). */
   readonly initialAccessTokens?: readonly InitialAccessTokenRecord[];
+  /** What the hosted pages and the sign-in mail show of the app (src/apps/branding.ts); each absent: not shown. */
+  readonly logoUri?: string | undefined;
+  /** Light-mode accent, lower-case #rrggbb, contrast-checked (src/text/colour.ts). */
+  readonly primaryColor?: string | undefined;
+  readonly clientUri?: string | undefined;
+  readonly policyUri?: string | undefined;
+  readonly tosUri?: string | undefined;
+  readonly supportEmail?: string | undefined;
+  readonly supportUri?: string | undefined;
+  /** The language of pages and mail when neither the app's request nor the browser names one we have; absent: en. */
+  readonly defaultLanguage?: Language | undefined;
   readonly createdAt: number;
   readonly updatedAt: number;
 }

@@ -10,6 +10,7 @@ import { introspectJwtAccessTokens } from '../oidc/jwt-introspection.ts';
 import { offlineAccessImpliesConsent } from '../oidc/offline-access.ts';
 import { postedRequests } from '../oidc/posted-request.ts';
 import { providerConfiguration, type ProviderDeps } from '../oidc/provider-config.ts';
+import { formPostInOurLook } from '../oidc/form-post-page.ts';
 import { recheckRedirects } from '../oidc/redirect-recheck.ts';
 import { tellAppOfSignOut } from '../oidc/sign-out-notice.ts';
 import type { BackchannelLogout } from '../logout/backchannel-logout.ts';
@@ -22,7 +23,8 @@ export function createProvider(app: AppRecord, publicUrl: string, deps: Provider
   const provider = new Provider(issuer, providerConfiguration(app, issuer, deps));
   // First: posted parameters become the query before anything reads it.
   provider.use(postedRequests({ appId: app.id, issuer, documents: deps.stores.oidc }));
-  provider.use(recheckRedirects(provider, { appId: app.id, appName: app.name, audit, pages: deps.pages }));
+  provider.use(formPostInOurLook(app, deps.pages.formPostPage));
+  provider.use(recheckRedirects(provider, { app, audit, pages: deps.pages }));
   provider.use(tellAppOfSignOut(provider, app, backchannel));
   provider.use(offlineAccessImpliesConsent);
   provider.use(

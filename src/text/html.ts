@@ -76,7 +76,8 @@ export function html(strings: TemplateStringsArray, ...values: readonly HtmlValu
 
 /**
  * Trusts markup that was not written as an html`…` literal. The one legitimate use is
- * markup a trusted library hands us ready-made (oidc-provider's logout form); never pass
+ * markup a trusted library hands us ready-made (oidc-provider's logout form, and the one
+ * script of its self-submitting form, which the CSP allows by its hash); never pass
  * anything that contains request, client or stored data of our own.
  */
 export function raw(markup: string): Markup {

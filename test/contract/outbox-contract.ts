@@ -160,11 +160,11 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
         const code = randomBytes(32).toString('base64url');
         const mail = signInMail({
           to: 'sealed-recipient@example.com',
-          appName: 'Sealed Outbox App',
+          brand: { name: 'Sealed Outbox App' },
+          language: 'en',
           link: `https://id.example.com/apps/x/interaction/abc/link?code=${code}`,
           shortCode: 'QWER-TYUI',
           ttlSeconds: 900,
-          expiresAt: 2e9,
         });
         const before = await atRest(stores);
         smtp.rejectNext = 1; // the mail waits in the outbox for its retry

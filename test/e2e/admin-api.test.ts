@@ -598,7 +598,7 @@ describe('admin API', () => {
       const browser = new Browser();
       const login = await h.startLogin(app, browser);
       const { mail, page } = await h.requestLink(browser, login.page, 'linkttl@example.com');
-      expect(mail.text).to.include('expires in 2 minutes');
+      expect(mail.text).to.include('valid for 2 minutes');
       expect(page.body).to.include('for 2 minutes');
     });
 

@@ -67,6 +67,29 @@ describe('clients of an app (admin API)', () => {
     expect(login.page.body).to.include('Field app');
   });
 
+  it("shows a further client's own name, logo and links on the login page and in the mail, over the app's", async () => {
+    await h.admin('PATCH', `/admin/apps/${app.app_id}`, { client_uri: 'https://app.example.com/', policy_uri: 'https://app.example.com/privacy' });
+    const created = await h.admin('POST', clients(), {
+      client_name: 'Field app',
+      redirect_uris: [REDIRECT_URI],
+      // A path with `;` and `,`: allowed in a URI, and must never end or split the CSP source.
+      logo_uri: "https://cdn.example.com/logo;script-src,x.png",
+      client_uri: 'https://field.example.com/',
+    });
+    expect(created.status).to.equal(201);
+    const { Browser } = await import('../helpers/browser.ts');
+    const browser = new Browser();
+    const login = await h.startLogin(asClient(app, created.body), browser);
+    expect(login.page.body).to.include('Field app').and.include('https://field.example.com/').and.include('https://app.example.com/privacy');
+    const csp = login.page.headers.get('content-security-policy')!;
+    const imgSrc = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('img-src'))!;
+    expect(imgSrc).to.include('https://cdn.example.com/logo%3Bscript-src%2Cx.png');
+    expect(csp.split(';').map((d) => d.trim().split(' ')[0])).to.not.include('x.png');
+    const { mail } = await h.requestLink(browser, login.page, 'field@example.com');
+    expect(mail.html).to.include('Field app').and.include('https://field.example.com/');
+    expect(mail.subject + mail.text).to.include('Field app');
+  });
+
   it('rotates a secret: the old one works during the grace period, then never again', async () => {
     const created = await h.admin('POST', clients(), { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_post' });
     const id = created.body.client_id as string;

@@ -38,7 +38,7 @@ function audited(h: Harness, type: string): Record<string, unknown>[] {
 }
 
 function message(to: string) {
-  return signInMail({ to, appName: 'Queue Test', link: `https://id.example/link?code=${randomBytes(16).toString('hex')}`, shortCode: 'ABCD-EFGH', ttlSeconds: 900, expiresAt: 2e9 });
+  return signInMail({ to, brand: { name: 'Queue Test' }, language: 'en', link: `https://id.example/link?code=${randomBytes(16).toString('hex')}`, shortCode: 'ABCD-EFGH', ttlSeconds: 900 });
 }
 
 describe('sign-in mail: a misbehaving SMTP server holds nothing up', function () {

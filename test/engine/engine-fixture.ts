@@ -12,7 +12,7 @@ import mount from 'koa-mount';
 import Provider, { type Configuration } from 'oidc-provider';
 import * as oidc from 'openid-client';
 import { loginResult } from '../../interactions/consent.ts';
-import { errorPage, logoutPage, signedOutPage } from '../../interactions/views/pages.ts';
+import { errorPage, formPostPage, logoutPage, signedOutPage } from '../../interactions/views/pages.ts';
 import { appPath } from '../../src/apps/app-paths.ts';
 import { securityHeaders } from '../../src/http/request-context.ts';
 import { clientSecretContext, encryptSecret } from '../../src/keys/encryption.ts';
@@ -89,7 +89,8 @@ export function providerDeps(stores: Stores): ProviderDeps {
     secureCookies: false,
     logger: createLogger('silent'),
     clock: systemClock,
-    pages: { errorPage, logoutPage, signedOutPage },
+    pages: { errorPage, logoutPage, signedOutPage, formPostPage },
+    showEngineErrors: false,
   };
 }
 

@@ -17,6 +17,12 @@ interface Cookie {
 
 export class Browser {
   readonly cookies: Cookie[] = [];
+  /** Sent with every request, as a real browser sends its Accept-Language. */
+  readonly #headers: Record<string, string>;
+
+  constructor(headers: Record<string, string> = {}) {
+    this.#headers = headers;
+  }
 
   #store(setCookies: string[]) {
     for (const header of setCookies) {
@@ -49,7 +55,7 @@ export class Browser {
 
   /** One request, no redirect following. */
   async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Page> {
-    const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
+    const headers: Record<string, string> = { accept: 'text/html', ...this.#headers, ...init.headers };
     const cookie = this.cookieHeader(url);
     if (cookie) headers.cookie = cookie;
     let body: string | undefined;

@@ -197,7 +197,7 @@ export class Harness {
   }
 
   /** Starts an authorization request in `browser` and returns the login page. */
-  async startLogin(app: AppJson, browser: Browser, opts: LoginOptions = {}) {
+  async startLogin(app: AppJson, browser: Browser, opts: LoginOptions & { params?: Record<string, string> } = {}) {
     const request = await this.authorizationRequest(app, opts);
     const page = await browser.navigate(request.url.href, {}, request.redirectUri);
     return { ...request, page };

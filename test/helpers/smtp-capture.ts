@@ -138,7 +138,7 @@ export class SmtpCapture {
 }
 
 export function linkIn(mail: CapturedMail): string {
-  const match = /https?:\/\/\S+\/link\?code=[A-Za-z0-9_-]+/.exec(mail.text);
+  const match = /https?:\/\/\S+\/link\?code=[A-Za-z0-9_-]+(?:&lang=[a-z]{2})?/.exec(mail.text);
   if (!match) throw new Error(`no sign-in link in mail: ${mail.text}`);
   return match[0];
 }

@@ -125,6 +125,13 @@ describe('pages and cookies', function () {
       await redis.destroy();
     });
 
+    it('shows a person no engine error text in production, not even folded away for developers', async () => {
+      const unregistered = await h.authorizationRequest(app, { redirectUri: 'https://evil.example/cb' });
+      const page = await new Browser().request(unregistered.url.href);
+      expect(page.status).to.equal(400);
+      expect(page.body).to.include('an address it has not registered').and.not.include('<details').and.not.match(/redirect_uri|invalid_/);
+    });
+
     it('signs in with the https issuer', () => {
       expect(app.issuer).to.equal(`${PUBLIC_URL}/apps/${app.app_id}`);
       expect(record.some((r) => r.url.includes('/token') && r.status === 200)).to.equal(true);
@@ -176,7 +183,7 @@ describe('pages and cookies', function () {
       const titles = new Set(pages.map((p) => /<title>([^<]*)</.exec(p.body)?.[1]));
       // Ours (login, check email, confirm, problems, errors) and the engine's (error via renderError,
       // logout, signed out, auto-submit).
-      for (const title of ['Sign in – Test App', 'Check your email – Test App', 'Sign out – Test App', 'You are signed out – Test App', 'Submitting Callback', 'This sign-in request cannot continue']) {
+      for (const title of ['Sign in – Test App', 'Check your email – Test App', 'Sign out – Test App', 'You are signed out – Test App', 'One moment – Test App', 'This sign-in request cannot continue – Test App']) {
         expect(titles, `page "${title}" seen`).to.include(title);
       }
       expect(pages.length).to.be.greaterThan(12);

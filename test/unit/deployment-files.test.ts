@@ -29,6 +29,7 @@ const ROOT_GET_PATHS = new Set(
       ping: async () => {},
       storage: 'memory',
       stylesheet: '',
+      favicon: '',
       metrics: async () => ({ contentType: 'text/plain', body: '' }),
     }),
   )

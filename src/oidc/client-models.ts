@@ -7,6 +7,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../clock.ts';
 import { findClient, initialAccessTokenHash, registeredMetadataOf, usableInitialAccessToken } from '../apps/clients.ts';
 import type { ClientsService } from '../apps/clients-service.ts';
+import type { InputRules } from '../admin/app-input.ts';
 import type { AppRecord } from '../storage/ports.ts';
 import { asEngineError, initialAccessTokenPayload, registeringWith, unavailable } from './engine.ts';
 
@@ -18,6 +19,8 @@ export interface ClientModelDeps {
   readonly kek: Buffer;
   readonly clock: Clock;
   readonly clients: ClientsService;
+  /** The rules for the URIs a registered client gives (admin/client-input.ts). */
+  readonly rules: InputRules;
   /** The app's record as stored now. */
   readonly storedApp: () => Promise<AppRecord | undefined>;
 }

@@ -36,7 +36,7 @@ export function registrationFeatures(deps: ClientModelDeps) {
       policies: {
         async [REGISTRATION_POLICY](ctx: KoaContextWithOIDC, properties: Record<string, unknown>) {
           try {
-            checkClientMetadata(properties, await allowedHosts(ctx, deps));
+            checkClientMetadata(properties, await allowedHosts(ctx, deps), deps.rules);
           } catch (err) {
             asEngineError(err);
           }

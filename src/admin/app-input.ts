@@ -5,6 +5,7 @@ import { PosternError } from '../errors.ts';
 import type { AppChanges, AppEndpoints, ClientChoices, NewApp } from '../apps/apps-service.ts';
 import { SIGNING_ALGS } from '../apps/client-options.ts';
 import type { AppRecord, AppSettings, SigningAlg, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import { parseOpenRegistration } from './open-registration-input.ts';
 import { endpointUriProblem, redirectUriProblem } from './redirect-uris.ts';
 
 /** What the rules for registered URIs depend on. */
@@ -128,6 +129,8 @@ function endpointsFrom(input: Record<string, unknown>, rules: InputRules, remova
     if (typeof input.backchannel_logout_session_required !== 'boolean') throw invalidMetadata('backchannel_logout_session_required must be true or false.');
     out.backchannelLogoutSessionRequired = input.backchannel_logout_session_required;
   }
+  // null turns open registration off, at creation too (where it is off anyway).
+  if (input.open_registration !== undefined) out.openRegistration = parseOpenRegistration(input.open_registration) ?? (removable ? null : undefined);
   if (input.initiate_login_uri !== undefined) {
     out.initiateLoginUri = endpointUri(input.initiate_login_uri, 'initiate_login_uri', { httpLoopbackEndpoints: false }, removable);
   }
@@ -136,7 +139,7 @@ function endpointsFrom(input: Record<string, unknown>, rules: InputRules, remova
 
 const SETTING_FIELDS = Object.keys(SETTING_RANGES);
 const CHOICE_FIELDS = ['require_pkce', 'id_token_signed_response_alg', 'userinfo_signed_response_alg', 'introspection_signed_response_alg'];
-const ENDPOINT_FIELDS = ['backchannel_logout_uri', 'backchannel_logout_session_required', 'initiate_login_uri'];
+const ENDPOINT_FIELDS = ['backchannel_logout_uri', 'backchannel_logout_session_required', 'initiate_login_uri', 'open_registration'];
 export const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS];
 export const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS];
 

@@ -120,13 +120,13 @@ function asMetadata(body: unknown): Record<string, unknown> {
 }
 
 /** Hosts for an initial access token's policy: DNS names or IP literals, as the URL parser writes them. */
-export function parseHosts(value: unknown): string[] {
+export function parseHosts(value: unknown, field = 'policy.redirect_uri_hosts'): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_URIS) {
-    throw invalid(`policy.redirect_uri_hosts must be an array of 1 to ${MAX_URIS} host names.`);
+    throw invalid(`${field} must be an array of 1 to ${MAX_URIS} host names.`);
   }
   return value.map((host: unknown, i) => {
     const parsed = typeof host === 'string' && /^[A-Za-z0-9.[\]:-]{1,253}$/.test(host) ? URL.parse(`https://${host}/`) : null;
-    if (!parsed || parsed.hostname !== (host as string).toLowerCase() || parsed.port) throw invalid(`policy.redirect_uri_hosts[${i}] must be a host name such as app.example.com (no scheme, port or path).`);
+    if (!parsed || parsed.hostname !== (host as string).toLowerCase() || parsed.port) throw invalid(`${field}[${i}] must be a host name such as app.example.com (no scheme, port or path).`);
     return parsed.hostname;
   });
 }

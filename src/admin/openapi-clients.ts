@@ -68,7 +68,11 @@ const client = {
   properties: {
     client_id: { type: 'string' },
     default: { type: 'boolean', description: "true for the app's own client (client_id = app id), changed through PATCH /admin/apps/{id}." },
-    origin: { type: 'string', enum: ['app', 'admin', 'registration'], description: 'app: the default client; admin: this API; registration: RFC 7591.' },
+    origin: {
+      type: 'string',
+      enum: ['app', 'admin', 'registration', 'open_registration'],
+      description: "app: the default client; admin: this API; registration: RFC 7591 with an initial access token; open_registration: RFC 7591 without one, under the app's open_registration policy.",
+    },
     redirect_uri_hosts: { type: 'array', items: { type: 'string' }, description: 'The hosts its redirect URIs must be on (its initial access token policy).' },
     previous_secret_expires_at: { ...dateTime, description: 'Until when the secret before the last rotation still works.' },
     created_at: dateTime,

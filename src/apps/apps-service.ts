@@ -17,7 +17,7 @@ import {
   untilPropagated,
   type KeyMaker,
 } from '../keys/key-ring.ts';
-import type { AppRecord, AppSettings, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import type { AppRecord, AppSettings, OpenRegistrationPolicy, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { checkSettings } from './app-settings.ts';
 import { checkClientOptions, DEFAULT_ID_TOKEN_ALG } from './client-options.ts';
 
@@ -35,6 +35,8 @@ export interface AppEndpoints {
   readonly backchannelLogoutUri?: string | undefined;
   readonly backchannelLogoutSessionRequired?: boolean | undefined;
   readonly initiateLoginUri?: string | undefined;
+  /** Registration without an initial access token, under this policy (oidc/open-registration.ts). */
+  readonly openRegistration?: OpenRegistrationPolicy | undefined;
 }
 
 /** A new app, as validated by the caller. */
@@ -68,6 +70,7 @@ const OPTION_FIELDS = [
   'backchannelLogoutUri',
   'backchannelLogoutSessionRequired',
   'initiateLoginUri',
+  'openRegistration',
 ] as const;
 
 /**

@@ -10,6 +10,7 @@ import type { ClientsService } from '../apps/clients-service.ts';
 import type { InputRules } from '../admin/app-input.ts';
 import type { AppRecord } from '../storage/ports.ts';
 import { asEngineError, initialAccessTokenPayload, registeringWith, unavailable } from './engine.ts';
+import { isOpenRegistration } from './open-registration.ts';
 
 /** The one registration policy (registration.ts): every initial access token names it, so every registration and update runs it. */
 export const REGISTRATION_POLICY = 'postern';
@@ -49,6 +50,9 @@ export function clientAdapter(deps: ClientModelDeps): Adapter {
       try {
         if (app && findClient(app, id)) {
           await clients.update(appId, id, metadata);
+        } else if (isOpenRegistration(token)) {
+          // No token to spend: the write checks the app's open registration policy instead.
+          await clients.add(appId, { metadata, origin: 'open_registration', clientId: id, secret: metadata.client_secret as string | undefined });
         } else {
           // Without a token (never: the engine asks for one) the empty hash matches none.
           const tokenHash = token === undefined ? '' : initialAccessTokenHash(kek, token);
@@ -69,10 +73,11 @@ export function clientAdapter(deps: ClientModelDeps): Adapter {
   };
 }
 
-/** Model `InitialAccessToken` (A22): minted by the admin API only, found by its value. */
+/** Model `InitialAccessToken` (A22): minted by the admin API, found by its value; or an open registration's one-time value (A40). */
 export function initialAccessTokenAdapter(deps: ClientModelDeps): Adapter {
   return {
     async find(token: string) {
+      if (isOpenRegistration(token)) return initialAccessTokenPayload(token, [REGISTRATION_POLICY]) as AdapterPayload;
       const app = await deps.storedApp().catch(unavailable);
       const found = app && usableInitialAccessToken(app, initialAccessTokenHash(deps.kek, token), deps.clock.now());
       return found && (initialAccessTokenPayload(token, [REGISTRATION_POLICY]) as AdapterPayload);

@@ -685,6 +685,25 @@ export const INITIAL_ACCESS_TOKEN_MODEL = 'InitialAccessToken';
  */
 export const BACKCHANNEL_CLIENT_METADATA = ['backchannel_logout_uri', 'backchannel_logout_session_required'];
 
+/**
+ * A40 Open registration through the initial-access-token path. The registration endpoint
+ * reads its Bearer token from the request's Authorization header when its route runs,
+ * after the middleware of `provider.use`, and looks it up with the adapter of model
+ * `InitialAccessToken` (A22) while `Provider.ctx` is that request's context. So a
+ * token-less registration an app allows (open-registration.ts) is given a value only that
+ * request carries, which the adapter answers with the one policy: the engine runs
+ * registration policies only for an adapter-backed initial access token (A22), and this
+ * way an open registration is held to them like any other.
+ */
+export function presentOneTimeToken(ctx: Context, token: string): void {
+  ctx.request.headers.authorization = `Bearer ${token}`;
+}
+
+/** A40: the request the engine is handling now (undefined outside one). */
+export function engineRequest(): object | undefined {
+  return Provider.ctx;
+}
+
 /** The initial access token (its value) the request being handled registers a client with; undefined outside a registration. */
 export function registeringWith(): string | undefined {
   const jti = (Provider.ctx?.oidc?.entities as { InitialAccessToken?: { jti?: unknown } } | undefined)?.InitialAccessToken?.jti;

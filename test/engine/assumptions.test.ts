@@ -14,6 +14,7 @@ import {
   clientSession,
   CLIENT_MODEL,
   confirmingSignOut,
+  presentOneTimeToken,
   endedAtConfirmation,
   ENGINE_BODY_LIMIT,
   engineForm,
@@ -1028,6 +1029,31 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       expect(stored?.metadata).to.include({ backchannel_logout_uri: metadata.backchannel_logout_uri, backchannel_logout_session_required: true });
       const read = await fetch(body.registration_client_uri!, { headers: { authorization: `Bearer ${body.registration_access_token}` } });
       expect(await read.json()).to.include({ backchannel_logout_uri: metadata.backchannel_logout_uri });
+    });
+  });
+
+  describe('A40: the registration endpoint reads the Bearer token a middleware before it presented', () => {
+    const e = new Engine();
+    let presented = '';
+    before(() =>
+      e.start({
+        front: (engine) => async (ctx) => {
+          if (presented && ctx.get('authorization') === '') presentOneTimeToken(ctx, presented);
+          await engine(ctx);
+        },
+      }),
+    );
+    after(() => e.stop());
+
+    it('registers a token-less request with the value presented for it, runs the policy, and stores the client', async () => {
+      const register = (metadata: Record<string, unknown>) =>
+        fetch(`${e.issuer}${REGISTRATION_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(metadata) });
+      expect((await register({ redirect_uris: [REDIRECT_URI] })).status, 'nothing presented').to.equal(401);
+      presented = (await providerDeps(e.stores).clients.mintInitialAccessToken(e.app.id, { expiresIn: 600, maxUses: 5 })).token;
+      expect((await register({ redirect_uris: ['javascript:alert(1)'] })).status, 'the policy runs').to.equal(400);
+      const res = await register({ redirect_uris: [REDIRECT_URI] });
+      expect(res.status).to.equal(201);
+      expect((await e.stores.apps.get(e.app.id))?.clients ?? []).to.have.length(1);
     });
   });
 

@@ -20,6 +20,8 @@ export interface AuditEvent {
   readonly clientId?: string | undefined;
   readonly email?: string | undefined;
   readonly reason?: string | undefined;
+  /** A client registered without an initial access token (open registration). */
+  readonly open?: boolean | undefined;
   readonly ip?: string | undefined;
   readonly userAgent?: string | undefined;
   readonly requestId?: string | undefined;

@@ -4,6 +4,7 @@
 import type { Config } from '../config/load.ts';
 import { AppsService } from './apps/apps-service.ts';
 import { ClientsService } from './apps/clients-service.ts';
+import { findClient, idTokenAlgOf } from './apps/clients.ts';
 import type { InputRules } from './admin/app-input.ts';
 import { createAuditLog, type AuditEvent, type AuditLog } from './audit.ts';
 import type { Clock } from './clock.ts';
@@ -95,6 +96,7 @@ export function composeServices(deps: ServiceDeps): Services {
   const documents = new SealedOidcStore(stores.oidc, config.keyEncryptionKey);
   const providerDeps: ProviderDeps = {
     clients,
+    rules,
     stores: { ...stores, oidc: documents },
     kek: config.keyEncryptionKey,
     cookieSecrets: config.cookieSecrets,
@@ -115,7 +117,10 @@ export function composeServices(deps: ServiceDeps): Services {
     logger,
     audit,
     // The client's own choice, as the engine signs its ID tokens.
-    signingAlgOf: (app) => String(clientMetadataOf(app, config.keyEncryptionKey).id_token_signed_response_alg),
+    signingAlgOf: (app, clientId) => {
+      const client = findClient(app, clientId);
+      return client ? idTokenAlgOf(client) : String(clientMetadataOf(app, config.keyEncryptionKey).id_token_signed_response_alg);
+    },
     es512: deps.es512,
     onAttempt: metrics.delivery('backchannel_logout'),
     options: deps.backchannel,

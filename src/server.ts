@@ -146,7 +146,7 @@ export function buildServer(deps: ServerDeps): Server {
       metrics: () => metrics.render(),
     }),
     admin: adminRouter({ apps, publicUrl: config.publicUrl, audit, rules: services.rules }),
-    clients: clientRouter({ apps, clients: services.clients, audit }),
+    clients: clientRouter({ apps, clients: services.clients, audit, rules: services.rules }),
     login: loginRouter({ registry, signIn: services.signIn, csrf: new Csrf(config.cookieSecrets, https) }),
     revokeAll: revokeAllRouter({ registry, documents: services.documents, backchannel: services.backchannel, audit }),
     adminSignOut: adminSignOutRouter({ apps, documents: services.documents, backchannel: services.backchannel, audit }),

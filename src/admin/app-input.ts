@@ -6,6 +6,7 @@ import type { AppChanges, AppEndpoints, ClientChoices, NewApp } from '../apps/ap
 import type { AppBranding } from '../apps/branding.ts';
 import { SIGNING_ALGS } from '../apps/client-options.ts';
 import type { AppRecord, AppSettings, SigningAlg, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import { parseOpenRegistration } from './open-registration-input.ts';
 import { endpointUriProblem, redirectUriProblem } from './redirect-uris.ts';
 import { BRANDING_INPUT_FIELDS, brandingFrom } from './branding-input.ts';
 
@@ -130,6 +131,8 @@ function endpointsFrom(input: Record<string, unknown>, rules: InputRules, remova
     if (typeof input.backchannel_logout_session_required !== 'boolean') throw invalidMetadata('backchannel_logout_session_required must be true or false.');
     out.backchannelLogoutSessionRequired = input.backchannel_logout_session_required;
   }
+  // null turns open registration off, at creation too (where it is off anyway).
+  if (input.open_registration !== undefined) out.openRegistration = parseOpenRegistration(input.open_registration) ?? (removable ? null : undefined);
   if (input.initiate_login_uri !== undefined) {
     out.initiateLoginUri = endpointUri(input.initiate_login_uri, 'initiate_login_uri', { httpLoopbackEndpoints: false }, removable);
   }
@@ -138,7 +141,7 @@ function endpointsFrom(input: Record<string, unknown>, rules: InputRules, remova
 
 const SETTING_FIELDS = Object.keys(SETTING_RANGES);
 const CHOICE_FIELDS = ['require_pkce', 'id_token_signed_response_alg', 'userinfo_signed_response_alg', 'introspection_signed_response_alg'];
-const ENDPOINT_FIELDS = ['backchannel_logout_uri', 'backchannel_logout_session_required', 'initiate_login_uri'];
+const ENDPOINT_FIELDS = ['backchannel_logout_uri', 'backchannel_logout_session_required', 'initiate_login_uri', 'open_registration'];
 export const CREATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS, ...BRANDING_INPUT_FIELDS];
 export const UPDATE_FIELDS = ['name', 'redirect_uris', 'post_logout_redirect_uris', ...CHOICE_FIELDS, ...ENDPOINT_FIELDS, ...SETTING_FIELDS, ...BRANDING_INPUT_FIELDS];
 

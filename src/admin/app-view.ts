@@ -1,4 +1,5 @@
 // The admin API's JSON shape of an app. Secrets and private keys are never part of it.
+import { openRegistrationView } from './open-registration-input.ts';
 import { issuerOf } from '../apps/app-paths.ts';
 import { settingsOf } from '../apps/app-settings.ts';
 import { requirePkceOf, signingOf } from '../apps/client-options.ts';
@@ -46,6 +47,7 @@ export function appView(app: AppRecord, publicUrl: string) {
     backchannel_logout_session_required: app.backchannelLogoutSessionRequired ?? false,
     initiate_login_uri: app.initiateLoginUri ?? null,
     ...brandingView(app),
+    open_registration: openRegistrationView(app.openRegistration),
     ...settingsOf(app.settings), // records created before a setting existed show its default
     keys: app.keys.map(keyView),
     created_at: new Date(app.createdAt).toISOString(),

@@ -1,12 +1,13 @@
 // The rules for a further client's metadata (RFC 7591 names), for the admin API and for
 // Dynamic Client Registration alike: the same redirect URI allowlist as an app's
 // (redirect-uris.ts), https for the URIs the hosted pages link to or show, the hosts an
-// initial access token's policy allows, and no front-channel logout. The engine then
+// initial access token's (or open registration's) policy allows, back-channel logout under
+// the same rules as the default client's, and no front-channel logout. The engine then
 // checks the rest (types, grant and response types, algorithms: engine.ts, A10).
 import { PosternError } from '../errors.ts';
 import type { ClientRecord } from '../storage/ports.ts';
 import { onAllowedHost } from '../apps/clients.ts';
-import { MAX_URIS } from './app-input.ts';
+import { MAX_URIS, type InputRules } from './app-input.ts';
 import { endpointUriProblem, redirectUriProblem } from './redirect-uris.ts';
 
 const invalid = (description: string) => new PosternError('bad_request', description);
@@ -39,22 +40,16 @@ const DISPLAY_URIS = ['logo_uri', 'client_uri', 'policy_uri', 'tos_uri'];
 
 /**
  * Throws invalid_redirect_uri or invalid_client_metadata, naming the field, unless
- * `metadata` passes Postern's own rules. `hosts`: the policy of the initial access token
- * the client is registered with, when it has one.
+ * `metadata` passes Postern's own rules. `hosts`: the policy the client is registered
+ * under (its initial access token's, or open registration's), when it has one.
  */
-export function checkClientMetadata(metadata: Record<string, unknown>, hosts: readonly string[] | undefined): void {
+export function checkClientMetadata(metadata: Record<string, unknown>, hosts: readonly string[] | undefined, rules: InputRules): void {
   for (const key of ['frontchannel_logout_uri', 'frontchannel_logout_session_required']) {
     if (metadata[key] !== undefined) {
       throw invalidMetadata(`${key} is not supported: front-channel logout depends on third-party cookies, which browsers block. Register backchannel_logout_uri instead.`);
     }
   }
-  // Postern's back-channel logout (src/logout/) tells the app's default client only, so a
-  // further client registering an endpoint would wait for logout tokens that never come.
-  for (const key of ['backchannel_logout_uri', 'backchannel_logout_session_required']) {
-    if (metadata[key] !== undefined) {
-      throw invalidMetadata(`${key} is supported on the app's default client only (PATCH /admin/apps/{id}); a further client is not sent logout tokens.`);
-    }
-  }
+  backchannelLogout(metadata, hosts, rules);
   const name = metadata.client_name;
   if (name !== undefined && (typeof name !== 'string' || name.trim().length < 1 || name.length > 100 || /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(name))) {
     throw invalidMetadata('client_name must be 1 to 100 characters, without control characters.');
@@ -66,6 +61,23 @@ export function checkClientMetadata(metadata: Record<string, unknown>, hosts: re
     const problem = value === undefined ? undefined : endpointUriProblem(value, false);
     if (problem) throw invalidMetadata(`${field} ${problem}.`);
   }
+}
+
+/**
+ * The default client's rules (app-input.ts): https, or http on a loopback host outside
+ * production. Postern itself posts to this URI, so under a registration policy it must be
+ * on the policy's hosts too: a client registered under a policy never makes Postern call
+ * a host the admin did not list.
+ */
+function backchannelLogout(metadata: Record<string, unknown>, hosts: readonly string[] | undefined, rules: InputRules): void {
+  const uri = metadata.backchannel_logout_uri;
+  if (uri !== undefined) {
+    const problem = endpointUriProblem(uri, rules.httpLoopbackEndpoints);
+    if (problem) throw invalidMetadata(`backchannel_logout_uri ${problem}.`);
+    if (hosts && !onAllowedHost(uri as string, hosts)) throw invalidMetadata(`backchannel_logout_uri must be on one of the hosts this registration allows (${hosts.join(', ')}).`);
+  }
+  const required = metadata.backchannel_logout_session_required;
+  if (required !== undefined && typeof required !== 'boolean') throw invalidMetadata('backchannel_logout_session_required must be true or false.');
 }
 
 function uriList(value: unknown, field: string, required: boolean, hosts: readonly string[] | undefined): void {
@@ -83,18 +95,18 @@ function uriList(value: unknown, field: string, required: boolean, hosts: readon
 }
 
 /** The body of POST /admin/apps/{id}/clients: its metadata, checked. */
-export function parseNewClient(body: unknown): Record<string, unknown> {
+export function parseNewClient(body: unknown, rules: InputRules): Record<string, unknown> {
   const metadata = asMetadata(body);
-  checkClientMetadata(metadata, undefined);
+  checkClientMetadata(metadata, undefined, rules);
   return metadata;
 }
 
 /** The body of PATCH …/clients/{clientId} merged onto the client's metadata: null removes a field. */
-export function parseClientChanges(body: unknown, current: ClientRecord): Record<string, unknown> {
+export function parseClientChanges(body: unknown, current: ClientRecord, rules: InputRules): Record<string, unknown> {
   const changes = asMetadata(body);
   const merged: Record<string, unknown> = { ...current.metadata, ...changes };
   for (const [key, value] of Object.entries(changes)) if (value === null) delete merged[key];
-  checkClientMetadata(merged, current.redirectUriHosts);
+  checkClientMetadata(merged, current.redirectUriHosts, rules);
   return merged;
 }
 
@@ -108,13 +120,13 @@ function asMetadata(body: unknown): Record<string, unknown> {
 }
 
 /** Hosts for an initial access token's policy: DNS names or IP literals, as the URL parser writes them. */
-export function parseHosts(value: unknown): string[] {
+export function parseHosts(value: unknown, field = 'policy.redirect_uri_hosts'): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_URIS) {
-    throw invalid(`policy.redirect_uri_hosts must be an array of 1 to ${MAX_URIS} host names.`);
+    throw invalid(`${field} must be an array of 1 to ${MAX_URIS} host names.`);
   }
   return value.map((host: unknown, i) => {
     const parsed = typeof host === 'string' && /^[A-Za-z0-9.[\]:-]{1,253}$/.test(host) ? URL.parse(`https://${host}/`) : null;
-    if (!parsed || parsed.hostname !== (host as string).toLowerCase() || parsed.port) throw invalid(`policy.redirect_uri_hosts[${i}] must be a host name such as app.example.com (no scheme, port or path).`);
+    if (!parsed || parsed.hostname !== (host as string).toLowerCase() || parsed.port) throw invalid(`${field}[${i}] must be a host name such as app.example.com (no scheme, port or path).`);
     return parsed.hostname;
   });
 }

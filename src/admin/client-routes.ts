@@ -10,6 +10,7 @@ import { readJson } from '../http/read-body.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { ADMIN_PREFIX, exactRouter } from '../http/request-path.ts';
 import { requireAdminGate } from './admin-auth.ts';
+import type { InputRules } from './app-input.ts';
 import { knownAppId } from './admin-routes.ts';
 import { parseClientChanges, parseHosts, parseNewClient } from './client-input.ts';
 import { clientView, defaultClientView, initialAccessTokenView } from './client-view.ts';
@@ -48,9 +49,9 @@ async function optionalJson(ctx: Parameters<typeof readJson>[0]): Promise<unknow
   return ctx.request.length || ctx.get('transfer-encoding') ? readJson(ctx) : undefined;
 }
 
-export function clientRouter(deps: { apps: AppsService; clients: ClientsService; audit: AuditLog }) {
+export function clientRouter(deps: { apps: AppsService; clients: ClientsService; audit: AuditLog; rules: InputRules }) {
   const router = exactRouter({ prefix: `${ADMIN_PREFIX}/apps` });
-  const { apps, clients, audit } = deps;
+  const { apps, clients, audit, rules } = deps;
 
   router.get('/:id/clients', requireAdminGate, async (ctx) => {
     const { app, clients: list } = await clients.list(knownAppId(ctx.params.id!));
@@ -59,7 +60,7 @@ export function clientRouter(deps: { apps: AppsService; clients: ClientsService;
 
   router.post('/:id/clients', requireAdminGate, async (ctx) => {
     const appId = knownAppId(ctx.params.id!);
-    const metadata = parseNewClient(await readJson(ctx));
+    const metadata = parseNewClient(await readJson(ctx), rules);
     const { client, secret } = await clients.add(appId, { metadata, origin: 'admin' });
     audit.record({ type: 'client.created', outcome: 'success', appId, clientId: client.clientId, ...requestInfo(ctx) });
     ctx.status = 201;
@@ -82,7 +83,7 @@ export function clientRouter(deps: { apps: AppsService; clients: ClientsService;
     const clientId = ctx.params.clientId!;
     const body = await readJson(ctx);
     const { client: current } = await clients.get(appId, clientId);
-    const { client } = await clients.update(appId, clientId, parseClientChanges(body, current));
+    const { client } = await clients.update(appId, clientId, parseClientChanges(body, current, rules));
     audit.record({ type: 'client.updated', outcome: 'success', appId, clientId, ...requestInfo(ctx) });
     ctx.body = clientView(client);
   });

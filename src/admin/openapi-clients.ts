@@ -39,8 +39,12 @@ const metadataProperties: Record<(typeof CLIENT_FIELDS)[number], Schema> = {
   id_token_signed_response_alg: { ...alg, description: 'Keys for it are added to the app in the same write.' },
   userinfo_signed_response_alg: alg,
   introspection_signed_response_alg: alg,
-  backchannel_logout_uri: { type: 'string', description: "Refused (invalid_client_metadata): back-channel logout tells the app's default client only." },
-  backchannel_logout_session_required: { type: 'boolean', description: 'Refused, as backchannel_logout_uri.' },
+  backchannel_logout_uri: {
+    type: 'string',
+    description:
+      "Back-Channel Logout 1.0: where Postern posts this client's logout tokens (audience: this client_id) when a session that signed in to it ends. https (http on a loopback host outside production); under a registration policy, on one of its hosts.",
+  },
+  backchannel_logout_session_required: { type: 'boolean', description: 'Every logout token for this client carries sid; default false.' },
   initiate_login_uri: { type: 'string' },
   logo_uri: { type: 'string', description: 'https; shown on the hosted login page.' },
   client_uri: { type: 'string' },
@@ -64,7 +68,11 @@ const client = {
   properties: {
     client_id: { type: 'string' },
     default: { type: 'boolean', description: "true for the app's own client (client_id = app id), changed through PATCH /admin/apps/{id}." },
-    origin: { type: 'string', enum: ['app', 'admin', 'registration'], description: 'app: the default client; admin: this API; registration: RFC 7591.' },
+    origin: {
+      type: 'string',
+      enum: ['app', 'admin', 'registration', 'open_registration'],
+      description: "app: the default client; admin: this API; registration: RFC 7591 with an initial access token; open_registration: RFC 7591 without one, under the app's open_registration policy.",
+    },
     redirect_uri_hosts: { type: 'array', items: { type: 'string' }, description: 'The hosts its redirect URIs must be on (its initial access token policy).' },
     previous_secret_expires_at: { ...dateTime, description: 'Until when the secret before the last rotation still works.' },
     created_at: dateTime,

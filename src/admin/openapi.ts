@@ -12,6 +12,7 @@ import type { AppSettings } from '../storage/ports.ts';
 import { AUTH_METHODS, MAX_URIS } from './app-input.ts';
 import { BRANDING_SCHEMAS } from './branding-input.ts';
 import { MAX_LIMIT } from './audit-query.ts';
+import { openRegistrationSchema } from './open-registration-input.ts';
 import { ACCESS_TOKEN_TTL_RANGE, DEFAULT_ACCESS_TOKEN_TTL, MAX_RESOURCES, MAX_SCOPES } from '../apps/api-resources.ts';
 import { MAX_SCOPE_LENGTH } from './resource-input.ts';
 
@@ -89,6 +90,7 @@ const commonInputs = {
     maxLength: 2000,
     description: 'Published in the client metadata for third-party-initiated login; https only; never called by Postern.',
   },
+  open_registration: openRegistrationSchema,
   ...settingInputs,
   ...BRANDING_SCHEMAS.inputs,
 };
@@ -174,6 +176,7 @@ const appProperties = {
   backchannel_logout_session_required: { type: 'boolean' },
   initiate_login_uri: { type: ['string', 'null'] },
   ...BRANDING_SCHEMAS.view,
+  open_registration: openRegistrationSchema,
   ...Object.fromEntries(SETTING_FIELDS.map((field) => [field, { type: 'integer', description: SETTING_DESCRIPTIONS[field] }])),
   keys: { type: 'array', items: ref('Key') },
   created_at: dateTime,
@@ -269,6 +272,7 @@ const auditPage = {
           client_id: { type: 'string' },
           email: { type: 'string' },
           reason: { type: 'string' },
+          open: { type: 'boolean', description: 'client.registered: registered without an initial access token (open registration).' },
           ip: { type: 'string' },
           user_agent: { type: 'string' },
           request_id: { type: 'string' },

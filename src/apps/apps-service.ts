@@ -17,7 +17,7 @@ import {
   untilPropagated,
   type KeyMaker,
 } from '../keys/key-ring.ts';
-import type { AppRecord, AppSettings, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import type { AppRecord, AppSettings, OpenRegistrationPolicy, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { checkSettings } from './app-settings.ts';
 import { BRANDING_FIELDS, type AppBranding } from './branding.ts';
 import { checkClientOptions, DEFAULT_ID_TOKEN_ALG } from './client-options.ts';
@@ -36,6 +36,8 @@ export interface AppEndpoints {
   readonly backchannelLogoutUri?: string | undefined;
   readonly backchannelLogoutSessionRequired?: boolean | undefined;
   readonly initiateLoginUri?: string | undefined;
+  /** Registration without an initial access token, under this policy (oidc/open-registration.ts). */
+  readonly openRegistration?: OpenRegistrationPolicy | undefined;
 }
 
 /** A new app, as validated by the caller. */
@@ -73,6 +75,7 @@ const OPTION_FIELDS = [
   'backchannelLogoutSessionRequired',
   'initiateLoginUri',
   ...(Object.keys(BRANDING_FIELDS) as (keyof AppBranding)[]),
+  'openRegistration',
 ] as const;
 
 /**

@@ -38,6 +38,19 @@ export interface NewClient {
   readonly initialAccessTokenHash?: string;
 }
 
+/** Why open registration refuses a client, judged in the write that would store it. */
+function openRegistrationRefusal(app: AppRecord, metadata: Record<string, unknown>): PosternError | undefined {
+  const policy = app.openRegistration;
+  if (!policy) return new PosternError('unauthenticated', 'Registration needs an initial access token: open registration is off for this app.');
+  const type = needsSecret(metadata) ? 'confidential' : 'public';
+  if (!policy.clientTypes.includes(type)) {
+    return new PosternError('invalid_client_metadata', `Open registration registers ${policy.clientTypes.join(' and ')} clients only (token_endpoint_auth_method).`);
+  }
+  const open = (app.clients ?? []).filter((c) => c.origin === 'open_registration').length;
+  if (open >= policy.maxClients) return new PosternError('conflict', `Open registration is full: this app has its ${policy.maxClients} openly registered clients.`);
+  return undefined;
+}
+
 export interface NewInitialAccessToken {
   readonly expiresIn: number;
   readonly maxUses: number;
@@ -92,13 +105,16 @@ export class ClientsService {
       if (clients.length >= MAX_CLIENTS_PER_APP) {
         throw new PosternError('conflict', `An app has at most ${MAX_CLIENTS_PER_APP} clients besides its default one; delete one first.`);
       }
+      const refused = input.origin === 'open_registration' ? openRegistrationRefusal(current, metadata) : undefined;
+      if (refused) throw refused;
       const spent = input.initialAccessTokenHash === undefined ? undefined : this.#spend(current, input.initialAccessTokenHash);
+      const hosts = input.origin === 'open_registration' ? current.openRegistration!.redirectUriHosts : spent?.redirectUriHosts;
       record = {
         clientId,
         metadata,
         ...(secret !== undefined && { encryptedClientSecret: encryptSecret(this.#deps.kek, secret, clientSecretContext(appId, clientId)) }),
         origin: input.origin,
-        ...(spent?.redirectUriHosts && { redirectUriHosts: spent.redirectUriHosts }),
+        ...(hosts && { redirectUriHosts: hosts }),
         createdAt: now,
         updatedAt: now,
       };

@@ -5,6 +5,7 @@
 import type { ClientDisplay } from './branding.ts';
 import { clientSecretContext, decryptSecret, deriveKey, keyedHash } from '../keys/encryption.ts';
 import type { AppRecord, ClientRecord, InitialAccessTokenRecord, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import { DEFAULT_ID_TOKEN_ALG } from './client-options.ts';
 
 /** Clients beyond the default one: every client lives in its app's record, which stays small. */
 export const MAX_CLIENTS_PER_APP = 50;
@@ -62,6 +63,26 @@ export function credentialsOf(app: AppRecord, clientId: string, kek: Buffer, now
     secret: open(client.encryptedClientSecret),
     previousSecret: stillValid(client.previousSecretExpiresAt) ? open(client.previousEncryptedSecret) : undefined,
   };
+}
+
+/** Where a client hears of ended sessions (Back-Channel Logout 1.0), as registered now; undefined: no such client. */
+export interface BackchannelTarget {
+  readonly uri: string | undefined;
+  readonly sessionRequired: boolean;
+}
+
+export function backchannelTargetOf(app: AppRecord, clientId: string): BackchannelTarget | undefined {
+  if (isDefaultClient(app, clientId)) return { uri: app.backchannelLogoutUri, sessionRequired: app.backchannelLogoutSessionRequired === true };
+  const metadata = findClient(app, clientId)?.metadata;
+  if (!metadata) return undefined;
+  const uri = metadata.backchannel_logout_uri;
+  return { uri: typeof uri === 'string' ? uri : undefined, sessionRequired: metadata.backchannel_logout_session_required === true };
+}
+
+/** The algorithm a further client's ID tokens are signed with: its own choice, or the engine's default for clients. */
+export function idTokenAlgOf(client: ClientRecord): string {
+  const alg = client.metadata.id_token_signed_response_alg;
+  return typeof alg === 'string' ? alg : DEFAULT_ID_TOKEN_ALG;
 }
 
 /**

@@ -17,7 +17,7 @@ export const LOGOUT_TOKEN_TTL = 120;
 
 export interface LogoutTokenClaims {
   readonly issuer: string;
-  /** The app's client_id: the only audience. */
+  /** The client_id of the client told: the only audience. */
   readonly clientId: string;
   /** The account (`sub` of its ID tokens). */
   readonly subject: string;

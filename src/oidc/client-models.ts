@@ -7,8 +7,10 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../clock.ts';
 import { findClient, initialAccessTokenHash, registeredMetadataOf, usableInitialAccessToken } from '../apps/clients.ts';
 import type { ClientsService } from '../apps/clients-service.ts';
+import type { InputRules } from '../admin/app-input.ts';
 import type { AppRecord } from '../storage/ports.ts';
 import { asEngineError, initialAccessTokenPayload, registeringWith, unavailable } from './engine.ts';
+import { isOpenRegistration } from './open-registration.ts';
 
 /** The one registration policy (registration.ts): every initial access token names it, so every registration and update runs it. */
 export const REGISTRATION_POLICY = 'postern';
@@ -18,6 +20,8 @@ export interface ClientModelDeps {
   readonly kek: Buffer;
   readonly clock: Clock;
   readonly clients: ClientsService;
+  /** The rules for the URIs a registered client gives (admin/client-input.ts). */
+  readonly rules: InputRules;
   /** The app's record as stored now. */
   readonly storedApp: () => Promise<AppRecord | undefined>;
 }
@@ -46,6 +50,9 @@ export function clientAdapter(deps: ClientModelDeps): Adapter {
       try {
         if (app && findClient(app, id)) {
           await clients.update(appId, id, metadata);
+        } else if (isOpenRegistration(token)) {
+          // No token to spend: the write checks the app's open registration policy instead.
+          await clients.add(appId, { metadata, origin: 'open_registration', clientId: id, secret: metadata.client_secret as string | undefined });
         } else {
           // Without a token (never: the engine asks for one) the empty hash matches none.
           const tokenHash = token === undefined ? '' : initialAccessTokenHash(kek, token);
@@ -66,10 +73,11 @@ export function clientAdapter(deps: ClientModelDeps): Adapter {
   };
 }
 
-/** Model `InitialAccessToken` (A22): minted by the admin API only, found by its value. */
+/** Model `InitialAccessToken` (A22): minted by the admin API, found by its value; or an open registration's one-time value (A40). */
 export function initialAccessTokenAdapter(deps: ClientModelDeps): Adapter {
   return {
     async find(token: string) {
+      if (isOpenRegistration(token)) return initialAccessTokenPayload(token, [REGISTRATION_POLICY]) as AdapterPayload;
       const app = await deps.storedApp().catch(unavailable);
       const found = app && usableInitialAccessToken(app, initialAccessTokenHash(deps.kek, token), deps.clock.now());
       return found && (initialAccessTokenPayload(token, [REGISTRATION_POLICY]) as AdapterPayload);

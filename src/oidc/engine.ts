@@ -394,14 +394,20 @@ export interface ClientSession {
  * removes (their documents), the sign-out confirmation from the session of its cookie.
  */
 export function clientSession(session: unknown, clientId: string): ClientSession | undefined {
-  const { accountId, authorizations } = (session ?? {}) as { accountId?: unknown; authorizations?: Record<string, { sid?: unknown } | undefined> };
-  const sid = authorizations?.[clientId]?.sid;
-  return typeof accountId === 'string' && typeof sid === 'string' ? { accountId, sid } : undefined;
+  const found = signedInClients(session).find((c) => c.clientId === clientId);
+  return found && { accountId: found.accountId, sid: found.sid };
 }
 
-/** Before the engine runs: the client's part of the session this sign-out confirmation would end. */
-export async function confirmingSignOutOf(ctx: Context, provider: Provider, clientId: string): Promise<ClientSession | undefined> {
-  return clientSession(await sessionOfCookie(ctx, provider), clientId);
+/** A19: every client signed in through the session, each with its sid. */
+export function signedInClients(session: unknown): (ClientSession & { clientId: string })[] {
+  const { accountId, authorizations } = (session ?? {}) as { accountId?: unknown; authorizations?: Record<string, { sid?: unknown } | undefined> };
+  if (typeof accountId !== 'string' || typeof authorizations !== 'object' || authorizations === null) return [];
+  return Object.entries(authorizations).flatMap(([clientId, part]) => (typeof part?.sid === 'string' ? [{ clientId, accountId, sid: part.sid }] : []));
+}
+
+/** Before the engine runs: every client's part of the session this sign-out confirmation could end. */
+export async function confirmingSignOut(ctx: Context, provider: Provider): Promise<(ClientSession & { clientId: string })[]> {
+  return signedInClients(await sessionOfCookie(ctx, provider));
 }
 
 /**
@@ -665,6 +671,38 @@ export const CLIENT_MODEL = 'Client';
  * `Provider.ctx.oidc.entities.InitialAccessToken` is the token found.
  */
 export const INITIAL_ACCESS_TOKEN_MODEL = 'InitialAccessToken';
+
+/**
+ * A39 Back-channel logout metadata without the engine's sender. With
+ * `features.backchannelLogout` off (Postern delivers logout tokens itself, with retries:
+ * logout/backchannel-logout.ts), the engine drops `backchannel_logout_uri` and
+ * `backchannel_logout_session_required` from a registration as unrecognized metadata.
+ * Listed in `extraClientMetadata.properties` it keeps them in the client's metadata
+ * (`client.metadata()`): the registration response and RFC 7592 read echo them, the
+ * `Client` adapter's upsert receives them, and Postern's registration policy has checked
+ * them first (admin/client-input.ts); the engine itself never posts to them, since its
+ * sender runs only with the feature on.
+ */
+export const BACKCHANNEL_CLIENT_METADATA = ['backchannel_logout_uri', 'backchannel_logout_session_required'];
+
+/**
+ * A40 Open registration through the initial-access-token path. The registration endpoint
+ * reads its Bearer token from the request's Authorization header when its route runs,
+ * after the middleware of `provider.use`, and looks it up with the adapter of model
+ * `InitialAccessToken` (A22) while `Provider.ctx` is that request's context. So a
+ * token-less registration an app allows (open-registration.ts) is given a value only that
+ * request carries, which the adapter answers with the one policy: the engine runs
+ * registration policies only for an adapter-backed initial access token (A22), and this
+ * way an open registration is held to them like any other.
+ */
+export function presentOneTimeToken(ctx: Context, token: string): void {
+  ctx.request.headers.authorization = `Bearer ${token}`;
+}
+
+/** A40: the request the engine is handling now (undefined outside one). */
+export function engineRequest(): object | undefined {
+  return Provider.ctx;
+}
 
 /** The initial access token (its value) the request being handled registers a client with; undefined outside a registration. */
 export function registeringWith(): string | undefined {

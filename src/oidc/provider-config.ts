@@ -22,6 +22,7 @@ import type { Clock } from '../clock.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ErrorPage } from '../http/error-handler.ts';
 import type { ClientsService } from '../apps/clients-service.ts';
+import type { InputRules } from '../admin/app-input.ts';
 import { clientAdapter, initialAccessTokenAdapter, type ClientModelDeps } from './client-models.ts';
 import { CLIENT_MODEL, INITIAL_ACCESS_TOKEN_MODEL } from './engine.ts';
 import { registrationFeatures } from './registration.ts';
@@ -43,6 +44,8 @@ export interface ProviderDeps {
   readonly metrics: Metrics;
   /** The apps' further clients and initial access tokens (registration.ts, client-models.ts). */
   readonly clients: ClientsService;
+  /** The rules for the URIs a registered client gives, the same as the admin API's. */
+  readonly rules: InputRules;
   /** The hosted pages' look for the engine's own pages (HTML; the views escape). */
   readonly pages: Pick<typeof PageViews, 'errorPage' | 'logoutPage' | 'signedOutPage' | 'formPostPage'>;
   /**
@@ -77,7 +80,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     { reuseInterval: settings.refresh_token_reuse_interval, maxLifetime: settings.refresh_token_max_ttl },
     () => deps.metrics.refreshReplayed(app.id),
   );
-  const models: ClientModelDeps = { appId: app.id, kek: deps.kek, clock: deps.clock, clients: deps.clients, storedApp: () => deps.stores.apps.get(app.id) };
+  const models: ClientModelDeps = { appId: app.id, kek: deps.kek, clock: deps.clock, clients: deps.clients, rules: deps.rules, storedApp: () => deps.stores.apps.get(app.id) };
   const clients = clientAdapter(models);
   const initialAccessTokens = initialAccessTokenAdapter(models);
   return {

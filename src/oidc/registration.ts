@@ -1,7 +1,7 @@
 // Dynamic Client Registration (RFC 7591) and its management (RFC 7592) at each app's
 // issuer: `{issuer}/reg`, advertised in discovery as registration_endpoint. Registration
-// needs an initial access token the admin minted (POST /admin/apps/{id}/initial-access-tokens);
-// open registration is not offered. The engine does the protocol (A22); Postern's part is
+// needs an initial access token the admin minted (POST /admin/apps/{id}/initial-access-tokens),
+// unless the app enabled open registration with a policy (open-registration.ts). The engine does the protocol (A22); Postern's part is
 // the one policy every token names, which holds a registered client to the same rules as
 // one the admin creates (admin/client-input.ts) and to its token's redirect URI hosts, at
 // registration and at every update, and the models that keep clients in the app's record
@@ -12,12 +12,15 @@ import { newClientId } from '../apps/clients-service.ts';
 import { checkClientMetadata } from '../admin/client-input.ts';
 import { REGISTRATION_POLICY, type ClientModelDeps } from './client-models.ts';
 import { asEngineError, registeringWith, unavailable } from './engine.ts';
+import { isOpenRegistration } from './open-registration.ts';
 
-/** The hosts the client's redirect URIs must be on: its token's policy at registration, the policy kept with the client at an update. */
+/** The hosts the client's URIs must be on: its token's (or open registration's) policy at registration, the policy kept with the client at an update. */
 async function allowedHosts(ctx: KoaContextWithOIDC, deps: ClientModelDeps): Promise<readonly string[] | undefined> {
   const app = await deps.storedApp().catch(unavailable);
   if (!app) return undefined;
   const token = registeringWith();
+  // Open registration with its policy turned off meanwhile: no host is allowed (and the write refuses it anyway).
+  if (isOpenRegistration(token)) return app.openRegistration?.redirectUriHosts ?? [];
   if (token !== undefined) {
     const hash = initialAccessTokenHash(deps.kek, token);
     return app.initialAccessTokens?.find((t) => t.tokenHash === hash)?.redirectUriHosts;
@@ -36,7 +39,7 @@ export function registrationFeatures(deps: ClientModelDeps) {
       policies: {
         async [REGISTRATION_POLICY](ctx: KoaContextWithOIDC, properties: Record<string, unknown>) {
           try {
-            checkClientMetadata(properties, await allowedHosts(ctx, deps));
+            checkClientMetadata(properties, await allowedHosts(ctx, deps), deps.rules);
           } catch (err) {
             asEngineError(err);
           }

@@ -8,6 +8,7 @@ import type { Configuration } from 'oidc-provider';
 import { DEFAULT_ID_TOKEN_ALG, SIGNING_ALGS } from '../apps/client-options.ts';
 import type { SigningAlg } from '../storage/ports.ts';
 import { loadFirstPartyGrant } from './first-party-grant.ts';
+import { BACKCHANNEL_CLIENT_METADATA } from './engine.ts';
 
 /**
  * How clients authenticate, at the token endpoint and at every other endpoint that
@@ -72,6 +73,8 @@ export function sharedConfiguration() {
       id_token_signed_response_alg: DEFAULT_ID_TOKEN_ALG,
       token_endpoint_auth_method: 'none',
     },
+    // Kept in a registered client's metadata for Postern's own back-channel logout (engine.ts, A39).
+    extraClientMetadata: { properties: [...BACKCHANNEL_CLIENT_METADATA] },
     enabledJWA: signingAlgorithms(SIGNING_ALGS),
     routes: {
       authorization: AUTHORIZATION_PATH,

@@ -1,12 +1,12 @@
 // Signing an account out of one app: every grant (so every refresh and access token) and
-// every session of the account there ends, and the app's back end hears of each session
-// that ended (back-channel logout, with the sid its ID tokens carried: engine.ts, A19).
+// every session of the account there ends, and the back end of each client a session had
+// signed in to hears of it (back-channel logout, with the sid its ID tokens carried: engine.ts, A19).
 // "Sign out everywhere" (revoke-all.ts) and the admin's sign-out (admin/sign-out-routes.ts)
 // both do exactly this.
 import type { RequestInfo } from '../audit.ts';
 import type { BackchannelLogout, LogoutTrigger } from '../logout/backchannel-logout.ts';
 import type { AppRecord, OidcStore } from '../storage/ports.ts';
-import { clientSession } from './engine.ts';
+import { signedInClients } from './engine.ts';
 
 export interface SignOutDeps {
   /** The engine's documents as Postern reads them (sealed: keys/sealed-oidc-store.ts). */
@@ -17,17 +17,16 @@ export interface SignOutDeps {
 export interface SignedOut {
   readonly grants: number;
   readonly sessions: number;
-  /** Back-channel logout notifications queued for the app. */
+  /** Back-channel logout notifications queued for the app's clients. */
   readonly notified: number;
 }
 
 export async function signOutAccount(deps: SignOutDeps, app: AppRecord, accountId: string, trigger: LogoutTrigger, context: RequestInfo): Promise<SignedOut> {
   const removed = await deps.documents.destroyByAccount(app.id, accountId);
-  const sids = removed.sessions.flatMap((session) => clientSession(session.payload, app.id)?.sid ?? []);
   const notified = await deps.backchannel.sessionsEnded({
     app,
     accountId,
-    sids,
+    signedIn: removed.sessions.flatMap((session) => signedInClients(session.payload)),
     // Grants were revoked, so the app held tokens: it may keep a session of its own on them.
     orEverySession: removed.grants > 0,
     trigger,

@@ -157,8 +157,20 @@ export interface AppRecord {
   readonly supportUri?: string | undefined;
   /** The language of pages and mail when neither the app's request nor the browser names one we have; absent: en. */
   readonly defaultLanguage?: Language | undefined;
+  /** Dynamic Client Registration without an initial access token, under this policy; absent: off. */
+  readonly openRegistration?: OpenRegistrationPolicy | undefined;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/** What open registration may register (src/oidc/open-registration.ts). */
+export interface OpenRegistrationPolicy {
+  /** Hosts every redirect, post-logout and back-channel logout URI must be on. */
+  readonly redirectUriHosts: readonly string[];
+  /** Clients registered this way that may exist at once. */
+  readonly maxClients: number;
+  /** `public`: token_endpoint_auth_method none; `confidential`: a client secret. */
+  readonly clientTypes: readonly ('public' | 'confidential')[];
 }
 
 /**
@@ -176,7 +188,8 @@ export interface ClientRecord {
   /** The secret before the last rotation, accepted until `previousSecretExpiresAt` (epoch ms). */
   readonly previousEncryptedSecret?: string;
   readonly previousSecretExpiresAt?: number;
-  readonly origin: 'admin' | 'registration';
+  /** open_registration: registered without an initial access token, under the app's open registration policy. */
+  readonly origin: 'admin' | 'registration' | 'open_registration';
   /** Hosts its redirect URIs must be on (policy of the initial access token it was registered with). */
   readonly redirectUriHosts?: readonly string[];
   readonly createdAt: number;

@@ -2,6 +2,7 @@
 // authorization and end-session endpoints, the re-check of redirect URIs when a sign-in or
 // sign-out finishes, back-channel logout after a sign-out, the rewrite for offline_access,
 // the registered client authentication method, introspection of JWT access tokens, and its events in the audit trail.
+import { openRegistration, OPEN_REGISTRATION_WINDOW_SECONDS, OPEN_REGISTRATIONS_PER_IP } from '../oidc/open-registration.ts';
 import Provider from 'oidc-provider';
 import { issuerOf } from '../apps/app-paths.ts';
 import type { AuditLog } from '../audit.ts';
@@ -24,6 +25,12 @@ export function createProvider(app: AppRecord, publicUrl: string, deps: Provider
   // First: posted parameters become the query before anything reads it.
   provider.use(postedRequests({ appId: app.id, issuer, documents: deps.stores.oidc }));
   provider.use(formPostInOurLook(app, deps.pages.formPostPage));
+  provider.use(
+    openRegistration({
+      storedApp: () => deps.stores.apps.get(app.id),
+      limiter: deps.stores.rateLimiter('open-registration', OPEN_REGISTRATIONS_PER_IP, OPEN_REGISTRATION_WINDOW_SECONDS),
+    }),
+  );
   provider.use(recheckRedirects(provider, { app, audit, pages: deps.pages }));
   provider.use(tellAppOfSignOut(provider, app, backchannel));
   provider.use(offlineAccessImpliesConsent);

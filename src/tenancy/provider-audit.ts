@@ -1,6 +1,7 @@
 // The engine's own events (token grants, revocations, logouts, errors) in the audit trail,
 // through oidc-provider's documented event emitter and middleware stack; and tokens issued
 // by grant type in the metrics (the audit event does not keep the grant type).
+import { registeredOpenly } from '../oidc/open-registration.ts';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { AuditEvent, AuditLog } from '../audit.ts';
@@ -47,7 +48,8 @@ export function auditProvider(provider: Provider, appId: string, audit: AuditLog
   });
   // Dynamic Client Registration (RFC 7591) and management (RFC 7592); the admin API's
   // changes to clients are audited by its routes, under the same types.
-  const registration = (type: string) => (ctx: unknown, client: { clientId: string }) => record({ type, outcome: 'success', appId, ...contextOf(ctx), clientId: client.clientId });
+  const registration = (type: string) => (ctx: unknown, client: { clientId: string }) =>
+    record({ type, outcome: 'success', appId, ...contextOf(ctx), clientId: client.clientId, ...(registeredOpenly(ctx) && { open: true }) });
   provider.on('registration_create.success', registration('client.registered'));
   provider.on('registration_update.success', registration('client.updated'));
   provider.on('registration_delete.success', registration('client.deleted'));

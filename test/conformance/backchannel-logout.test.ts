@@ -306,7 +306,7 @@ describe('conformance: back-channel logout with its own retry schedule and deadl
     await h.server.backchannel.idle();
     await h.server.audit.flushed();
     const outcomes = audits(h).filter((a) => a.email === 'uri-removed@example.com' && String(a.type).startsWith('logout.backchannel'));
-    expect(outcomes.map((a) => [a.type, a.reason])).to.deep.equal([['logout.backchannel_failed', 'rp_logout: the app no longer has a backchannel_logout_uri']]);
+    expect(outcomes.map((a) => [a.type, a.reason])).to.deep.equal([['logout.backchannel_failed', 'rp_logout: the client no longer has a backchannel_logout_uri']]);
     expect(rp.received.length, 'no attempt after the removal').to.be.below(4);
   });
 

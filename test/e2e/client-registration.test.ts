@@ -109,7 +109,7 @@ describe('Dynamic Client Registration (RFC 7591, RFC 7592)', () => {
       [{ redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata', /jwks|token_endpoint_auth_method/],
       [{ redirect_uris: ['https://app.example.com/cb'], grant_types: ['client_credentials'] }, 'invalid_client_metadata', /grant_types/],
       [{ redirect_uris: ['https://app.example.com/cb'], client_name: 'a\u202Eb' }, 'invalid_client_metadata', /client_name/],
-      [{ redirect_uris: ['https://app.example.com/cb'], backchannel_logout_uri: 'https://app.example.com/bc' }, 'invalid_client_metadata', /default client only/],
+      [{ redirect_uris: ['https://app.example.com/cb'], backchannel_logout_uri: 'https://evil.example.net/bc' }, 'invalid_client_metadata', /backchannel_logout_uri must be on one of the hosts/],
     ];
     for (const [metadata, error, description] of cases) {
       const res = await register(metadata, token);

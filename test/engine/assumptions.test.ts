@@ -13,7 +13,8 @@ import { clientMetadataOf } from '../../src/oidc/client-metadata.ts';
 import {
   clientSession,
   CLIENT_MODEL,
-  confirmingSignOutOf,
+  confirmingSignOut,
+  presentOneTimeToken,
   endedAtConfirmation,
   ENGINE_BODY_LIMIT,
   engineCorsHeaders,
@@ -1013,13 +1014,61 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
     });
   });
 
+  describe('A39: back-channel logout metadata of a registered client is kept, with the engine\'s own sender off', () => {
+    const e = new Engine();
+    before(() => e.start());
+    after(() => e.stop());
+
+    it('echoes backchannel_logout_uri and _session_required at registration and RFC 7592 read, and hands them to the adapter', async () => {
+      const { token } = await providerDeps(e.stores).clients.mintInitialAccessToken(e.app.id, { expiresIn: 600, maxUses: 1 });
+      const metadata = { redirect_uris: [REDIRECT_URI], backchannel_logout_uri: 'https://bc.example.com/logout', backchannel_logout_session_required: true };
+      const res = await fetch(`${e.issuer}${REGISTRATION_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(metadata),
+      });
+      const body = (await res.json()) as Record<string, string>;
+      expect(res.status, JSON.stringify(body)).to.equal(201);
+      expect(body).to.include({ backchannel_logout_uri: metadata.backchannel_logout_uri, backchannel_logout_session_required: true });
+      const stored = (await e.stores.apps.get(e.app.id))?.clients?.find((c) => c.clientId === body.client_id);
+      expect(stored?.metadata).to.include({ backchannel_logout_uri: metadata.backchannel_logout_uri, backchannel_logout_session_required: true });
+      const read = await fetch(body.registration_client_uri!, { headers: { authorization: `Bearer ${body.registration_access_token}` } });
+      expect(await read.json()).to.include({ backchannel_logout_uri: metadata.backchannel_logout_uri });
+    });
+  });
+
+  describe('A40: the registration endpoint reads the Bearer token a middleware before it presented', () => {
+    const e = new Engine();
+    let presented = '';
+    before(() =>
+      e.start({
+        front: (engine) => async (ctx) => {
+          if (presented && ctx.get('authorization') === '') presentOneTimeToken(ctx, presented);
+          await engine(ctx);
+        },
+      }),
+    );
+    after(() => e.stop());
+
+    it('registers a token-less request with the value presented for it, runs the policy, and stores the client', async () => {
+      const register = (metadata: Record<string, unknown>) =>
+        fetch(`${e.issuer}${REGISTRATION_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(metadata) });
+      expect((await register({ redirect_uris: [REDIRECT_URI] })).status, 'nothing presented').to.equal(401);
+      presented = (await providerDeps(e.stores).clients.mintInitialAccessToken(e.app.id, { expiresIn: 600, maxUses: 5 })).token;
+      expect((await register({ redirect_uris: ['javascript:alert(1)'] })).status, 'the policy runs').to.equal(400);
+      const res = await register({ redirect_uris: [REDIRECT_URI] });
+      expect(res.status).to.equal(201);
+      expect((await e.stores.apps.get(e.app.id))?.clients ?? []).to.have.length(1);
+    });
+  });
+
   describe('A19, A20: a session holds each client\'s sid, and a sign-out confirmation shows what it ended', () => {
     const e = new Engine();
     const seen: { before: ClientSession; ended: boolean }[] = [];
     before(() => e.start({
       front: (engine) => async (ctx) => {
         const path = ctx.path.slice(appPath(e.app.id).length);
-        const before = isSignOutConfirmation(ctx, path) ? await confirmingSignOutOf(ctx, e.provider, e.app.id) : undefined;
+        const before = isSignOutConfirmation(ctx, path) ? (await confirmingSignOut(ctx, e.provider)).flatMap(({ clientId, ...part }) => (clientId === e.app.id ? [part] : []))[0] : undefined;
         await engine(ctx);
         if (before) seen.push({ before, ended: endedAtConfirmation(ctx, before, e.app.id) });
       },

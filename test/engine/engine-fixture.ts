@@ -81,6 +81,7 @@ const metrics = new Metrics({ lag: { lagMs: () => 0 }, outboxes: {} });
 export function providerDeps(stores: Stores): ProviderDeps {
   const apps = new AppsService({ stores, clock: systemClock, kek: KEK, validateClient: async () => {}, changed: async () => {} });
   return {
+    rules: { httpLoopbackEndpoints: true },
     clients: new ClientsService({ apps, clock: systemClock, kek: KEK, validateMetadata: (m) => validateClientMetadata(m as Parameters<typeof validateClientMetadata>[0]) }),
     metrics,
     stores,

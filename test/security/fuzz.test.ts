@@ -46,6 +46,19 @@ const appFields = {
   magic_link_ttl: field(seconds(60, 86_400)),
   refresh_token_idle_ttl: field(seconds(60, 604_800)),
   refresh_token_max_ttl: field(seconds(604_800, 31_536_000)),
+  open_registration: field(
+    fc.oneof(
+      fc.constant(null),
+      fc.record(
+        {
+          redirect_uri_hosts: field(fc.array(fc.oneof(fc.constantFrom('app.example.com', '127.0.0.1', 'APP.example.com', 'app.example.com:443', 'https://app.example.com'), hostileString), { maxLength: 3 })),
+          max_clients: field(seconds(0, 60)),
+          client_types: field(fc.array(fc.constantFrom('public', 'confidential', 'Public', ''), { maxLength: 3 })),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+  ),
 };
 const createFields = { ...appFields, token_endpoint_auth_method: field(fc.constantFrom('none', 'client_secret_basic', 'client_secret_post')) };
 const createShape = fc.oneof(

@@ -95,6 +95,20 @@ describe('logout metadata in the admin API (development)', function () {
     expect((await h.admin('GET', `/admin/apps/${app.app_id}`)).body.backchannel_logout_uri).to.equal('https://rp.example.com/keep');
   });
 
+  it("a further client's back-channel logout URI passes the same rules: hostile ones refused on create and on PATCH, the stored one kept", async () => {
+    const app = await h.createApp();
+    const clients = `/admin/apps/${app.app_id}/clients`;
+    const kept = await h.admin('POST', clients, { redirect_uris: [REDIRECT_URI], backchannel_logout_uri: 'https://rp.example.com/keep' });
+    expect(kept.status).to.equal(201);
+    for (const [uri, reason] of HOSTILE_BACKCHANNEL) {
+      const label = JSON.stringify(uri).slice(0, 80);
+      expectRefused(await h.admin('POST', clients, { redirect_uris: [REDIRECT_URI], backchannel_logout_uri: uri }), 'backchannel_logout_uri', reason, `client create ${label}`);
+      expectRefused(await h.admin('PATCH', `${clients}/${kept.body.client_id}`, { backchannel_logout_uri: uri }), 'backchannel_logout_uri', reason, `client PATCH ${label}`);
+    }
+    expect((await h.admin('GET', clients)).body.clients).to.have.length(2);
+    expect((await h.admin('GET', `${clients}/${kept.body.client_id}`)).body.backchannel_logout_uri).to.equal('https://rp.example.com/keep');
+  });
+
   it('refuses a null back-channel URI at creation, and anything but a boolean for backchannel_logout_session_required', async () => {
     expectRefused(await create({ backchannel_logout_uri: null }), 'backchannel_logout_uri', /non-empty string/, 'null at creation');
     for (const value of ['true', 1, null, {}]) {
@@ -149,6 +163,20 @@ describe('logout metadata in the admin API (production)', function () {
     }
     const ok = await h.admin('POST', '/admin/apps', { name: 'Prod App', redirect_uris: ['https://app.example.com/cb'], backchannel_logout_uri: 'https://app.example.com/bcl' });
     expect(ok.status).to.equal(201);
+  });
+
+  it("refuses it for a further client too, by the admin API and by registration", async () => {
+    const app = await h.createApp({ redirect_uris: ['https://app.example.com/cb'] });
+    const reply = await h.admin('POST', `/admin/apps/${app.app_id}/clients`, { redirect_uris: ['https://app.example.com/cb'], backchannel_logout_uri: 'http://127.0.0.1:9000/logout' });
+    expect([reply.status, reply.body.error_description]).to.deep.equal([400, 'backchannel_logout_uri must use https.']);
+    const token = (await h.admin('POST', `/admin/apps/${app.app_id}/initial-access-tokens`, {})).body.initial_access_token as string;
+    const registered = await fetch(`${h.url}${new URL(app.issuer).pathname}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'], backchannel_logout_uri: 'http://localhost/logout' }),
+    });
+    expect(registered.status).to.equal(400);
+    expect(await registered.json()).to.deep.include({ error: 'invalid_client_metadata', error_description: 'backchannel_logout_uri must use https.' });
   });
 
   it('is the rule the input parser applies', () => {

@@ -1,0 +1,142 @@
+// Open registration: RFC 7591 without an initial access token, off unless the admin gives
+// the app a policy (open_registration on POST/PATCH /admin/apps). Off by default, on with a
+// policy, URIs outside it refused, max_clients (also against a parallel burst), client
+// types, another app's policy, the per-IP rate limit (a forged X-Forwarded-For does not
+// reset it), turning it off again, and the admin API refusing malformed policies.
+import { expect } from 'chai';
+import { Harness, REDIRECT_URI, type AppJson } from '../helpers/harness.ts';
+import { audits } from '../security/support.ts';
+import { OPEN_REGISTRATIONS_PER_IP } from '../../src/oidc/open-registration.ts';
+
+describe('open registration (RFC 7591 without an initial access token)', function () {
+  this.timeout(60_000);
+  const h = new Harness();
+  before(() => h.start());
+  after(() => h.stop());
+
+  const policy = (extra: Record<string, unknown> = {}) => ({ open_registration: { redirect_uri_hosts: ['app.example.com'], max_clients: 5, ...extra } });
+  const register = (app: AppJson, metadata: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${app.issuer}/reg`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(metadata) }).then(async (res) => ({
+      status: res.status,
+      body: (await res.json()) as Record<string, any>,
+    }));
+  const ok = { redirect_uris: ['https://app.example.com/cb'] };
+  const clientsOf = async (app: AppJson) => (await h.admin('GET', `/admin/apps/${app.app_id}/clients`)).body.clients as Record<string, unknown>[];
+
+  it('is off by default: a token-less registration is 401 invalid_token, the app shows null, discovery is unchanged', async () => {
+    const app = await h.createApp();
+    expect(app.open_registration).to.equal(null);
+    const res = await register(app, ok);
+    expect([res.status, res.body.error]).to.deep.equal([401, 'invalid_token']);
+    const discovery = (await (await fetch(`${app.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(discovery.registration_endpoint).to.equal(`${app.issuer}/reg`);
+    expect(await clientsOf(app)).to.have.length(1);
+  });
+
+  it('on with a policy: registers a client on the allowed hosts, marked open_registration, audited with open: true', async () => {
+    const app = await h.createApp(policy());
+    expect(app.open_registration).to.deep.equal({ redirect_uri_hosts: ['app.example.com'], max_clients: 5, client_types: ['public', 'confidential'] });
+    const res = await register(app, { redirect_uris: ['https://APP.example.com/cb'], token_endpoint_auth_method: 'client_secret_basic' });
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    expect(res.body.client_secret).to.be.a('string');
+    expect(res.body.registration_access_token).to.be.a('string');
+    const listed = await h.admin('GET', `/admin/apps/${app.app_id}/clients/${res.body.client_id}`);
+    expect(listed.body).to.include({ origin: 'open_registration' });
+    expect(listed.body.redirect_uri_hosts, 'RFC 7592 updates stay under the policy').to.deep.equal(['app.example.com']);
+    await h.server.audit.flushed();
+    const registered = audits(h).filter((a) => a.type === 'client.registered' && a.app_id === app.app_id);
+    expect(registered.map((a) => [a.client_id, a.open])).to.deep.equal([[res.body.client_id, true]]);
+  });
+
+  it('refuses URIs outside the policy (also percent-encoded and look-alike hosts) with RFC 7591 errors, storing nothing', async () => {
+    const app = await h.createApp(policy());
+    const refused: [Record<string, unknown>, string][] = [
+      [{ redirect_uris: ['https://evil.example.com/cb'] }, 'invalid_redirect_uri'],
+      [{ redirect_uris: ['https://app.example.com.evil.example/cb'] }, 'invalid_redirect_uri'],
+      [{ redirect_uris: ['https://app.example.com%2F@evil.example/cb'] }, 'invalid_redirect_uri'],
+      [{ redirect_uris: [REDIRECT_URI] }, 'invalid_redirect_uri'],
+      [{ redirect_uris: ['com.example.app:/cb'] }, 'invalid_redirect_uri'],
+      [{ ...ok, post_logout_redirect_uris: ['https://evil.example.com/bye'] }, 'invalid_redirect_uri'],
+      [{ ...ok, backchannel_logout_uri: 'https://evil.example.com/bc' }, 'invalid_client_metadata'],
+      [{}, 'invalid_redirect_uri'],
+    ];
+    for (const [metadata, error] of refused) {
+      const res = await register(app, metadata);
+      expect([res.status, res.body.error], JSON.stringify(metadata)).to.deep.equal([400, error]);
+    }
+    expect(await clientsOf(app)).to.have.length(1);
+  });
+
+  it('registers only the client types the policy allows', async () => {
+    const app = await h.createApp(policy({ client_types: ['public'] }));
+    const confidential = await register(app, { ...ok, token_endpoint_auth_method: 'client_secret_post' });
+    expect([confidential.status, confidential.body.error]).to.deep.equal([400, 'invalid_client_metadata']);
+    expect((await register(app, ok)).status).to.equal(201);
+  });
+
+  it('refuses beyond max_clients, also in a parallel burst; deleting one frees its place', async () => {
+    const app = await h.createApp(policy({ max_clients: 3 }));
+    const results = await Promise.all(Array.from({ length: 8 }, () => register(app, ok)));
+    expect(results.filter((r) => r.status === 201), JSON.stringify(results.map((r) => r.status))).to.have.length(3);
+    for (const r of results.filter((r) => r.status !== 201)) expect([r.status, r.body.error]).to.deep.equal([409, 'invalid_request']);
+    expect((await clientsOf(app)).filter((c) => c.origin === 'open_registration')).to.have.length(3);
+    const first = results.find((r) => r.status === 201)!.body;
+    const removed = await fetch(first.registration_client_uri, { method: 'DELETE', headers: { authorization: `Bearer ${first.registration_access_token}` } });
+    expect(removed.status).to.equal(204);
+    expect((await register(app, ok)).status).to.equal(201);
+  });
+
+  it("another app's policy does not apply, and a forged token is not an open registration", async () => {
+    const open = await h.createApp(policy());
+    const closed = await h.createApp();
+    expect((await register(closed, ok)).status).to.equal(401);
+    expect((await register(open, ok, { authorization: 'Bearer forged-token' })).body.error).to.equal('invalid_token');
+    expect(await clientsOf(closed)).to.have.length(1);
+  });
+
+  it('rate-limits token-less registrations per client IP, whatever X-Forwarded-For says', async () => {
+    const app = await h.createApp(policy({ max_clients: 50 }));
+    const statuses: number[] = [];
+    for (let i = 0; i <= OPEN_REGISTRATIONS_PER_IP; i++) {
+      statuses.push((await register(app, i % 2 ? ok : { redirect_uris: ['https://evil.example.com/cb'] }, { 'x-forwarded-for': `203.0.113.${i}` })).status);
+    }
+    expect(statuses.slice(0, -1).every((s) => s === 201 || s === 400), JSON.stringify(statuses)).to.equal(true);
+    const limited = await register(app, ok);
+    expect([statuses.at(-1), limited.status, limited.body.error]).to.deep.equal([429, 429, 'too_many_requests']);
+    // Another app keeps its own count.
+    expect((await register(await h.createApp(policy()), ok)).status).to.equal(201);
+  });
+
+  it('null turns it off again; clients registered openly stay', async () => {
+    const app = await h.createApp(policy());
+    expect((await register(app, ok)).status).to.equal(201);
+    const off = await h.admin('PATCH', `/admin/apps/${app.app_id}`, { open_registration: null });
+    expect(off.body.open_registration).to.equal(null);
+    expect((await register(app, ok)).status).to.equal(401);
+    expect(await clientsOf(app)).to.have.length(2);
+  });
+
+  it('the admin API refuses malformed policies, naming the field, and changes nothing', async () => {
+    const app = await h.createApp();
+    const bad: unknown[] = [
+      [],
+      'yes',
+      { redirect_uri_hosts: ['app.example.com'] },
+      { redirect_uri_hosts: ['app.example.com'], max_clients: 0 },
+      { redirect_uri_hosts: ['app.example.com'], max_clients: 51 },
+      { redirect_uri_hosts: ['app.example.com'], max_clients: '3' },
+      { redirect_uri_hosts: [], max_clients: 3 },
+      { redirect_uri_hosts: ['https://app.example.com'], max_clients: 3 },
+      { redirect_uri_hosts: ['app.example.com:8443'], max_clients: 3 },
+      { redirect_uri_hosts: ['app.example.com'], max_clients: 3, client_types: [] },
+      { redirect_uri_hosts: ['app.example.com'], max_clients: 3, client_types: ['private'] },
+      { redirect_uri_hosts: ['app.example.com'], max_clients: 3, __proto__x: 1 },
+    ];
+    for (const value of bad) {
+      const res = await h.admin('PATCH', `/admin/apps/${app.app_id}`, { open_registration: value });
+      expect(res.status, JSON.stringify(value)).to.equal(400);
+      expect(res.body.error_description, JSON.stringify(value)).to.include('open_registration');
+    }
+    expect((await h.admin('GET', `/admin/apps/${app.app_id}`)).body.open_registration).to.equal(null);
+  });
+});

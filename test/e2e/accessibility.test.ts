@@ -111,6 +111,8 @@ describe('hosted pages in Chromium: accessibility, keyboard, no JavaScript', fun
       await tab.goto(request.url.href);
       const email = `keyboard-${colorScheme}@example.com`;
       const since = h.smtp.mails.length;
+      // autofocus is applied when the page is first rendered, which may follow the load event.
+      await tab.waitForFunction("document.activeElement?.id === 'email'", undefined, { timeout: 5000 }).catch(() => {});
       expect((await focused(tab)).id, 'the address field has the focus').to.equal('email');
       await tab.keyboard.type(email);
       await tab.keyboard.press('Tab');

@@ -122,7 +122,6 @@ export class ClientsService {
         ...current,
         clients: [...clients, record],
         ...(spent && { initialAccessTokens: spent.tokens }),
-        updatedAt: Math.max(now, current.updatedAt + 1),
       };
       return { ...next, keys: await this.#keysFor(next, metadata) };
     });
@@ -132,9 +131,8 @@ export class ClientsService {
   /** Replaces a client's metadata (its id, secret and origin stay). */
   async update(appId: string, clientId: string, metadata: Record<string, unknown>): Promise<{ app: AppRecord; client: ClientRecord }> {
     let record!: ClientRecord;
-    const app = await this.#deps.apps.modify(appId, async (current) => {
+    const app = await this.#deps.apps.modify(appId, async (current, now) => {
       const existing = this.#existing(current, clientId);
-      const now = this.#deps.clock.now();
       const next = {
         ...storedMetadata(metadata),
         client_id_issued_at: existing.metadata.client_id_issued_at,
@@ -145,7 +143,7 @@ export class ClientsService {
       }
       await this.#validate(clientId, next, existing.encryptedClientSecret && 'placeholder-secret-for-validation');
       record = { ...existing, metadata: next, updatedAt: now };
-      const written: AppRecord = { ...current, clients: current.clients!.map((c) => (c.clientId === clientId ? record : c)), updatedAt: Math.max(now, current.updatedAt + 1) };
+      const written: AppRecord = { ...current, clients: current.clients!.map((c) => (c.clientId === clientId ? record : c)) };
       return { ...written, keys: await this.#keysFor(written, next) };
     });
     return { app, client: record };
@@ -156,8 +154,7 @@ export class ClientsService {
     let removed!: ClientRecord;
     await this.#deps.apps.modify(appId, async (current) => {
       removed = this.#existing(current, clientId);
-      const now = this.#deps.clock.now();
-      return { ...current, clients: current.clients!.filter((c) => c.clientId !== clientId), updatedAt: Math.max(now, current.updatedAt + 1) };
+      return { ...current, clients: current.clients!.filter((c) => c.clientId !== clientId) };
     });
     return removed;
   }
@@ -173,10 +170,9 @@ export class ClientsService {
     const sealed = encryptSecret(this.#deps.kek, secret, clientSecretContext(appId, clientId));
     const publicClient = () => new PosternError('conflict', 'This is a public client (token_endpoint_auth_method none): it has no secret to rotate.');
     await this.#deps.apps.modify(appId, async (current) => {
-      const updatedAt = Math.max(now, current.updatedAt + 1);
       if (isDefaultClient(current, clientId)) {
         if (!current.encryptedClientSecret) throw publicClient();
-        return { ...current, encryptedClientSecret: sealed, previousEncryptedClientSecret: current.encryptedClientSecret, previousClientSecretExpiresAt: until, updatedAt };
+        return { ...current, encryptedClientSecret: sealed, previousEncryptedClientSecret: current.encryptedClientSecret, previousClientSecretExpiresAt: until };
       }
       const existing = this.#existing(current, clientId);
       if (!existing.encryptedClientSecret) throw publicClient();
@@ -187,7 +183,7 @@ export class ClientsService {
         previousSecretExpiresAt: until,
         updatedAt: now,
       };
-      return { ...current, clients: current.clients!.map((c) => (c.clientId === clientId ? rotated : c)), updatedAt };
+      return { ...current, clients: current.clients!.map((c) => (c.clientId === clientId ? rotated : c)) };
     });
     return { secret, previousSecretExpiresAt: until };
   }
@@ -210,7 +206,7 @@ export class ClientsService {
       if (kept.length >= MAX_INITIAL_ACCESS_TOKENS) {
         throw new PosternError('conflict', `An app has at most ${MAX_INITIAL_ACCESS_TOKENS} usable initial access tokens; revoke one first.`);
       }
-      return { ...current, initialAccessTokens: [...kept, record], updatedAt: Math.max(now, current.updatedAt + 1) };
+      return { ...current, initialAccessTokens: [...kept, record] };
     });
     return { token, record };
   }
@@ -222,8 +218,7 @@ export class ClientsService {
   async revokeInitialAccessToken(appId: string, id: string): Promise<void> {
     await this.#deps.apps.modify(appId, async (current) => {
       if (!current.initialAccessTokens?.some((t) => t.id === id)) throw notFound(`No initial access token with id ${id.slice(0, 64)}.`);
-      const now = this.#deps.clock.now();
-      return { ...current, initialAccessTokens: current.initialAccessTokens.filter((t) => t.id !== id), updatedAt: Math.max(now, current.updatedAt + 1) };
+      return { ...current, initialAccessTokens: current.initialAccessTokens.filter((t) => t.id !== id) };
     });
   }
 

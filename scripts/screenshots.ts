@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { launchChromium } from '../test/helpers/chromium.ts';
 import { Harness } from '../test/helpers/harness.ts';
-import { collectPages, createBrandedApp, galleryUrl, SCHEMES, serveGallery, VIEWPORTS } from '../test/helpers/page-gallery.ts';
+import { collectPages, createBrandedApp, serveGallery, visitEveryView } from '../test/helpers/page-gallery.ts';
 import { LANGUAGES } from '../src/text/language.ts';
 
 const OUT = resolve(import.meta.dirname, '../screenshots');
@@ -22,17 +22,10 @@ try {
     const context = await chrome.newContext();
     await serveGallery(context, h, language, pages);
     const tab = await context.newPage();
-    for (const scheme of SCHEMES) {
-      await tab.emulateMedia({ colorScheme: scheme });
-      for (const [size, viewport] of Object.entries(VIEWPORTS)) {
-        await tab.setViewportSize(viewport);
-        for (const { name } of pages) {
-          await tab.goto(galleryUrl(h, language, name));
-          await tab.screenshot({ path: join(OUT, `${language}-${name}-${scheme}-${size}.png`), fullPage: true });
-          count++;
-        }
-      }
-    }
+    await visitEveryView(tab, h, language, pages, async ({ name, scheme, size }) => {
+      await tab.screenshot({ path: join(OUT, `${language}-${name}-${scheme}-${size}.png`), fullPage: true });
+      count++;
+    });
     await context.close();
   }
   console.log(`${count} screenshots in ${OUT}`);

@@ -51,7 +51,7 @@ export function page(input: { title: string; body: SafeHtml; presentation?: Pres
   const p = input.presentation ?? NO_APP;
   const t = text(p);
   const { brand } = p;
-  const own = p === NO_APP;
+  const own = p.brand === NO_APP.brand;
   const logo = brand.logoUri && html`<img class="logo" src="${brand.logoUri}" alt="${t.logoAlt(brand.name)}" width="40" height="40">`;
   const heading = !own && html`<header class="brand">${logo}<p class="app">${brand.name}</p></header>`;
   const suffix = !own && !input.title.includes(brand.name) && ` – ${brand.name}`;

@@ -2,7 +2,7 @@
 // user- or client-supplied value they interpolate; words come from the person's catalogue
 // (src/text/locales/).
 import { html, raw, type SafeHtml } from '../../src/text/html.ts';
-import type { Messages } from '../../src/text/language.ts';
+import type { Language, Messages } from '../../src/text/language.ts';
 import { nextStep, NO_APP, page, text, type Presentation } from './layout.ts';
 
 const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
@@ -160,17 +160,20 @@ export interface ErrorPageInput {
   readonly reference?: string | undefined;
   /** The app and language, where known; also offers the way back to the app. */
   readonly presentation?: Presentation | undefined;
-  /** For the app's developer, folded away (never in production: provider-config.ts). */
+  /** Outside any app (Postern's own error pages): the person's language. */
+  readonly language?: Language | undefined;
+  /** For the app's developer, folded away (the engine's never in production: provider-config.ts). */
   readonly developerDetails?: string | undefined;
 }
 
 export function errorPage(input: ErrorPageInput) {
-  const t = text(input.presentation ?? NO_APP);
+  const shown = input.presentation ?? (input.language ? { ...NO_APP, language: input.language } : NO_APP);
+  const t = text(shown);
   const ref = input.reference && html`<p class="hint">${t.reference(input.reference)}</p>`;
   const details =
     input.developerDetails && html`<details class="hint"><summary>${t.forDeveloper}</summary><p class="ref" dir="ltr">${input.developerDetails}</p></details>`;
   const next = input.presentation && nextStep(input.presentation);
-  return page({ title: input.title, presentation: input.presentation, body: html`<p>${input.message}</p>${ref}${details}${next}` });
+  return page({ title: input.title, presentation: shown, body: html`<p>${input.message}</p>${ref}${details}${next}` });
 }
 
 /**

@@ -7,9 +7,11 @@ import { PosternError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { isAdminPath } from './request-path.ts';
+import type { ErrorPageInput } from '../../interactions/views/pages.ts';
+import { chooseLanguage, messagesFor } from '../text/language.ts';
 
 /** Renders the HTML error page browsers get (the hosted pages' look). */
-export type ErrorPage = (input: { title: string; message: string; reference?: string | undefined }) => string;
+export type ErrorPage = (input: ErrorPageInput) => string;
 
 /** Seconds a client should wait after a 503 that names no time of its own (a store outage). */
 const RETRY_AFTER_SECONDS = '5';
@@ -44,6 +46,22 @@ function known(ctx: Context, err: unknown, logger: Logger): PosternError {
   return new PosternError('internal', `Something went wrong on our side. Reference: ${reference}.`);
 }
 
+/**
+ * A page for a person, in the language their browser asks for: a sentence chosen by the
+ * status (our descriptions are written for developers, in English), the description itself
+ * folded away beneath it, and for a fault only the reference to quote.
+ */
+function personalErrorPage(ctx: Context, error: PosternError, errorPage: ErrorPage): string {
+  const language = chooseLanguage({ acceptLanguage: ctx.get('Accept-Language') });
+  const t = messagesFor(language);
+  if (error.status >= 500) {
+    const message = error.status === 503 ? t.errorUnavailable : t.somethingWrong;
+    return errorPage({ title: t.somethingWrongTitle, message, reference: error.status === 503 ? undefined : ctx.state.requestId, language });
+  }
+  const message = error.status === 404 ? t.errorNotFound : error.status === 429 ? t.errorRateLimited : t.errorRequest;
+  return errorPage({ title: t.requestFailedTitle, message, developerDetails: error.description, language });
+}
+
 export function errorHandler(logger: Logger, errorPage: ErrorPage): Middleware {
   return async (ctx, next) => {
     try {
@@ -58,11 +76,7 @@ export function errorHandler(logger: Logger, errorPage: ErrorPage): Middleware {
       ctx.set('Cache-Control', 'no-store');
       if (wantsHtml(ctx)) {
         ctx.type = 'html';
-        ctx.body = errorPage({
-          title: error.status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
-          message: error.description,
-          reference: error.status >= 500 ? ctx.state.requestId : undefined,
-        });
+        ctx.body = personalErrorPage(ctx, error, errorPage);
       } else {
         ctx.body = { error: error.code, error_description: error.description };
       }

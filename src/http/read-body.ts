@@ -138,8 +138,13 @@ export async function peekStrictForm(ctx: Context): Promise<URLSearchParams> {
  * the engine still reads it from the stream. Must not be called for a body already read.
  */
 export function peekBody(ctx: Context): Promise<Buffer> {
-  return replaceBody(ctx, (body) => body);
+  // Several checks may look at one body (the auth method, then introspection of a JWT):
+  // the stream is read once, later looks get the bytes it holds for the engine.
+  return onStream.get(ctx.req) ?? replaceBody(ctx, (body) => body);
 }
+
+/** Per request, the bytes put back on its stream for the engine, while no one has read them yet. */
+const onStream = new WeakMap<Context['req'], Promise<Buffer>>();
 
 /**
  * Like `peekBody`, but what goes back for the engine to read is `replace`'s answer, and
@@ -171,6 +176,7 @@ export function replaceBody(ctx: Context, replace: (body: Buffer) => Buffer): Pr
       const replaced = replace(body);
       if (replaced !== body) req.headers['content-length'] = String(replaced.length);
       req.unshift(replaced);
+      onStream.set(req, Promise.resolve(replaced));
       resolve(body);
     };
     const onEnd = () => {

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { Browser as Chromium, Page } from 'playwright-core';
 import { launchChromium, skipWithoutChromium } from '../helpers/chromium.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
-import { collectPages, createBrandedApp, galleryUrl, LOGO_SVG, LOGO_URI, SCHEMES, serveGallery, VIEWPORTS } from '../helpers/page-gallery.ts';
+import { collectPages, createBrandedApp, LOGO_SVG, LOGO_URI, SCHEMES, serveGallery, visitEveryView } from '../helpers/page-gallery.ts';
 import { linkIn } from '../helpers/smtp-capture.ts';
 import { contrast } from '../../src/text/colour.ts';
 import { LANGUAGES } from '../../src/text/language.ts';
@@ -86,18 +86,11 @@ describe('hosted pages in Chromium: accessibility, keyboard, no JavaScript', fun
       await serveGallery(context, h, language, pages);
       const tab = await context.newPage();
       const found: string[] = [];
-      for (const scheme of SCHEMES) {
-        await tab.emulateMedia({ colorScheme: scheme });
-        for (const [size, viewport] of Object.entries(VIEWPORTS)) {
-          await tab.setViewportSize(viewport);
-          for (const { name } of pages) {
-            await tab.goto(galleryUrl(h, language, name));
-            const overflow = await tab.evaluate<boolean>('document.documentElement.scrollWidth > document.documentElement.clientWidth');
-            if (overflow) found.push(`${name} ${scheme} ${size}: wider than the screen`);
-            for (const v of await axeViolations(tab)) found.push(`${name} ${scheme} ${size}: ${v.id} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-          }
-        }
-      }
+      await visitEveryView(tab, h, language, pages, async ({ name, scheme, size }) => {
+        const overflow = await tab.evaluate<boolean>('document.documentElement.scrollWidth > document.documentElement.clientWidth');
+        if (overflow) found.push(`${name} ${scheme} ${size}: wider than the screen`);
+        for (const v of await axeViolations(tab)) found.push(`${name} ${scheme} ${size}: ${v.id} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+      });
       await context.close();
       expect(found).to.deep.equal([]);
     });

@@ -4,7 +4,7 @@
 import { Browser, type Page } from './browser.ts';
 import type { AppJson, Harness } from './harness.ts';
 import { linkIn } from './smtp-capture.ts';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page as Tab } from 'playwright-core';
 import type { Language } from '../../src/text/language.ts';
 
 export const LOGO_URI = 'https://logo.example.test/brand/acme.svg';
@@ -91,3 +91,23 @@ export async function serveGallery(context: BrowserContext, h: Harness, language
 
 export const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 export const SCHEMES = ['light', 'dark'] as const;
+
+/** Shows every page in `tab` in each colour scheme and screen size, and calls `visit` on each view. */
+export async function visitEveryView(
+  tab: Tab,
+  h: Harness,
+  language: Language,
+  pages: readonly GalleryPage[],
+  visit: (view: { name: string; scheme: (typeof SCHEMES)[number]; size: string }) => Promise<void>,
+): Promise<void> {
+  for (const scheme of SCHEMES) {
+    await tab.emulateMedia({ colorScheme: scheme });
+    for (const [size, viewport] of Object.entries(VIEWPORTS)) {
+      await tab.setViewportSize(viewport);
+      for (const { name } of pages) {
+        await tab.goto(galleryUrl(h, language, name));
+        await visit({ name, scheme, size });
+      }
+    }
+  }
+}

@@ -85,6 +85,27 @@ describe('error mapping', () => {
     expect(page.headers.get('content-security-policy')).to.include("frame-ancestors 'none'");
   });
 
+  it("speaks the browser's language on its own pages: a sentence by status, the description folded away, a fault's reference only", async () => {
+    const page = async (path: string, language: string) => {
+      const res = await fetch(`${url}${path}`, { headers: { accept: 'text/html', 'accept-language': language } });
+      return { status: res.status, body: await res.text() };
+    };
+    const notFound = await page('/kind/not_found', 'de-CH, de;q=0.9, en;q=0.1');
+    expect(notFound.status).to.equal(404);
+    expect(notFound.body).to.include('lang="de"').and.include('Unter dieser Adresse gibt es nichts');
+    expect(notFound.body).to.match(/<details[^>]*><summary>[^<]+<\/summary><p class="ref" dir="ltr">A not_found error.<\/p><\/details>/);
+    const limited = await page('/kind/rate_limited', 'ar');
+    expect(limited.body).to.include('lang="ar"').and.include('dir="rtl"').and.include('محاولات كثيرة');
+    const fault = await page('/type', 'fr');
+    expect(fault.status).to.equal(500);
+    expect(fault.body).to.include('lang="fr"').and.include('Une erreur inattendue').and.not.include('<details');
+    expect(fault.body).to.match(/[0-9a-f-]{36}/);
+    // Unknown or hostile language input falls back to English, never fails.
+    const hostile = await page('/kind/bad_request', `${'x'.repeat(600)},<script>`);
+    expect(hostile.status).to.equal(400);
+    expect(hostile.body).to.include('lang="en"').and.not.include('<script>');
+  });
+
   it('does not send a redirect prepared before the failure along with the error', async () => {
     const res = await get('/redirect-then-fail');
     expect(res.status).to.equal(400);

@@ -69,6 +69,8 @@ export const de: Messages = {
   errorExpired: 'Diese Anmeldung hat zu lange gedauert oder wurde in einem anderen Tab abgeschlossen.',
   errorDenied: 'Die Anmeldung wurde abgebrochen. Mit der App wurde nichts geteilt.',
   errorUnavailable: 'Der Anmeldedienst ist gerade ausgelastet. Warten Sie einen Moment und versuchen Sie es erneut.',
+  errorNotFound: 'Unter dieser Adresse gibt es nichts: Der Link ist vielleicht unvollständig, oder die zugehörige Anmeldung ist beendet. Beginnen Sie in der App von vorn.',
+  errorRateLimited: 'Zu viele Versuche in kurzer Zeit. Warten Sie ein paar Minuten und versuchen Sie es dann erneut.',
   appChangedTitle: 'Die Einstellungen dieser App haben sich geändert',
   appChangedText: 'Die App hat ihre Einstellungen geändert, während Sie sich angemeldet haben, daher kann diese Anmeldung nicht abgeschlossen werden.',
 

@@ -69,6 +69,8 @@ export const en: Messages = {
   errorExpired: 'This sign-in took too long or was finished in another tab.',
   errorDenied: 'The sign-in was cancelled. Nothing was shared with the app.',
   errorUnavailable: 'The sign-in service is busy right now. Wait a moment and try again.',
+  errorNotFound: 'There is nothing at this address: the link may be incomplete, or the sign-in it belonged to has ended. Start again from the app.',
+  errorRateLimited: 'Too many attempts in a short time. Wait a few minutes, then try again.',
   appChangedTitle: "This app's settings changed",
   appChangedText: 'The app you were signing in to changed its settings while you were signing in, so this sign-in cannot finish.',
 

@@ -69,6 +69,8 @@ export const es: Messages = {
   errorExpired: 'Este inicio de sesión tardó demasiado o se terminó en otra pestaña.',
   errorDenied: 'Se canceló el inicio de sesión. No se compartió nada con la aplicación.',
   errorUnavailable: 'El servicio de acceso está ocupado en este momento. Espera un poco e inténtalo de nuevo.',
+  errorNotFound: 'No hay nada en esta dirección: puede que el enlace esté incompleto o que el inicio de sesión al que pertenecía haya terminado. Empieza de nuevo desde la aplicación.',
+  errorRateLimited: 'Demasiados intentos en poco tiempo. Espera unos minutos y vuelve a intentarlo.',
   appChangedTitle: 'La configuración de esta aplicación cambió',
   appChangedText: 'La aplicación cambió su configuración mientras iniciabas sesión, así que este inicio de sesión no puede terminar.',
 

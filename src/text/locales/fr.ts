@@ -69,6 +69,8 @@ export const fr: Messages = {
   errorExpired: 'Cette connexion a pris trop de temps ou a été terminée dans un autre onglet.',
   errorDenied: 'La connexion a été annulée. Rien n’a été partagé avec l’application.',
   errorUnavailable: 'Le service de connexion est très sollicité. Patientez un instant et réessayez.',
+  errorNotFound: 'Il n’y a rien à cette adresse : le lien est peut-être incomplet, ou la connexion à laquelle il appartenait est terminée. Recommencez depuis l’application.',
+  errorRateLimited: 'Trop de tentatives en peu de temps. Patientez quelques minutes, puis réessayez.',
   appChangedTitle: 'Les paramètres de cette application ont changé',
   appChangedText: 'L’application a modifié ses paramètres pendant votre connexion, celle-ci ne peut donc pas aboutir.',
 

@@ -77,6 +77,9 @@ export interface Messages {
   readonly errorExpired: string;
   readonly errorDenied: string;
   readonly errorUnavailable: string;
+  /** Postern's own 404 page, outside any sign-in it can name. */
+  readonly errorNotFound: string;
+  readonly errorRateLimited: string;
   readonly appChangedTitle: string;
   readonly appChangedText: string;
 

@@ -40,7 +40,7 @@ export class ServerProcess {
   constructor(entry: string, env: Record<string, string>) {
     this.#child = fork(entry, [], {
       cwd: ROOT,
-      execArgv: ['--disable-warning=ExperimentalWarning', '--expose-gc', '--import', './bench/measure-child.ts'],
+      execArgv: [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROFILE] : []), '--disable-warning=ExperimentalWarning', '--expose-gc', '--import', './bench/measure-child.ts'],
       env: { PATH: process.env.PATH ?? '', ...env },
       // stdout (Postern's log lines) is written and dropped, as to a log shipper that keeps up.
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

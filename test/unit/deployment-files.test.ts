@@ -7,12 +7,13 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import { loadConfig } from '../../config/load.ts';
 import { SETTINGS } from '../../config/settings.ts';
 import { rootRouter } from '../../src/http/root-routes.ts';
+import { DEFAULT_ADDON_PATH } from '../../src/keys/native-signer.ts';
 import { routesOf } from '../helpers/routes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -176,9 +177,27 @@ describe('Dockerfile', () => {
   const steps = instructions(read('Dockerfile'));
   const all = (op: string) => steps.filter((s) => s.op === op).map((s) => s.args);
 
-  it('builds on node:24-slim pinned to the exact Node version the tests run on', () => {
-    expect(all('FROM')).to.deep.equal([`node:${process.versions.node}-slim`]);
+  it('builds every stage on node:24-slim pinned to the exact Node version the tests run on', () => {
+    const images = all('FROM').map((args) => args.split(/\s+/)[0]);
+    expect(images).to.not.be.empty;
+    for (const image of images) expect(image).to.equal(`node:${process.versions.node}-slim`);
     expect(process.versions.node).to.match(/^24\./);
+  });
+
+  it('compiles the native ES512 signer in a stage of its own and ships it where Postern loads it from', () => {
+    const stage = all('FROM')
+      .map((args) => /\bAS\s+(\S+)/i.exec(args)?.[1])
+      .find(Boolean);
+    expect(stage, 'a named build stage').to.be.a('string');
+    // The stage fails unless the addon was built (build.ts alone only warns).
+    expect(all('RUN').some((r) => r.includes('native/es512/build.ts') && /test -f native\/es512\/build\/es512\.node/.test(r))).to.equal(true);
+    const shipped = all('COPY').find((args) => args.startsWith(`--from=${stage} `));
+    expect(shipped, 'COPY --from the build stage').to.be.a('string');
+    const workdir = all('WORKDIR').at(-1)!;
+    const target = shipped!.split(/\s+/).at(-1)!;
+    expect(join(workdir, target)).to.equal(join(workdir, relative(ROOT, DEFAULT_ADDON_PATH)));
+    // The runtime stage has the libcrypto.so.3 the addon opens (through the openssl package).
+    expect(all('RUN').some((r) => /apt-get install[^&]*\bopenssl\b/.test(r))).to.equal(true);
   });
 
   it('runs as a user other than root', () => {
@@ -203,7 +222,8 @@ describe('Dockerfile', () => {
         .map((l) => l.trim().replace(/\/$/, ''))
         .filter((l) => l && !l.startsWith('#')),
     );
-    const copies = all('COPY');
+    // A COPY --from takes its sources from a build stage, not from the repository.
+    const copies = all('COPY').filter((args) => !args.startsWith('--from='));
     expect(copies).to.not.be.empty;
     for (const args of copies) {
       const parts = args.split(/\s+/).filter((p) => !p.startsWith('--'));

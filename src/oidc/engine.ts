@@ -149,12 +149,18 @@ export function policyAfterEngine(policy: string): string {
  * temporarily_unavailable, and the engine logs nothing of it as a server error.
  */
 export function unavailable(err: unknown): never {
-  if (err instanceof StoreUnavailableError) {
-    const mapped = new errors.TemporarilyUnavailable('the authorization server is temporarily unavailable, try again shortly');
-    Object.assign(mapped, { status: 503, statusCode: 503, cause: err });
-    throw mapped;
-  }
+  if (err instanceof StoreUnavailableError) retryShortly(err);
   throw err;
+}
+
+/**
+ * A7's 503 temporarily_unavailable, also for a Provider built before the write that gave
+ * its app the keys a client it finds signs with (client-models.ts): it is being rebuilt.
+ */
+export function retryShortly(cause: unknown): never {
+  const mapped = new errors.TemporarilyUnavailable('the authorization server is temporarily unavailable, try again shortly');
+  Object.assign(mapped, { status: 503, statusCode: 503, cause });
+  throw mapped;
 }
 
 /**

@@ -41,6 +41,7 @@ import { declineSignOutRouter } from './oidc/decline-sign-out.ts';
 import { revokeAllRouter } from './oidc/revoke-all.ts';
 import type { Stores } from './storage/ports.ts';
 import { mountApps } from './tenancy/app-mount.ts';
+import { keysBeforeRegistration } from './oidc/registrable-algorithms.ts';
 import type { ProviderRegistry } from './tenancy/provider-registry.ts';
 
 export interface ServerDeps {
@@ -174,7 +175,7 @@ export function buildServer(deps: ServerDeps): Server {
     mountRouter(routers.login),
     mountRouter(routers.revokeAll),
     mountRouter(routers.signOut),
-    mountApps(registry),
+    mountApps(registry, keysBeforeRegistration({ apps, kek: config.keyEncryptionKey, clock: deps.clock ?? systemClock })),
   ]) {
     app.use(middleware);
   }

@@ -242,10 +242,25 @@ export class AppsService {
     });
   }
 
-  /** `app`'s keys with those it needs to sign as `signing` says added (in the caller's write). */
-  async keysSigningAs(app: AppRecord, signing: ClientChoices): Promise<AppRecord['keys']> {
-    const wanting = withChoices(app, signing);
-    return (await keysForSigning(wanting, this.#deps.clock.now(), this.#keyMaker(app.id))) ?? app.keys;
+  /**
+   * `app`'s keys with those added that it needs to sign as its clients now say (a further
+   * client's, in the caller's write: clients-service.ts).
+   */
+  async keysFor(app: AppRecord): Promise<AppRecord['keys']> {
+    return (await keysForSigning(app, this.#deps.clock.now(), this.#keyMaker(app.id))) ?? app.keys;
+  }
+
+  /**
+   * Adds keys for `algs` the app has none of, in one write of their own: for a client
+   * about to register with them through the engine, which judges a registration by the
+   * keys its Provider holds (oidc/registrable-algorithms.ts). Writes nothing when none is missing.
+   */
+  async addSigningKeys(id: string, algs: readonly SigningAlg[]): Promise<void> {
+    await this.#writeExisting(id, async (current) => {
+      const now = this.#deps.clock.now();
+      const keys = await keysForSigning(current, now, this.#keyMaker(id), algs);
+      return keys && { ...current, keys, updatedAt: bump(current, now) };
+    });
   }
 
   #keyMaker(appId: string): KeyMaker {

@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { notFound, PosternError } from '../errors.ts';
 import { clientSecretContext, encryptSecret } from '../keys/encryption.ts';
-import type { AppRecord, ClientRecord, InitialAccessTokenRecord, SigningAlg } from '../storage/ports.ts';
+import type { AppRecord, ClientRecord, InitialAccessTokenRecord } from '../storage/ports.ts';
 import type { AppsService } from './apps-service.ts';
 import {
   findClient,
@@ -69,8 +69,6 @@ const needsSecret = (metadata: Record<string, unknown>) => (metadata.token_endpo
 export const newClientId = () => randomBytes(16).toString('base64url');
 const newSecret = () => randomBytes(32).toString('base64url');
 
-const alg = (value: unknown) => (typeof value === 'string' ? (value as SigningAlg) : undefined);
-
 export class ClientsService {
   readonly #deps: ClientsServiceDeps;
   constructor(deps: ClientsServiceDeps) {
@@ -123,7 +121,8 @@ export class ClientsService {
         clients: [...clients, record],
         ...(spent && { initialAccessTokens: spent.tokens }),
       };
-      return { ...next, keys: await this.#keysFor(next, metadata) };
+      // Keys for the algorithms the client signs with arrive in the same write (key-ring.ts).
+      return { ...next, keys: await this.#deps.apps.keysFor(next) };
     });
     return { app, client: record, secret };
   }
@@ -144,7 +143,7 @@ export class ClientsService {
       await this.#validate(clientId, next, existing.encryptedClientSecret && 'placeholder-secret-for-validation');
       record = { ...existing, metadata: next, updatedAt: now };
       const written: AppRecord = { ...current, clients: current.clients!.map((c) => (c.clientId === clientId ? record : c)) };
-      return { ...written, keys: await this.#keysFor(written, next) };
+      return { ...written, keys: await this.#deps.apps.keysFor(written) };
     });
     return { app, client: record };
   }
@@ -248,14 +247,5 @@ export class ClientsService {
   /** The engine's rules, with a stand-in secret for a confidential client (its real one is not needed to judge metadata). */
   async #validate(clientId: string, metadata: Record<string, unknown>, secret: string | undefined): Promise<void> {
     await this.#deps.validateMetadata({ ...metadata, client_id: clientId, ...(secret !== undefined && { client_secret: secret }) });
-  }
-
-  /** Keys for the algorithms the client's responses are signed with, added to the app in the same write. */
-  #keysFor(app: AppRecord, metadata: Record<string, unknown>) {
-    return this.#deps.apps.keysSigningAs(app, {
-      idTokenSignedResponseAlg: alg(metadata.id_token_signed_response_alg) ?? app.idTokenSignedResponseAlg,
-      ...(metadata.userinfo_signed_response_alg !== undefined && { userinfoSignedResponseAlg: alg(metadata.userinfo_signed_response_alg) }),
-      ...(metadata.introspection_signed_response_alg !== undefined && { introspectionSignedResponseAlg: alg(metadata.introspection_signed_response_alg) }),
-    });
   }
 }

@@ -1,7 +1,10 @@
 // The rotation state of one app's signing keys, as pure functions over the stored keys.
-// An app keeps keys for ES512 and RS256 from its creation, and for ES256 or EdDSA from
-// the write that first sets one of its responses to be signed with it (an algorithm, once
-// added, stays and rotates with the others). Per algorithm it has one `current` key, which
+// An app keeps keys only for the algorithms it signs with (ES512 alone by default): each
+// arrives in the write that first makes one of its clients' responses signed with it (a
+// new app, a change of the app, a further client added or changed by the admin API or by
+// Dynamic Client Registration), so key generation costs a write only what it needs, and
+// an algorithm, once added, stays and rotates with the others (apps that held RS256 keys
+// from before keep them). Per algorithm it has one `current` key, which
 // signs, one `next` key, published in the JWKS ahead of its turn so relying parties
 // already know it when it starts signing, and any number of `previous` keys, published
 // until every token they signed has expired (`retireAt`). A rotation promotes
@@ -13,18 +16,16 @@ import type { AppRecord, StoredKey } from '../storage/ports.ts';
 
 export type KeyStatus = 'next' | 'current' | 'previous';
 export type KeyAlg = StoredKey['alg'];
-/** The algorithms every app keeps keys for: ES512 signs ID tokens by default, RS256 is the one OpenID Connect requires. */
-export const KEY_ALGS: readonly KeyAlg[] = ['ES512', 'RS256'];
 
 /** What the key ring reads of an app (tests and records from before rotation may hold less). */
 type KeyedApp = Pick<AppRecord, 'keys'> & Partial<AppRecord>;
 
 /**
- * The algorithms the app keeps keys for, in SIGNING_ALGS order: every app's, every one its
- * responses are signed with, and every one it holds keys of.
+ * The algorithms the app keeps keys for, in SIGNING_ALGS order: every one its clients'
+ * responses are signed with (client-options.ts), and every one it holds keys of.
  */
 export function keyAlgsOf(app: KeyedApp): KeyAlg[] {
-  const wanted = new Set<KeyAlg>([...KEY_ALGS, ...signingAlgsOf(app), ...app.keys.map((k) => k.alg)]);
+  const wanted = new Set<KeyAlg>([...signingAlgsOf(app), ...app.keys.map((k) => k.alg)]);
   return SIGNING_ALGS.filter((alg) => wanted.has(alg));
 }
 
@@ -114,17 +115,20 @@ async function completed(keys: readonly StoredKey[], algs: readonly KeyAlg[], no
 }
 
 /** The keys of a new app: a current key per algorithm, and the next one already published. */
-export async function initialKeys(make: KeyMaker, now: number, idTokenTtl: number, algs: readonly KeyAlg[] = KEY_ALGS): Promise<StoredKey[]> {
+export async function initialKeys(make: KeyMaker, now: number, idTokenTtl: number, algs: readonly KeyAlg[]): Promise<StoredKey[]> {
   return (await completed([], algs, now, idTokenTtl, make))!;
 }
 
 /**
- * The app's keys once every algorithm it keeps keys for has a current and a next key: for
- * the write that sets a response to be signed with an algorithm the app has no key of
- * (apps created before it could be chosen). Undefined when none is missing.
+ * The app's keys once every algorithm it keeps keys for, and every one of `also`, has a
+ * current and a next key: for the write that makes a response signed with an algorithm
+ * the app has no key of (the app's, or a further client's), or that must come before a
+ * client naming one can register (oidc/registrable-algorithms.ts). Undefined when none is
+ * missing.
  */
-export async function keysForSigning(app: AppRecord, now: number, make: KeyMaker): Promise<StoredKey[] | undefined> {
-  return completed(app.keys, keyAlgsOf(app), now, longestTokenTtl(app), make);
+export async function keysForSigning(app: AppRecord, now: number, make: KeyMaker, also: readonly KeyAlg[] = []): Promise<StoredKey[] | undefined> {
+  const algs = SIGNING_ALGS.filter((alg) => also.includes(alg) || keyAlgsOf(app).includes(alg));
+  return completed(app.keys, algs, now, longestTokenTtl(app), make);
 }
 
 /**

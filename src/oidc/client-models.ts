@@ -9,7 +9,7 @@ import { findClient, initialAccessTokenHash, registeredMetadataOf, usableInitial
 import type { ClientsService } from '../apps/clients-service.ts';
 import type { InputRules } from '../admin/app-input.ts';
 import type { AppRecord } from '../storage/ports.ts';
-import { asEngineError, initialAccessTokenPayload, registeringWith, unavailable } from './engine.ts';
+import { asEngineError, initialAccessTokenPayload, registeringWith, retryShortly, unavailable } from './engine.ts';
 import { isOpenRegistration } from './open-registration.ts';
 
 /** The one registration policy (registration.ts): every initial access token names it, so every registration and update runs it. */
@@ -24,6 +24,8 @@ export interface ClientModelDeps {
   readonly rules: InputRules;
   /** The app's record as stored now. */
   readonly storedApp: () => Promise<AppRecord | undefined>;
+  /** Whether this Provider holds a key for every algorithm a client with `metadata` signs with. */
+  readonly canSignFor: (metadata: Readonly<Record<string, unknown>>) => boolean;
 }
 
 const nothing = async () => undefined;
@@ -41,6 +43,10 @@ export function clientAdapter(deps: ClientModelDeps): Adapter {
     async find(id: string) {
       const app = await stored();
       const client = app && findClient(app, id);
+      // The write that stored the client gave the app its keys; a Provider built before
+      // it (another instance not yet told of the change) has not got them, and must never
+      // be asked to sign with an algorithm it has no key of.
+      if (client && !deps.canSignFor(client.metadata)) retryShortly(new Error(`Provider of app ${appId} predates the keys of client ${id}`));
       return client && (registeredMetadataOf(app, client, kek) as AdapterPayload);
     },
     // Registration (RFC 7591) and update (RFC 7592), with the engine's metadata.

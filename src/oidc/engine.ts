@@ -149,12 +149,18 @@ export function policyAfterEngine(policy: string): string {
  * temporarily_unavailable, and the engine logs nothing of it as a server error.
  */
 export function unavailable(err: unknown): never {
-  if (err instanceof StoreUnavailableError) {
-    const mapped = new errors.TemporarilyUnavailable('the authorization server is temporarily unavailable, try again shortly');
-    Object.assign(mapped, { status: 503, statusCode: 503, cause: err });
-    throw mapped;
-  }
+  if (err instanceof StoreUnavailableError) retryShortly(err);
   throw err;
+}
+
+/**
+ * A7's 503 temporarily_unavailable, also for a Provider built before the write that gave
+ * its app the keys a client it finds signs with (client-models.ts): it is being rebuilt.
+ */
+export function retryShortly(cause: unknown): never {
+  const mapped = new errors.TemporarilyUnavailable('the authorization server is temporarily unavailable, try again shortly');
+  Object.assign(mapped, { status: 503, statusCode: 503, cause });
+  throw mapped;
 }
 
 /**
@@ -233,8 +239,8 @@ export function rewriteAuthorizationParameters(rewrite: (params: ParsedUrlQuery)
  * `error_description` names the field. So one validator Provider per process, configured
  * like the apps' (shared-configuration.ts) and never serving a request, answers for every
  * app, before the app is stored. One difference by design: the validator allows every
- * signing algorithm an app may choose, an app's Provider only those the app has keys of;
- * the write that chooses an algorithm adds its keys (apps-service.ts), so the record
+ * signing algorithm an app may choose, an app's Provider only those the app has keys of
+ * (A45); the write that chooses an algorithm adds its keys (key-ring.ts), so the record
  * validated is one its Provider accepts.
  */
 export async function validateClientMetadata(metadata: ClientMetadata): Promise<void> {
@@ -732,6 +738,36 @@ export function asEngineError(err: unknown): never {
   }
   unavailable(err);
 }
+
+/**
+ * A44 Defaults of signed responses. A signed-response algorithm a client's metadata leaves
+ * out (introspection_signed_response_alg, authorization_signed_response_alg) takes the
+ * configuration's `clientDefaults`, the engine's own being RS256 (consts/client_attributes.js);
+ * a registration's metadata, as the engine hands it to the adapter (`client.metadata()`),
+ * carries the default; and a client that asks the introspection endpoint for
+ * `application/token-introspection+jwt` gets a response signed with its
+ * introspectionSignedResponseAlg, the default when it named none (actions/introspection.js).
+ * So each app's Provider sets those defaults to the app's ID token algorithm, of which the
+ * app always holds keys (apps/client-options.ts, signedResponseDefaults; provider-config.ts).
+ *
+ * A45 Algorithms follow the keystore. For ID token, userinfo, introspection and
+ * authorization responses the engine offers in discovery, and accepts in a client's
+ * metadata (at registration, at an update, whenever it loads a client), only the
+ * algorithms of keys in its `jwks` among `enabledJWA` (helpers/initialize_keystore.js);
+ * the `discovery` configuration only fills fields the engine leaves out, so it cannot
+ * widen those lists; and asked to sign with an algorithm it has no key of, it fails (a
+ * 500). So discovery's lists are rewritten after the engine, a registration naming an
+ * algorithm the app has no key of gets the keys first (registrable-algorithms.ts), every
+ * write that stores a client adds the keys it signs with (keys/key-ring.ts), and a Provider
+ * built before those keys refuses the client (client-models.ts).
+ *
+ * A46 Registration judges, then stores. At POST {issuer}/reg and PUT {issuer}/reg/{id} the
+ * engine judges the metadata by its own Provider's configuration before it calls the
+ * adapter's `upsert`, so a refused registration stores nothing; and the registration
+ * access token an update presents is found with `provider.RegistrationAccessToken.find`,
+ * whose `clientId` is the client it manages (registrable-algorithms.ts checks it before
+ * it makes keys for an update).
+ */
 
 /**
  * A33 Public documents. The engine's answer at GET discovery and GET jwks is a JSON body

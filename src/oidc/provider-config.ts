@@ -4,7 +4,6 @@
 // change to the record means a new Provider (see tenancy/provider-registry.ts).
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { AppRecord, Stores } from '../storage/ports.ts';
-import { keyAlgsOf } from '../keys/key-ring.ts';
 import { openSigningKeys } from '../keys/open-keys.ts';
 import { adapterFor } from './adapter.ts';
 import { clientMetadataOf } from './client-metadata.ts';
@@ -13,11 +12,11 @@ import { EXTERNAL_SIGNING, jwksInPreferenceOrder } from './engine.ts';
 import { findAccountIn } from './find-account.ts';
 import { accessTokenTtl, recordJwtAccessTokens, resourceIndicatorsOf } from './resource-indicators.ts';
 import { withNativeEs512 } from './native-es512-keys.ts';
-import { CLIENT_AUTH_METHODS, sharedConfiguration, signingAlgorithms } from './shared-configuration.ts';
+import { CLIENT_AUTH_METHODS, sharedConfiguration } from './shared-configuration.ts';
 import type { Logger } from '../log.ts';
 import { appPath } from '../apps/app-paths.ts';
 import { settingsOf } from '../apps/app-settings.ts';
-import { requirePkceOf } from '../apps/client-options.ts';
+import { clientSigningAlgs, requirePkceOf, signedResponseDefaults, signingOf } from '../apps/client-options.ts';
 import type { Clock } from '../clock.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ErrorPage } from '../http/error-handler.ts';
@@ -80,7 +79,16 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     { reuseInterval: settings.refresh_token_reuse_interval, maxLifetime: settings.refresh_token_max_ttl },
     () => deps.metrics.refreshReplayed(app.id),
   );
-  const models: ClientModelDeps = { appId: app.id, kek: deps.kek, clock: deps.clock, clients: deps.clients, rules: deps.rules, storedApp: () => deps.stores.apps.get(app.id) };
+  const held = new Set(app.keys.map((k) => k.alg));
+  const models: ClientModelDeps = {
+    appId: app.id,
+    kek: deps.kek,
+    clock: deps.clock,
+    clients: deps.clients,
+    rules: deps.rules,
+    storedApp: () => deps.stores.apps.get(app.id),
+    canSignFor: (metadata) => clientSigningAlgs(metadata, signingOf(app).idToken).every((alg) => held.has(alg)),
+  };
   const clients = clientAdapter(models);
   const initialAccessTokens = initialAccessTokenAdapter(models);
   return {
@@ -92,9 +100,9 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     findAccount: findAccountIn(deps.stores.accounts, app.id),
 
     ...shared,
-    // Exactly the algorithms the app has keys for (every one with a current key, see
-    // key-ring.ts): discovery lists what it can sign with, and every key it publishes can sign.
-    enabledJWA: signingAlgorithms(keyAlgsOf(app)),
+    // A signed response a client names no algorithm for is signed as the app's ID tokens
+    // are, with a key the app always holds (client-options.ts, engine.ts A44).
+    clientDefaults: { ...shared.clientDefaults, ...signedResponseDefaults(signingOf(app).idToken) },
     // A public client always sends PKCE; a confidential one unless the app says otherwise.
     // Further clients always do: a confidential one too (one rule, no per-client switch).
     pkce: { required: (_ctx, client) => (client.clientId === app.id ? requirePkceOf(app) : true) },

@@ -2,10 +2,10 @@
 // builds: each app's (provider-config.ts adds what comes from the app record) and the one
 // that validates client metadata before an app is stored (engine.ts). What a client may
 // register (auth methods, algorithms, response and grant types, logout URIs) is decided
-// here once, so validation and the live Provider can never disagree; only the signing
-// algorithms are narrowed per app, to those it has keys of (signingAlgorithms below).
+// here once, so validation and the live Provider can never disagree; only the default
+// algorithm of a signed response a client names none for is the app's own (provider-config.ts).
 import type { Configuration } from 'oidc-provider';
-import { DEFAULT_ID_TOKEN_ALG, SIGNING_ALGS } from '../apps/client-options.ts';
+import { DEFAULT_ID_TOKEN_ALG, SIGNING_ALGS, signedResponseDefaults } from '../apps/client-options.ts';
 import type { SigningAlg } from '../storage/ports.ts';
 import { loadFirstPartyGrant } from './first-party-grant.ts';
 import { BACKCHANNEL_CLIENT_METADATA } from './engine.ts';
@@ -19,10 +19,11 @@ export const CLIENT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secre
 
 /**
  * The algorithms the engine may sign with (ID tokens, userinfo and introspection
- * responses): every one of `algs`. The validator allows every algorithm an app may choose
- * (SIGNING_ALGS); an app's Provider exactly those it has keys for, so its discovery
- * document lists what it can sign with and its JWKS no key that could not sign
- * (provider-config.ts).
+ * responses): every one of `algs`. The validator and every app's Provider allow every
+ * algorithm an app may choose (SIGNING_ALGS), so discovery lists them all (OpenID Connect
+ * Discovery requires RS256 among them) and a client may register any: the write that
+ * stores a client adds the keys of its algorithms before its Provider is rebuilt
+ * (key-ring.ts), and the JWKS publishes only keys the app holds, each of which signs.
  */
 export function signingAlgorithms(algs: readonly SigningAlg[]) {
   return {
@@ -70,8 +71,9 @@ export function sharedConfiguration() {
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      id_token_signed_response_alg: DEFAULT_ID_TOKEN_ALG,
       token_endpoint_auth_method: 'none',
+      // Each app's Provider gives its own ID token algorithm here (provider-config.ts).
+      ...signedResponseDefaults(DEFAULT_ID_TOKEN_ALG),
     },
     // Kept in a registered client's metadata for Postern's own back-channel logout (engine.ts, A39).
     extraClientMetadata: { properties: [...BACKCHANNEL_CLIENT_METADATA] },

@@ -125,7 +125,7 @@ export interface AppRecord {
   readonly idTokenSignedResponseAlg?: SigningAlg;
   /** How the client's userinfo responses are signed; absent: plain JSON. */
   readonly userinfoSignedResponseAlg?: SigningAlg;
-  /** How the client's introspection responses are signed when asked for as a JWT (RFC 9701); absent: JSON only. */
+  /** How the client's introspection responses are signed when asked for as a JWT (RFC 9701); absent: as its ID tokens are (client-options.ts). */
   readonly introspectionSignedResponseAlg?: SigningAlg;
   readonly keys: readonly StoredKey[];
   /** OpenID Connect Back-Channel Logout 1.0: where logout tokens are posted; absent: none are. */

@@ -1,11 +1,12 @@
 // Last in the chain: everything else under /apps/{id} belongs to that app's oidc-provider;
 // anything else is Postern's 404.
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { APPS_PREFIX, appPath } from '../apps/app-paths.ts';
 import { notFound } from '../errors.ts';
 import { guardEngine } from '../http/engine-guard.ts';
 import { mayFinishAtClient } from '../oidc/engine.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
+import type { Provider } from 'oidc-provider';
 import { PublicDocuments } from './public-documents.ts';
 
 const APP = new RegExp(`^${APPS_PREFIX}/([^/]+)(?:/|$)`);
@@ -16,7 +17,13 @@ const APP = new RegExp(`^${APPS_PREFIX}/([^/]+)(?:/|$)`);
  */
 const AS_METADATA = new RegExp(`^/\\.well-known/oauth-authorization-server(${APPS_PREFIX}/[^/]+)$`);
 
-export function mountApps(registry: ProviderRegistry): Middleware {
+/**
+ * Runs before the engine with the path under the app's issuer; true when it changed the
+ * app, so the request goes to the rebuilt Provider (oidc/registrable-algorithms.ts).
+ */
+export type BeforeEngine = (ctx: Context, appId: string, path: string, provider: Provider) => Promise<boolean>;
+
+export function mountApps(registry: ProviderRegistry, beforeEngine?: BeforeEngine): Middleware {
   return async (ctx, next) => {
     const metadataOf = AS_METADATA.exec(ctx.path)?.[1];
     if (metadataOf) ctx.path = `${metadataOf}/.well-known/openid-configuration`;
@@ -32,10 +39,12 @@ export function mountApps(registry: ProviderRegistry): Middleware {
     const kept = document && (await registry.documents(id));
     if (document && kept?.has(document)) return guardEngine(ctx, () => kept.serve(ctx, document, next));
     const cached = await registry.get(id);
+    const path = ctx.path.slice(appPath(id).length);
+    const changed = cached && beforeEngine ? await beforeEngine(ctx, id, path, cached.provider) : false;
     // A request that may send the browser to the app is checked against the app as stored
     // now (oidc/redirect-recheck.ts), even if this instance missed the change notice.
-    const finishing = cached && mayFinishAtClient(ctx, cached.provider, ctx.path.slice(appPath(id).length));
-    const live = finishing ? await registry.get(id, { revalidate: true }) : cached;
+    const finishing = cached && mayFinishAtClient(ctx, cached.provider, path);
+    const live = finishing || changed ? await registry.get(id, { revalidate: true }) : cached;
     if (!live) throw notFound('No such app.');
     const engine = () => live.handle(ctx, next);
     await guardEngine(ctx, document ? () => live.documents.serve(ctx, document, engine) : engine);

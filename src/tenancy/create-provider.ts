@@ -17,6 +17,7 @@ import { tellAppOfSignOut } from '../oidc/sign-out-notice.ts';
 import type { BackchannelLogout } from '../logout/backchannel-logout.ts';
 import type { AppRecord } from '../storage/ports.ts';
 import { auditProvider } from './provider-audit.ts';
+import { advertiseRegistrableAlgorithms } from '../oidc/registrable-algorithms.ts';
 import { credentialsOf } from '../apps/clients.ts';
 
 export function createProvider(app: AppRecord, publicUrl: string, deps: ProviderDeps, audit: AuditLog, backchannel: BackchannelLogout) {
@@ -25,6 +26,7 @@ export function createProvider(app: AppRecord, publicUrl: string, deps: Provider
   // First: posted parameters become the query before anything reads it.
   provider.use(postedRequests({ appId: app.id, issuer, documents: deps.stores.oidc }));
   provider.use(formPostInOurLook(app, deps.pages.formPostPage));
+  provider.use(advertiseRegistrableAlgorithms);
   provider.use(
     openRegistration({
       storedApp: () => deps.stores.apps.get(app.id),

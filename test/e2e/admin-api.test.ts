@@ -178,14 +178,10 @@ describe('admin API', () => {
       expect(app).to.include({ id_token_ttl: 1800, magic_link_ttl: 900, refresh_token_idle_ttl: 604800, refresh_token_max_ttl: 7776000 });
       expect(app).not.to.have.property('client_secret');
       expect(app).not.to.have.property('client_secret_expires_at');
-      // A current key per algorithm, and the next one already published (key rotation).
-      expect(app.keys).to.have.length(4);
-      expect(app.keys.map((k: { alg: string; status: string }) => `${k.alg} ${k.status}`).sort()).to.deep.equal([
-        'ES512 current',
-        'ES512 next',
-        'RS256 current',
-        'RS256 next',
-      ]);
+      // A current key for the one algorithm it signs with (ES512 by default), and the next
+      // one already published (key rotation); no RSA key until a client signs with RS256.
+      expect(app.keys).to.have.length(2);
+      expect(app.keys.map((k: { alg: string; status: string }) => `${k.alg} ${k.status}`).sort()).to.deep.equal(['ES512 current', 'ES512 next']);
       for (const key of app.keys) {
         const fields = key.status === 'current' ? ['activated_at', 'alg', 'created_at', 'kid', 'status'] : ['alg', 'created_at', 'kid', 'status'];
         expect(Object.keys(key).sort()).to.deep.equal(fields);

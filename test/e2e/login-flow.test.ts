@@ -39,7 +39,9 @@ describe('sign-in by magic link (openid-client as the app)', () => {
   });
 
   it('publishes only public keys: EC P-521 (ES512) and RSA (RS256), current and next, UUID kids', async () => {
-    const { keys } = (await (await fetch(`${app.issuer}/jwks`)).json()) as { keys: Record<string, string>[] };
+    // An app that signs with both: ID tokens ES512, introspection responses RS256.
+    const both = await h.createApp({ introspection_signed_response_alg: 'RS256' });
+    const { keys } = (await (await fetch(`${both.issuer}/jwks`)).json()) as { keys: Record<string, string>[] };
     expect(keys).to.have.length(4); // the next key of each is published before it signs
     const ec = keys.filter((k) => k.kty === 'EC');
     const rsa = keys.filter((k) => k.kty === 'RSA');

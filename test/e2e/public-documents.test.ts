@@ -84,10 +84,14 @@ describe('discovery and JWKS from the per-app cache', () => {
     // A client holding the old tag gets the new document, not a 304.
     expect((await get(`${app.issuer}/jwks`, { 'if-none-match': etag })).status).to.equal(200);
 
+    // Discovery lists every algorithm a client may register; the keys of one arrive with the change that chooses it.
     const discovery = async () => (await (await get(`${app.issuer}${DISCOVERY}`)).json()) as Record<string, string[]>;
-    expect((await discovery()).id_token_signing_alg_values_supported).not.to.include('ES256');
+    expect((await discovery()).id_token_signing_alg_values_supported).to.include('ES256');
+    const algs = async () => (await (await get(`${app.issuer}/jwks`)).json() as { keys: { alg: string }[] }).keys.map((k) => k.alg);
+    expect(await algs()).not.to.include('ES256');
     const changed = await h.admin('PATCH', `/admin/apps/${app.app_id}`, { id_token_signed_response_alg: 'ES256' });
     expect(changed.status).to.equal(200);
+    expect(await algs()).to.include('ES256');
     expect((await discovery()).id_token_signing_alg_values_supported).to.include('ES256');
   });
 

@@ -4,6 +4,8 @@
 // (A1…A40) that no longer holds.
 import { expect } from 'chai';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type JsonWebKey } from 'node:crypto';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
 import Provider, { ExternalSigningKey, type Adapter, type ClientMetadata, type Configuration } from 'oidc-provider';
 import * as oidc from 'openid-client';
 import { PosternError } from '../../src/errors.ts';
@@ -45,6 +47,7 @@ import {
   type SecretTransport,
 } from '../../src/oidc/engine.ts';
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
+import { advertiseRegistrableAlgorithms } from '../../src/oidc/registrable-algorithms.ts';
 import { resourceIndicatorsOf } from '../../src/oidc/resource-indicators.ts';
 import { END_SESSION_PATH, REGISTRATION_PATH } from '../../src/oidc/shared-configuration.ts';
 import type { ClientsService } from '../../src/apps/clients-service.ts';
@@ -1059,6 +1062,61 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       const res = await register({ redirect_uris: [REDIRECT_URI] });
       expect(res.status).to.equal(201);
       expect((await e.stores.apps.get(e.app.id))?.clients ?? []).to.have.length(1);
+    });
+  });
+
+  describe('A44–A46: signed-response defaults, algorithms bounded by the keystore, registration judged before it is stored', () => {
+    const e = new Engine();
+    before(() => e.start({ use: [advertiseRegistrableAlgorithms] }));
+    after(() => e.stop());
+    const client = { client_id: 'defaults', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' } as ClientMetadata;
+
+    it('A44: a client naming no introspection algorithm gets clientDefaults\' (the app\'s ID token one), the engine\'s own RS256 without it', async () => {
+      const configured = providerConfiguration(e.app, 'https://engine.test/apps/d', providerDeps(openMemoryStores()));
+      const withPostern = new Provider('https://engine.test/apps/d', { ...configured, clients: [client] });
+      const found = await withPostern.Client.find('defaults');
+      expect(found?.introspectionSignedResponseAlg).to.equal('ES512');
+      expect(found?.metadata().introspection_signed_response_alg).to.equal('ES512');
+      const { introspection_signed_response_alg: _i, authorization_signed_response_alg: _a, ...engineDefaults } = configured.clientDefaults!;
+      const bare = new Provider('https://engine.test/apps/d', { ...configured, clientDefaults: engineDefaults, clients: [client] });
+      // The engine's own default, RS256, of which this app holds no key (A45): the client is refused.
+      const refused = (await rejection(bare.Client.find('defaults'))) as { error?: string; error_description?: string };
+      expect(refused.error).to.equal('invalid_client_metadata');
+      expect(refused.error_description).to.match(/^introspection_signed_response_alg must be/);
+    });
+
+    it('A45: with ES512 keys only, the engine lists ES512 alone, whatever `discovery` says, and refuses an RS256 client', async () => {
+      const configured = providerConfiguration(e.app, 'https://engine.test/apps/k', providerDeps(openMemoryStores()));
+      const wider = { ...configured, discovery: { ...configured.discovery, id_token_signing_alg_values_supported: [...SIGNING_ALGS] } };
+      const provider = new Provider('https://engine.test/apps/k', { ...wider, clients: [{ ...client, id_token_signed_response_alg: 'RS256' }] });
+      const server = createServer(provider.callback()).listen(0);
+      try {
+        await once(server, 'listening');
+        const port = (server.address() as { port: number }).port;
+        const meta = (await (await fetch(`http://localhost:${port}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+        for (const field of ['id_token_signing_alg_values_supported', 'userinfo_signing_alg_values_supported', 'introspection_signing_alg_values_supported']) {
+          expect(meta[field], field).to.deep.equal(['ES512']);
+        }
+      } finally {
+        server.close();
+      }
+      expect(((await rejection(provider.Client.find('defaults'))) as { error?: string }).error).to.equal('invalid_client_metadata');
+      // Postern's rewrite after the engine lists every algorithm a client may register.
+      const listed = (await (await fetch(`${e.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+      expect(listed.id_token_signing_alg_values_supported).to.deep.equal([...SIGNING_ALGS]);
+    });
+
+    it('A46: refuses an RS256 registration before storing anything; an update\'s registration access token names its client', async () => {
+      const { token } = await providerDeps(e.stores).clients.mintInitialAccessToken(e.app.id, { expiresIn: 600, maxUses: 5 });
+      const register = (metadata: Record<string, unknown>) =>
+        fetch(`${e.issuer}${REGISTRATION_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(metadata) });
+      const refused = await register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'RS256' });
+      expect(refused.status).to.equal(400);
+      expect(((await refused.json()) as { error: string }).error).to.equal('invalid_client_metadata');
+      expect((await e.stores.apps.get(e.app.id))?.clients ?? []).to.deep.equal([]);
+      const made = (await (await register({ redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' })).json()) as { client_id: string; registration_access_token: string };
+      expect((await e.provider.RegistrationAccessToken.find(made.registration_access_token))?.clientId).to.equal(made.client_id);
+      expect(await e.provider.RegistrationAccessToken.find('not-a-token')).to.equal(undefined);
     });
   });
 

@@ -18,6 +18,7 @@ import { securityHeaders } from '../../src/http/request-context.ts';
 import { clientSecretContext, encryptSecret } from '../../src/keys/encryption.ts';
 import { generateKey } from '../../src/keys/generate-keys.ts';
 import { initialKeys } from '../../src/keys/key-ring.ts';
+import { DEFAULT_ID_TOKEN_ALG } from '../../src/apps/client-options.ts';
 import { createLogger } from '../../src/log.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { AppsService } from '../../src/apps/apps-service.ts';
@@ -68,7 +69,8 @@ export async function makeApp(
     tokenEndpointAuthMethod,
     encryptedClientSecret: secret && encryptSecret(KEK, secret, clientSecretContext(id)),
     settings,
-    keys: await initialKeys((alg) => generateKey(id, KEK, alg), now, settings.id_token_ttl),
+    // As a new app with the default ID token algorithm: keys for it alone.
+    keys: await initialKeys((alg) => generateKey(id, KEK, alg), now, settings.id_token_ttl, [DEFAULT_ID_TOKEN_ALG]),
     createdAt: now,
     updatedAt: now,
   };

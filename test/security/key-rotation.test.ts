@@ -8,7 +8,6 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { createAuditLog } from '../../src/audit.ts';
 import {
-  KEY_ALGS,
   KEY_PROPAGATION_MS,
   keyAlgsOf,
   MAX_ID_TOKEN_TTL,
@@ -27,6 +26,12 @@ import { createLogger } from '../../src/log.ts';
 import type { AppRecord, StoredKey } from '../../src/storage/ports.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
+
+/** An app created before keys followed its clients' algorithms holds ES512 and RS256 keys (and keeps them). */
+const LEGACY_ALGS: readonly KeyAlg[] = ['ES512', 'RS256'];
+
+/** An app whose introspection responses are signed with RS256 holds ES512 and RS256 keys, which rotate together. */
+const RS256_TOO = { introspection_signed_response_alg: 'RS256' } as const;
 
 interface KeyJson {
   kid: string;
@@ -100,22 +105,24 @@ describe('signing-key rotation', function () {
   afterEach(() => h.clock.reset());
 
   describe('manual rotation (POST /admin/apps/{id}/keys/rotate)', () => {
-    it('creates an app with a current and an already published next key per algorithm', async () => {
-      const app = await h.createApp();
-      const keys = keysOf(app);
-      expect(keys).to.have.length(4);
-      for (const alg of ['ES512', 'RS256']) {
-        only(kidsWith(keys, 'current', alg));
-        only(kidsWith(keys, 'next', alg));
+    it('creates an app with a current and an already published next key per algorithm it signs with: ES512 alone by default', async () => {
+      for (const [options, algs] of [[{}, ['ES512']], [RS256_TOO, ['ES512', 'RS256']]] as const) {
+        const app = await h.createApp(options);
+        const keys = keysOf(app);
+        expect(keys).to.have.length(2 * algs.length);
+        for (const alg of algs) {
+          only(kidsWith(keys, 'current', alg));
+          only(kidsWith(keys, 'next', alg));
+        }
+        const published = (await jwks(app)).map((k) => k.kid);
+        expect(published).to.have.members(keys.map((k) => k.kid));
+        const { tokens } = await h.signIn(app, 'first@example.com');
+        expect(decodeProtectedHeader(tokens.id_token!).kid).to.equal(only(kidsWith(keys, 'current', 'ES512')));
       }
-      const published = (await jwks(app)).map((k) => k.kid);
-      expect(published).to.have.members(keys.map((k) => k.kid));
-      const { tokens } = await h.signIn(app, 'first@example.com');
-      expect(decodeProtectedHeader(tokens.id_token!).kid).to.equal(only(kidsWith(keys, 'current', 'ES512')));
     });
 
     it('publishes the next key before rotation, signs with it after, and keeps verifying older ID tokens', async () => {
-      const app = await h.createApp({ id_token_ttl: 600 });
+      const app = await h.createApp({ ...RS256_TOO, id_token_ttl: 600 });
       const before = await view(app);
       const oldSigner = only(kidsWith(before, 'current', 'ES512'));
       const upcoming = only(kidsWith(before, 'next', 'ES512'));
@@ -158,7 +165,9 @@ describe('signing-key rotation', function () {
     it('rotates every algorithm the app keeps keys for, ES256 and EdDSA too, and each signs with its promoted key', async () => {
       const app = await h.createApp({ id_token_signed_response_alg: 'EdDSA', userinfo_signed_response_alg: 'ES256', introspection_signed_response_alg: 'RS256' });
       const before = keysOf(app);
-      const algs = ['ES512', 'RS256', 'ES256', 'EdDSA'];
+      // ID tokens EdDSA: no response of this app is signed with ES512, so it holds no ES512 key.
+      const algs = ['RS256', 'ES256', 'EdDSA'];
+      expect(before.filter((k) => k.alg === 'ES512')).to.deep.equal([]);
       for (const alg of algs) {
         only(kidsWith(before, 'current', alg));
         only(kidsWith(before, 'next', alg));
@@ -183,7 +192,7 @@ describe('signing-key rotation', function () {
       // Replacing every key at once keeps every algorithm.
       const replaced = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate?immediate=true`);
       const keys = keysOf(replaced.body);
-      expect(keys).to.have.length(8);
+      expect(keys).to.have.length(6);
       for (const alg of algs) only(kidsWith(keys, 'current', alg));
       const { tokens: fresh } = await h.signIn(app, 'every-alg@example.com');
       expect(decodeProtectedHeader(fresh.id_token!).kid).to.equal(only(kidsWith(keys, 'current', 'EdDSA')));
@@ -270,7 +279,7 @@ describe('signing-key rotation', function () {
     });
 
     it('of concurrent rotations, applies one and refuses the others: a next key is never promoted before it propagated', async () => {
-      const app = await h.createApp();
+      const app = await h.createApp(RS256_TOO);
       const initial = only(kidsWith(keysOf(app), 'current', 'ES512'));
       const upcoming = only(kidsWith(keysOf(app), 'next', 'ES512'));
       const { tokens } = await h.signIn(app, 'race@example.com');
@@ -315,7 +324,7 @@ describe('signing-key rotation', function () {
     });
 
     it('replaces every key at once with ?immediate=true (a compromised key): old ID tokens stop verifying', async () => {
-      const app = await h.createApp();
+      const app = await h.createApp(RS256_TOO);
       const before = keysOf(app).map((k) => k.kid);
       const { tokens } = await h.signIn(app, 'compromised@example.com');
       const res = await h.admin('POST', `/admin/apps/${app.app_id}/keys/rotate?immediate=true`);
@@ -366,7 +375,7 @@ describe('signing-key rotation', function () {
     });
 
     it('upgrades a record stored before rotation existed (keys without status) without interrupting it', async () => {
-      const app = await h.createApp();
+      const app = await h.createApp(RS256_TOO);
       const stored = (await h.stores.apps.get(app.app_id))!;
       const legacyKeys: StoredKey[] = stored.keys
         .filter((k) => k.status === 'current')
@@ -453,7 +462,7 @@ describe('signing-key rotation', function () {
     });
 
     it('rotates a due app exactly once when two instances run their schedulers at the same moment', async () => {
-      const app = await s.createApp();
+      const app = await s.createApp(RS256_TOO);
       const first = keysOf(app);
       s.clock.travel(DAYS * 86_400 + 60);
       const [a, b] = await Promise.all([s.server.keyRotation.runOnce(), otherInstance().runOnce()]);
@@ -468,7 +477,7 @@ describe('signing-key rotation', function () {
     });
 
     it('drops a retired previous key on the sweep, and tells when the next retirement is due', async () => {
-      const app = await s.createApp({ id_token_ttl: 120 });
+      const app = await s.createApp({ ...RS256_TOO, id_token_ttl: 120 });
       const { tokens } = await s.signIn(app, 'sweep@example.com');
       const oldSigner = decodeProtectedHeader(tokens.id_token!).kid!;
       s.clock.travel(KEY_PROPAGATION_MS / 1000);
@@ -576,7 +585,7 @@ describe('signing-key rotation across two instances on one Redis', function () {
   });
 
   it('rotates once when both instances rotate concurrently through the admin API and their schedulers', async () => {
-    const app = await one.createApp();
+    const app = await one.createApp(RS256_TOO);
     const first = keysOf(app);
     for (const x of [one, two]) x.clock.travel(KEY_PROPAGATION_MS / 1000);
     const [a, b] = await Promise.all([
@@ -625,7 +634,7 @@ describe('key ring invariants (random histories)', () => {
         let now = 1_700_000_000_000;
         // An app that also signs with ES256 and/or EdDSA keeps keys of those too.
         const signing = { idTokenSignedResponseAlg: extra[0], userinfoSignedResponseAlg: extra[1] };
-        const algs = [...KEY_ALGS, ...extra];
+        const algs = [...LEGACY_ALGS, ...extra];
         const keys = [] as StoredKey[];
         for (const alg of algs) keys.push({ ...(await make(alg)), status: 'current', activatedAt: now, maxTokenTtl: ttl0 });
         let app: AppRecord = {
@@ -681,7 +690,7 @@ describe('key ring invariants (random histories)', () => {
   it('rotates when the current keys are KEY_ROTATION_DAYS old (by activation, not creation)', async () => {
     const created = 1_700_000_000_000;
     const keys: StoredKey[] = [];
-    for (const alg of KEY_ALGS) {
+    for (const alg of LEGACY_ALGS) {
       // Created (as next) long ago, current only since `created + 10 days`.
       keys.push({ ...(await make(alg)), createdAt: created, status: 'current', activatedAt: created + 10 * DAY_MS, maxTokenTtl: 60 });
       keys.push({ ...(await make(alg)), createdAt: created + 10 * DAY_MS, status: 'next' });
@@ -694,7 +703,7 @@ describe('key ring invariants (random histories)', () => {
   it('does not promote a next key on schedule before it has been published for a day (records from before rotation)', async () => {
     const created = 1_700_000_000_000;
     const legacy: StoredKey[] = [];
-    for (const alg of KEY_ALGS) legacy.push({ ...(await make(alg)), createdAt: created });
+    for (const alg of LEGACY_ALGS) legacy.push({ ...(await make(alg)), createdAt: created });
     const now = created + 400 * DAY_MS;
     const app = { keys: legacy, settings: { id_token_ttl: 60 } } as unknown as AppRecord;
     expect(rotationDue(app, now, 30 * DAY_MS), 'no next key published yet').to.equal(false);

@@ -101,7 +101,8 @@ describe('encryptSecret / decryptSecret', () => {
   });
 });
 
-// Through initialKeys, exactly as a new app gets its keys (src/apps/apps-service.ts).
+// Through initialKeys, exactly as a new app that signs with ES512 and RS256 gets its keys
+// (src/apps/apps-service.ts).
 describe('generateKey, as a new app gets its keys', () => {
   const kek = randomBytes(32);
   const appId = '3f2b8c4e-6a1d-4b7e-9c0f-1e2d3c4b5a69';
@@ -110,7 +111,7 @@ describe('generateKey, as a new app gets its keys', () => {
   let keys: StoredKey[];
 
   before(async () => {
-    keys = await initialKeys(make, now, 600);
+    keys = await initialKeys(make, now, 600, ['ES512', 'RS256']);
   });
 
   it('generates a current and a next key per algorithm: ES512 on P-521, RS256 on RSA 2048', () => {

@@ -11,7 +11,6 @@ import { connect, type Socket } from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
 import SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
-import { DELIVERY_CONCURRENCY } from '../delivery/delivery-queue.ts';
 import type { Mailer, MailMessage } from './mailer.ts';
 
 export interface SmtpTimeouts {
@@ -52,10 +51,11 @@ const AUTOMATIC_HEADERS = { 'Auto-Submitted': 'auto-generated' } as const;
 
 /**
  * Idle connections kept open for the next mail; more may be open while that many mails are
- * being sent. As many as the mail queue sends at once: with fewer, steady traffic would
- * open a connection (TCP, greeting, EHLO) for a mail and close it after, again and again.
+ * being sent. As many as the mail queue sends at once (DELIVERY_CONCURRENCY): with fewer,
+ * steady traffic would open a connection (TCP, greeting, EHLO) for a mail and close it
+ * after, again and again.
  */
-export const SMTP_POOL_SIZE = DELIVERY_CONCURRENCY;
+export const SMTP_POOL_SIZE = 10;
 /** Messages one connection sends before it is replaced (relays limit messages per connection). */
 const MESSAGES_PER_CONNECTION = 100;
 

@@ -101,16 +101,16 @@ async function inBatches<T, R>(items: readonly T[], limit: number, work: (item: 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 /**
- * Preparing is not measured, and on a machine busy with other work a sign-in of the setup
- * can meet a 503 (shed, or a store command past its deadline): it is tried again, a few
- * times, rather than ending the run.
+ * Preparing is not measured, and on a machine busy with other work a step of the setup can
+ * be shed (its link request too, which then sends no mail) or meet a store command past
+ * its deadline: it is tried again from the start, a few times, rather than ending the run.
  */
 async function untilServed<T>(prepare: () => Promise<T>, tries = 5): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await prepare();
     } catch (err) {
-      if (i >= tries || !String(err).includes(' 503 ')) throw err;
+      if (i >= tries) throw err;
       await new Promise((r) => setTimeout(r, 1000));
     }
   }

@@ -116,11 +116,12 @@ export interface LoadSheddingDeps {
 }
 
 /**
- * Expensive requests under way at once. Enough to keep the CPU busy while some wait on the
- * store or the signing threads; few enough that the steps of all of them that are ready in
- * one turn of the event loop take milliseconds, not hundreds of them.
+ * Expensive requests under way at once. Enough to keep the CPU busy while they wait on the
+ * store (whose round trips grow long on a busy machine: with 16, refresh throughput fell
+ * to a third under bench:overload) and the signing threads; few enough that the steps of
+ * all of them ready in one turn of the event loop take tens of milliseconds, not hundreds.
  */
-export const EXPENSIVE_AT_ONCE = 16;
+export const EXPENSIVE_AT_ONCE = 64;
 
 /** Lets `capacity` callers in at once; the others wait, first come first served. */
 class Turns {

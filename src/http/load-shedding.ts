@@ -6,14 +6,6 @@
 // discovery, JWKS, userinfo, introspection, sign-out (the logout page, its confirmation,
 // sign-out everywhere), /healthz and /readyz.
 //
-// Expensive requests also take turns, overloaded or not: at most EXPENSIVE_AT_ONCE of them
-// are under way, and the rest wait, in order of arrival, before any of their work. However
-// many arrive at once (a burst of sign-in forms, hundreds of refresh loops), one turn of
-// the event loop then runs the next steps of a bounded number of requests, so /healthz,
-// pages and discovery are answered within a turn or two instead of behind all of them.
-// Waiting costs nothing but a promise; a request whose turn comes while the lag is over
-// the limit is refused then, as if it had just arrived.
-//
 // Which routes are expensive is read from the routes themselves, never from a list of
 // paths: Postern's routers are walked (each router has a policy below; a router without
 // one stops the server from being built), the engine's token endpoint is known by its
@@ -111,70 +103,26 @@ export interface LoadSheddingDeps {
   readonly maxLagMs: number;
   readonly lag: LagSource;
   readonly logger: Logger;
-  /** Expensive requests under way at once (default EXPENSIVE_AT_ONCE). */
-  readonly atOnce?: number | undefined;
-}
-
-/**
- * Expensive requests under way at once. Enough to keep the CPU busy while they wait on the
- * store (whose round trips grow long on a busy machine: with 16, refresh throughput fell
- * to a third under bench:overload) and the signing threads; few enough that the steps of
- * all of them ready in one turn of the event loop take tens of milliseconds, not hundreds.
- */
-export const EXPENSIVE_AT_ONCE = 64;
-
-/** Lets `capacity` callers in at once; the others wait, first come first served. */
-class Turns {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-  constructor(capacity: number) {
-    this.#free = capacity;
-  }
-
-  async take(): Promise<void> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-  }
-
-  /** The turn passes straight to the longest waiting, if any. */
-  give(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#free++;
-  }
 }
 
 export function shedLoad(deps: LoadSheddingDeps): Middleware {
   const costs = new RouteCosts(deps.routers);
   const { maxLagMs, lag, logger } = deps;
-  const turns = new Turns(deps.atOnce ?? EXPENSIVE_AT_ONCE);
   let shed = 0;
   let loggedAt = Number.NEGATIVE_INFINITY;
-  /** Throws the 503 when shedding is on and the event loop lags beyond the limit. */
-  const refuseIfOverloaded = () => {
-    if (maxLagMs === 0) return;
-    const lagMs = lag.lagMs();
-    if (lagMs <= maxLagMs) return;
-    shed++;
-    const now = performance.now();
-    if (now - loggedAt >= LOG_EVERY_MS) {
-      logger.warn('overloaded: shedding expensive requests', { lag_ms: Math.round(lagMs), max_lag_ms: maxLagMs, shed });
-      loggedAt = now;
-      shed = 0;
-    }
-    throw new PosternError('unavailable', 'The service is busy. Try again in a moment.', { 'Retry-After': retryAfter() });
-  };
   return async (ctx, next) => {
-    // Reads are never expensive (RouteCosts sheds writes only): no look-up for them.
-    if (READS.has(ctx.method) || costs.classify(ctx.method, ctx.path)?.policy !== 'shed') return next();
-    refuseIfOverloaded();
-    await turns.take();
-    try {
-      // It may have waited for its turn while the lag grew.
-      refuseIfOverloaded();
-      await next();
-    } finally {
-      turns.give();
+    if (maxLagMs === 0) return next();
+    const lagMs = lag.lagMs();
+    if (lagMs > maxLagMs && costs.classify(ctx.method, ctx.path)?.policy === 'shed') {
+      shed++;
+      const now = performance.now();
+      if (now - loggedAt >= LOG_EVERY_MS) {
+        logger.warn('overloaded: shedding expensive requests', { lag_ms: Math.round(lagMs), max_lag_ms: maxLagMs, shed });
+        loggedAt = now;
+        shed = 0;
+      }
+      throw new PosternError('unavailable', 'The service is busy. Try again in a moment.', { 'Retry-After': retryAfter() });
     }
+    await next();
   };
 }

@@ -1,20 +1,22 @@
 // CSRF protection for the hosted forms: a random per-browser secret in an HttpOnly,
 // SameSite cookie, and in each form an HMAC of that secret and the login attempt. A forged
 // cross-site POST has neither; a token from another attempt or browser does not verify.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Context } from 'koa';
+import { secretKeysOf } from '../src/keys/cookie-keys.ts';
 
 const COOKIE = 'postern_csrf';
 
 export class Csrf {
-  readonly #secrets: readonly string[];
+  /** COOKIE_SECRETS as keys, imported once (not on every HMAC). */
+  readonly #secrets: readonly KeyObject[];
   readonly #secure: boolean;
   constructor(secrets: readonly string[], secure: boolean) {
-    this.#secrets = secrets;
+    this.#secrets = secretKeysOf(secrets);
     this.#secure = secure;
   }
 
-  #mac(secret: string, browser: string, purpose: string): Buffer {
+  #mac(secret: KeyObject, browser: string, purpose: string): Buffer {
     return createHmac('sha256', secret).update(`${browser}|${purpose}`).digest();
   }
 

@@ -27,6 +27,7 @@ import { countRequests, metricsGate } from './http/metrics-endpoint.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
 import { refuseLongUrls, refuseNonCanonicalPaths } from './http/request-path.ts';
 import { rootRouter } from './http/root-routes.ts';
+import { cookieKeysFor } from './keys/cookie-keys.ts';
 import type { Es512Signer } from './keys/native-signer.ts';
 import type { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
 import type { Logger } from './log.ts';
@@ -154,7 +155,9 @@ export function buildServer(deps: ServerDeps): Server {
     signOut: declineSignOutRouter({ registry, audit, stillSignedInPage }),
   };
 
-  const app = new Koa({ proxy: true, keys: [...config.cookieSecrets] });
+  const app = new Koa({ proxy: true });
+  // The engine runs on this app's context (mounted), so its cookies use these keys too.
+  app.keys = cookieKeysFor(config.cookieSecrets);
   for (const middleware of [
     countRequests(metrics),
     requestLog(logger),

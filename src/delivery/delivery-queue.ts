@@ -23,6 +23,9 @@ import type { Logger } from '../log.ts';
 import type { Outbox, OutboxEntry } from '../storage/ports.ts';
 import type { OutboxSeal } from './outbox-seal.ts';
 
+/** Messages one process delivers at once unless told otherwise. */
+export const DELIVERY_CONCURRENCY = 10;
+
 export interface DeliveryQueueOptions {
   /** Delay before each retry; its length is the number of retries. */
   readonly retryDelaysMs?: readonly number[];
@@ -121,7 +124,7 @@ export class DeliveryQueue<T> {
     this.#clock = deps.clock;
     this.#logger = deps.logger;
     this.#delays = options.retryDelaysMs ?? deps.retryDelaysMs;
-    this.#concurrency = options.concurrency ?? 10;
+    this.#concurrency = options.concurrency ?? DELIVERY_CONCURRENCY;
     this.#sendTimeoutMs = options.sendTimeoutMs ?? deps.sendTimeoutMs;
     this.#leaseMs = options.leaseMs ?? 2 * this.#sendTimeoutMs;
     this.#pollMs = options.pollMs ?? 5_000;

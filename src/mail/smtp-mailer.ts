@@ -49,8 +49,13 @@ export function dkimKeyOf(settings: {
  */
 const AUTOMATIC_HEADERS = { 'Auto-Submitted': 'auto-generated' } as const;
 
-/** Idle connections kept open for the next mail; more may be open while that many mails are being sent. */
-export const SMTP_POOL_SIZE = 4;
+/**
+ * Idle connections kept open for the next mail; more may be open while that many mails are
+ * being sent. As many as the mail queue sends at once (DELIVERY_CONCURRENCY): with fewer,
+ * steady traffic would open a connection (TCP, greeting, EHLO) for a mail and close it
+ * after, again and again.
+ */
+export const SMTP_POOL_SIZE = 10;
 /** Messages one connection sends before it is replaced (relays limit messages per connection). */
 const MESSAGES_PER_CONNECTION = 100;
 

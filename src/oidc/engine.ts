@@ -13,6 +13,7 @@ import type { Context, Middleware } from 'koa';
 import Provider, { errors, ExternalSigningKey, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import { PosternError } from '../errors.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
+import { cookieKeysFor, type CookieKeys } from '../keys/cookie-keys.ts';
 import { peekBody, replaceBody } from '../http/read-body.ts';
 import { SIGNING_ALGS } from '../apps/client-options.ts';
 import { AUTHORIZATION_PATH, END_SESSION_PATH, INTROSPECTION_PATH, PAR_PATH, sharedConfiguration } from './shared-configuration.ts';
@@ -815,4 +816,17 @@ export function engineFormPost(body: unknown): EngineFormPost | undefined {
     (m) => [unescapeHtmlSafe(m[1]!), unescapeHtmlSafe(m[2]!)] as const,
   );
   return { action: unescapeHtmlSafe(form[1]!), fields, script: /<script>[\s\S]*?<\/script>/.exec(body)?.[0] };
+}
+
+/**
+ * A50 Cookie keys. Given an object rather than an array in `cookies.keys` (documented: "your
+ * own KeyGrip instance"), the engine keeps that very object as its Koa `keys`, and the
+ * `cookies` module signs every signed cookie with its `sign(data)` and checks each with its
+ * `index(data, digest)` (a signature under an older key is re-signed with the current
+ * one), as it does with a Keygrip. So Postern's CookieKeys (src/keys/cookie-keys.ts), which
+ * makes Keygrip's signatures under keys imported once, signs the engine's cookies: cookies
+ * signed by either verify with the other.
+ */
+export function engineCookieKeys(secrets: readonly string[]): CookieKeys {
+  return cookieKeysFor(secrets);
 }

@@ -8,7 +8,7 @@ import { openSigningKeys } from '../keys/open-keys.ts';
 import { adapterFor } from './adapter.ts';
 import { clientMetadataOf } from './client-metadata.ts';
 import { DECLINE_SIGN_OUT_PATH } from './decline-sign-out.ts';
-import { EXTERNAL_SIGNING, jwksInPreferenceOrder } from './engine.ts';
+import { engineCookieKeys, EXTERNAL_SIGNING, jwksInPreferenceOrder } from './engine.ts';
 import { findAccountIn } from './find-account.ts';
 import { accessTokenTtl, recordJwtAccessTokens, resourceIndicatorsOf } from './resource-indicators.ts';
 import { withNativeEs512 } from './native-es512-keys.ts';
@@ -153,7 +153,8 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
     // Short-lived cookies carry no path of ours: the engine scopes the interaction cookie to
     // the interaction's own URL, so two sign-ins in one browser never overwrite each other.
     cookies: {
-      keys: [...deps.cookieSecrets],
+      // Keygrip's signatures, under keys imported once (A50).
+      keys: engineCookieKeys(deps.cookieSecrets),
       long: cookieOptions,
       short: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
     },

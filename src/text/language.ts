@@ -72,16 +72,38 @@ export function chooseLanguage(sources: LanguageSources): Language {
   return fromUiLocales(sources.uiLocales) ?? fromAcceptLanguage(sources.acceptLanguage) ?? sources.fallback ?? DEFAULT_LANGUAGE;
 }
 
+type DurationUnit = 'day' | 'hour' | 'minute';
+
+/**
+ * Intl's formatters for one language, made on its first use and kept: building one loads
+ * the locale's data (tens of microseconds each), while formatting with it is cheap, and
+ * every check-email page and sign-in mail spells a duration.
+ */
+interface DurationFormatters {
+  readonly units: Readonly<Record<DurationUnit, Intl.NumberFormat>>;
+  readonly list: Intl.ListFormat;
+}
+
+const durationFormatters = new Map<Language, DurationFormatters>();
+
+function formattersFor(language: Language): DurationFormatters {
+  let formatters = durationFormatters.get(language);
+  if (!formatters) {
+    const unit = (unit: DurationUnit) => new Intl.NumberFormat(language, { style: 'unit', unit, unitDisplay: 'long' });
+    formatters = { units: { day: unit('day'), hour: unit('hour'), minute: unit('minute') }, list: new Intl.ListFormat(language, { type: 'unit', style: 'long' }) };
+    durationFormatters.set(language, formatters);
+  }
+  return formatters;
+}
+
 /** "15 minutes", "1 Stunde, 30 Minuten": whole minutes, at least one; each unit spelled by Intl. */
 export function durationIn(language: Language, seconds: number): string {
   const total = Math.max(1, Math.round(seconds / 60));
-  const parts: [Intl.NumberFormatOptions['unit'], number][] = [
+  const parts: [DurationUnit, number][] = [
     ['day', Math.floor(total / 1440)],
     ['hour', Math.floor((total % 1440) / 60)],
     ['minute', total % 60],
   ];
-  const spelled = parts
-    .filter(([, n]) => n > 0)
-    .map(([unit, n]) => new Intl.NumberFormat(language, { style: 'unit', unit, unitDisplay: 'long' }).format(n));
-  return new Intl.ListFormat(language, { type: 'unit', style: 'long' }).format(spelled);
+  const { units, list } = formattersFor(language);
+  return list.format(parts.filter(([, n]) => n > 0).map(([unit, n]) => units[unit].format(n)));
 }

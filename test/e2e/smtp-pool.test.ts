@@ -1,6 +1,7 @@
 // The SMTP transport keeps connections open for the next mail (src/mail/smtp-mailer.ts),
 // a bounded number of them, and never reuses one that failed or was aborted.
 import { expect } from 'chai';
+import { DELIVERY_CONCURRENCY } from '../../src/delivery/delivery-queue.ts';
 import { createSmtpMailer, SMTP_POOL_SIZE } from '../../src/mail/smtp-mailer.ts';
 import { SmtpCapture } from '../helpers/smtp-capture.ts';
 
@@ -20,6 +21,17 @@ describe('SMTP connection pool', function () {
     for (let i = 0; i < 5; i++) await mailer.send(mail(`one-${i}@example.com`));
     expect(smtp.mails.map((m) => m.to)).to.deep.equal([0, 1, 2, 3, 4].map((i) => `one-${i}@example.com`));
     expect(smtp.connections).to.equal(1);
+    await mailer.close();
+  });
+
+  it('keeps a connection for every mail the queue sends at once: its bursts after the first open none', async () => {
+    expect(SMTP_POOL_SIZE).to.be.at.least(DELIVERY_CONCURRENCY);
+    const mailer = createSmtpMailer(smtp.url, 'Postern <no-reply@example.com>');
+    for (let burst = 0; burst < 3; burst++) {
+      await Promise.all(Array.from({ length: DELIVERY_CONCURRENCY }, (_, i) => mailer.send(mail(`steady-${burst}-${i}@example.com`))));
+    }
+    expect(smtp.mails).to.have.length(3 * DELIVERY_CONCURRENCY);
+    expect(smtp.connections).to.equal(DELIVERY_CONCURRENCY);
     await mailer.close();
   });
 

@@ -62,6 +62,7 @@ import { Browser } from '../helpers/browser.ts';
 import { REDIRECT_URI } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { Engine, KEK, makeApp, providerDeps } from './engine-fixture.ts';
+import Keygrip from 'keygrip';
 import { bothReadBeforeEitherUses } from '../helpers/race.ts';
 import type { Context } from 'koa';
 
@@ -1037,6 +1038,40 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       expect(stored?.metadata).to.include({ backchannel_logout_uri: metadata.backchannel_logout_uri, backchannel_logout_session_required: true });
       const read = await fetch(body.registration_client_uri!, { headers: { authorization: `Bearer ${body.registration_access_token}` } });
       expect(await read.json()).to.include({ backchannel_logout_uri: metadata.backchannel_logout_uri });
+    });
+  });
+
+  describe('A50: the engine signs and checks its cookies with the object in cookies.keys', () => {
+    const e = new Engine();
+    before(() => e.start());
+    after(() => e.stop());
+    /** An authorization request with prompt=none in `browser`: the callback's query. */
+    async function silently(browser: Browser): Promise<URLSearchParams> {
+      const config = await e.client();
+      const params = { redirect_uri: REDIRECT_URI, scope: 'openid', prompt: 'none', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' };
+      const callback = await browser.navigate(oidc.buildAuthorizationUrl(config, params).href, {}, REDIRECT_URI);
+      return new URL(callback.url).searchParams;
+    }
+
+    it("signs each cookie exactly as Keygrip does, and takes Keygrip's signatures back; another key's are refused", async () => {
+      const secrets = providerDeps(e.stores).cookieSecrets;
+      const { browser } = await e.signIn('a50@example.com');
+      const signatures = browser.cookies.filter((c) => c.name.endsWith('.sig'));
+      expect(signatures.map((c) => c.name)).to.include('_session.sig');
+      for (const sig of signatures) {
+        const cookie = browser.cookies.find((c) => c.name === sig.name.slice(0, -4) && c.path === sig.path)!;
+        expect(sig.value, sig.name).to.equal(new Keygrip([...secrets]).sign(`${cookie.name}=${cookie.value}`));
+      }
+      expect((await silently(browser)).has('code'), 'the session cookie verifies').to.equal(true);
+
+      const session = browser.cookies.find((c) => c.name === '_session')!;
+      const forged = browser.cookies.find((c) => c.name === '_session.sig')!;
+      forged.value = new Keygrip(['another-secret-0123456789abcdef0123456789']).sign(`_session=${session.value}`);
+      expect((await silently(browser)).get('error'), 'signed with another key').to.equal('login_required');
+      forged.value = new Keygrip([...secrets]).sign(`_session=${session.value}`).toUpperCase();
+      expect((await silently(browser)).get('error'), 'its signature in other letter case').to.equal('login_required');
+      forged.value = new Keygrip([...secrets]).sign(`_session=${session.value}`);
+      expect((await silently(browser)).has('code'), "Keygrip's own signature").to.equal(true);
     });
   });
 

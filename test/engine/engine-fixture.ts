@@ -15,6 +15,7 @@ import { loginResult } from '../../interactions/consent.ts';
 import { errorPage, formPostPage, logoutPage, signedOutPage } from '../../interactions/views/pages.ts';
 import { appPath } from '../../src/apps/app-paths.ts';
 import { securityHeaders } from '../../src/http/request-context.ts';
+import { cookieKeysFor } from '../../src/keys/cookie-keys.ts';
 import { clientSecretContext, encryptSecret } from '../../src/keys/encryption.ts';
 import { generateKey } from '../../src/keys/generate-keys.ts';
 import { initialKeys } from '../../src/keys/key-ring.ts';
@@ -129,7 +130,8 @@ export class Engine {
     const mounted = mount(path, this.provider as never);
     const engine: RunEngine = (ctx) => mounted(ctx, async () => {});
     // The engine runs on the mounting app's context, so its cookies are signed with that app's keys, as in server.ts.
-    const koa = new Koa({ proxy: true, keys: [...deps.cookieSecrets] });
+    const koa = new Koa({ proxy: true });
+    koa.keys = cookieKeysFor(deps.cookieSecrets);
     koa.use(securityHeaders(false));
     koa.use(this.#interaction(`${path}/interaction/`));
     koa.use(options.front ? options.front(engine) : (ctx) => engine(ctx));

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Outbox, OutboxEntry } from '../ports.ts';
+import { scriptCommand, type ScriptCall } from './redis-scripts.ts';
 
 /** What the hash holds per id (JSON). */
 interface Held {
@@ -53,10 +54,14 @@ export class RedisOutbox implements Outbox {
   readonly durable = true;
   readonly #redis: Redis;
   readonly #keys: OutboxKeys;
+  readonly #claim: ScriptCall;
+  readonly #reschedule: ScriptCall;
 
   constructor(redis: Redis, keys: OutboxKeys) {
     this.#redis = redis;
     this.#keys = keys;
+    this.#claim = scriptCommand(redis, 'posternOutboxClaim', CLAIM);
+    this.#reschedule = scriptCommand(redis, 'posternOutboxReschedule', RESCHEDULE);
   }
 
   async add(id: string, sealed: string, dueAt: number) {
@@ -66,12 +71,12 @@ export class RedisOutbox implements Outbox {
 
   async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
     const claim = randomUUID();
-    const rows = (await this.#redis.eval(CLAIM, 2, this.#keys.due, this.#keys.messages, now, leaseUntil, limit, claim)) as [string, string, number][];
+    const rows = (await this.#claim(2, this.#keys.due, this.#keys.messages, now, leaseUntil, limit, claim)) as [string, string, number][];
     return rows.map(([id, sealed, attempts]) => ({ id, sealed, attempts: Number(attempts), claim }));
   }
 
   async reschedule(id: string, claim: string, dueAt: number) {
-    return (await this.#redis.eval(RESCHEDULE, 2, this.#keys.due, this.#keys.messages, id, claim, dueAt)) === 1;
+    return (await this.#reschedule(2, this.#keys.due, this.#keys.messages, id, claim, dueAt)) === 1;
   }
 
   async remove(id: string) {

@@ -55,14 +55,22 @@ const SCRIPTS = {
   posternAppendAudit: APPEND_AUDIT,
 } as const;
 
-type ScriptCall = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
+export type ScriptCall = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
 export type RedisScripts = Record<keyof typeof SCRIPTS, ScriptCall>;
 
-/** The scripts as commands of `redis` (defined once per client; ioredis falls back to EVAL after a NOSCRIPT). */
+/**
+ * A script as a command of `redis`, defined once per client: EVALSHA, the script's text
+ * sent once per connection rather than with every call (ioredis falls back to EVAL after a
+ * NOSCRIPT).
+ */
+export function scriptCommand(redis: Redis, name: string, lua: string): ScriptCall {
+  const client = redis as unknown as Record<string, ScriptCall>;
+  if (typeof client[name] !== 'function') redis.defineCommand(name, { lua });
+  return (...args) => client[name]!.call(redis, ...args);
+}
+
+/** The scripts above as commands of `redis`. */
 export function scriptsOf(redis: Redis): RedisScripts {
-  const client = redis as unknown as Record<string, unknown>;
-  for (const [name, lua] of Object.entries(SCRIPTS)) {
-    if (typeof client[name] !== 'function') redis.defineCommand(name, { lua });
-  }
-  return client as unknown as RedisScripts;
+  for (const [name, lua] of Object.entries(SCRIPTS)) scriptCommand(redis, name, lua);
+  return redis as unknown as RedisScripts;
 }

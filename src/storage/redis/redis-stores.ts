@@ -15,7 +15,7 @@ import {
   type MagicLinkStore,
 } from '../ports.ts';
 import { keys } from './redis-keys.ts';
-import { scriptsOf, type RedisScripts } from './redis-scripts.ts';
+import { scriptCommand, scriptsOf, type RedisScripts, type ScriptCall } from './redis-scripts.ts';
 import { ttlMs } from './ttl-ms.ts';
 
 // ARGV[3]: the updatedAt the stored record must still have, or '' for any (compare-and-replace).
@@ -86,8 +86,14 @@ return redis.call('HINCRBY', KEYS[1], 'attempts', 1)`;
 
 export class RedisMagicLinkStore implements MagicLinkStore {
   readonly #redis: Redis;
+  readonly #scripts: RedisScripts;
+  readonly #markUsed: ScriptCall;
+  readonly #takeAttempt: ScriptCall;
   constructor(redis: Redis) {
     this.#redis = redis;
+    this.#scripts = scriptsOf(redis);
+    this.#markUsed = scriptCommand(redis, 'posternMarkUsed', MARK_USED);
+    this.#takeAttempt = scriptCommand(redis, 'posternTakeAttempt', TAKE_ATTEMPT);
   }
   async save(record: MagicLinkRecord, retainSeconds: number) {
     const key = keys.magicLink(record.appId, record.hash);
@@ -101,19 +107,22 @@ export class RedisMagicLinkStore implements MagicLinkStore {
   async find(appId: string, hash: string) {
     return fromFields(await this.#redis.hgetall(keys.magicLink(appId, hash)));
   }
+  /** One round trip: the attempt's pointer to its latest link, and that link. */
   async latestForAttempt(appId: string, interactionUid: string) {
-    const hash = await this.#redis.get(keys.latestLink(appId, interactionUid));
-    return hash ? this.find(appId, hash) : undefined;
+    const flat = (await this.#scripts.posternFindByLookup(1, keys.latestLink(appId, interactionUid), keys.magicLink(appId, ''))) as string[] | null;
+    const fields: Record<string, string> = {};
+    for (let i = 0; flat && i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+    return fromFields(fields);
   }
   async markUsed(appId: string, hash: string, at: number) {
-    const result = (await this.#redis.eval(MARK_USED, 1, keys.magicLink(appId, hash), String(at))) as [string, string | null] | null;
+    const result = (await this.#markUsed(1, keys.magicLink(appId, hash), String(at))) as [string, string | null] | null;
     if (!result) return undefined;
     // `attempts` is not part of the answer: markUsed callers only branch on usedAt.
     const record = JSON.parse(result[0]) as MagicLinkRecord;
     return result[1] ? { ...record, usedAt: Number(result[1]) } : record;
   }
   async takeAttempt(appId: string, hash: string, max: number) {
-    return Number(await this.#redis.eval(TAKE_ATTEMPT, 1, keys.magicLink(appId, hash), String(max)));
+    return Number(await this.#takeAttempt(1, keys.magicLink(appId, hash), String(max)));
   }
 }
 

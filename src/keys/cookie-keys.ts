@@ -1,0 +1,59 @@
+// The keys of COOKIE_SECRETS as KeyObjects, made once per process. Cookie signatures are
+// Keygrip's (HMAC-SHA1, base64url, the first secret signs, every secret verifies), so a
+// cookie signed before stays valid; but Keygrip hands each HMAC its secret as a string,
+// which Node turns into a key again on every call, and compares through two more HMACs
+// under a fresh random key (tsscmp). A sign-in checks and signs a dozen cookies: here each
+// signature is one HMAC under a key imported once, compared with timingSafeEqual.
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+
+/** COOKIE_SECRETS, each made a key once: the HMACs of the hosted forms (CSRF) use them too. */
+export function secretKeysOf(secrets: readonly string[]): readonly KeyObject[] {
+  return secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
+}
+
+/**
+ * Signs and verifies cookies as Keygrip does, through the interface the `cookies` module
+ * calls (Koa's `app.keys`, the engine's `cookies.keys`, engine.ts A50).
+ */
+export class CookieKeys {
+  readonly #keys: readonly KeyObject[];
+
+  constructor(secrets: readonly string[]) {
+    if (!secrets.length) throw new Error('CookieKeys: at least one secret is needed');
+    this.#keys = secretKeysOf(secrets);
+  }
+
+  #sign(data: string, key: KeyObject): string {
+    return createHmac('sha1', key).update(data).digest('base64url');
+  }
+
+  /** The signature of `data` under the first (current) secret. */
+  sign(data: string): string {
+    return this.#sign(data, this.#keys[0]!);
+  }
+
+  verify(data: string, digest: string): boolean {
+    return this.index(data, digest) > -1;
+  }
+
+  /** Which secret signed `data` as `digest`: 0 for the current one, -1 for none. */
+  index(data: string, digest: unknown): number {
+    if (typeof digest !== 'string') return -1;
+    const given = Buffer.from(digest);
+    for (let i = 0; i < this.#keys.length; i++) {
+      const expected = Buffer.from(this.#sign(data, this.#keys[i]!));
+      // Every signature has the same length: comparing lengths first reveals nothing.
+      if (given.length === expected.length && timingSafeEqual(given, expected)) return i;
+    }
+    return -1;
+  }
+}
+
+const shared = new WeakMap<readonly string[], CookieKeys>();
+
+/** One CookieKeys per configured list: the Koa app and every app's engine share it. */
+export function cookieKeysFor(secrets: readonly string[]): CookieKeys {
+  let keys = shared.get(secrets);
+  if (!keys) shared.set(secrets, (keys = new CookieKeys(secrets)));
+  return keys;
+}

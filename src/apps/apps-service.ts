@@ -17,7 +17,7 @@ import {
   untilPropagated,
   type KeyMaker,
 } from '../keys/key-ring.ts';
-import type { AppRecord, AppSettings, OpenRegistrationPolicy, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import type { AppCursor, AppPage, AppRecord, AppSettings, OpenRegistrationPolicy, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { checkSettings } from './app-settings.ts';
 import { BRANDING_FIELDS, type AppBranding } from './branding.ts';
 import { checkClientOptions, DEFAULT_ID_TOKEN_ALG } from './client-options.ts';
@@ -147,8 +147,9 @@ export class AppsService {
     return { app, clientSecret };
   }
 
-  list(): Promise<AppRecord[]> {
-    return this.#deps.stores.apps.list();
+  /** One page of apps, oldest first (AppStore.page). */
+  page(limit: number, after?: AppCursor): Promise<AppPage> {
+    return this.#deps.stores.apps.page(limit, after);
   }
 
   async get(id: string): Promise<AppRecord> {

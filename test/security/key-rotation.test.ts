@@ -488,6 +488,35 @@ describe('signing-key rotation', function () {
       expect((await jwks(app)).map((k) => k.kid)).to.have.members(keys.map((k) => k.kid));
     });
 
+    it('goes through 1,200 apps a page at a time, giving the event loop turns, and maintains an app on the last page', async () => {
+      // One app's record, copied under new ids (as many apps as the test can afford: each
+      // created app costs an RSA key); the copies need nothing but reading.
+      const template = await s.stores.apps.get((await s.createApp()).app_id);
+      const copies = Array.from({ length: 1_200 }, (_, i) => ({ ...template!, id: randomUUID(), name: `Copy ${i}`, createdAt: template!.createdAt + i }));
+      for (const copy of copies) await s.stores.apps.insert(copy);
+      // The newest app has a previous key whose tokens have expired: it is on the last page.
+      const rotatedApp = await s.createApp({ id_token_ttl: 60 });
+      s.clock.travel(KEY_PROPAGATION_MS / 1000);
+      expect((await s.admin('POST', `/admin/apps/${rotatedApp.app_id}/keys/rotate`)).status).to.equal(200);
+      s.clock.travel(3_600);
+
+      let turns = 0;
+      let passing = true;
+      const turn = () => {
+        if (!passing) return;
+        turns++;
+        setImmediate(turn);
+      };
+      setImmediate(turn);
+      const run = await s.server.keyRotation.runOnce();
+      passing = false;
+      expect(run.failed).to.deep.equal([]);
+      expect(run.maintained).to.include(rotatedApp.app_id);
+      expect(run.rotated).to.deep.equal([]);
+      // Six pages at least: the loop got a turn between each (a store in memory answers at once).
+      expect(turns).to.be.at.least(5);
+    });
+
     it('runs a pass at start, and stop() waits for the app in progress and skips the rest', async () => {
       const maintained: string[] = [];
       let lists = 0;
@@ -499,10 +528,11 @@ describe('signing-key rotation', function () {
       const logger = createLogger('silent');
       const scheduler = new KeyRotationScheduler({
         apps: {
-          list: async () => {
+          page: async () => {
             lists++;
-            return records;
+            return { apps: records, next: undefined };
           },
+          get: async (id) => records.find((r) => r.id === id)!,
           maintainKeys: async (id) => {
             if (id === 'a') {
               entered();

@@ -214,7 +214,12 @@ export class AppsService {
    * missing next key. Safe to run on many instances at once: the loser of a concurrent
    * write re-reads the record and re-decides, so one due rotation happens once.
    */
-  async maintainKeys(id: string, rotateEveryMs: number): Promise<KeyUpkeep> {
+  /**
+   * `seen`: the record as just read (a page of the key upkeep pass), decided on without
+   * reading it again; a write made on it is still a compare-and-replace, so a record
+   * changed meanwhile is re-read and decided again.
+   */
+  async maintainKeys(id: string, rotateEveryMs: number, seen?: AppRecord): Promise<KeyUpkeep> {
     let outcome: KeyUpkeep = 'unchanged';
     const written = await this.#write(id, async (current) => {
       const now = this.#deps.clock.now();
@@ -225,7 +230,7 @@ export class AppsService {
       const keys = await maintainKeys(current, now, this.#keyMaker(id));
       outcome = keys ? 'maintained' : 'unchanged';
       return keys && { ...current, keys, updatedAt: bump(current, now) };
-    });
+    }, seen);
     return written ? outcome : 'gone';
   }
 
@@ -261,15 +266,16 @@ export class AppsService {
   }
 
   /**
-   * Read, change, compare-and-replace on `updatedAt`, retried on a concurrent change; then
+   * Read (or start from `seen`), change, compare-and-replace on `updatedAt`, retried on a
+   * concurrent change (re-reading the record); then
    * the cached Providers are dropped everywhere. `change` returns undefined for "nothing
    * to write". One write per change, so the record is never seen half-done. Resolves to
    * undefined when the app does not exist (or was deleted meanwhile).
    */
-  async #write(id: string, change: (current: AppRecord) => Promise<AppRecord | undefined>): Promise<AppRecord | undefined> {
+  async #write(id: string, change: (current: AppRecord) => Promise<AppRecord | undefined>, seen?: AppRecord): Promise<AppRecord | undefined> {
     const { apps } = this.#deps.stores;
     for (let attempt = 1; ; attempt++) {
-      const current = await apps.get(id);
+      const current = attempt === 1 && seen?.id === id ? seen : await apps.get(id);
       if (!current) return undefined;
       const next = await change(current);
       if (!next) return current;

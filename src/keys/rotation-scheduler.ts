@@ -20,7 +20,8 @@ const MIN_DELAY_MS = 1000;
 export interface KeyUpkeepTarget {
   page(limit: number, after?: AppCursor): Promise<AppPage>;
   get(id: string): Promise<AppRecord>;
-  maintainKeys(id: string, rotateEveryMs: number): Promise<'rotated' | 'maintained' | 'unchanged' | 'gone'>;
+  /** `seen`: the record as the page had it, so an app with nothing to do costs no further read. */
+  maintainKeys(id: string, rotateEveryMs: number, seen?: AppRecord): Promise<'rotated' | 'maintained' | 'unchanged' | 'gone'>;
 }
 
 export interface SweepResult {
@@ -105,7 +106,7 @@ export class KeyRotationScheduler {
       for (const app of page) {
         if (this.#aborting) break pages;
         try {
-          const outcome = await this.#apps.maintainKeys(app.id, this.#rotateEveryMs);
+          const outcome = await this.#apps.maintainKeys(app.id, this.#rotateEveryMs, app);
           if (outcome === 'rotated') {
             rotated.push(app.id);
             this.#audit.record({ type: 'keys.rotated', outcome: 'success', appId: app.id, reason: 'scheduled' });

@@ -517,6 +517,26 @@ describe('signing-key rotation', function () {
       expect(turns).to.be.at.least(5);
     });
 
+    it('decides on the record a page read, and on the stored one when it changed since: nothing written over', async () => {
+      const app = await s.createApp();
+      const stale = (await s.stores.apps.get(app.app_id))!;
+      expect((await s.admin('PATCH', `/admin/apps/${app.app_id}`, { name: 'Renamed meanwhile' })).status).to.equal(200);
+      s.clock.travel(DAYS * 86_400 + 60);
+      expect(await s.server.apps.maintainKeys(app.app_id, DAYS * DAY_MS, stale)).to.equal('rotated');
+      const stored = (await s.stores.apps.get(app.app_id))!;
+      expect(stored.name).to.equal('Renamed meanwhile');
+      expect(stored.keys.filter((k) => k.status === 'previous').map((k) => k.kid)).to.have.members(
+        stale.keys.filter((k) => k.status === 'current').map((k) => k.kid),
+      );
+      // Deleted after the page was read: gone, nothing written back.
+      const doomed = await s.createApp();
+      const seen = (await s.stores.apps.get(doomed.app_id))!;
+      await s.server.apps.delete(doomed.app_id);
+      s.clock.travel(DAYS * 86_400 + 60);
+      expect(await s.server.apps.maintainKeys(doomed.app_id, DAYS * DAY_MS, seen)).to.equal('gone');
+      expect(await s.stores.apps.get(doomed.app_id)).to.equal(undefined);
+    });
+
     it('runs a pass at start, and stop() waits for the app in progress and skips the rest', async () => {
       const maintained: string[] = [];
       let lists = 0;

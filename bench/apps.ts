@@ -14,6 +14,8 @@
 //   - a cold app's first request (its Provider built from the stored record): a sample
 //     one at a time (its latency alone), then every other app 16 at a time (CPU-ms per
 //     build under load), so every app has been asked for once before the spread;
+//   - on Redis, an instance restarted on the stored apps: its first BENCH_UPKEEP_SECONDS
+//     (the key upkeep pass over every app), CPU, event-loop delay, /healthz, RSS;
 //   - the split of building a Provider, measured in this process on the same store with
 //     the same registry code: the record read, opening the private keys, the rest of
 //     building the Provider, and a first discovery request end to end.
@@ -41,6 +43,7 @@ const API_APPS = Number(process.env.BENCH_API_APPS ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const COLD_APPS = Number(process.env.BENCH_COLD_APPS ?? 1000);
 const SPLIT_APPS = 300;
+const UPKEEP_SECONDS = Number(process.env.BENCH_UPKEEP_SECONDS ?? 10);
 const CONCURRENCY = 16;
 const KEK = Buffer.from(POSTERN_ENV.KEY_ENCRYPTION_KEY, 'hex');
 
@@ -73,10 +76,12 @@ interface Figures {
   seeded: string;
   rssIdleMb: number;
   one: { perSecond: number; cpuMs: number };
-  spread: { perSecond: number; cpuMs: number; rssMb: number };
+  spread: { perSecond: number; cpuMs: number; rssMb: number; heapMb: number };
   coldAlone: { p50: number; p99: number; cpuMs: number };
   coldLoaded: { p50: number; p99: number; cpuMs: number };
   split: { readMs: number; openKeysMs: number; providerMs: number; firstRequestMs: number };
+  /** The first UPKEEP_SECONDS of an instance started on the stored apps (Redis). */
+  restart: { cpuMs: number; loopP99Ms: number; healthzP99Ms: number; rssMb: number } | undefined;
 }
 
 const perOp = (m: Measure, ops: number) => m.cpuMs / Math.max(1, ops);
@@ -119,7 +124,7 @@ async function buildSplit(store: 'memory' | 'redis', redis: RedisServer, ids: re
 
 async function run(store: 'memory' | 'redis', count: number): Promise<Figures> {
   const redis = await new RedisServer().start();
-  const { server, h } = await startPostern(store, redis);
+  let { server, h } = await startPostern(store, redis);
   const agent = new Agent({ keepAlive: true });
   try {
     // Through the admin API: the creation figure, and the templates of the copies.
@@ -143,6 +148,29 @@ async function run(store: 'memory' | 'redis', count: number): Promise<Figures> {
       await stores.close();
     }
     process.stderr.write(`  ${store}: ${ids.length} apps stored (${seeded})\n`);
+    let restart: Figures['restart'];
+    if (store === 'redis') {
+      // An instance started on a store that holds every app: its first key upkeep pass
+      // goes through all of them while it serves.
+      await server.stop();
+      await h.stop();
+      ({ server, h } = await startPostern(store, redis));
+      const probe = async () => {
+        const t0 = performance.now();
+        await fetch(`${h.url}/healthz`);
+        return performance.now() - t0;
+      };
+      const { result: healthz, measure } = await server.measure(async () => {
+        const latencies: number[] = [];
+        const until = performance.now() + UPKEEP_SECONDS * 1000;
+        while (performance.now() < until) {
+          latencies.push(await probe());
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return latencies;
+      });
+      restart = { cpuMs: measure.cpuMs, loopP99Ms: measure.loopDelayP99Ms, healthzP99Ms: percentile(healthz, 0.99), rssMb: measure.rssMb };
+    }
     const idle = await server.measure(async () => undefined);
 
     const discovery = (id: string) => `${h.url}/apps/${id}/.well-known/openid-configuration`;
@@ -173,10 +201,11 @@ async function run(store: 'memory' | 'redis', count: number): Promise<Figures> {
       seeded,
       rssIdleMb: idle.measure.rssMb,
       one: { perSecond: one.result.ok / one.result.seconds, cpuMs: perOp(one.measure, one.result.ok) },
-      spread: { perSecond: spread.result.ok / spread.result.seconds, cpuMs: perOp(spread.measure, spread.result.ok), rssMb: spread.measure.rssMb },
+      spread: { perSecond: spread.result.ok / spread.result.seconds, cpuMs: perOp(spread.measure, spread.result.ok), rssMb: spread.measure.rssMb, heapMb: spread.measure.heapMb },
       coldAlone: { p50: percentile(coldAlone.result, 0.5), p99: percentile(coldAlone.result, 0.99), cpuMs: perOp(coldAlone.measure, alone.length) },
       coldLoaded: { p50: percentile(coldLoaded, 0.5), p99: percentile(coldLoaded, 0.99), cpuMs: perOp(coldLoadedMeasure.measure, loaded.length) },
       split,
+      restart,
     };
   } finally {
     agent.destroy();
@@ -210,14 +239,20 @@ for (const count of COUNTS) {
   }
 }
 const f = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-console.log('| store | apps | creation (admin API) | RSS after GC: idle / after traffic | discovery, 1 app | discovery spread over all | cold first request, alone: p50 / p99, CPU | 16 at once: p50 / p99, CPU | build: read + keys + Provider; first request |');
+console.log('| store | apps | creation (admin API) | RSS after GC: idle / after traffic (heap) | discovery, 1 app | discovery spread over all | cold first request, alone: p50 / p99, CPU | 16 at once: p50 / p99, CPU | build: read + keys + Provider; first request |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
   console.log(
-    `| ${r.store} | ${f(r.apps)} | ${f(r.creation.perSecond, 1)}/s, ${f(r.creation.cpuMs, 1)} CPU-ms each (${f(r.creation.made)} apps) | ${f(r.rssIdleMb)} / ${f(r.spread.rssMb)} MiB ` +
+    `| ${r.store} | ${f(r.apps)} | ${f(r.creation.perSecond, 1)}/s, ${f(r.creation.cpuMs, 1)} CPU-ms each (${f(r.creation.made)} apps) | ${f(r.rssIdleMb)} / ${f(r.spread.rssMb)} MiB (${f(r.spread.heapMb)}) ` +
       `| ${f(r.one.perSecond)}/s, ${f(r.one.cpuMs, 3)} CPU-ms | ${f(r.spread.perSecond)}/s (${f((100 * r.spread.perSecond) / r.one.perSecond)}%), ${f(r.spread.cpuMs, 3)} CPU-ms ` +
       `| ${f(r.coldAlone.p50, 1)} / ${f(r.coldAlone.p99, 1)} ms, ${f(r.coldAlone.cpuMs, 2)} CPU-ms | ${f(r.coldLoaded.p50, 1)} / ${f(r.coldLoaded.p99, 1)} ms, ${f(r.coldLoaded.cpuMs, 2)} CPU-ms ` +
       `| ${f(r.split.readMs, 2)} + ${f(r.split.openKeysMs, 2)} + ${f(r.split.providerMs, 2)} ms; ${f(r.split.firstRequestMs, 2)} ms |`,
   );
 }
-for (const r of rows) console.log(`${r.store}, ${f(r.apps)} apps: ${r.seeded}`);
+for (const r of rows) {
+  console.log(`${r.store}, ${f(r.apps)} apps: ${r.seeded}`);
+  if (r.restart) {
+    const { cpuMs, loopP99Ms, healthzP99Ms, rssMb } = r.restart;
+    console.log(`  restarted on them: first ${UPKEEP_SECONDS} s ${f(cpuMs)} CPU-ms, event-loop p99 ${f(loopP99Ms, 1)} ms, /healthz p99 ${f(healthzP99Ms, 1)} ms, RSS after GC ${f(rssMb)} MiB`);
+  }
+}

@@ -16,6 +16,7 @@ import { ADMIN_TOKEN, Harness, REDIRECT_URI, type AppJson } from '../test/helper
 import { RedisServer, freePort } from '../test/helpers/redis-server.ts';
 import { closedLoop, inBatches, median, percentile, send, ServerProcess, type LoadResult } from './load.ts';
 import { BARE_CLIENT_ID } from './bare-client.ts';
+import { startPostern } from './postern-server.ts';
 import type { Measure } from './measure-child.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -44,15 +45,6 @@ interface Target {
   stop(): Promise<void>;
 }
 
-const POSTERN_ENV = {
-  NODE_ENV: 'test',
-  ADMIN_TOKEN,
-  COOKIE_SECRETS: 'engine-comparison-bench-cookie-secret-0123456789abcdef',
-  KEY_ENCRYPTION_KEY: 'd3ec3033d41db89d79e917c41bfaf95c5117ad0cc0a52e279a7bb60194379c03',
-  // The benchmark measures work, not the refusals of load shedding and rate limits.
-  MAX_EVENT_LOOP_LAG_MS: '0',
-  MAX_LINKS_PER_MAILBOX: '100000',
-};
 const GENEROUS_LIMITS = { max_links_per_address: 1000, max_links_per_ip: 100_000, max_links_per_network: 10_000_000, max_links_per_app: 10_000_000 };
 
 async function authorizationUrl(config: oidc.Configuration, scope: string, extra: Record<string, string> = {}) {
@@ -73,22 +65,6 @@ async function authorizationUrl(config: oidc.Configuration, scope: string, extra
 
 async function redeem(config: oidc.Configuration, callbackUrl: string, request: { verifier: string; state: string; nonce: string }) {
   return oidc.authorizationCodeGrant(config, new URL(callbackUrl), { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce });
-}
-
-async function startPostern(store: 'memory' | 'redis', redis: RedisServer, extraEnv: Record<string, string> = {}): Promise<{ server: ServerProcess; h: Harness; url: string }> {
-  const port = await freePort();
-  const url = `http://localhost:${port}`;
-  const h = await new Harness().attach(url);
-  const server = new ServerProcess('src/main.ts', {
-    ...POSTERN_ENV,
-    PUBLIC_URL: url,
-    PORT: String(port),
-    SMTP_URL: h.smtp.url,
-    ...(store === 'redis' && { REDIS_URL: redis.url }),
-    ...extraEnv,
-  });
-  await server.ready(`${url}/healthz`);
-  return { server, h, url };
 }
 
 async function posternTarget(store: 'memory' | 'redis', redis: RedisServer): Promise<Target> {

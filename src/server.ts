@@ -130,7 +130,7 @@ export function buildServer(deps: ServerDeps): Server {
               mailer instanceof DevMailbox || !config.smtpUrl ? 'none: mail is kept in the development mailbox' : `SMTP at ${new URL(config.smtpUrl).host}`,
             metricsOpen: !config.metricsToken,
           },
-          apps: () => apps.list(),
+          apps: (limit: number) => apps.page(limit),
           audit,
           mails: mailer instanceof DevMailbox ? mailer : undefined,
         };

@@ -1,6 +1,7 @@
 // /admin: JSON API for apps. The admin token is checked before routing, for every spelling
 // of /admin (adminGate in admin-auth.ts); each route starts with requireAdminGate, then
 // parse/validate → service.
+import { appListCursor, parseAppListQuery } from './app-list-query.ts';
 import type { AppsService } from '../apps/apps-service.ts';
 import type { AuditLog } from '../audit.ts';
 import { badRequest, notFound } from '../errors.ts';
@@ -46,7 +47,9 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
   });
 
   router.get('/apps', requireAdminGate, async (ctx) => {
-    ctx.body = { apps: (await apps.list()).map((a) => appView(a, publicUrl)) };
+    const { limit, after } = parseAppListQuery(ctx.query);
+    const page = await apps.page(limit, after);
+    ctx.body = { apps: page.apps.map((a) => appView(a, publicUrl)), next_cursor: appListCursor(page.next) };
   });
 
   router.get('/apps/:id', requireAdminGate, async (ctx) => {

@@ -3,15 +3,10 @@
 import { externalAuditFields } from '../audit.ts';
 import { badRequest } from '../errors.ts';
 import type { AuditQuery, AuditRecord } from '../storage/ports.ts';
+import { one, onlyParams } from './query-params.ts';
 
 export const MAX_LIMIT = 500;
 const PARAMS = new Set(['email', 'type', 'from', 'to', 'limit', 'cursor']);
-
-function one(query: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = query[name];
-  if (Array.isArray(value)) throw badRequest(`${name} must be given at most once.`);
-  return value === undefined || value === '' ? undefined : value;
-}
 
 function time(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -23,9 +18,7 @@ function time(value: string | undefined, name: string): number | undefined {
 }
 
 export function parseAuditQuery(query: Record<string, string | string[] | undefined>): AuditQuery {
-  for (const key of Object.keys(query)) {
-    if (!PARAMS.has(key)) throw badRequest(`Unknown parameter "${key.slice(0, 64)}". Allowed: ${[...PARAMS].join(', ')}.`);
-  }
+  onlyParams(query, PARAMS);
   const rawLimit = one(query, 'limit');
   const limit = rawLimit === undefined ? 100 : Number(rawLimit);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw badRequest(`limit must be an integer from 1 to ${MAX_LIMIT}.`);

@@ -11,6 +11,7 @@ import { BODY_LIMIT } from '../http/read-body.ts';
 import type { AppSettings } from '../storage/ports.ts';
 import { AUTH_METHODS, MAX_URIS } from './app-input.ts';
 import { BRANDING_SCHEMAS } from './branding-input.ts';
+import { DEFAULT_APPS_PER_PAGE, MAX_APPS_PER_PAGE } from './app-list-query.ts';
 import { MAX_LIMIT } from './audit-query.ts';
 import { openRegistrationSchema } from './open-registration-input.ts';
 import { ACCESS_TOKEN_TTL_RANGE, DEFAULT_ACCESS_TOKEN_TTL, MAX_RESOURCES, MAX_SCOPES } from '../apps/api-resources.ts';
@@ -420,10 +421,26 @@ function document() {
       '/admin/apps': {
         get: {
           operationId: 'listApps',
-          summary: 'List apps, oldest first',
-          responses: responses({
-            200: ok('Every app.', { type: 'object', additionalProperties: false, required: ['apps'], properties: { apps: { type: 'array', items: ref('App') } } }),
-          }),
+          summary: 'List apps, oldest first, a page at a time',
+          description: 'Follow next_cursor until it is null to see every app. Any other query parameter, or one given twice, is a 400.',
+          parameters: [
+            queryParam('limit', 'Apps per page.', { type: 'integer', minimum: 1, maximum: MAX_APPS_PER_PAGE, default: DEFAULT_APPS_PER_PAGE }),
+            queryParam('cursor', 'next_cursor of the previous page.', { type: 'string' }),
+          ],
+          responses: responses(
+            {
+              200: ok('A page of apps.', {
+                type: 'object',
+                additionalProperties: false,
+                required: ['apps', 'next_cursor'],
+                properties: {
+                  apps: { type: 'array', items: ref('App') },
+                  next_cursor: { type: ['string', 'null'], description: 'Pass as cursor for the next (newer) page; null on the last page.' },
+                },
+              }),
+            },
+            { 400: 'BadRequest' },
+          ),
         },
         post: {
           operationId: 'createApp',

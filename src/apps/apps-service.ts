@@ -17,7 +17,7 @@ import {
   untilPropagated,
   type KeyMaker,
 } from '../keys/key-ring.ts';
-import type { AppRecord, AppSettings, OpenRegistrationPolicy, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
+import type { AppCursor, AppPage, AppRecord, AppSettings, OpenRegistrationPolicy, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { checkSettings } from './app-settings.ts';
 import { BRANDING_FIELDS, type AppBranding } from './branding.ts';
 import { checkClientOptions, DEFAULT_ID_TOKEN_ALG } from './client-options.ts';
@@ -147,8 +147,9 @@ export class AppsService {
     return { app, clientSecret };
   }
 
-  list(): Promise<AppRecord[]> {
-    return this.#deps.stores.apps.list();
+  /** One page of apps, oldest first (AppStore.page). */
+  page(limit: number, after?: AppCursor): Promise<AppPage> {
+    return this.#deps.stores.apps.page(limit, after);
   }
 
   async get(id: string): Promise<AppRecord> {
@@ -213,7 +214,12 @@ export class AppsService {
    * missing next key. Safe to run on many instances at once: the loser of a concurrent
    * write re-reads the record and re-decides, so one due rotation happens once.
    */
-  async maintainKeys(id: string, rotateEveryMs: number): Promise<KeyUpkeep> {
+  /**
+   * `seen`: the record as just read (a page of the key upkeep pass), decided on without
+   * reading it again; a write made on it is still a compare-and-replace, so a record
+   * changed meanwhile is re-read and decided again.
+   */
+  async maintainKeys(id: string, rotateEveryMs: number, seen?: AppRecord): Promise<KeyUpkeep> {
     let outcome: KeyUpkeep = 'unchanged';
     const written = await this.#write(id, async (current) => {
       const now = this.#deps.clock.now();
@@ -224,7 +230,7 @@ export class AppsService {
       const keys = await maintainKeys(current, now, this.#keyMaker(id));
       outcome = keys ? 'maintained' : 'unchanged';
       return keys && { ...current, keys, updatedAt: bump(current, now) };
-    });
+    }, seen);
     return written ? outcome : 'gone';
   }
 
@@ -275,15 +281,16 @@ export class AppsService {
   }
 
   /**
-   * Read, change, compare-and-replace on `updatedAt`, retried on a concurrent change; then
+   * Read (or start from `seen`), change, compare-and-replace on `updatedAt`, retried on a
+   * concurrent change (re-reading the record); then
    * the cached Providers are dropped everywhere. `change` returns undefined for "nothing
    * to write". One write per change, so the record is never seen half-done. Resolves to
    * undefined when the app does not exist (or was deleted meanwhile).
    */
-  async #write(id: string, change: (current: AppRecord) => Promise<AppRecord | undefined>): Promise<AppRecord | undefined> {
+  async #write(id: string, change: (current: AppRecord) => Promise<AppRecord | undefined>, seen?: AppRecord): Promise<AppRecord | undefined> {
     const { apps } = this.#deps.stores;
     for (let attempt = 1; ; attempt++) {
-      const current = await apps.get(id);
+      const current = attempt === 1 && seen?.id === id ? seen : await apps.get(id);
       if (!current) return undefined;
       const next = await change(current);
       if (!next) return current;

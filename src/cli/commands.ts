@@ -62,6 +62,8 @@ interface Collection {
   /** The collection's path (default: the app's, /admin/apps/{app}/{group}); one item's is this with /{noun} after it. */
   readonly list?: string;
   readonly columns: readonly string[];
+  /** When the list route answers a page at a time: how to follow it (--limit, --cursor, --all). */
+  readonly paging?: Paging;
   readonly fields: Readonly<Record<string, FieldFlag>>;
   readonly createExample: string;
   readonly updateExample: string;
@@ -77,7 +79,15 @@ function collection(c: Collection): Command[] {
     words: [c.group, word], summary, method, path, body: 'required', fields: c.fields, view: { kind: 'record' }, example: example(word, path, more),
   });
   return [
-    { words: [c.group, 'list'], summary: `List ${c.group}`, method: 'GET', path: list, view: { kind: 'list', key: c.group, columns: c.columns }, example: example('list', list) },
+    {
+      words: [c.group, 'list'],
+      summary: `List ${c.group}`,
+      method: 'GET',
+      path: list,
+      ...(c.paging && { query: { cursor: { param: c.paging.cursorParam, help: `continue after an earlier page (its ${c.paging.next})` } }, paging: c.paging }),
+      view: { kind: 'list', key: c.group, columns: c.columns },
+      example: example('list', list, c.paging ? '--all' : ''),
+    },
     withBody('create', 'POST', list, `Create ${a}`, c.createExample),
     { words: [c.group, 'show'], summary: `Show one ${c.noun}`, method: 'GET', path: item, view: { kind: 'record' }, example: example('show', item) },
     withBody('update', 'PATCH', item, `Change the given fields of ${a}`, c.updateExample),
@@ -107,6 +117,7 @@ export const COMMANDS: readonly Command[] = [
     noun: 'app',
     list: '/admin/apps',
     columns: ['app_id', 'name', 'token_endpoint_auth_method', 'redirect_uris'],
+    paging: { items: 'apps', next: 'next_cursor', cursorParam: 'cursor', limitParam: 'limit', maxPage: 500, defaultLimit: 100 },
     fields: { name: { field: 'name', help: 'the name shown on the login page and in mail' }, 'redirect-uri': redirectUri },
     createExample: '--name "Example" --redirect-uri https://app.example.com/callback',
     updateExample: '--set id_token_ttl=900',

@@ -9,7 +9,7 @@ import { issuerOf } from '../apps/app-paths.ts';
 import { badRequest } from '../errors.ts';
 import { DEV_STYLESHEET, DEV_STYLESHEET_PATH } from './dev-look.ts';
 import { landingPage, type AdminRoute, type RunningInstance } from './landing-page.ts';
-import { mailboxEntries, stateOf, type MailboxFilter, type MailboxSources } from './mailbox-entries.ts';
+import { DEV_APPS_SHOWN, mailboxEntries, stateOf, type MailboxFilter, type MailboxSources } from './mailbox-entries.ts';
 import { MAIL_HTML_PATH, MAILBOX_PATH, MAILBOX_POLICY, MAILBOX_STATE_PATH, mailboxPage, noSuchMailPage } from './mailbox-page.ts';
 
 export interface DevDeps extends MailboxSources {
@@ -55,11 +55,12 @@ function adminRoutes(): AdminRoute[] {
 export function devRoutes(router: Router, deps: DevDeps): void {
   const routes = adminRoutes();
   router.get('/', async (ctx) => {
-    const apps = await deps.apps();
+    const { apps, next } = await deps.apps(DEV_APPS_SHOWN);
     ctx.type = 'html';
     ctx.body = landingPage({
       running: { ...deps.running, mailboxPath: MAILBOX_PATH },
       apps: apps.map((app) => ({ id: app.id, name: app.name, issuer: issuerOf(deps.running.publicUrl, app.id) })),
+      moreApps: next !== undefined,
       adminRoutes: routes,
     });
   });
@@ -69,7 +70,7 @@ export function devRoutes(router: Router, deps: DevDeps): void {
   });
   router.get(MAILBOX_PATH, async (ctx) => {
     const filter = filterOf(ctx);
-    const [apps, entries, all] = await Promise.all([deps.apps(), mailboxEntries(deps, filter), mailboxEntries(deps, {})]);
+    const [{ apps }, entries, all] = await Promise.all([deps.apps(DEV_APPS_SHOWN), mailboxEntries(deps, filter), mailboxEntries(deps, {})]);
     ctx.set('Content-Security-Policy', MAILBOX_POLICY);
     ctx.type = 'html';
     ctx.body = mailboxPage({

@@ -29,7 +29,8 @@ export interface AdminRoute {
   readonly summary: string;
 }
 
-export function landingPage(input: { running: RunningInstance; apps: readonly LandingApp[]; adminRoutes: readonly AdminRoute[] }): string {
+/** `moreApps`: there are apps beyond those listed (the page shows the oldest DEV_APPS_SHOWN). */
+export function landingPage(input: { running: RunningInstance; apps: readonly LandingApp[]; moreApps?: boolean; adminRoutes: readonly AdminRoute[] }): string {
   const { running } = input;
   const apps = input.apps.length
     ? html`<table>
@@ -39,7 +40,8 @@ export function landingPage(input: { running: RunningInstance; apps: readonly La
 <tr><td>${app.name}<br><code>${app.id}</code></td><td><code>${app.issuer}</code></td><td><a href="${`${app.issuer}/.well-known/openid-configuration`}">openid-configuration</a></td></tr>`,
       )}
 </tbody>
-</table>`
+</table>${input.moreApps ? html`
+<p class="hint">The oldest ${input.apps.length} apps; page through all of them with <code>GET /admin/apps</code>.</p>` : ''}`
     : html`<p>No apps yet. Create one with <code>POST /admin/apps</code> (the start-up banner prints a <code>curl</code> command).</p>`;
   return page({
     title: 'Postern (development)',

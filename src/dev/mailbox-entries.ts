@@ -3,7 +3,7 @@
 // a mail given up), newest first, filtered by app and address.
 import { createHash } from 'node:crypto';
 import type { AuditLog } from '../audit.ts';
-import type { AppRecord, AuditRecord } from '../storage/ports.ts';
+import type { AppPage, AuditRecord } from '../storage/ports.ts';
 
 /** A mail as the development mailbox keeps it (src/mail/dev-mailbox.ts). */
 export interface KeptMail {
@@ -28,6 +28,8 @@ export const MISSING_MAIL_EVENTS = ['link.rate_limited', 'link.app_limit_reached
 
 /** As many entries as the mailbox keeps mails. */
 const SHOWN = 50;
+/** Apps a development page lists (and whose events the mailbox reads): the oldest ones. */
+export const DEV_APPS_SHOWN = 100;
 
 export type MailboxEntry =
   | { readonly kind: 'mail'; readonly at: number; readonly appId: string | undefined; readonly mail: KeptMail }
@@ -41,14 +43,16 @@ export interface MailboxFilter {
 }
 
 export interface MailboxSources {
-  readonly apps: () => Promise<readonly AppRecord[]>;
+  /** The oldest `limit` apps (AppStore.page): a development page lists a bounded number. */
+  readonly apps: (limit: number) => Promise<AppPage>;
   readonly audit: AuditLog;
   /** Absent when mail goes to SMTP_URL: then only the events are shown. */
   readonly mails?: KeptMails | undefined;
 }
 
 export async function mailboxEntries(sources: MailboxSources, filter: MailboxFilter): Promise<MailboxEntry[]> {
-  const apps = (await sources.apps()).filter((app) => filter.appId === undefined || app.id === filter.appId);
+  // One app's events when the filter names it, whether or not it is among the apps listed.
+  const apps = filter.appId !== undefined ? [{ id: filter.appId }] : (await sources.apps(DEV_APPS_SHOWN)).apps;
   const wanted = filter.address?.toLowerCase();
   const about = (address: unknown) => wanted === undefined || (typeof address === 'string' && address.toLowerCase().includes(wanted));
   // An app-wide refusal names no address: it concerns every address of its app.

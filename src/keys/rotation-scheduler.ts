@@ -1,12 +1,15 @@
 // Scheduled key upkeep in every process: at start and then hourly (sooner when a previous
 // key's `retireAt` comes first) it goes through all apps, rotates the keys of those whose
-// current keys are KEY_ROTATION_DAYS old, and drops retired keys everywhere. Running on
-// several instances at once is safe: each write is a compare-and-replace and the loser
-// re-decides on the winner's record (AppsService.maintainKeys). No HTTP here.
+// current keys are KEY_ROTATION_DAYS old, and drops retired keys everywhere. It reads the
+// apps a page at a time (app-pages.ts), yielding to requests between pages, so a pass
+// over 100,000 apps holds one page of records and never stalls the event loop. Running
+// on several instances at once is safe: each write is a compare-and-replace and the
+// loser re-decides on the winner's record (AppsService.maintainKeys). No HTTP here.
 import type { Clock } from '../clock.ts';
 import type { AuditLog } from '../audit.ts';
 import type { Logger } from '../log.ts';
-import type { AppRecord } from '../storage/ports.ts';
+import { appPages } from '../apps/app-pages.ts';
+import type { AppCursor, AppPage, AppRecord } from '../storage/ports.ts';
 import { nextRetirement } from './key-ring.ts';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -15,8 +18,10 @@ export const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 const MIN_DELAY_MS = 1000;
 
 export interface KeyUpkeepTarget {
-  list(): Promise<AppRecord[]>;
-  maintainKeys(id: string, rotateEveryMs: number): Promise<'rotated' | 'maintained' | 'unchanged' | 'gone'>;
+  page(limit: number, after?: AppCursor): Promise<AppPage>;
+  get(id: string): Promise<AppRecord>;
+  /** `seen`: the record as the page had it, so an app with nothing to do costs no further read. */
+  maintainKeys(id: string, rotateEveryMs: number, seen?: AppRecord): Promise<'rotated' | 'maintained' | 'unchanged' | 'gone'>;
 }
 
 export interface SweepResult {
@@ -92,28 +97,33 @@ export class KeyRotationScheduler {
     const rotated: string[] = [];
     const maintained: string[] = [];
     const failed: string[] = [];
-    for (const app of await this.#apps.list()) {
-      if (this.#aborting) break;
-      try {
-        const outcome = await this.#apps.maintainKeys(app.id, this.#rotateEveryMs);
-        if (outcome === 'rotated') {
-          rotated.push(app.id);
-          this.#audit.record({ type: 'keys.rotated', outcome: 'success', appId: app.id, reason: 'scheduled' });
-        } else if (outcome === 'maintained') {
-          maintained.push(app.id);
-          this.#logger.info('signing keys maintained (retired keys dropped or next key added)', { app_id: app.id });
+    let nextRetireAt: number | undefined;
+    const noteRetirement = (app: AppRecord) => {
+      const at = nextRetirement(app.keys, this.#clock.now());
+      if (at !== undefined && (nextRetireAt === undefined || at < nextRetireAt)) nextRetireAt = at;
+    };
+    pages: for await (const page of appPages(this.#apps)) {
+      for (const app of page) {
+        if (this.#aborting) break pages;
+        try {
+          const outcome = await this.#apps.maintainKeys(app.id, this.#rotateEveryMs, app);
+          if (outcome === 'rotated') {
+            rotated.push(app.id);
+            this.#audit.record({ type: 'keys.rotated', outcome: 'success', appId: app.id, reason: 'scheduled' });
+          } else if (outcome === 'maintained') {
+            maintained.push(app.id);
+            this.#logger.info('signing keys maintained (retired keys dropped or next key added)', { app_id: app.id });
+          }
+          // A write added or dropped a retirement (a rotation's is an ID token lifetime
+          // away, possibly before the next hourly pass): read the record as written.
+          if (outcome === 'rotated' || outcome === 'maintained') noteRetirement(await this.#apps.get(app.id));
+          else if (outcome === 'unchanged') noteRetirement(app);
+        } catch (err) {
+          failed.push(app.id);
+          this.#logger.warn('key upkeep failed for an app; retrying on the next pass', { app_id: app.id, err: String(err) });
         }
-      } catch (err) {
-        failed.push(app.id);
-        this.#logger.warn('key upkeep failed for an app; retrying on the next pass', { app_id: app.id, err: String(err) });
       }
     }
-    // Read again: a rotation in this pass added a retirement (an ID token lifetime away,
-    // possibly before the next hourly pass), and the next run must not miss it.
-    const now = this.#clock.now();
-    const retirements = (await this.#apps.list().catch(() => [] as AppRecord[]))
-      .map((app) => nextRetirement(app.keys, now))
-      .filter((t): t is number => t !== undefined);
-    return { rotated, maintained, failed, nextRetireAt: retirements.length ? Math.min(...retirements) : undefined };
+    return { rotated, maintained, failed, nextRetireAt };
   }
 }

@@ -209,11 +209,41 @@ export interface InitialAccessTokenRecord {
   readonly redirectUriHosts?: readonly string[];
 }
 
+/**
+ * Where an app sorts in AppStore.page: its creation time, zero-padded so the strings sort
+ * as the numbers do, and its id. Drivers compare cursors as strings (Redis sorts them as
+ * members of one sorted set) or parse them back (MongoDB).
+ */
+export type AppCursor = string;
+
+const CURSOR = /^(\d{16}):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+export function appCursorOf(app: Pick<AppRecord, 'id' | 'createdAt'>): AppCursor {
+  return `${String(Math.max(0, Math.floor(app.createdAt))).padStart(16, '0')}:${app.id}`;
+}
+
+/** The creation time and id a cursor names; undefined for a string that is not one. */
+export function parseAppCursor(cursor: string): { createdAt: number; id: string } | undefined {
+  const match = CURSOR.exec(cursor);
+  return match ? { createdAt: Number(match[1]), id: match[2]! } : undefined;
+}
+
+export interface AppPage {
+  readonly apps: AppRecord[];
+  readonly next: AppCursor | undefined;
+}
+
 export interface AppStore {
   /** Fails with DuplicateError when the id exists. */
   insert(app: AppRecord): Promise<void>;
   get(id: string): Promise<AppRecord | undefined>;
-  list(): Promise<AppRecord[]>;
+  /**
+   * Up to `limit` apps, oldest first (by createdAt, then id), starting after `after` (the
+   * `next` of the page before; undefined: from the first). `next` is undefined on the last
+   * page. A page costs O(limit + log n) in every driver, so a pass over all apps (key
+   * upkeep, the admin list) never holds them all at once, whatever their number.
+   */
+  page(limit: number, after?: AppCursor): Promise<AppPage>;
   /**
    * Replaces the record; false when the app does not exist (deleted meanwhile) or, when
    * `expectedUpdatedAt` is given, when the stored record's `updatedAt` differs from it

@@ -1,5 +1,6 @@
 // Everything a driver holds, keys and values, read the way someone with access to the
 // store (a backup, a replica, a monitoring tool) would read it: as text.
+import { allApps } from '../helpers/all-apps.ts';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { MemoryOidcStore } from '../../src/storage/memory/memory-oidc-store.ts';
@@ -14,7 +15,7 @@ export async function memoryAtRest(stores: Stores): Promise<string> {
     for (const [key, value] of map.entries()) out.push(appId, key, JSON.stringify(value));
   }
   // App records hold keys and client secrets (sealed) and initial access tokens (hashed).
-  for (const app of await stores.apps.list()) out.push('app', app.id, JSON.stringify(app));
+  for (const app of await allApps(stores.apps)) out.push('app', app.id, JSON.stringify(app));
   for (const outbox of [stores.outbox, stores.logoutOutbox]) {
     if (!(outbox instanceof MemoryOutbox)) throw new Error('not the memory driver');
     for (const [id, held] of outbox.messages) out.push('outbox', id, JSON.stringify(held));

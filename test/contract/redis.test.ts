@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { keys } from '../../src/storage/redis/redis-keys.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
-import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
+import { appCursorOf, StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
+import { allApps } from '../helpers/all-apps.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { redisAtRest } from './at-rest.ts';
 import { outboxContract } from './outbox-contract.ts';
@@ -65,6 +66,27 @@ describe('redis indexes', () => {
     expect((await stores.audit.query(appId, { email: 'one@example.com', limit: 10 })).map((e) => e.id)).to.not.include('e60');
     expect((await stores.audit.query(appId, { limit: 100 })).map((e) => e.id)).to.not.include('e60');
   });
+
+  it('orders apps stored before the order index existed once a process opens the store, and drops an index entry whose record is gone', async () => {
+    const now = Date.now();
+    const legacy = Array.from({ length: 1_200 }, (_, i) => ({ id: randomUUID(), name: `Legacy ${i}`, createdAt: now + i, updatedAt: now + i }));
+    // Written as a release before the index wrote them: the hash alone.
+    for (let i = 0; i < legacy.length; i += 400) {
+      await redisClient.hset(keys.apps, Object.fromEntries(legacy.slice(i, i + 400).map((a) => [a.id, JSON.stringify(a)])));
+    }
+    const orphan = appCursorOf({ createdAt: now + 5_000, id: randomUUID() });
+    await redisClient.zadd(keys.appOrder, 0, orphan);
+    const reopened = await openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent'));
+    try {
+      const ids = new Set<string>(legacy.map((a) => a.id));
+      const listed = (await allApps(reopened.apps, 250)).filter((a) => ids.has(a.id));
+      expect(listed.map((a) => a.name)).to.deep.equal(legacy.map((a) => a.name));
+      expect(await redisClient.zscore(keys.appOrder, orphan)).to.equal(null);
+      expect(await redisClient.zcard(keys.appOrder)).to.equal(await redisClient.hlen(keys.apps));
+    } finally {
+      await reopened.close();
+    }
+  });
 });
 
 describe('redis driver while Redis is down', () => {
@@ -83,7 +105,7 @@ describe('redis driver while Redis is down', () => {
   it('answers every store, purgeApp and ping with StoreUnavailableError naming redis', async () => {
     const link = { hash: 'h', shortCodeHash: 's', appId: 'a', interactionUid: 'i', email: 'e@example.com', clientId: 'a', createdAt: 1, expiresAt: 2 };
     const calls: Record<string, () => Promise<unknown>> = {
-      'apps.list': () => stores.apps.list(),
+      'apps.page': () => stores.apps.page(10),
       'accounts.recordLogin': () => stores.accounts.recordLogin('a', 'e@example.com', 1),
       'oidc.upsert': () => stores.oidc.upsert('a', 'Session', 's', {}, 60),
       'oidc.destroyByAccount': () => stores.oidc.destroyByAccount('a', 'e@example.com'),

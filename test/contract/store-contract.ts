@@ -1,9 +1,10 @@
 // One contract for every storage implementation: the same tests run against memory,
 // Redis and (when MONGODB_URI is set) MongoDB. A store is correct when this passes.
+import { allApps } from '../helpers/all-apps.ts';
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SealedOidcStore } from '../../src/keys/sealed-oidc-store.ts';
-import { DuplicateError, type AppRecord, type AuditRecord, type MagicLinkRecord, type Stores } from '../../src/storage/ports.ts';
+import { appCursorOf, DuplicateError, type AppRecord, type AuditRecord, type MagicLinkRecord, type Stores } from '../../src/storage/ports.ts';
 import { until, type StoreTime } from './store-time.ts';
 
 function app(overrides: Partial<AppRecord> = {}): AppRecord {
@@ -71,7 +72,7 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         const record = app({ encryptedClientSecret: 'v1.secret' });
         await stores.apps.insert(record);
         expect(await stores.apps.get(record.id)).to.deep.equal(record);
-        expect((await stores.apps.list()).map((a) => a.id)).to.include(record.id);
+        expect((await allApps(stores.apps)).map((a) => a.id)).to.include(record.id);
         const changed = { ...record, name: 'Renamed', updatedAt: record.updatedAt + 1 };
         expect(await stores.apps.replace(changed)).to.equal(true);
         expect(await stores.apps.get(record.id)).to.deep.equal(changed);
@@ -116,6 +117,48 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         expect(racers.filter(Boolean)).to.have.length(1);
         expect((await stores.apps.get(record.id))?.name).to.equal(`Racer ${racers.indexOf(true)}`);
         expect(await stores.apps.replace(app(), 0)).to.equal(false); // missing app
+      });
+    });
+
+    describe('apps, a page at a time', () => {
+      // Far in the future, each test later than the one before, so a test's apps are the
+      // newest whatever else the store holds.
+      let later = 9_000_000_000_000 + Math.floor(Math.random() * 1e11);
+      const base = () => (later += 1e9);
+      const mine = (all: AppRecord[], ids: Set<string>) => all.filter((a) => ids.has(a.id)).map((a) => a.id);
+      const inOrder = (records: AppRecord[]) => [...records].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)).map((a) => a.id);
+
+      it('returns every app once, oldest first (ties by id), whatever the page size, with next exactly on pages that have a next', async () => {
+        const at = base();
+        // Three apps share each creation time; inserted at once, in no particular order.
+        const records = Array.from({ length: 30 }, (_, i) => app({ createdAt: at + Math.floor(i / 3), updatedAt: at }));
+        await Promise.all(records.map((r) => stores.apps.insert(r)));
+        const ids = new Set(records.map((r) => r.id));
+        for (const size of [1, 7, 30, 500]) expect(mine(await allApps(stores.apps, size), ids), `page size ${size}`).to.deep.equal(inOrder(records));
+        // From just before the first of them: exactly one full page, and it is the last.
+        const before = appCursorOf({ createdAt: at - 1, id: records[0]!.id });
+        const page = await stores.apps.page(30, before);
+        expect(page.apps.map((a) => a.id)).to.deep.equal(inOrder(records));
+        expect(page.next).to.equal(undefined);
+        const first = await stores.apps.page(29, before);
+        expect(first.next).to.equal(appCursorOf(records.find((r) => r.id === inOrder(records)[28])!));
+        expect((await stores.apps.page(29, first.next)).apps.map((a) => a.id)).to.deep.equal(inOrder(records).slice(29));
+        // Records come back whole, keys and all, as a single read has them.
+        expect(page.apps.find((a) => a.id === records[4]!.id)).to.deep.equal(await stores.apps.get(records[4]!.id));
+      });
+
+      it('drops a deleted app from the order, keeps a replaced one in its place, and answers an empty page after the last', async () => {
+        const at = base();
+        const records = Array.from({ length: 5 }, (_, i) => app({ createdAt: at + i, updatedAt: at }));
+        for (const r of records) await stores.apps.insert(r);
+        expect(await stores.apps.delete(records[1]!.id)).to.equal(true);
+        expect(await stores.apps.replace({ ...records[3]!, name: 'Renamed', updatedAt: at + 10 }, at)).to.equal(true);
+        const page = await stores.apps.page(10, appCursorOf({ createdAt: at - 1, id: records[0]!.id }));
+        expect(page.apps.map((a) => a.id)).to.deep.equal([0, 2, 3, 4].map((i) => records[i]!.id));
+        expect(page.apps[2]!.name).to.equal('Renamed');
+        expect(await stores.apps.page(10, appCursorOf(records[4]!))).to.deep.equal({ apps: [], next: undefined });
+        // A cursor that names a deleted app still says where to go on from.
+        expect((await stores.apps.page(1, appCursorOf(records[1]!))).apps[0]!.id).to.equal(records[2]!.id);
       });
     });
 

@@ -2,6 +2,7 @@
 // creation and its defaults, validation that names the field and stores nothing, changes
 // that take effect at once, deletion that ends the issuer, and no secret ever on the wire
 // except a client secret, once, at creation.
+import { allApps } from '../helpers/all-apps.ts';
 import { expect } from 'chai';
 import { request } from 'node:http';
 import { decodeJwt } from 'jose';
@@ -71,10 +72,21 @@ describe('admin API', () => {
     return res.body as AppJson;
   }
 
+  /** Every app as GET /admin/apps lists them, following next_cursor page by page. */
+  async function listAll(limit: number): Promise<AppJson[]> {
+    const all: AppJson[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await call('GET', `/admin/apps?limit=${limit}${cursor === null ? '' : `&cursor=${cursor}`}`);
+      expect(res.status, res.text).to.equal(200);
+      all.push(...(res.body.apps as AppJson[]));
+      cursor = res.body.next_cursor as string | null;
+    } while (cursor !== null);
+    return all;
+  }
+
   async function appCount(): Promise<number> {
-    const res = await call('GET', '/admin/apps');
-    expect(res.status).to.equal(200);
-    return (res.body.apps as unknown[]).length;
+    return (await listAll(500)).length;
   }
 
   function expectError(res: Reply, status: number, error: string, mentions?: string | RegExp) {
@@ -480,6 +492,37 @@ describe('admin API', () => {
   });
 
   describe('GET /admin/apps and /admin/apps/{id}', () => {
+    it('pages through every app with limit and cursor: each once, oldest first, the last page with next_cursor null', async () => {
+      const made: string[] = [];
+      for (let i = 0; i < 5; i++) made.push((await createOk({ name: `Paged ${i}` })).app_id);
+      const byTwo = (await listAll(2)).map((a) => a.app_id);
+      expect(byTwo).to.deep.equal((await listAll(500)).map((a) => a.app_id));
+      expect(new Set(byTwo).size).to.equal(byTwo.length);
+      expect(byTwo.filter((id) => made.includes(id))).to.deep.equal(made);
+      const first = await call('GET', '/admin/apps?limit=1');
+      expect(first.body.apps).to.have.length(1);
+      expect(first.body.next_cursor).to.be.a('string');
+      // A parameter's name percent-encoded is the same parameter.
+      const encoded = await call('GET', '/admin/apps?%6Cimit=1');
+      expect(encoded.status).to.equal(200);
+      expect(encoded.body).to.deep.equal(first.body);
+      const last = await call('GET', `/admin/apps?limit=500&cursor=${first.body.next_cursor}`);
+      expect(last.body.next_cursor).to.equal(null);
+      expect((last.body.apps as AppJson[]).map((a) => a.app_id)).to.deep.equal(byTwo.slice(1));
+    });
+
+    it('refuses a bad limit or cursor, and an unknown or repeated parameter, with a 400', async () => {
+      const forged = (text: string) => Buffer.from(text).toString('base64url');
+      for (const query of [
+        'limit=0', 'limit=501', 'limit=1.5', 'limit=-1', 'limit=abc', 'limit=1e2', 'limit=%201', 'limit=0x10',
+        'cursor=not-a-cursor!', `cursor=${forged('{"at":1,"id":"x"}')}`, `cursor=${forged(`0000000000000001:${'a'.repeat(36)}`)}`,
+        `cursor=${'A'.repeat(4000)}`, `cursor=${forged('0000000000000001:00000000-0000-0000-0000-000000000000\n')}`,
+        'LIMIT=5', 'Cursor=x', 'offset=10', 'limit=1&limit=2', 'cursor=a&cursor=b',
+      ]) {
+        expectError(await call('GET', `/admin/apps?${query}`), 400, 'invalid_request');
+      }
+    });
+
     it('lists created apps, oldest first, in the same shape as GET by id', async () => {
       const a = await createOk({ name: 'List A' });
       const b = await createOk({ name: 'List B' });
@@ -736,7 +779,7 @@ describe('admin API', () => {
     });
 
     it('never returned a stored private key or sealed secret of any app', async () => {
-      const stored = await h.stores.apps.list();
+      const stored = await allApps(h.stores.apps);
       expect(stored.length).to.be.above(10);
       const needles = stored.flatMap((app) => [
         ...app.keys.map((k) => k.encryptedPrivateJwk),

@@ -300,7 +300,8 @@ describe('postern CLI', () => {
 
     it('defuses escape sequences in the server\'s own error message and values', async () => {
       const hostile = await fakeServer((req, res) => {
-        if (req.url === '/admin/apps') {
+        // The list is paged: its query (limit) follows the path.
+        if (req.url?.split('?')[0] === '/admin/apps') {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apps: [{ app_id: 'a\x1b[31m', name: 'Evil\u202eppa\x9b2J', redirect_uris: ['x\ny'] }] }));
         } else {
           res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'bad_request', error_description: 'Nope\x1b[2J\r\nForged line' }));

@@ -1,5 +1,8 @@
 // The pages outside production (src/dev/): the landing page at / and the development
 // mailbox, as a developer uses them, and with hostile apps, filters and mail.
+import { randomUUID } from 'node:crypto';
+import { DEV_APPS_SHOWN, mailboxEntries } from '../../src/dev/mailbox-entries.ts';
+import type { AuditQuery } from '../../src/storage/ports.ts';
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -75,6 +78,28 @@ describe('development pages', function () {
       );
       expect(listed).to.deep.equal(documented);
       expect(listed).to.include('POST /admin/apps');
+    });
+
+    it('lists the oldest 100 apps however many there are, says there are more, and the mailbox reads no more apps than that', async () => {
+      const template = (await h.stores.apps.get(apps[0]!.app_id))!;
+      const copies = Array.from({ length: 150 }, (_, i) => ({ ...template, id: randomUUID(), name: `Copy ${i}`, createdAt: template.createdAt + 1 + i }));
+      for (const copy of copies) await h.stores.apps.insert(copy);
+      try {
+        const reply = await raw(h.url, '/', { headers: HTML });
+        expect(reply.status).to.equal(200);
+        expect([...reply.body.matchAll(/openid-configuration">openid-configuration<\/a>/g)]).to.have.length(DEV_APPS_SHOWN);
+        expect(reply.body).to.include('Alpha').and.include('The oldest 100 apps');
+        expect(reply.body).not.to.include(`Copy ${copies.length - 1}<`);
+        const asked: string[] = [];
+        const audit = { ...h.server.audit, query: (appId: string, q: AuditQuery) => (asked.push(appId), h.server.audit.query(appId, q)) };
+        await mailboxEntries({ apps: (limit) => h.stores.apps.page(limit), audit }, {});
+        expect(new Set(asked).size).to.equal(DEV_APPS_SHOWN);
+        asked.length = 0;
+        await mailboxEntries({ apps: (limit) => h.stores.apps.page(limit), audit }, { appId: copies.at(-1)!.id });
+        expect(new Set(asked)).to.deep.equal(new Set([copies.at(-1)!.id]));
+      } finally {
+        for (const copy of copies) await h.stores.apps.delete(copy.id);
+      }
     });
 
     it('has the hosted pages\' strict policy: no script at all, styles from this origin only', async () => {

@@ -215,7 +215,7 @@ describe('the Redis driver while Redis is frozen', function () {
     const link = { hash: 'h', shortCodeHash: 's', appId: 'a', interactionUid: 'i', email: 'e@example.com', clientId: 'a', createdAt: 1, expiresAt: 2 };
     const limiter = stores.rateLimiter('stall-test', 5, 60);
     const calls: Record<string, () => Promise<unknown>> = {
-      'apps.list': () => stores.apps.list(),
+      'apps.page': () => stores.apps.page(10),
       'accounts.recordLogin': () => stores.accounts.recordLogin('a', 'e@example.com', 1),
       'oidc.find': () => stores.oidc.find('a', 'Session', 's'),
       'oidc.upsert': () => stores.oidc.upsert('a', 'Session', 's', {}, 60),

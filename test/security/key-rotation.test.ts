@@ -497,6 +497,55 @@ describe('signing-key rotation', function () {
       expect((await jwks(app)).map((k) => k.kid)).to.have.members(keys.map((k) => k.kid));
     });
 
+    it('goes through 1,200 apps a page at a time, giving the event loop turns, and maintains an app on the last page', async () => {
+      // One app's record, copied under new ids (as many apps as the test can afford: each
+      // created app costs an RSA key); the copies need nothing but reading.
+      const template = await s.stores.apps.get((await s.createApp()).app_id);
+      const copies = Array.from({ length: 1_200 }, (_, i) => ({ ...template!, id: randomUUID(), name: `Copy ${i}`, createdAt: template!.createdAt + i }));
+      for (const copy of copies) await s.stores.apps.insert(copy);
+      // The newest app has a previous key whose tokens have expired: it is on the last page.
+      const rotatedApp = await s.createApp({ id_token_ttl: 60 });
+      s.clock.travel(KEY_PROPAGATION_MS / 1000);
+      expect((await s.admin('POST', `/admin/apps/${rotatedApp.app_id}/keys/rotate`)).status).to.equal(200);
+      s.clock.travel(3_600);
+
+      let turns = 0;
+      let passing = true;
+      const turn = () => {
+        if (!passing) return;
+        turns++;
+        setImmediate(turn);
+      };
+      setImmediate(turn);
+      const run = await s.server.keyRotation.runOnce();
+      passing = false;
+      expect(run.failed).to.deep.equal([]);
+      expect(run.maintained).to.include(rotatedApp.app_id);
+      expect(run.rotated).to.deep.equal([]);
+      // Six pages at least: the loop got a turn between each (a store in memory answers at once).
+      expect(turns).to.be.at.least(5);
+    });
+
+    it('decides on the record a page read, and on the stored one when it changed since: nothing written over', async () => {
+      const app = await s.createApp();
+      const stale = (await s.stores.apps.get(app.app_id))!;
+      expect((await s.admin('PATCH', `/admin/apps/${app.app_id}`, { name: 'Renamed meanwhile' })).status).to.equal(200);
+      s.clock.travel(DAYS * 86_400 + 60);
+      expect(await s.server.apps.maintainKeys(app.app_id, DAYS * DAY_MS, stale)).to.equal('rotated');
+      const stored = (await s.stores.apps.get(app.app_id))!;
+      expect(stored.name).to.equal('Renamed meanwhile');
+      expect(stored.keys.filter((k) => k.status === 'previous').map((k) => k.kid)).to.have.members(
+        stale.keys.filter((k) => k.status === 'current').map((k) => k.kid),
+      );
+      // Deleted after the page was read: gone, nothing written back.
+      const doomed = await s.createApp();
+      const seen = (await s.stores.apps.get(doomed.app_id))!;
+      await s.server.apps.delete(doomed.app_id);
+      s.clock.travel(DAYS * 86_400 + 60);
+      expect(await s.server.apps.maintainKeys(doomed.app_id, DAYS * DAY_MS, seen)).to.equal('gone');
+      expect(await s.stores.apps.get(doomed.app_id)).to.equal(undefined);
+    });
+
     it('runs a pass at start, and stop() waits for the app in progress and skips the rest', async () => {
       const maintained: string[] = [];
       let lists = 0;
@@ -508,10 +557,11 @@ describe('signing-key rotation', function () {
       const logger = createLogger('silent');
       const scheduler = new KeyRotationScheduler({
         apps: {
-          list: async () => {
+          page: async () => {
             lists++;
-            return records;
+            return { apps: records, next: undefined };
           },
+          get: async (id) => records.find((r) => r.id === id)!,
           maintainKeys: async (id) => {
             if (id === 'a') {
               entered();

@@ -4,7 +4,7 @@
 import { systemClock, type Clock } from '../../clock.ts';
 import { matchesAudit, newestFirst } from '../audit-filter.ts';
 import { LocalChangeBus } from '../local-change-bus.ts';
-import { DuplicateError } from '../ports.ts';
+import { appCursorOf, DuplicateError, type AppCursor } from '../ports.ts';
 import type {
   AuditQuery,
   AuditRecord,
@@ -24,16 +24,23 @@ import { TtlMap } from './ttl-map.ts';
 
 class MemoryAppStore implements AppStore {
   readonly #apps = new Map<string, AppRecord>();
+  /** Every app's cursor, sorted: a page is a binary search and a slice. */
+  readonly #order: AppCursor[] = [];
   async insert(app: AppRecord) {
     if (this.#apps.has(app.id)) throw new DuplicateError(`app ${app.id}`);
     this.#apps.set(app.id, structuredClone(app));
+    const cursor = appCursorOf(app);
+    this.#order.splice(firstAfter(this.#order, cursor), 0, cursor);
   }
   async get(id: string) {
     const app = this.#apps.get(id);
     return app && structuredClone(app);
   }
-  async list() {
-    return [...this.#apps.values()].map((a) => structuredClone(a)).sort((a, b) => a.createdAt - b.createdAt);
+  async page(limit: number, after?: AppCursor) {
+    const start = after === undefined ? 0 : firstAfter(this.#order, after);
+    const cursors = this.#order.slice(start, start + limit);
+    const next = start + limit < this.#order.length ? cursors.at(-1) : undefined;
+    return { apps: cursors.map((c) => structuredClone(this.#apps.get(c.slice(c.indexOf(':') + 1))!)), next };
   }
   async replace(app: AppRecord, expectedUpdatedAt?: number) {
     const stored = this.#apps.get(app.id);
@@ -42,8 +49,26 @@ class MemoryAppStore implements AppStore {
     return true;
   }
   async delete(id: string) {
-    return this.#apps.delete(id);
+    const app = this.#apps.get(id);
+    if (!app) return false;
+    this.#apps.delete(id);
+    // The cursor is the one inserted: createdAt is never changed by a replace.
+    const at = firstAfter(this.#order, appCursorOf(app)) - 1;
+    if (this.#order[at] === appCursorOf(app)) this.#order.splice(at, 1);
+    return true;
   }
+}
+
+/** Index of the first cursor in `sorted` greater than `cursor`. */
+function firstAfter(sorted: readonly AppCursor[], cursor: AppCursor): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! <= cursor) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 class MemoryAccountStore implements AccountStore {

@@ -3,6 +3,9 @@
 import { MongoServerError, type Collection } from 'mongodb';
 import { newestFirst } from '../audit-filter.ts';
 import {
+  appCursorOf,
+  parseAppCursor,
+  type AppCursor,
   DuplicateError,
   type AccountRecord,
   type AccountStore,
@@ -43,9 +46,13 @@ export class MongoAppStore implements AppStore {
   async get(id: string) {
     return strip(await this.#apps.findOne({ _id: id })) as AppRecord | undefined;
   }
-  async list() {
-    const docs = await this.#apps.find({}).sort({ createdAt: 1 }).toArray();
-    return docs.map((d) => strip(d) as AppRecord);
+  async page(limit: number, after?: AppCursor) {
+    // The cursor's order, served by the { createdAt, _id } index (open-mongo.ts).
+    const from = after === undefined ? undefined : parseAppCursor(after);
+    const filter = from ? { $or: [{ createdAt: { $gt: from.createdAt } }, { createdAt: from.createdAt, _id: { $gt: from.id } }] } : {};
+    const docs = await this.#apps.find(filter).sort({ createdAt: 1, _id: 1 }).limit(limit + 1).toArray();
+    const apps = docs.slice(0, limit).map((d) => strip(d) as AppRecord);
+    return { apps, next: docs.length > limit ? appCursorOf(apps.at(-1)!) : undefined };
   }
   async replace(app: AppRecord, expectedUpdatedAt?: number) {
     const filter = expectedUpdatedAt === undefined ? { _id: app.id } : { _id: app.id, updatedAt: expectedUpdatedAt };

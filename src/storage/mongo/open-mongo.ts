@@ -56,6 +56,8 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
   await createOutboxIndexes(outbox);
   await createOutboxIndexes(logoutOutbox);
   await accounts.createIndex({ appId: 1 });
+  // AppStore.page: apps oldest first, a page read from the index, not by sorting them all.
+  await db.collection<AppDocument>('apps').createIndex({ createdAt: 1, _id: 1 }, { name: 'created' });
   await links.createIndexes([
     { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
     { key: { appId: 1 }, name: 'app' },

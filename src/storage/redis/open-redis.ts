@@ -11,7 +11,7 @@ import { rateLimiterFactory } from '../rate-limiters.ts';
 import { keys } from './redis-keys.ts';
 import { RedisOidcStore } from './redis-oidc-store.ts';
 import { RedisOutbox } from './redis-outbox.ts';
-import { RedisAccountStore, RedisAppStore, RedisAuditStore, RedisChangeBus, RedisMagicLinkStore } from './redis-stores.ts';
+import { indexApps, RedisAccountStore, RedisAppStore, RedisAuditStore, RedisChangeBus, RedisMagicLinkStore } from './redis-stores.ts';
 
 /**
  * Every store in Redis, guarded; fails with StoreUnavailableError when Redis is
@@ -23,6 +23,7 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
   subscriber.on('error', () => {}); // reported by the command connection
   try {
     await Promise.all([ready(redis), ready(subscriber)]);
+    await indexApps(redis);
   } catch (err) {
     // Stop the background reconnects: whoever opened us is giving up.
     redis.disconnect();

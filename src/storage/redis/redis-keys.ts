@@ -4,6 +4,8 @@ export const PREFIX = 'postern:';
 
 export const keys = {
   apps: `${PREFIX}apps`,
+  /** Every app's cursor (ports.ts appCursorOf), all at score 0: ordered by the string, paged with ZRANGE BYLEX. */
+  appOrder: `${PREFIX}apps:order`,
   appChanges: `${PREFIX}app-changes`,
   /** Sign-in mail of every app, waiting to be sent: ids scored by when each is due, and the messages. */
   mailOutbox: { due: `${PREFIX}outbox:due`, messages: `${PREFIX}outbox:mail` },

@@ -3,8 +3,10 @@
 import { Redis } from 'ioredis';
 import { isOlder, matchesAudit } from '../audit-filter.ts';
 import {
+  appCursorOf,
   DuplicateError,
   type AccountStore,
+  type AppCursor,
   type AppChangeBus,
   type AppRecord,
   type AppStore,
@@ -34,28 +36,80 @@ local used = redis.call('HGET', KEYS[1], 'usedAt')
 if not used then redis.call('HSET', KEYS[1], 'usedAt', ARGV[1]) end
 return {record, used}`;
 
+// The record and its place in the order, together or not at all.
+const INSERT_APP = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+return 1`;
+
+const DELETE_APP = `
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1`;
+
+// One page in one round trip: up to ARGV[2] cursors after ARGV[1], each with its record,
+// reading one cursor more to know whether another page follows. A cursor without a record
+// (written by hand: the scripts above change both together) is dropped as it is met.
+// Returns the cursor to continue after (false on the last page), then the records.
+const PAGE_APPS = `
+local limit = tonumber(ARGV[2])
+local cursors = redis.call('ZRANGE', KEYS[2], ARGV[1], '+', 'BYLEX', 'LIMIT', 0, limit + 1)
+local out = {false}
+if #cursors > limit then out[1] = cursors[limit] end
+for i = 1, math.min(#cursors, limit) do
+  local record = redis.call('HGET', KEYS[1], string.sub(cursors[i], 18))
+  if record then
+    out[#out + 1] = record
+  else
+    redis.call('ZREM', KEYS[2], cursors[i])
+  end
+end
+return out`;
+
+/**
+ * Adds to the order index every app missing from it: records written before the index
+ * existed. Run when a process opens the store and the counts differ; HSCAN walks the hash
+ * in steps, so Redis never blocks on one large command.
+ */
+export async function indexApps(redis: Redis): Promise<void> {
+  if ((await redis.zcard(keys.appOrder)) >= (await redis.hlen(keys.apps))) return;
+  let cursor = '0';
+  do {
+    const [nextCursor, fields] = await redis.hscan(keys.apps, cursor, 'COUNT', 500);
+    cursor = nextCursor;
+    const members: (string | number)[] = [];
+    for (let i = 1; i < fields.length; i += 2) members.push(0, appCursorOf(JSON.parse(fields[i]!) as AppRecord));
+    if (members.length) await redis.zadd(keys.appOrder, ...members);
+  } while (cursor !== '0');
+}
+
 export class RedisAppStore implements AppStore {
   readonly #redis: Redis;
   constructor(redis: Redis) {
     this.#redis = redis;
   }
   async insert(app: AppRecord) {
-    if ((await this.#redis.hsetnx(keys.apps, app.id, JSON.stringify(app))) === 0) throw new DuplicateError(`app ${app.id}`);
+    if ((await this.#redis.eval(INSERT_APP, 2, keys.apps, keys.appOrder, app.id, JSON.stringify(app), appCursorOf(app))) === 0) {
+      throw new DuplicateError(`app ${app.id}`);
+    }
   }
   async get(id: string) {
     const json = await this.#redis.hget(keys.apps, id);
     return json ? (JSON.parse(json) as AppRecord) : undefined;
   }
-  async list() {
-    const all = Object.values(await this.#redis.hgetall(keys.apps)).map((j) => JSON.parse(j) as AppRecord);
-    return all.sort((a, b) => a.createdAt - b.createdAt);
+  async page(limit: number, after?: AppCursor) {
+    const start = after === undefined ? '-' : `(${after}`;
+    const [next, ...records] = (await this.#redis.eval(PAGE_APPS, 2, keys.apps, keys.appOrder, start, limit)) as [string | null, ...string[]];
+    return { apps: records.map((json) => JSON.parse(json) as AppRecord), next: next ?? undefined };
   }
   async replace(app: AppRecord, expectedUpdatedAt?: number) {
     const expected = expectedUpdatedAt === undefined ? '' : String(expectedUpdatedAt);
     return (await this.#redis.eval(REPLACE_IF_UNCHANGED, 1, keys.apps, app.id, JSON.stringify(app), expected)) === 1;
   }
   async delete(id: string) {
-    return (await this.#redis.hdel(keys.apps, id)) === 1;
+    const json = await this.#redis.hget(keys.apps, id);
+    if (!json) return false;
+    return (await this.#redis.eval(DELETE_APP, 2, keys.apps, keys.appOrder, id, appCursorOf(JSON.parse(json) as AppRecord))) === 1;
   }
 }
 

@@ -54,15 +54,25 @@ function resolveDots(parts: readonly string[]): string[] {
   return segments;
 }
 
-/** The fold of the path a request has now, worked out once however many checks ask (the path may be rewritten on the way: then again). */
-const folds = new WeakMap<object, { readonly path: string; readonly segments: readonly string[] }>();
+/**
+ * Where a request keeps the fold of its path: a symbol, which nothing a client sends can
+ * name (and cheaper per request than a WeakMap entry).
+ */
+const FOLD = Symbol('folded path');
 
+interface Folded {
+  readonly path: string;
+  [FOLD]?: { readonly path: string; readonly segments: readonly string[] };
+}
+
+/** The fold of the path a request has now, worked out once however many checks ask (the path may be rewritten on the way: then again). */
 export function foldedPathOf(ctx: { readonly path: string }): readonly string[] {
-  const path = ctx.path;
-  const known = folds.get(ctx);
+  const request = ctx as Folded;
+  const path = request.path;
+  const known = request[FOLD];
   if (known?.path === path) return known.segments;
   const segments = foldedSegments(path);
-  folds.set(ctx, { path, segments });
+  request[FOLD] = { path, segments };
   return segments;
 }
 

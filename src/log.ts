@@ -48,12 +48,25 @@ function batchedStdout(): (line: string) => void {
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = (stdout ??= batchedStdout()), output: LogOutput = {}): Logger {
-  const format = output.format === 'pretty' ? (record: LogFields) => prettyLine(record, output.color ?? false) : (record: LogFields) => JSON.stringify(record);
+  const pretty = output.format === 'pretty';
   const at = (lvl: Exclude<LogLevel, 'silent'>) => (msg: string, fields: LogFields = {}) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    write(`${format({ time: new Date().toISOString(), level: lvl, msg, ...fields })}\n`);
+    const time = new Date().toISOString();
+    write(`${pretty ? prettyLine({ time, level: lvl, msg, ...fields }, output.color ?? false) : jsonLine(time, lvl, msg, fields)}\n`);
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/**
+ * The JSON line of `{ time, level, msg, ...fields }`, with the same keys in the same order,
+ * written without copying the fields into a new object first (the request log writes one
+ * line per request).
+ */
+function jsonLine(time: string, level: string, msg: string, fields: LogFields): string {
+  if (Object.hasOwn(fields, 'time') || Object.hasOwn(fields, 'level') || Object.hasOwn(fields, 'msg')) return JSON.stringify({ time, level, msg, ...fields });
+  const head = `{"time":"${time}","level":"${level}","msg":${JSON.stringify(msg)}`;
+  const rest = JSON.stringify(fields);
+  return rest === '{}' ? `${head}}` : `${head},${rest.slice(1)}`;
 }
 
 const COLOURS: Record<string, string> = { debug: '90', info: '32', warn: '33', error: '31' };

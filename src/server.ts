@@ -22,7 +22,7 @@ import { composeServices } from './compose.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { processEventLoopLag, type LagSource } from './http/event-loop-lag.ts';
 import { shedLoad } from './http/load-shedding.ts';
-import { mountRouter } from './http/mount-router.ts';
+import { mountRouters } from './http/mount-router.ts';
 import { countRequests, metricsGate } from './http/metrics-endpoint.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
 import { refuseLongUrls, refuseNonCanonicalPaths } from './http/request-path.ts';
@@ -171,13 +171,7 @@ export function buildServer(deps: ServerDeps): Server {
     adminGate(config.adminToken, stores.rateLimiter('admin-auth-ip', deps.adminAuthFailuresPerIp ?? ADMIN_AUTH_FAILURES_PER_IP, 15 * 60)),
     metricsGate({ token: config.metricsToken, openWithoutToken: config.env !== 'production' }),
     refuseNonCanonicalPaths(),
-    mountRouter(routers.root),
-    mountRouter(routers.admin),
-    mountRouter(routers.clients),
-    mountRouter(routers.adminSignOut),
-    mountRouter(routers.login),
-    mountRouter(routers.revokeAll),
-    mountRouter(routers.signOut),
+    mountRouters([routers.root, routers.admin, routers.clients, routers.adminSignOut, routers.login, routers.revokeAll, routers.signOut]),
     mountApps(registry, keysBeforeRegistration({ apps, kek: config.keyEncryptionKey, clock: deps.clock ?? systemClock })),
   ]) {
     app.use(middleware);

@@ -4,10 +4,10 @@
 // lets it go on only with the admin token. Each admin route also carries
 // `requireAdminGate`, which only checks that the gate passed this very request, so a
 // route mounted without the gate (a future wiring mistake) refuses instead of serving.
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { PosternError } from '../errors.ts';
 import { bearerTokenCheck } from '../http/bearer-token.ts';
-import { isAdminPath } from '../http/request-path.ts';
+import { isAdminRequest } from '../http/request-path.ts';
 import { ipLimitKey } from '../ip-network.ts';
 import type { RateLimiter } from '../storage/ports.ts';
 
@@ -31,8 +31,9 @@ const unauthorized = () =>
  */
 export function adminGate(token: string, failures: RateLimiter): Middleware {
   const valid = bearerTokenCheck(token);
-  return async (ctx, next) => {
-    if (!isAdminPath(ctx.path)) return next();
+  return (ctx, next) => (isAdminRequest(ctx) ? gate(ctx, next) : next());
+
+  async function gate(ctx: Context, next: Next): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     // Counted per IPv4 address or IPv6 /64: one attacker holds a whole /64.
     const client = ipLimitKey(ctx.ip);
@@ -43,7 +44,7 @@ export function adminGate(token: string, failures: RateLimiter): Middleware {
     }
     passed.add(ctx);
     await next();
-  };
+  }
 }
 
 /** First middleware of every admin route: the gate must have passed this request. */

@@ -6,7 +6,7 @@ import type { Context, Middleware } from 'koa';
 import { PosternError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
-import { isAdminPath } from './request-path.ts';
+import { isAdminRequest } from './request-path.ts';
 import type { ErrorPageInput } from '../../interactions/views/pages.ts';
 import { chooseLanguage, messagesFor } from '../text/language.ts';
 
@@ -19,7 +19,7 @@ const RETRY_AFTER_SECONDS = '5';
 const unavailable = () => new PosternError('unavailable', 'The service is temporarily unavailable. Try again in a moment.', { 'Retry-After': RETRY_AFTER_SECONDS });
 
 function wantsHtml(ctx: Context): boolean {
-  return !isAdminPath(ctx.path) && ctx.accepts('json', 'html') === 'html';
+  return !isAdminRequest(ctx) && ctx.accepts('json', 'html') === 'html';
 }
 
 /** What the caller may learn of an error; logs what it must not. */

@@ -6,7 +6,7 @@ import type { Context, Middleware } from 'koa';
 import { notFound, PosternError } from '../errors.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { bearerTokenCheck } from './bearer-token.ts';
-import { foldedSegments } from './request-path.ts';
+import { foldedPathOf } from './request-path.ts';
 
 export const METRICS_PATH = '/metrics';
 
@@ -24,8 +24,8 @@ const unauthorized = () =>
 
 export function metricsGate(access: MetricsAccess): Middleware {
   const valid = access.token === undefined ? undefined : bearerTokenCheck(access.token);
-  return async (ctx, next) => {
-    if (foldedSegments(ctx.path)[0] !== METRICS_PATH.slice(1)) return next();
+  return (ctx, next) => {
+    if (foldedPathOf(ctx)[0] !== METRICS_PATH.slice(1)) return next();
     ctx.set('Cache-Control', 'no-store');
     if (valid) {
       // A random token of at least 32 characters and 80 bits (its parser's entropy check): guessing it needs no rate limit.
@@ -33,7 +33,7 @@ export function metricsGate(access: MetricsAccess): Middleware {
     } else if (!access.openWithoutToken) {
       throw notFound();
     }
-    await next();
+    return next();
   };
 }
 

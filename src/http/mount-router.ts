@@ -2,7 +2,7 @@
 // @koa/router sets) given the API's JSON error body. One mount per router, so no separate
 // middleware has to sit at the right position for the bodies to come out right.
 import type Router from '@koa/router';
-import type { Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 
 const METHOD_ERRORS: Record<number, (allow: string) => string> = {
   405: (allow) => `Method not allowed. Allowed: ${allow}.`,
@@ -28,4 +28,63 @@ export function mountRouter(router: Router): Middleware {
       ctx.body = { error: 'invalid_request', error_description: describe(ctx.response.get('allow')) };
     }
   };
+}
+
+/**
+ * Routers in order, as one middleware that walks only those with a route whose path could
+ * be this request's: every route is a sequence of segments, each a literal the path must
+ * repeat exactly (routers are case-sensitive and strict: request-path.ts) or one holding a
+ * parameter, which matches any one segment. A path no route could match (most of an app's
+ * engine traffic) goes straight on, as it would have after every router found nothing.
+ * Routers are walked as before when a route's path is not of that simple form, and for a
+ * method some router does not implement (allowedMethods answers those 501 on any path).
+ */
+export function mountRouters(routers: readonly Router[]): Middleware {
+  const mounted = routers.map((router) => ({ middleware: mountRouter(router), mayMatch: pathsOf(router), methods: new Set(router.methods) }));
+  const all = mounted.map((m) => m.middleware);
+  const sorting = mounted.every((m) => m.mayMatch);
+  return (ctx, next) => {
+    if (!sorting || !mounted.every((m) => m.methods.has(ctx.method))) return walk(all, 0, ctx, next);
+    const segments = ctx.path.split('/');
+    const candidates = mounted.filter((m) => m.mayMatch!(segments)).map((m) => m.middleware);
+    return candidates.length === 0 ? next() : walk(candidates, 0, ctx, next);
+  };
+}
+
+/** The middlewares from `i` on, then `next`. */
+function walk(middlewares: readonly Middleware[], i: number, ctx: Context, next: Next): Promise<unknown> {
+  return i === middlewares.length ? next() : Promise.resolve(middlewares[i]!(ctx, () => walk(middlewares, i + 1, ctx, next)));
+}
+
+/** A route's path as segments: a literal, or undefined for one holding a parameter. */
+type Shape = readonly (string | undefined)[];
+
+const LITERAL_SEGMENT = /^[^:*?(){}\\]*$/;
+const PARAMETER_SEGMENT = /^[^:*?(){}\\]*:[A-Za-z_$][\w$]*[^:*?(){}\\]*$/;
+
+/**
+ * Whether a path, split at `/`, could be one of the router's routes: false only when no
+ * route's path can match it. Undefined when a route's path is not a plain sequence of
+ * segments (then the router is always walked).
+ */
+export function pathsOf(router: Router): ((segments: readonly string[]) => boolean) | undefined {
+  const shapes: Shape[] = [];
+  for (const layer of router.stack) {
+    if (!layer.methods.length) continue;
+    if (typeof layer.path !== 'string') return undefined;
+    const shape = layer.path.split('/').map((segment) => (LITERAL_SEGMENT.test(segment) ? segment : PARAMETER_SEGMENT.test(segment) ? undefined : null));
+    if (shape.includes(null)) return undefined;
+    shapes.push(shape as Shape);
+  }
+  return (segments) => shapes.some((shape) => fits(shape, segments));
+}
+
+function fits(shape: Shape, segments: readonly string[]): boolean {
+  if (shape.length !== segments.length) return false;
+  for (let i = 0; i < shape.length; i++) {
+    const literal = shape[i];
+    // A parameter matches one segment that is not empty.
+    if (literal === undefined ? segments[i] === '' : literal !== segments[i]) return false;
+  }
+  return true;
 }

@@ -1,6 +1,7 @@
 // First middleware: request id, host pinning, access log, security headers.
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.ts';
 import { policyAfterEngine } from '../oidc/engine.ts';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/key-ring.ts';
@@ -51,7 +52,7 @@ function originForm(ctx: Context): void {
 
 export function requestLog(logger: Logger): Middleware {
   return async (ctx, next) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const requestId = randomUUID();
     ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
@@ -64,7 +65,7 @@ export function requestLog(logger: Logger): Middleware {
         method: ctx.method,
         path: ctx.path.slice(0, 200),
         status: ctx.status,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
+        ms: performance.now() - started,
       });
     }
   };
@@ -81,34 +82,49 @@ export const CONTENT_SECURITY_POLICY =
 /** Engine routes whose answers are public documents that clients may cache. */
 const CACHEABLE_ROUTES = new Set(['discovery', 'jwks']);
 
-function constantHeaders(ctx: Context, https: boolean): void {
-  ctx.set('X-Content-Type-Options', 'nosniff');
-  ctx.set('Referrer-Policy', 'no-referrer');
-  ctx.set('X-Frame-Options', 'DENY');
-  if (https) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+/** The headers every response carries as they are, whatever answered. */
+function constantHeaders(https: boolean): readonly (readonly [string, string])[] {
+  return [
+    ['X-Content-Type-Options', 'nosniff'],
+    ['Referrer-Policy', 'no-referrer'],
+    ['X-Frame-Options', 'DENY'],
+    ...(https ? [['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'] as const] : []),
+  ];
 }
 
 export function securityHeaders(https: boolean): Middleware {
+  const always = [...constantHeaders(https), ['Content-Security-Policy', CONTENT_SECURITY_POLICY] as const];
   return async (ctx, next) => {
-    constantHeaders(ctx, https);
-    ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    const res = ctx.res;
+    for (const [name, value] of always) res.setHeader(name, value);
     await next();
-    // Set again: nothing downstream may have removed them.
-    constantHeaders(ctx, https);
-    const policy = ctx.response.get('Content-Security-Policy');
-    ctx.set('Content-Security-Policy', policy ? policyAfterEngine(policy) : CONTENT_SECURITY_POLICY);
+    if (res.headersSent) return;
+    // Set again where something downstream removed or changed them (a lookup each when
+    // nothing did). The engine may have added a script hash to the policy (A6).
+    const policy = res.getHeader('Content-Security-Policy');
+    for (const [name, value] of always) {
+      if (res.getHeader(name) === value) continue;
+      res.setHeader(name, name === 'Content-Security-Policy' && typeof policy === 'string' && policy ? policyAfterEngine(policy) : value);
+    }
     // Sign-in pages, tokens, userinfo and admin answers must not be kept by browsers or
     // proxies. A handler that chose its own policy (the stylesheet) keeps it.
     const route = (ctx as { oidc?: { route?: string } }).oidc?.route;
-    const html = Boolean(ctx.response.is('html'));
-    if (html || (!ctx.response.get('Cache-Control') && !(route && CACHEABLE_ROUTES.has(route)))) {
-      ctx.set('Cache-Control', 'no-store');
-    } else if (!ctx.response.get('Cache-Control') && ctx.status === 200) {
+    const cacheControl = res.getHeader('Cache-Control');
+    if (isHtml(res.getHeader('Content-Type')) || (!cacheControl && !(route && CACHEABLE_ROUTES.has(route)))) {
+      res.setHeader('Cache-Control', 'no-store');
+    } else if (!cacheControl && ctx.status === 200) {
       // Discovery and the JWKS: fresh enough that a next key published KEY_PROPAGATION_MS
       // ago has reached every client that honours it (src/keys/key-ring.ts).
-      ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+      res.setHeader('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
     }
     // HTTP/1.0 caches know only Pragma; RFC 6749 §5.1 asks for it on token responses.
-    if (ctx.response.get('Cache-Control') === 'no-store') ctx.set('Pragma', 'no-cache');
+    if (res.getHeader('Cache-Control') === 'no-store') res.setHeader('Pragma', 'no-cache');
   };
+}
+
+/** What `ctx.response.is('html')` says, from the header alone: the media type (its parameters aside) is text/html. */
+function isHtml(contentType: unknown): boolean {
+  if (typeof contentType !== 'string') return false;
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase() === 'text/html';
 }

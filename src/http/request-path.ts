@@ -28,19 +28,51 @@ function decodeAscii(path: string): string {
  * whitespace and control characters dropped, lower case.
  */
 export function foldedSegments(path: string): string[] {
+  // Most paths hold nothing to fold: lower-case letters, digits and plain punctuation.
+  // They fold to their own non-empty segments, with `.` and `..` applied as below.
+  if (PLAIN_PATH.test(path)) return resolveDots(path.split('/'));
   let decoded = path;
   for (let round = 0; round < DECODE_ROUNDS; round++) {
     const next = decodeAscii(decoded);
     if (next === decoded) break;
     decoded = next;
   }
+  return resolveDots(decoded.replaceAll('\\', '/').split('/').map((raw) => raw.split(';', 1)[0]!.replace(/[\x00-\x20\x7f]/g, '').toLowerCase()));
+}
+
+/** Nothing a fold would change: no escape, backslash, `;`, whitespace, control character or capital letter. */
+const PLAIN_PATH = /^[a-z0-9/._~!$&'()*+,=:@-]*$/;
+
+/** Without empty and `.` segments, `..` applied. */
+function resolveDots(parts: readonly string[]): string[] {
   const segments: string[] = [];
-  for (const raw of decoded.replaceAll('\\', '/').split('/')) {
-    const segment = raw.split(';', 1)[0]!.replace(/[\x00-\x20\x7f]/g, '').toLowerCase();
+  for (const segment of parts) {
     if (segment === '' || segment === '.') continue;
     if (segment === '..') segments.pop();
     else segments.push(segment);
   }
+  return segments;
+}
+
+/**
+ * Where a request keeps the fold of its path: a symbol, which nothing a client sends can
+ * name (and cheaper per request than a WeakMap entry).
+ */
+const FOLD = Symbol('folded path');
+
+interface Folded {
+  readonly path: string;
+  [FOLD]?: { readonly path: string; readonly segments: readonly string[] };
+}
+
+/** The fold of the path a request has now, worked out once however many checks ask (the path may be rewritten on the way: then again). */
+export function foldedPathOf(ctx: { readonly path: string }): readonly string[] {
+  const request = ctx as Folded;
+  const path = request.path;
+  const known = request[FOLD];
+  if (known?.path === path) return known.segments;
+  const segments = foldedSegments(path);
+  request[FOLD] = { path, segments };
   return segments;
 }
 
@@ -49,6 +81,11 @@ export const ADMIN_PREFIX = '/admin';
 /** True for every spelling of `/admin` and anything below it. */
 export function isAdminPath(path: string): boolean {
   return foldedSegments(path)[0] === ADMIN_PREFIX.slice(1);
+}
+
+/** isAdminPath of the request's path, folded once per request (foldedPathOf). */
+export function isAdminRequest(ctx: { readonly path: string }): boolean {
+  return foldedPathOf(ctx)[0] === ADMIN_PREFIX.slice(1);
 }
 
 /** Escapes that spell a character with its own meaning in a path, or one that needs no escaping (RFC 3986 §2.3, §6.2.2.2). */
@@ -69,9 +106,10 @@ export function isCanonicalPath(path: string): boolean {
 
 /** 404 for any path that is not canonical, before any router or the engine sees it. */
 export function refuseNonCanonicalPaths(): Middleware {
-  return async (ctx, next) => {
+  // Not async: a request that passes costs a call, not another promise in the chain.
+  return (ctx, next) => {
     if (!isCanonicalPath(ctx.path)) throw notFound('No such path. Paths are matched exactly, without encoded letters, digits or slashes and without empty or dot segments.');
-    await next();
+    return next();
   };
 }
 
@@ -86,8 +124,8 @@ export function exactRouter(options: { prefix?: string } = {}): Router {
 
 /** 414 for a request target longer than `max` characters, before anything parses it. */
 export function refuseLongUrls(max: number): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     if (ctx.url.length > max) throw new PosternError('url_too_long', 'The request URL is too long.');
-    await next();
+    return next();
   };
 }

@@ -11,7 +11,7 @@
 // presented by the registered method, it is replaced by the current one before the engine,
 // which knows one secret per client, compares it.
 import { timingSafeEqual } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { ClientCredentials } from '../apps/clients.ts';
 import { PosternError } from '../errors.ts';
 import { engineForm, isEngineRoute, presentedCredentials, presentSecretInstead, secretTransport } from './engine.ts';
@@ -23,28 +23,28 @@ const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(
 
 /** `credentialsOf`: the client's registered method and secrets as stored now; undefined for a client the app does not have. */
 export function registeredClientAuthMethod(credentialsOf: (clientId: string) => Promise<ClientCredentials | undefined>, issuer: string): Middleware {
-  return async (ctx, next) => {
-    if (AUTHENTICATING_ROUTES.some((route) => isEngineRoute(ctx, ctx.path, 'POST', route))) {
-      const form = await engineForm(ctx);
-      const presented = form && secretTransport(ctx, form);
-      const credentials = presented && presentedCredentials(ctx, form, presented);
-      const client = credentials ? await credentialsOf(credentials.clientId) : undefined;
-      // A public client presenting a secret, or an unknown one, is the engine's own invalid_client already.
-      const registered = client?.method;
-      if (!credentials || !client || registered === 'none') return next();
-      if (presented !== registered) {
-        const description = `This client is registered for ${registered}: it authenticates with that method only.`;
-        // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge,
-        // spelt as the engine spells its own.
-        const challenge: Record<string, string> =
-          presented === 'client_secret_basic' ? { 'WWW-Authenticate': `Basic realm="${issuer}", error="invalid_client", error_description="${description}"` } : {};
-        throw new PosternError('invalid_client', description, challenge);
-      }
-      const { secret, previousSecret } = client;
-      if (secret && previousSecret && !same(credentials.secret, secret) && same(credentials.secret, previousSecret)) {
-        await presentSecretInstead(ctx, presented, credentials.clientId, secret);
-      }
+  return (ctx, next) => (AUTHENTICATING_ROUTES.some((route) => isEngineRoute(ctx, ctx.path, 'POST', route)) ? checked(ctx, next) : next());
+
+  async function checked(ctx: Context, next: Next): Promise<void> {
+    const form = await engineForm(ctx);
+    const presented = form && secretTransport(ctx, form);
+    const credentials = presented && presentedCredentials(ctx, form, presented);
+    const client = credentials ? await credentialsOf(credentials.clientId) : undefined;
+    // A public client presenting a secret, or an unknown one, is the engine's own invalid_client already.
+    const registered = client?.method;
+    if (!credentials || !client || registered === 'none') return next();
+    if (presented !== registered) {
+      const description = `This client is registered for ${registered}: it authenticates with that method only.`;
+      // RFC 6749 §5.2: a client that tried the Authorization header gets a challenge,
+      // spelt as the engine spells its own.
+      const challenge: Record<string, string> =
+        presented === 'client_secret_basic' ? { 'WWW-Authenticate': `Basic realm="${issuer}", error="invalid_client", error_description="${description}"` } : {};
+      throw new PosternError('invalid_client', description, challenge);
+    }
+    const { secret, previousSecret } = client;
+    if (secret && previousSecret && !same(credentials.secret, secret) && same(credentials.secret, previousSecret)) {
+      await presentSecretInstead(ctx, presented, credentials.clientId, secret);
     }
     await next();
-  };
+  }
 }

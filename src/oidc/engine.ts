@@ -9,7 +9,7 @@ import * as querystring from 'node:querystring';
 import type { ParsedUrlQuery } from 'node:querystring';
 import type { KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import Provider, { errors, ExternalSigningKey, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import { PosternError } from '../errors.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
@@ -213,23 +213,23 @@ export function rewriteEngineQuery(
   routes: readonly string[],
   rewrite: (query: ParsedUrlQuery, route: string) => ParsedUrlQuery | Promise<ParsedUrlQuery>,
 ): Middleware {
-  return async (ctx, next) => {
+  // Not async: a request at another route passes at the cost of a call.
+  return (ctx, next) => {
     const route = routes.find((r) => isEngineRoute(ctx, ctx.path, 'GET', r));
-    if (route) {
-      const query = await rewrite(ctx.query, route);
-      if (query !== ctx.query) ctx.query = query;
-    }
-    await next();
+    return route ? rewritten(ctx, next, route) : next();
   };
+
+  async function rewritten(ctx: Context, next: Next, route: string): Promise<void> {
+    const query = await rewrite(ctx.query, route);
+    if (query !== ctx.query) ctx.query = query;
+    await next();
+  }
 }
 
 /** The A9 rewrite of authorization parameters, wherever they reach the engine: the query of GET /auth, the form of PAR. */
 export function rewriteAuthorizationParameters(rewrite: (params: ParsedUrlQuery) => ParsedUrlQuery): Middleware {
   const query = rewriteEngineQuery([AUTHORIZATION_PATH], rewrite);
-  return async (ctx, next) => {
-    if (isEngineRoute(ctx, ctx.path, 'POST', PAR_PATH)) await rewriteEngineForm(ctx, rewrite);
-    return query(ctx, next);
-  };
+  return (ctx, next) => (isEngineRoute(ctx, ctx.path, 'POST', PAR_PATH) ? rewriteEngineForm(ctx, rewrite).then(() => query(ctx, next)) : query(ctx, next));
 }
 
 /**
@@ -497,8 +497,24 @@ export async function introspect(ctx: Context, issuerPath: string, handle: () =>
  * and reads its forms, exactly so before the engine runs.
  */
 export function isEngineRoute(ctx: Context, path: string, method: 'GET' | 'POST', route: string): boolean {
-  const methods = method === 'GET' ? ['GET', 'HEAD'] : [method];
-  return methods.includes(ctx.method) && routePattern(route).test(path);
+  // The method first: it rules out most routes before any pattern runs.
+  const methodFits = method === 'GET' ? ctx.method === 'GET' || ctx.method === 'HEAD' : ctx.method === method;
+  return methodFits && routePattern(route).test(path);
+}
+
+/**
+ * A41 POST-only routes. The engine routes a request to its sign-out confirmation
+ * (`end_session_confirm`) and to RFC 7009 revocation (`revocation`) at POST only, in
+ * every spelling (helpers/initialize_app.js; the CORS preflight of revocation is a route
+ * of its own, `cors.revocation`). So after a request of any other method `ctx.oidc.route`
+ * is neither, and what Postern checks after the engine for those two routes (the redirect
+ * of a sign-out, the audit of a revocation) need not wrap such a request at all.
+ */
+export const POST_ONLY_ROUTES = ['end_session_confirm', 'revocation'] as const;
+
+/** Whether the engine may route this request to one of POST_ONLY_ROUTES (A41). */
+export function mayReachPostOnlyRoute(ctx: Context): boolean {
+  return ctx.method === 'POST';
 }
 
 const patterns = new Map<string, RegExp>();

@@ -7,7 +7,7 @@
 // whose grant is still there: revoking the refresh token or revoke_all ends the grant.
 // The answer is JSON, also for a client that signs introspection responses (RFC 9701).
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
-import type { Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Clock } from '../clock.ts';
 import { keyAlgsOf, publishedKeys } from '../keys/key-ring.ts';
@@ -41,8 +41,9 @@ export function introspectJwtAccessTokens(app: AppRecord, issuer: string, deps: 
     return { active: true, sub, client_id: clientId, scope, aud, iss, exp, iat, jti, token_type: 'Bearer' };
   }
 
-  return async (ctx, next) => {
-    if (!isEngineRoute(ctx, ctx.path, 'POST', INTROSPECTION_PATH)) return next();
+  return (ctx, next) => (isEngineRoute(ctx, ctx.path, 'POST', INTROSPECTION_PATH) ? introspected(ctx, next) : next());
+
+  async function introspected(ctx: Context, next: Next): Promise<void> {
     const token = (await engineForm(ctx))?.token;
     if (typeof token !== 'string' || !isStructuredToken(token)) return next();
     await next();
@@ -50,5 +51,5 @@ export function introspectJwtAccessTokens(app: AppRecord, issuer: string, deps: 
     if (!clientId) return; // the engine's own error (client authentication, request) stands
     ctx.status = 200;
     ctx.body = await answer(ctx as unknown as KoaContextWithOIDC, token, clientId);
-  };
+  }
 }

@@ -8,7 +8,7 @@
 // client checks the policy again, counts the clients registered this way and refuses
 // beyond max_clients (clients-service.ts), so a parallel burst cannot exceed it.
 import { randomBytes } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { PosternError } from '../errors.ts';
 import { requestInfo } from '../http/request-info.ts';
 import type { AppRecord, RateLimiter } from '../storage/ports.ts';
@@ -29,8 +29,9 @@ export interface OpenRegistrationDeps {
 
 /** Middleware for `provider.use`, before the engine's routes. */
 export function openRegistration(deps: OpenRegistrationDeps): Middleware {
-  return async (ctx, next) => {
-    if (!isEngineRoute(ctx, ctx.path, 'POST', REGISTRATION_PATH) || ctx.get('authorization') !== '') return next();
+  return (ctx, next) => (isEngineRoute(ctx, ctx.path, 'POST', REGISTRATION_PATH) && ctx.get('authorization') === '' ? openly(ctx, next) : next());
+
+  async function openly(ctx: Context, next: Next): Promise<void> {
     const app = await deps.storedApp().catch(unavailable);
     if (!app?.openRegistration) return next();
     const ip = requestInfo(ctx).ip ?? 'unknown';
@@ -41,7 +42,7 @@ export function openRegistration(deps: OpenRegistrationDeps): Middleware {
     opened.set(ctx, token);
     presentOneTimeToken(ctx, token);
     await next();
-  };
+  }
 }
 
 /** Whether `token` is the one-time value of the open registration the engine is handling now. */

@@ -93,9 +93,8 @@ export function postedRequests(deps: PostedRequestDeps): Middleware {
     return params;
   });
 
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const posted = ENDPOINTS.find((e) => isEngineRoute(ctx, ctx.path, 'POST', e.route));
-    if (posted) return store(ctx, posted);
-    await restore(ctx, next);
+    return posted ? store(ctx, posted) : restore(ctx, next);
   };
 }

@@ -13,11 +13,11 @@
 //   and nothing is sent to the URI, not even an error.
 // - Sign-out confirmation: the person asked to sign out, so the engine still signs them
 //   out; only its redirect is replaced by the signed-out page.
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { AuditLog } from '../audit.ts';
 import { requestInfo } from '../http/request-info.ts';
-import { isSignOutConfirmation, pendingSignOut, resumedInteraction, signOutRedirect } from './engine.ts';
+import { isSignOutConfirmation, mayFinishAtClient, mayReachPostOnlyRoute, pendingSignOut, resumedInteraction, signOutRedirect } from './engine.ts';
 import type { ProviderDeps } from './provider-config.ts';
 import type { Presentation } from '../../interactions/views/layout.ts';
 import { presentationFor, sendPage } from '../http/page-response.ts';
@@ -51,7 +51,11 @@ function html(ctx: Context, status: number, presentation: Presentation, body: st
 export function recheckRedirects(provider: Provider, deps: RecheckDeps): Middleware {
   const { app, audit, pages } = deps;
   const appId = app.id;
-  return async (ctx, next) => {
+  // A request that can neither resume an interaction nor be routed to the sign-out
+  // confirmation (A41) has nothing to check: it passes at the cost of a call.
+  return (ctx, next) => (mayFinishAtClient(ctx, provider, ctx.path) || mayReachPostOnlyRoute(ctx) ? recheck(ctx, next) : next());
+
+  async function recheck(ctx: Context, next: Next): Promise<void> {
     const resumed = await resumedInteraction(ctx, provider);
     if (resumed) {
       const reason = await refusal(provider, resumed.clientId, resumed.redirectUri, 'redirect_uri');
@@ -77,5 +81,5 @@ export function recheckRedirects(provider: Provider, deps: RecheckDeps): Middlew
     audit.record({ type: 'session.redirect_rejected', outcome: 'failure', appId, clientId: signOut?.clientId, reason, ...requestInfo(ctx) });
     const presentation = presentationFor(ctx, app);
     html(ctx, 200, presentation, pages.signedOutPage({ presentation }));
-  };
+  }
 }

@@ -5,7 +5,7 @@
 // tokens carried. What ended is read from the engine's session before and after it ran
 // (engine.ts, A19 and A20), not from the form, so a confirmation that ended nothing tells nothing. The notification is stored
 // before the response leaves; the app is called afterwards, off the person's request.
-import type { Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import { requestInfo } from '../http/request-info.ts';
 import type { BackchannelLogout } from '../logout/backchannel-logout.ts';
@@ -14,8 +14,11 @@ import { confirmingSignOut, endedAtConfirmation, isSignOutConfirmation } from '.
 
 /** Middleware for `provider.use`: around the engine's routes. */
 export function tellAppOfSignOut(provider: Provider, app: AppRecord, backchannel: BackchannelLogout): Middleware {
-  return async (ctx, next) => {
-    const before = isSignOutConfirmation(ctx, ctx.path) ? await confirmingSignOut(ctx, provider) : [];
+  // Anything but a sign-out confirmation passes at the cost of a call.
+  return (ctx, next) => (isSignOutConfirmation(ctx, ctx.path) ? notifying(ctx, next) : next());
+
+  async function notifying(ctx: Context, next: Next): Promise<void> {
+    const before = await confirmingSignOut(ctx, provider);
     await next();
     const ended = before.filter((part) => endedAtConfirmation(ctx, part, part.clientId));
     if (ended.length === 0) return;
@@ -27,5 +30,5 @@ export function tellAppOfSignOut(provider: Provider, app: AppRecord, backchannel
       trigger: 'rp_logout',
       context: requestInfo(ctx),
     });
-  };
+  }
 }

@@ -17,11 +17,15 @@ export class StoreProbe {
  * already costs (this runs for every store command).
  */
 export function guard<T extends object>(store: string, target: T, probe: StoreProbe, port: string): T {
+  // One wrapper per method, made on first use: not a new closure for every command.
+  const wrappers = new WeakMap<object, (...args: unknown[]) => Promise<unknown>>();
   return new Proxy(target, {
     get(obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
+      let wrapper = wrappers.get(value);
+      if (wrapper) return wrapper;
+      wrapper = async (...args: unknown[]) => {
         const started = performance.now();
         let failed = false;
         try {
@@ -35,6 +39,8 @@ export function guard<T extends object>(store: string, target: T, probe: StorePr
           probe.observer?.command(store, port, (performance.now() - started) / 1000, failed);
         }
       };
+      wrappers.set(value, wrapper);
+      return wrapper;
     },
   });
 }

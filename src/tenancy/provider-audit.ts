@@ -2,7 +2,8 @@
 // through oidc-provider's documented event emitter and middleware stack; and tokens issued
 // by grant type in the metrics (the audit event does not keep the grant type).
 import { registeredOpenly } from '../oidc/open-registration.ts';
-import type { Context } from 'koa';
+import { mayReachPostOnlyRoute } from '../oidc/engine.ts';
+import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { AuditEvent, AuditLog } from '../audit.ts';
 import { requestInfo } from '../http/request-info.ts';
@@ -38,14 +39,16 @@ export function auditProvider(provider: Provider, appId: string, audit: AuditLog
     record({ type: 'session.ended', outcome: 'success', appId, ...contextOf(ctx) });
   });
   // The engine emits no event for a successful RFC 7009 revocation; its route is known
-  // after the handler ran, so a post-middleware records it.
-  provider.use(async (ctx, next) => {
+  // after the handler ran, so a post-middleware records it. Revocation is POST only (A41):
+  // other requests are not wrapped.
+  const recordRevocation = async (ctx: Context, next: Next) => {
     await next();
     const oidc = (ctx as OidcContext).oidc;
     if (oidc?.route !== 'revocation' || ctx.status !== 200) return;
     const token = oidc.entities?.RefreshToken ?? oidc.entities?.AccessToken;
     record({ type: 'token.revoked', outcome: 'success', appId, email: token?.accountId, ...contextOf(ctx) });
-  });
+  };
+  provider.use((ctx, next) => (mayReachPostOnlyRoute(ctx) ? recordRevocation(ctx, next) : next()));
   // Dynamic Client Registration (RFC 7591) and management (RFC 7592); the admin API's
   // changes to clients are audited by its routes, under the same types.
   const registration = (type: string) => (ctx: unknown, client: { clientId: string }) =>

@@ -32,6 +32,8 @@ import {
   isStructuredToken,
   JWT_ACCESS_TOKEN_MODEL,
   isSignOutConfirmation,
+  mayReachPostOnlyRoute,
+  POST_ONLY_ROUTES,
   outsideEngineRoutes,
   pendingSignOut,
   PUBLIC_DOCUMENT_ROUTES,
@@ -49,7 +51,7 @@ import {
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
 import { advertiseRegistrableAlgorithms } from '../../src/oidc/registrable-algorithms.ts';
 import { resourceIndicatorsOf } from '../../src/oidc/resource-indicators.ts';
-import { END_SESSION_PATH, REGISTRATION_PATH } from '../../src/oidc/shared-configuration.ts';
+import { END_SESSION_PATH, REGISTRATION_PATH, REVOCATION_PATH } from '../../src/oidc/shared-configuration.ts';
 import type { ClientsService } from '../../src/apps/clients-service.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
@@ -1349,6 +1351,42 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       for (const body of [undefined, '', '<html><title>Sign in</title><form method="post" action="/x"></form>', { title: 'Submitting Callback' }]) {
         expect(engineFormPost(body)).to.equal(undefined);
       }
+    });
+  });
+
+  describe('A41: the sign-out confirmation and revocation are routed at POST only', () => {
+    const e = new Engine();
+    const routes: { method: string; route: string | undefined }[] = [];
+    before(() =>
+      e.start({
+        front: (engine) => async (ctx) => {
+          await engine(ctx);
+          routes.push({ method: ctx.method, route: (ctx as unknown as { oidc?: { route?: string } }).oidc?.route });
+        },
+      }),
+    );
+    after(() => e.stop());
+    beforeEach(() => (routes.length = 0));
+
+    const paths = [`${END_SESSION_PATH}/confirm`, REVOCATION_PATH];
+    const spellings = paths.flatMap((path) => [path, path.toUpperCase(), `${path}/`]);
+
+    it('never routes another method there, in any spelling, preflights included', async () => {
+      for (const path of spellings) {
+        for (const method of ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+          const headers = method === 'OPTIONS' ? { origin: 'https://rp.example', 'access-control-request-method': 'POST' } : undefined;
+          await fetch(`${e.issuer}${path}`, { method, headers });
+        }
+      }
+      expect(routes.length).to.equal(spellings.length * 6);
+      for (const { method, route } of routes) expect(POST_ONLY_ROUTES, `${method} routed to ${route}`).not.to.include(route);
+      expect(routes.every(({ method }) => !mayReachPostOnlyRoute({ method } as Context))).to.equal(true);
+    });
+
+    it('routes POST there (the test can see those routes)', async () => {
+      for (const path of spellings) await fetch(`${e.issuer}${path}`, { method: 'POST', headers: { 'content-type': FORM_TYPE }, body: '' });
+      expect(routes.map((r) => r.route)).to.deep.equal(spellings.map((path) => (path.toLowerCase().startsWith(END_SESSION_PATH) ? 'end_session_confirm' : 'revocation')));
+      expect(routes.every(({ method }) => mayReachPostOnlyRoute({ method } as Context))).to.equal(true);
     });
   });
 });

@@ -81,4 +81,17 @@ describe('log formats', () => {
     createLogger('silent', (line) => void quiet.push(line), { format: 'pretty' }).error('nothing');
     expect(quiet).to.deep.equal([]);
   });
+
+  it('writes a JSON line as the object of time, level, msg and the fields, in that order, whatever the fields are', () => {
+    const line = (msg: string, fields?: LogFields) => linesOf('json', (log) => (fields ? log.info(msg, fields) : log.info(msg)))[0]!;
+    const parsed = JSON.parse(line('request', { request_id: 'r', status: 200, skipped: undefined, nested: { a: [1, '"'] } }));
+    expect(Object.keys(parsed)).to.deep.equal(['time', 'level', 'msg', 'request_id', 'status', 'nested']);
+    expect(parsed).to.deep.include({ level: 'info', msg: 'request', request_id: 'r', status: 200, nested: { a: [1, '"'] } });
+    expect(Object.keys(JSON.parse(line('bare')))).to.deep.equal(['time', 'level', 'msg']);
+    expect(JSON.parse(line('quote " and \\ in msg', {})).msg).to.equal('quote " and \\ in msg');
+    // A field named like a fixed key replaces its value in place, as an object spread would: never a second key.
+    const clash = line('real', { msg: 'forged', level: 'error', extra: 1 });
+    expect(clash.match(/"msg"/g)).to.have.length(1);
+    expect(JSON.parse(clash)).to.deep.include({ msg: 'forged', level: 'error', extra: 1 });
+  });
 });

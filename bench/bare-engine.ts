@@ -10,7 +10,7 @@
 import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider, { type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
 
 import { BARE_ACCOUNT, BARE_CLIENT_ID } from './bare-client.ts';
 
@@ -81,6 +81,8 @@ function redisAdapter(client: Redis) {
 const signing = await generateKeyPair('ES512', { extractable: true });
 const jwk = { ...(await exportJWK(signing.privateKey)), alg: 'ES512', use: 'sig', kid: 'bare-es512' };
 const redis = process.env.BARE_REDIS_URL ? new Redis(process.env.BARE_REDIS_URL) : undefined;
+const accounts = new Map([[BARE_ACCOUNT, BARE_ACCOUNT]]);
+await redis?.set(`bare:account:${BARE_ACCOUNT}`, BARE_ACCOUNT);
 
 const configuration: Configuration = {
   ...(redis && { adapter: redisAdapter(redis) }),
@@ -92,21 +94,44 @@ const configuration: Configuration = {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       id_token_signed_response_alg: 'ES512',
+      // As Postern's clients: a signed response with no alg named signs as ID tokens do (the
+      // engine's RS256 default would need an RSA key, and the client would be refused).
+      introspection_signed_response_alg: 'ES512',
     },
   ],
   jwks: { keys: [jwk as never] },
-  enabledJWA: { idTokenSigningAlgValues: ['ES512'] },
+  enabledJWA: { idTokenSigningAlgValues: ['ES512'], userinfoSigningAlgValues: ['ES512'], introspectionSigningAlgValues: ['ES512'] },
   cookies: { keys: ['bare-engine-benchmark-cookie-key-0123456789'] },
   claims: { openid: ['sub', 'email', 'email_verified'], email: ['email', 'email_verified'] },
   scopes: ['openid', 'email', 'offline_access'],
   responseTypes: ['code'],
   pkce: { required: () => true },
   rotateRefreshToken: true,
-  features: { devInteractions: { enabled: false }, revocation: { enabled: true } },
+  // The engine features every Postern app has on, so the engine's own work per request is
+  // the same on both sides (resource indicators, for one, add checks to userinfo and the
+  // token endpoint); no API is registered, as for the benchmark's Postern app.
+  features: {
+    devInteractions: { enabled: false },
+    revocation: { enabled: true },
+    userinfo: { enabled: true },
+    introspection: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+    jwtIntrospection: { enabled: true },
+    jwtUserinfo: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      async getResourceServerInfo() {
+        throw new errors.InvalidTarget('no API is registered');
+      },
+    },
+  },
   ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 1800, RefreshToken: 604800, Interaction: 3600, Session: 1209600, Grant: 7776000 },
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  // An account is looked up in the store, as any provider with real accounts must (Postern
+  // reads its account record on every userinfo and token request).
   async findAccount(_ctx, sub) {
-    return { accountId: sub, claims: () => ({ sub, email: sub, email_verified: true }) };
+    const email = redis ? await redis.get(`bare:account:${sub}`) : accounts.get(sub);
+    return email ? { accountId: sub, claims: () => ({ sub, email, email_verified: true }) } : undefined;
   },
 };
 
@@ -124,3 +149,5 @@ provider.use(async (ctx, next) => {
 const server = createServer(provider.callback());
 server.keepAliveTimeout = 65_000;
 server.listen(port, () => process.send?.({ listening: port }));
+// Exits (rather than dies) on the benchmark's SIGTERM, so a --cpu-prof profile is written.
+process.on('SIGTERM', () => process.exit(0));

@@ -45,6 +45,8 @@ export interface SettingValues {
   readonly providerCacheMb: number;
   /** Bearer token for GET /metrics; unset: open outside production, off in production. */
   readonly metricsToken: string | undefined;
+  /** How many apps get metric series of their own per process; the rest count as "other". */
+  readonly metricsAppLabels: number;
   /** Who makes ES512 signatures: the native signer when it loads (auto), always (native), never (node). */
   readonly es512Signer: (typeof ES512_SIGNERS)[number];
 }
@@ -243,6 +245,13 @@ const DECLARED = {
     distinct: true,
     description:
       'Bearer token for `GET /metrics` (Prometheus text format; see [operations.md](operations.md#metrics)), compared in constant time. Unset: `/metrics` answers 404 in production and is open to anyone who reaches the port in development and test. Its own secret: refused when another setting holds it. The same on every instance, or one per instance if each is scraped on its own.',
+  },
+  metricsAppLabels: {
+    name: 'METRICS_APP_LABELS',
+    parser: wholeNumber(0, 100_000),
+    default: { value: 1000 },
+    description:
+      'How many apps get series of their own (label `app_id`) in the per-app counters of `/metrics`, per process: the first apps counted after start keep theirs for the life of the process, and the rest are counted under `app_id="other"`, so totals stay exact while the exposition and its memory stay bounded however many apps there are. 0: every per-app counter is `other`.',
   },
   es512Signer: {
     name: 'ES512_SIGNER',

@@ -96,7 +96,7 @@ export function buildServer(deps: ServerDeps): Server {
   const { config, mailer, logger } = deps;
   const https = config.publicUrl.startsWith('https://');
   const lag = deps.eventLoopLag ?? processEventLoopLag();
-  const metrics = new Metrics({ lag, outboxes: { mail: deps.stores.outbox, backchannel_logout: deps.stores.logoutOutbox } });
+  const metrics = new Metrics({ lag, outboxes: { mail: deps.stores.outbox, backchannel_logout: deps.stores.logoutOutbox }, appLabels: config.metricsAppLabels });
   deps.stores.observe(metrics);
   const es512 = deps.es512 ?? { kind: 'node', reason: 'no ES512 signer was loaded' };
   metrics.es512Signer(es512);

@@ -1,8 +1,9 @@
 // The Prometheus metrics of one server, in a registry of its own (never prom-client's
 // global one: several servers may run in one process, as the tests start them). Every
 // label value comes from a closed set Postern chose (route templates, step and grant type
-// names, store and limiter names) or is an app id, bounded by the apps that exist: never
-// an e-mail address, a token, a code or a path as the client wrote it.
+// names, store and limiter names) or is an app id, of at most `appLabels` apps per process
+// (the rest count under "other"): never an e-mail address, a token, a code or a path as the
+// client wrote it.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../audit.ts';
 import { within } from '../clock.ts';
@@ -22,7 +23,12 @@ export interface MetricsDeps {
   readonly lag: LagReading;
   /** The outboxes whose depth a scrape reports. */
   readonly outboxes: Readonly<Partial<Record<QueueName, Outbox>>>;
+  /** How many apps get series of their own (METRICS_APP_LABELS; default 1,000). */
+  readonly appLabels?: number;
 }
+
+/** The app_id of the apps beyond the limit: app ids are UUIDs, so it names no app. */
+export const OTHER_APPS = 'other';
 
 /** Methods a client may send that get their own label value; the rest are "other". */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -50,9 +56,12 @@ export class Metrics implements StoreObserver {
   readonly #store: Histogram<'store' | 'port'>;
   readonly #storeErrors: Counter<'store' | 'port'>;
   readonly #rateLimited: Counter<'limiter'>;
+  readonly #appLabels: number;
+  readonly #labelledApps = new Set<string>();
 
   constructor(deps: MetricsDeps) {
     const registers = [this.registry];
+    this.#appLabels = deps.appLabels ?? 1000;
     this.#http = new Histogram({
       name: 'postern_http_request_duration_seconds',
       help: 'HTTP requests by method, route template (engine routes as oidc:<name>; unmatched for paths no route serves) and status code, with their duration.',
@@ -142,20 +151,33 @@ export class Metrics implements StoreObserver {
   /** Every audit event passes here: the sign-in funnel, revocations and given-up deliveries are counted from them. */
   audited(event: AuditEvent): void {
     const step = funnelStep(event);
-    if (step) this.#signIn.inc({ app_id: event.appId, step });
-    if (completesSignIn(event)) this.#signIn.inc({ app_id: event.appId, step: 'signed_in' });
-    if (event.type === 'token.revoked') this.#revocations.inc({ app_id: event.appId, kind: 'token' });
-    if (event.type === 'grant.revoked') this.#revocations.inc({ app_id: event.appId, kind: 'grant' });
+    if (step) this.#signIn.inc({ app_id: this.#app(event.appId), step });
+    if (completesSignIn(event)) this.#signIn.inc({ app_id: this.#app(event.appId), step: 'signed_in' });
+    if (event.type === 'token.revoked') this.#revocations.inc({ app_id: this.#app(event.appId), kind: 'token' });
+    if (event.type === 'grant.revoked') this.#revocations.inc({ app_id: this.#app(event.appId), kind: 'grant' });
     const queue = givenUpQueue(event);
     if (queue) this.#givenUp.inc({ queue });
   }
 
   tokenIssued(appId: string, grantType: string): void {
-    this.#tokens.inc({ app_id: appId, grant_type: GRANT_TYPES.has(grantType) ? grantType : 'other' });
+    this.#tokens.inc({ app_id: this.#app(appId), grant_type: GRANT_TYPES.has(grantType) ? grantType : 'other' });
   }
 
   refreshReplayed(appId: string): void {
-    this.#replays.inc({ app_id: appId });
+    this.#replays.inc({ app_id: this.#app(appId) });
+  }
+
+  /**
+   * The app's label value. Every series of an app lives as long as the process (a counter
+   * must not vanish and restart), so the first `appLabels` apps this process counts get
+   * their own and the rest share "other": with 100,000 apps the exposition and the memory
+   * behind it stay bounded, and the totals stay exact.
+   */
+  #app(appId: string): string {
+    if (this.#labelledApps.has(appId)) return appId;
+    if (this.#labelledApps.size >= this.#appLabels) return OTHER_APPS;
+    this.#labelledApps.add(appId);
+    return appId;
   }
 
   /** The observer of one queue's attempts. */

@@ -169,6 +169,34 @@ describe('metrics (GET /metrics)', function () {
     });
   });
 
+  describe('with more apps than METRICS_APP_LABELS', () => {
+    const h = new Harness();
+    after(() => h.stop());
+
+    it('gives the first apps counted series of their own and the rest "other", with exact totals', async () => {
+      await h.start({ METRICS_TOKEN, METRICS_APP_LABELS: '2' });
+      const apps = [];
+      for (let i = 0; i < 4; i++) apps.push(await h.createApp({ name: `Counted ${i}` }));
+      const before = await scrape(h);
+      for (const app of apps) await h.signIn(app, `person${apps.indexOf(app)}@example.com`);
+      // The first app again: it keeps its own series.
+      await h.signIn(apps[0]!, 'again@example.com');
+      await h.server.audit.flushed();
+      const after = await scrape(h);
+      const delta = (labels: Record<string, string>) =>
+        valueOf(after, 'postern_tokens_issued_total', labels) - valueOf(before, 'postern_tokens_issued_total', labels);
+      expect(delta({ app_id: apps[0]!.app_id, grant_type: 'authorization_code' })).to.equal(2);
+      expect(delta({ app_id: apps[1]!.app_id, grant_type: 'authorization_code' })).to.equal(1);
+      expect(delta({ app_id: 'other', grant_type: 'authorization_code' })).to.equal(2);
+      const labelled = new Set(
+        after.filter((f) => f.name.startsWith('postern_')).flatMap((f) => f.metrics.map((m) => m.labels?.['app_id']).filter((v) => v !== undefined)),
+      );
+      expect([...labelled].sort()).to.deep.equal([apps[0]!.app_id, apps[1]!.app_id, 'other'].sort());
+      // The sign-in funnel shares the same bound.
+      expect(valueOf(after, 'postern_sign_in_steps_total', { app_id: 'other', step: 'signed_in' })).to.equal(2);
+    });
+  });
+
   describe('rate-limit refusals', () => {
     const h = new Harness();
     before(() => h.start({ METRICS_TOKEN }, { adminAuthFailuresPerIp: 2 }));

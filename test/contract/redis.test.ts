@@ -67,6 +67,29 @@ describe('redis indexes', () => {
   });
 });
 
+describe('redis round trips', () => {
+  let stores: Stores;
+  before(async () => {
+    stores = await openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent'));
+  });
+  after(() => stores.close());
+
+  // Commands issued in one turn of the event loop leave in one write (auto-pipelining):
+  // each must still get its own answer, scripts and plain commands mixed.
+  it('answers every command of a burst sent together with its own reply', async () => {
+    const appId = randomUUID();
+    const record = (i: number) => ({ hash: `h${i}`, shortCodeHash: `s${i}`, appId, interactionUid: `uid-${i}`, email: `p${i}@example.com`, clientId: 'c', expiresAt: Date.now() + 60_000, createdAt: Date.now() });
+    await stores.magicLinks.save(record(0), 60);
+    // Even i: a save; odd i: a find, of the link saved above (i % 4 == 1) or of one never saved.
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? stores.magicLinks.find(appId, i % 4 === 1 ? 'h0' : `h${i}`) : stores.magicLinks.save(record(i), 60))));
+    answers.forEach((answer, i) => {
+      if (i % 2 === 0) expect(answer, `save ${i}`).to.equal(undefined);
+      else expect((answer as { email: string } | undefined)?.email, `find ${i}`).to.equal(i % 4 === 1 ? 'p0@example.com' : undefined);
+    });
+    for (const i of [2, 100, 198]) expect((await stores.magicLinks.latestForAttempt(appId, `uid-${i}`))?.email).to.equal(`p${i}@example.com`);
+  });
+});
+
 describe('redis driver while Redis is down', () => {
   const down = new RedisServer();
   let stores: Stores;

@@ -44,6 +44,16 @@ redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(held))
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1`;
 
+// KEYS: due, messages. ARGV: id, held (JSON), dueAt.
+const ADD = `
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])`;
+
+// KEYS: due, messages. ARGV: id.
+const REMOVE = `
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])`;
+
 /** The two keys of one outbox. */
 export interface OutboxKeys {
   readonly due: string;
@@ -56,17 +66,22 @@ export class RedisOutbox implements Outbox {
   readonly #keys: OutboxKeys;
   readonly #claim: ScriptCall;
   readonly #reschedule: ScriptCall;
+  readonly #add: ScriptCall;
+  readonly #remove: ScriptCall;
 
   constructor(redis: Redis, keys: OutboxKeys) {
     this.#redis = redis;
     this.#keys = keys;
     this.#claim = scriptCommand(redis, 'posternOutboxClaim', CLAIM);
     this.#reschedule = scriptCommand(redis, 'posternOutboxReschedule', RESCHEDULE);
+    // Scripts rather than a MULTI of four commands each: one command and one reply.
+    this.#add = scriptCommand(redis, 'posternOutboxAdd', ADD);
+    this.#remove = scriptCommand(redis, 'posternOutboxRemove', REMOVE);
   }
 
   async add(id: string, sealed: string, dueAt: number) {
     const held: Held = { sealed, attempts: 0 };
-    await this.#redis.multi().hset(this.#keys.messages, id, JSON.stringify(held)).zadd(this.#keys.due, dueAt, id).exec();
+    await this.#add(2, this.#keys.due, this.#keys.messages, id, JSON.stringify(held), dueAt);
   }
 
   async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
@@ -80,7 +95,7 @@ export class RedisOutbox implements Outbox {
   }
 
   async remove(id: string) {
-    await this.#redis.multi().hdel(this.#keys.messages, id).zrem(this.#keys.due, id).exec();
+    await this.#remove(2, this.#keys.due, this.#keys.messages, id);
   }
 
   async size() {

@@ -256,6 +256,11 @@ export interface MagicLinkStore {
    */
   save(record: MagicLinkRecord, retainSeconds: number): Promise<void>;
   find(appId: string, hash: string): Promise<MagicLinkRecord | undefined>;
+  /**
+   * A link, and whether a later link of its login attempt replaced it (`superseded`);
+   * undefined when missing. What opening a link needs, in one look-up.
+   */
+  findWithSuccessor(appId: string, hash: string): Promise<{ readonly record: MagicLinkRecord; readonly superseded: boolean } | undefined>;
   /** The link most recently saved for a login attempt. */
   latestForAttempt(appId: string, interactionUid: string): Promise<MagicLinkRecord | undefined>;
   /** Sets usedAt if unset; returns the record as it was before, or undefined if missing. Atomic. */

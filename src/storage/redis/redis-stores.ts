@@ -102,18 +102,31 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'attempts', ARGV[3]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4])`;
 
+// KEYS[1]: the link. ARGV[1]: the prefix of link keys, ARGV[2]: of the attempts' pointers.
+// {the link as HGETALL returns it, 1 when a later link of its attempt exists}, or nothing.
+const FIND_WITH_SUCCESSOR = `
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then return nil end
+local record = redis.call('HGET', KEYS[1], 'record')
+if not record then return {fields, 0} end
+local latest = redis.call('GET', ARGV[2] .. cjson.decode(record).interactionUid)
+if latest and ARGV[1] .. latest ~= KEYS[1] and redis.call('EXISTS', ARGV[1] .. latest) == 1 then return {fields, 1} end
+return {fields, 0}`;
+
 export class RedisMagicLinkStore implements MagicLinkStore {
   readonly #redis: Redis;
   readonly #scripts: RedisScripts;
   readonly #markUsed: ScriptCall;
   readonly #takeAttempt: ScriptCall;
   readonly #saveLink: ScriptCall;
+  readonly #findWithSuccessor: ScriptCall;
   constructor(redis: Redis) {
     this.#redis = redis;
     this.#scripts = scriptsOf(redis);
     this.#markUsed = scriptCommand(redis, 'posternMarkUsed', MARK_USED);
     this.#takeAttempt = scriptCommand(redis, 'posternTakeAttempt', TAKE_ATTEMPT);
     this.#saveLink = scriptCommand(redis, 'posternSaveLink', SAVE_LINK);
+    this.#findWithSuccessor = scriptCommand(redis, 'posternFindLinkWithSuccessor', FIND_WITH_SUCCESSOR);
   }
   /** One script (was a MULTI of up to eight commands). */
   async save(record: MagicLinkRecord, retainSeconds: number) {
@@ -127,9 +140,13 @@ export class RedisMagicLinkStore implements MagicLinkStore {
   /** One round trip: the attempt's pointer to its latest link, and that link. */
   async latestForAttempt(appId: string, interactionUid: string) {
     const flat = (await this.#scripts.posternFindByLookup(1, keys.latestLink(appId, interactionUid), keys.magicLink(appId, ''))) as string[] | null;
-    const fields: Record<string, string> = {};
-    for (let i = 0; flat && i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
-    return fromFields(fields);
+    return fromFields(pairs(flat ?? []));
+  }
+  /** One round trip (was two: the link, then its attempt's latest). */
+  async findWithSuccessor(appId: string, hash: string) {
+    const found = (await this.#findWithSuccessor(1, keys.magicLink(appId, hash), keys.magicLink(appId, ''), keys.latestLink(appId, ''))) as [string[], number] | null;
+    const record = found ? fromFields(pairs(found[0])) : undefined;
+    return record && { record, superseded: found![1] === 1 };
   }
   async markUsed(appId: string, hash: string, at: number) {
     const result = (await this.#markUsed(1, keys.magicLink(appId, hash), String(at))) as [string, string | null] | null;
@@ -141,6 +158,13 @@ export class RedisMagicLinkStore implements MagicLinkStore {
   async takeAttempt(appId: string, hash: string, max: number) {
     return Number(await this.#takeAttempt(1, keys.magicLink(appId, hash), String(max)));
   }
+}
+
+/** A flat [field, value, ...] reply → an object. */
+function pairs(flat: readonly string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+  return fields;
 }
 
 function fromFields(fields: Record<string, string>): MagicLinkRecord | undefined {

@@ -4,7 +4,7 @@
 // end, which is how a message held by an instance that died becomes due again.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Outbox, OutboxEntry } from '../ports.ts';
+import type { Outbox, OutboxClaim } from '../ports.ts';
 import { scriptCommand, type ScriptCall } from './redis-scripts.ts';
 
 /** What the hash holds per id (JSON). */
@@ -14,7 +14,8 @@ interface Held {
   claim?: string;
 }
 
-// KEYS: due, mail. ARGV: now, leaseUntil, limit, claim. Returns {id, sealed, attempts}[].
+// KEYS: due, mail. ARGV: now, leaseUntil, limit, claim. Returns {{id, sealed, attempts}[],
+// the earliest score left (a lease end counts) or nothing}: the queue's next look-up too.
 const CLAIM = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
@@ -31,7 +32,8 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', KEYS[1], id)
   end
 end
-return out`;
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {out, first[2] or false}`;
 
 // KEYS: due, mail. ARGV: id, claim, dueAt. 1 when rescheduled, 0 when no longer held by that claim.
 const RESCHEDULE = `
@@ -84,10 +86,11 @@ export class RedisOutbox implements Outbox {
     await this.#add(2, this.#keys.due, this.#keys.messages, id, JSON.stringify(held), dueAt);
   }
 
-  async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
+  /** One round trip, the next due time included (was a claim, then a ZRANGE). */
+  async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim> {
     const claim = randomUUID();
-    const rows = (await this.#claim(2, this.#keys.due, this.#keys.messages, now, leaseUntil, limit, claim)) as [string, string, number][];
-    return rows.map(([id, sealed, attempts]) => ({ id, sealed, attempts: Number(attempts), claim }));
+    const [rows, next] = (await this.#claim(2, this.#keys.due, this.#keys.messages, now, leaseUntil, limit, claim)) as [[string, string, number][], string | null];
+    return { entries: rows.map(([id, sealed, attempts]) => ({ id, sealed, attempts: Number(attempts), claim })), nextDue: next === null ? undefined : Number(next) };
   }
 
   async reschedule(id: string, claim: string, dueAt: number) {

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import * as oidc from 'openid-client';
 import { Browser } from '../test/helpers/browser.ts';
 import { ADMIN_TOKEN, Harness, REDIRECT_URI, type AppJson } from '../test/helpers/harness.ts';
+import { Redis } from 'ioredis';
 import { RedisServer, freePort } from '../test/helpers/redis-server.ts';
 import { closedLoop, inBatches, median, percentile, send, ServerProcess, type LoadResult } from './load.ts';
 import { BARE_CLIENT_ID } from './bare-client.ts';
@@ -127,6 +128,28 @@ interface Row {
   readonly store: string;
   readonly load: LoadResult;
   readonly measure: Measure;
+  /** Redis targets: what Redis handled over the window (INFO stats deltas). */
+  readonly redis?: RedisCounts | undefined;
+}
+
+/**
+ * Commands Redis ran and socket reads it handled: with pipelining several commands arrive
+ * in one read, so reads are the round trips the server pays for.
+ */
+interface RedisCounts {
+  readonly commands: number;
+  readonly reads: number;
+}
+
+async function redisCounts(redis: RedisServer): Promise<RedisCounts> {
+  const client = new Redis(redis.url);
+  try {
+    const info = await client.info('stats');
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+    return { commands: field('total_commands_processed'), reads: field('total_reads_processed') };
+  } finally {
+    client.disconnect();
+  }
 }
 
 type Scenario = (t: Target) => Promise<(worker: number, i: number) => Promise<boolean | number>>;
@@ -197,8 +220,11 @@ async function window(t: Target, scenario: string): Promise<Row> {
   const { concurrency, prepare } = SCENARIOS[scenario]!;
   const once = await prepare(t);
   await closedLoop(concurrency, Math.min(1, SECONDS / 3), once); // warm-up, not measured
+  const before = t.store === 'redis' ? await redisCounts(redis) : undefined;
   const { result, measure } = await t.server.measure(() => closedLoop(concurrency, SECONDS, once));
-  return { scenario, target: t.name, store: t.store, load: result, measure };
+  const after = before && (await redisCounts(redis));
+  const counts = before && after && { commands: after.commands - before.commands, reads: after.reads - before.reads };
+  return { scenario, target: t.name, store: t.store, load: result, measure, redis: counts };
 }
 
 /** App creation, then discovery at one app and spread over all of them, and memory. */
@@ -296,18 +322,21 @@ const summary = [...groups.values()].map((rows) => {
     loop: median(rows.map((r) => r.measure.loopDelayP99Ms)),
     rss: median(rows.map((r) => r.measure.rssMb)),
     failures: rows.map((r) => r.load.failures).filter(Boolean).join(' ') || '-',
+    redisCommands: median(rows.map((r) => (r.redis ? r.redis.commands / Math.max(1, r.load.ok) : NaN))),
+    redisReads: median(rows.map((r) => (r.redis ? r.redis.reads / Math.max(1, r.load.ok) : NaN))),
   };
 });
 const bareCpu = (scenario: string, store: string) => summary.find((s) => s.scenario === scenario && s.target === `bare-${store}`)?.cpu;
 
-const cols = ['scenario', 'target', 'ops/s', 'p50 ms', 'p99 ms', 'CPU-ms/op', '× bare', 'loop p99', 'RSS MB', 'failed'];
-const widths = [28, 15, 8, 8, 8, 10, 7, 9, 7, 10];
+const cols = ['scenario', 'target', 'ops/s', 'p50 ms', 'p99 ms', 'CPU-ms/op', '× bare', 'loop p99', 'RSS MB', 'redis cmd/op', 'reads/op', 'failed'];
+const widths = [28, 15, 8, 8, 8, 10, 7, 9, 7, 13, 9, 10];
+const perOp = (n: number) => (Number.isNaN(n) ? '' : n.toFixed(1));
 const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
 console.log(`\nPostern vs the bare engine (Node ${process.version}, ${SECONDS} s windows, median of ${REPS} rep(s); CPU is the server process's own)\n`);
 console.log(line(cols));
 for (const s of summary) {
   const bare = s.target.startsWith('postern') ? bareCpu(s.scenario, s.store) : undefined;
   console.log(
-    line([s.scenario, s.target, s.rate.toFixed(0), s.p50.toFixed(2), s.p99.toFixed(2), s.cpu.toFixed(3), bare ? (s.cpu / bare).toFixed(2) : '', s.loop.toFixed(1), s.rss.toFixed(0), s.failures]),
+    line([s.scenario, s.target, s.rate.toFixed(0), s.p50.toFixed(2), s.p99.toFixed(2), s.cpu.toFixed(3), bare ? (s.cpu / bare).toFixed(2) : '', s.loop.toFixed(1), s.rss.toFixed(0), perOp(s.redisCommands), perOp(s.redisReads), s.failures]),
   );
 }

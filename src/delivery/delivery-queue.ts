@@ -212,8 +212,9 @@ export class DeliveryQueue<T> {
         this.#pumpAgain = false;
         const now = this.#clock.now();
         const free = this.#concurrency - this.#sending.size;
-        if (free > 0) for (const entry of await this.#outbox.claim(now, now + this.#leaseMs, free)) this.#begin(entry);
-        const next = await this.#outbox.nextDue();
+        const claimed = free > 0 ? await this.#outbox.claim(now, now + this.#leaseMs, free) : undefined;
+        for (const entry of claimed?.entries ?? []) this.#begin(entry);
+        const next = claimed ? claimed.nextDue : await this.#outbox.nextDue();
         if (this.#outboxDown) this.#logger.info(`outbox reachable again; sending ${this.#names.what}`);
         this.#outboxDown = false;
         // Full: a slot freeing up wakes the pump, so only other instances' messages need a poll.
@@ -328,7 +329,7 @@ export class DeliveryQueue<T> {
   /** Every message still in an in-memory outbox, given up (it would vanish with the process). */
   async #giveUpEverything(reason: string): Promise<void> {
     const all = Number.MAX_SAFE_INTEGER;
-    for (const entry of await this.#outbox.claim(all, all, all)) {
+    for (const entry of (await this.#outbox.claim(all, all, all)).entries) {
       const message = this.#seal.open(entry.id, entry.sealed);
       if (message !== undefined) await this.#giveUp(entry.id, message, reason);
     }

@@ -12,6 +12,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { Mailer, MailMessage } from './mailer.ts';
+import { mimeMessage, senderOf } from './smtp-message.ts';
 
 export interface SmtpTimeouts {
   /** TCP connection established. */
@@ -68,6 +69,7 @@ interface Connection {
 
 export function createSmtpMailer(smtpUrl: string, from: string, timeouts: SmtpTimeouts = SMTP_TIMEOUTS, dkim?: DkimKey, poolSize = SMTP_POOL_SIZE): Mailer {
   const idle: Connection[] = [];
+  const sender = senderOf(from);
   const open = (): Connection => {
     const connection: Connection = {
       socket: undefined,
@@ -106,7 +108,9 @@ export function createSmtpMailer(smtpUrl: string, from: string, timeouts: SmtpTi
       signal?.addEventListener('abort', onAbort, { once: true });
       let sent = false;
       try {
-        await Promise.race([connection.transport.sendMail({ from, ...message, headers: AUTOMATIC_HEADERS, ...(dkim ? { dkim: { ...dkim } } : {}) }), aborted]);
+        const raw = mimeMessage(sender, message, AUTOMATIC_HEADERS, new Date());
+        const envelope = { from: sender.address, to: [message.to] };
+        await Promise.race([connection.transport.sendMail({ raw, envelope, ...(dkim ? { dkim: { ...dkim } } : {}) }), aborted]);
         sent = true;
       } finally {
         signal?.removeEventListener('abort', onAbort);

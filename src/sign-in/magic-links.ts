@@ -88,10 +88,10 @@ export class MagicLinks {
   /** Read-only: safe for GET and HEAD, so mail scanners cannot burn a link. */
   async inspect(appId: string, code: string): Promise<LinkLookup> {
     if (!isWellFormed(code)) return { status: 'unknown', record: undefined };
-    const record = await this.#store.find(appId, sha256(code));
-    const status = statusOf(record, this.#now());
-    if (status === 'valid' && record && (await this.#isSuperseded(record))) return { status: 'superseded', record };
-    return { status, record };
+    const found = await this.#store.findWithSuccessor(appId, sha256(code));
+    const status = statusOf(found?.record, this.#now());
+    if (status === 'valid' && found?.superseded) return { status: 'superseded', record: found.record };
+    return { status, record: found?.record };
   }
 
   /**
@@ -126,10 +126,5 @@ export class MagicLinks {
     if (!matches) return { status: 'wrong', attemptsLeft: MAX_SHORT_CODE_ATTEMPTS - attempt };
     const used = await this.use(record);
     return used.status === 'valid' && used.record ? { status: 'valid', record: used.record } : { status: 'used' };
-  }
-
-  async #isSuperseded(record: MagicLinkRecord): Promise<boolean> {
-    const latest = await this.#store.latestForAttempt(record.appId, record.interactionUid);
-    return latest !== undefined && latest.hash !== record.hash;
   }
 }

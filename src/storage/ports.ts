@@ -286,6 +286,11 @@ export interface MagicLinkStore {
    */
   save(record: MagicLinkRecord, retainSeconds: number): Promise<void>;
   find(appId: string, hash: string): Promise<MagicLinkRecord | undefined>;
+  /**
+   * A link, and whether a later link of its login attempt replaced it (`superseded`);
+   * undefined when missing. What opening a link needs, in one look-up.
+   */
+  findWithSuccessor(appId: string, hash: string): Promise<{ readonly record: MagicLinkRecord; readonly superseded: boolean } | undefined>;
   /** The link most recently saved for a login attempt. */
   latestForAttempt(appId: string, interactionUid: string): Promise<MagicLinkRecord | undefined>;
   /** Sets usedAt if unset; returns the record as it was before, or undefined if missing. Atomic. */
@@ -350,6 +355,12 @@ export interface OutboxEntry {
   readonly claim: string;
 }
 
+/** What one claim took, and `nextDue()` right after it. */
+export interface OutboxClaim {
+  readonly entries: readonly OutboxEntry[];
+  readonly nextDue: number | undefined;
+}
+
 /**
  * Messages waiting to be delivered (sign-in mail, back-channel logout notifications),
  * shared by every instance; each kind has an outbox of its own. A message is due at a
@@ -361,8 +372,12 @@ export interface Outbox {
   /** False when the outbox lives in this process only (memory driver): lost on exit. */
   readonly durable: boolean;
   add(id: string, sealed: string, dueAt: number): Promise<void>;
-  /** Up to `limit` messages due at `now`, earliest first, each leased until `leaseUntil`. */
-  claim(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * Up to `limit` messages due at `now`, earliest first, each leased until `leaseUntil`; and
+   * when the earliest message is due after that (what the queue sleeps until), in the same
+   * look-up.
+   */
+  claim(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim>;
   /** Makes the message due at `dueAt`; false (and nothing changed) unless `claim` still holds it. */
   reschedule(id: string, claim: string, dueAt: number): Promise<boolean>;
   /** Deletes the message (sent or given up). */

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { MongoClient } from 'mongodb';
 import { RateLimiterMemory, RateLimiterMongo, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { guard, type StoreProbe } from './guard.ts';
+import { redisLimitHits } from './redis/redis-limit-hits.ts';
 import type { RateLimiter } from './ports.ts';
 
 /** A network backend's limiters report their commands to the probe of the stores they belong to. */
@@ -12,6 +13,8 @@ export type LimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: Redis
 
 export function rateLimiterFactory(backend: LimiterBackend) {
   const cache = new Map<string, RateLimiter>();
+  // On Redis, hits go through one script per turn of the event loop (redis-limit-hits.ts).
+  const redisHit = backend.kind === 'redis' ? redisLimitHits(backend.client) : undefined;
   return (name: string, points: number, durationSeconds: number): RateLimiter => {
     const id = `${name}:${points}:${durationSeconds}`;
     const cached = cache.get(id);
@@ -25,6 +28,7 @@ export function rateLimiterFactory(backend: LimiterBackend) {
           : new RateLimiterMemory(options);
     const wrapped: RateLimiter = {
       async hit(key: string) {
+        if (redisHit) return redisHit(`${options.keyPrefix}:${key}`, durationSeconds, points);
         try {
           await limiter.consume(key);
           return true;

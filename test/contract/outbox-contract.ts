@@ -31,7 +31,7 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
     beforeEach(async () => {
       const all = Number.MAX_SAFE_INTEGER;
       for (const outbox of [stores.outbox, stores.logoutOutbox]) {
-        for (const entry of await outbox.claim(all, all, 10_000)) await outbox.remove(entry.id);
+        for (const entry of (await outbox.claim(all, all, 10_000)).entries) await outbox.remove(entry.id);
       }
     });
 
@@ -46,20 +46,20 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
         it('hands out a due message once, leased: the next claim before the lease end gets nothing', async () => {
           const id = randomUUID();
           await outbox().add(id, 'sealed-1', T);
-          expect(await outbox().claim(T - 1, T + LEASE, 10), 'not due yet').to.deep.equal([]);
-          const [first, ...rest] = await outbox().claim(T, T + LEASE, 10);
+          expect((await outbox().claim(T - 1, T + LEASE, 10)).entries, 'not due yet').to.deep.equal([]);
+          const [first, ...rest] = (await outbox().claim(T, T + LEASE, 10)).entries;
           expect(rest).to.deep.equal([]);
           expect(first).to.include({ id, sealed: 'sealed-1', attempts: 1 });
           expect(first!.claim).to.be.a('string');
-          expect(await outbox().claim(T + LEASE - 1, T + 2 * LEASE, 10)).to.deep.equal([]);
+          expect((await outbox().claim(T + LEASE - 1, T + 2 * LEASE, 10)).entries).to.deep.equal([]);
           expect(await outbox().nextDue()).to.equal(T + LEASE);
         });
 
         it('hands a message whose lease ran out (its claimer died) to the next claimer, counting the attempt; the old claim is void', async () => {
           const id = randomUUID();
           await outbox().add(id, 'sealed-2', T);
-          const [dead] = await outbox().claim(T, T + LEASE, 10);
-          const [next] = await outbox().claim(T + LEASE, T + 2 * LEASE, 10);
+          const [dead] = (await outbox().claim(T, T + LEASE, 10)).entries;
+          const [next] = (await outbox().claim(T + LEASE, T + 2 * LEASE, 10)).entries;
           expect(next).to.include({ id, sealed: 'sealed-2', attempts: 2 });
           expect(next!.claim).not.to.equal(dead!.claim);
           // The dead claimer coming back cannot move the message the live one holds.
@@ -67,14 +67,14 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
           expect(await outbox().nextDue()).to.equal(T + 2 * LEASE);
           expect(await outbox().reschedule(id, next!.claim, T + 5_000)).to.equal(true);
           expect(await outbox().nextDue()).to.equal(T + 5_000);
-          expect(await outbox().claim(T + 4_999, T + LEASE, 10)).to.deep.equal([]);
-          expect((await outbox().claim(T + 5_000, T + LEASE, 10)).map((e) => [e.id, e.attempts])).to.deep.equal([[id, 3]]);
+          expect((await outbox().claim(T + 4_999, T + LEASE, 10)).entries).to.deep.equal([]);
+          expect(((await outbox().claim(T + 5_000, T + LEASE, 10)).entries).map((e) => [e.id, e.attempts])).to.deep.equal([[id, 3]]);
         });
 
         it('a claim can reschedule once: after that it holds nothing', async () => {
           const id = randomUUID();
           await outbox().add(id, 'sealed-3', T);
-          const [entry] = await outbox().claim(T, T + LEASE, 10);
+          const [entry] = (await outbox().claim(T, T + LEASE, 10)).entries;
           expect(await outbox().reschedule(id, entry!.claim, T + 1)).to.equal(true);
           expect(await outbox().reschedule(id, entry!.claim, T + 2)).to.equal(false);
           expect(await outbox().reschedule(id, 'forged', T + 3)).to.equal(false);
@@ -85,7 +85,7 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
           expect(await outbox().size()).to.equal(0);
           const ids = [randomUUID(), randomUUID()];
           for (const id of ids) await outbox().add(id, 's', T);
-          await outbox().claim(T, T + LEASE, 1);
+          (await outbox().claim(T, T + LEASE, 1)).entries;
           expect(await outbox().size()).to.equal(2);
           await outbox().remove(ids[0]!);
           expect(await outbox().size()).to.equal(1);
@@ -96,15 +96,29 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
           await outbox().add(ids[2]!, 's', T + 2);
           await outbox().add(ids[0]!, 's', T);
           await outbox().add(ids[1]!, 's', T + 1);
-          expect((await outbox().claim(T + 10, T + LEASE, 2)).map((e) => e.id)).to.deep.equal([ids[0], ids[1]]);
-          expect((await outbox().claim(T + 10, T + LEASE, 2)).map((e) => e.id)).to.deep.equal([ids[2]]);
+          expect(((await outbox().claim(T + 10, T + LEASE, 2)).entries).map((e) => e.id)).to.deep.equal([ids[0], ids[1]]);
+          expect(((await outbox().claim(T + 10, T + LEASE, 2)).entries).map((e) => e.id)).to.deep.equal([ids[2]]);
+        });
+
+        it('tells with each claim when the earliest message left is due, lease ends included', async () => {
+          expect((await outbox().claim(T, T + LEASE, 10)).nextDue, 'empty').to.equal(undefined);
+          const [now, later] = [randomUUID(), randomUUID()];
+          await outbox().add(now, 'sealed-now', T);
+          await outbox().add(later, 'sealed-later', T + 2 * LEASE);
+          expect(await outbox().claim(T - 1, T + LEASE, 10), 'nothing due yet').to.deep.equal({ entries: [], nextDue: T });
+          const first = await outbox().claim(T, T + LEASE, 10);
+          expect(first.entries.map((e) => e.id)).to.deep.equal([now]);
+          expect(first.nextDue, 'the lease end of what it took').to.equal(T + LEASE);
+          await outbox().remove(now);
+          expect((await outbox().claim(T, T + LEASE, 10)).nextDue).to.equal(T + 2 * LEASE);
+          expect(await outbox().nextDue()).to.equal(T + 2 * LEASE);
         });
 
         it('of 20 parallel claimers, each of 30 due messages goes to exactly one', async () => {
           const ids = Array.from({ length: 30 }, () => randomUUID());
           for (const id of ids) await outbox().add(id, `sealed-${id}`, T);
           const claims = await Promise.all(Array.from({ length: 20 }, () => outbox().claim(T, T + LEASE, 3)));
-          const won = claims.flat();
+          const won = claims.flatMap((c) => c.entries);
           expect(won.map((e) => e.id).sort()).to.deep.equal([...ids].sort());
           for (const entry of won) expect(entry).to.include({ sealed: `sealed-${entry.id}`, attempts: 1 });
         });
@@ -113,7 +127,7 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
           const id = randomUUID();
           await outbox().add(id, 'sealed-4', T);
           await outbox().remove(id);
-          expect(await outbox().claim(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 10)).to.deep.equal([]);
+          expect((await outbox().claim(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 10)).entries).to.deep.equal([]);
           expect(await outbox().nextDue()).to.equal(undefined);
           expect(await outbox().reschedule(id, 'any', T)).to.equal(false);
           await outbox().remove(id); // removing twice is harmless
@@ -124,10 +138,10 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
     it('keeps the outboxes apart: a message added to one is never claimed, moved or removed through the other', async () => {
       const id = randomUUID();
       await stores.logoutOutbox.add(id, 'sealed-logout', T);
-      expect(await stores.outbox.claim(T, T + LEASE, 10)).to.deep.equal([]);
+      expect((await stores.outbox.claim(T, T + LEASE, 10)).entries).to.deep.equal([]);
       expect(await stores.outbox.nextDue()).to.equal(undefined);
       await stores.outbox.remove(id);
-      const [entry] = await stores.logoutOutbox.claim(T, T + LEASE, 10);
+      const [entry] = (await stores.logoutOutbox.claim(T, T + LEASE, 10)).entries;
       expect(entry).to.include({ id, sealed: 'sealed-logout', attempts: 1 });
       expect(await stores.outbox.reschedule(id, entry!.claim, T)).to.equal(false);
       expect(await stores.logoutOutbox.reschedule(id, entry!.claim, T + 1)).to.equal(true);

@@ -21,50 +21,55 @@ after(() => redis.destroy());
 storeContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent')), realTime, () => redisAtRest(redis.url));
 outboxContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent')), () => redisAtRest(redis.url));
 
-describe('redis indexes', () => {
-  let stores: Stores;
-  let redisClient: Redis;
+/** For one describe block: the stores on the test's Redis, and a raw client beside them. */
+function openedOnRedis(): { stores: Stores; raw: Redis } {
+  const opened = {} as { stores: Stores; raw: Redis };
   before(async () => {
-    stores = await openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent'));
-    redisClient = new Redis(redis.url);
+    opened.stores = await openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent'));
+    opened.raw = new Redis(redis.url);
   });
   after(async () => {
-    redisClient.disconnect();
-    await stores.close();
+    opened.raw.disconnect();
+    await opened.stores.close();
   });
+  return opened;
+}
+
+describe('redis indexes', () => {
+  const opened = openedOnRedis();
 
   it('hold live documents only: expired members go at the next write, destroyed ones at once', async () => {
     const appId = randomUUID();
     const grant = { grantId: 'chain', accountId: 'long-chain@example.com' };
-    for (let i = 0; i < 20; i++) await stores.oidc.upsert(appId, 'RefreshToken', `spent-${i}`, grant, 0.2);
+    for (let i = 0; i < 20; i++) await opened.stores.oidc.upsert(appId, 'RefreshToken', `spent-${i}`, grant, 0.2);
     const sets = [keys.grant(appId, 'chain'), keys.accountDocs(appId, 'long-chain@example.com')];
-    for (const set of sets) expect(await redisClient.zcard(set)).to.equal(20);
-    await until(async () => (await stores.oidc.find(appId, 'RefreshToken', 'spent-19')) === undefined, 2_000);
-    await stores.oidc.upsert(appId, 'RefreshToken', 'current', grant, 600);
-    await stores.oidc.upsert(appId, 'Session', 'session', { accountId: grant.accountId, uid: 'session-uid' }, 600);
-    expect(await redisClient.zrange(sets[0]!, 0, -1)).to.deep.equal([keys.doc(appId, 'RefreshToken', 'current')]);
-    expect(await redisClient.zcard(sets[1]!)).to.equal(2);
-    await stores.oidc.destroy(appId, 'RefreshToken', 'current');
-    await stores.oidc.destroy(appId, 'Session', 'session');
-    for (const set of sets) expect(await redisClient.zcard(set)).to.equal(0);
-    expect(await redisClient.exists(keys.uid(appId, 'Session', 'session-uid'))).to.equal(0);
+    for (const set of sets) expect(await opened.raw.zcard(set)).to.equal(20);
+    await until(async () => (await opened.stores.oidc.find(appId, 'RefreshToken', 'spent-19')) === undefined, 2_000);
+    await opened.stores.oidc.upsert(appId, 'RefreshToken', 'current', grant, 600);
+    await opened.stores.oidc.upsert(appId, 'Session', 'session', { accountId: grant.accountId, uid: 'session-uid' }, 600);
+    expect(await opened.raw.zrange(sets[0]!, 0, -1)).to.deep.equal([keys.doc(appId, 'RefreshToken', 'current')]);
+    expect(await opened.raw.zcard(sets[1]!)).to.equal(2);
+    await opened.stores.oidc.destroy(appId, 'RefreshToken', 'current');
+    await opened.stores.oidc.destroy(appId, 'Session', 'session');
+    for (const set of sets) expect(await opened.raw.zcard(set)).to.equal(0);
+    expect(await opened.raw.exists(keys.uid(appId, 'Session', 'session-uid'))).to.equal(0);
   });
 
   it('answers a query by address from that address\'s own index, and trims events past the retention', async () => {
     const appId = randomUUID();
     const now = Date.now();
     const event = (i: number, email: string, at = now - i) => ({ id: `e${i}`, at, appId, type: 'link.requested', outcome: 'success' as const, email });
-    for (let i = 0; i < 50; i++) await stores.audit.append(event(i, `crowd-${i}@example.com`), 3600);
-    for (let i = 50; i < 53; i++) await stores.audit.append(event(i, 'one@example.com'), 3600);
-    expect(await redisClient.zcard(keys.auditByEmail(appId, 'one@example.com'))).to.equal(3);
-    const found = await stores.audit.query(appId, { email: 'one@example.com', limit: 10 });
+    for (let i = 0; i < 50; i++) await opened.stores.audit.append(event(i, `crowd-${i}@example.com`), 3600);
+    for (let i = 50; i < 53; i++) await opened.stores.audit.append(event(i, 'one@example.com'), 3600);
+    expect(await opened.raw.zcard(keys.auditByEmail(appId, 'one@example.com'))).to.equal(3);
+    const found = await opened.stores.audit.query(appId, { email: 'one@example.com', limit: 10 });
     expect(found.map((e) => e.id)).to.deep.equal(['e50', 'e51', 'e52']);
 
     // An event older than the retention goes at the next append, from both indexes.
-    await stores.audit.append(event(60, 'one@example.com', now - 7200_000), 3600);
-    await stores.audit.append(event(61, 'one@example.com'), 3600);
-    expect((await stores.audit.query(appId, { email: 'one@example.com', limit: 10 })).map((e) => e.id)).to.not.include('e60');
-    expect((await stores.audit.query(appId, { limit: 100 })).map((e) => e.id)).to.not.include('e60');
+    await opened.stores.audit.append(event(60, 'one@example.com', now - 7200_000), 3600);
+    await opened.stores.audit.append(event(61, 'one@example.com'), 3600);
+    expect((await opened.stores.audit.query(appId, { email: 'one@example.com', limit: 10 })).map((e) => e.id)).to.not.include('e60');
+    expect((await opened.stores.audit.query(appId, { limit: 100 })).map((e) => e.id)).to.not.include('e60');
   });
 
   it('orders apps stored before the order index existed once a process opens the store, and drops an index entry whose record is gone', async () => {
@@ -72,20 +77,64 @@ describe('redis indexes', () => {
     const legacy = Array.from({ length: 1_200 }, (_, i) => ({ id: randomUUID(), name: `Legacy ${i}`, createdAt: now + i, updatedAt: now + i }));
     // Written as a release before the index wrote them: the hash alone.
     for (let i = 0; i < legacy.length; i += 400) {
-      await redisClient.hset(keys.apps, Object.fromEntries(legacy.slice(i, i + 400).map((a) => [a.id, JSON.stringify(a)])));
+      await opened.raw.hset(keys.apps, Object.fromEntries(legacy.slice(i, i + 400).map((a) => [a.id, JSON.stringify(a)])));
     }
     const orphan = appCursorOf({ createdAt: now + 5_000, id: randomUUID() });
-    await redisClient.zadd(keys.appOrder, 0, orphan);
+    await opened.raw.zadd(keys.appOrder, 0, orphan);
     const reopened = await openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent'));
     try {
       const ids = new Set<string>(legacy.map((a) => a.id));
       const listed = (await allApps(reopened.apps, 250)).filter((a) => ids.has(a.id));
       expect(listed.map((a) => a.name)).to.deep.equal(legacy.map((a) => a.name));
-      expect(await redisClient.zscore(keys.appOrder, orphan)).to.equal(null);
-      expect(await redisClient.zcard(keys.appOrder)).to.equal(await redisClient.hlen(keys.apps));
+      expect(await opened.raw.zscore(keys.appOrder, orphan)).to.equal(null);
+      expect(await opened.raw.zcard(keys.appOrder)).to.equal(await opened.raw.hlen(keys.apps));
     } finally {
       await reopened.close();
     }
+  });
+});
+
+describe('redis round trips', () => {
+  const opened = openedOnRedis();
+
+  // Commands issued in one turn of the event loop leave in one write (auto-pipelining):
+  // each must still get its own answer, scripts and plain commands mixed.
+  it('answers every command of a burst sent together with its own reply', async () => {
+    const appId = randomUUID();
+    const record = (i: number) => ({ hash: `h${i}`, shortCodeHash: `s${i}`, appId, interactionUid: `uid-${i}`, email: `p${i}@example.com`, clientId: 'c', expiresAt: Date.now() + 60_000, createdAt: Date.now() });
+    await opened.stores.magicLinks.save(record(0), 60);
+    // Even i: a save; odd i: a find, of the link saved above (i % 4 == 1) or of one never saved.
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? opened.stores.magicLinks.find(appId, i % 4 === 1 ? 'h0' : `h${i}`) : opened.stores.magicLinks.save(record(i), 60))));
+    answers.forEach((answer, i) => {
+      if (i % 2 === 0) expect(answer, `save ${i}`).to.equal(undefined);
+      else expect((answer as { email: string } | undefined)?.email, `find ${i}`).to.equal(i % 4 === 1 ? 'p0@example.com' : undefined);
+    });
+    for (const i of [2, 100, 198]) expect((await opened.stores.magicLinks.latestForAttempt(appId, `uid-${i}`))?.email).to.equal(`p${i}@example.com`);
+  });
+
+
+  // Hits of one turn of the event loop go to Redis together, whatever limiters they are of.
+  it('counts a burst of hits over several limiters and keys exactly: each lets its own number through', async () => {
+    const run = randomUUID();
+    const three = opened.stores.rateLimiter(`burst-three-${run}`, 3, 60);
+    const five = opened.stores.rateLimiter(`burst-five-${run}`, 5, 120);
+    const hits = await Promise.all([
+      ...Array.from({ length: 10 }, () => three.hit('a')),
+      ...Array.from({ length: 10 }, () => five.hit('a')),
+      ...Array.from({ length: 2 }, () => three.hit('b')),
+    ]);
+    expect(hits.slice(0, 10).filter(Boolean)).to.have.length(3);
+    expect(hits.slice(10, 20).filter(Boolean)).to.have.length(5);
+    expect(hits.slice(20)).to.deep.equal([true, true]);
+    expect(await three.exhausted('a')).to.equal(true);
+    expect(await three.exhausted('b')).to.equal(false);
+    expect(await five.exhausted('a')).to.equal(true);
+    // Refused hits count too; each counter lives for its own window, from its first hit.
+    expect(await opened.raw.get(`postern-rl:burst-three-${run}:a`)).to.equal('10');
+    const ttl = await opened.raw.ttl(`postern-rl:burst-five-${run}:a`);
+    expect(ttl).to.be.within(110, 120);
+    expect(await three.hit('a')).to.equal(false);
+    expect(await opened.raw.get(`postern-rl:burst-three-${run}:a`)).to.equal('11');
   });
 });
 

@@ -204,6 +204,23 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         expect(await stores.magicLinks.latestForAttempt(otherApp, first.interactionUid)).to.equal(undefined);
       });
 
+      it('finds a link with whether a later link of its attempt replaced it', async () => {
+        const first = link(appId);
+        await stores.magicLinks.save(first, 60);
+        expect(await stores.magicLinks.findWithSuccessor(appId, first.hash)).to.deep.equal({ record: first, superseded: false });
+        const second = link(appId, { interactionUid: first.interactionUid });
+        await stores.magicLinks.save(second, 60);
+        expect(await stores.magicLinks.findWithSuccessor(appId, first.hash)).to.deep.equal({ record: first, superseded: true });
+        expect(await stores.magicLinks.findWithSuccessor(appId, second.hash)).to.deep.equal({ record: second, superseded: false });
+        // Used and counted links keep those fields; another attempt's link is not a successor.
+        await stores.magicLinks.markUsed(appId, second.hash, 7);
+        await stores.magicLinks.takeAttempt(appId, second.hash, 5);
+        await stores.magicLinks.save(link(appId), 60);
+        expect(await stores.magicLinks.findWithSuccessor(appId, second.hash)).to.deep.equal({ record: { ...second, usedAt: 7, attempts: 1 }, superseded: false });
+        expect(await stores.magicLinks.findWithSuccessor(otherApp, first.hash)).to.equal(undefined);
+        expect(await stores.magicLinks.findWithSuccessor(appId, 'no-such-hash')).to.equal(undefined);
+      });
+
       it('lets exactly 5 of 20 concurrent short-code attempts through, numbered 1 to 5', async () => {
         const record = link(appId);
         await stores.magicLinks.save(record, 60);

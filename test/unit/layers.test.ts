@@ -19,7 +19,7 @@ const LAYER_OF: readonly [RegExp, Layer][] = [
   [/^src\/storage\/ports\.ts$/, 'ports'],
   [/^src\/mail\/mailer\.ts$/, 'ports'],
   [/^src\/storage\//, 'drivers'],
-  [/^src\/mail\/(smtp-mailer|dev-mailbox)\.ts$/, 'drivers'],
+  [/^src\/mail\/(smtp-mailer|smtp-message|dev-mailbox)\.ts$/, 'drivers'],
   [/^src\/(apps|sign-in|mail|keys|accounts|delivery|logout|metrics)\//, 'services'],
   [/^src\/audit\.ts$/, 'services'],
   [/^interactions\/views\//, 'views'],

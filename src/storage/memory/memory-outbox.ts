@@ -2,7 +2,7 @@
 // process ends are lost. The queue knows (durable: false) and reports each such message
 // as failed at shutdown instead of letting it vanish.
 import { randomUUID } from 'node:crypto';
-import type { Outbox, OutboxEntry } from '../ports.ts';
+import type { Outbox, OutboxClaim } from '../ports.ts';
 
 interface Held {
   readonly sealed: string;
@@ -20,15 +20,16 @@ export class MemoryOutbox implements Outbox {
     this.messages.set(id, { sealed, attempts: 0, dueAt, claim: undefined });
   }
 
-  async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
+  async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim> {
     const due = [...this.messages].filter(([, held]) => held.dueAt <= now).sort(([, a], [, b]) => a.dueAt - b.dueAt);
     const claim = randomUUID();
-    return due.slice(0, limit).map(([id, held]) => {
+    const entries = due.slice(0, limit).map(([id, held]) => {
       held.attempts += 1;
       held.dueAt = leaseUntil;
       held.claim = claim;
       return { id, sealed: held.sealed, attempts: held.attempts, claim };
     });
+    return { entries, nextDue: await this.nextDue() };
   }
 
   async reschedule(id: string, claim: string, dueAt: number) {

@@ -3,6 +3,7 @@
 // unreachable, so unlike the Redis and MongoDB drivers it needs no guard.
 import { systemClock, type Clock } from '../../clock.ts';
 import { matchesAudit, newestFirst } from '../audit-filter.ts';
+import { supersededIn } from '../link-successor.ts';
 import { LocalChangeBus } from '../local-change-bus.ts';
 import { appCursorOf, DuplicateError, type AppCursor } from '../ports.ts';
 import type {
@@ -105,6 +106,10 @@ class MemoryMagicLinkStore implements MagicLinkStore {
   async latestForAttempt(appId: string, interactionUid: string) {
     const hash = this.latest.get(`${appId}:${interactionUid}`);
     return hash ? this.find(appId, hash) : undefined;
+  }
+  async findWithSuccessor(appId: string, hash: string) {
+    const record = await this.find(appId, hash);
+    return record && { record, superseded: await supersededIn(this, record) };
   }
   async markUsed(appId: string, hash: string, at: number) {
     const key = `${appId}:${hash}`;

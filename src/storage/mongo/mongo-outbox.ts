@@ -3,7 +3,7 @@
 // per document, so of several instances asking at once each due message goes to exactly one.
 import { randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
-import type { Outbox, OutboxEntry } from '../ports.ts';
+import type { Outbox, OutboxClaim, OutboxEntry } from '../ports.ts';
 
 export interface OutboxDocument {
   _id: string;
@@ -29,7 +29,7 @@ export class MongoOutbox implements Outbox {
     await this.#outbox.insertOne({ _id: id, sealed, attempts: 0, dueAt });
   }
 
-  async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
+  async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim> {
     const claim = randomUUID();
     const claimed: OutboxEntry[] = [];
     while (claimed.length < limit) {
@@ -41,7 +41,7 @@ export class MongoOutbox implements Outbox {
       if (!doc) break;
       claimed.push({ id: doc._id, sealed: doc.sealed, attempts: doc.attempts, claim });
     }
-    return claimed;
+    return { entries: claimed, nextDue: await this.nextDue() };
   }
 
   async reschedule(id: string, claim: string, dueAt: number) {

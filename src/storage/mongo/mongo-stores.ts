@@ -2,6 +2,7 @@
 // each per-app document carrying `appId` so an app's data can be found and purged.
 import { MongoServerError, type Collection } from 'mongodb';
 import { newestFirst } from '../audit-filter.ts';
+import { supersededIn } from '../link-successor.ts';
 import {
   appCursorOf,
   parseAppCursor,
@@ -106,6 +107,10 @@ export class MongoMagicLinkStore implements MagicLinkStore {
   async latestForAttempt(appId: string, interactionUid: string) {
     const pointer = await this.#latest.findOne({ _id: `${appId}:${interactionUid}`, retainUntil: { $gt: new Date() } });
     return pointer ? this.find(appId, pointer.hash) : undefined;
+  }
+  async findWithSuccessor(appId: string, hash: string) {
+    const record = await this.find(appId, hash);
+    return record && { record, superseded: await supersededIn(this, record) };
   }
   async markUsed(appId: string, hash: string, at: number) {
     const _id = `${appId}:${hash}`;

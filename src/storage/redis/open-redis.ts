@@ -76,6 +76,13 @@ function connectRedis(url: string, logger: Logger, role: string, timeoutMs: numb
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(100 * times, 2_000),
     lazyConnect: true,
+    // Commands issued in one turn of the event loop (a request's parallel look-ups, the
+    // audit append beside a write, other requests' commands) leave in one socket write:
+    // each write to Redis costs this process about as much as building the command. While
+    // a batch waits for its answers the next one gathers; a stalled Redis still fails both
+    // within the deadline above (the socket timeout drops the connection, and commands
+    // then fail at once), as the stalled-store tests check.
+    enableAutoPipelining: true,
   });
   let down = false;
   redis.on('error', (err: Error) => {

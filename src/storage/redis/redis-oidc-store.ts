@@ -65,17 +65,10 @@ export class RedisOidcStore implements OidcStore {
     return parsed(doc);
   }
 
+  /** One script, atomic (was a read, then a MULTI of up to six commands). */
   async destroy(appId: string, model: string, id: string) {
-    const key = keys.doc(appId, model, id);
-    const stored = await this.#redis.hget(key, 'payload');
-    const tx = this.#redis.multi().del(key);
-    if (stored) {
-      const payload = JSON.parse(stored) as OidcPayload;
-      for (const setKey of indexSetsOf(appId, payload)) tx.zrem(setKey, key);
-      if (payload.uid) tx.del(keys.uid(appId, model, payload.uid));
-      if (payload.userCode) tx.del(keys.userCode(appId, model, payload.userCode));
-    }
-    await tx.exec();
+    const prefixes = [keys.grant(appId, ''), keys.accountDocs(appId, ''), keys.uid(appId, model, ''), keys.userCode(appId, model, '')];
+    await this.#scripts.posternDestroyDocument(1, keys.doc(appId, model, id), ...prefixes);
   }
 
   async revokeByGrantId(appId: string, model: string, grantId: string) {

@@ -4,7 +4,7 @@
 // end, which is how a message held by an instance that died becomes due again.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Outbox, OutboxEntry } from '../ports.ts';
+import type { Outbox, OutboxClaim } from '../ports.ts';
 import { scriptCommand, type ScriptCall } from './redis-scripts.ts';
 
 /** What the hash holds per id (JSON). */
@@ -14,7 +14,8 @@ interface Held {
   claim?: string;
 }
 
-// KEYS: due, mail. ARGV: now, leaseUntil, limit, claim. Returns {id, sealed, attempts}[].
+// KEYS: due, mail. ARGV: now, leaseUntil, limit, claim. Returns {{id, sealed, attempts}[],
+// the earliest score left (a lease end counts) or nothing}: the queue's next look-up too.
 const CLAIM = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
@@ -31,7 +32,8 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', KEYS[1], id)
   end
 end
-return out`;
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {out, first[2] or false}`;
 
 // KEYS: due, mail. ARGV: id, claim, dueAt. 1 when rescheduled, 0 when no longer held by that claim.
 const RESCHEDULE = `
@@ -43,6 +45,16 @@ held.claim = nil
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(held))
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1`;
+
+// KEYS: due, messages. ARGV: id, held (JSON), dueAt.
+const ADD = `
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])`;
+
+// KEYS: due, messages. ARGV: id.
+const REMOVE = `
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])`;
 
 /** The two keys of one outbox. */
 export interface OutboxKeys {
@@ -56,23 +68,29 @@ export class RedisOutbox implements Outbox {
   readonly #keys: OutboxKeys;
   readonly #claim: ScriptCall;
   readonly #reschedule: ScriptCall;
+  readonly #add: ScriptCall;
+  readonly #remove: ScriptCall;
 
   constructor(redis: Redis, keys: OutboxKeys) {
     this.#redis = redis;
     this.#keys = keys;
     this.#claim = scriptCommand(redis, 'posternOutboxClaim', CLAIM);
     this.#reschedule = scriptCommand(redis, 'posternOutboxReschedule', RESCHEDULE);
+    // Scripts rather than a MULTI of four commands each: one command and one reply.
+    this.#add = scriptCommand(redis, 'posternOutboxAdd', ADD);
+    this.#remove = scriptCommand(redis, 'posternOutboxRemove', REMOVE);
   }
 
   async add(id: string, sealed: string, dueAt: number) {
     const held: Held = { sealed, attempts: 0 };
-    await this.#redis.multi().hset(this.#keys.messages, id, JSON.stringify(held)).zadd(this.#keys.due, dueAt, id).exec();
+    await this.#add(2, this.#keys.due, this.#keys.messages, id, JSON.stringify(held), dueAt);
   }
 
-  async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
+  /** One round trip, the next due time included (was a claim, then a ZRANGE). */
+  async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim> {
     const claim = randomUUID();
-    const rows = (await this.#claim(2, this.#keys.due, this.#keys.messages, now, leaseUntil, limit, claim)) as [string, string, number][];
-    return rows.map(([id, sealed, attempts]) => ({ id, sealed, attempts: Number(attempts), claim }));
+    const [rows, next] = (await this.#claim(2, this.#keys.due, this.#keys.messages, now, leaseUntil, limit, claim)) as [[string, string, number][], string | null];
+    return { entries: rows.map(([id, sealed, attempts]) => ({ id, sealed, attempts: Number(attempts), claim })), nextDue: next === null ? undefined : Number(next) };
   }
 
   async reschedule(id: string, claim: string, dueAt: number) {
@@ -80,7 +98,7 @@ export class RedisOutbox implements Outbox {
   }
 
   async remove(id: string) {
-    await this.#redis.multi().hdel(this.#keys.messages, id).zrem(this.#keys.due, id).exec();
+    await this.#remove(2, this.#keys.due, this.#keys.messages, id);
   }
 
   async size() {

@@ -48,11 +48,27 @@ for _, set in ipairs(KEYS) do
   redis.call('PEXPIRE', set, ARGV[4])
 end`;
 
+// KEYS[1] a document. ARGV: the key prefixes of grant index sets, account index sets, uid
+// look-ups and user-code look-ups of its app (and model). Deletes the document, takes it
+// out of its index sets and drops its look-up keys, as named by its stored payload.
+const DESTROY_DOCUMENT = `
+local stored = redis.call('HGET', KEYS[1], 'payload')
+redis.call('DEL', KEYS[1])
+if not stored then return 0 end
+local payload = cjson.decode(stored)
+local function named(value) return type(value) == 'string' and value ~= '' end
+if named(payload.grantId) then redis.call('ZREM', ARGV[1] .. payload.grantId, KEYS[1]) end
+if named(payload.accountId) then redis.call('ZREM', ARGV[2] .. payload.accountId, KEYS[1]) end
+if named(payload.uid) then redis.call('DEL', ARGV[3] .. payload.uid) end
+if named(payload.userCode) then redis.call('DEL', ARGV[4] .. payload.userCode) end
+return 1`;
+
 const SCRIPTS = {
   posternUpsertDocument: UPSERT_DOCUMENT,
   posternFindByLookup: FIND_BY_LOOKUP,
   posternConsume: CONSUME,
   posternAppendAudit: APPEND_AUDIT,
+  posternDestroyDocument: DESTROY_DOCUMENT,
 } as const;
 
 export type ScriptCall = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;

@@ -113,16 +113,23 @@ export class RedisAppStore implements AppStore {
   }
 }
 
+// ARGV[1]: the sign-in's time. Creates the account at its first sign-in; {createdAt, lastLoginAt}.
+const RECORD_LOGIN = `
+redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[1])
+redis.call('HSET', KEYS[1], 'lastLoginAt', ARGV[1])
+return redis.call('HMGET', KEYS[1], 'createdAt', 'lastLoginAt')`;
+
 export class RedisAccountStore implements AccountStore {
   readonly #redis: Redis;
+  readonly #recordLogin: ScriptCall;
   constructor(redis: Redis) {
     this.#redis = redis;
+    this.#recordLogin = scriptCommand(redis, 'posternRecordLogin', RECORD_LOGIN);
   }
+  /** One script (was a MULTI of five commands): the same atomic step, one reply. */
   async recordLogin(appId: string, email: string, at: number) {
-    const key = keys.account(appId, email);
-    const result = await this.#redis.multi().hsetnx(key, 'createdAt', String(at)).hset(key, 'lastLoginAt', String(at)).hgetall(key).exec();
-    const fields = (result?.[2]?.[1] ?? {}) as Record<string, string>;
-    return { email, createdAt: Number(fields.createdAt ?? at), lastLoginAt: Number(fields.lastLoginAt ?? at) };
+    const [createdAt, lastLoginAt] = (await this.#recordLogin(1, keys.account(appId, email), String(at))) as [string | null, string | null];
+    return { email, createdAt: Number(createdAt ?? at), lastLoginAt: Number(lastLoginAt ?? at) };
   }
   async find(appId: string, email: string) {
     const fields = await this.#redis.hgetall(keys.account(appId, email));
@@ -138,25 +145,48 @@ local taken = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
 if taken >= tonumber(ARGV[1]) then return 0 end
 return redis.call('HINCRBY', KEYS[1], 'attempts', 1)`;
 
+// KEYS: the link, the attempt's pointer to its latest link. ARGV: record, usedAt ('' when
+// unset), attempts ('' when none), ttl ms, the link's hash. The link replaces any stored
+// under its hash and becomes its attempt's latest; both live for the ttl.
+const SAVE_LINK = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'record', ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'usedAt', ARGV[2]) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'attempts', ARGV[3]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4])`;
+
+// KEYS[1]: the link. ARGV[1]: the prefix of link keys, ARGV[2]: of the attempts' pointers.
+// {the link as HGETALL returns it, 1 when a later link of its attempt exists}, or nothing.
+const FIND_WITH_SUCCESSOR = `
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then return nil end
+local record = redis.call('HGET', KEYS[1], 'record')
+if not record then return {fields, 0} end
+local latest = redis.call('GET', ARGV[2] .. cjson.decode(record).interactionUid)
+if latest and ARGV[1] .. latest ~= KEYS[1] and redis.call('EXISTS', ARGV[1] .. latest) == 1 then return {fields, 1} end
+return {fields, 0}`;
+
 export class RedisMagicLinkStore implements MagicLinkStore {
   readonly #redis: Redis;
   readonly #scripts: RedisScripts;
   readonly #markUsed: ScriptCall;
   readonly #takeAttempt: ScriptCall;
+  readonly #saveLink: ScriptCall;
+  readonly #findWithSuccessor: ScriptCall;
   constructor(redis: Redis) {
     this.#redis = redis;
     this.#scripts = scriptsOf(redis);
     this.#markUsed = scriptCommand(redis, 'posternMarkUsed', MARK_USED);
     this.#takeAttempt = scriptCommand(redis, 'posternTakeAttempt', TAKE_ATTEMPT);
+    this.#saveLink = scriptCommand(redis, 'posternSaveLink', SAVE_LINK);
+    this.#findWithSuccessor = scriptCommand(redis, 'posternFindLinkWithSuccessor', FIND_WITH_SUCCESSOR);
   }
+  /** One script (was a MULTI of up to eight commands). */
   async save(record: MagicLinkRecord, retainSeconds: number) {
-    const key = keys.magicLink(record.appId, record.hash);
     const { usedAt, attempts, ...rest } = record;
-    const ttl = ttlMs(retainSeconds);
-    const tx = this.#redis.multi().del(key).hset(key, 'record', JSON.stringify(rest));
-    if (usedAt !== undefined) tx.hset(key, 'usedAt', String(usedAt));
-    if (attempts) tx.hset(key, 'attempts', String(attempts));
-    await tx.pexpire(key, ttl).set(keys.latestLink(record.appId, record.interactionUid), record.hash, 'PX', ttl).exec();
+    const linkKeys = [keys.magicLink(record.appId, record.hash), keys.latestLink(record.appId, record.interactionUid)];
+    await this.#saveLink(2, ...linkKeys, JSON.stringify(rest), usedAt === undefined ? '' : String(usedAt), attempts ? String(attempts) : '', ttlMs(retainSeconds), record.hash);
   }
   async find(appId: string, hash: string) {
     return fromFields(await this.#redis.hgetall(keys.magicLink(appId, hash)));
@@ -164,9 +194,13 @@ export class RedisMagicLinkStore implements MagicLinkStore {
   /** One round trip: the attempt's pointer to its latest link, and that link. */
   async latestForAttempt(appId: string, interactionUid: string) {
     const flat = (await this.#scripts.posternFindByLookup(1, keys.latestLink(appId, interactionUid), keys.magicLink(appId, ''))) as string[] | null;
-    const fields: Record<string, string> = {};
-    for (let i = 0; flat && i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
-    return fromFields(fields);
+    return fromFields(pairs(flat ?? []));
+  }
+  /** One round trip (was two: the link, then its attempt's latest). */
+  async findWithSuccessor(appId: string, hash: string) {
+    const found = (await this.#findWithSuccessor(1, keys.magicLink(appId, hash), keys.magicLink(appId, ''), keys.latestLink(appId, ''))) as [string[], number] | null;
+    const record = found ? fromFields(pairs(found[0])) : undefined;
+    return record && { record, superseded: found![1] === 1 };
   }
   async markUsed(appId: string, hash: string, at: number) {
     const result = (await this.#markUsed(1, keys.magicLink(appId, hash), String(at))) as [string, string | null] | null;
@@ -178,6 +212,13 @@ export class RedisMagicLinkStore implements MagicLinkStore {
   async takeAttempt(appId: string, hash: string, max: number) {
     return Number(await this.#takeAttempt(1, keys.magicLink(appId, hash), String(max)));
   }
+}
+
+/** A flat [field, value, ...] reply → an object. */
+function pairs(flat: readonly string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+  return fields;
 }
 
 function fromFields(fields: Record<string, string>): MagicLinkRecord | undefined {

@@ -57,10 +57,12 @@ const ROUTER_POLICIES: Readonly<Record<string, 'writes' | 'serve'>> = {
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Seconds a shed request is told to wait: at least the second a lag is remembered, spread
- * over 1 to 3 so that clients refused together do not all come back together.
+ * The refusals: told to wait at least the second a lag is remembered, spread over 1 to 3
+ * seconds so that clients refused together do not all come back together. Made once: a
+ * burst refuses thousands, and an error's stack costs more than the rest of the refusal.
  */
-const retryAfter = () => String(1 + Math.floor(Math.random() * 3));
+const REFUSALS = [1, 2, 3].map((seconds) => new PosternError('unavailable', 'The service is busy. Try again in a moment.', { 'Retry-After': String(seconds) }));
+const refusal = () => REFUSALS[Math.floor(Math.random() * REFUSALS.length)]!;
 /** At most one log line per this many milliseconds while shedding. */
 const LOG_EVERY_MS = 10_000;
 
@@ -142,7 +144,7 @@ export class LoadShedding {
         loggedAt = now;
         shed = 0;
       }
-      return new PosternError('unavailable', 'The service is busy. Try again in a moment.', { 'Retry-After': retryAfter() });
+      return refusal();
     };
     this.middleware = async (ctx, next) => {
       if (costs.classify(ctx.method, ctx.path)?.policy !== 'shed') return next();

@@ -144,6 +144,15 @@ describe('expensive requests take turns', function () {
     const after = await RawConnection.open(h.url);
     after.write(junkRefresh());
     expectAnsweredOrShed(await after.next(), 503, 'after close');
+    // A person is refused with a page in their language, each language its own.
+    for (const language of ['de', 'fr', 'de', 'en']) {
+      after.write(junkRefresh().replace('Accept: application/json', `Accept: text/html\r\nAccept-Language: ${language}`));
+      const page = await after.next();
+      expect(page.status, language).to.equal(503);
+      expect(page.headers['retry-after'], language).to.match(/^[1-3]$/);
+      expect(page.headers['content-type'], language).to.match(/^text\/html/);
+      expect(page.body, language).to.include(`lang="${language}"`);
+    }
     expect((await fetch(`${h.url}/healthz`)).status).to.equal(200);
     for (const c of [...burst, after]) c.close();
   });

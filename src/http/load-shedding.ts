@@ -147,7 +147,8 @@ export class LoadShedding {
       return refusal();
     };
     this.middleware = async (ctx, next) => {
-      if (costs.classify(ctx.method, ctx.path)?.policy !== 'shed') return next();
+      // Reads are never shed (classify), so most requests skip the routes' walk.
+      if (READS.has(ctx.method) || costs.classify(ctx.method, ctx.path)?.policy !== 'shed') return next();
       const admission = turns.admit();
       // Most of the time the answer is there at once: no wait, not even a microtask.
       if ((typeof admission === 'string' ? admission : await admission) === 'shed') throw refuse();

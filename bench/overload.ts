@@ -5,11 +5,16 @@
 //   - refresh: BENCH_REFRESH_LOOPS clients (200) each refreshing its own chain in a loop
 //     for BENCH_SECONDS (10); a 503 is retried with the same token after Retry-After;
 //   - link requests: BENCH_LINK_REQUESTS people (1,500) submitting the sign-in form at
-//     the same moment;
+//     the same moment, BENCH_BURSTS times (3), each on fresh login pages, probed from
+//     the moment it is sent until its last answer;
 //
-// while a prober asks /healthz every 100 ms. Prints p50/p99/max latency and the count of
-// each status per route. Latencies are from this process (the client side), which shares
-// the machine with the server. The load goes over connections opened beforehand and kept
+// while BENCH_PROBERS probers (4) each ask /healthz and /readyz every BENCH_PROBE_MS
+// (20 ms), staggered, each on a connection of its own, from a thread of their own (bench/overload-prober.ts) so that the
+// load generator's busy event loop does not delay the probes' timing. Prints p50/p99/max
+// latency and the count of each status per route. Latencies are from the client side,
+// which shares the machine with the server. BENCH_SHEDDING=on (or off) runs one scenario
+// only; BENCH_PROFILE=dir writes the server's V8 CPU profile there (one per scenario).
+// The load goes over connections opened beforehand and kept
 // alive, as from a load balancer: a burst of 1,500 new connections would otherwise
 // measure the kernel's accept queue (dropped SYNs are resent after a second) rather than
 // Postern.
@@ -18,15 +23,21 @@
 //   BENCH_REFRESH_LOOPS=50 BENCH_LINK_REQUESTS=300 BENCH_SECONDS=5 npm run bench:overload
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import * as oidc from 'openid-client';
 import { Browser, formOn, type Page } from '../test/helpers/browser.ts';
 import { ADMIN_TOKEN, Harness, REDIRECT_URI, type AppJson } from '../test/helpers/harness.ts';
 import { Instance } from '../test/helpers/instance.ts';
 import { RedisServer, freePort } from '../test/helpers/redis-server.ts';
+import type { ProbeSample, ProberInput } from './overload-prober.ts';
 
 const REFRESH_LOOPS = Number(process.env.BENCH_REFRESH_LOOPS ?? 200);
 const LINK_REQUESTS = Number(process.env.BENCH_LINK_REQUESTS ?? 1500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const BURSTS = Number(process.env.BENCH_BURSTS ?? 3);
+const PROBE_MS = Number(process.env.BENCH_PROBE_MS ?? 20);
+const PROBERS = Number(process.env.BENCH_PROBERS ?? 4);
+const SHEDDING = (process.env.BENCH_SHEDDING ?? 'off,on').split(',');
 /** How many requests at a time while preparing (sign-ins, login pages): not part of the measure. */
 const SETUP_CONCURRENCY = 20;
 
@@ -71,18 +82,20 @@ function send(url: string, init: { method?: string; headers?: Record<string, str
   });
 }
 
-/** Asks /healthz every 100 ms until stopped. */
-function probeHealth(url: string, recorder: Recorder, during: string): () => Promise<void> {
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      await recorder.time(`GET /healthz (${during})`, () => fetch(`${url}/healthz`).then(async (r) => (await r.arrayBuffer(), r)));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
+/** Asks /healthz and /readyz every PROBE_MS, from a thread of its own, until stopped. */
+async function probeHealth(url: string, recorder: Recorder, during: string): Promise<() => Promise<void>> {
+  const input: ProberInput = { url, paths: ['/healthz', '/readyz'], intervalMs: PROBE_MS, probers: PROBERS };
+  const worker = new Worker(new URL('./overload-prober.ts', import.meta.url), { workerData: input });
+  // Probing from the moment the load starts: the thread has loaded and made its first probe.
+  await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
   return async () => {
-    running = false;
-    await loop;
+    const samples = new Promise<ProbeSample[]>((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    worker.postMessage('stop');
+    for (const { path, ms, status } of await samples) {
+      const route = `GET ${path} (${during})`;
+      recorder.samples.set(route, [...(recorder.samples.get(route) ?? []), { ms, status }]);
+    }
+    await worker.terminate();
   };
 }
 
@@ -155,6 +168,7 @@ async function scenario(maxLagMs: string, redis: RedisServer): Promise<Recorder>
     KEY_ENCRYPTION_KEY: 'd3ec3033d41db89d79e917c41bfaf95c5117ad0cc0a52e279a7bb60194379c03',
     LOG_LEVEL: 'error',
     MAX_EVENT_LOOP_LAG_MS: maxLagMs,
+    ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` } : {}),
   });
   await instance.start();
   const recorder = new Recorder();
@@ -168,23 +182,25 @@ async function scenario(maxLagMs: string, redis: RedisServer): Promise<Recorder>
       return tokens.refresh_token!;
     });
     await warmUp(url, REFRESH_LOOPS);
-    let stopProbe = probeHealth(url, recorder, 'refresh loops');
+    let stopProbe = await probeHealth(url, recorder, 'refresh loops');
     const until = performance.now() + SECONDS * 1000;
     await Promise.all(chains.map((token) => refreshLoop(app, token, until, recorder)));
     await stopProbe();
 
-    const pages = await inBatches(Array.from({ length: LINK_REQUESTS }, (_, i) => i), SETUP_CONCURRENCY, () => untilServed(() => loginPage(h, config)));
-    await warmUp(url, LINK_REQUESTS);
-    stopProbe = probeHealth(url, recorder, 'link requests');
-    await Promise.all(
-      pages.map(({ browser, page }, i) => {
-        const form = formOn(page);
-        const action = new URL(form.action, page.url).href;
-        const body = new URLSearchParams({ ...form.fields, email: `link-${i}@example.com` }).toString();
-        return recorder.time('POST …/interaction/{uid}/email', () => send(action, { method: 'POST', headers: { ...FORM, accept: 'text/html', cookie: browser.cookieHeader(action) }, body }));
-      }),
-    );
-    await stopProbe();
+    for (let burst = 0; burst < BURSTS; burst++) {
+      const pages = await inBatches(Array.from({ length: LINK_REQUESTS }, (_, i) => i), SETUP_CONCURRENCY, () => untilServed(() => loginPage(h, config)));
+      await warmUp(url, LINK_REQUESTS);
+      stopProbe = await probeHealth(url, recorder, 'link requests');
+      await Promise.all(
+        pages.map(({ browser, page }, i) => {
+          const form = formOn(page);
+          const action = new URL(form.action, page.url).href;
+          const body = new URLSearchParams({ ...form.fields, email: `link-${burst}-${i}@example.com` }).toString();
+          return recorder.time('POST …/interaction/{uid}/email', () => send(action, { method: 'POST', headers: { ...FORM, accept: 'text/html', cookie: browser.cookieHeader(action) }, body }));
+        }),
+      );
+      await stopProbe();
+    }
   } finally {
     pool.destroy(); // its connections are to this instance
     await instance.kill('SIGTERM');
@@ -206,8 +222,8 @@ function summary(samples: readonly Sample[]) {
 const redis = await new RedisServer().start();
 const runs: [string, Recorder][] = [];
 try {
-  runs.push(['off (MAX_EVENT_LOOP_LAG_MS=0)', await scenario('0', redis)]);
-  runs.push(['on (MAX_EVENT_LOOP_LAG_MS=50, the default)', await scenario('50', redis)]);
+  if (SHEDDING.includes('off')) runs.push(['off (MAX_EVENT_LOOP_LAG_MS=0)', await scenario('0', redis)]);
+  if (SHEDDING.includes('on')) runs.push(['on (MAX_EVENT_LOOP_LAG_MS=50, the default)', await scenario('50', redis)]);
 } finally {
   await redis.destroy();
 }
@@ -215,7 +231,7 @@ try {
 const cols = ['route', 'n', 'p50 ms', 'p99 ms', 'max ms', '2xx/303', '429', '503', 'other'];
 const widths = [34, 6, 8, 8, 8, 8, 6, 6, 12];
 const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
-console.log(`\nPostern under overload (one process on Redis, Node ${process.version}): ${REFRESH_LOOPS} refresh loops for ${SECONDS} s, then ${LINK_REQUESTS} link requests at once\n`);
+console.log(`\nPostern under overload (one process on Redis, Node ${process.version}): ${REFRESH_LOOPS} refresh loops for ${SECONDS} s, then ${LINK_REQUESTS} link requests at once ×${BURSTS}; ${PROBERS} probers per path, each every ${PROBE_MS} ms\n`);
 for (const [name, recorder] of runs) {
   console.log(`load shedding ${name}`);
   console.log(line(cols));

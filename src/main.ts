@@ -122,6 +122,7 @@ async function main() {
     // delivered by then stays in its outbox for another instance (with the memory store it
     // is reported failed: the outbox dies with us).
     server.ready = false;
+    server.loadShedding.close(); // requests waiting for their turn get their 503 now
     const until = performance.now() + config.shutdownTimeoutSeconds * 1000;
     const left = () => Math.max(0, until - performance.now());
     logger.info('shutting down', { signal, timeout_seconds: config.shutdownTimeoutSeconds });

@@ -21,7 +21,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { composeServices } from './compose.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { processEventLoopLag, type LagSource } from './http/event-loop-lag.ts';
-import { shedLoad } from './http/load-shedding.ts';
+import { LoadShedding } from './http/load-shedding.ts';
 import { mountRouters } from './http/mount-router.ts';
 import { countRequests, metricsGate } from './http/metrics-endpoint.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
@@ -82,6 +82,8 @@ export interface Server {
   readonly routers: Readonly<Record<'root' | 'admin' | 'adminSignOut' | 'login' | 'revokeAll' | 'signOut', Router>>;
   /** Who makes ES512 signatures in this server. */
   readonly es512: Es512Signer;
+  /** Expensive requests waiting for their turn; main.ts refuses them at shutdown. */
+  readonly loadShedding: LoadShedding;
   /** Set once the server listens; /healthz answers 503 before. */
   ready: boolean;
 }
@@ -155,6 +157,7 @@ export function buildServer(deps: ServerDeps): Server {
     signOut: declineSignOutRouter({ registry, audit, stillSignedInPage }),
   };
 
+  const loadShedding = new LoadShedding({ routers, maxLagMs: config.maxEventLoopLagMs, lag, logger });
   const app = new Koa({ proxy: true });
   // The engine runs on this app's context (mounted), so its cookies use these keys too.
   app.keys = cookieKeysFor(config.cookieSecrets);
@@ -165,7 +168,7 @@ export function buildServer(deps: ServerDeps): Server {
     securityHeaders(https),
     errorHandler(logger, errorPage),
     refuseLongUrls(MAX_URL_LENGTH),
-    shedLoad({ routers, maxLagMs: config.maxEventLoopLagMs, lag, logger }),
+    loadShedding.middleware,
     // Before any router: the admin token for every spelling of /admin, whatever the
     // method; then one spelling per resource for everything else (request-path.ts).
     adminGate(config.adminToken, stores.rateLimiter('admin-auth-ip', deps.adminAuthFailuresPerIp ?? ADMIN_AUTH_FAILURES_PER_IP, 15 * 60)),
@@ -189,6 +192,7 @@ export function buildServer(deps: ServerDeps): Server {
     backchannel: services.backchannel,
     routers,
     es512,
+    loadShedding,
     ready: false,
   };
   return server;

@@ -8,7 +8,7 @@ import type { Logger } from '../log.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { isAdminRequest } from './request-path.ts';
 import type { ErrorPageInput } from '../../interactions/views/pages.ts';
-import { chooseLanguage, messagesFor } from '../text/language.ts';
+import { chooseLanguage, messagesFor, type Language } from '../text/language.ts';
 
 /** Renders the HTML error page browsers get (the hosted pages' look). */
 export type ErrorPage = (input: ErrorPageInput) => string;
@@ -51,18 +51,25 @@ function known(ctx: Context, err: unknown, logger: Logger): PosternError {
  * status (our descriptions are written for developers, in English), the description itself
  * folded away beneath it, and for a fault only the reference to quote.
  */
-function personalErrorPage(ctx: Context, error: PosternError, errorPage: ErrorPage): string {
+function personalErrorPage(ctx: Context, error: PosternError, errorPage: ErrorPage, unavailablePages: Map<Language, string>): string {
   const language = chooseLanguage({ acceptLanguage: ctx.get('Accept-Language') });
   const t = messagesFor(language);
+  // The same page for every 503 in a language, rendered once: an overloaded server refuses
+  // thousands of requests at once, and must refuse them cheaply.
+  if (error.status === 503) {
+    const page = unavailablePages.get(language) ?? errorPage({ title: t.somethingWrongTitle, message: t.errorUnavailable, language });
+    unavailablePages.set(language, page);
+    return page;
+  }
   if (error.status >= 500) {
-    const message = error.status === 503 ? t.errorUnavailable : t.somethingWrong;
-    return errorPage({ title: t.somethingWrongTitle, message, reference: error.status === 503 ? undefined : ctx.state.requestId, language });
+    return errorPage({ title: t.somethingWrongTitle, message: t.somethingWrong, reference: ctx.state.requestId, language });
   }
   const message = error.status === 404 ? t.errorNotFound : error.status === 429 ? t.errorRateLimited : t.errorRequest;
   return errorPage({ title: t.requestFailedTitle, message, developerDetails: error.description, language });
 }
 
 export function errorHandler(logger: Logger, errorPage: ErrorPage): Middleware {
+  const unavailablePages = new Map<Language, string>();
   return async (ctx, next) => {
     try {
       await next();
@@ -76,7 +83,7 @@ export function errorHandler(logger: Logger, errorPage: ErrorPage): Middleware {
       ctx.set('Cache-Control', 'no-store');
       if (wantsHtml(ctx)) {
         ctx.type = 'html';
-        ctx.body = personalErrorPage(ctx, error, errorPage);
+        ctx.body = personalErrorPage(ctx, error, errorPage, unavailablePages);
       } else {
         ctx.body = { error: error.code, error_description: error.description };
       }

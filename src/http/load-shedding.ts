@@ -6,6 +6,11 @@
 // discovery, JWKS, userinfo, introspection, sign-out (the logout page, its confirmation,
 // sign-out everywhere), /healthz and /readyz.
 //
+// Expensive requests also take turns (turns.ts): in a burst, each turn of the event loop
+// starts only a few milliseconds of their work, the rest wait in order of arrival and are
+// refused once they have waited longer than the lag limit, so that the cheap routes are
+// answered between turns instead of behind the whole burst.
+//
 // Which routes are expensive is read from the routes themselves, never from a list of
 // paths: Postern's routers are walked (each router has a policy below; a router without
 // one stops the server from being built), the engine's token endpoint is known by its
@@ -21,6 +26,7 @@ import { POSTED_ROUTES } from '../oidc/posted-request.ts';
 import { TOKEN_PATH } from '../oidc/shared-configuration.ts';
 import type { LagSource } from './event-loop-lag.ts';
 import { foldedSegments } from './request-path.ts';
+import { Turns } from './turns.ts';
 
 /** What a route does under overload. */
 export type Policy = 'shed' | 'serve';
@@ -51,10 +57,12 @@ const ROUTER_POLICIES: Readonly<Record<string, 'writes' | 'serve'>> = {
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Seconds a shed request is told to wait: at least the second a lag is remembered, spread
- * over 1 to 3 so that clients refused together do not all come back together.
+ * The refusals: told to wait at least the second a lag is remembered, spread over 1 to 3
+ * seconds so that clients refused together do not all come back together. Made once: a
+ * burst refuses thousands, and an error's stack costs more than the rest of the refusal.
  */
-const retryAfter = () => String(1 + Math.floor(Math.random() * 3));
+const REFUSALS = [1, 2, 3].map((seconds) => new PosternError('unavailable', 'The service is busy. Try again in a moment.', { 'Retry-After': String(seconds) }));
+const refusal = () => REFUSALS[Math.floor(Math.random() * REFUSALS.length)]!;
 /** At most one log line per this many milliseconds while shedding. */
 const LOG_EVERY_MS = 10_000;
 
@@ -99,31 +107,62 @@ export class RouteCosts {
 
 export interface LoadSheddingDeps {
   readonly routers: Readonly<Record<string, Router>>;
-  /** Lag beyond which expensive routes are shed; 0: never. */
+  /** Lag beyond which expensive routes are shed, and longest wait for a turn; 0: never. */
   readonly maxLagMs: number;
   readonly lag: LagSource;
   readonly logger: Logger;
 }
 
-export function shedLoad(deps: LoadSheddingDeps): Middleware {
-  const costs = new RouteCosts(deps.routers);
-  const { maxLagMs, lag, logger } = deps;
-  let shed = 0;
-  let loggedAt = Number.NEGATIVE_INFINITY;
-  // Off: nothing to look at, not even a promise of its own per request.
-  if (maxLagMs === 0) return (_ctx, next) => next();
-  return async (ctx, next) => {
-    const lagMs = lag.lagMs();
-    if (lagMs > maxLagMs && costs.classify(ctx.method, ctx.path)?.policy === 'shed') {
+/**
+ * Synchronous work expensive requests may start per turn of the event loop (turns.ts):
+ * small against the lag limit, so that a cheap request waits for a few turns at most.
+ */
+const TURN_BUDGET_MS = 5;
+
+/** The load-shedding middleware, and its queue of expensive requests to refuse at shutdown. */
+export class LoadShedding {
+  readonly middleware: Middleware;
+  readonly #turns: Turns | undefined;
+
+  constructor(deps: LoadSheddingDeps) {
+    const { maxLagMs, lag, logger } = deps;
+    // Off: nothing to look at, not even a promise of its own per request.
+    if (maxLagMs === 0) {
+      this.middleware = (_ctx, next) => next();
+      return;
+    }
+    const costs = new RouteCosts(deps.routers);
+    const turns = new Turns({ budgetMs: TURN_BUDGET_MS, maxWaitMs: maxLagMs, maxLagMs, lag });
+    this.#turns = turns;
+    let shed = 0;
+    let loggedAt = Number.NEGATIVE_INFINITY;
+    const refuse = () => {
       shed++;
       const now = performance.now();
       if (now - loggedAt >= LOG_EVERY_MS) {
-        logger.warn('overloaded: shedding expensive requests', { lag_ms: Math.round(lagMs), max_lag_ms: maxLagMs, shed });
+        logger.warn('overloaded: shedding expensive requests', { lag_ms: Math.round(lag.lagMs()), max_lag_ms: maxLagMs, waiting: turns.waiting, shed });
         loggedAt = now;
         shed = 0;
       }
-      throw new PosternError('unavailable', 'The service is busy. Try again in a moment.', { 'Retry-After': retryAfter() });
-    }
-    await next();
-  };
+      return refusal();
+    };
+    this.middleware = async (ctx, next) => {
+      // Reads are never shed (classify), so most requests skip the routes' walk.
+      if (READS.has(ctx.method) || costs.classify(ctx.method, ctx.path)?.policy !== 'shed') return next();
+      const admission = turns.admit();
+      // Most of the time the answer is there at once: no wait, not even a microtask.
+      if ((typeof admission === 'string' ? admission : await admission) === 'shed') throw refuse();
+      await next();
+    };
+  }
+
+  /** Expensive requests waiting for their turn. */
+  get waiting(): number {
+    return this.#turns?.waiting ?? 0;
+  }
+
+  /** Shutdown: every request waiting for its turn, and every expensive one from now on, is refused. */
+  close(): void {
+    this.#turns?.close();
+  }
 }

@@ -270,6 +270,15 @@ async function openConnection(url: string): Promise<{ socket: Socket; send(reque
   };
 }
 
+/** Waits until the real monitor reads a lag within the limit. */
+async function untilCalm(): Promise<void> {
+  const giveUp = performance.now() + 10_000;
+  while (processEventLoopLag().lagMs() > MAX_LAG_MS) {
+    if (performance.now() > giveUp) throw new Error('the event loop did not calm down');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('load shedding with the real monitor, the event loop held while requests wait', function () {
   this.timeout(30_000);
   const h = new Harness();
@@ -277,6 +286,8 @@ describe('load shedding with the real monitor, the event loop held while request
 
   before(async () => {
     await h.start({ MAX_EVENT_LOOP_LAG_MS: String(MAX_LAG_MS) });
+    // Starting a server holds the loop (more so on a busy machine): the set-up is not the test.
+    await untilCalm();
     app = await h.createApp();
   });
   after(() => h.stop());
@@ -300,11 +311,7 @@ describe('load shedding with the real monitor, the event loop held while request
     expect(health).to.match(/^HTTP\/1\.1 200 /);
 
     // Once the loop has caught up, the same refresh token works: the shed request did nothing.
-    const giveUp = performance.now() + 10_000;
-    while (processEventLoopLag().lagMs() > MAX_LAG_MS) {
-      if (performance.now() > giveUp) throw new Error('the event loop did not calm down');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await untilCalm();
     const refreshed = await oidc.refreshTokenGrant(signedIn.config, signedIn.tokens.refresh_token!);
     expect(refreshed.access_token).to.be.a('string');
   });

@@ -1,0 +1,140 @@
+// Turns for expensive requests. A burst of requests arrives within one turn of the event
+// loop, and each request runs synchronously, through its middleware and handler up to its
+// first real I/O, before the next is looked at: a request behind 1,500 others (a
+// load balancer's /healthz) waits for all of that work, however cheap each piece is.
+//
+// So an expensive request does its work at once only while the turn it arrives in has used
+// less than `budgetMs` (measured by the clock: parsing, middleware and whatever else ran);
+// otherwise it waits in a queue, in order of arrival, before any of its work, body reading
+// included. The queue is drained in later turns, from the event loop's check phase
+// (setImmediate), each turn again up to `budgetMs`: between two turns the loop polls its
+// sockets, so cheap requests (/healthz, pages, discovery) are answered between turns rather
+// than behind the whole burst. Nothing is counted by requests: a request whose body is slow
+// to come, or a kept-alive connection, holds no place once it has started.
+//
+// A request is refused (`shed`) rather than started when it has waited longer than
+// `maxWaitMs` (queue delay, as in CoDel: waiting longer means the work in front of it
+// exceeds what the process does in that time), when the event loop lagged beyond the limit
+// when it arrived or when its turn comes, or once the server is shutting down. Refusing
+// costs a little too (a 503 is written), so refusals are drained by the same budget.
+import { performance } from 'node:perf_hooks';
+import type { LagSource } from './event-loop-lag.ts';
+
+export type Admission = 'go' | 'shed';
+
+export interface TurnOptions {
+  /** Synchronous work, in milliseconds, expensive requests may start per turn of the event loop. */
+  readonly budgetMs: number;
+  /** Longest wait in the queue before a request is refused. */
+  readonly maxWaitMs: number;
+  /** Lag beyond which a request is refused: on arrival and when its turn comes. */
+  readonly maxLagMs: number;
+  readonly lag: LagSource;
+}
+
+interface Waiting {
+  readonly arrivedAt: number;
+  /** The loop lagged beyond the limit when it arrived. */
+  readonly lagged: boolean;
+  readonly answer: (admission: Admission) => void;
+}
+
+/**
+ * At most this many queue steps per turn: each step is one setImmediate callback, after
+ * which Node runs the microtasks the step started, so each step's clock reading includes
+ * the work of the request before it.
+ */
+const STEPS_PER_TURN = 256;
+
+export class Turns {
+  readonly #options: TurnOptions;
+  readonly #queue: Waiting[] = [];
+  /** Index of the queue's head (the array is compacted now and then, not shifted per request). */
+  #head = 0;
+  /** When the current turn's first expensive request arrived; undefined between turns. */
+  #arrivalTurnStartedAt: number | undefined;
+  /** When the current drain turn's first step ran. */
+  #drainTurnStartedAt: number | undefined;
+  /** Drain steps scheduled and not yet run. */
+  #steps = 0;
+  #closed = false;
+  readonly #endArrivalTurn = () => {
+    this.#arrivalTurnStartedAt = undefined;
+  };
+  readonly #step = () => this.#drainStep();
+
+  constructor(options: TurnOptions) {
+    this.#options = options;
+  }
+
+  /** Requests waiting for their turn. */
+  get waiting(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /**
+   * Whether an expensive request that has just arrived may start its work or is refused:
+   * at once (no promise) when it is the turn's to take, later when it has to wait.
+   */
+  admit(): Admission | Promise<Admission> {
+    if (this.#closed) return 'shed';
+    const now = performance.now();
+    const lagged = this.#options.lag.lagMs() > this.#options.maxLagMs;
+    if (this.waiting === 0 && this.#arrivalTurnUsed(now) < this.#options.budgetMs) return lagged ? 'shed' : 'go';
+    return new Promise((answer) => {
+      this.#queue.push({ arrivedAt: now, lagged, answer });
+      this.#scheduleDrain();
+    });
+  }
+
+  /** Refuses everything waiting and everything that arrives from now on (shutdown). */
+  close(): void {
+    this.#closed = true;
+    while (this.waiting) this.#take().answer('shed');
+  }
+
+  /** Milliseconds since the first expensive request of this turn arrived (0 for the first). */
+  #arrivalTurnUsed(now: number): number {
+    if (this.#arrivalTurnStartedAt === undefined) {
+      this.#arrivalTurnStartedAt = now;
+      // The turn ends at the loop's next check phase.
+      setImmediate(this.#endArrivalTurn);
+    }
+    return now - this.#arrivalTurnStartedAt;
+  }
+
+  #scheduleDrain(): void {
+    if (this.#steps) return;
+    this.#steps = Math.min(this.waiting, STEPS_PER_TURN);
+    this.#drainTurnStartedAt = undefined;
+    for (let i = 0; i < this.#steps; i++) setImmediate(this.#step);
+  }
+
+  #drainStep(): void {
+    this.#steps--;
+    const now = performance.now();
+    const first = this.#drainTurnStartedAt === undefined;
+    this.#drainTurnStartedAt ??= now;
+    // The first step of a turn always takes one request, so the queue moves whatever the load.
+    if (this.waiting && (first || now - this.#drainTurnStartedAt < this.#options.budgetMs)) {
+      const next = this.#take();
+      const { maxWaitMs, maxLagMs, lag } = this.#options;
+      next.answer(next.lagged || now - next.arrivedAt > maxWaitMs || lag.lagMs() > maxLagMs ? 'shed' : 'go');
+    }
+    // The last step of a turn schedules the next turn's, which run after the loop has polled.
+    if (this.#steps === 0 && this.waiting) this.#scheduleDrain();
+  }
+
+  #take(): Waiting {
+    const next = this.#queue[this.#head]!;
+    this.#head++;
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+      this.#queue.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return next;
+  }
+}

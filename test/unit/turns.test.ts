@@ -1,0 +1,120 @@
+// Turns for expensive requests (src/http/turns.ts), on their own: which request starts at
+// once, which waits for a later turn of the event loop, and which is refused. The loop is
+// held for real (holdEventLoop) where a turn must be used up or a wait must be long, so
+// every outcome here follows from the clock's order, never from a measured speed.
+import { expect } from 'chai';
+import type { LagSource } from '../../src/http/event-loop-lag.ts';
+import { Turns, type Admission } from '../../src/http/turns.ts';
+import { holdEventLoop } from '../helpers/hold-event-loop.ts';
+
+class SetLag implements LagSource {
+  ms = 0;
+  lagMs() {
+    return this.ms;
+  }
+}
+
+const BUDGET_MS = 5;
+const MAX_WAIT_MS = 200;
+
+function turns(lag = new SetLag()) {
+  return new Turns({ budgetMs: BUDGET_MS, maxWaitMs: MAX_WAIT_MS, maxLagMs: MAX_WAIT_MS, lag });
+}
+
+/** The next turn of the event loop, after everything already scheduled for this one. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('turns for expensive requests', () => {
+  it('starts a request at once, without a promise, when nothing waits and the turn has room (normal load)', async () => {
+    const t = turns();
+    for (let i = 0; i < 20; i++) {
+      expect(t.admit(), `request ${i}`).to.equal('go');
+      await nextTurn();
+    }
+    expect(t.waiting).to.equal(0);
+  });
+
+  it('keeps the rest of a turn that has used its budget for later turns, in order of arrival, and starts them all when none waited too long', async () => {
+    const t = turns();
+    expect(t.admit()).to.equal('go');
+    holdEventLoop(BUDGET_MS + 1); // this turn's work
+    const order: number[] = [];
+    const waiting = Array.from({ length: 10 }, (_, i) => Promise.resolve(t.admit()).then((a) => (order.push(i), a)));
+    expect(t.waiting, 'all wait: the turn is used up').to.equal(10);
+    expect(await Promise.all(waiting)).to.deep.equal(Array(10).fill('go'));
+    expect(order).to.deep.equal([...order].sort((a, b) => a - b));
+  });
+
+  it('starts at most a budget of work per turn, letting the loop poll in between', async () => {
+    const t = turns();
+    t.admit();
+    holdEventLoop(BUDGET_MS + 1);
+    const started: number[] = [];
+    const waiting = Array.from({ length: 6 }, (_, i) =>
+      Promise.resolve(t.admit()).then((a) => {
+        started.push(i);
+        holdEventLoop(BUDGET_MS / 2); // each request's synchronous work
+        return a;
+      }),
+    );
+    // Timers scheduled now run when the loop gets round to them: between turns.
+    const seenBetween: number[] = [];
+    const probe = setInterval(() => seenBetween.push(started.length), 0);
+    await Promise.all(waiting);
+    clearInterval(probe);
+    expect(started).to.have.length(6);
+    // With half a budget per request, no turn starts all six: someone looked in between.
+    expect(seenBetween.some((n) => n > 0 && n < 6), `started counts seen between turns: ${seenBetween}`).to.equal(true);
+  });
+
+  it('refuses a request that waited longer than the limit, and starts the next one that did not', async () => {
+    const t = turns();
+    t.admit();
+    holdEventLoop(BUDGET_MS + 1);
+    const old = t.admit();
+    holdEventLoop(MAX_WAIT_MS + 1); // it waits out the limit before its turn comes
+    expect(await old).to.equal('shed');
+    await nextTurn();
+    expect(t.admit(), 'a fresh turn').to.equal('go');
+  });
+
+  it('refuses when the loop lagged beyond the limit: at once when it has room, and in the queue when it had to wait', async () => {
+    const lag = new SetLag();
+    const t = turns(lag);
+    lag.ms = MAX_WAIT_MS + 1;
+    expect(t.admit()).to.equal('shed');
+    holdEventLoop(BUDGET_MS + 1);
+    const queued = t.admit();
+    lag.ms = 0; // lagged when it arrived: still refused
+    const queuedLater = t.admit();
+    expect(await queued).to.equal('shed');
+    expect(await queuedLater).to.equal('go');
+    await nextTurn();
+    lag.ms = MAX_WAIT_MS + 1;
+    holdEventLoop(BUDGET_MS + 1);
+    const atItsTurn = t.admit();
+    expect(await atItsTurn, 'lagging when its turn comes').to.equal('shed');
+  });
+
+  it('refuses everything waiting at close, and everything after it', async () => {
+    const t = turns();
+    t.admit();
+    holdEventLoop(BUDGET_MS + 1);
+    const waiting: Promise<Admission>[] = Array.from({ length: 5 }, () => Promise.resolve(t.admit()));
+    t.close();
+    expect(t.waiting).to.equal(0);
+    expect(await Promise.all(waiting)).to.deep.equal(Array(5).fill('shed'));
+    await nextTurn();
+    expect(t.admit()).to.equal('shed');
+  });
+
+  it('drains a queue of thousands, each answered once', async () => {
+    const t = turns();
+    t.admit();
+    holdEventLoop(BUDGET_MS + 1);
+    const answers = await Promise.all(Array.from({ length: 3000 }, () => Promise.resolve(t.admit())));
+    expect(answers).to.have.length(3000);
+    expect(answers.every((a) => a === 'go' || a === 'shed')).to.equal(true);
+    expect(t.waiting).to.equal(0);
+  });
+});

@@ -110,6 +110,9 @@ describe('provider cache sized by memory, with public documents kept past evicti
     built.length = 0;
     for (const app of [a, b]) await (await authorize(app)).text();
     expect(built, 'the apps in use kept their Providers').to.deep.equal([]);
+    // Requests only a Provider answers, spread over more apps than it holds, in parallel: bounded.
+    await Promise.all([...apps, ...apps].map(async (app) => (await authorize(app)).text()));
+    expect(registry.sizes.providers).to.equal(2);
   });
 
   it('builds once for a burst of first requests to one app, and every answer is the same document', async () => {

@@ -1,5 +1,6 @@
-// One oidc-provider instance per app, built on first use and cached (an LRU sized by
-// memory, so a scan over many app ids cannot hold every Provider in memory). A request for
+// One oidc-provider instance per app, built on use and cached from an app's second request
+// (an LRU sized by memory, so a scan over many app ids cannot hold every Provider in
+// memory; the first request's Provider is dropped after it, see #once). A request for
 // an app's discovery document or JWKS alone never puts a Provider in that cache: when the
 // document is not at hand, a Provider is built for that request and dropped after it
 // (young-generation garbage), and the document is kept in a second, far cheaper LRU sized
@@ -80,6 +81,8 @@ export class ProviderRegistry {
   readonly #apps: AppStore;
   readonly #create: (app: AppRecord) => { provider: Provider; issuer: string };
   readonly #max: number;
+  /** Apps asked for once lately, not cached (insertion order: oldest first, as many as Providers are kept). */
+  readonly #seen = new Set<string>();
   readonly #documents = new Map<string, KeptDocuments>();
   #documentBytes = 0;
   readonly #maxDocumentBytes: number;
@@ -107,7 +110,7 @@ export class ProviderRegistry {
   async get(appId: string, options: { revalidate?: boolean } = {}): Promise<LiveProvider | undefined> {
     if (!isAppId(appId)) return undefined;
     const cached = this.#cache.get(appId);
-    if (!cached) return this.#load(appId, this.#apps.get(appId));
+    if (!cached) return this.#seen.delete(appId) ? this.#load(appId, this.#apps.get(appId)) : this.#once(appId);
     this.#cache.delete(appId); // re-insert: most recently used last
     this.#cache.set(appId, cached);
     if (!options.revalidate && Date.now() - cached.checkedAt < this.#revalidateMs) return cached.loading;
@@ -118,6 +121,21 @@ export class ProviderRegistry {
     }
     if (this.#cache.get(appId) === cached) this.#cache.delete(appId);
     return this.#load(appId, Promise.resolve(stored));
+  }
+
+  /**
+   * The first request to an app not cached gets a Provider of its own, not cached: only an
+   * app asked for again while it is remembered here is worth a place, so a scan over many
+   * apps (or traffic spread thinner than the cache) neither evicts the apps in use nor
+   * churns the old generation. Remembered before the record is read, so a burst of first
+   * requests builds at most twice.
+   */
+  async #once(appId: string): Promise<LiveProvider | undefined> {
+    this.#seen.add(appId);
+    while (this.#seen.size > this.#max) this.#seen.delete(this.#seen.values().next().value as string);
+    const app = await this.#apps.get(appId);
+    if (!app) this.#seen.delete(appId); // unknown ids take no one's place
+    return app && this.#build(app);
   }
 
   /**
@@ -174,6 +192,7 @@ export class ProviderRegistry {
 
   invalidate(appId: string): void {
     this.#cache.delete(appId);
+    this.#seen.delete(appId);
     this.#building.delete(appId);
     this.#forget(appId);
   }

@@ -1,4 +1,5 @@
-// The cache of apps' Providers is sized by memory (PROVIDER_CACHE_MB). Discovery and the
+// The cache of apps' Providers is sized by memory (PROVIDER_CACHE_MB) and takes an app from
+// its second request (the first one's Provider is dropped after it). Discovery and the
 // JWKS never put a Provider in it: they are kept in a second cache bounded by bytes, filled
 // by a Provider built for the one request (or by a cached Provider when it is dropped),
 // served without a rebuild, dropped on any change of the app.
@@ -53,6 +54,10 @@ describe('provider cache sized by memory, with public documents kept past evicti
   const discovery = (app: AppRecord, path = '/.well-known/openid-configuration') => fetch(`${issuerOf(url, app.id)}${path}`);
   /** A request only a Provider answers (the engine refuses it: no redirect_uri). */
   const authorize = (app: AppRecord) => fetch(`${issuerOf(url, app.id)}/auth?client_id=${app.id}`);
+  /** An app in use: asked for twice, so its Provider is cached. */
+  const use = async (app: AppRecord) => {
+    for (let i = 0; i < 2; i++) expect((await authorize(app)).status).to.equal(400);
+  };
   const restart = async (revalidateMs: number, maxDocumentBytes?: number) => {
     http.closeAllConnections();
     await new Promise((resolve) => http.close(resolve));
@@ -95,24 +100,43 @@ describe('provider cache sized by memory, with public documents kept past evicti
     expect((await discovery(a, '/jwks')).status).to.equal(200);
     expect((await fetch(`${issuerOf(url, a.id)}/.WELL-KNOWN/openid-configuration`, { headers: { 'if-none-match': first.headers.get('etag')! } })).status).to.equal(304);
     expect(built, 'no rebuild for kept documents').to.deep.equal([a.id, a.id]);
-    // Anything else of that app needs its Provider: cached, and its own documents take over.
-    expect((await authorize(a)).status).to.equal(400);
+    // An app in use has its Provider cached, and that Provider's own documents take over.
+    await use(a);
     expect(registry.sizes).to.include({ providers: 1, documents: 0 });
     expect(await (await discovery(a)).text()).to.equal(body);
-    expect(built).to.deep.equal([a.id, a.id, a.id]);
+    expect(built).to.deep.equal([a.id, a.id, a.id, a.id]);
   });
 
   it('leaves the Provider cache alone however many apps are asked for their documents', async () => {
     const [a, b] = apps as [AppRecord, AppRecord];
-    for (const app of [a, b]) await (await authorize(app)).text();
+    for (const app of [a, b]) await use(app);
     for (const app of apps) for (const path of ['/.well-known/openid-configuration', '/jwks']) expect((await discovery(app, path)).status).to.equal(200);
     expect(registry.sizes).to.include({ providers: 2, documents: 2 });
     built.length = 0;
     for (const app of [a, b]) await (await authorize(app)).text();
     expect(built, 'the apps in use kept their Providers').to.deep.equal([]);
     // Requests only a Provider answers, spread over more apps than it holds, in parallel: bounded.
-    await Promise.all([...apps, ...apps].map(async (app) => (await authorize(app)).text()));
+    await Promise.all([...apps, ...apps, ...apps].map(async (app) => (await authorize(app)).text()));
     expect(registry.sizes.providers).to.equal(2);
+  });
+
+  it('caches an app\'s Provider from its second request: a scan of apps asked for once evicts none in use', async () => {
+    const [a, b, c, d] = apps as [AppRecord, AppRecord, AppRecord, AppRecord];
+    await authorize(a);
+    expect(registry.sizes.providers, 'the first request\'s Provider is dropped after it').to.equal(0);
+    await authorize(a);
+    await use(b);
+    expect(registry.sizes.providers).to.equal(2);
+    built.length = 0;
+    await Promise.all([c, d].map(async (app) => (await authorize(app)).text()));
+    await Promise.all([a, b].map(async (app) => (await authorize(app)).text()));
+    expect(built, 'a and b kept their places').to.deep.equal([c.id, d.id]);
+    // A burst of first requests to one app builds twice at most: once alone, once for the cache.
+    registry.invalidate(c.id);
+    built.length = 0;
+    const answers = await Promise.all(Array.from({ length: 12 }, () => authorize(c)));
+    expect(answers.map((res) => res.status)).to.deep.equal(Array(12).fill(400));
+    expect(built).to.deep.equal([c.id, c.id]);
   });
 
   it('builds once for a burst of first requests to one app, and every answer is the same document', async () => {
@@ -126,12 +150,12 @@ describe('provider cache sized by memory, with public documents kept past evicti
 
   it('keeps the documents a dropped Provider had served', async () => {
     const [a, b, c] = apps as [AppRecord, AppRecord, AppRecord];
-    await (await authorize(a)).text();
+    await use(a);
     const served = await (await discovery(a)).text();
-    for (const app of [b, c]) await (await authorize(app)).text();
+    for (const app of [b, c]) await use(app);
     expect(registry.sizes).to.include({ providers: 2, documents: 1 });
     expect(await (await discovery(a)).text()).to.equal(served);
-    expect(built).to.deep.equal([a.id, b.id, c.id]);
+    expect(built).to.deep.equal([a.id, a.id, b.id, b.id, c.id, c.id]);
   });
 
   it('bounds the kept documents by their bytes: the least recently used go first', async () => {

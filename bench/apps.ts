@@ -11,6 +11,9 @@
 //   - the server's RSS after a GC, idle with every app stored and after the traffic;
 //   - discovery at one app, then spread at random over every app (req/s, % of one app,
 //     CPU-ms per request);
+//   - a request only a Provider answers (an authorization request the engine refuses:
+//     no redirect_uri), spread at random over every app for BENCH_CHURN_SECONDS: the
+//     Provider cache replaced continuously, and the RSS that leaves after a GC;
 //   - a cold app's first request (its Provider built from the stored record): a sample
 //     one at a time (its latency alone), then every other app 16 at a time (CPU-ms per
 //     build under load), so every app has been asked for once before the spread;
@@ -22,6 +25,7 @@
 //
 //   npm run bench:apps
 //   BENCH_APPS_COUNTS=10000,100000 BENCH_APPS_STORES=redis npm run bench:apps
+//   BENCH_PROVIDER_CACHE_MB=128,256,512 BENCH_CHURN_SECONDS=30 npm run bench:apps
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -46,6 +50,10 @@ const SPLIT_APPS = 300;
 const UPKEEP_SECONDS = Number(process.env.BENCH_UPKEEP_SECONDS ?? 10);
 const CONCURRENCY = 16;
 const KEK = Buffer.from(POSTERN_ENV.KEY_ENCRYPTION_KEY, 'hex');
+/** The server's PROVIDER_CACHE_MB, one run each (BENCH_PROVIDER_CACHE_MB=128,512); unset: its default. */
+const CACHE_MBS = (process.env.BENCH_PROVIDER_CACHE_MB ?? '').split(',').filter(Boolean);
+/** Long enough for the Provider cache to be replaced a few times over (about 800 builds/s on a shared 2-core machine). */
+const CHURN_SECONDS = Number(process.env.BENCH_CHURN_SECONDS ?? 20);
 
 /** A copy of `template` under a new id: its private keys re-sealed to the new id, new kids. */
 function copyOf(template: AppRecord, at: number): AppRecord {
@@ -71,12 +79,14 @@ async function seed(apps: AppStore, count: number): Promise<string[]> {
 
 interface Figures {
   store: string;
+  cacheMb: string;
   apps: number;
   creation: { perSecond: number; cpuMs: number; made: number };
   seeded: string;
   rssIdleMb: number;
   one: { perSecond: number; cpuMs: number };
   spread: { perSecond: number; cpuMs: number; rssMb: number; heapMb: number };
+  engineSpread: { perSecond: number; cpuMs: number; rssMb: number; heapMb: number };
   coldAlone: { p50: number; p99: number; cpuMs: number };
   coldLoaded: { p50: number; p99: number; cpuMs: number };
   split: { readMs: number; openKeysMs: number; providerMs: number; firstRequestMs: number };
@@ -122,9 +132,10 @@ async function buildSplit(store: 'memory' | 'redis', redis: RedisServer, ids: re
   }
 }
 
-async function run(store: 'memory' | 'redis', count: number): Promise<Figures> {
+async function run(store: 'memory' | 'redis', count: number, cacheMb: string | undefined): Promise<Figures> {
+  const serverEnv: Record<string, string> = cacheMb ? { PROVIDER_CACHE_MB: cacheMb } : {};
   const redis = await new RedisServer().start();
-  let { server, h } = await startPostern(store, redis);
+  let { server, h } = await startPostern(store, redis, serverEnv);
   const agent = new Agent({ keepAlive: true });
   try {
     // Through the admin API: the creation figure, and the templates of the copies.
@@ -154,7 +165,7 @@ async function run(store: 'memory' | 'redis', count: number): Promise<Figures> {
       // goes through all of them while it serves.
       await server.stop();
       await h.stop();
-      ({ server, h } = await startPostern(store, redis));
+      ({ server, h } = await startPostern(store, redis, serverEnv));
       const probe = async () => {
         const t0 = performance.now();
         await fetch(`${h.url}/healthz`);
@@ -193,15 +204,24 @@ async function run(store: 'memory' | 'redis', count: number): Promise<Figures> {
     await closedLoop(CONCURRENCY, 1, () => get(ids[0]!));
     const one = await server.measure(() => closedLoop(CONCURRENCY, SECONDS, () => get(ids[0]!)));
     const spread = await server.measure(() => closedLoop(CONCURRENCY, SECONDS, () => get(ids[Math.floor(Math.random() * ids.length)]!)));
+    const refused = async (id: string) => (await send(agent, `${h.url}/apps/${id}/auth?client_id=${id}`)).status === 400 || 0;
+    const engineSpread = await server.measure(() => closedLoop(CONCURRENCY, CHURN_SECONDS, () => refused(ids[Math.floor(Math.random() * ids.length)]!)));
     const split = await buildSplit(store, redis, ids);
     return {
       store,
+      cacheMb: cacheMb ?? 'default',
       apps: ids.length,
       creation: { perSecond: viaApi / creationSeconds, cpuMs: perOp(creation, viaApi), made: viaApi },
       seeded,
       rssIdleMb: idle.measure.rssMb,
       one: { perSecond: one.result.ok / one.result.seconds, cpuMs: perOp(one.measure, one.result.ok) },
       spread: { perSecond: spread.result.ok / spread.result.seconds, cpuMs: perOp(spread.measure, spread.result.ok), rssMb: spread.measure.rssMb, heapMb: spread.measure.heapMb },
+      engineSpread: {
+        perSecond: engineSpread.result.ok / engineSpread.result.seconds,
+        cpuMs: perOp(engineSpread.measure, engineSpread.result.ok),
+        rssMb: engineSpread.measure.rssMb,
+        heapMb: engineSpread.measure.heapMb,
+      },
       coldAlone: { p50: percentile(coldAlone.result, 0.5), p99: percentile(coldAlone.result, 0.99), cpuMs: perOp(coldAlone.measure, alone.length) },
       coldLoaded: { p50: percentile(coldLoaded, 0.5), p99: percentile(coldLoaded, 0.99), cpuMs: perOp(coldLoadedMeasure.measure, loaded.length) },
       split,
@@ -234,19 +254,22 @@ const templates = await makeTemplates();
 const rows: Figures[] = [];
 for (const count of COUNTS) {
   for (const store of STORES) {
-    process.stderr.write(`${store}, ${count} apps\n`);
-    rows.push(await run(store, count));
+    for (const cacheMb of CACHE_MBS.length ? CACHE_MBS : [undefined]) {
+      process.stderr.write(`${store}, ${count} apps, PROVIDER_CACHE_MB ${cacheMb ?? 'default'}\n`);
+      rows.push(await run(store, count, cacheMb));
+    }
   }
 }
 const f = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-console.log('| store | apps | creation (admin API) | RSS after GC: idle / after traffic (heap) | discovery, 1 app | discovery spread over all | cold first request, alone: p50 / p99, CPU | 16 at once: p50 / p99, CPU | build: read + keys + Provider; first request |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| store | PROVIDER_CACHE_MB | apps | creation (admin API) | RSS after GC: idle / after traffic (heap) | discovery, 1 app | discovery spread over all | cold first request, alone: p50 / p99, CPU | 16 at once: p50 / p99, CPU | build: read + keys + Provider; first request | engine request spread over all; RSS after GC (heap) |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
   console.log(
-    `| ${r.store} | ${f(r.apps)} | ${f(r.creation.perSecond, 1)}/s, ${f(r.creation.cpuMs, 1)} CPU-ms each (${f(r.creation.made)} apps) | ${f(r.rssIdleMb)} / ${f(r.spread.rssMb)} MiB (${f(r.spread.heapMb)}) ` +
+    `| ${r.store} | ${r.cacheMb} | ${f(r.apps)} | ${f(r.creation.perSecond, 1)}/s, ${f(r.creation.cpuMs, 1)} CPU-ms each (${f(r.creation.made)} apps) | ${f(r.rssIdleMb)} / ${f(r.spread.rssMb)} MiB (${f(r.spread.heapMb)}) ` +
       `| ${f(r.one.perSecond)}/s, ${f(r.one.cpuMs, 3)} CPU-ms | ${f(r.spread.perSecond)}/s (${f((100 * r.spread.perSecond) / r.one.perSecond)}%), ${f(r.spread.cpuMs, 3)} CPU-ms ` +
       `| ${f(r.coldAlone.p50, 1)} / ${f(r.coldAlone.p99, 1)} ms, ${f(r.coldAlone.cpuMs, 2)} CPU-ms | ${f(r.coldLoaded.p50, 1)} / ${f(r.coldLoaded.p99, 1)} ms, ${f(r.coldLoaded.cpuMs, 2)} CPU-ms ` +
-      `| ${f(r.split.readMs, 2)} + ${f(r.split.openKeysMs, 2)} + ${f(r.split.providerMs, 2)} ms; ${f(r.split.firstRequestMs, 2)} ms |`,
+      `| ${f(r.split.readMs, 2)} + ${f(r.split.openKeysMs, 2)} + ${f(r.split.providerMs, 2)} ms; ${f(r.split.firstRequestMs, 2)} ms ` +
+      `| ${f(r.engineSpread.perSecond)}/s, ${f(r.engineSpread.cpuMs, 3)} CPU-ms; ${f(r.engineSpread.rssMb)} MiB (${f(r.engineSpread.heapMb)}) |`,
   );
 }
 for (const r of rows) {

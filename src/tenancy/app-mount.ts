@@ -35,9 +35,14 @@ export function mountApps(registry: ProviderRegistry, beforeEngine?: BeforeEngin
       return;
     }
     const document = PublicDocuments.routeOf(ctx, ctx.path.slice(appPath(id).length));
-    // Discovery and the JWKS, when kept, need no Provider (tenancy/public-documents.ts).
-    const kept = document && (await registry.documents(id));
-    if (document && kept?.has(document)) return guardEngine(ctx, () => kept.serve(ctx, document, next));
+    // Discovery and the JWKS: no cached Provider needed (tenancy/provider-registry.ts), and
+    // no registration or redirect check applies to them.
+    if (document) {
+      const source = await registry.forDocument(id, document);
+      if (!source) throw notFound('No such app.');
+      const { documents, handle } = source;
+      return guardEngine(ctx, () => documents.serve(ctx, document, handle ? () => handle(ctx, next) : next));
+    }
     const cached = await registry.get(id);
     const path = ctx.path.slice(appPath(id).length);
     const changed = cached && beforeEngine ? await beforeEngine(ctx, id, path, cached.provider) : false;
@@ -46,7 +51,6 @@ export function mountApps(registry: ProviderRegistry, beforeEngine?: BeforeEngin
     const finishing = cached && mayFinishAtClient(ctx, cached.provider, path);
     const live = finishing || changed ? await registry.get(id, { revalidate: true }) : cached;
     if (!live) throw notFound('No such app.');
-    const engine = () => live.handle(ctx, next);
-    await guardEngine(ctx, document ? () => live.documents.serve(ctx, document, engine) : engine);
+    await guardEngine(ctx, () => live.handle(ctx, next));
   };
 }

@@ -1,12 +1,17 @@
-// One oidc-provider instance per app, built on first use and cached (an LRU sized by
-// memory, so a scan over many app ids cannot hold every Provider in memory). When a
-// Provider is dropped from it, its discovery document and JWKS, once served, stay in a
-// second, far cheaper LRU, so spreading public-document traffic over more apps than fit
-// the first does not rebuild a Provider per request. A change made on this instance
-// calls `invalidate`; changes made on other instances arrive over the store's change bus
-// (Redis pub/sub). As a safety net for missed messages, and the only mechanism when there
-// is no bus, a cached entry older than `revalidateMs` is checked against the stored
-// record's `updatedAt` before use.
+// One oidc-provider instance per app, built on use and cached from an app's second request
+// (an LRU sized by memory, so a scan over many app ids cannot hold every Provider in
+// memory; the first request's Provider is dropped after it, see #once). A request for
+// an app's discovery document or JWKS alone never puts a Provider in that cache: when the
+// document is not at hand, a Provider is built for that request and dropped after it
+// (young-generation garbage), and the document is kept in a second, far cheaper LRU sized
+// by bytes, as are the documents a dropped Provider had served. A Provider cache that keeps
+// replacing its entries leaves the V8 heap fragmented (measured: resident memory about
+// twice the live cache), so traffic spread over more apps than it holds must not churn it
+// for documents any client may fetch. A change made on this instance calls `invalidate`;
+// changes made on other instances arrive over the store's change bus (Redis pub/sub). As a
+// safety net for missed messages, and the only mechanism when there is no bus, a cached
+// entry older than `revalidateMs` is checked against the stored record's `updatedAt`
+// before use.
 import type { Middleware } from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
@@ -38,30 +43,37 @@ export function isAppId(value: string): boolean {
 export interface RegistryOptions {
   /** Providers kept. */
   readonly max?: number;
-  /** Apps whose public documents are kept after their Provider was dropped. */
-  readonly maxDocuments?: number;
+  /** Heap (bytes, about) for the public documents of apps with no cached Provider. */
+  readonly maxDocumentBytes?: number;
   readonly revalidateMs?: number;
+}
+
+/** What answers a request for a public document: its cache, and the engine that fills it when the document is not kept yet. */
+export interface DocumentSource {
+  readonly documents: PublicDocuments;
+  readonly handle?: Middleware;
 }
 
 /**
  * Heap one cached Provider takes with its discovery document and JWKS kept (measured with
- * --expose-gc over 300 apps: about 66 KiB, plus 2 KiB for the JWKS), and one app's kept
- * documents alone (2-6 KiB: the JWKS grows with each algorithm's keys).
+ * --expose-gc over 300 apps: about 66 KiB, plus 2 KiB for the JWKS). Kept documents are
+ * counted by their own size (PublicDocuments.bytes: 4-6 KiB an app with both).
  */
 export const PROVIDER_BYTES = 70 * 1024;
-export const DOCUMENTS_BYTES = 8 * 1024;
 
 /** PROVIDER_CACHE_MB split between the two caches: three quarters for Providers. */
-export function cacheSizes(megabytes: number): { max: number; maxDocuments: number } {
+export function cacheSizes(megabytes: number): { max: number; maxDocumentBytes: number } {
   const bytes = megabytes * 2 ** 20;
-  return { max: Math.max(1, Math.floor((bytes * 0.75) / PROVIDER_BYTES)), maxDocuments: Math.floor((bytes * 0.25) / DOCUMENTS_BYTES) };
+  return { max: Math.max(1, Math.floor((bytes * 0.75) / PROVIDER_BYTES)), maxDocumentBytes: Math.floor(bytes * 0.25) };
 }
 
-/** What is kept of an app whose Provider was dropped: its documents, and the record they were made from. */
+/** What is kept of an app with no cached Provider: its documents, and the version of the record they were made from. */
 interface KeptDocuments {
-  readonly app: AppRecord;
+  readonly updatedAt: number;
   readonly documents: PublicDocuments;
   checkedAt: number;
+  /** Its documents' size when last counted into the cache's total. */
+  bytes: number;
 }
 
 export class ProviderRegistry {
@@ -69,15 +81,20 @@ export class ProviderRegistry {
   readonly #apps: AppStore;
   readonly #create: (app: AppRecord) => { provider: Provider; issuer: string };
   readonly #max: number;
+  /** Apps asked for once lately, not cached (insertion order: oldest first, as many as Providers are kept). */
+  readonly #seen = new Set<string>();
   readonly #documents = new Map<string, KeptDocuments>();
-  readonly #maxDocuments: number;
+  #documentBytes = 0;
+  readonly #maxDocumentBytes: number;
+  /** Providers being built for a document request alone: concurrent first requests share one. */
+  readonly #building = new Map<string, Promise<DocumentSource | undefined>>();
   readonly #revalidateMs: number;
 
   constructor(apps: AppStore, build: (app: AppRecord) => { provider: Provider; issuer: string }, options: RegistryOptions = {}) {
     this.#apps = apps;
     this.#create = build;
     this.#max = options.max ?? 500;
-    this.#maxDocuments = options.maxDocuments ?? 0;
+    this.#maxDocumentBytes = options.maxDocumentBytes ?? 16 * 2 ** 20;
     this.#revalidateMs = options.revalidateMs ?? Number.POSITIVE_INFINITY;
   }
 
@@ -93,7 +110,7 @@ export class ProviderRegistry {
   async get(appId: string, options: { revalidate?: boolean } = {}): Promise<LiveProvider | undefined> {
     if (!isAppId(appId)) return undefined;
     const cached = this.#cache.get(appId);
-    if (!cached) return this.#load(appId, this.#apps.get(appId));
+    if (!cached) return this.#seen.delete(appId) ? this.#load(appId, this.#apps.get(appId)) : this.#once(appId);
     this.#cache.delete(appId); // re-insert: most recently used last
     this.#cache.set(appId, cached);
     if (!options.revalidate && Date.now() - cached.checkedAt < this.#revalidateMs) return cached.loading;
@@ -107,38 +124,86 @@ export class ProviderRegistry {
   }
 
   /**
-   * The app's public documents when they can be served without building its Provider:
-   * its cached Provider's, or those kept after it was dropped, checked against the stored
-   * record as a cached Provider is. Undefined when neither is at hand.
+   * The first request to an app not cached gets a Provider of its own, not cached: only an
+   * app asked for again while it is remembered here is worth a place, so a scan over many
+   * apps (or traffic spread thinner than the cache) neither evicts the apps in use nor
+   * churns the old generation. Remembered before the record is read, so a burst of first
+   * requests builds at most twice.
    */
-  async documents(appId: string): Promise<PublicDocuments | undefined> {
-    if (this.#cache.has(appId)) return (await this.get(appId))?.documents;
+  async #once(appId: string): Promise<LiveProvider | undefined> {
+    this.#seen.add(appId);
+    while (this.#seen.size > this.#max) this.#seen.delete(this.#seen.values().next().value as string);
+    const app = await this.#apps.get(appId);
+    if (!app) this.#seen.delete(appId); // unknown ids take no one's place
+    return app && this.#build(app);
+  }
+
+  /**
+   * What serves `route` (discovery or the JWKS) of the app: its cached Provider; else its
+   * kept documents when they hold that one (checked against the stored record as a cached
+   * Provider is); else a Provider built for this request alone, never cached, whose answer
+   * joins the kept documents. Undefined: no such app.
+   */
+  async forDocument(appId: string, route: string): Promise<DocumentSource | undefined> {
+    if (!isAppId(appId)) return undefined;
+    if (this.#cache.has(appId)) return this.get(appId);
+    const kept = await this.#kept(appId);
+    if (kept?.has(route)) return { documents: kept };
+    return this.#transient(appId);
+  }
+
+  async #kept(appId: string): Promise<PublicDocuments | undefined> {
     const kept = this.#documents.get(appId);
     if (!kept) return undefined;
     this.#documents.delete(appId); // re-insert: most recently used last
     this.#documents.set(appId, kept);
     if (Date.now() - kept.checkedAt < this.#revalidateMs) return kept.documents;
     const stored = await this.#apps.get(appId);
-    if (stored && stored.updatedAt === kept.app.updatedAt && this.#documents.get(appId) === kept) {
+    if (stored && stored.updatedAt === kept.updatedAt && this.#documents.get(appId) === kept) {
       kept.checkedAt = Date.now();
       return kept.documents;
     }
-    if (this.#documents.get(appId) === kept) this.#documents.delete(appId);
+    if (this.#documents.get(appId) === kept) this.#forget(appId);
     return undefined;
+  }
+
+  #transient(appId: string): Promise<DocumentSource | undefined> {
+    const pending = this.#building.get(appId);
+    if (pending) return pending;
+    const building: Promise<DocumentSource | undefined> = this.#apps.get(appId).then((app) => {
+      if (!app) return undefined;
+      const { provider } = this.#create(app);
+      // Documents another document's request kept for the same record are added to, so
+      // an app's discovery and JWKS stay together; invalidate() during the build or a
+      // Provider cached meanwhile wins, and this request's answer is then not kept.
+      const prior = this.#documents.get(appId);
+      let documents = prior?.updatedAt === app.updatedAt ? prior.documents : new PublicDocuments();
+      if (this.#building.get(appId) !== building || this.#cache.has(appId)) documents = new PublicDocuments();
+      else if (documents !== prior?.documents) this.#keep(appId, app.updatedAt, Date.now(), documents);
+      return { documents, handle: mount(appPath(app.id), provider as never) };
+    });
+    this.#building.set(appId, building);
+    const settled = () => {
+      if (this.#building.get(appId) === building) this.#building.delete(appId);
+    };
+    building.then(settled, settled);
+    return building;
   }
 
   invalidate(appId: string): void {
     this.#cache.delete(appId);
-    this.#documents.delete(appId);
+    this.#seen.delete(appId);
+    this.#building.delete(appId);
+    this.#forget(appId);
   }
 
-  /** Entries held: Providers, and apps with only their documents kept (tests, metrics). */
-  get sizes(): { providers: number; documents: number } {
-    return { providers: this.#cache.size, documents: this.#documents.size };
+  /** Entries held: Providers, and apps with only their documents kept, with those documents' bytes (tests, metrics). */
+  get sizes(): { providers: number; documents: number; documentBytes: number } {
+    return { providers: this.#cache.size, documents: this.#documents.size, documentBytes: this.#documentBytes };
   }
 
   #load(appId: string, record: Promise<AppRecord | undefined>): Promise<LiveProvider | undefined> {
-    this.#documents.delete(appId); // the Provider's own documents take over
+    this.#forget(appId); // the Provider's own documents take over
     const entry: Entry = { loading: record.then((app) => (app ? this.#build(app) : undefined)), checkedAt: Date.now() };
     this.#cache.set(appId, entry);
     // Unknown ids and failures are not remembered: the app may be created a moment later.
@@ -156,8 +221,33 @@ export class ProviderRegistry {
 
   #keepDocuments(appId: string, live: LiveProvider, checkedAt: number): void {
     // Nothing to keep before a document was served; a newer Provider or invalidate() wins.
-    if (this.#maxDocuments === 0 || !live.documents.has('discovery') && !live.documents.has('jwks') || this.#cache.has(appId)) return;
-    this.#documents.set(appId, { app: live.app, documents: live.documents, checkedAt });
-    while (this.#documents.size > this.#maxDocuments) this.#documents.delete(this.#documents.keys().next().value as string);
+    if (!live.documents.has('discovery') && !live.documents.has('jwks') || this.#cache.has(appId)) return;
+    this.#keep(appId, live.app.updatedAt, checkedAt, live.documents);
+  }
+
+  #keep(appId: string, updatedAt: number, checkedAt: number, documents: PublicDocuments): void {
+    this.#forget(appId);
+    const kept: KeptDocuments = { updatedAt, documents, checkedAt, bytes: documents.bytes };
+    // A document served after this counts from then on, and may push the oldest out.
+    documents.onGrow = (bytes) => {
+      if (this.#documents.get(appId) !== kept) return;
+      this.#documentBytes += bytes - kept.bytes;
+      kept.bytes = bytes;
+      this.#trimDocuments();
+    };
+    this.#documents.set(appId, kept);
+    this.#documentBytes += kept.bytes;
+    this.#trimDocuments();
+  }
+
+  #forget(appId: string): void {
+    const kept = this.#documents.get(appId);
+    if (!kept) return;
+    this.#documents.delete(appId);
+    this.#documentBytes -= kept.bytes;
+  }
+
+  #trimDocuments(): void {
+    while (this.#documentBytes > this.#maxDocumentBytes && this.#documents.size > 0) this.#forget(this.#documents.keys().next().value as string);
   }
 }

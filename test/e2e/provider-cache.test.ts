@@ -1,7 +1,10 @@
-// The cache of apps' Providers is sized by memory (PROVIDER_CACHE_MB), and an app whose
-// Provider was dropped keeps its discovery document and JWKS in a second, bounded cache:
+// The cache of apps' Providers is sized by memory (PROVIDER_CACHE_MB) and takes an app from
+// its second request (the first one's Provider is dropped after it). Discovery and the
+// JWKS never put a Provider in it: they are kept in a second cache bounded by bytes, filled
+// by a Provider built for the one request (or by a cached Provider when it is dropped),
 // served without a rebuild, dropped on any change of the app.
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
 import Koa from 'koa';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,17 +28,20 @@ describe('provider cache sized by memory, with public documents kept past evicti
   let url: string;
   let registry: ProviderRegistry;
   const built: string[] = [];
+  /** Runs inside a build, after the record was read: a change notice arriving then. */
+  let duringBuild: ((app: AppRecord) => void) | undefined;
   const apps: AppRecord[] = [];
 
-  const start = async (revalidateMs: number) => {
+  const start = async (revalidateMs: number, maxDocumentBytes = 2 ** 20) => {
     registry = new ProviderRegistry(
       stores.apps,
       (app) => {
         built.push(app.id);
+        duringBuild?.(app);
         const issuer = issuerOf(url, app.id);
         return { provider: new Provider(issuer, providerConfiguration(app, issuer, providerDeps(stores))), issuer };
       },
-      { max: 2, maxDocuments: 2, revalidateMs },
+      { max: 2, maxDocumentBytes, revalidateMs },
     );
     const koa = new Koa({ proxy: true });
     koa.use(securityHeaders(false));
@@ -46,6 +52,18 @@ describe('provider cache sized by memory, with public documents kept past evicti
     url = `http://localhost:${(http.address() as AddressInfo).port}`;
   };
   const discovery = (app: AppRecord, path = '/.well-known/openid-configuration') => fetch(`${issuerOf(url, app.id)}${path}`);
+  /** A request only a Provider answers (the engine refuses it: no redirect_uri). */
+  const authorize = (app: AppRecord) => fetch(`${issuerOf(url, app.id)}/auth?client_id=${app.id}`);
+  /** An app in use: asked for twice, so its Provider is cached. */
+  const use = async (app: AppRecord) => {
+    for (let i = 0; i < 2; i++) expect((await authorize(app)).status).to.equal(400);
+  };
+  const restart = async (revalidateMs: number, maxDocumentBytes?: number) => {
+    http.closeAllConnections();
+    await new Promise((resolve) => http.close(resolve));
+    built.length = 0;
+    await start(revalidateMs, maxDocumentBytes);
+  };
 
   before(async () => {
     stores = openMemoryStores();
@@ -63,64 +81,139 @@ describe('provider cache sized by memory, with public documents kept past evicti
   });
   after(() => stores.close());
 
-  it('divides PROVIDER_CACHE_MB: three quarters for Providers at their measured size, the rest for documents', () => {
-    expect(cacheSizes(512)).to.deep.equal({ max: Math.floor((512 * 2 ** 20 * 0.75) / PROVIDER_BYTES), maxDocuments: 16_384 });
+  it('divides PROVIDER_CACHE_MB: three quarters for Providers at their measured size, a quarter of the bytes for documents', () => {
+    expect(cacheSizes(512)).to.deep.equal({ max: Math.floor((512 * 2 ** 20 * 0.75) / PROVIDER_BYTES), maxDocumentBytes: 128 * 2 ** 20 });
     expect(cacheSizes(8).max).to.be.within(80, 90);
   });
 
-  it('serves a dropped Provider\'s documents without rebuilding it, the same bytes and ETag', async () => {
-    const [a, b, c] = apps as [AppRecord, AppRecord, AppRecord];
+  it('serves discovery and the JWKS without caching a Provider: one build per document, then the same bytes and ETag', async () => {
+    const [a] = apps as [AppRecord];
     const first = await discovery(a);
     const body = await first.text();
-    await (await discovery(a, '/jwks')).text();
-    for (const app of [b, c]) await (await discovery(app)).text();
-    expect(registry.sizes).to.deep.equal({ providers: 2, documents: 1 });
-    expect(built).to.deep.equal([a.id, b.id, c.id]);
+    expect(first.status).to.equal(200);
+    expect((await discovery(a, '/jwks')).status).to.equal(200);
+    expect(built).to.deep.equal([a.id, a.id]);
+    expect(registry.sizes).to.include({ providers: 0, documents: 1 });
     const again = await discovery(a);
     expect(await again.text()).to.equal(body);
     expect(again.headers.get('etag')).to.equal(first.headers.get('etag'));
     expect((await discovery(a, '/jwks')).status).to.equal(200);
-    expect((await fetch(`${issuerOf(url, a.id)}/.well-known/openid-configuration`, { headers: { 'if-none-match': first.headers.get('etag')! } })).status).to.equal(304);
-    expect(built, 'no rebuild for kept documents').to.deep.equal([a.id, b.id, c.id]);
-    // Anything else of that app needs its Provider: built again, and its documents move back with it.
-    expect((await fetch(`${issuerOf(url, a.id)}/auth?client_id=${a.id}`)).status).to.equal(400);
-    expect(built).to.deep.equal([a.id, b.id, c.id, a.id]);
+    expect((await fetch(`${issuerOf(url, a.id)}/.WELL-KNOWN/openid-configuration`, { headers: { 'if-none-match': first.headers.get('etag')! } })).status).to.equal(304);
+    expect(built, 'no rebuild for kept documents').to.deep.equal([a.id, a.id]);
+    // An app in use has its Provider cached, and that Provider's own documents take over.
+    await use(a);
+    expect(registry.sizes).to.include({ providers: 1, documents: 0 });
+    expect(await (await discovery(a)).text()).to.equal(body);
+    expect(built).to.deep.equal([a.id, a.id, a.id, a.id]);
   });
 
-  it('bounds both caches: the least recently used documents go first', async () => {
-    for (const app of apps) await (await discovery(app)).text();
-    for (const app of apps) await (await discovery(app)).text();
+  it('leaves the Provider cache alone however many apps are asked for their documents', async () => {
+    const [a, b] = apps as [AppRecord, AppRecord];
+    for (const app of [a, b]) await use(app);
+    for (const app of apps) for (const path of ['/.well-known/openid-configuration', '/jwks']) expect((await discovery(app, path)).status).to.equal(200);
+    expect(registry.sizes).to.include({ providers: 2, documents: 2 });
+    built.length = 0;
+    for (const app of [a, b]) await (await authorize(app)).text();
+    expect(built, 'the apps in use kept their Providers').to.deep.equal([]);
+    // Requests only a Provider answers, spread over more apps than it holds, in parallel: bounded.
+    await Promise.all([...apps, ...apps, ...apps].map(async (app) => (await authorize(app)).text()));
     expect(registry.sizes.providers).to.equal(2);
-    expect(registry.sizes.documents).to.be.at.most(2);
+  });
+
+  it('caches an app\'s Provider from its second request: a scan of apps asked for once evicts none in use', async () => {
+    const [a, b, c, d] = apps as [AppRecord, AppRecord, AppRecord, AppRecord];
+    await authorize(a);
+    expect(registry.sizes.providers, 'the first request\'s Provider is dropped after it').to.equal(0);
+    await authorize(a);
+    await use(b);
+    expect(registry.sizes.providers).to.equal(2);
+    built.length = 0;
+    await Promise.all([c, d].map(async (app) => (await authorize(app)).text()));
+    await Promise.all([a, b].map(async (app) => (await authorize(app)).text()));
+    expect(built, 'a and b kept their places').to.deep.equal([c.id, d.id]);
+    // A burst of first requests to one app builds twice at most: once alone, once for the cache.
+    registry.invalidate(c.id);
+    built.length = 0;
+    const answers = await Promise.all(Array.from({ length: 12 }, () => authorize(c)));
+    expect(answers.map((res) => res.status)).to.deep.equal(Array(12).fill(400));
+    expect(built).to.deep.equal([c.id, c.id]);
+  });
+
+  it('builds once for a burst of first requests to one app, and every answer is the same document', async () => {
+    const [, b] = apps as [AppRecord, AppRecord];
+    const answers = await Promise.all(Array.from({ length: 12 }, () => discovery(b)));
+    const etags = new Set(answers.map((res) => res.headers.get('etag')));
+    expect(answers.map((res) => res.status)).to.deep.equal(Array(12).fill(200));
+    expect([...etags]).to.have.length(1);
+    expect(built).to.deep.equal([b.id]);
+  });
+
+  it('keeps the documents a dropped Provider had served', async () => {
+    const [a, b, c] = apps as [AppRecord, AppRecord, AppRecord];
+    await use(a);
+    const served = await (await discovery(a)).text();
+    for (const app of [b, c]) await use(app);
+    expect(registry.sizes).to.include({ providers: 2, documents: 1 });
+    expect(await (await discovery(a)).text()).to.equal(served);
+    expect(built).to.deep.equal([a.id, a.id, b.id, b.id, c.id, c.id]);
+  });
+
+  it('bounds the kept documents by their bytes: the least recently used go first', async () => {
+    const [a] = apps as [AppRecord];
+    await (await discovery(a)).text();
+    const one = registry.sizes.documentBytes;
+    expect(one, 'the document\'s own characters are counted').to.be.above(2000);
+    await restart(Number.POSITIVE_INFINITY, Math.floor(2.5 * one));
+    for (const app of apps) await (await discovery(app)).text();
+    expect(registry.sizes).to.include({ providers: 0, documents: 2 });
+    expect(registry.sizes.documentBytes).to.be.at.most(2.5 * one);
+    built.length = 0;
+    for (const app of apps.slice(2)) await (await discovery(app)).text();
+    expect(built, 'the two most recent are kept').to.deep.equal([]);
+    await (await discovery(a)).text();
+    expect(built).to.deep.equal([a.id]);
+    // A JWKS served later counts too, and pushes out the oldest.
+    for (const app of apps.slice(-2)) await (await discovery(app, '/jwks')).text();
+    expect(registry.sizes.documentBytes).to.be.at.most(2.5 * one);
   });
 
   it('drops kept documents when the app changes here (invalidate) or in the store (revalidation)', async () => {
     const [a, b, c] = apps as [AppRecord, AppRecord, AppRecord];
     for (const app of [a, b, c]) await (await discovery(app)).text();
     registry.invalidate(a.id);
-    expect(registry.sizes.documents).to.equal(0);
+    expect(registry.sizes).to.include({ documents: 2 });
     await (await discovery(a)).text();
     expect(built.filter((id) => id === a.id)).to.have.length(2);
 
     // Another instance renamed the app and this one missed the notice: revalidation sees it.
-    afterEachClose();
-    await start(0);
-    for (const app of [a, b, c]) await (await discovery(app)).text();
+    await restart(0);
+    for (const app of [a, b, c]) await (await discovery(app, '/jwks')).text();
     const stored = (await stores.apps.get(a.id))!;
     const changed = { ...stored, keys: stored.keys.slice(0, 2), updatedAt: stored.updatedAt + 1 };
     expect(await stores.apps.replace(changed, stored.updatedAt)).to.equal(true);
     const jwks = (await (await discovery(a, '/jwks')).json()) as { keys: unknown[] };
     expect(jwks.keys).to.have.length(2);
+    await stores.apps.replace(stored, changed.updatedAt);
   });
 
-  it('keeps nothing for a malformed or unknown app id', async () => {
+  it('keeps nothing from a build that an invalidation overtook', async () => {
+    const [, , , d] = apps as [AppRecord, AppRecord, AppRecord, AppRecord];
+    duringBuild = (app) => registry.invalidate(app.id);
+    try {
+      expect((await discovery(d)).status).to.equal(200);
+    } finally {
+      duringBuild = undefined;
+    }
+    expect(registry.sizes).to.deep.equal({ providers: 0, documents: 0, documentBytes: 0 });
+    await (await discovery(d)).text();
+    expect(registry.sizes).to.include({ documents: 1 });
+  });
+
+  it('keeps and builds nothing for a malformed or unknown app id, however many at once', async () => {
     expect((await fetch(`${url}/apps/NOT-AN-ID/.well-known/openid-configuration`)).status).to.equal(404);
-    expect((await fetch(`${url}/apps/00000000-0000-4000-8000-000000000000/jwks`)).status).to.equal(404);
-    expect(registry.sizes).to.deep.equal({ providers: 0, documents: 0 });
+    const unknown = await Promise.all(Array.from({ length: 40 }, () => fetch(`${url}/apps/${randomUUID()}/jwks`)));
+    expect(unknown.map((res) => res.status)).to.deep.equal(Array(40).fill(404));
+    expect(registry.sizes).to.deep.equal({ providers: 0, documents: 0, documentBytes: 0 });
+    expect(built).to.deep.equal([]);
   });
-
-  function afterEachClose() {
-    http.closeAllConnections();
-    http.close();
-  }
 });

@@ -233,9 +233,9 @@ const DECLARED = {
   providerCacheMb: {
     name: 'PROVIDER_CACHE_MB',
     parser: wholeNumber(8, 65_536),
-    default: { value: 512 },
+    default: { value: 256 },
     description:
-      'Memory (MiB) for the per-process cache of apps\' OpenID Providers (about 70 KiB each, measured) and, for apps whose Provider was dropped from it, their discovery documents and JWKS (about 8 KiB each). Three quarters go to Providers (512: about 5,600 apps), the rest to documents (about 16,000 apps). A request for an app not in the cache builds its Provider from the stored record (about 1-2 ms of CPU). Size it for the apps that are active at once; the least recently used are dropped first.',
+      'Memory (MiB) of live heap for the per-process caches of apps\' OpenID Providers and of their discovery documents and JWKS. Three quarters go to Providers (about 70 KiB each, measured; 256: about 2,800 apps), each cached from its app\'s second request; a quarter to documents, counted by their bytes (about 3 KiB an app for discovery, 1 KiB for the JWKS; 256: about 16,000 apps with both). A request for an app not in the cache builds its Provider from the stored record (about 1 ms of CPU). Resident memory is more than the setting: traffic that keeps replacing cached entries leaves freed heap pages that V8 keeps, and measured RSS after a GC was the idle RSS plus 1.1-2.4 times this setting (256 and 512, 100,000 apps on Redis; bench/README.md). For an instance that must stay under a memory limit, size it as (limit - idle RSS) / 2.5.',
   },
   metricsToken: {
     name: 'METRICS_TOKEN',

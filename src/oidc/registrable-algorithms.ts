@@ -26,14 +26,19 @@ import { REGISTRATION_PATH } from './shared-configuration.ts';
 /** The discovery fields that list signing algorithms a client may register for its responses. */
 const SIGNING_ALG_FIELDS = ['id_token_signing_alg_values_supported', 'userinfo_signing_alg_values_supported', 'introspection_signing_alg_values_supported'];
 
-/** Middleware for `provider.use`: discovery lists every algorithm a client may register (A45). */
-export const advertiseRegistrableAlgorithms: Middleware = async (ctx, next) => {
-  await next();
-  if (!isEngineRoute(ctx, ctx.path, 'GET', PUBLIC_DOCUMENT_ROUTES.discovery) || ctx.status !== 200) return;
+/**
+ * Middleware for `provider.use`: discovery lists every algorithm a client may register
+ * (A45). Anything but discovery passes at the cost of a call, as the other middlewares
+ * around the engine do.
+ */
+export const advertiseRegistrableAlgorithms: Middleware = (ctx, next) =>
+  isEngineRoute(ctx, ctx.path, 'GET', PUBLIC_DOCUMENT_ROUTES.discovery) ? next().then(() => listEveryAlgorithm(ctx)) : next();
+
+function listEveryAlgorithm(ctx: Context): void {
   const body = ctx.body as Record<string, unknown> | null;
-  if (typeof body !== 'object' || body === null) return;
+  if (ctx.status !== 200 || typeof body !== 'object' || body === null) return;
   for (const field of SIGNING_ALG_FIELDS) if (Array.isArray(body[field])) body[field] = [...SIGNING_ALGS];
-};
+}
 
 /** RFC 7592: PUT {issuer}/reg/{client_id}, in any ASCII case (A17). */
 const CLIENT_CONFIGURATION = new RegExp(`^${REGISTRATION_PATH}/([^/]+)/?$`, 'i');

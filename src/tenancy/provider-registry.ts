@@ -172,7 +172,7 @@ export class ProviderRegistry {
     if (pending) return pending;
     const building: Promise<DocumentSource | undefined> = this.#apps.get(appId).then((app) => {
       if (!app) return undefined;
-      const { provider } = this.#create(app);
+      const { handle } = this.#build(app);
       // Documents another document's request kept for the same record are added to, so
       // an app's discovery and JWKS stay together; invalidate() during the build or a
       // Provider cached meanwhile wins, and this request's answer is then not kept.
@@ -180,7 +180,7 @@ export class ProviderRegistry {
       let documents = prior?.updatedAt === app.updatedAt ? prior.documents : new PublicDocuments();
       if (this.#building.get(appId) !== building || this.#cache.has(appId)) documents = new PublicDocuments();
       else if (documents !== prior?.documents) this.#keep(appId, app.updatedAt, Date.now(), documents);
-      return { documents, handle: mount(appPath(app.id), provider as never) };
+      return { documents, handle };
     });
     this.#building.set(appId, building);
     const settled = () => {

@@ -1,6 +1,6 @@
 // Signing keys for one app: EC P-521 for ES512 (the default for ID tokens), RSA 2048 for
-// RS256 (which OpenID Connect requires a provider to offer), EC P-256 for ES256 and
-// Ed25519 for EdDSA. Made with jose, the same library that signs and verifies with them.
+// RS256, EC P-256 for ES256 and Ed25519 for EdDSA, each made only when the app's clients
+// first sign with it (key-ring.ts). Made with jose, the same library that signs and verifies with them.
 // Each key gets a random UUID kid; the private half is sealed before it leaves this file.
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';

@@ -213,17 +213,24 @@ export function rewriteEngineQuery(
   routes: readonly string[],
   rewrite: (query: ParsedUrlQuery, route: string) => ParsedUrlQuery | Promise<ParsedUrlQuery>,
 ): Middleware {
-  // Not async: a request at another route passes at the cost of a call.
+  // Not async: a request at another route passes at the cost of a call, and so does a
+  // request at the route whose query stays as it is (an authorization request, mostly),
+  // when `rewrite` says so at once rather than through a promise.
   return (ctx, next) => {
-    const route = routes.find((r) => isEngineRoute(ctx, ctx.path, 'GET', r));
-    return route ? rewritten(ctx, next, route) : next();
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    const path = ctx.path;
+    const route = routes.find((r) => routePattern(r).test(path));
+    if (!route) return next();
+    const query = ctx.query;
+    const rewritten = rewrite(query, route);
+    if (rewritten === query) return next();
+    return rewritten instanceof Promise ? rewritten.then((q) => replaceQuery(ctx, q, next)) : replaceQuery(ctx, rewritten, next);
   };
+}
 
-  async function rewritten(ctx: Context, next: Next, route: string): Promise<void> {
-    const query = await rewrite(ctx.query, route);
-    if (query !== ctx.query) ctx.query = query;
-    await next();
-  }
+function replaceQuery(ctx: Context, query: ParsedUrlQuery, next: Next): Promise<void> {
+  if (query !== ctx.query) ctx.query = query;
+  return next();
 }
 
 /** The A9 rewrite of authorization parameters, wherever they reach the engine: the query of GET /auth, the form of PAR. */
@@ -824,6 +831,20 @@ const unescapeHtmlSafe = (text: string) => text.replace(/&(?:amp|lt|gt|quot|#39)
  * Postern can draw the page in its own look (src/oidc/form-post-page.ts); undefined for
  * any other body, which is then sent as the engine wrote it.
  */
+/**
+ * A64 The form only at GET. The engine writes its self-submitting form (A28) at the routes
+ * that use the form_post response mode or submit a sign-out on their own: authorization
+ * and resume, which it routes at GET (and HEAD) only (POST at the authorization endpoint
+ * needs `enableHttpPostMethods`, off: posted-request.ts answers it), and end_session at GET
+ * (its POST also needs that option); code_verification (device flow) is not enabled. Every
+ * POST route (token, PAR, revocation, introspection, registration, end_session_confirm)
+ * answers JSON or redirects. So a request of another method never gets that page, and
+ * form-post-page.ts need not look at its answer.
+ */
+export function mayAnswerWithFormPost(ctx: Context): boolean {
+  return ctx.method === 'GET' || ctx.method === 'HEAD';
+}
+
 export function engineFormPost(body: unknown): EngineFormPost | undefined {
   if (typeof body !== 'string' || !body.includes(FORM_POST_TITLE)) return undefined;
   const form = /<form method="post" action="([^"]*)">([\s\S]*?)<\/form>/.exec(body);

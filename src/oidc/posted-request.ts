@@ -79,8 +79,10 @@ export function postedRequests(deps: PostedRequestDeps): Middleware {
     return stored?.params as Record<string, string> | undefined;
   }
 
-  const restore = rewriteEngineQuery(POSTED_ROUTES, async (query: ParsedUrlQuery, route) => {
-    if (!Object.hasOwn(query, POSTED_PARAM)) return query;
+  /** The posted parameters in place of the handle; a query without one stays as it is, at once. */
+  const restore = rewriteEngineQuery(POSTED_ROUTES, (query: ParsedUrlQuery, route) => (Object.hasOwn(query, POSTED_PARAM) ? restored(query, route) : query));
+
+  async function restored(query: ParsedUrlQuery, route: string): Promise<ParsedUrlQuery> {
     const endpoint = endpointOf(route);
     const handle = query[POSTED_PARAM];
     if (typeof handle !== 'string' || Object.keys(query).length !== 1) {
@@ -91,10 +93,10 @@ export function postedRequests(deps: PostedRequestDeps): Middleware {
       throw badRequest(`This ${endpoint.what} request has expired or was already used. Go back to the app and try again.`);
     }
     return params;
-  });
+  }
 
   return (ctx, next) => {
-    const posted = ENDPOINTS.find((e) => isEngineRoute(ctx, ctx.path, 'POST', e.route));
+    const posted = ctx.method === 'POST' ? ENDPOINTS.find((e) => isEngineRoute(ctx, ctx.path, 'POST', e.route)) : undefined;
     return posted ? store(ctx, posted) : restore(ctx, next);
   };
 }

@@ -72,6 +72,8 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
   };
 
   const shared = sharedConfiguration();
+  // Where the hosted sign-in page of an interaction is (interactions/login-routes.ts), made once.
+  const interactionPath = `${appPath(app.id)}/interaction/`;
   const documents = adapterFor(
     deps.stores.oidc,
     app.id,
@@ -159,7 +161,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       short: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
     },
     interactions: {
-      url: (_ctx: KoaContextWithOIDC, interaction) => `${appPath(app.id)}/interaction/${interaction.uid}`,
+      url: (_ctx: KoaContextWithOIDC, interaction) => `${interactionPath}${interaction.uid}`,
     },
     discovery: {
       revoke_all_endpoint: `${issuer}${REVOKE_ALL_PATH}`,

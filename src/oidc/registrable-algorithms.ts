@@ -55,10 +55,14 @@ export interface RegistrationKeysDeps {
  * when it added keys, so the caller hands the request to the rebuilt Provider.
  */
 export function keysBeforeRegistration(deps: RegistrationKeysDeps) {
-  return async (ctx: Context, appId: string, path: string, provider: Provider): Promise<boolean> => {
+  // Anything but a registration or a client update is answered at once, with no promise.
+  return (ctx: Context, appId: string, path: string, provider: Provider): boolean | Promise<boolean> => {
     const registering = isEngineRoute(ctx, path, 'POST', REGISTRATION_PATH);
     const updating = ctx.method === 'PUT' ? CLIENT_CONFIGURATION.exec(path)?.[1] : undefined;
-    if (!registering && updating === undefined) return false;
+    return registering || updating !== undefined ? keysFor(ctx, appId, updating, provider) : false;
+  };
+
+  async function keysFor(ctx: Context, appId: string, updating: string | undefined, provider: Provider): Promise<boolean> {
     const metadata = await metadataOf(ctx);
     if (!metadata) return false;
     const app = await deps.apps.get(appId);
@@ -67,7 +71,7 @@ export function keysBeforeRegistration(deps: RegistrationKeysDeps) {
     if (missing.length === 0 || !(await mayRegister(ctx, app, updating, provider, deps))) return false;
     await deps.apps.addSigningKeys(appId, missing satisfies SigningAlg[]);
     return true;
-  };
+  }
 }
 
 /** The JSON object the request carries, within what the engine reads (A1); undefined for anything else, which the engine refuses itself. */

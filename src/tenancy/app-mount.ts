@@ -21,7 +21,7 @@ const AS_METADATA = new RegExp(`^/\\.well-known/oauth-authorization-server(${APP
  * Runs before the engine with the path under the app's issuer; true when it changed the
  * app, so the request goes to the rebuilt Provider (oidc/registrable-algorithms.ts).
  */
-export type BeforeEngine = (ctx: Context, appId: string, path: string, provider: Provider) => Promise<boolean>;
+export type BeforeEngine = (ctx: Context, appId: string, path: string, provider: Provider) => boolean | Promise<boolean>;
 
 export function mountApps(registry: ProviderRegistry, beforeEngine?: BeforeEngine): Middleware {
   return async (ctx, next) => {
@@ -34,7 +34,8 @@ export function mountApps(registry: ProviderRegistry, beforeEngine?: BeforeEngin
       ctx.body = { error: 'not_found', error_description: 'Not found.' };
       return;
     }
-    const document = PublicDocuments.routeOf(ctx, ctx.path.slice(appPath(id).length));
+    const path = ctx.path.slice(appPath(id).length);
+    const document = PublicDocuments.routeOf(ctx, path);
     // Discovery and the JWKS: no cached Provider needed (tenancy/provider-registry.ts), and
     // no registration or redirect check applies to them.
     if (document) {
@@ -44,8 +45,8 @@ export function mountApps(registry: ProviderRegistry, beforeEngine?: BeforeEngin
       return guardEngine(ctx, () => documents.serve(ctx, document, handle ? () => handle(ctx, next) : next));
     }
     const cached = await registry.get(id);
-    const path = ctx.path.slice(appPath(id).length);
-    const changed = cached && beforeEngine ? await beforeEngine(ctx, id, path, cached.provider) : false;
+    const before = cached && beforeEngine ? beforeEngine(ctx, id, path, cached.provider) : false;
+    const changed = typeof before === 'boolean' ? before : await before;
     // A request that may send the browser to the app is checked against the app as stored
     // now (oidc/redirect-recheck.ts), even if this instance missed the change notice.
     const finishing = cached && mayFinishAtClient(ctx, cached.provider, path);

@@ -47,11 +47,12 @@ import {
   type PendingSignOut,
   type ResumedInteraction,
   type SecretTransport,
+  mayAnswerWithFormPost,
 } from '../../src/oidc/engine.ts';
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
 import { advertiseRegistrableAlgorithms } from '../../src/oidc/registrable-algorithms.ts';
 import { resourceIndicatorsOf } from '../../src/oidc/resource-indicators.ts';
-import { END_SESSION_PATH, REGISTRATION_PATH, REVOCATION_PATH } from '../../src/oidc/shared-configuration.ts';
+import { AUTHORIZATION_PATH, END_SESSION_PATH, INTROSPECTION_PATH, PAR_PATH, REGISTRATION_PATH, REVOCATION_PATH, TOKEN_PATH } from '../../src/oidc/shared-configuration.ts';
 import type { ClientsService } from '../../src/apps/clients-service.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
@@ -1387,6 +1388,51 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       for (const path of spellings) await fetch(`${e.issuer}${path}`, { method: 'POST', headers: { 'content-type': FORM_TYPE }, body: '' });
       expect(routes.map((r) => r.route)).to.deep.equal(spellings.map((path) => (path.toLowerCase().startsWith(END_SESSION_PATH) ? 'end_session_confirm' : 'revocation')));
       expect(routes.every(({ method }) => mayReachPostOnlyRoute({ method } as Context))).to.equal(true);
+    });
+  });
+  describe('A64: the engine writes its self-submitting form in answer to GET (or HEAD) only', () => {
+    const e = new Engine();
+    const answers: { method: string; route: string | undefined; body: unknown }[] = [];
+    before(() =>
+      e.start({
+        front: (engine) => async (ctx) => {
+          await engine(ctx);
+          answers.push({ method: ctx.method, route: (ctx as unknown as { oidc?: { route?: string } }).oidc?.route, body: ctx.body });
+        },
+      }),
+    );
+    after(() => e.stop());
+    beforeEach(() => (answers.length = 0));
+
+    // Every route of an app's Provider, and the routes that draw the form at GET.
+    const paths = [AUTHORIZATION_PATH, `${AUTHORIZATION_PATH}/some-interaction`, END_SESSION_PATH, `${END_SESSION_PATH}/confirm`, `${END_SESSION_PATH}/success`, TOKEN_PATH, PAR_PATH, REVOCATION_PATH, INTROSPECTION_PATH, REGISTRATION_PATH, `${REGISTRATION_PATH}/some-client`, '/me', '/jwks'];
+    const spellings = paths.flatMap((path) => [path, path.toUpperCase(), `${path}/`]);
+
+    it('never for another method, whatever the form asks for (response_mode=form_post included)', async () => {
+      const { browser } = await e.signIn('form-post-methods@example.com');
+      answers.length = 0;
+      const form = { client_id: e.app.id, redirect_uri: REDIRECT_URI, response_type: 'code', response_mode: 'form_post', scope: 'openid', logout: 'yes', xsrf: 'x' };
+      for (const path of spellings) {
+        for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+          // With the session's cookies, as a browser that signed in would send them.
+          await browser.request(`${e.issuer}${path}`, { method, form });
+        }
+      }
+      expect(answers.length).to.equal(spellings.length * 4);
+      for (const { method, route, body } of answers) {
+        expect(engineFormPost(body), `${method} ${route}`).to.equal(undefined);
+        expect(mayAnswerWithFormPost({ method } as Context)).to.equal(false);
+      }
+    });
+
+    it('at GET it does (the test can see the form), and mayAnswerWithFormPost says so', async () => {
+      await fetch(`${e.issuer}${END_SESSION_PATH}`);
+      await fetch(`${e.issuer}${END_SESSION_PATH}`, { method: 'HEAD' });
+      expect(answers.map((a) => a.method)).to.deep.equal(['GET', 'HEAD']);
+      for (const { method, body } of answers) {
+        expect(engineFormPost(body), method).to.not.equal(undefined);
+        expect(mayAnswerWithFormPost({ method } as Context)).to.equal(true);
+      }
     });
   });
 });

@@ -57,13 +57,27 @@ export interface Services {
   readonly backchannel: BackchannelLogout;
   readonly signIn: SignIn;
   readonly keyRotation: KeyRotationScheduler;
-  /** The engine's documents as every part of Postern reads them: ids hashed, contents sealed. */
+  /** The engine's documents as every part of Postern reads them (sealed where they have a rest: engineDocuments). */
   readonly documents: OidcStore;
 }
 
 const WRONG_CODES_PER_IP = 30; // per 15 minutes, across login attempts; an IPv6 /64 counts as one IP
 
 type AuditContext = Omit<AuditEvent, 'type' | 'outcome'>;
+
+/**
+ * The one place that decides whether the engine's documents are sealed. Redis and MongoDB
+ * hold them outside this process (dumps, backups, replicas, monitoring tools): there ids
+ * are hashed and contents sealed (keys/sealed-oidc-store.ts). The memory store has no
+ * rest: its documents live in this heap beside KEY_ENCRYPTION_KEY and the keys derived
+ * from it, are never written anywhere and are gone on exit, so whoever can read them can
+ * read the keys too, and sealing them (an HMAC per id, AES-GCM per document, on every
+ * request) would protect nothing. It keeps each document as JSON text, so nothing the
+ * engine does to what it read changes what is stored.
+ */
+function engineDocuments(stores: Stores, kek: Buffer): OidcStore {
+  return stores.kind === 'memory' ? stores.oidc : new SealedOidcStore(stores.oidc, kek);
+}
 
 export function composeServices(deps: ServiceDeps): Services {
   const { config, stores, logger, clock, metrics } = deps;
@@ -93,7 +107,7 @@ export function composeServices(deps: ServiceDeps): Services {
   const clients = new ClientsService({ apps, clock, kek: config.keyEncryptionKey, validateMetadata: (metadata) => validateClientMetadata(metadata as Parameters<typeof validateClientMetadata>[0]) });
   // The rules for registered URIs, the same for the admin API and registration.
   const rules: InputRules = { httpLoopbackEndpoints: config.env !== 'production' };
-  const documents = new SealedOidcStore(stores.oidc, config.keyEncryptionKey);
+  const documents = engineDocuments(stores, config.keyEncryptionKey);
   const providerDeps: ProviderDeps = {
     clients,
     rules,

@@ -162,8 +162,7 @@ export function buildServer(deps: ServerDeps): Server {
   // The engine runs on this app's context (mounted), so its cookies use these keys too.
   app.keys = cookieKeysFor(config.cookieSecrets);
   for (const middleware of [
-    countRequests(metrics),
-    requestLog(logger),
+    requestLog(logger, countRequests(metrics)),
     pinToPublicUrl(config.publicUrl, config.trustProxy),
     securityHeaders(https),
     errorHandler(logger, errorPage),

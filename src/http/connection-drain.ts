@@ -31,9 +31,14 @@ export class ConnectionDrain {
 
   /** The request listener: `handle`, with every response in progress known. */
   track(handle: Handler): Handler {
+    const inFlight = this.#inFlight;
+    // One listener for every response (a response closes once): no closure per request.
+    function untrack(this: ServerResponse) {
+      inFlight.delete(this);
+    }
     return (req, res) => {
-      this.#inFlight.add(res);
-      res.once('close', () => this.#inFlight.delete(res));
+      inFlight.add(res);
+      res.on('close', untrack);
       if (this.#closing) res.setHeader('Connection', 'close');
       handle(req, res);
     };

@@ -6,6 +6,7 @@ import type { Context, Middleware } from 'koa';
 import { notFound, PosternError } from '../errors.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { bearerTokenCheck } from './bearer-token.ts';
+import type { RequestObserver } from './request-context.ts';
 import { foldedPathOf } from './request-path.ts';
 
 export const METRICS_PATH = '/metrics';
@@ -38,20 +39,14 @@ export function metricsGate(access: MetricsAccess): Middleware {
 }
 
 /**
- * Outermost: every request's method, route template, status and duration. The route is
- * the engine's name for it (`oidc:token`) or the template of the Postern route that
- * answered (`/admin/apps/:id`), never the path as sent: a path no route serves is
- * `unmatched`, so a scanner's paths cannot add label values.
+ * Every request's method, route template, status and duration, told by the outermost
+ * middleware (request-context.ts, requestLog). The route is the engine's name for it
+ * (`oidc:token`) or the template of the Postern route that answered (`/admin/apps/:id`),
+ * never the path as sent: a path no route serves is `unmatched`, so a scanner's paths
+ * cannot add label values.
  */
-export function countRequests(metrics: Metrics): Middleware {
-  return async (ctx, next) => {
-    const started = performance.now();
-    try {
-      await next();
-    } finally {
-      metrics.request(ctx.method, routeOf(ctx), ctx.status, (performance.now() - started) / 1000);
-    }
-  };
+export function countRequests(metrics: Metrics): RequestObserver {
+  return (ctx, seconds) => metrics.request(ctx.method, routeOf(ctx), ctx.status, seconds);
 }
 
 function routeOf(ctx: Context): string {

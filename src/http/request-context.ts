@@ -18,7 +18,8 @@ import { JWKS_MAX_AGE_SECONDS } from '../keys/key-ring.ts';
 export function pinToPublicUrl(publicUrl: string, trustProxy: boolean): Middleware {
   const url = new URL(publicUrl);
   const protocol = url.protocol.slice(0, -1);
-  return async (ctx, next) => {
+  // Not async: the request goes on with nothing to do after it (one frame fewer per request).
+  return (ctx, next) => {
     const headers = ctx.req.headers;
     headers.host = url.host;
     headers['x-forwarded-host'] = url.host;
@@ -31,7 +32,7 @@ export function pinToPublicUrl(publicUrl: string, trustProxy: boolean): Middlewa
     if (last) headers['x-forwarded-for'] = last;
     else delete headers['x-forwarded-for'];
     originForm(ctx);
-    await next();
+    return next();
   };
 }
 
@@ -50,23 +51,26 @@ function originForm(ctx: Context): void {
   ctx.request.originalUrl = path;
 }
 
-export function requestLog(logger: Logger): Middleware {
+/** Told of every request once it is answered (the request metrics: metrics-endpoint.ts). */
+export type RequestObserver = (ctx: Context, seconds: number) => void;
+
+/**
+ * Outermost: the request id, and once the request is answered its log line and then
+ * `observe` (the request metrics), from one frame and one clock reading around the rest.
+ */
+export function requestLog(logger: Logger, observe?: RequestObserver): Middleware {
   return async (ctx, next) => {
     const started = performance.now();
     const requestId = randomUUID();
     ctx.state.requestId = requestId;
-    ctx.set('X-Request-Id', requestId);
+    ctx.res.setHeader('X-Request-Id', requestId);
     try {
       await next();
     } finally {
+      const ms = performance.now() - started;
       // Path only: query strings carry magic-link codes and OAuth parameters.
-      logger.info('request', {
-        request_id: requestId,
-        method: ctx.method,
-        path: ctx.path.slice(0, 200),
-        status: ctx.status,
-        ms: performance.now() - started,
-      });
+      logger.info('request', { request_id: requestId, method: ctx.method, path: ctx.path.slice(0, 200), status: ctx.status, ms });
+      observe?.(ctx, ms / 1000);
     }
   };
 }

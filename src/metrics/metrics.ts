@@ -10,6 +10,7 @@ import { within } from '../clock.ts';
 import type { Es512Signer } from '../keys/native-signer.ts';
 import type { Outbox, RateLimiter, StoreObserver } from '../storage/ports.ts';
 import { completesSignIn, funnelStep, givenUpQueue } from './audit-metrics.ts';
+import { SeriesHistogram } from './series-histogram.ts';
 
 /** The queues of the delivery mechanism, as labels. */
 export type QueueName = 'mail' | 'backchannel_logout';
@@ -46,14 +47,14 @@ const DELIVERY_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export class Metrics implements StoreObserver {
   readonly registry = new Registry();
-  readonly #http: Histogram<'method' | 'route' | 'status'>;
+  readonly #http: SeriesHistogram<'method' | 'route' | 'status'>;
   readonly #signIn: Counter<'app_id' | 'step'>;
   readonly #tokens: Counter<'app_id' | 'grant_type'>;
   readonly #replays: Counter<'app_id'>;
   readonly #revocations: Counter<'app_id' | 'kind'>;
   readonly #deliveryAttempts: Histogram<'queue' | 'outcome'>;
   readonly #givenUp: Counter<'queue'>;
-  readonly #store: Histogram<'store' | 'port'>;
+  readonly #store: SeriesHistogram<'store' | 'port'>;
   readonly #storeErrors: Counter<'store' | 'port'>;
   readonly #rateLimited: Counter<'limiter'>;
   readonly #appLabels: number;
@@ -62,7 +63,8 @@ export class Metrics implements StoreObserver {
   constructor(deps: MetricsDeps) {
     const registers = [this.registry];
     this.#appLabels = deps.appLabels ?? 1000;
-    this.#http = new Histogram({
+    // Observed on every request and store command: series found without hashing labels.
+    this.#http = new SeriesHistogram({
       name: 'postern_http_request_duration_seconds',
       help: 'HTTP requests by method, route template (engine routes as oidc:<name>; unmatched for paths no route serves) and status code, with their duration.',
       labelNames: ['method', 'route', 'status'],
@@ -113,7 +115,7 @@ export class Metrics implements StoreObserver {
         );
       },
     });
-    this.#store = new Histogram({
+    this.#store = new SeriesHistogram({
       name: 'postern_store_command_duration_seconds',
       help: 'Commands sent to Redis or MongoDB by store and port (apps, oidc, outbox, rate_limits, ...), with their duration. The memory store reports none.',
       labelNames: ['store', 'port'],
@@ -145,7 +147,7 @@ export class Metrics implements StoreObserver {
   }
 
   request(method: string, route: string, status: number, seconds: number): void {
-    this.#http.observe({ method: METHODS.has(method) ? method : 'other', route, status: String(status) }, seconds);
+    this.#http.series(METHODS.has(method) ? method : 'other', route, String(status)).observe(seconds);
   }
 
   /** Every audit event passes here: the sign-in funnel, revocations and given-up deliveries are counted from them. */
@@ -187,7 +189,7 @@ export class Metrics implements StoreObserver {
 
   /** StoreObserver: called by the store guard for every command (the hot path: no allocation beyond the labels). */
   command(store: string, port: string, seconds: number, failed: boolean): void {
-    this.#store.observe({ store, port }, seconds);
+    this.#store.series(store, port).observe(seconds);
     if (failed) this.#storeErrors.inc({ store, port });
   }
 

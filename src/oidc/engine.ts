@@ -867,3 +867,14 @@ export function engineFormPost(body: unknown): EngineFormPost | undefined {
 export function engineCookieKeys(secrets: readonly string[]): CookieKeys {
   return cookieKeysFor(secrets);
 }
+
+/*
+ * A61 Documents read are shared, not copied. A model the engine instantiates from what the
+ * adapter's `find`/`findByUid` returned copies only the top-level fields
+ * (lib/models/base_model.js): its nested objects (a session's `authorizations`, a grant's
+ * `openid` and `rejected`) are the adapter's own objects, and the engine changes them in
+ * place (`sidFor`, `grantIdFor`, `addOIDCScope`) before it saves. So an adapter must hand
+ * out a copy that shares nothing with what it holds: the memory store keeps each document
+ * as JSON text and parses it per read (src/storage/memory/app-documents.ts), which is why
+ * it can hold the engine's documents unsealed (src/compose.ts) and still unchanged.
+ */

@@ -5,5 +5,6 @@ import { storeContract } from './store-contract.ts';
 import { ManualClock, movedTime } from './store-time.ts';
 
 const clock = new ManualClock();
-storeContract('memory', async () => openMemoryStores(clock), movedTime(clock), memoryAtRest);
+// No rest to read: the engine's documents stay in this process, unsealed (compose.ts).
+storeContract('memory', async () => openMemoryStores(clock), movedTime(clock), undefined);
 outboxContract('memory', async () => openMemoryStores(clock), memoryAtRest);

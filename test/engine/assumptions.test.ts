@@ -1436,3 +1436,45 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
     });
   });
 });
+
+describe('A61: a model read through the adapter shares its nested objects with what the adapter returned', () => {
+  const held = new Map<string, Record<string, unknown>>();
+  const e = new Engine();
+  before(() =>
+    e.start({
+      configure: (configuration) => {
+        const documents = configuration.adapter as (model: string) => Adapter;
+        return {
+          ...configuration,
+          // The adapter returns the very objects it holds, as a by-reference store would.
+          adapter: (model: string) => ({ ...documents(model), find: async (id: string) => held.get(`${model}:${id}`) as never }),
+        };
+      },
+    }),
+  );
+  after(() => e.stop());
+
+  it('changes a session\'s authorizations and a grant\'s scopes in the held objects themselves, without an upsert', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const session = { jti: 'a61-session', kind: 'Session', iat: now, exp: now + 600, uid: 'a61-uid', accountId: 'a61@example.com', authorizations: { [e.app.id]: { sid: 'first-sid' } } };
+    const grant = { jti: 'a61-grant', kind: 'Grant', iat: now, exp: now + 600, accountId: 'a61@example.com', clientId: e.app.id, openid: { scope: 'openid' } };
+    held.set('Session:a61-session', session);
+    held.set('Grant:a61-grant', grant);
+    const readSession = (await e.provider.Session.find('a61-session'))!;
+    const readGrant = (await e.provider.Grant.find('a61-grant'))!;
+    expect(readSession.authorizations, 'nested object shared').to.equal(session.authorizations);
+    readSession.sidFor(e.app.id, 'second-sid');
+    readGrant.addOIDCScope('openid email');
+    expect(session.authorizations[e.app.id]!.sid).to.equal('second-sid');
+    expect(grant.openid.scope).to.equal('openid email');
+  });
+
+  it('leaves what the memory store holds unchanged: each read is a copy of its own', async () => {
+    const stores = openMemoryStores();
+    await stores.oidc.upsert('a61', 'Grant', 'g', { jti: 'g', kind: 'Grant', openid: { scope: 'openid' } }, 600);
+    const first = (await stores.oidc.find('a61', 'Grant', 'g'))!;
+    (first['openid'] as { scope: string }).scope = 'openid email';
+    expect((await stores.oidc.find('a61', 'Grant', 'g'))?.['openid']).to.deep.equal({ scope: 'openid' });
+    await stores.close();
+  });
+});

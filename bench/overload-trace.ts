@@ -3,7 +3,9 @@
 // collection's pause (start, length, kind) and the event loop's delay histogram are written,
 // as JSON, to the file named by OVERLOAD_TRACE_FILE when the process exits; times are
 // milliseconds since the epoch (performance.timeOrigin + now), comparable across processes.
+// OVERLOAD_V8_FLAGS are set first (V8 refuses most of them in NODE_OPTIONS).
 import { writeFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { constants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 
 export interface GcPause {
@@ -24,6 +26,8 @@ const KINDS: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking',
   [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
 };
+
+if (process.env.OVERLOAD_V8_FLAGS) setFlagsFromString(process.env.OVERLOAD_V8_FLAGS);
 
 const file = process.env.OVERLOAD_TRACE_FILE;
 if (file) {

@@ -14,7 +14,8 @@
 // latency and the count of each status per route. Latencies are from the client side,
 // which shares the machine with the server. BENCH_SHEDDING=on (or off) runs one scenario
 // only; BENCH_PROFILE=dir writes the server's V8 CPU profile there (one per scenario;
-// bench/overload-long-tasks.ts lists its longest stretches of work). The server records its
+// bench/overload-long-tasks.ts lists its longest stretches of work); BENCH_V8_FLAGS sets
+// V8 flags in the server as it starts (its garbage collector's, say). The server records its
 // garbage collections (bench/overload-trace.ts): each scenario's summary counts the pauses
 // and how many of the probes slower than SLOW_PROBE_MS overlapped one.
 // The load goes over connections opened beforehand and kept
@@ -185,6 +186,7 @@ async function scenario(maxLagMs: string, redis: RedisServer): Promise<Recorder>
     LOG_LEVEL: 'error',
     MAX_EVENT_LOOP_LAG_MS: maxLagMs,
     OVERLOAD_TRACE_FILE: traceFile,
+    OVERLOAD_V8_FLAGS: process.env.BENCH_V8_FLAGS ?? '',
     NODE_OPTIONS: [preload, ...(process.env.BENCH_PROFILE ? [`--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])].join(' '),
   });
   await instance.start();

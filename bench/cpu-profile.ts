@@ -1,18 +1,7 @@
 // Summarises a V8 CPU profile (`BENCH_PROFILE=dir npm run bench` writes one per server):
 // self time by file and by function, and inclusive time of Postern's own functions, as
 // shares of all samples. Usage: node bench/cpu-profile.ts FILE.cpuprofile [rows]
-import { readFileSync } from 'node:fs';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
+import { fnName, readProfile, type ProfileNode } from './cpu-profile-read.ts';
 
 const [file, rowsArg] = process.argv.slice(2);
 if (!file) {
@@ -20,13 +9,8 @@ if (!file) {
   process.exit(2);
 }
 const rows = Number(rowsArg ?? 30);
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-const parents = new Map<number, number>();
-for (const n of profile.nodes) for (const child of n.children ?? []) parents.set(child, n.id);
+const { profile, nodes, parents } = readProfile(file);
 
-const shortUrl = (url: string) => url.replace(/.*\/(node_modules|src|bench)\//, '$1/');
-const fnName = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
 const fileName = (n: ProfileNode) =>
   n.callFrame.url.replace(/.*\/node_modules\/((@[^/]+\/)?[^/]+)\/.*/, '$1').replace(/.*\/src\//, 'src/') || n.callFrame.functionName;
 

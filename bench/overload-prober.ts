@@ -17,6 +17,8 @@ export interface ProberInput {
 
 export interface ProbeSample {
   readonly path: string;
+  /** When it was sent, milliseconds since the epoch (to compare with the server's trace). */
+  readonly at: number;
   readonly ms: number;
   readonly status: number;
 }
@@ -31,13 +33,13 @@ function probe(path: string, agent: Agent): Promise<void> {
     const req = request(`${url}${path}`, { agent }, (res) => {
       res.resume();
       res.on('end', () => {
-        samples.push({ path, ms: performance.now() - started, status: res.statusCode ?? 0 });
+        samples.push({ path, at: performance.timeOrigin + started, ms: performance.now() - started, status: res.statusCode ?? 0 });
         resolve();
       });
     });
     // A failed probe counts, as status 0.
     req.on('error', () => {
-      samples.push({ path, ms: performance.now() - started, status: 0 });
+      samples.push({ path, at: performance.timeOrigin + started, ms: performance.now() - started, status: 0 });
       resolve();
     });
     req.end();

@@ -13,7 +13,11 @@
 // load generator's busy event loop does not delay the probes' timing. Prints p50/p99/max
 // latency and the count of each status per route. Latencies are from the client side,
 // which shares the machine with the server. BENCH_SHEDDING=on (or off) runs one scenario
-// only; BENCH_PROFILE=dir writes the server's V8 CPU profile there (one per scenario).
+// only; BENCH_PROFILE=dir writes the server's V8 CPU profile there (one per scenario;
+// bench/overload-long-tasks.ts lists its longest stretches of work); BENCH_V8_FLAGS sets
+// V8 flags in the server as it starts (its garbage collector's, say). The server records its
+// garbage collections (bench/overload-trace.ts): each scenario's summary counts the pauses
+// and how many of the probes slower than SLOW_PROBE_MS overlapped one.
 // The load goes over connections opened beforehand and kept
 // alive, as from a load balancer: a burst of 1,500 new connections would otherwise
 // measure the kernel's accept queue (dropped SYNs are resent after a second) rather than
@@ -23,6 +27,9 @@
 //   BENCH_REFRESH_LOOPS=50 BENCH_LINK_REQUESTS=300 BENCH_SECONDS=5 npm run bench:overload
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as oidc from 'openid-client';
 import { Browser, formOn, type Page } from '../test/helpers/browser.ts';
@@ -30,6 +37,7 @@ import { ADMIN_TOKEN, Harness, REDIRECT_URI, type AppJson } from '../test/helper
 import { Instance } from '../test/helpers/instance.ts';
 import { RedisServer, freePort } from '../test/helpers/redis-server.ts';
 import type { ProbeSample, ProberInput } from './overload-prober.ts';
+import type { OverloadTrace } from './overload-trace.ts';
 
 const REFRESH_LOOPS = Number(process.env.BENCH_REFRESH_LOOPS ?? 200);
 const LINK_REQUESTS = Number(process.env.BENCH_LINK_REQUESTS ?? 1500);
@@ -41,13 +49,19 @@ const SHEDDING = (process.env.BENCH_SHEDDING ?? 'off,on').split(',');
 /** How many requests at a time while preparing (sign-ins, login pages): not part of the measure. */
 const SETUP_CONCURRENCY = 20;
 
+/** A probe this slow is looked for in the server's trace. */
+const SLOW_PROBE_MS = 50;
+
 interface Sample {
   readonly ms: number;
   readonly status: number;
+  /** Probes only: when it was sent, milliseconds since the epoch. */
+  readonly at?: number;
 }
 
 class Recorder {
   readonly samples = new Map<string, Sample[]>();
+  trace: OverloadTrace | undefined;
   async time<T extends { status: number }>(route: string, send: () => Promise<T>): Promise<T> {
     const started = performance.now();
     const res = await send();
@@ -91,9 +105,9 @@ async function probeHealth(url: string, recorder: Recorder, during: string): Pro
   return async () => {
     const samples = new Promise<ProbeSample[]>((resolve, reject) => worker.once('message', resolve).once('error', reject));
     worker.postMessage('stop');
-    for (const { path, ms, status } of await samples) {
+    for (const { path, at, ms, status } of await samples) {
       const route = `GET ${path} (${during})`;
-      recorder.samples.set(route, [...(recorder.samples.get(route) ?? []), { ms, status }]);
+      recorder.samples.set(route, [...(recorder.samples.get(route) ?? []), { at, ms, status }]);
     }
     await worker.terminate();
   };
@@ -158,6 +172,9 @@ async function scenario(maxLagMs: string, redis: RedisServer): Promise<Recorder>
   const port = await freePort();
   const url = `http://localhost:${port}`;
   const h = await new Harness().attach(url);
+  const traceDir = mkdtempSync(join(tmpdir(), 'overload-trace-'));
+  const traceFile = join(traceDir, 'trace.json');
+  const preload = `--import=${new URL('./overload-trace.ts', import.meta.url).pathname}`;
   const instance = new Instance(port, {
     NODE_ENV: 'test',
     PUBLIC_URL: url,
@@ -168,7 +185,9 @@ async function scenario(maxLagMs: string, redis: RedisServer): Promise<Recorder>
     KEY_ENCRYPTION_KEY: 'd3ec3033d41db89d79e917c41bfaf95c5117ad0cc0a52e279a7bb60194379c03',
     LOG_LEVEL: 'error',
     MAX_EVENT_LOOP_LAG_MS: maxLagMs,
-    ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` } : {}),
+    OVERLOAD_TRACE_FILE: traceFile,
+    OVERLOAD_V8_FLAGS: process.env.BENCH_V8_FLAGS ?? '',
+    NODE_OPTIONS: [preload, ...(process.env.BENCH_PROFILE ? [`--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])].join(' '),
   });
   await instance.start();
   const recorder = new Recorder();
@@ -205,6 +224,12 @@ async function scenario(maxLagMs: string, redis: RedisServer): Promise<Recorder>
     pool.destroy(); // its connections are to this instance
     await instance.kill('SIGTERM');
     await h.stop();
+    try {
+      recorder.trace = JSON.parse(readFileSync(traceFile, 'utf8')) as OverloadTrace;
+    } catch {
+      // no trace (the server did not exit cleanly): the summary says so
+    }
+    rmSync(traceDir, { recursive: true, force: true });
   }
   return recorder;
 }
@@ -217,6 +242,22 @@ function summary(samples: readonly Sample[]) {
   const count = (status: number) => statuses.get(status) ?? 0;
   const other = [...statuses].filter(([status]) => ![200, 303, 429, 503].includes(status)).map(([status, n]) => `${status}×${n}`);
   return { n: samples.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0, ok: count(200) + count(303), s429: count(429), s503: count(503), other: other.join(' ') || '-' };
+}
+
+/** The server's garbage collections, and which slow probes one of them overlapped. */
+function traceSummary(recorder: Recorder): void {
+  const trace = recorder.trace;
+  if (!trace) return console.log('server trace: none (the server did not exit cleanly)');
+  const byKind = new Map<string, number[]>();
+  for (const { kind, ms } of trace.gc) byKind.set(kind, [...(byKind.get(kind) ?? []), ms]);
+  const kinds = [...byKind].map(([kind, list]) => `${kind} ${list.length}× (max ${Math.max(...list).toFixed(1)} ms, ${list.filter((ms) => ms >= 10).length} ≥ 10 ms)`);
+  console.log(`server: GC ${kinds.join(', ')}; event-loop delay p99 ${trace.loopDelayP99Ms.toFixed(1)} ms, max ${trace.loopDelayMaxMs.toFixed(1)} ms`);
+  for (const [route, samples] of recorder.samples) {
+    const slow = samples.filter((s) => s.at !== undefined && s.ms >= SLOW_PROBE_MS);
+    if (!slow.length) continue;
+    const overlapped = slow.filter((s) => trace.gc.some((g) => g.ms >= 5 && g.at < s.at! + s.ms && g.at + g.ms > s.at!));
+    console.log(`  ${route}: ${slow.length} probes ≥ ${SLOW_PROBE_MS} ms, ${overlapped.length} of them during a GC pause ≥ 5 ms`);
+  }
 }
 
 const redis = await new RedisServer().start();
@@ -239,5 +280,6 @@ for (const [name, recorder] of runs) {
     const s = summary(samples);
     console.log(line([route, String(s.n), s.p50.toFixed(1), s.p99.toFixed(1), s.max.toFixed(1), String(s.ok), String(s.s429), String(s.s503), s.other]));
   }
+  traceSummary(recorder);
   console.log('');
 }

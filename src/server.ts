@@ -21,7 +21,8 @@ import { systemClock, type Clock } from './clock.ts';
 import { composeServices } from './compose.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { processEventLoopLag, type LagSource } from './http/event-loop-lag.ts';
-import { LoadShedding } from './http/load-shedding.ts';
+import { expensiveTurns, LoadShedding } from './http/load-shedding.ts';
+import { pacedStores } from './http/paced-stores.ts';
 import { mountRouters } from './http/mount-router.ts';
 import { countRequests, metricsGate } from './http/metrics-endpoint.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
@@ -102,8 +103,10 @@ export function buildServer(deps: ServerDeps): Server {
   deps.stores.observe(metrics);
   const es512 = deps.es512 ?? { kind: 'node', reason: 'no ES512 signer was loaded' };
   metrics.es512Signer(es512);
-  // Every limiter this server makes counts its refusals.
-  const stores: Stores = { ...deps.stores, rateLimiter: metrics.countRefusals(deps.stores.rateLimiter) };
+  const turns = expensiveTurns(config.maxEventLoopLagMs, lag);
+  // Every limiter this server makes counts its refusals; under load shedding, the work after
+  // each store command takes turns.
+  const stores: Stores = pacedStores({ ...deps.stores, rateLimiter: metrics.countRefusals(deps.stores.rateLimiter) }, turns);
   const services = composeServices({
     config,
     stores,
@@ -157,7 +160,7 @@ export function buildServer(deps: ServerDeps): Server {
     signOut: declineSignOutRouter({ registry, audit, stillSignedInPage }),
   };
 
-  const loadShedding = new LoadShedding({ routers, maxLagMs: config.maxEventLoopLagMs, lag, logger });
+  const loadShedding = new LoadShedding({ routers, turns, maxLagMs: config.maxEventLoopLagMs, lag, logger });
   const app = new Koa({ proxy: true });
   // The engine runs on this app's context (mounted), so its cookies use these keys too.
   app.keys = cookieKeysFor(config.cookieSecrets);

@@ -105,19 +105,30 @@ export class RouteCosts {
   }
 }
 
+/**
+ * Synchronous work expensive requests may start or go on with per turn of the event loop
+ * (turns.ts): small against the lag limit, so that a cheap request waits for a few turns at most.
+ */
+const TURN_BUDGET_MS = 5;
+
+/**
+ * The turns expensive requests take (turns.ts), made before the routes so that the stores
+ * can be paced by them too (paced-stores.ts); undefined when load shedding is off
+ * (`maxLagMs` 0).
+ */
+export function expensiveTurns(maxLagMs: number, lag: LagSource): Turns | undefined {
+  return maxLagMs === 0 ? undefined : new Turns({ budgetMs: TURN_BUDGET_MS, maxWaitMs: maxLagMs, maxLagMs, lag });
+}
+
 export interface LoadSheddingDeps {
   readonly routers: Readonly<Record<string, Router>>;
-  /** Lag beyond which expensive routes are shed, and longest wait for a turn; 0: never. */
+  /** From expensiveTurns; undefined: load shedding is off. */
+  readonly turns: Turns | undefined;
+  /** Lag beyond which expensive routes are shed, and longest wait for a turn. */
   readonly maxLagMs: number;
   readonly lag: LagSource;
   readonly logger: Logger;
 }
-
-/**
- * Synchronous work expensive requests may start per turn of the event loop (turns.ts):
- * small against the lag limit, so that a cheap request waits for a few turns at most.
- */
-const TURN_BUDGET_MS = 5;
 
 /** The load-shedding middleware, and its queue of expensive requests to refuse at shutdown. */
 export class LoadShedding {
@@ -125,14 +136,13 @@ export class LoadShedding {
   readonly #turns: Turns | undefined;
 
   constructor(deps: LoadSheddingDeps) {
-    const { maxLagMs, lag, logger } = deps;
+    const { maxLagMs, lag, logger, turns } = deps;
     // Off: nothing to look at, not even a promise of its own per request.
-    if (maxLagMs === 0) {
+    if (!turns) {
       this.middleware = (_ctx, next) => next();
       return;
     }
     const costs = new RouteCosts(deps.routers);
-    const turns = new Turns({ budgetMs: TURN_BUDGET_MS, maxWaitMs: maxLagMs, maxLagMs, lag });
     this.#turns = turns;
     let shed = 0;
     let loggedAt = Number.NEGATIVE_INFINITY;

@@ -2,7 +2,7 @@
 // of the hosted pages and, outside production, the development pages (src/dev/).
 import type Router from '@koa/router';
 import type { MailStatus } from '../mail/mail-health.ts';
-import { StoreUnavailableError } from '../storage/ports.ts';
+import { PING_DEADLINE_MS, StoreUnavailableError } from '../storage/ports.ts';
 import { within } from '../clock.ts';
 import { devRoutes, type DevDeps } from '../dev/dev-routes.ts';
 import { badRequest } from '../errors.ts';
@@ -10,11 +10,6 @@ import { accentProblem, accentRules } from '../text/colour.ts';
 import { METRICS_PATH } from './metrics-endpoint.ts';
 import { exactRouter } from './request-path.ts';
 
-/**
- * How long /readyz waits for the stores. Load balancers give a probe about a second, so
- * a stalled store is reported (503) before that, however long the store deadline is.
- */
-export const READINESS_DEADLINE_MS = 800;
 
 export interface RootDeps {
   /** False until the server listens and again while it shuts down. */
@@ -50,7 +45,7 @@ export function rootRouter(deps: RootDeps): Router {
     const mail = deps.mail?.();
     const detail = mail ? { mail } : {};
     try {
-      await within(READINESS_DEADLINE_MS, deps.ping(), () => new StoreUnavailableError(deps.storage));
+      await within(PING_DEADLINE_MS, deps.ping(), () => new StoreUnavailableError(deps.storage));
       ctx.body = { status: 'ready', storage: deps.storage, ...detail };
     } catch (err) {
       const store = err instanceof StoreUnavailableError ? err.store : 'storage';

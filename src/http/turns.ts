@@ -17,6 +17,14 @@
 // exceeds what the process does in that time), when the event loop lagged beyond the limit
 // when it arrived or when its turn comes, or once the server is shutting down. Refusing
 // costs a little too (a 503 is written), so refusals are drained by the same budget.
+//
+// Work already admitted takes turns too (`resume`, called as each store command returns:
+// paced-stores.ts). One read from Redis can carry the answers of a hundred commands, and
+// their callers' continuations (signing, sealing, writing responses) would otherwise all
+// run in the callback that read it, tens of milliseconds in which nothing else is answered.
+// A continuation goes on at once while the turn has used less than the budget; otherwise it
+// waits for a later turn, ahead of the requests waiting to start (finishing work frees
+// what it holds), and is never refused: its request has begun.
 import { performance } from 'node:perf_hooks';
 import type { LagSource } from './event-loop-lag.ts';
 
@@ -39,6 +47,34 @@ interface Waiting {
   readonly answer: (admission: Admission) => void;
 }
 
+/** First in, first out, without shifting the array for each item taken. */
+class Fifo<T> {
+  readonly #items: T[] = [];
+  /** Index of the head (the array is compacted now and then). */
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  take(): T {
+    const next = this.#items[this.#head]!;
+    this.#head++;
+    if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return next;
+  }
+}
+
 /**
  * At most this many queue steps per turn: each step is one setImmediate callback, after
  * which Node runs the microtasks the step started, so each step's clock reading includes
@@ -48,9 +84,9 @@ const STEPS_PER_TURN = 256;
 
 export class Turns {
   readonly #options: TurnOptions;
-  readonly #queue: Waiting[] = [];
-  /** Index of the queue's head (the array is compacted now and then, not shifted per request). */
-  #head = 0;
+  readonly #queue = new Fifo<Waiting>();
+  /** Admitted work waiting to go on (resume). */
+  readonly #resumes = new Fifo<() => void>();
   /** When the current turn's first expensive request arrived; undefined between turns. */
   #arrivalTurnStartedAt: number | undefined;
   /** When the current drain turn's first step ran. */
@@ -69,7 +105,7 @@ export class Turns {
 
   /** Requests waiting for their turn. */
   get waiting(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.size;
   }
 
   /**
@@ -87,10 +123,22 @@ export class Turns {
     });
   }
 
+  /**
+   * Whether admitted work may go on now (undefined: at once, no promise) or in a later turn
+   * (the promise resolves then): called between two steps of a request's work.
+   */
+  resume(): Promise<void> | undefined {
+    if (this.#resumes.size === 0 && this.#arrivalTurnUsed(performance.now()) < this.#options.budgetMs) return undefined;
+    return new Promise((resume) => {
+      this.#resumes.push(resume);
+      this.#scheduleDrain();
+    });
+  }
+
   /** Refuses everything waiting and everything that arrives from now on (shutdown). */
   close(): void {
     this.#closed = true;
-    while (this.waiting) this.#take().answer('shed');
+    while (this.waiting) this.#queue.take().answer('shed');
   }
 
   /** Milliseconds since the first expensive request of this turn arrived (0 for the first). */
@@ -105,7 +153,7 @@ export class Turns {
 
   #scheduleDrain(): void {
     if (this.#steps) return;
-    this.#steps = Math.min(this.waiting, STEPS_PER_TURN);
+    this.#steps = Math.min(this.#resumes.size + this.waiting, STEPS_PER_TURN);
     this.#drainTurnStartedAt = undefined;
     for (let i = 0; i < this.#steps; i++) setImmediate(this.#step);
   }
@@ -115,26 +163,17 @@ export class Turns {
     const now = performance.now();
     const first = this.#drainTurnStartedAt === undefined;
     this.#drainTurnStartedAt ??= now;
-    // The first step of a turn always takes one request, so the queue moves whatever the load.
-    if (this.waiting && (first || now - this.#drainTurnStartedAt < this.#options.budgetMs)) {
-      const next = this.#take();
-      const { maxWaitMs, maxLagMs, lag } = this.#options;
-      next.answer(next.lagged || now - next.arrivedAt > maxWaitMs || lag.lagMs() > maxLagMs ? 'shed' : 'go');
+    // The first step of a turn always takes one, so the queues move whatever the load;
+    // admitted work first.
+    if (first || now - this.#drainTurnStartedAt < this.#options.budgetMs) {
+      if (this.#resumes.size) this.#resumes.take()();
+      else if (this.waiting) {
+        const next = this.#queue.take();
+        const { maxWaitMs, maxLagMs, lag } = this.#options;
+        next.answer(next.lagged || now - next.arrivedAt > maxWaitMs || lag.lagMs() > maxLagMs ? 'shed' : 'go');
+      }
     }
     // The last step of a turn schedules the next turn's, which run after the loop has polled.
-    if (this.#steps === 0 && this.waiting) this.#scheduleDrain();
-  }
-
-  #take(): Waiting {
-    const next = this.#queue[this.#head]!;
-    this.#head++;
-    if (this.#head === this.#queue.length) {
-      this.#queue.length = 0;
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-      this.#queue.splice(0, this.#head);
-      this.#head = 0;
-    }
-    return next;
+    if (this.#steps === 0 && (this.#resumes.size || this.waiting)) this.#scheduleDrain();
   }
 }

@@ -397,6 +397,12 @@ export interface StoreObserver {
   command(store: string, port: string, seconds: number, failed: boolean): void;
 }
 
+/**
+ * How long a readiness ping (Stores.ping) may take. Load balancers give a probe about a
+ * second, so a stalled store is reported before that, however long the store deadline is.
+ */
+export const PING_DEADLINE_MS = 800;
+
 export interface Stores {
   /** Which backing services hold the data, e.g. "memory" or "redis+mongodb". */
   readonly kind: string;
@@ -414,7 +420,10 @@ export interface Stores {
   rateLimiter(name: string, points: number, durationSeconds: number): RateLimiter;
   /** Removes everything that belongs to an app except the app record itself. */
   purgeApp(appId: string): Promise<void>;
-  /** Rejects with StoreUnavailableError naming the first unreachable backing service. */
+  /**
+   * Rejects with StoreUnavailableError naming the first unreachable backing service, within
+   * PING_DEADLINE_MS: the readiness probe. It never waits behind the application's commands.
+   */
   ping(): Promise<void>;
   /** Reports every later command to `observer` (the last one set); the memory store has none to report. */
   observe(observer: StoreObserver): void;

@@ -13,6 +13,7 @@ import { StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { Browser, formOn, type Page } from '../helpers/browser.ts';
 import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { untilStoresAnswer } from '../helpers/stores-ready.ts';
 
 const STORE_TIMEOUT_MS = 300;
 /** The longest Redis stays frozen; the test resumes it as soon as every answer is in. */
@@ -250,15 +251,7 @@ describe('the Redis driver while Redis is frozen', function () {
       expect(error, name).to.be.instanceOf(StoreUnavailableError);
       expect((error as StoreUnavailableError).store, name).to.equal('redis');
     }
-    for (let tries = 0; ; tries++) {
-      try {
-        await stores.ping();
-        break;
-      } catch (err) {
-        if (tries > 100) throw err;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await untilStoresAnswer(stores);
     expect(await limiter.hit('k')).to.equal(true);
   });
 });

@@ -117,4 +117,57 @@ describe('turns for expensive requests', () => {
     expect(answers.every((a) => a === 'go' || a === 'shed')).to.equal(true);
     expect(t.waiting).to.equal(0);
   });
+
+  describe('admitted work going on (resume)', () => {
+    it('goes on at once, without a promise, while the turn has room (normal load)', async () => {
+      const t = turns();
+      for (let i = 0; i < 20; i++) {
+        expect(t.resume(), `step ${i}`).to.equal(undefined);
+        await nextTurn();
+      }
+    });
+
+    it('waits for a later turn once the turn has used its budget: in order, ahead of requests waiting to start, never refused', async () => {
+      const t = turns();
+      t.admit();
+      holdEventLoop(BUDGET_MS + 1);
+      const order: string[] = [];
+      const start = Promise.resolve(t.admit()).then((a) => order.push(`start ${a}`));
+      const steps = Array.from({ length: 5 }, (_, i) => t.resume()!.then(() => order.push(`step ${i}`)));
+      expect(t.waiting, 'requests waiting to start').to.equal(1);
+      await Promise.all([start, ...steps]);
+      expect(order).to.deep.equal(['step 0', 'step 1', 'step 2', 'step 3', 'step 4', 'start go']);
+    });
+
+    it('goes on after close, when requests waiting to start are refused', async () => {
+      const t = turns();
+      t.admit();
+      holdEventLoop(BUDGET_MS + 1);
+      const step = t.resume();
+      const start = Promise.resolve(t.admit());
+      t.close();
+      expect(await start).to.equal('shed');
+      await step; // resolves: a request that began finishes
+      await nextTurn();
+      expect(t.resume(), 'a fresh turn').to.equal(undefined);
+    });
+
+    it('goes on with at most a budget of work per turn, letting the loop poll in between', async () => {
+      const t = turns();
+      t.admit();
+      holdEventLoop(BUDGET_MS + 1);
+      let done = 0;
+      const steps = Array.from({ length: 6 }, () =>
+        t.resume()!.then(() => {
+          done++;
+          holdEventLoop(BUDGET_MS / 2); // each continuation's synchronous work
+        }),
+      );
+      const seenBetween: number[] = [];
+      const probe = setInterval(() => seenBetween.push(done), 0);
+      await Promise.all(steps);
+      clearInterval(probe);
+      expect(seenBetween.some((n) => n > 0 && n < 6), `steps done seen between turns: ${seenBetween}`).to.equal(true);
+    });
+  });
 });

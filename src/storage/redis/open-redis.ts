@@ -3,11 +3,13 @@
 // Redis is reachable but does not answer (paused, swapping, stuck on a slow command), so
 // requests answer 503 instead of hanging; the client keeps reconnecting in the background
 // until Redis is back. The rate limiters use this same client, so the same holds for them.
+// The readiness ping has a connection of its own (readiness-connection.ts).
 import { Redis } from 'ioredis';
 import type { Logger } from '../../log.ts';
 import { guardStores, StoreProbe } from '../guard.ts';
-import { StoreUnavailableError, type Stores } from '../ports.ts';
+import { PING_DEADLINE_MS, StoreUnavailableError, type Stores } from '../ports.ts';
 import { rateLimiterFactory } from '../rate-limiters.ts';
+import { ReadinessConnection } from './readiness-connection.ts';
 import { keys } from './redis-keys.ts';
 import { RedisOidcStore } from './redis-oidc-store.ts';
 import { RedisOutbox } from './redis-outbox.ts';
@@ -19,15 +21,17 @@ import { indexApps, RedisAccountStore, RedisAppStore, RedisAuditStore, RedisChan
  */
 export async function openRedisStores(url: string, logger: Logger, timeoutMs: number): Promise<Stores> {
   const redis = connectRedis(url, logger, 'commands', timeoutMs);
-  const subscriber = redis.duplicate();
+  const subscriber = redis.duplicate({ connectionName: 'postern-subscriber' });
   subscriber.on('error', () => {}); // reported by the command connection
+  const readiness = new ReadinessConnection(redis, connectRedis(url, logger, 'readiness', PING_DEADLINE_MS, false));
   try {
-    await Promise.all([ready(redis), ready(subscriber)]);
+    await Promise.all([ready(redis), ready(subscriber), ready(readiness.connection)]);
     await indexApps(redis);
   } catch (err) {
     // Stop the background reconnects: whoever opened us is giving up.
     redis.disconnect();
     subscriber.disconnect();
+    readiness.connection.disconnect();
     throw err;
   }
   const probe = new StoreProbe();
@@ -43,21 +47,23 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
     logoutOutbox: new RedisOutbox(redis, keys.logoutOutbox),
     rateLimiter: rateLimiterFactory({ kind: 'redis', client: redis, probe }),
     purgeApp: (appId) => deleteByPrefix(redis, keys.app(appId)),
-    async ping() {
-      await redis.ping();
-    },
+    ping: () => readiness.ping(),
     async close() {
       // QUIT lets Redis answer what was sent; it fails while Redis is down (no offline
       // queue), and only disconnect() stops the client reconnecting in the background.
-      await Promise.allSettled([redis.quit(), subscriber.quit()]);
+      await Promise.allSettled([redis.quit(), subscriber.quit(), readiness.connection.quit()]);
       redis.disconnect();
       subscriber.disconnect();
+      readiness.connection.disconnect();
     },
   }, probe);
 }
 
-function connectRedis(url: string, logger: Logger, role: string, timeoutMs: number): Redis {
+/** `pipelined`: commands of one turn leave together (below); the readiness ping's connection sends each alone. */
+function connectRedis(url: string, logger: Logger, role: string, timeoutMs: number, pipelined = true): Redis {
   const redis = new Redis(url, {
+    // Named, so that an operator tells the connections apart in CLIENT LIST.
+    connectionName: `postern-${role}`,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     // Each command's promise rejects after the deadline ("Command timed out"), whatever
@@ -82,7 +88,7 @@ function connectRedis(url: string, logger: Logger, role: string, timeoutMs: numb
     // a batch waits for its answers the next one gathers; a stalled Redis still fails both
     // within the deadline above (the socket timeout drops the connection, and commands
     // then fail at once), as the stalled-store tests check.
-    enableAutoPipelining: true,
+    enableAutoPipelining: pipelined,
   });
   let down = false;
   redis.on('error', (err: Error) => {

@@ -5,7 +5,8 @@
 // and their own queue, and both are this one mechanism.
 //
 // Every instance delivers from the shared outbox. A message is claimed with a lease before
-// each attempt, so one instance handles it; if that instance dies, the lease runs out and
+// each attempt (one added while a slot is free is stored leased to its adder), so one
+// instance handles it; if that instance dies, the lease runs out and
 // another picks it up. Each attempt has an overall deadline, and several run at once, so
 // a recipient that stalls one attempt never holds the others. Failed attempts are retried
 // quickly at first, then less often, for a bounded time; a message given up is reported
@@ -114,6 +115,8 @@ export class DeliveryQueue<T> {
   #pumping: Promise<void> | undefined;
   #pumpAgain = false;
   #outboxDown = false;
+  /** The pump last found every slot taken: a slot freeing up must wake it. */
+  #full = false;
 
   constructor(deps: DeliveryQueueDeps<T>) {
     const options = deps.options ?? {};
@@ -138,7 +141,17 @@ export class DeliveryQueue<T> {
   protected async add(message: T): Promise<void> {
     if (this.#stopped && !this.#outbox.durable) throw new PosternError('unavailable', 'This server is shutting down. Please try again.');
     const id = randomUUID();
-    await this.#outbox.add(id, this.#seal.seal(id, message), this.#clock.now());
+    const sealed = this.#seal.seal(id, message);
+    const now = this.#clock.now();
+    if (!this.#stopped && this.#sending.size < this.#concurrency) {
+      // A slot is free: stored leased to this instance and attempted at once, as a claim
+      // would have it, without the claim's round trip to the store.
+      const entry: OutboxEntry = { id, sealed, attempts: 1, claim: randomUUID() };
+      const stored = this.#outbox.add(id, sealed, now, { claim: entry.claim, until: now + this.#leaseMs });
+      this.#begin(entry, stored);
+      return stored;
+    }
+    await this.#outbox.add(id, sealed, now);
     if (this.#stopped) this.#logger.warn(`${this.#names.what} queued during shutdown; left in the outbox for another instance`, { [this.#names.idField]: id });
     this.#wake();
   }
@@ -218,7 +231,8 @@ export class DeliveryQueue<T> {
         if (this.#outboxDown) this.#logger.info(`outbox reachable again; sending ${this.#names.what}`);
         this.#outboxDown = false;
         // Full: a slot freeing up wakes the pump, so only other instances' messages need a poll.
-        this.#sleepUntil(this.#sending.size >= this.#concurrency ? undefined : next);
+        this.#full = this.#sending.size >= this.#concurrency;
+        this.#sleepUntil(this.#full ? undefined : next);
         this.#notify(next);
       } while (this.#pumpAgain && !this.#stopped);
     } catch (err) {
@@ -245,30 +259,34 @@ export class DeliveryQueue<T> {
     }
   }
 
-  #begin(entry: OutboxEntry): void {
-    const attempt = this.#attempt(entry).finally(() => {
+  /** Attempts `entry` once `stored` (its leased add) is done; nothing if that failed. */
+  #begin(entry: OutboxEntry, stored?: Promise<void>): void {
+    const attempt = (stored ? stored.then(() => this.#attempt(entry), () => false) : this.#attempt(entry)).then((gone) => {
       this.#sending.delete(entry.id);
-      this.#wake();
+      // A message gone from the outbox changes nothing the pump planned by: no look-up
+      // unless it slept with every slot taken, or a caller waits to hear the queue is idle.
+      if (!gone || this.#full || this.#waiters.length) this.#wake();
     });
     this.#sending.set(entry.id, attempt);
   }
 
-  async #attempt(entry: OutboxEntry): Promise<void> {
+  /** True when the message has left the outbox (delivered, given up or dropped). */
+  async #attempt(entry: OutboxEntry): Promise<boolean> {
     if (this.#stopped) {
       // Claimed while stopping: back in the outbox untouched, due now.
       await this.#reschedule(entry, this.#clock.now());
-      return;
+      return false;
     }
     const message = this.#seal.open(entry.id, entry.sealed);
     if (message === undefined) {
       this.#logger.error('outbox message does not open (another KEY_ENCRYPTION_KEY, or altered); dropped', { [this.#names.idField]: entry.id });
       await this.#remove(entry.id);
-      return;
+      return true;
     }
     if (entry.attempts > this.#delays.length + 1) {
       // Every earlier claim ended without an outcome: the instances holding it died.
       await this.#giveUp(entry.id, message, `no outcome after ${entry.attempts - 1} attempts`);
-      return;
+      return true;
     }
     const started = performance.now();
     try {
@@ -276,12 +294,13 @@ export class DeliveryQueue<T> {
     } catch (err) {
       this.#observe(started, false);
       await this.#failed(entry, message, err);
-      return;
+      return false;
     }
     this.#observe(started, true);
     // Out of the outbox before anything else, so nothing that follows can deliver it twice.
     await this.#remove(entry.id);
     this.#report(() => this.#deps.onDelivered(message, entry.attempts));
+    return true;
   }
 
   async #failed(entry: OutboxEntry, message: T, err: unknown): Promise<void> {

@@ -3,7 +3,8 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../clock.ts';
 import type { OidcStore } from '../storage/ports.ts';
-import { GRANT_MODEL, readingAtTokenEndpoint, unavailable } from './engine.ts';
+import { adapterRequest, GRANT_MODEL, readingAtTokenEndpoint, unavailable } from './engine.ts';
+import { readOnce, wrote } from './request-reads.ts';
 
 /**
  * What the adapter needs of an app's settings (seconds): how long a used refresh token may
@@ -61,10 +62,11 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy
   const now = () => Math.floor(clock.now() / 1000); // `consumed` is set by the store, from the same clock
   return (model: string): Adapter => ({
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
+      wrote(model, id, payload);
       await store.upsert(appId, model, id, payload as Record<string, unknown>, expiresIn).catch(unavailable);
     },
     async find(id: string) {
-      const payload = (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined;
+      const payload = await readOnce(adapterRequest(), model, 'id', id, async () => (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined);
       if (!payload || model !== 'RefreshToken') return payload;
       if (pastMaxLifetime(payload, policy, now())) return undefined;
       if (payload.consumed && readingAtTokenEndpoint()) {
@@ -78,12 +80,13 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy
       return payload;
     },
     async findByUid(uid: string) {
-      return (await store.findByUid(appId, model, uid).catch(unavailable)) as AdapterPayload | undefined;
+      return readOnce(adapterRequest(), model, 'uid', uid, async () => (await store.findByUid(appId, model, uid).catch(unavailable)) as AdapterPayload | undefined);
     },
     async findByUserCode(userCode: string) {
       return (await store.findByUserCode(appId, model, userCode).catch(unavailable)) as AdapterPayload | undefined;
     },
     async consume(id: string) {
+      wrote(model, id);
       if (await store.consume(appId, model, id).catch(unavailable)) return;
       // The engine checks `consumed` on the copy it read, then consumes: two concurrent
       // requests can both pass that check, and the store decided atomically that this one
@@ -101,9 +104,11 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy
       throw new errors.InvalidGrant('grant already used');
     },
     async destroy(id: string) {
+      wrote(model, id);
       await store.destroy(appId, model, id).catch(unavailable);
     },
     async revokeByGrantId(grantId: string) {
+      wrote(model);
       await store.revokeByGrantId(appId, model, grantId).catch(unavailable);
     },
   });

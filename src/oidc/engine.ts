@@ -5,6 +5,7 @@
 //
 // test/engine/assumptions.test.ts checks every assumption against a real Provider over
 // HTTP, so an upgrade that changes one fails there first (docs/upgrading-oidc-provider.md).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as querystring from 'node:querystring';
 import type { ParsedUrlQuery } from 'node:querystring';
 import type { KeyObject } from 'node:crypto';
@@ -193,7 +194,6 @@ export function readingAtTokenEndpoint(): boolean {
 }
 
 /**
-/**
  * A9 Authorization parameters. The engine reads the parameters of an authorization request
  * from Koa's `ctx.query` as the middleware before it (`provider.use`) left it at GET (and
  * HEAD) {issuer}/auth, in every spelling it routes there (A17), and from the form body
@@ -332,7 +332,8 @@ function resumeCookie(ctx: Context, provider: Provider): string | undefined {
 /** The interaction this request would resume, if it is a resume and the interaction exists. */
 export async function resumedInteraction(ctx: Context, provider: Provider): Promise<ResumedInteraction | undefined> {
   const uid = resumeCookie(ctx, provider);
-  const interaction = uid ? await outsideEngineRoutes(provider.Interaction.find(uid)) : undefined;
+  // Read again by the engine's resume in the same request: from this read's copy (A67).
+  const interaction = uid ? await outsideEngineRoutes(asRequest(ctx, () => provider.Interaction.find(uid))) : undefined;
   if (!interaction) return undefined;
   return {
     clientId: text(interaction.params.client_id),
@@ -727,6 +728,32 @@ export const BACKCHANNEL_CLIENT_METADATA = ['backchannel_logout_uri', 'backchann
  */
 export function presentOneTimeToken(ctx: Context, token: string): void {
   ctx.request.headers.authorization = `Bearer ${token}`;
+}
+
+/**
+ * A67 One request, one context. While the engine handles a request at one of its routes,
+ * every adapter call it makes for that request sees `Provider.ctx` as that request's Koa
+ * context, an object no other request shares: the context the mounting app and the
+ * middleware of `provider.use` got (koa-mount runs the engine's middleware on it). The
+ * middleware of `provider.use` run before the engine's routes set `Provider.ctx`, and
+ * Postern's own pages call the engine's API outside them: there it is undefined, and a
+ * read made with `asRequest` names its request instead. A model the engine builds from a
+ * found payload takes the payload's top-level properties as they are
+ * (models/base_model.js), so it shares the payload's nested objects (an interaction's
+ * `params`, a session's `authorizations`). The adapter reads a document a request already
+ * read from that request's copy (request-reads.ts); each reader gets a copy of its own,
+ * since a model may change what it shares.
+ */
+const readsFor = new AsyncLocalStorage<object>();
+
+/** A67: the request an adapter call is made for, if the engine or `asRequest` says. */
+export function adapterRequest(): object | undefined {
+  return Provider.ctx ?? readsFor.getStore();
+}
+
+/** A67: runs `read` (engine API calls outside the engine's routes) as a read of the request `ctx`. */
+export function asRequest<T>(ctx: Context, read: () => Promise<T>): Promise<T> {
+  return readsFor.run(ctx, read);
 }
 
 /** A40: the request the engine is handling now (undefined outside one). */

@@ -355,6 +355,12 @@ export interface OutboxEntry {
   readonly claim: string;
 }
 
+/** A message's claim at the moment it is added. */
+export interface OutboxLease {
+  readonly claim: string;
+  readonly until: number;
+}
+
 /** What one claim took, and `nextDue()` right after it. */
 export interface OutboxClaim {
   readonly entries: readonly OutboxEntry[];
@@ -371,7 +377,12 @@ export interface OutboxClaim {
 export interface Outbox {
   /** False when the outbox lives in this process only (memory driver): lost on exit. */
   readonly durable: boolean;
-  add(id: string, sealed: string, dueAt: number): Promise<void>;
+  /**
+   * Stores a message due at `dueAt`; with `lease`, stored already claimed by `lease.claim`
+   * until `lease.until` (its first attempt counted), as if claimed at once: the adding
+   * instance sends it without a claim of its own.
+   */
+  add(id: string, sealed: string, dueAt: number, lease?: OutboxLease): Promise<void>;
   /**
    * Up to `limit` messages due at `now`, earliest first, each leased until `leaseUntil`; and
    * when the earliest message is due after that (what the queue sleeps until), in the same

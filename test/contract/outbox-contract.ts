@@ -71,6 +71,23 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
           expect(((await outbox().claim(T + 5_000, T + LEASE, 10)).entries).map((e) => [e.id, e.attempts])).to.deep.equal([[id, 3]]);
         });
 
+        it('stores a message added leased as claimed by its adder: nobody else gets it before the lease end, then the next claimer does', async () => {
+          const id = randomUUID();
+          await outbox().add(id, 'sealed-leased', T, { claim: 'adder', until: T + LEASE });
+          expect(await outbox().size()).to.equal(1);
+          expect(await outbox().nextDue()).to.equal(T + LEASE);
+          expect((await outbox().claim(T + LEASE - 1, T + 2 * LEASE, 10)).entries, 'leased to its adder').to.deep.equal([]);
+          // The adder died: the next claimer gets it as its second attempt; the adder's claim is void.
+          const [next] = (await outbox().claim(T + LEASE, T + 2 * LEASE, 10)).entries;
+          expect(next).to.include({ id, sealed: 'sealed-leased', attempts: 2 });
+          expect(await outbox().reschedule(id, 'adder', T)).to.equal(false);
+          // A live adder can put its message back, as a claimer can.
+          const other = randomUUID();
+          await outbox().add(other, 'sealed-other', T, { claim: 'live-adder', until: T + LEASE });
+          expect(await outbox().reschedule(other, 'live-adder', T + 1_000)).to.equal(true);
+          expect(((await outbox().claim(T + 1_000, T + LEASE, 10)).entries).map((e) => [e.id, e.attempts])).to.deep.equal([[other, 2]]);
+        });
+
         it('a claim can reschedule once: after that it holds nothing', async () => {
           const id = randomUUID();
           await outbox().add(id, 'sealed-3', T);

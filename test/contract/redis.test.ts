@@ -136,6 +136,37 @@ describe('redis round trips', () => {
     expect(await three.hit('a')).to.equal(false);
     expect(await opened.raw.get(`postern-rl:burst-three-${run}:a`)).to.equal('11');
   });
+
+  // Audit appends nobody waits on: those of one turn of the event loop go as one script call.
+  it('keeps every audit event of a burst over apps, addresses and retentions, in one script call, each trimmed by its own retention', async () => {
+    const apps = [randomUUID(), randomUUID()];
+    const now = Date.now();
+    const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await opened.raw.info('commandstats'))?.[1] ?? 0);
+    // Past a one-hour retention, within three hours: the burst trims it, since the last
+    // event of the burst in each of its sets asks for one hour.
+    await opened.stores.audit.append({ id: 'old', at: now - 7200_000, appId: apps[0]!, type: 'link.requested', outcome: 'success', email: 'a@example.com' }, 3 * 3600);
+    const before = await evalshaCalls();
+    const events = Array.from({ length: 300 }, (_, i) => ({
+      id: `b${String(i).padStart(3, '0')}`,
+      at: now - (i % 7),
+      appId: apps[i % 2]!,
+      type: i % 3 ? 'link.opened' : 'token.issued',
+      outcome: 'success' as const,
+      ...(i % 3 ? { email: i % 5 ? 'a@example.com' : 'B@Example.com' } : {}),
+    }));
+    await Promise.all(events.map((event, i) => opened.stores.audit.append(event, i === 298 ? 3600 : 3 * 3600)));
+    // Only the burst's command counted (and INFO itself is not EVALSHA).
+    expect((await evalshaCalls()) - before).to.equal(1);
+    for (const appId of apps) {
+      const mine = events.filter((e) => e.appId === appId);
+      const expected = [...mine].sort((x, y) => y.at - x.at || (x.id < y.id ? 1 : -1)).map((e) => e.id);
+      expect((await opened.stores.audit.query(appId, { limit: 1000 })).map((e) => e.id)).to.deep.equal(expected);
+      for (const email of ['a@example.com', 'B@Example.com']) {
+        const found = await opened.stores.audit.query(appId, { email, limit: 1000 });
+        expect(found.map((e) => e.id)).to.have.members(mine.filter((e) => e.email === email).map((e) => e.id));
+      }
+    }
+  });
 });
 
 describe('redis driver while Redis is down', () => {

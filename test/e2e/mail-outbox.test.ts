@@ -183,6 +183,45 @@ describe('sign-in mail: the queue itself', function () {
     }
   });
 
+  it('sends a mail with a slot free without claiming it (stored leased to the queue); a burst past the slots goes out once each', async () => {
+    const smtp = await new SmtpCapture().start();
+    const outbox = openMemoryStores().outbox;
+    const calls: string[] = [];
+    for (const method of ['add', 'claim', 'remove'] as const) {
+      const original = outbox[method].bind(outbox) as (...args: unknown[]) => Promise<never>;
+      (outbox as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        calls.push(method === 'add' ? (args[3] ? 'add leased' : 'add') : method);
+        return original(...args);
+      };
+    }
+    const queue = new MailQueue({
+      outbox,
+      mailer: createSmtpMailer(smtp.url, 'Postern <no-reply@example.com>'),
+      kek: randomBytes(32),
+      clock: systemClock,
+      logger: createLogger('silent'),
+      onSent: () => {},
+      onFailed: () => {},
+      options: { retryDelaysMs: [20, 50], concurrency: 2 },
+    });
+    try {
+      await queue.enqueue(message('alone@example.com'), { appId: 'a' });
+      await smtp.until('the mail is sent', () => smtp.mails.length === 1);
+      await smtp.until('it left the outbox', () => calls.includes('remove'));
+      expect(calls).to.deep.equal(['add leased', 'remove']);
+      // Two slots, ten mails at once: two leased at once, the rest claimed as slots free up.
+      const burst = Array.from({ length: 10 }, (_, i) => `burst-${i}@example.com`);
+      await Promise.all(burst.map((to) => queue.enqueue(message(to), { appId: 'a' })));
+      await queue.idle();
+      expect(smtp.mails.map((m) => m.to).slice(1).sort()).to.deep.equal([...burst].sort());
+      expect(await outbox.size()).to.equal(0);
+      expect(calls.filter((c) => c === 'add leased')).to.have.length(3);
+    } finally {
+      await queue.stop();
+      await smtp.stop();
+    }
+  });
+
   it('stop() drops the attempt in flight and starts none after', async () => {
     const h = await new Harness().start();
     try {

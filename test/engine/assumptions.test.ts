@@ -13,6 +13,7 @@ import { peekBody } from '../../src/http/read-body.ts';
 import { createLogger } from '../../src/log.ts';
 import { clientMetadataOf } from '../../src/oidc/client-metadata.ts';
 import {
+  engineRequest,
   clientSession,
   CLIENT_MODEL,
   confirmingSignOut,
@@ -242,6 +243,54 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       expect(await oauthError(oidc.refreshTokenGrant(config, first.refresh_token!))).to.equal('invalid_grant');
       expect(await oauthError(oidc.refreshTokenGrant(config, second.refresh_token!))).to.equal('invalid_grant');
       expect((await oidc.tokenIntrospection(config, second.access_token)).active).to.equal(false);
+    });
+  });
+
+  describe('A67: every adapter call of one request sees that request\'s context, and a model shares its payload\'s nested objects', () => {
+    const e = new Engine();
+    /** Each store read and write, with the engine's request at the time. */
+    const calls: { method: string; model: string; request: object | undefined }[] = [];
+    /** The context each request's `provider.use` middleware got. */
+    const contexts: object[] = [];
+    before(async () => {
+      const stores = openMemoryStores();
+      const oidcStore = stores.oidc;
+      const recorded = new Proxy(oidcStore, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            calls.push({ method: String(prop), model: String(args[1]), request: engineRequest() });
+            return value.apply(target, args);
+          };
+        },
+      });
+      await e.start({ stores: { ...stores, oidc: recorded }, use: [(ctx, next) => (contexts.push(ctx), next())] });
+    });
+    after(() => e.stop());
+
+    it('one context per request, seen by each of its calls; none outside the engine\'s routes', async () => {
+      const { config, tokens } = await e.signIn('context@example.com', 'openid offline_access');
+      // The fixture's login page calls interactionDetails outside the engine's routes.
+      expect(calls.filter((c) => c.model === 'Interaction' && c.method === 'find').some((c) => c.request === undefined)).to.equal(true);
+      calls.length = 0;
+      await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      // The refresh grant: the token, its session (by uid), the grant, the successor...
+      const requests = new Set(calls.map((c) => c.request));
+      expect(calls.map((c) => c.model)).to.include.members(['RefreshToken', 'Session', 'Grant']);
+      expect([...requests]).to.have.length(1);
+      // The context the middleware of `provider.use` got: Postern's reads there name it (asRequest).
+      expect([...requests][0]).to.equal(contexts.at(-1));
+      calls.length = 0;
+      await Promise.all([oidc.refreshTokenGrant(config, (await e.signIn('context-2@example.com', 'openid offline_access')).tokens.refresh_token!), oidc.fetchUserInfo(config, tokens.access_token, oidc.skipSubjectCheck).catch(() => {})]);
+      const distinct = new Set(calls.filter((c) => c.request).map((c) => c.request));
+      expect(distinct.size).to.be.at.least(4);
+    });
+
+    it('a model built from a payload shares its nested objects', () => {
+      const payload = { jti: 'shared', uid: 'u', exp: Math.floor(Date.now() / 1000) + 60, accountId: 'a@example.com', authorizations: { client: { sid: 's' } } };
+      const session = new (e.provider.Session as unknown as new (payload: object) => { authorizations: object })(payload);
+      expect(session.authorizations).to.equal(payload.authorizations);
     });
   });
 

@@ -2,7 +2,7 @@
 // process ends are lost. The queue knows (durable: false) and reports each such message
 // as failed at shutdown instead of letting it vanish.
 import { randomUUID } from 'node:crypto';
-import type { Outbox, OutboxClaim } from '../ports.ts';
+import type { Outbox, OutboxClaim, OutboxLease } from '../ports.ts';
 
 interface Held {
   readonly sealed: string;
@@ -16,8 +16,8 @@ export class MemoryOutbox implements Outbox {
   /** Read raw by the at-rest tests. */
   readonly messages = new Map<string, Held>();
 
-  async add(id: string, sealed: string, dueAt: number) {
-    this.messages.set(id, { sealed, attempts: 0, dueAt, claim: undefined });
+  async add(id: string, sealed: string, dueAt: number, lease?: OutboxLease) {
+    this.messages.set(id, lease ? { sealed, attempts: 1, dueAt: lease.until, claim: lease.claim } : { sealed, attempts: 0, dueAt, claim: undefined });
   }
 
   async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim> {

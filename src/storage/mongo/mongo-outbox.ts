@@ -3,7 +3,7 @@
 // per document, so of several instances asking at once each due message goes to exactly one.
 import { randomUUID } from 'node:crypto';
 import type { Collection } from 'mongodb';
-import type { Outbox, OutboxClaim, OutboxEntry } from '../ports.ts';
+import type { Outbox, OutboxClaim, OutboxEntry, OutboxLease } from '../ports.ts';
 
 export interface OutboxDocument {
   _id: string;
@@ -25,8 +25,8 @@ export class MongoOutbox implements Outbox {
     this.#outbox = outbox;
   }
 
-  async add(id: string, sealed: string, dueAt: number) {
-    await this.#outbox.insertOne({ _id: id, sealed, attempts: 0, dueAt });
+  async add(id: string, sealed: string, dueAt: number, lease?: OutboxLease) {
+    await this.#outbox.insertOne(lease ? { _id: id, sealed, attempts: 1, dueAt: lease.until, claim: lease.claim } : { _id: id, sealed, attempts: 0, dueAt });
   }
 
   async claim(now: number, leaseUntil: number, limit: number): Promise<OutboxClaim> {

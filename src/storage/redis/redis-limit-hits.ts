@@ -6,6 +6,7 @@
 // before.
 import type { Redis } from 'ioredis';
 import { scriptCommand, type ScriptCall } from './redis-scripts.ts';
+import { turnBatch } from './turn-batch.ts';
 
 // KEYS: counters. ARGV: per counter, its window (seconds) and its limit. 1 per counter
 // still within its limit after this hit, 0 per counter over it.
@@ -24,26 +25,14 @@ interface Hit {
   readonly key: string;
   readonly windowSeconds: number;
   readonly limit: number;
-  readonly resolve: (within: boolean) => void;
-  readonly reject: (err: unknown) => void;
 }
 
 /** `hit(key, window, limit)`: true while the counter is within the limit, this hit counted. */
 export function redisLimitHits(redis: Redis): (key: string, windowSeconds: number, limit: number) => Promise<boolean> {
   const script: ScriptCall = scriptCommand(redis, 'posternLimitHits', HIT);
-  let pending: Hit[] = [];
-  const flush = () => {
-    const batch = pending;
-    pending = [];
-    const args = batch.flatMap((h) => [h.windowSeconds, h.limit]);
-    script(batch.length, ...batch.map((h) => h.key), ...args).then(
-      (within) => batch.forEach((h, i) => h.resolve((within as number[])[i] === 1)),
-      (err: unknown) => batch.forEach((h) => h.reject(err)),
-    );
-  };
-  return (key, windowSeconds, limit) =>
-    new Promise((resolve, reject) => {
-      pending.push({ key, windowSeconds, limit, resolve, reject });
-      if (pending.length === 1) queueMicrotask(flush);
-    });
+  const hit = turnBatch(queueMicrotask, async (batch: readonly Hit[]) => {
+    const within = (await script(batch.length, ...batch.map((h) => h.key), ...batch.flatMap((h) => [h.windowSeconds, h.limit]))) as number[];
+    return within.map((answer) => answer === 1);
+  });
+  return (key, windowSeconds, limit) => hit({ key, windowSeconds, limit });
 }

@@ -4,7 +4,7 @@
 // end, which is how a message held by an instance that died becomes due again.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Outbox, OutboxClaim } from '../ports.ts';
+import type { Outbox, OutboxClaim, OutboxLease } from '../ports.ts';
 import { scriptCommand, type ScriptCall } from './redis-scripts.ts';
 
 /** What the hash holds per id (JSON). */
@@ -81,9 +81,9 @@ export class RedisOutbox implements Outbox {
     this.#remove = scriptCommand(redis, 'posternOutboxRemove', REMOVE);
   }
 
-  async add(id: string, sealed: string, dueAt: number) {
-    const held: Held = { sealed, attempts: 0 };
-    await this.#add(2, this.#keys.due, this.#keys.messages, id, JSON.stringify(held), dueAt);
+  async add(id: string, sealed: string, dueAt: number, lease?: OutboxLease) {
+    const held: Held = lease ? { sealed, attempts: 1, claim: lease.claim } : { sealed, attempts: 0 };
+    await this.#add(2, this.#keys.due, this.#keys.messages, id, JSON.stringify(held), lease ? lease.until : dueAt);
   }
 
   /** One round trip, the next due time included (was a claim, then a ZRANGE). */

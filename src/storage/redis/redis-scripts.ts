@@ -40,12 +40,24 @@ const CONSUME = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`;
 
-// KEYS: the sorted sets an audit record joins. ARGV: score, record, cutoff (exclusive), ttl ms.
+// KEYS: the sorted sets of a batch of audit records, each record's in turn. ARGV: per
+// record, how many of KEYS are its sets, its score, itself, the cutoff (exclusive) and
+// the ttl ms of its retention. Records are added in order; then each set is trimmed and
+// its expiry renewed once, as its last record asks.
 const APPEND_AUDIT = `
-for _, set in ipairs(KEYS) do
-  redis.call('ZADD', set, ARGV[1], ARGV[2])
-  redis.call('ZREMRANGEBYSCORE', set, '-inf', ARGV[3])
-  redis.call('PEXPIRE', set, ARGV[4])
+local k, sets, last = 0, {}, {}
+for i = 1, #ARGV, 5 do
+  for _ = 1, tonumber(ARGV[i]) do
+    k = k + 1
+    local set = KEYS[k]
+    redis.call('ZADD', set, ARGV[i + 1], ARGV[i + 2])
+    if not last[set] then sets[#sets + 1] = set end
+    last[set] = i
+  end
+end
+for _, set in ipairs(sets) do
+  redis.call('ZREMRANGEBYSCORE', set, '-inf', ARGV[last[set] + 3])
+  redis.call('PEXPIRE', set, ARGV[last[set] + 4])
 end`;
 
 // KEYS[1] a document. ARGV: the key prefixes of grant index sets, account index sets, uid

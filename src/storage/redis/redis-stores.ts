@@ -19,6 +19,7 @@ import {
 import { keys } from './redis-keys.ts';
 import { scriptCommand, scriptsOf, type RedisScripts, type ScriptCall } from './redis-scripts.ts';
 import { ttlMs } from './ttl-ms.ts';
+import { turnBatch } from './turn-batch.ts';
 
 // ARGV[3]: the updatedAt the stored record must still have, or '' for any (compare-and-replace).
 const REPLACE_IF_UNCHANGED = `
@@ -235,19 +236,25 @@ function fromFields(fields: Record<string, string>): MagicLinkRecord | undefined
  * Audit events in a sorted set per app, scored by time, and again in a sorted set per app
  * and address, so a query by address reads only that address's events. Events older than
  * the retention are trimmed on every append, and a set expires with its newest event.
+ * Appends nobody waits on: those of one turn of the event loop (every request's) go as one
+ * script call, in the order they were made.
  */
 export class RedisAuditStore implements AuditStore {
   readonly #redis: Redis;
-  readonly #scripts: RedisScripts;
+  readonly #append: (record: { sets: string[]; at: number; json: string; cutoff: string; ttl: number }) => Promise<void>;
   constructor(redis: Redis) {
     this.#redis = redis;
-    this.#scripts = scriptsOf(redis);
+    const scripts = scriptsOf(redis);
+    this.#append = turnBatch(setImmediate, async (batch) => {
+      const sets = batch.flatMap((r) => r.sets);
+      await scripts.posternAppendAudit(sets.length, ...sets, ...batch.flatMap((r) => [r.sets.length, r.at, r.json, r.cutoff, r.ttl]));
+      return [];
+    });
   }
   async append(record: AuditRecord, retainSeconds: number) {
     const sets = [keys.audit(record.appId)];
     if (typeof record.email === 'string') sets.push(keys.auditByEmail(record.appId, record.email));
-    const cutoff = `(${Date.now() - retainSeconds * 1000}`;
-    await this.#scripts.posternAppendAudit(sets.length, ...sets, record.at, JSON.stringify(record), cutoff, ttlMs(retainSeconds));
+    await this.#append({ sets, at: record.at, json: JSON.stringify(record), cutoff: `(${Date.now() - retainSeconds * 1000}`, ttl: ttlMs(retainSeconds) });
   }
   async query(appId: string, query: AuditQuery) {
     const key = query.email !== undefined ? keys.auditByEmail(appId, query.email) : keys.audit(appId);

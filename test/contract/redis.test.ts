@@ -97,7 +97,7 @@ describe('redis indexes', () => {
 describe('redis round trips', () => {
   const opened = openedOnRedis();
 
-  // Commands issued in one turn of the event loop leave in one write (auto-pipelining):
+  // Commands issued in one turn of the event loop leave in one write (turn-batched-redis.ts):
   // each must still get its own answer, scripts and plain commands mixed.
   it('answers every command of a burst sent together with its own reply', async () => {
     const appId = randomUUID();

@@ -82,6 +82,22 @@ describe('encryptSecret / decryptSecret', () => {
     expect(() => decryptSecret(kek, `${sealed}AA`, context)).to.throw();
   });
 
+  it('refuses a sealed value with a part added or missing, or another version', () => {
+    const sealed = encryptSecret(kek, 'secret', context);
+    const [, iv, tag, ciphertext] = sealed.split('.');
+    for (const altered of [`${sealed}.AAAA`, `${sealed}.`, `v1.${iv}.${tag}`, `v1.${iv}..${ciphertext}`, `v1..${tag}.${ciphertext}`, `v2.${iv}.${tag}.${ciphertext}`, `V1.${iv}.${tag}.${ciphertext}`, '', 'v1.']) {
+      expect(() => decryptSecret(kek, altered, context), altered).to.throw();
+    }
+  });
+
+  // IVs come from a pool of CSPRNG bytes, 12 at a time: each must be handed out once,
+  // across pool refills too (a pool holds 341 of them).
+  it('gives every seal its own 12-byte IV, over several pools of them', () => {
+    const ivs = Array.from({ length: 1_500 }, () => Buffer.from(encryptSecret(kek, 'same', context).split('.')[1]!, 'base64url'));
+    for (const iv of ivs) expect(iv.length).to.equal(12);
+    expect(new Set(ivs.map((iv) => iv.toString('hex'))).size).to.equal(ivs.length);
+  });
+
   // Without a fixed { authTagLength: 16 } Node would accept a tag truncated to 4 bytes,
   // and a forgery would need about 2^32 tries instead of 2^128.
   it('rejects an authentication tag truncated to fewer than 16 bytes', () => {

@@ -4,12 +4,13 @@
 // requests answer 503 instead of hanging; the client keeps reconnecting in the background
 // until Redis is back. The rate limiters use this same client, so the same holds for them.
 // The readiness ping has a connection of its own (readiness-connection.ts).
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../log.ts';
 import { guardStores, StoreProbe } from '../guard.ts';
 import { PING_DEADLINE_MS, StoreUnavailableError, type Stores } from '../ports.ts';
 import { rateLimiterFactory } from '../rate-limiters.ts';
 import { ReadinessConnection } from './readiness-connection.ts';
+import { TurnBatchedRedis } from './turn-batched-redis.ts';
 import { keys } from './redis-keys.ts';
 import { RedisOidcStore } from './redis-oidc-store.ts';
 import { RedisOutbox } from './redis-outbox.ts';
@@ -21,7 +22,7 @@ import { indexApps, RedisAccountStore, RedisAppStore, RedisAuditStore, RedisChan
  */
 export async function openRedisStores(url: string, logger: Logger, timeoutMs: number): Promise<Stores> {
   const redis = connectRedis(url, logger, 'commands', timeoutMs);
-  const subscriber = redis.duplicate({ connectionName: 'postern-subscriber' });
+  const subscriber = redis.duplicate({ connectionName: 'postern-subscriber', commandTimeout: timeoutMs });
   subscriber.on('error', () => {}); // reported by the command connection
   const readiness = new ReadinessConnection(redis, connectRedis(url, logger, 'readiness', PING_DEADLINE_MS, false));
   try {
@@ -59,9 +60,13 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
   }, probe);
 }
 
-/** `pipelined`: commands of one turn leave together (below); the readiness ping's connection sends each alone. */
+/**
+ * `pipelined`: the command connection, whose commands of one turn leave in one socket write
+ * and whose deadlines share one timer (turn-batched-redis.ts); the readiness ping's
+ * connection sends each command alone, with ioredis's own deadline.
+ */
 function connectRedis(url: string, logger: Logger, role: string, timeoutMs: number, pipelined = true): Redis {
-  const redis = new Redis(url, {
+  const options: RedisOptions = {
     // Named, so that an operator tells the connections apart in CLIENT LIST.
     connectionName: `postern-${role}`,
     enableOfflineQueue: false,
@@ -82,14 +87,12 @@ function connectRedis(url: string, logger: Logger, role: string, timeoutMs: numb
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(100 * times, 2_000),
     lazyConnect: true,
-    // Commands issued in one turn of the event loop (a request's parallel look-ups, the
-    // audit append beside a write, other requests' commands) leave in one socket write:
-    // each write to Redis costs this process about as much as building the command. While
-    // a batch waits for its answers the next one gathers; a stalled Redis still fails both
-    // within the deadline above (the socket timeout drops the connection, and commands
-    // then fail at once), as the stalled-store tests check.
-    enableAutoPipelining: pipelined,
-  });
+  };
+  // Commands issued in one turn of the event loop leave in one socket write: each write to
+  // Redis costs this process about as much as building the command. A stalled Redis still
+  // fails them within the deadline above (the socket timeout drops the connection, and
+  // commands then fail at once), as the stalled-store tests check.
+  const redis = pipelined ? new TurnBatchedRedis(url, options, timeoutMs) : new Redis(url, options);
   let down = false;
   redis.on('error', (err: Error) => {
     if (!down) logger.error('redis connection error', { role, err: err.message });

@@ -79,15 +79,21 @@ export async function posternTarget(store: 'memory' | 'redis', redis: RedisServe
   };
 }
 
-export async function bareTarget(store: 'memory' | 'redis', redis: RedisServer): Promise<Target> {
+/** `mountPath`: the engine mounted under that path in a root Koa app, as Postern runs it (bench/bare-engine.ts, BARE_MOUNT). */
+export async function bareTarget(store: 'memory' | 'redis', redis: RedisServer, mountPath?: string): Promise<Target> {
   const port = await freePort();
-  const issuer = `http://localhost:${port}`;
-  const server = new ServerProcess('bench/bare-engine.ts', { BARE_PORT: String(port), BARE_REDIRECT_URI: REDIRECT_URI, ...(store === 'redis' && { BARE_REDIS_URL: redis.url }) });
+  const issuer = `http://localhost:${port}${mountPath ?? ''}`;
+  const server = new ServerProcess('bench/bare-engine.ts', {
+    BARE_PORT: String(port),
+    BARE_REDIRECT_URI: REDIRECT_URI,
+    ...(store === 'redis' && { BARE_REDIS_URL: redis.url }),
+    ...(mountPath && { BARE_MOUNT: mountPath }),
+  });
   await server.ready(`${issuer}/.well-known/openid-configuration`);
   const config = await oidc.discovery(new URL(issuer), BARE_CLIENT_ID, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
   const agent = new Agent({ keepAlive: true });
   return {
-    name: `bare-${store}`,
+    name: `bare-${store}${mountPath ? '+mount' : ''}`,
     store,
     server,
     agent,

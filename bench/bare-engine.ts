@@ -8,6 +8,8 @@
 // Started by bench/engine-comparison.ts as a child process:
 //   BARE_PORT=… [BARE_REDIS_URL=redis://…] node --import ./bench/measure-child.ts bench/bare-engine.ts
 import { createServer } from 'node:http';
+import Koa from 'koa';
+import mount from 'koa-mount';
 import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors, type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
@@ -16,7 +18,13 @@ import { BARE_ACCOUNT, BARE_CLIENT_ID } from './bare-client.ts';
 
 const port = Number(process.env.BARE_PORT);
 const redirectUri = process.env.BARE_REDIRECT_URI ?? 'http://localhost:8080/callback';
-const issuer = `http://localhost:${port}`;
+/**
+ * BARE_MOUNT=/prefix: the engine's middleware runs as Postern runs it, on the context of a
+ * root Koa app, mounted (koa-mount) under a path prefix that is part of its issuer: what the
+ * root context and the mount alone cost, measured apart from Postern's own middleware.
+ */
+const mountPath = process.env.BARE_MOUNT;
+const issuer = `http://localhost:${port}${mountPath ?? ''}`;
 
 /** The engine's example Redis adapter, reduced to what this benchmark exercises. */
 function redisAdapter(client: Redis) {
@@ -126,7 +134,7 @@ const configuration: Configuration = {
     },
   },
   ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 1800, RefreshToken: 604800, Interaction: 3600, Session: 1209600, Grant: 7776000 },
-  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  interactions: { url: (_ctx, interaction) => `${mountPath ?? ''}/interaction/${interaction.uid}` },
   // An account is looked up in the store, as any provider with real accounts must (Postern
   // reads its account record on every userinfo and token request).
   async findAccount(_ctx, sub) {
@@ -146,7 +154,14 @@ provider.use(async (ctx, next) => {
   await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: BARE_ACCOUNT }, consent: { grantId } }, { mergeWithLastSubmission: false });
 });
 
-const server = createServer(provider.callback());
+function mounted(prefix: string) {
+  const root = new Koa({ proxy: true });
+  root.keys = provider.app.keys;
+  root.use(mount(prefix, provider.app));
+  return root.callback();
+}
+
+const server = createServer(mountPath ? mounted(mountPath) : provider.callback());
 server.keepAliveTimeout = 65_000;
 server.listen(port, () => process.send?.({ listening: port }));
 // Exits (rather than dies) on the benchmark's SIGTERM, so a --cpu-prof profile is written.

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { Measure } from './measure-child.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** This tree's preload, whichever tree the server runs from. */
+const MEASURE_CHILD = new URL('./measure-child.ts', import.meta.url).href;
 
 export interface Answer {
   readonly status: number;
@@ -37,10 +39,11 @@ export class ServerProcess {
   #next = 0;
   output = '';
 
-  constructor(entry: string, env: Record<string, string>) {
+  /** `root`: the tree to run `entry` from (another checkout, for a paired A/B of two versions). */
+  constructor(entry: string, env: Record<string, string>, root = ROOT) {
     this.#child = fork(entry, [], {
-      cwd: ROOT,
-      execArgv: [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROFILE] : []), '--disable-warning=ExperimentalWarning', '--expose-gc', '--import', './bench/measure-child.ts'],
+      cwd: root,
+      execArgv: [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROFILE] : []), '--disable-warning=ExperimentalWarning', '--expose-gc', '--import', MEASURE_CHILD],
       env: { PATH: process.env.PATH ?? '', ...env },
       // stdout (Postern's log lines) is written and dropped, as to a log shipper that keeps up.
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

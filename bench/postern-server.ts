@@ -15,7 +15,7 @@ export const POSTERN_ENV = {
   MAX_LINKS_PER_MAILBOX: '100000',
 };
 
-export async function startPostern(store: 'memory' | 'redis', redis: RedisServer, extraEnv: Record<string, string> = {}): Promise<{ server: ServerProcess; h: Harness; url: string }> {
+export async function startPostern(store: 'memory' | 'redis', redis: RedisServer, extraEnv: Record<string, string> = {}, root?: string): Promise<{ server: ServerProcess; h: Harness; url: string }> {
   const port = await freePort();
   const url = `http://localhost:${port}`;
   const h = await new Harness().attach(url);
@@ -26,7 +26,7 @@ export async function startPostern(store: 'memory' | 'redis', redis: RedisServer
     SMTP_URL: h.smtp.url,
     ...(store === 'redis' && { REDIS_URL: redis.url }),
     ...extraEnv,
-  });
+  }, root);
   await server.ready(`${url}/healthz`);
   return { server, h, url };
 }

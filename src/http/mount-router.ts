@@ -43,11 +43,15 @@ export function mountRouters(routers: readonly Router[]): Middleware {
   const mounted = routers.map((router) => ({ middleware: mountRouter(router), mayMatch: pathsOf(router), methods: new Set(router.methods) }));
   const all = mounted.map((m) => m.middleware);
   const sorting = mounted.every((m) => m.mayMatch);
+  /** Methods every router implements: only those are sorted by path. */
+  const everywhere = new Set([...(mounted[0]?.methods ?? [])].filter((method) => mounted.every((m) => m.methods.has(method))));
   return (ctx, next) => {
-    if (!sorting || !mounted.every((m) => m.methods.has(ctx.method))) return walk(all, 0, ctx, next);
+    if (!sorting || !everywhere.has(ctx.method)) return walk(all, 0, ctx, next);
     const segments = ctx.path.split('/');
-    const candidates = mounted.filter((m) => m.mayMatch!(segments)).map((m) => m.middleware);
-    return candidates.length === 0 ? next() : walk(candidates, 0, ctx, next);
+    // No list is made for a path no route could match (most of an app's engine traffic).
+    let candidates: Middleware[] | undefined;
+    for (const m of mounted) if (m.mayMatch!(segments)) (candidates ??= []).push(m.middleware);
+    return candidates ? walk(candidates, 0, ctx, next) : next();
   };
 }
 

@@ -31,6 +31,8 @@ export interface LiveProvider {
 
 interface Entry {
   readonly loading: Promise<LiveProvider | undefined>;
+  /** What `loading` resolved to, once built: `ready` hands it out with no promise. */
+  live?: LiveProvider;
   checkedAt: number;
 }
 
@@ -101,6 +103,20 @@ export class ProviderRegistry {
   #build(app: AppRecord): LiveProvider {
     const { provider, issuer } = this.#create(app);
     return { app, provider, issuer, handle: mount(appPath(app.id), provider as never), documents: new PublicDocuments() };
+  }
+
+  /**
+   * The cached Provider of the app, at once, when it is built and needs no check against
+   * the stored record (younger than `revalidateMs`); else undefined, and `get` decides.
+   * Most requests are to an app in use: they pay neither a promise nor a turn of the
+   * microtask queue for the look-up.
+   */
+  ready(appId: string): LiveProvider | undefined {
+    const cached = this.#cache.get(appId);
+    if (!cached?.live || Date.now() - cached.checkedAt >= this.#revalidateMs) return undefined;
+    this.#cache.delete(appId); // re-insert: most recently used last
+    this.#cache.set(appId, cached);
+    return cached.live;
   }
 
   /**
@@ -210,7 +226,7 @@ export class ProviderRegistry {
     const forget = () => {
       if (this.#cache.get(appId) === entry) this.#cache.delete(appId);
     };
-    entry.loading.then((live) => live || forget(), forget);
+    entry.loading.then((live) => (live ? (entry.live = live) : forget()), forget);
     while (this.#cache.size > this.#max) {
       const [oldest, dropped] = this.#cache.entries().next().value as [string, Entry];
       this.#cache.delete(oldest);

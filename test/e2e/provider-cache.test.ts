@@ -177,6 +177,36 @@ describe('provider cache sized by memory, with public documents kept past evicti
     expect(registry.sizes.documentBytes).to.be.at.most(2.5 * one);
   });
 
+  it('hands out a cached, built Provider at once (ready), and nothing for an app not cached, a malformed id or one invalidated', async () => {
+    const [a, b] = apps as [AppRecord, AppRecord];
+    expect(registry.ready(a.id)).to.equal(undefined);
+    expect((await authorize(a)).status).to.equal(400); // first request: its Provider is not kept
+    expect(registry.ready(a.id)).to.equal(undefined);
+    await use(a);
+    const live = registry.ready(a.id);
+    expect(live?.app.id).to.equal(a.id);
+    expect(await registry.get(a.id)).to.equal(live);
+    for (const id of [b.id, a.id.toUpperCase(), `${a.id}/`, '', 'x'.repeat(10_000)]) expect(registry.ready(id)).to.equal(undefined);
+    registry.invalidate(a.id);
+    expect(registry.ready(a.id)).to.equal(undefined);
+  });
+
+  it('never hands out at once a Provider due for a check: a change another instance made reaches the next engine request', async () => {
+    const a = apps[0]!;
+    await restart(0);
+    await use(a);
+    expect(registry.ready(a.id)).to.equal(undefined); // older than revalidateMs (0) as soon as it is cached
+    const builds = built.filter((id) => id === a.id).length;
+    // Another instance changed the app and this one missed the notice.
+    const stored = (await stores.apps.get(a.id))!;
+    const changed = { ...stored, updatedAt: stored.updatedAt + 1 };
+    expect(await stores.apps.replace(changed, stored.updatedAt)).to.equal(true);
+    expect((await authorize(a)).status).to.equal(400);
+    expect(built.filter((id) => id === a.id)).to.have.length(builds + 1);
+    expect((await registry.get(a.id))?.app.updatedAt).to.equal(changed.updatedAt);
+    await stores.apps.replace(stored, changed.updatedAt);
+  });
+
   it('drops kept documents when the app changes here (invalidate) or in the store (revalidation)', async () => {
     const [a, b, c] = apps as [AppRecord, AppRecord, AppRecord];
     for (const app of [a, b, c]) await (await discovery(app)).text();

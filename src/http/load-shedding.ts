@@ -8,7 +8,7 @@
 //
 // Expensive requests also take turns (turns.ts): in a burst, each turn of the event loop
 // starts only a few milliseconds of their work, the rest wait in order of arrival and are
-// refused once they have waited longer than the lag limit, so that the cheap routes are
+// refused once they have waited longer than MAX_QUEUE_WAIT_MS, so that the cheap routes are
 // answered between turns instead of behind the whole burst.
 //
 // Which routes are expensive is read from the routes themselves, never from a list of
@@ -112,19 +112,28 @@ export class RouteCosts {
 const TURN_BUDGET_MS = 5;
 
 /**
+ * The longest an expensive request waits for its turn before it is refused. Its wait is not
+ * the lag of anything else (cheap requests are answered between turns whatever the queue),
+ * so it can be longer than the lag limit: long enough for a burst's own arrival (tens of
+ * milliseconds to read a thousand requests) and a share of the burst to be served, short
+ * against the 1 to 3 seconds a refusal asks the client to wait before trying again.
+ */
+export const MAX_QUEUE_WAIT_MS = 500;
+
+/**
  * The turns expensive requests take (turns.ts), made before the routes so that the stores
  * can be paced by them too (paced-stores.ts); undefined when load shedding is off
  * (`maxLagMs` 0).
  */
 export function expensiveTurns(maxLagMs: number, lag: LagSource): Turns | undefined {
-  return maxLagMs === 0 ? undefined : new Turns({ budgetMs: TURN_BUDGET_MS, maxWaitMs: maxLagMs, maxLagMs, lag });
+  return maxLagMs === 0 ? undefined : new Turns({ budgetMs: TURN_BUDGET_MS, maxWaitMs: Math.max(MAX_QUEUE_WAIT_MS, maxLagMs), maxLagMs, lag });
 }
 
 export interface LoadSheddingDeps {
   readonly routers: Readonly<Record<string, Router>>;
   /** From expensiveTurns; undefined: load shedding is off. */
   readonly turns: Turns | undefined;
-  /** Lag beyond which expensive routes are shed, and longest wait for a turn. */
+  /** Lag beyond which expensive routes are shed while none waits for its turn. */
   readonly maxLagMs: number;
   readonly lag: LagSource;
   readonly logger: Logger;

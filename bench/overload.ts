@@ -132,7 +132,7 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
  * be shed (its link request too, which then sends no mail) or meet a store command past
  * its deadline: it is tried again from the start, a few times, rather than ending the run.
  */
-async function untilServed<T>(prepare: () => Promise<T>, tries = 5): Promise<T> {
+async function untilServed<T>(prepare: () => Promise<T>, tries = 20): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await prepare();

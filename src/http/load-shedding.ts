@@ -118,7 +118,7 @@ const TURN_BUDGET_MS = 5;
  * milliseconds to read a thousand requests) and a share of the burst to be served, short
  * against the 1 to 3 seconds a refusal asks the client to wait before trying again.
  */
-export const MAX_QUEUE_WAIT_MS = 500;
+export const MAX_QUEUE_WAIT_MS = 100;
 
 /**
  * The turns expensive requests take (turns.ts), made before the routes so that the stores

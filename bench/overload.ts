@@ -132,7 +132,7 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
  * be shed (its link request too, which then sends no mail) or meet a store command past
  * its deadline: it is tried again from the start, a few times, rather than ending the run.
  */
-async function untilServed<T>(prepare: () => Promise<T>, tries = 5): Promise<T> {
+async function untilServed<T>(prepare: () => Promise<T>, tries = 20): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await prepare();
@@ -193,7 +193,7 @@ async function scenario(maxLagMs: string, redis: RedisServer): Promise<Recorder>
   const recorder = new Recorder();
   try {
     // Generous limits: the benchmark measures overload, not the rate limiter's refusals.
-    const app = await h.createApp({ max_links_per_address: 1000, max_links_per_ip: 100000, max_links_per_app: 10000000 });
+    const app = await untilServed(() => h.createApp({ max_links_per_address: 1000, max_links_per_ip: 100000, max_links_per_app: 10000000 }));
     const config = await h.client(app);
 
     const chains = await inBatches(Array.from({ length: REFRESH_LOOPS }, (_, i) => i), SETUP_CONCURRENCY, async (i) => {

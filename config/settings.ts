@@ -228,7 +228,7 @@ const DECLARED = {
     parser: wholeNumber(0, 60_000),
     default: { value: 50 },
     description:
-      'Load shedding: while the event loop of the process lags more than this (the longest stall in the last second), the expensive routes (the token endpoint, the sign-in steps that send or check a link or code, admin writes other than signing an account out) answer `503 temporarily_unavailable` with `Retry-After` instead of queueing; every other route, `/healthz` and `/readyz` included, is served. `0` turns load shedding off.',
+      'Load shedding: while the event loop of the process lags more than this (the longest stall in the last second), the expensive routes (the token endpoint, the sign-in steps that send or check a link or code, admin writes other than signing an account out) answer `503 temporarily_unavailable` with `Retry-After` instead of starting; in a burst they wait for their turn and are refused after 100 ms of waiting, whatever the lag; every other route, `/healthz` and `/readyz` included, is served. `0` turns load shedding off.',
   },
   providerCacheMb: {
     name: 'PROVIDER_CACHE_MB',

@@ -132,6 +132,7 @@ async function main() {
     // Audit events of the last requests and delivery outcomes: a moment even past the timeout.
     await Promise.race([server.audit.flushed(), new Promise((r) => setTimeout(r, Math.max(left(), 1_000)).unref())]);
     await server.keyRotation.stop();
+    server.readiness.close(); // no ping on a closing connection
     await Promise.allSettled([stores.close(), mailer.close()]);
     logger.info('stopped', { signal });
     process.exit(0);

@@ -22,6 +22,7 @@ import { composeServices } from './compose.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { processEventLoopLag, type LagSource } from './http/event-loop-lag.ts';
 import { expensiveTurns, LoadShedding } from './http/load-shedding.ts';
+import { ReadinessProbe } from './http/readiness-probe.ts';
 import { pacedStores } from './http/paced-stores.ts';
 import { mountRouters } from './http/mount-router.ts';
 import { countRequests, metricsGate } from './http/metrics-endpoint.ts';
@@ -77,6 +78,8 @@ export interface Server {
   readonly mailQueue: MailQueue;
   /** Whether the mail server answers; main.ts checks it at start-up, /readyz shows it. */
   readonly mailHealth: MailHealth;
+  /** The stores' readiness, probed in the background for /readyz; main.ts closes it before the stores. */
+  readonly readiness: ReadinessProbe;
   /** Back-channel logout deliveries; main.ts starts and drains it. */
   readonly backchannel: BackchannelLogout;
   /** Every router Postern mounts, in order, so tests can enumerate every route. */
@@ -140,11 +143,12 @@ export function buildServer(deps: ServerDeps): Server {
           mails: mailer instanceof DevMailbox ? mailer : undefined,
         };
   const mailHealth = new MailHealth({ mailer, clock: deps.clock ?? systemClock, logger });
+  const readiness = new ReadinessProbe({ ping: () => stores.ping(), storage: stores.kind });
 
   const routers = {
     root: rootRouter({
       ready: () => server.ready,
-      ping: () => stores.ping(),
+      readiness: () => readiness.current(),
       storage: stores.kind,
       mail: () => mailHealth.current(),
       stylesheet: STYLESHEET,
@@ -191,6 +195,7 @@ export function buildServer(deps: ServerDeps): Server {
     keyRotation: services.keyRotation,
     mailQueue: services.mailQueue,
     mailHealth,
+    readiness,
     backchannel: services.backchannel,
     routers,
     es512,

@@ -8,7 +8,7 @@
 //
 // Expensive requests also take turns (turns.ts): in a burst, each turn of the event loop
 // starts only a few milliseconds of their work, the rest wait in order of arrival and are
-// refused once they have waited longer than the lag limit, so that the cheap routes are
+// refused once they have waited longer than MAX_QUEUE_WAIT_MS, so that the cheap routes are
 // answered between turns instead of behind the whole burst.
 //
 // Which routes are expensive is read from the routes themselves, never from a list of
@@ -112,19 +112,29 @@ export class RouteCosts {
 const TURN_BUDGET_MS = 5;
 
 /**
+ * The longest an expensive request waits for its turn before it is refused. Longer than
+ * the lag limit: a burst's own arrival takes tens of milliseconds to read, and requests
+ * waiting delay cheap ones only through the work of those admitted. It is the knob between
+ * goodput and /healthz under a burst (bench/README.md, fourth round): 500 ms served whole
+ * bursts and slowed /healthz, since a served request also works outside the turns (reply
+ * parsing, socket writes, mail); 100 ms serves a share of a burst.
+ */
+export const MAX_QUEUE_WAIT_MS = 100;
+
+/**
  * The turns expensive requests take (turns.ts), made before the routes so that the stores
  * can be paced by them too (paced-stores.ts); undefined when load shedding is off
  * (`maxLagMs` 0).
  */
 export function expensiveTurns(maxLagMs: number, lag: LagSource): Turns | undefined {
-  return maxLagMs === 0 ? undefined : new Turns({ budgetMs: TURN_BUDGET_MS, maxWaitMs: maxLagMs, maxLagMs, lag });
+  return maxLagMs === 0 ? undefined : new Turns({ budgetMs: TURN_BUDGET_MS, maxWaitMs: Math.max(MAX_QUEUE_WAIT_MS, maxLagMs), maxLagMs, lag });
 }
 
 export interface LoadSheddingDeps {
   readonly routers: Readonly<Record<string, Router>>;
   /** From expensiveTurns; undefined: load shedding is off. */
   readonly turns: Turns | undefined;
-  /** Lag beyond which expensive routes are shed, and longest wait for a turn. */
+  /** Lag beyond which expensive routes are shed while none waits for its turn. */
   readonly maxLagMs: number;
   readonly lag: LagSource;
   readonly logger: Logger;

@@ -2,20 +2,19 @@
 // of the hosted pages and, outside production, the development pages (src/dev/).
 import type Router from '@koa/router';
 import type { MailStatus } from '../mail/mail-health.ts';
-import { PING_DEADLINE_MS, StoreUnavailableError } from '../storage/ports.ts';
-import { within } from '../clock.ts';
 import { devRoutes, type DevDeps } from '../dev/dev-routes.ts';
 import { badRequest } from '../errors.ts';
 import { accentProblem, accentRules } from '../text/colour.ts';
 import { METRICS_PATH } from './metrics-endpoint.ts';
+import type { Readiness } from './readiness-probe.ts';
 import { exactRouter } from './request-path.ts';
 
 
 export interface RootDeps {
   /** False until the server listens and again while it shuts down. */
   readonly ready: () => boolean;
-  /** Rejects with StoreUnavailableError naming the unreachable store. */
-  readonly ping: () => Promise<void>;
+  /** Whether every store answers: the background probe's last result (readiness-probe.ts). */
+  readonly readiness: () => Readiness | Promise<Readiness>;
   readonly storage: string;
   /** Detail only: the mail server's last known state, never waited for (mail-health.ts). */
   readonly mail?: () => MailStatus | undefined;
@@ -35,6 +34,7 @@ export function rootRouter(deps: RootDeps): Router {
     ctx.body = { status: deps.ready() ? 'ok' : 'starting' };
   });
   // Readiness: every backing store answers. Load balancers route only to ready instances.
+  // Read from the background probe, not asked of the stores: as cheap as /healthz.
   root.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     if (!deps.ready()) {
@@ -44,11 +44,12 @@ export function rootRouter(deps: RootDeps): Router {
     }
     const mail = deps.mail?.();
     const detail = mail ? { mail } : {};
-    try {
-      await within(PING_DEADLINE_MS, deps.ping(), () => new StoreUnavailableError(deps.storage));
+    const now = deps.readiness();
+    const readiness = now instanceof Promise ? await now : now;
+    if (readiness.ready) {
       ctx.body = { status: 'ready', storage: deps.storage, ...detail };
-    } catch (err) {
-      const store = err instanceof StoreUnavailableError ? err.store : 'storage';
+    } else {
+      const store = readiness.unavailable;
       ctx.status = 503;
       ctx.body = { status: 'unavailable', unavailable: store, error_description: `${store} is not answering`, ...detail };
     }

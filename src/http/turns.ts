@@ -12,11 +12,17 @@
 // than behind the whole burst. Nothing is counted by requests: a request whose body is slow
 // to come, or a kept-alive connection, holds no place once it has started.
 //
-// A request is refused (`shed`) rather than started when it has waited longer than
-// `maxWaitMs` (queue delay, as in CoDel: waiting longer means the work in front of it
-// exceeds what the process does in that time), when the event loop lagged beyond the limit
-// when it arrived or when its turn comes, or once the server is shutting down. Refusing
-// costs a little too (a 503 is written), so refusals are drained by the same budget.
+// Which requests are refused (`shed`) rather than started, as in CoDel: by the delay of the
+// queue itself. While nothing waits, the event loop's lag is the only signal, and a request
+// arriving while it is beyond the limit is refused at once. Once requests wait, their wait is
+// the signal: a request is refused when it has waited longer than `maxWaitMs` (the work in
+// front of it exceeds what the process does in that time), and a new one is refused at once,
+// without joining the queue, while the queue's head has waited that long. The lag no longer
+// counts for them: the burst's own arrival (parsing a thousand requests in one turn) shows as
+// lag that the monitor remembers for a second, and would refuse the whole burst for the cost
+// of reading it; any lag since a request arrived is in its wait already. Everything is
+// refused once the server is shutting down. Refusing costs a little too (a 503 is written),
+// so refusals are drained by the same budget.
 //
 // Work already admitted takes turns too (`resume`, called as each store command returns:
 // paced-stores.ts). One read from Redis can carry the answers of a hundred commands, and
@@ -35,15 +41,13 @@ export interface TurnOptions {
   readonly budgetMs: number;
   /** Longest wait in the queue before a request is refused. */
   readonly maxWaitMs: number;
-  /** Lag beyond which a request is refused: on arrival and when its turn comes. */
+  /** Lag beyond which a request arriving while nothing waits is refused. */
   readonly maxLagMs: number;
   readonly lag: LagSource;
 }
 
 interface Waiting {
   readonly arrivedAt: number;
-  /** The loop lagged beyond the limit when it arrived. */
-  readonly lagged: boolean;
   readonly answer: (admission: Admission) => void;
 }
 
@@ -55,6 +59,11 @@ class Fifo<T> {
 
   get size(): number {
     return this.#items.length - this.#head;
+  }
+
+  /** The item `take` would return; undefined when empty. */
+  peek(): T | undefined {
+    return this.#items[this.#head];
   }
 
   push(item: T): void {
@@ -115,10 +124,18 @@ export class Turns {
   admit(): Admission | Promise<Admission> {
     if (this.#closed) return 'shed';
     const now = performance.now();
-    const lagged = this.#options.lag.lagMs() > this.#options.maxLagMs;
-    if (this.waiting === 0 && this.#arrivalTurnUsed(now) < this.#options.budgetMs) return lagged ? 'shed' : 'go';
+    const head = this.#queue.peek();
+    if (head) {
+      // A standing queue: joining it would only mean a later refusal.
+      if (now - head.arrivedAt > this.#options.maxWaitMs) return 'shed';
+    } else {
+      // Read first: the turn's clock starts with its first expensive request, refused or not.
+      const used = this.#arrivalTurnUsed(now);
+      if (this.#options.lag.lagMs() > this.#options.maxLagMs) return 'shed';
+      if (used < this.#options.budgetMs) return 'go';
+    }
     return new Promise((answer) => {
-      this.#queue.push({ arrivedAt: now, lagged, answer });
+      this.#queue.push({ arrivedAt: now, answer });
       this.#scheduleDrain();
     });
   }
@@ -169,8 +186,7 @@ export class Turns {
       if (this.#resumes.size) this.#resumes.take()();
       else if (this.waiting) {
         const next = this.#queue.take();
-        const { maxWaitMs, maxLagMs, lag } = this.#options;
-        next.answer(next.lagged || now - next.arrivedAt > maxWaitMs || lag.lagMs() > maxLagMs ? 'shed' : 'go');
+        next.answer(now - next.arrivedAt > this.#options.maxWaitMs ? 'shed' : 'go');
       }
     }
     // The last step of a turn schedules the next turn's, which run after the loop has polled.

@@ -86,9 +86,8 @@ describe('Redis going away and coming back', function () {
     expect(ready.status).to.equal(200);
 
     await redis.stop();
-    const readyz = await fetch(`${h.url}/readyz`);
-    expect(readyz.status).to.equal(503);
-    expect(((await readyz.json()) as { unavailable: string }).unavailable).to.equal('redis');
+    // The background probe reports it within its bound (readiness-probe.ts).
+    expect((await h.untilNotReady()).unavailable).to.equal('redis');
 
     const admin = await h.admin('GET', '/admin/apps');
     expect(admin.status).to.equal(503);

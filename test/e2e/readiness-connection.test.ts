@@ -113,4 +113,20 @@ describe('/readyz on Redis', function () {
     const body = (await probes[0]!.json()) as { status: string; storage: string };
     expect(body).to.deep.include({ status: 'ready', storage: 'redis' });
   });
+
+  it('answers probes from the background ping: a burst of probes sends Redis no ping of its own', async () => {
+    const admin = new Redis(redis.url);
+    const pings = async () => Number(/cmdstat_ping:calls=(\d+)/.exec((await admin.info('commandstats')) as string)?.[1] ?? 0);
+    try {
+      await h.untilReady();
+      const before = await pings();
+      const probes = 200;
+      const answers = await Promise.all(Array.from({ length: probes }, () => fetch(`${h.url}/readyz`)));
+      expect(answers.map((r) => r.status)).to.deep.equal(answers.map(() => 200));
+      // One ping every PROBE_INTERVAL_MS whatever the probes: a ping per probe would be 200.
+      expect((await pings()) - before).to.be.below(probes / 4);
+    } finally {
+      admin.disconnect();
+    }
+  });
 });

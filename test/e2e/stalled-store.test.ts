@@ -59,6 +59,19 @@ function sendAll(redis: RedisServer, requests: Record<string, () => Promise<Page
   );
 }
 
+/**
+ * /readyz, asked until it answers 503 or Redis runs again: the background probe reports a
+ * freeze within its bound (readiness-probe.ts), not at once.
+ */
+async function firstNotReady(url: string, redis: RedisServer): Promise<Response> {
+  for (;;) {
+    const res = await fetch(`${url}/readyz`);
+    if (res.status === 503 || !redis.paused) return res;
+    await res.body?.cancel();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const adminGet = (url: string) => fetch(`${url}/admin/apps`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
 function expectUnavailable(reply: Reply, kind: 'json' | 'html') {
@@ -97,7 +110,7 @@ describe('a stalled store (Redis frozen with SIGSTOP)', function () {
     await redis.destroy();
   });
 
-  it('answers the token endpoint, the engine\'s pages, a link request, the admin API and /readyz with 503 and Retry-After before Redis runs again, then works without a restart', async () => {
+  it('answers the token endpoint, the engine\'s pages, a link request and the admin API with 503 and Retry-After, and /readyz 503 within the probe\'s bound, before Redis runs again, then works without a restart', async () => {
     const signedIn = await h.signIn(app, 'stall@example.com', { scope: 'openid offline_access' });
     const browser = new Browser();
     const login = await h.startLogin(app, browser);
@@ -116,7 +129,7 @@ describe('a stalled store (Redis frozen with SIGSTOP)', function () {
       'sign-out (engine page)': () => signedIn.browser.request(signOut.href),
       'link request': () => browser.request(new URL(linkForm.action, login.page.url).href, { form: { ...linkForm.fields, email: 'stall@example.com' } }),
       'admin GET': () => adminGet(h.url),
-      '/readyz': () => fetch(`${h.url}/readyz`),
+      '/readyz': () => firstNotReady(h.url, redis),
     }));
     const byLabel = Object.fromEntries(replies.map((r) => [r.label, r]));
     expectUnavailable(byLabel['token endpoint']!, 'json');
@@ -128,7 +141,7 @@ describe('a stalled store (Redis frozen with SIGSTOP)', function () {
     expectUnavailable(byLabel['sign-out (engine page)']!, 'html');
     expectUnavailable(byLabel['link request']!, 'html');
     expectUnavailable(byLabel['admin GET']!, 'json');
-    expect(byLabel['/readyz']!.whilePaused).to.equal(true);
+    expect(byLabel['/readyz']!.whilePaused, '/readyz turned 503 only after Redis resumed').to.equal(true);
     expect(byLabel['/readyz']!.status).to.equal(503);
     expect(byLabel['/readyz']!.retryAfter).to.match(/^[1-9]\d*$/);
     expect(JSON.parse(byLabel['/readyz']!.body).unavailable).to.equal('redis');
@@ -179,7 +192,7 @@ describe('/readyz while Redis is frozen, with a long store deadline', function (
 
   before(async () => {
     await redis.start();
-    // Far longer than the pause window: an answer while frozen comes from /readyz's own deadline.
+    // Far longer than the pause window: a 503 while frozen comes from the readiness probe's own deadline.
     await h.start({ REDIS_URL: redis.url, STORE_TIMEOUT_MS: '60000' });
   });
   after(async () => {
@@ -187,13 +200,22 @@ describe('/readyz while Redis is frozen, with a long store deadline', function (
     await redis.destroy();
   });
 
-  it('answers 503 with Retry-After while Redis is still frozen, then 200 again', async () => {
+  it('answers 503 with Retry-After while Redis is still frozen, every probe at once, then 200 again', async () => {
     await h.untilReady();
-    const [readyz] = await whileFrozen(redis, () => sendAll(redis, { '/readyz': () => fetch(`${h.url}/readyz`) }));
-    expect(readyz!.whilePaused, '/readyz waited for Redis').to.equal(true);
-    expect(readyz!.status).to.equal(503);
-    expect(readyz!.retryAfter).to.match(/^[1-9]\d*$/);
-    expect(JSON.parse(readyz!.body)).to.include({ status: 'unavailable', unavailable: 'redis' });
+    // The background probe's ping is outstanding past its deadline: not ready, within the
+    // probe's bound (readiness-probe.ts), long before the store deadline, Redis still frozen.
+    const { notReady, answers } = await whileFrozen(redis, async () => {
+      const notReady = await h.untilNotReady(PAUSE_WINDOW_MS);
+      // Once it knows, no probe waits for Redis: a parallel burst is answered while frozen.
+      const answers = await sendAll(redis, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`/readyz ${i}`, () => fetch(`${h.url}/readyz`)])));
+      return { notReady, answers };
+    });
+    expect(notReady).to.include({ status: 'unavailable', unavailable: 'redis' });
+    expect(notReady.retryAfter).to.match(/^[1-9]\d*$/);
+    for (const answer of answers) {
+      expect(answer.whilePaused, `${answer.label} waited for Redis`).to.equal(true);
+      expect(answer.status, answer.label).to.equal(503);
+    }
     await h.untilReady();
   });
 });

@@ -133,6 +133,7 @@ export class Harness {
     // Its pooled connections would otherwise keep the capture server open.
     await this.#mailer?.close();
     await this.smtp.stop();
+    this.server?.readiness.close();
     await this.stores?.close();
   }
 
@@ -141,6 +142,21 @@ export class Harness {
     for (const until = Date.now() + ms; (await fetch(`${this.url}/readyz`)).status !== 200; ) {
       if (Date.now() > until) throw new Error(`not ready within ${ms} ms`);
       await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * Waits (up to `ms`) until /readyz answers 503, e.g. after a store froze or stopped: the
+   * background probe reports it within READINESS_BOUND_MS (readiness-probe.ts). Resolves
+   * with the last answer's body.
+   */
+  async untilNotReady(ms = 5_000): Promise<{ readonly status: string; readonly unavailable: string; readonly retryAfter: string | null }> {
+    for (const until = Date.now() + ms; ; ) {
+      const res = await fetch(`${this.url}/readyz`);
+      if (res.status === 503) return { ...((await res.json()) as { status: string; unavailable: string }), retryAfter: res.headers.get('retry-after') };
+      await res.body?.cancel();
+      if (Date.now() > until) throw new Error(`still ready ${ms} ms later`);
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 

@@ -2,8 +2,8 @@
 // them starts only a few milliseconds of work per turn of the event loop, the rest wait
 // and are refused with 503 + Retry-After once they have waited longer than the lag limit,
 // and cheap routes (/healthz, /readyz) are answered between turns rather than behind the
-// burst. The lag source reads 0 throughout: whatever is refused here is refused for its
-// wait in the queue alone.
+// burst. The lag source reads 0 except where a test sets it: whatever else is refused here
+// is refused for its wait in the queue alone.
 //
 // The burst's requests are written on connections opened (and accepted) beforehand and are all in the
 // server's socket buffers before it runs (the server runs in this process, which is busy
@@ -18,9 +18,11 @@ import { logLines } from './support.ts';
 const MAX_LAG_MS = 100;
 const BURST = 1200;
 
-class ZeroLag implements LagSource {
+/** The lag load shedding reads: 0 unless a test sets it. */
+class SetLag implements LagSource {
+  ms = 0;
   lagMs() {
-    return 0;
+    return this.ms;
   }
 }
 
@@ -37,6 +39,7 @@ function expectAnsweredOrShed(answer: RawAnswer, answered: number, label: string
 describe('expensive requests take turns', function () {
   this.timeout(120_000);
   const h = new Harness();
+  const lag = new SetLag();
   let app: AppJson;
   let host: string;
   let tokenPath: string;
@@ -46,12 +49,15 @@ describe('expensive requests take turns', function () {
   };
 
   before(async () => {
-    await h.start({ MAX_EVENT_LOOP_LAG_MS: String(MAX_LAG_MS) }, { eventLoopLag: new ZeroLag() });
+    await h.start({ MAX_EVENT_LOOP_LAG_MS: String(MAX_LAG_MS) }, { eventLoopLag: lag });
     app = await h.createApp();
     host = new URL(h.url).host;
     tokenPath = `${new URL(app.issuer).pathname}/token`;
   });
   after(() => h.stop());
+  afterEach(() => {
+    lag.ms = 0;
+  });
 
   it('serves normal traffic at once: sequential and parallel expensive requests are neither delayed to a refusal nor shed', async () => {
     const signedIn = await h.signIn(app, 'turns-user@example.com', { scope: 'openid offline_access' });
@@ -94,6 +100,29 @@ describe('expensive requests take turns', function () {
       expectAnsweredOrShed(await c.next(), 400, 'again');
     }
     for (const c of [...burst, ...probes]) c.close();
+  });
+
+  it('serves the requests of a burst waiting for their turn though the loop lags once they wait: they are judged by their wait, not by the lag', async () => {
+    // The burst's own arrival (reading all of it in one turn) is lag the monitor remembers
+    // for a second; refusing the waiting requests for it would refuse the burst for the
+    // cost of reading it.
+    const size = 300;
+    const burst = await Promise.all(Array.from({ length: size }, () => RawConnection.open(h.url)));
+    const answers = burst.map((c) => (c.write(junkRefresh()), c.next()));
+    for (let turn = 0; turn < 10 && !h.server.loadShedding.waiting; turn++) await new Promise((resolve) => setImmediate(resolve));
+    const waiting = h.server.loadShedding.waiting;
+    expect(waiting, 'requests waiting for their turn').to.be.greaterThan(0);
+    lag.ms = 10 * MAX_LAG_MS;
+    const all = await Promise.all(answers);
+    all.forEach((a, i) => expectAnsweredOrShed(a, 400, `burst ${i}`));
+    // Those started before the lag are at most the ones that were not waiting.
+    const served = all.filter((a) => a.status === 400).length;
+    expect(served, `served of ${size}, ${waiting} of them waiting when the loop began to lag`).to.be.greaterThan(size - waiting);
+    // While it lags and nothing waits any more, a new one is refused at once.
+    const after = await RawConnection.open(h.url);
+    after.write(junkRefresh());
+    expectAnsweredOrShed(await after.next(), 503, 'lagging, nothing waiting');
+    for (const c of [...burst, after]) c.close();
   });
 
   it('answers every pipelined request of a kept-alive connection in order, and probes meanwhile', async () => {

@@ -27,7 +27,7 @@ const ROOT_GET_PATHS = new Set(
   routesOf(
     rootRouter({
       ready: () => true,
-      ping: async () => {},
+      readiness: () => ({ ready: true }),
       storage: 'memory',
       stylesheet: '',
       favicon: '',

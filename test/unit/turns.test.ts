@@ -78,22 +78,36 @@ describe('turns for expensive requests', () => {
     expect(t.admit(), 'a fresh turn').to.equal('go');
   });
 
-  it('refuses when the loop lagged beyond the limit: at once when it has room, and in the queue when it had to wait', async () => {
+  it('refuses at once while the loop lags and nothing waits, and judges waiting requests by their wait alone', async () => {
     const lag = new SetLag();
     const t = turns(lag);
     lag.ms = MAX_WAIT_MS + 1;
-    expect(t.admit()).to.equal('shed');
+    expect(t.admit(), 'lagging, nothing waits').to.equal('shed');
+    expect(t.waiting, 'refused without queueing').to.equal(0);
+    lag.ms = 0;
+    t.admit();
     holdEventLoop(BUDGET_MS + 1);
     const queued = t.admit();
-    lag.ms = 0; // lagged when it arrived: still refused
-    const queuedLater = t.admit();
-    expect(await queued).to.equal('shed');
-    expect(await queuedLater).to.equal('go');
-    await nextTurn();
+    // The lag of the turn they arrived in (a burst's own arrival, say) is remembered by the
+    // monitor: it neither refuses them nor the ones joining behind them, nor at their turn.
     lag.ms = MAX_WAIT_MS + 1;
+    const queuedLater = t.admit();
+    expect(t.waiting).to.equal(2);
+    expect(await queued).to.equal('go');
+    expect(await queuedLater).to.equal('go');
+  });
+
+  it('refuses a new request at once, without queueing it, while the head of the queue has waited longer than the limit', async () => {
+    const t = turns();
+    t.admit();
     holdEventLoop(BUDGET_MS + 1);
-    const atItsTurn = t.admit();
-    expect(await atItsTurn, 'lagging when its turn comes').to.equal('shed');
+    const head = t.admit();
+    holdEventLoop(MAX_WAIT_MS + 1); // the head waits out the limit before its turn comes
+    expect(t.admit(), 'behind a standing queue').to.equal('shed');
+    expect(t.waiting, 'only the head waits').to.equal(1);
+    expect(await head).to.equal('shed');
+    await nextTurn();
+    expect(t.admit(), 'the queue drained: a fresh turn').to.equal('go');
   });
 
   it('refuses everything waiting at close, and everything after it', async () => {

@@ -348,10 +348,32 @@ export interface AppChangeBus {
   subscribe(listener: (appId: string) => void): void;
 }
 
+/**
+ * Hits of one request that count together, of any limiters: a hit asked for as the group's
+ * `last` counts only when every hit of the group asked for before it was within its limit
+ * (otherwise it counts nothing and answers true). On Redis, a group asked for in one turn
+ * of the event loop is one script call, the `last` hit included.
+ */
+export class LimitGroup {
+  /** The answers of the group's hits so far, in the order they were asked for. */
+  readonly answers: Promise<boolean>[] = [];
+
+  /** The `last` hit: counted by `count` only when every hit asked for before it was within its limit. */
+  async afterTheOthers(count: () => Promise<boolean>): Promise<boolean> {
+    return (await Promise.all(this.answers)).every(Boolean) ? count() : true;
+  }
+}
+
+/** Where a hit stands in its group. */
+export interface GroupedHit {
+  readonly group: LimitGroup;
+  readonly last?: boolean;
+}
+
 /** A fixed-window counter in the configured store (rate-limiter-flexible underneath). */
 export interface RateLimiter {
   /** Counts one hit for `key`; false once more than the limit arrived in the window. */
-  hit(key: string): Promise<boolean>;
+  hit(key: string, grouped?: GroupedHit): Promise<boolean>;
   /** True when `key` has used its whole allowance in the current window (counts nothing). */
   exhausted(key: string): Promise<boolean>;
 }

@@ -6,6 +6,7 @@ import { errors } from 'oidc-provider';
 import { appPath } from '../src/apps/app-paths.ts';
 import { notFound } from '../src/errors.ts';
 import { presentationFor } from '../src/http/page-response.ts';
+import { asRequest } from '../src/oidc/engine.ts';
 import type { Attempt } from '../src/sign-in/sign-in.ts';
 import type { LiveProvider, ProviderRegistry } from '../src/tenancy/provider-registry.ts';
 import { loginResult } from './consent.ts';
@@ -58,10 +59,12 @@ export async function loginPage(ctx: Context, registry: ProviderRegistry): Promi
 /**
  * The engine's details of the attempt this page is for, or undefined when this browser
  * holds no attempt, or another one. Unless `anyPrompt`, only an attempt at its login step.
+ * Read as this request's (A67): `finishLogin` reads the attempt again, from this copy
+ * unless something wrote the interaction in between.
  */
 export async function attemptOf(ctx: Context, page: LoginPage, options: { anyPrompt?: boolean } = {}): Promise<Details | undefined> {
   try {
-    const details = await page.live.provider.interactionDetails(ctx.req, ctx.res);
+    const details = await asRequest(ctx, () => page.live.provider.interactionDetails(ctx.req, ctx.res));
     if (details.uid !== page.uid) return undefined;
     return options.anyPrompt || details.prompt.name === 'login' ? details : undefined;
   } catch (err) {
@@ -73,7 +76,8 @@ export async function attemptOf(ctx: Context, page: LoginPage, options: { anyPro
 /** Ends the attempt signed in as `accountId` and sends the browser back to the engine. */
 export async function finishLogin(ctx: Context, page: LoginPage, accountId: string): Promise<void> {
   const { provider } = page.live;
-  const to = await provider.interactionResult(ctx.req, ctx.res, loginResult(accountId), { mergeWithLastSubmission: false });
+  // The engine reads the attempt (and its session) again: the copy `attemptOf` read (A67).
+  const to = await asRequest(ctx, () => provider.interactionResult(ctx.req, ctx.res, loginResult(accountId), { mergeWithLastSubmission: false }));
   ctx.status = 303;
   ctx.redirect(to);
 }

@@ -226,7 +226,7 @@ export class Metrics implements StoreObserver {
         return refused;
       };
       return {
-        hit: async (key) => !counted(!(await limiter.hit(key))),
+        hit: async (key, grouped) => !counted(!(await limiter.hit(key, grouped))),
         exhausted: async (key) => counted(await limiter.exhausted(key)),
       };
     };

@@ -737,7 +737,9 @@ export function presentOneTimeToken(ctx: Context, token: string): void {
  * middleware of `provider.use` got (koa-mount runs the engine's middleware on it). The
  * middleware of `provider.use` run before the engine's routes set `Provider.ctx`, and
  * Postern's own pages call the engine's API outside them: there it is undefined, and a
- * read made with `asRequest` names its request instead. A model the engine builds from a
+ * read made with `asRequest` names its request instead (the hosted login's
+ * `interactionDetails`, then `interactionResult` at a confirmation: both read the interaction,
+ * and its session when it has one, through the adapter). A model the engine builds from a
  * found payload takes the payload's top-level properties as they are
  * (models/base_model.js), so it shares the payload's nested objects (an interaction's
  * `params`, a session's `authorizations`). The adapter reads a document a request already

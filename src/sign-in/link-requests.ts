@@ -1,6 +1,6 @@
 // A request for a sign-in link, from the email form or "send me a new link". Rate limits
 // are checked before anything is stored or sent: per mailbox in the app and across apps,
-// per client IP and per client network, and last the app-wide budget. Whatever happens —
+// per client IP and per client network, and last the app-wide budget (one group of hits). Whatever happens —
 // sent, limited, mail server down — the caller shows the same page: the response says
 // nothing about the address, and the mail leaves through the queue, off the request path,
 // so timing says nothing either.
@@ -15,7 +15,7 @@ import { signInMail } from '../mail/sign-in-mail.ts';
 import { brandingFor } from '../apps/branding.ts';
 import { clientDisplayOf } from '../apps/clients.ts';
 import type { Language } from '../text/language.ts';
-import type { AppRecord, RateLimiter } from '../storage/ports.ts';
+import { LimitGroup, type AppRecord, type RateLimiter } from '../storage/ports.ts';
 import { formatShortCode, type MagicLinks } from './magic-links.ts';
 
 export interface LinkRequestInput {
@@ -67,17 +67,20 @@ export class LinkRequests {
 
     // Every narrow limit counts this request, so a flood from one network also spends the
     // budgets of the addresses it names.
+    const group = new LimitGroup();
     const narrow = {
-      address: limiter('link-address', settings.max_links_per_address, ADDRESS_WINDOW).hit(`${app.id}:${mailbox}`),
-      mailbox: limiter('link-mailbox', this.#deps.maxLinksPerMailbox, MAILBOX_WINDOW).hit(mailbox),
-      ip: limiter('link-ip', settings.max_links_per_ip, IP_WINDOW).hit(`${app.id}:${ipLimitKey(client.ip)}`),
-      network: limiter('link-network', settings.max_links_per_network, NETWORK_WINDOW).hit(`${app.id}:${networkLimitKey(client.ip)}`),
+      address: limiter('link-address', settings.max_links_per_address, ADDRESS_WINDOW).hit(`${app.id}:${mailbox}`, { group }),
+      mailbox: limiter('link-mailbox', this.#deps.maxLinksPerMailbox, MAILBOX_WINDOW).hit(mailbox, { group }),
+      ip: limiter('link-ip', settings.max_links_per_ip, IP_WINDOW).hit(`${app.id}:${ipLimitKey(client.ip)}`, { group }),
+      network: limiter('link-network', settings.max_links_per_network, NETWORK_WINDOW).hit(`${app.id}:${networkLimitKey(client.ip)}`, { group }),
     };
-    const verdicts = await Promise.all(Object.values(narrow));
-    const limited = Object.keys(narrow).filter((_, i) => !verdicts[i]);
     // The app-wide budget counts only what every narrower limit let through, so no single
-    // network can spend it: it is the safety net against attacks from many networks.
-    if (!limited.length && !(await limiter('link-app', settings.max_links_per_app, APP_WINDOW).hit(app.id))) {
+    // network can spend it: it is the safety net against attacks from many networks. As the
+    // group's last hit it is asked for now (on Redis, in the same call) and counts only then.
+    const appWide = limiter('link-app', settings.max_links_per_app, APP_WINDOW).hit(app.id, { group, last: true });
+    const [appWithin, ...verdicts] = await Promise.all([appWide, ...Object.values(narrow)]);
+    const limited = Object.keys(narrow).filter((_, i) => !verdicts[i]);
+    if (!limited.length && !appWithin) {
       limited.push('app');
       await this.#appBudgetSpent(app.id, settings.max_links_per_app);
     }

@@ -5,7 +5,7 @@
 // supersedes the older one.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import type { MagicLinkRecord, MagicLinkStore } from '../storage/ports.ts';
+import type { LinkUse, MagicLinkRecord, MagicLinkStore } from '../storage/ports.ts';
 
 /** How long a used or expired record is kept so its page can say "used"/"expired". */
 const RETAIN_AFTER_EXPIRY = 24 * 60 * 60;
@@ -50,6 +50,22 @@ function statusOf(record: MagicLinkRecord | undefined, at: number): LinkStatus {
   return 'valid';
 }
 
+const UNKNOWN: LinkLookup = { status: 'unknown', record: undefined };
+
+/**
+ * What a look-up of a link for login attempt `uid` found at `at`, or what an attempt to
+ * use it (`tried`) did: only a use the store made is ever `valid`.
+ */
+function lookupOf(found: LinkUse | undefined, uid: string, at: number, tried: boolean): LinkLookup {
+  if (!found || found.record.interactionUid !== uid) return UNKNOWN;
+  const { record } = found;
+  if (tried && found.used) return { status: 'valid', record };
+  const status = statusOf(record, at);
+  if (status !== 'valid') return { status, record };
+  if (found.superseded) return { status: 'superseded', record };
+  return { status: tried ? 'used' : 'valid', record };
+}
+
 function isWellFormed(code: string): boolean {
   return /^[A-Za-z0-9_-]{43}$/.test(code);
 }
@@ -85,23 +101,31 @@ export class MagicLinks {
     return { code, shortCode, expiresAt: record.expiresAt };
   }
 
-  /** Read-only: safe for GET and HEAD, so mail scanners cannot burn a link. */
-  async inspect(appId: string, code: string): Promise<LinkLookup> {
-    if (!isWellFormed(code)) return { status: 'unknown', record: undefined };
+  /**
+   * Read-only: safe for GET and HEAD, so mail scanners cannot burn a link. A link of
+   * another login attempt than `uid` counts as unknown.
+   */
+  async inspect(appId: string, uid: string, code: string): Promise<LinkLookup> {
+    if (!isWellFormed(code)) return UNKNOWN;
     const found = await this.#store.findWithSuccessor(appId, sha256(code));
-    const status = statusOf(found?.record, this.#now());
-    if (status === 'valid' && found?.superseded) return { status: 'superseded', record: found.record };
-    return { status, record: found?.record };
+    return lookupOf(found && { ...found, used: false }, uid, this.#now(), false);
   }
 
   /**
-   * Uses up a link found `valid` by `inspect`. Among concurrent callers exactly one sees
+   * Uses up the link `code` of login attempt `uid` when `inspect` would find it `valid`: the
+   * look-up and the use in one store operation. Among concurrent callers exactly one sees
    * `valid`; the others see `used`.
    */
+  async confirm(appId: string, uid: string, code: string): Promise<LinkLookup> {
+    if (!isWellFormed(code)) return UNKNOWN;
+    const at = this.#now();
+    return lookupOf(await this.#store.useCurrent(appId, sha256(code), uid, at), uid, at, true);
+  }
+
+  /** Uses up `record`, a link found `valid`; `used` when another request was first. */
   async use(record: MagicLinkRecord): Promise<LinkLookup> {
-    const before = await this.#store.markUsed(record.appId, record.hash, this.#now());
-    // Another request may have used it between the look-up and markUsed; `before` tells.
-    return { status: statusOf(before, this.#now()), record: before };
+    const at = this.#now();
+    return lookupOf(await this.#store.useCurrent(record.appId, record.hash, record.interactionUid, at), record.interactionUid, at, true);
   }
 
   /** The latest link of a login attempt (for "send me a new link"). */

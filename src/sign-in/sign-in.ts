@@ -9,7 +9,7 @@ import { ipLimitKey } from '../ip-network.ts';
 import type { Language } from '../text/language.ts';
 import type { AccountStore, AppRecord, RateLimiter } from '../storage/ports.ts';
 import type { LinkRequests } from './link-requests.ts';
-import { formatShortCode, shortCodeOf, type LinkLookup, type MagicLinks } from './magic-links.ts';
+import { formatShortCode, shortCodeOf, type MagicLinks } from './magic-links.ts';
 
 /** One login attempt of one app, as the browser that holds it sees it. */
 export interface Attempt {
@@ -105,7 +105,7 @@ export class SignIn {
    * links). `here` says whether this browser holds the attempt the link belongs to.
    */
   async openLink(appId: string, uid: string, code: unknown, here: boolean, client: RequestInfo): Promise<OpenedLink> {
-    const found = await this.#lookup(appId, uid, code);
+    const found = await this.#deps.links.inspect(appId, uid, typeof code === 'string' ? code : '');
     this.#deps.audit.record({
       type: 'link.opened',
       outcome: found.status === 'valid' ? 'success' : 'failure',
@@ -132,12 +132,15 @@ export class SignIn {
         ? { kind: 'problem', problem: reason, shortCode: formatShortCode(shortCodeOf(String(code))) }
         : { kind: 'problem', problem: reason };
     };
-    const before = await this.#lookup(appId, uid, code);
-    if (before.status !== 'valid') return reject(before.status);
+    const { links } = this.#deps;
+    const text = typeof code === 'string' ? code : '';
+    // Only the browser holding the attempt, with its form's token, may use the link up: the
+    // look-up and the use are then one store operation. Otherwise the link's own problem,
+    // if it has one, comes first.
+    const used = here && csrfValid ? await links.confirm(appId, uid, text) : await links.inspect(appId, uid, text);
+    if (used.status !== 'valid') return reject(used.status);
     if (!here) return reject('other_browser');
     if (!csrfValid) return reject('csrf');
-    const used = await this.#deps.links.use(before.record!);
-    if (used.status !== 'valid') return reject(used.status);
     const { email, clientId } = used.record!;
     await this.#signedIn(appId, email);
     this.#deps.audit.record({ type: 'link.accepted', outcome: 'success', appId, clientId: clientId, email, ...client });
@@ -152,12 +155,5 @@ export class SignIn {
   /** An account exists from its owner's first verified sign-in on. */
   async #signedIn(appId: string, email: string): Promise<void> {
     await this.#deps.accounts.recordLogin(appId, email, this.#deps.clock.now());
-  }
-
-  /** Looks a code up for this attempt; a code of another attempt counts as unknown. */
-  async #lookup(appId: string, uid: string, code: unknown): Promise<LinkLookup> {
-    const found = await this.#deps.links.inspect(appId, typeof code === 'string' ? code : '');
-    if (found.record && found.record.interactionUid !== uid) return { status: 'unknown', record: undefined };
-    return found;
   }
 }

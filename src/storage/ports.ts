@@ -279,6 +279,13 @@ export interface MagicLinkRecord {
   readonly attempts?: number;
 }
 
+/** What `useCurrent` found; `superseded` is only told for a link of the attempt named. */
+export interface LinkUse {
+  readonly record: MagicLinkRecord;
+  readonly superseded: boolean;
+  readonly used: boolean;
+}
+
 export interface MagicLinkStore {
   /**
    * Keeps the record for `retainSeconds` (beyond expiry, so "expired" can be told from
@@ -293,8 +300,13 @@ export interface MagicLinkStore {
   findWithSuccessor(appId: string, hash: string): Promise<{ readonly record: MagicLinkRecord; readonly superseded: boolean } | undefined>;
   /** The link most recently saved for a login attempt. */
   latestForAttempt(appId: string, interactionUid: string): Promise<MagicLinkRecord | undefined>;
-  /** Sets usedAt if unset; returns the record as it was before, or undefined if missing. Atomic. */
-  markUsed(appId: string, hash: string, at: number): Promise<MagicLinkRecord | undefined>;
+  /**
+   * Uses the link up (sets usedAt to `at`) only while it is current: a link of login attempt
+   * `interactionUid`, unused, expiring after `at` and not `superseded` by a later link of its
+   * attempt. Atomic: among concurrent callers at most one gets `used`. Returns the record as
+   * it was before, or undefined if missing. Confirming a link is this one operation.
+   */
+  useCurrent(appId: string, hash: string, interactionUid: string, at: number): Promise<LinkUse | undefined>;
   /**
    * Takes one of the `max` short-code attempts of a link: counts it only while fewer than
    * `max` were taken. Returns its number (1 to `max`), or 0 when none is left or the record
@@ -336,10 +348,32 @@ export interface AppChangeBus {
   subscribe(listener: (appId: string) => void): void;
 }
 
+/**
+ * Hits of one request that count together, of any limiters: a hit asked for as the group's
+ * `last` counts only when every hit of the group asked for before it was within its limit
+ * (otherwise it counts nothing and answers true). On Redis, a group asked for in one turn
+ * of the event loop is one script call, the `last` hit included.
+ */
+export class LimitGroup {
+  /** The answers of the group's hits so far, in the order they were asked for. */
+  readonly answers: Promise<boolean>[] = [];
+
+  /** The `last` hit: counted by `count` only when every hit asked for before it was within its limit. */
+  async afterTheOthers(count: () => Promise<boolean>): Promise<boolean> {
+    return (await Promise.all(this.answers)).every(Boolean) ? count() : true;
+  }
+}
+
+/** Where a hit stands in its group. */
+export interface GroupedHit {
+  readonly group: LimitGroup;
+  readonly last?: boolean;
+}
+
 /** A fixed-window counter in the configured store (rate-limiter-flexible underneath). */
 export interface RateLimiter {
   /** Counts one hit for `key`; false once more than the limit arrived in the window. */
-  hit(key: string): Promise<boolean>;
+  hit(key: string, grouped?: GroupedHit): Promise<boolean>;
   /** True when `key` has used its whole allowance in the current window (counts nothing). */
   exhausted(key: string): Promise<boolean>;
 }

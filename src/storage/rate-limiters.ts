@@ -6,7 +6,7 @@ import type { MongoClient } from 'mongodb';
 import { RateLimiterMemory, RateLimiterMongo, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { guard, type StoreProbe } from './guard.ts';
 import { redisLimitHits } from './redis/redis-limit-hits.ts';
-import type { RateLimiter } from './ports.ts';
+import type { GroupedHit, RateLimiter } from './ports.ts';
 
 /** A network backend's limiters report their commands to the probe of the stores they belong to. */
 export type LimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: Redis; probe: StoreProbe } | { kind: 'mongodb'; client: MongoClient; probe: StoreProbe };
@@ -26,16 +26,25 @@ export function rateLimiterFactory(backend: LimiterBackend) {
         : backend.kind === 'mongodb'
           ? new RateLimiterMongo({ ...options, storeClient: backend.client, dbName: backend.client.db().databaseName, tableName: 'rate_limits' })
           : new RateLimiterMemory(options);
+    const count = async (key: string) => {
+      try {
+        await limiter.consume(key);
+        return true;
+      } catch (rejection) {
+        if (rejection instanceof RateLimiterRes) return false;
+        throw rejection; // a store error: the guard turns it into StoreUnavailableError
+      }
+    };
     const wrapped: RateLimiter = {
-      async hit(key: string) {
-        if (redisHit) return redisHit(`${options.keyPrefix}:${key}`, durationSeconds, points);
-        try {
-          await limiter.consume(key);
-          return true;
-        } catch (rejection) {
-          if (rejection instanceof RateLimiterRes) return false;
-          throw rejection; // a store error: the guard turns it into StoreUnavailableError
-        }
+      hit(key: string, grouped?: GroupedHit) {
+        const answer = redisHit
+          ? redisHit(`${options.keyPrefix}:${key}`, durationSeconds, points, grouped)
+          : grouped?.last
+            ? grouped.group.afterTheOthers(() => count(key))
+            : count(key);
+        // Pushed before anything is awaited: a `last` hit asked for next sees this one.
+        if (grouped && !grouped.last) grouped.group.answers.push(answer);
+        return answer;
       },
       async exhausted(key: string) {
         const state = await limiter.get(key);

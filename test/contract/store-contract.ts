@@ -176,22 +176,41 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
     });
 
     describe('magic links', () => {
-      it('stores a record, marks it used once and reports the state before', async () => {
+      it('stores a record, uses it once and reports the state before', async () => {
         const record = link(appId);
         await stores.magicLinks.save(record, 60);
+        const uid = record.interactionUid;
         expect(await stores.magicLinks.find(appId, record.hash)).to.deep.equal(record);
         expect(await stores.magicLinks.find(otherApp, record.hash)).to.equal(undefined);
-        expect(await stores.magicLinks.markUsed(appId, record.hash, 5)).to.deep.equal(record);
-        expect(await stores.magicLinks.markUsed(appId, record.hash, 6)).to.deep.equal({ ...record, usedAt: 5 });
+        // Another attempt's confirmation, or another app's, never uses it.
+        expect(await stores.magicLinks.useCurrent(appId, record.hash, 'another-attempt', 5)).to.deep.equal({ record, superseded: false, used: false });
+        expect(await stores.magicLinks.useCurrent(otherApp, record.hash, uid, 5)).to.equal(undefined);
+        expect(await stores.magicLinks.useCurrent(appId, record.hash, uid, 5)).to.deep.equal({ record, superseded: false, used: true });
+        expect(await stores.magicLinks.useCurrent(appId, record.hash, uid, 6)).to.deep.equal({ record: { ...record, usedAt: 5 }, superseded: false, used: false });
         expect(await stores.magicLinks.find(appId, record.hash)).to.deep.equal({ ...record, usedAt: 5 });
-        expect(await stores.magicLinks.markUsed(appId, 'missing', 7)).to.equal(undefined);
+        expect(await stores.magicLinks.useCurrent(appId, 'missing', uid, 7)).to.equal(undefined);
       });
 
-      it('lets exactly one of 20 concurrent consumers use a link', async () => {
+      it('uses neither an expired link nor one a later link of its attempt replaced', async () => {
+        const expired = link(appId, { expiresAt: 1000 });
+        await stores.magicLinks.save(expired, 60);
+        expect(await stores.magicLinks.useCurrent(appId, expired.hash, expired.interactionUid, 1000)).to.deep.equal({ record: expired, superseded: false, used: false });
+        expect(await stores.magicLinks.useCurrent(appId, expired.hash, expired.interactionUid, 999)).to.deep.equal({ record: expired, superseded: false, used: true });
+        const first = link(appId);
+        const second = link(appId, { interactionUid: first.interactionUid });
+        await stores.magicLinks.save(first, 60);
+        await stores.magicLinks.save(second, 60);
+        expect(await stores.magicLinks.useCurrent(appId, first.hash, first.interactionUid, 5)).to.deep.equal({ record: first, superseded: true, used: false });
+        expect(await stores.magicLinks.find(appId, first.hash)).to.deep.equal(first);
+        expect(await stores.magicLinks.useCurrent(appId, second.hash, first.interactionUid, 5)).to.deep.equal({ record: second, superseded: false, used: true });
+      });
+
+      it('lets exactly one of 20 concurrent confirmations use a link', async () => {
         const record = link(appId);
         await stores.magicLinks.save(record, 60);
-        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => stores.magicLinks.markUsed(appId, record.hash, 100 + i)));
-        expect(results.filter((r) => r && r.usedAt === undefined)).to.have.length(1);
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => stores.magicLinks.useCurrent(appId, record.hash, record.interactionUid, 100 + i)));
+        expect(results.filter((r) => r?.used)).to.have.length(1);
+        expect(results.filter((r) => r && !r.used && r.record.usedAt !== undefined && r.record.usedAt >= 100)).to.have.length(19);
       });
 
       it('knows the latest link of a login attempt', async () => {
@@ -214,7 +233,7 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         expect(await stores.magicLinks.findWithSuccessor(appId, first.hash)).to.deep.equal({ record: first, superseded: true });
         expect(await stores.magicLinks.findWithSuccessor(appId, second.hash)).to.deep.equal({ record: second, superseded: false });
         // Used and counted links keep those fields; another attempt's link is not a successor.
-        await stores.magicLinks.markUsed(appId, second.hash, 7);
+        await stores.magicLinks.useCurrent(appId, second.hash, second.interactionUid, 7);
         await stores.magicLinks.takeAttempt(appId, second.hash, 5);
         await stores.magicLinks.save(link(appId), 60);
         expect(await stores.magicLinks.findWithSuccessor(appId, second.hash)).to.deep.equal({ record: { ...second, usedAt: 7, attempts: 1 }, superseded: false });

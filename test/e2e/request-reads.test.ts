@@ -69,6 +69,24 @@ for (const storeKind of ['memory', 'redis'] as const) {
       expect(again.url.startsWith(login.redirectUri) && new URL(again.url).searchParams.has('code')).to.equal(false);
     });
 
+    it('reads the interaction once when a link is confirmed (the login page, then the engine\'s result); a second confirmation is refused', async () => {
+      const browser = new Browser();
+      const login = await h.startLogin(app, browser);
+      const { link } = await h.requestLink(browser, login.page, 'confirm-once@example.com');
+      const confirm = await browser.navigate(link);
+      const form = formOn(confirm, '/link');
+      reads.reset();
+      const confirmed = await browser.request(new URL(form.action, confirm.url).href, { form: form.fields });
+      expect(confirmed.status).to.equal(303);
+      // Read by the page's check of this browser's attempt, then by the engine's interactionResult.
+      expect(reads.count('find', 'Interaction')).to.equal(1);
+      // The result was saved (a write): the resume reads it again, and signs in.
+      const callback = await browser.navigate(new URL(confirmed.headers.get('location')!, confirmed.url).href, {}, login.redirectUri);
+      expect(new URL(callback.url).searchParams.has('code')).to.equal(true);
+      const replay = await browser.request(new URL(form.action, confirm.url).href, { form: form.fields });
+      expect(replay.status).to.not.equal(303);
+    });
+
     it('shares nothing between requests: parallel sign-ins each get their own account', async () => {
       const people = Array.from({ length: 6 }, (_, i) => `parallel-${i}@example.com`);
       const started = await Promise.all(people.map((email) => upToResume(email)));

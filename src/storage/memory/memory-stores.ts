@@ -111,12 +111,18 @@ class MemoryMagicLinkStore implements MagicLinkStore {
     const record = await this.find(appId, hash);
     return record && { record, superseded: await supersededIn(this, record) };
   }
-  async markUsed(appId: string, hash: string, at: number) {
+  async useCurrent(appId: string, hash: string, interactionUid: string, at: number) {
+    // No await between the read and the write: atomic within this process.
     const key = `${appId}:${hash}`;
     const found = this.records.get(key);
     if (!found) return undefined;
-    if (found.usedAt === undefined) this.records.update(key, { ...found, usedAt: at });
-    return { ...found };
+    const record = { ...found };
+    if (found.interactionUid !== interactionUid) return { record, superseded: false, used: false };
+    const latest = this.latest.get(`${appId}:${interactionUid}`);
+    const superseded = latest !== undefined && latest !== hash && this.records.get(`${appId}:${latest}`) !== undefined;
+    const used = !superseded && found.usedAt === undefined && found.expiresAt > at;
+    if (used) this.records.update(key, { ...found, usedAt: at });
+    return { record, superseded, used };
   }
   async takeAttempt(appId: string, hash: string, max: number) {
     // No await between the read and the write: atomic within this process.

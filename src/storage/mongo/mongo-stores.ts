@@ -112,16 +112,23 @@ export class MongoMagicLinkStore implements MagicLinkStore {
     const record = await this.find(appId, hash);
     return record && { record, superseded: await supersededIn(this, record) };
   }
-  async markUsed(appId: string, hash: string, at: number) {
-    const _id = `${appId}:${hash}`;
-    // Only the first caller matches `usedAt: absent`; it gets the record as it was before.
-    const before = await this.#links.findOneAndUpdate(
-      { _id, usedAt: { $exists: false }, retainUntil: { $gt: new Date() } },
-      { $set: { usedAt: at } },
-      { returnDocument: 'before' },
-    );
-    if (before) return toLink(before);
-    return this.find(appId, hash);
+  async useCurrent(appId: string, hash: string, interactionUid: string, at: number) {
+    const pointer = await this.#latest.findOne({ _id: `${appId}:${interactionUid}`, retainUntil: { $gt: new Date() } });
+    const latest = pointer?.hash;
+    // A later link only supersedes while it is kept; then this one is only looked at.
+    const superseded = latest !== undefined && latest !== hash && (await this.find(appId, latest)) !== undefined;
+    if (!superseded) {
+      // The filter is part of the atomic update: only the first caller matches `usedAt: absent`,
+      // and only while the link is this attempt's and unexpired. It gets the record as it was.
+      const before = await this.#links.findOneAndUpdate(
+        { _id: `${appId}:${hash}`, interactionUid, usedAt: { $exists: false }, expiresAt: { $gt: at }, retainUntil: { $gt: new Date() } },
+        { $set: { usedAt: at } },
+        { returnDocument: 'before' },
+      );
+      if (before) return { record: toLink(before), superseded, used: true };
+    }
+    const record = await this.find(appId, hash);
+    return record && { record, superseded: superseded && record.interactionUid === interactionUid, used: false };
   }
   async takeAttempt(appId: string, hash: string, max: number) {
     // The filter is part of the atomic update: a document with `max` attempts no longer

@@ -29,14 +29,6 @@ if ARGV[3] ~= '' and cjson.decode(stored).updatedAt ~= tonumber(ARGV[3]) then re
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`;
 
-// Returns {record, usedAt-before-this-call or false}; sets usedAt only if unset. Atomic.
-const MARK_USED = `
-local record = redis.call('HGET', KEYS[1], 'record')
-if not record then return nil end
-local used = redis.call('HGET', KEYS[1], 'usedAt')
-if not used then redis.call('HSET', KEYS[1], 'usedAt', ARGV[1]) end
-return {record, used}`;
-
 // The record and its place in the order, together or not at all.
 const INSERT_APP = `
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
@@ -168,17 +160,35 @@ local latest = redis.call('GET', ARGV[2] .. cjson.decode(record).interactionUid)
 if latest and ARGV[1] .. latest ~= KEYS[1] and redis.call('EXISTS', ARGV[1] .. latest) == 1 then return {fields, 1} end
 return {fields, 0}`;
 
+// KEYS: the link, the pointer to the latest link of attempt ARGV[2]. ARGV: now (epoch
+// seconds), the attempt's uid, the link's hash, the prefix of link keys. Sets usedAt when
+// the link is the attempt's, unused, unexpired and its latest (or the latest is gone):
+// {the link as HGETALL returned it before, 1 when superseded, 1 when used by this call},
+// or nothing. The look-up and the use in one step, so exactly one confirmation wins.
+const USE_CURRENT = `
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then return nil end
+local record = redis.call('HGET', KEYS[1], 'record')
+if not record then return {fields, 0, 0} end
+local link = cjson.decode(record)
+if link.interactionUid ~= ARGV[2] then return {fields, 0, 0} end
+local latest = redis.call('GET', KEYS[2])
+if latest and latest ~= ARGV[3] and redis.call('EXISTS', ARGV[4] .. latest) == 1 then return {fields, 1, 0} end
+if redis.call('HEXISTS', KEYS[1], 'usedAt') == 1 or link.expiresAt <= tonumber(ARGV[1]) then return {fields, 0, 0} end
+redis.call('HSET', KEYS[1], 'usedAt', ARGV[1])
+return {fields, 0, 1}`;
+
 export class RedisMagicLinkStore implements MagicLinkStore {
   readonly #redis: Redis;
   readonly #scripts: RedisScripts;
-  readonly #markUsed: ScriptCall;
+  readonly #useCurrent: ScriptCall;
   readonly #takeAttempt: ScriptCall;
   readonly #saveLink: ScriptCall;
   readonly #findWithSuccessor: ScriptCall;
   constructor(redis: Redis) {
     this.#redis = redis;
     this.#scripts = scriptsOf(redis);
-    this.#markUsed = scriptCommand(redis, 'posternMarkUsed', MARK_USED);
+    this.#useCurrent = scriptCommand(redis, 'posternUseCurrentLink', USE_CURRENT);
     this.#takeAttempt = scriptCommand(redis, 'posternTakeAttempt', TAKE_ATTEMPT);
     this.#saveLink = scriptCommand(redis, 'posternSaveLink', SAVE_LINK);
     this.#findWithSuccessor = scriptCommand(redis, 'posternFindLinkWithSuccessor', FIND_WITH_SUCCESSOR);
@@ -203,12 +213,12 @@ export class RedisMagicLinkStore implements MagicLinkStore {
     const record = found ? fromFields(pairs(found[0])) : undefined;
     return record && { record, superseded: found![1] === 1 };
   }
-  async markUsed(appId: string, hash: string, at: number) {
-    const result = (await this.#markUsed(1, keys.magicLink(appId, hash), String(at))) as [string, string | null] | null;
-    if (!result) return undefined;
-    // `attempts` is not part of the answer: markUsed callers only branch on usedAt.
-    const record = JSON.parse(result[0]) as MagicLinkRecord;
-    return result[1] ? { ...record, usedAt: Number(result[1]) } : record;
+  /** One round trip (was two: the look-up, then marking it used). */
+  async useCurrent(appId: string, hash: string, interactionUid: string, at: number) {
+    const keysOf = [keys.magicLink(appId, hash), keys.latestLink(appId, interactionUid)];
+    const found = (await this.#useCurrent(2, ...keysOf, String(at), interactionUid, hash, keys.magicLink(appId, ''))) as [string[], number, number] | null;
+    const record = found ? fromFields(pairs(found[0])) : undefined;
+    return record && { record, superseded: found![1] === 1, used: found![2] === 1 };
   }
   async takeAttempt(appId: string, hash: string, max: number) {
     return Number(await this.#takeAttempt(1, keys.magicLink(appId, hash), String(max)));

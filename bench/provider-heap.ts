@@ -7,6 +7,7 @@
 //
 //   node --expose-gc --disable-warning=ExperimentalWarning bench/provider-heap.ts
 import { Agent } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { getHeapSnapshot } from 'node:v8';
 import { PROVIDER_BYTES } from '../src/tenancy/provider-registry.ts';
 import { Harness } from '../test/helpers/harness.ts';
@@ -19,6 +20,21 @@ if (!gc) throw new Error('run with node --expose-gc');
 function heapUsed(): number {
   for (let i = 0; i < 3; i++) gc!();
   return process.memoryUsage().heapUsed;
+}
+
+/** Resident memory by kind of mapping (Linux): V8's 256 KiB pages, malloc's heap and arenas, the rest. */
+function residentByMapping(): string {
+  const kinds = new Map<string, number>();
+  let kind = 'other';
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (range) {
+      const kib = (parseInt(range[2]!, 16) - parseInt(range[1]!, 16)) / 1024;
+      const name = range[3]!;
+      kind = name === '[heap]' ? 'brk heap' : name ? 'files' : kib === 256 ? 'V8 pages' : kib >= 60 * 1024 && kib <= 64 * 1024 ? 'malloc arenas' : 'other anonymous';
+    } else if (line.startsWith('Rss:')) kinds.set(kind, (kinds.get(kind) ?? 0) + Number(line.split(/\s+/)[1]));
+  }
+  return [...kinds].map(([k, kib]) => `${k} ${(kib / 1024).toFixed(0)}`).join(', ') + ' MiB';
 }
 
 /** Self size of the heap snapshot's nodes by "type name" (strings and code by type alone). */
@@ -43,7 +59,9 @@ async function byKind(): Promise<Map<string, { bytes: number; count: number }>> 
   return kinds;
 }
 
-const h = await new Harness().start({ LOG_LEVEL: 'warn', PROVIDER_CACHE_MB: '4096' });
+/** Then, with BENCH_HEAP_CHURN_SECONDS: engine requests spread at random over the apps (BENCH_HEAP_CACHE_MB small: most build a Provider), and where resident memory went. */
+const CHURN_SECONDS = Number(process.env.BENCH_HEAP_CHURN_SECONDS ?? 0);
+const h = await new Harness().start({ LOG_LEVEL: 'warn', PROVIDER_CACHE_MB: process.env.BENCH_HEAP_CACHE_MB ?? '4096' });
 const agent = new Agent({ keepAlive: true });
 try {
   const ids: string[] = [];
@@ -67,7 +85,30 @@ try {
   const used1 = heapUsed();
   const { providers } = h.server.registry.sizes;
   const per = (used1 - usedOnce) / providers;
-  console.log(`${providers} Providers cached with their documents: ${(per / 1024).toFixed(1)} KiB of heap each (estimate ${(PROVIDER_BYTES / 1024).toFixed(0)} KiB)`);
+  if (providers > 0) console.log(`${providers} Providers cached with their documents: ${(per / 1024).toFixed(1)} KiB of heap each (estimate ${(PROVIDER_BYTES / 1024).toFixed(0)} KiB)`);
+  if (CHURN_SECONDS > 0) {
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+    const idle = process.memoryUsage();
+    console.log(`before, after GC: rss ${mib(idle.rss)}, heap committed ${mib(idle.heapTotal)}, used ${mib(idle.heapUsed)}, external ${mib(idle.external)}; ${residentByMapping()}`);
+    const until = Date.now() + CHURN_SECONDS * 1000;
+    let requests = 0;
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (Date.now() < until) {
+          const id = ids[Math.floor(Math.random() * ids.length)]!;
+          if ((await send(agent, `${h.url}/apps/${id}/auth?client_id=${id}`)).status !== 400) throw new Error('auth');
+          requests++;
+        }
+      }),
+    );
+    clearInterval(sampler);
+    await h.server.audit.flushed();
+    heapUsed();
+    const m = process.memoryUsage();
+    console.log(`${requests} engine requests spread over ${APPS} apps (${h.server.registry.sizes.providers} Providers cached), peak rss ${mib(peak)}; after GC: rss ${mib(m.rss)}, heap committed ${mib(m.heapTotal)}, used ${mib(m.heapUsed)}, external ${mib(m.external)}; ${residentByMapping()}`);
+  }
   if (before) {
     const after = await byKind();
     const growth = [...after].map(([key, { bytes, count }]) => ({ key, bytes: bytes - (before.get(key)?.bytes ?? 0), count: count - (before.get(key)?.count ?? 0) }));

@@ -93,6 +93,7 @@ try {
     const until = Date.now() + CHURN_SECONDS * 1000;
     let requests = 0;
     let peak = 0;
+    const cpu0 = process.cpuUsage();
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
     await Promise.all(
       Array.from({ length: 16 }, async () => {
@@ -104,10 +105,12 @@ try {
       }),
     );
     clearInterval(sampler);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000 / requests;
     await h.server.audit.flushed();
     heapUsed();
     const m = process.memoryUsage();
-    console.log(`${requests} engine requests spread over ${APPS} apps (${h.server.registry.sizes.providers} Providers cached), peak rss ${mib(peak)}; after GC: rss ${mib(m.rss)}, heap committed ${mib(m.heapTotal)}, used ${mib(m.heapUsed)}, external ${mib(m.external)}; ${residentByMapping()}`);
+    console.log(`${requests} engine requests spread over ${APPS} apps (${h.server.registry.sizes.providers} Providers cached), ${cpuMs.toFixed(2)} CPU-ms each (this process: client and server), peak rss ${mib(peak)}; after GC: rss ${mib(m.rss)}, heap committed ${mib(m.heapTotal)}, used ${mib(m.heapUsed)}, external ${mib(m.external)}; ${residentByMapping()}`);
   }
   if (before) {
     const after = await byKind();

@@ -49,4 +49,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-CMD ["node", "--disable-warning=ExperimentalWarning", "src/main.ts"]
+# The V8 heap cap (old generation) and young generation bound resident memory: see
+# docs/operations.md ("Memory"). Raise --max-old-space-size with PROVIDER_CACHE_MB (2.5x).
+CMD ["node", "--max-old-space-size=640", "--max-semi-space-size=8", "--disable-warning=ExperimentalWarning", "src/main.ts"]

@@ -26,6 +26,7 @@
 //   npm run bench:apps
 //   BENCH_APPS_COUNTS=10000,100000 BENCH_APPS_STORES=redis npm run bench:apps
 //   BENCH_PROVIDER_CACHE_MB=128,256,512 BENCH_CHURN_SECONDS=30 npm run bench:apps
+//   BENCH_SERVER_NODE_OPTIONS='--max-old-space-size=1024' npm run bench:apps
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -52,6 +53,8 @@ const CONCURRENCY = 16;
 const KEK = Buffer.from(POSTERN_ENV.KEY_ENCRYPTION_KEY, 'hex');
 /** The server's PROVIDER_CACHE_MB, one run each (BENCH_PROVIDER_CACHE_MB=128,512); unset: its default. */
 const CACHE_MBS = (process.env.BENCH_PROVIDER_CACHE_MB ?? '').split(',').filter(Boolean);
+/** Node options of the server (BENCH_SERVER_NODE_OPTIONS='--max-old-space-size=1024'): V8 flags measured against RSS. */
+const SERVER_NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS;
 /** Long enough for the Provider cache to be replaced a few times over (about 800 builds/s on a shared 2-core machine). */
 const CHURN_SECONDS = Number(process.env.BENCH_CHURN_SECONDS ?? 20);
 
@@ -133,7 +136,7 @@ async function buildSplit(store: 'memory' | 'redis', redis: RedisServer, ids: re
 }
 
 async function run(store: 'memory' | 'redis', count: number, cacheMb: string | undefined): Promise<Figures> {
-  const serverEnv: Record<string, string> = cacheMb ? { PROVIDER_CACHE_MB: cacheMb } : {};
+  const serverEnv: Record<string, string> = { ...(cacheMb && { PROVIDER_CACHE_MB: cacheMb }), ...(SERVER_NODE_OPTIONS && { NODE_OPTIONS: SERVER_NODE_OPTIONS }) };
   const redis = await new RedisServer().start();
   let { server, h } = await startPostern(store, redis, serverEnv);
   const agent = new Agent({ keepAlive: true });

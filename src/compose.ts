@@ -23,7 +23,7 @@ import { MagicLinks } from './sign-in/magic-links.ts';
 import { SignIn } from './sign-in/sign-in.ts';
 import type { OidcStore, Stores } from './storage/ports.ts';
 import { createProvider } from './tenancy/create-provider.ts';
-import { cacheSizes, ProviderRegistry } from './tenancy/provider-registry.ts';
+import { cacheSizes, ProviderRegistry, PROVIDER_CACHE_REPLACE_MS } from './tenancy/provider-registry.ts';
 import { clientMetadataOf } from './oidc/client-metadata.ts';
 import { validateClientMetadata } from './oidc/engine.ts';
 import type { ProviderDeps } from './oidc/provider-config.ts';
@@ -144,6 +144,8 @@ export function composeServices(deps: ServiceDeps): Services {
     // (MongoDB alone) it is how other instances' changes are picked up.
     revalidateMs: stores.kind === 'memory' ? Number.POSITIVE_INFINITY : stores.kind.includes('redis') ? 30_000 : 1_000,
     ...cacheSizes(config.providerCacheMb),
+    replaceMs: PROVIDER_CACHE_REPLACE_MS,
+    clock,
   });
   stores.changes.subscribe((appId) => registry.invalidate(appId));
 

@@ -1,4 +1,6 @@
 // Composition root: load config → open stores → mailer → server → listen.
+import { getHeapStatistics } from 'node:v8';
+import { heapTooSmall } from './tenancy/heap-budget.ts';
 import { createServer } from 'node:http';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { ConnectionDrain } from './http/connection-drain.ts';
@@ -60,6 +62,11 @@ async function main() {
       process.exit(1);
     }
     throw err;
+  }
+  const heapShort = heapTooSmall(config.providerCacheMb, getHeapStatistics().heap_size_limit);
+  if (heapShort) {
+    process.stderr.write(`Cannot start: ${heapShort}\n`);
+    process.exit(1);
   }
   const logger = createLogger(config.logLevel, undefined, { format: config.logFormat, color: process.stdout.isTTY });
   if (config.generated.length) {

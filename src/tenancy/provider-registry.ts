@@ -7,7 +7,10 @@
 // by bytes, as are the documents a dropped Provider had served. A Provider cache that keeps
 // replacing its entries leaves the V8 heap fragmented (measured: resident memory about
 // twice the live cache), so traffic spread over more apps than it holds must not churn it
-// for documents any client may fetch. A change made on this instance calls `invalidate`;
+// for documents any client may fetch; nor may engine traffic spread evenly over a few times
+// more apps than it holds, where every app comes back often enough to be admitted: once the
+// cache is full it replaces at most its size's worth of Providers every `replaceMs`, and the
+// apps refused a place meanwhile are served as first requests are (young garbage). A change made on this instance calls `invalidate`;
 // changes made on other instances arrive over the store's change bus (Redis pub/sub). As a
 // safety net for missed messages, and the only mechanism when there is no bus, a cached
 // entry older than `revalidateMs` is checked against the stored record's `updatedAt`
@@ -16,6 +19,7 @@ import type { Middleware } from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
 import { appPath } from '../apps/app-paths.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import type { AppRecord, AppStore } from '../storage/ports.ts';
 import { PublicDocuments } from './public-documents.ts';
 
@@ -48,6 +52,14 @@ export interface RegistryOptions {
   /** Heap (bytes, about) for the public documents of apps with no cached Provider. */
   readonly maxDocumentBytes?: number;
   readonly revalidateMs?: number;
+  /**
+   * Once full, the Provider cache replaces at most `max` entries in this time (a few at once,
+   * then evenly); unset: no bound. An evicted Provider is old-generation garbage, and V8
+   * keeps the pages it freed.
+   */
+  readonly replaceMs?: number;
+  /** What the replacement bound counts time by. */
+  readonly clock?: Clock;
 }
 
 /** What answers a request for a public document: its cache, and the engine that fills it when the document is not kept yet. */
@@ -57,11 +69,21 @@ export interface DocumentSource {
 }
 
 /**
- * Heap one cached Provider takes with its discovery document and JWKS kept (measured with
- * --expose-gc over 300 apps: about 66 KiB, plus 2 KiB for the JWKS). Kept documents are
- * counted by their own size (PublicDocuments.bytes: about 3.6 KiB an app for discovery, 1.6 KiB more with the JWKS).
+ * Heap one cached Provider takes with its discovery document and JWKS kept, once it has
+ * served an engine request (bench/provider-heap.ts, 300 apps: 76-83 KiB; an estimate below
+ * the real size lets the cache outgrow PROVIDER_CACHE_MB). Most of it is the engine's own
+ * per-instance state: its configuration merged with its defaults, client schema and model
+ * classes, router and compiled route patterns. Kept documents are counted by their own size
+ * (PublicDocuments.bytes: about 3.6 KiB an app for discovery, 1.6 KiB more with the JWKS).
  */
-export const PROVIDER_BYTES = 70 * 1024;
+export const PROVIDER_BYTES = 80 * 1024;
+
+/**
+ * Once full, the Provider cache replaces at most its size's worth of Providers in five
+ * minutes: an app kept out meanwhile costs a build per request (about 1 CPU-ms), and the
+ * apps asked for most take the places as they free up, being the ones most often refused.
+ */
+export const PROVIDER_CACHE_REPLACE_MS = 5 * 60_000;
 
 /** PROVIDER_CACHE_MB split between the two caches: three quarters for Providers. */
 export function cacheSizes(megabytes: number): { max: number; maxDocumentBytes: number } {
@@ -91,6 +113,11 @@ export class ProviderRegistry {
   /** Providers being built for a document request alone: concurrent first requests share one. */
   readonly #building = new Map<string, Promise<DocumentSource | undefined>>();
   readonly #revalidateMs: number;
+  readonly #replaceMs: number;
+  readonly #clock: Clock;
+  /** Replacements the full cache may make now: refilled by `max` every `replaceMs`, up to a hundredth of `max` (at least one). */
+  #replacements = 1;
+  #refilledAt: number;
 
   constructor(apps: AppStore, build: (app: AppRecord) => { provider: Provider; issuer: string }, options: RegistryOptions = {}) {
     this.#apps = apps;
@@ -98,6 +125,9 @@ export class ProviderRegistry {
     this.#max = options.max ?? 500;
     this.#maxDocumentBytes = options.maxDocumentBytes ?? 16 * 2 ** 20;
     this.#revalidateMs = options.revalidateMs ?? Number.POSITIVE_INFINITY;
+    this.#replaceMs = options.replaceMs ?? 0;
+    this.#clock = options.clock ?? systemClock;
+    this.#refilledAt = this.#clock.now();
   }
 
   #build(app: AppRecord): LiveProvider {
@@ -126,7 +156,7 @@ export class ProviderRegistry {
   async get(appId: string, options: { revalidate?: boolean } = {}): Promise<LiveProvider | undefined> {
     if (!isAppId(appId)) return undefined;
     const cached = this.#cache.get(appId);
-    if (!cached) return this.#seen.delete(appId) ? this.#load(appId, this.#apps.get(appId)) : this.#once(appId);
+    if (!cached) return this.#seen.delete(appId) && this.#mayTakePlace() ? this.#load(appId, this.#apps.get(appId)) : this.#once(appId);
     this.#cache.delete(appId); // re-insert: most recently used last
     this.#cache.set(appId, cached);
     if (!options.revalidate && Date.now() - cached.checkedAt < this.#revalidateMs) return cached.loading;
@@ -152,6 +182,18 @@ export class ProviderRegistry {
     const app = await this.#apps.get(appId);
     if (!app) this.#seen.delete(appId); // unknown ids take no one's place
     return app && this.#build(app);
+  }
+
+  /** Whether an app asked for again may have a place: free while the cache fills, then within the replacement bound. */
+  #mayTakePlace(): boolean {
+    if (this.#cache.size < this.#max || this.#replaceMs <= 0) return true;
+    const now = this.#clock.now();
+    const most = Math.max(1, this.#max / 100);
+    this.#replacements = Math.min(most, this.#replacements + ((now - this.#refilledAt) * this.#max) / this.#replaceMs);
+    this.#refilledAt = now;
+    if (this.#replacements < 1) return false;
+    this.#replacements -= 1;
+    return true;
   }
 
   /**

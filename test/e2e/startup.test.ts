@@ -338,6 +338,20 @@ describe('starting the server (src/main.ts as a child process)', function () {
       expect(child.stderr).not.to.match(/\n\s+at .+:\d+:\d+/, 'a list of problems, not a stack trace');
     });
 
+    it('exits non-zero when the V8 heap cap cannot hold PROVIDER_CACHE_MB, naming both ways out', async () => {
+      // The default 256 needs 640 MiB; node started with a third of that.
+      const bad = await start({ NODE_OPTIONS: '--max-old-space-size=200' });
+      const exit = await bad.exitWithin(20_000);
+      expect(exit.code, bad.output).to.be.a('number').and.not.equal(0);
+      expect(bad.stderr).to.include('PROVIDER_CACHE_MB=256').and.include('--max-old-space-size=640');
+      expect(bad.stdout).not.to.include('Postern is running');
+      // A cache the cap holds starts.
+      const fits = await start({ NODE_OPTIONS: '--max-old-space-size=200', PROVIDER_CACHE_MB: '64' });
+      await fits.ready();
+      expect(fits.stdout).to.include('Postern is running');
+      fits.kill();
+    });
+
     it('exits non-zero with PORT=abc, naming PORT', async () => {
       const bad = await start({ PORT: 'abc' }); // overrides the free port start() picks
       const exit = await bad.exitWithin(20_000);

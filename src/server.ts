@@ -143,7 +143,7 @@ export function buildServer(deps: ServerDeps): Server {
           mails: mailer instanceof DevMailbox ? mailer : undefined,
         };
   const mailHealth = new MailHealth({ mailer, clock: deps.clock ?? systemClock, logger });
-  const readiness = new ReadinessProbe({ ping: () => stores.ping(), storage: stores.kind });
+  const readiness = new ReadinessProbe({ ping: () => stores.ping(), unreachable: () => stores.unreachable(), storage: stores.kind });
 
   const routers = {
     root: rootRouter({

@@ -32,6 +32,8 @@ const READY: Readiness = { ready: true };
 export interface ReadinessProbeDeps {
   /** Rejects with StoreUnavailableError naming the unreachable store (Stores.ping). */
   readonly ping: () => Promise<void>;
+  /** A store known down without asking it (Stores.unreachable), read with every result. */
+  readonly unreachable: () => string | undefined;
   /** Named when a ping fails without naming its store, or takes too long. */
   readonly storage: string;
 }
@@ -74,6 +76,9 @@ export class ReadinessProbe {
     const last = this.#last;
     const now = performance.now();
     if (this.#closed || !last) return { ready: false, unavailable: this.#deps.storage };
+    // A connection that dropped since the last ping: its commands fail now, whatever the ping said.
+    const down = this.#deps.unreachable();
+    if (down !== undefined) return { ready: false, unavailable: down };
     if (this.#pingSentAt !== undefined && now - this.#pingSentAt > PING_DEADLINE_MS) return { ready: false, unavailable: this.#deps.storage };
     if (last.unavailable !== undefined) return { ready: false, unavailable: last.unavailable };
     return now - last.at > STALE_AFTER_MS ? { ready: false, unavailable: this.#deps.storage } : READY;

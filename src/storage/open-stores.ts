@@ -52,6 +52,7 @@ function split(durable: Stores, fast: Stores): Stores {
       await fast.ping();
       await durable.ping();
     },
+    unreachable: () => fast.unreachable() ?? durable.unreachable(),
     observe(observer) {
       fast.observe(observer);
       durable.observe(observer);

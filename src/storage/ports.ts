@@ -470,6 +470,12 @@ export interface Stores {
    * PING_DEADLINE_MS: the readiness probe. It never waits behind the application's commands.
    */
   ping(): Promise<void>;
+  /**
+   * The backing service known to be unreachable without asking it (its command connection
+   * is down and being made again), or undefined. Read with every /readyz: the probe's last
+   * ping may predate a connection that has just dropped.
+   */
+  unreachable(): string | undefined;
   /** Reports every later command to `observer` (the last one set); the memory store has none to report. */
   observe(observer: StoreObserver): void;
   close(): Promise<void>;

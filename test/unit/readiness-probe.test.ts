@@ -13,6 +13,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class Store {
   pings = 0;
   answer: () => Promise<void> = async () => {};
+  /** What Stores.unreachable says: a store known down without a ping. */
+  down: string | undefined;
+  readonly unreachable = () => this.down;
   readonly ping = () => {
     this.pings++;
     return this.answer();
@@ -22,7 +25,7 @@ class Store {
 describe('the readiness probe', () => {
   const probes: ReadinessProbe[] = [];
   const probe = (store: Store) => {
-    const p = new ReadinessProbe({ ping: store.ping, storage: 'redis' });
+    const p = new ReadinessProbe({ ping: store.ping, unreachable: store.unreachable, storage: 'redis' });
     probes.push(p);
     return p;
   };
@@ -44,6 +47,16 @@ describe('the readiness probe', () => {
     const before = store.pings;
     for (let i = 0; i < 1000; i++) p.current();
     expect(store.pings, 'pings for 1,000 more reads').to.equal(before);
+  });
+
+  it('is not ready, on the read after it, while a store is known down, however recent the last good ping', async () => {
+    const store = new Store();
+    const p = probe(store);
+    expect(await p.current()).to.deep.equal({ ready: true });
+    store.down = 'redis';
+    expect(p.current(), 'the command connection dropped after the last ping').to.deep.equal({ ready: false, unavailable: 'redis' });
+    store.down = undefined;
+    expect(p.current()).to.deep.equal({ ready: true });
   });
 
   it('reports the store a failed ping names, and is ready again with the next ping that answers', async () => {

@@ -187,6 +187,7 @@ export function openMemoryStores(clock: Clock = systemClock): Stores {
       }
     },
     async ping() {},
+    unreachable: () => undefined,
     observe() {}, // a Map in this process: nothing to time, nothing that fails
     async close() {
       clearInterval(sweeper);

@@ -49,6 +49,7 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
     rateLimiter: rateLimiterFactory({ kind: 'redis', client: redis, probe }),
     purgeApp: (appId) => deleteByPrefix(redis, keys.app(appId)),
     ping: () => readiness.ping(),
+    unreachable: () => readiness.unreachable(),
     async close() {
       // QUIT lets Redis answer what was sent; it fails while Redis is down (no offline
       // queue), and only disconnect() stops the client reconnecting in the background.

@@ -19,9 +19,14 @@ export class ReadinessConnection {
     this.connection = connection;
   }
 
+  /** 'redis' while the command connection is not ready (every command would fail at once). */
+  unreachable(): string | undefined {
+    return this.#commands.status === 'ready' ? undefined : 'redis';
+  }
+
   /** Rejects while the command connection is down or Redis does not answer on this one. */
   async ping(): Promise<void> {
-    if (this.#commands.status !== 'ready') throw new Error(`the command connection is ${this.#commands.status}`);
+    if (this.unreachable()) throw new Error(`the command connection is ${this.#commands.status}`);
     await this.connection.ping();
   }
 }

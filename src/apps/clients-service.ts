@@ -66,7 +66,17 @@ function storedMetadata(metadata: Record<string, unknown>): Record<string, unkno
 
 const needsSecret = (metadata: Record<string, unknown>) => (metadata.token_endpoint_auth_method ?? 'none') !== 'none';
 
-export const newClientId = () => randomBytes(16).toString('base64url');
+/**
+ * 128 random bits, base64url, never starting with `-`: an id is typed as a command-line
+ * argument (`postern clients show APP ID`), where a leading dash reads as an option. A
+ * drawn id that starts with one is drawn again (1 in 64), which leaves 127.9 bits.
+ */
+export function newClientId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
 const newSecret = () => randomBytes(32).toString('base64url');
 
 export class ClientsService {

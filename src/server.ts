@@ -23,7 +23,6 @@ import { errorHandler } from './http/error-handler.ts';
 import { processEventLoopLag, type LagSource } from './http/event-loop-lag.ts';
 import { expensiveTurns, LoadShedding } from './http/load-shedding.ts';
 import { ReadinessProbe } from './http/readiness-probe.ts';
-import { pacedStores } from './http/paced-stores.ts';
 import { mountRouters } from './http/mount-router.ts';
 import { countRequests, metricsGate } from './http/metrics-endpoint.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
@@ -107,9 +106,10 @@ export function buildServer(deps: ServerDeps): Server {
   const es512 = deps.es512 ?? { kind: 'node', reason: 'no ES512 signer was loaded' };
   metrics.es512Signer(es512);
   const turns = expensiveTurns(config.maxEventLoopLagMs, lag);
-  // Every limiter this server makes counts its refusals; under load shedding, the work after
-  // each store command takes turns.
-  const stores: Stores = pacedStores({ ...deps.stores, rateLimiter: metrics.countRefusals(deps.stores.rateLimiter) }, turns);
+  // Under load shedding, the work after each store command takes turns.
+  deps.stores.pace(turns && (() => turns.resume()));
+  // Every limiter this server makes counts its refusals.
+  const stores: Stores = { ...deps.stores, rateLimiter: metrics.countRefusals(deps.stores.rateLimiter) };
   const services = composeServices({
     config,
     stores,

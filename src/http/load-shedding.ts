@@ -123,7 +123,7 @@ export const MAX_QUEUE_WAIT_MS = 100;
 
 /**
  * The turns expensive requests take (turns.ts), made before the routes so that the stores
- * can be paced by them too (paced-stores.ts); undefined when load shedding is off
+ * can be paced by them too (Stores.pace); undefined when load shedding is off
  * (`maxLagMs` 0).
  */
 export function expensiveTurns(maxLagMs: number, lag: LagSource): Turns | undefined {

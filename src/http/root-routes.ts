@@ -44,8 +44,7 @@ export function rootRouter(deps: RootDeps): Router {
     }
     const mail = deps.mail?.();
     const detail = mail ? { mail } : {};
-    const now = deps.readiness();
-    const readiness = now instanceof Promise ? await now : now;
+    const readiness = await deps.readiness();
     if (readiness.ready) {
       ctx.body = { status: 'ready', storage: deps.storage, ...detail };
     } else {

@@ -25,7 +25,7 @@
 // so refusals are drained by the same budget.
 //
 // Work already admitted takes turns too (`resume`, called as each store command returns:
-// paced-stores.ts). One read from Redis can carry the answers of a hundred commands, and
+// Stores.pace, in storage/guard.ts). One read from Redis can carry the answers of a hundred commands, and
 // their callers' continuations (signing, sealing, writing responses) would otherwise all
 // run in the callback that read it, tens of milliseconds in which nothing else is answered.
 // A continuation goes on at once while the turn has used less than the budget; otherwise it

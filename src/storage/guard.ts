@@ -7,6 +7,8 @@ import { DuplicateError, StoreUnavailableError, type Stores, type StoreObserver 
  */
 export class StoreProbe {
   observer: StoreObserver | undefined;
+  /** How each answer is handed over (Stores.pace); undefined: at once. */
+  resume: (() => Promise<void> | undefined) | undefined;
 }
 
 /**
@@ -14,9 +16,11 @@ export class StoreProbe {
  * gone) surfaces as StoreUnavailableError naming the service, which the HTTP layer answers
  * with 503 temporarily_unavailable. Domain errors pass through unchanged. Every call's
  * duration and outcome goes to the probe's observer, inside the one closure a call
- * already costs (this runs for every store command).
+ * already costs (this runs for every store command). When the stores are paced (Stores.pace),
+ * an answer is handed over when `probe.resume` lets it, after its duration was taken;
+ * `paced` false leaves a port's answers unpaced (the readiness ping must not wait for turns).
  */
-export function guard<T extends object>(store: string, target: T, probe: StoreProbe, port: string): T {
+export function guard<T extends object>(store: string, target: T, probe: StoreProbe, port: string, paced = true): T {
   // One wrapper per method, made on first use: not a new closure for every command.
   const wrappers = new WeakMap<object, (...args: unknown[]) => Promise<unknown>>();
   return new Proxy(target, {
@@ -28,8 +32,9 @@ export function guard<T extends object>(store: string, target: T, probe: StorePr
       wrapper = async (...args: unknown[]) => {
         const started = performance.now();
         let failed = false;
+        let answer: unknown;
         try {
-          return await value.apply(obj, args);
+          answer = await value.apply(obj, args);
         } catch (err) {
           // A StoreUnavailableError comes from a guard further in, which reported it.
           if (err instanceof DuplicateError || err instanceof StoreUnavailableError) throw err;
@@ -38,6 +43,9 @@ export function guard<T extends object>(store: string, target: T, probe: StorePr
         } finally {
           probe.observer?.command(store, port, (performance.now() - started) / 1000, failed);
         }
+        const later = paced ? probe.resume?.() : undefined;
+        if (later) await later;
+        return answer;
       };
       wrappers.set(value, wrapper);
       return wrapper;
@@ -52,8 +60,8 @@ export function guard<T extends object>(store: string, target: T, probe: StorePr
  * one), the change bus (subscribing is local and synchronous; publishers handle a failed
  * publish) and `close` (never fails).
  */
-export function guardStores(service: string, stores: Omit<Stores, 'observe'>, probe: StoreProbe): Stores {
-  const ops = guard(service, { purgeApp: (appId: string) => stores.purgeApp(appId), ping: () => stores.ping() }, probe, 'stores');
+export function guardStores(service: string, stores: Omit<Stores, 'observe' | 'pace'>, probe: StoreProbe): Stores {
+  const ops = guard(service, { purgeApp: (appId: string) => stores.purgeApp(appId), ping: () => stores.ping() }, probe, 'stores', false);
   return {
     ...stores,
     apps: guard(service, stores.apps, probe, 'apps'),
@@ -67,6 +75,9 @@ export function guardStores(service: string, stores: Omit<Stores, 'observe'>, pr
     ping: ops.ping,
     observe(observer) {
       probe.observer = observer;
+    },
+    pace(resume) {
+      probe.resume = resume;
     },
   };
 }

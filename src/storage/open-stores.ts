@@ -57,6 +57,10 @@ function split(durable: Stores, fast: Stores): Stores {
       fast.observe(observer);
       durable.observe(observer);
     },
+    pace(resume) {
+      fast.pace(resume);
+      durable.pace(resume);
+    },
     async close() {
       await Promise.all([fast.close(), durable.close()]);
     },

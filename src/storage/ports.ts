@@ -476,6 +476,14 @@ export interface Stores {
    * ping may predate a connection that has just dropped.
    */
   unreachable(): string | undefined;
+  /**
+   * Hands every later command's answer over through `resume` (the last one set; undefined: at
+   * once): at once when it returns undefined, else when its promise settles. Load shedding's turns: one socket read
+   * can answer a hundred commands, whose callers' work must not all run in that one callback.
+   * Failures and the readiness ping are handed over at once; the memory store answers each
+   * caller in the turn that asked and has nothing to pace.
+   */
+  pace(resume: (() => Promise<void> | undefined) | undefined): void;
   /** Reports every later command to `observer` (the last one set); the memory store has none to report. */
   observe(observer: StoreObserver): void;
   close(): Promise<void>;

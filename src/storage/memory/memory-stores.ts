@@ -189,6 +189,8 @@ export function openMemoryStores(clock: Clock = systemClock): Stores {
     async ping() {},
     unreachable: () => undefined,
     observe() {}, // a Map in this process: nothing to time, nothing that fails
+    // Answered in the turn that asked, one caller at a time: no batch of answers to spread out.
+    pace() {},
     async close() {
       clearInterval(sweeper);
     },

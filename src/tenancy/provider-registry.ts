@@ -10,11 +10,11 @@
 // for documents any client may fetch; nor may engine traffic spread evenly over a few times
 // more apps than it holds, where every app comes back often enough to be admitted: once the
 // cache is full it replaces at most its size's worth of Providers every `replaceMs`, and the
-// apps refused a place meanwhile are served as first requests are (young garbage). A change made on this instance calls `invalidate`;
-// changes made on other instances arrive over the store's change bus (Redis pub/sub). As a
-// safety net for missed messages, and the only mechanism when there is no bus, a cached
-// entry older than `revalidateMs` is checked against the stored record's `updatedAt`
-// before use.
+// apps refused a place meanwhile are served as first requests are (young garbage). A change
+// made on this instance calls `invalidate`; changes made on other instances arrive over
+// the store's change bus (Redis pub/sub). As a safety net for missed messages, and the only
+// mechanism when there is no bus, a cached entry older than `revalidateMs` is checked
+// against the stored record's `updatedAt` before use.
 import type { Middleware } from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
@@ -144,8 +144,7 @@ export class ProviderRegistry {
   ready(appId: string): LiveProvider | undefined {
     const cached = this.#cache.get(appId);
     if (!cached?.live || Date.now() - cached.checkedAt >= this.#revalidateMs) return undefined;
-    this.#cache.delete(appId); // re-insert: most recently used last
-    this.#cache.set(appId, cached);
+    this.#touch(appId, cached);
     return cached.live;
   }
 
@@ -157,8 +156,7 @@ export class ProviderRegistry {
     if (!isAppId(appId)) return undefined;
     const cached = this.#cache.get(appId);
     if (!cached) return this.#seen.delete(appId) && this.#mayTakePlace() ? this.#load(appId, this.#apps.get(appId)) : this.#once(appId);
-    this.#cache.delete(appId); // re-insert: most recently used last
-    this.#cache.set(appId, cached);
+    this.#touch(appId, cached);
     if (!options.revalidate && Date.now() - cached.checkedAt < this.#revalidateMs) return cached.loading;
     const [live, stored] = await Promise.all([cached.loading, this.#apps.get(appId)]);
     if (live && stored && stored.updatedAt === live.app.updatedAt) {
@@ -182,6 +180,12 @@ export class ProviderRegistry {
     const app = await this.#apps.get(appId);
     if (!app) this.#seen.delete(appId); // unknown ids take no one's place
     return app && this.#build(app);
+  }
+
+  /** Marks a cached entry most recently used: the Map's order is the eviction order. */
+  #touch(appId: string, entry: Entry): void {
+    this.#cache.delete(appId);
+    this.#cache.set(appId, entry);
   }
 
   /** Whether an app asked for again may have a place: free while the cache fills, then within the replacement bound. */

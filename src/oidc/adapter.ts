@@ -62,8 +62,9 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy
   const now = () => Math.floor(clock.now() / 1000); // `consumed` is set by the store, from the same clock
   return (model: string): Adapter => ({
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
-      wrote(model, id, payload);
-      await store.upsert(appId, model, id, payload as Record<string, unknown>, expiresIn).catch(unavailable);
+      // Counted once the write has landed (or failed, having maybe landed): a read that
+      // overlapped it is read again next time (request-reads.ts).
+      await store.upsert(appId, model, id, payload as Record<string, unknown>, expiresIn).catch(unavailable).finally(() => wrote(model, id, payload));
     },
     async find(id: string) {
       const payload = await readOnce(adapterRequest(), model, 'id', id, async () => (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined);
@@ -86,8 +87,7 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy
       return (await store.findByUserCode(appId, model, userCode).catch(unavailable)) as AdapterPayload | undefined;
     },
     async consume(id: string) {
-      wrote(model, id);
-      if (await store.consume(appId, model, id).catch(unavailable)) return;
+      if (await store.consume(appId, model, id).catch(unavailable).finally(() => wrote(model, id))) return;
       // The engine checks `consumed` on the copy it read, then consumes: two concurrent
       // requests can both pass that check, and the store decided atomically that this one
       // came second. (A later use, which sees `consumed`, is the engine's own replay case.)
@@ -104,12 +104,10 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy
       throw new errors.InvalidGrant('grant already used');
     },
     async destroy(id: string) {
-      wrote(model, id);
-      await store.destroy(appId, model, id).catch(unavailable);
+      await store.destroy(appId, model, id).catch(unavailable).finally(() => wrote(model, id));
     },
     async revokeByGrantId(grantId: string) {
-      wrote(model);
-      await store.revokeByGrantId(appId, model, grantId).catch(unavailable);
+      await store.revokeByGrantId(appId, model, grantId).catch(unavailable).finally(() => wrote(model));
     },
   });
 }

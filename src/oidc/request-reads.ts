@@ -4,7 +4,9 @@
 // Each is a store round trip and an unsealing. The copy lives as long as the request (a
 // WeakMap keyed by its context, engine.ts A67), and only while no write could have changed
 // the document: every write through the adapter, by any request or none, counts against
-// the document it names (below), and a copy read before that count moved is read again.
+// the document it names once it has landed (below), and a copy read before that count moved
+// is read again. Counting on landing, not on sending, is what covers a read that overlapped
+// the write: it may have got the old document, and the count then moves after it.
 import type { AdapterPayload } from 'oidc-provider';
 
 /** Models read twice by one request; others are read once and need no copy. */

@@ -118,14 +118,13 @@ export class MagicLinks {
    */
   async confirm(appId: string, uid: string, code: string): Promise<LinkLookup> {
     if (!isWellFormed(code)) return UNKNOWN;
-    const at = this.#now();
-    return lookupOf(await this.#store.useCurrent(appId, sha256(code), uid, at), uid, at, true);
+    return this.#use(appId, sha256(code), uid);
   }
 
-  /** Uses up `record`, a link found `valid`; `used` when another request was first. */
-  async use(record: MagicLinkRecord): Promise<LinkLookup> {
+  /** Uses up the link `hash` of attempt `uid` if it is current; `used` when another request was first. */
+  async #use(appId: string, hash: string, uid: string): Promise<LinkLookup> {
     const at = this.#now();
-    return lookupOf(await this.#store.useCurrent(record.appId, record.hash, record.interactionUid, at), record.interactionUid, at, true);
+    return lookupOf(await this.#store.useCurrent(appId, hash, uid, at), uid, at, true);
   }
 
   /** The latest link of a login attempt (for "send me a new link"). */
@@ -148,7 +147,7 @@ export class MagicLinks {
     const matches =
       normalized !== undefined && timingSafeEqual(Buffer.from(sha256(normalized)), Buffer.from(record.shortCodeHash));
     if (!matches) return { status: 'wrong', attemptsLeft: MAX_SHORT_CODE_ATTEMPTS - attempt };
-    const used = await this.use(record);
+    const used = await this.#use(record.appId, record.hash, record.interactionUid);
     return used.status === 'valid' && used.record ? { status: 'valid', record: used.record } : { status: 'used' };
   }
 }

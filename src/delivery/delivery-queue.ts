@@ -6,11 +6,10 @@
 //
 // Every instance delivers from the shared outbox. A message is claimed with a lease before
 // each attempt (one added while a slot is free is stored leased to its adder), so one
-// instance handles it; if that instance dies, the lease runs out and
-// another picks it up. Each attempt has an overall deadline, and several run at once, so
-// a recipient that stalls one attempt never holds the others. Failed attempts are retried
-// quickly at first, then less often, for a bounded time; a message given up is reported
-// once.
+// instance handles it; if that instance dies, the lease runs out and another picks it up.
+// Each attempt has an overall deadline, and several run at once, so a recipient that
+// stalls one attempt never holds the others. Failed attempts are retried quickly at first,
+// then less often, for a bounded time; a message given up is reported once.
 //
 // Delivery is at least once: an instance that dies (or hits the deadline) after the
 // recipient accepted a message but before removing it from the outbox leaves it to be

@@ -1,9 +1,9 @@
 // A request for a sign-in link, from the email form or "send me a new link". Rate limits
 // are checked before anything is stored or sent: per mailbox in the app and across apps,
-// per client IP and per client network, and last the app-wide budget (one group of hits). Whatever happens —
-// sent, limited, mail server down — the caller shows the same page: the response says
-// nothing about the address, and the mail leaves through the queue, off the request path,
-// so timing says nothing either.
+// per client IP and per client network, and last the app-wide budget (one group of hits).
+// Whatever happens — sent, limited, mail server down — the caller shows the same page: the
+// response says nothing about the address, and the mail leaves through the queue, off the
+// request path, so timing says nothing either.
 import { canonicalMailbox } from '../accounts/email-address.ts';
 import { settingsOf } from '../apps/app-settings.ts';
 import { keyedHash } from '../keys/encryption.ts';

@@ -107,8 +107,9 @@ export function loginRouter(deps: LoginDeps) {
   router.get(`${LOGIN_PAGE}/link`, async (ctx) => {
     const page = await loginPage(ctx, deps.registry);
     const { code, lang } = ctx.query;
-    const details = await attemptOf(ctx, page);
-    const outcome = await signIn.openLink(page.live.app.id, page.uid, code, details !== undefined, requestInfo(ctx));
+    const attempt = attemptOf(ctx, page);
+    const outcome = await signIn.openLink(page.live.app.id, page.uid, code, attempt.then((details) => details !== undefined), requestInfo(ctx));
+    const details = await attempt;
     if (outcome.kind === 'confirm') return pages.confirmLink(ctx, page, page.presentation(details, lang), String(code));
     return pages.problem(ctx, page, outcome.problem, details, { shortCode: outcome.shortCode, pinned: lang });
   });

@@ -102,10 +102,12 @@ export class SignIn {
 
   /**
    * GET of the link from the mail: looks, never changes anything (mail scanners open
-   * links). `here` says whether this browser holds the attempt the link belongs to.
+   * links). `here` says whether this browser holds the attempt the link belongs to: the
+   * link is looked up while the caller finds that out, since both are reads and neither
+   * decides whether the other is made (one store round trip instead of two in a row).
    */
-  async openLink(appId: string, uid: string, code: unknown, here: boolean, client: RequestInfo): Promise<OpenedLink> {
-    const found = await this.#deps.links.inspect(appId, uid, typeof code === 'string' ? code : '');
+  async openLink(appId: string, uid: string, code: unknown, here: Promise<boolean>, client: RequestInfo): Promise<OpenedLink> {
+    const [found, held] = await Promise.all([this.#deps.links.inspect(appId, uid, typeof code === 'string' ? code : ''), here]);
     this.#deps.audit.record({
       type: 'link.opened',
       outcome: found.status === 'valid' ? 'success' : 'failure',
@@ -116,7 +118,7 @@ export class SignIn {
       ...client,
     });
     if (found.status !== 'valid') return { kind: 'problem', problem: found.status };
-    if (!here) return { kind: 'problem', problem: 'other_browser', shortCode: formatShortCode(shortCodeOf(String(code))) };
+    if (!held) return { kind: 'problem', problem: 'other_browser', shortCode: formatShortCode(shortCodeOf(String(code))) };
     return { kind: 'confirm' };
   }
 

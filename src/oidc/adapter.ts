@@ -3,7 +3,7 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../clock.ts';
 import type { OidcStore } from '../storage/ports.ts';
-import { adapterRequest, GRANT_MODEL, readingAtTokenEndpoint, unavailable } from './engine.ts';
+import { GRANT_MODEL, requestKeepingReadsOf, readingAtTokenEndpoint, unavailable } from './engine.ts';
 import { readOnce, wrote } from './request-reads.ts';
 
 /**
@@ -67,7 +67,7 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy
       await store.upsert(appId, model, id, payload as Record<string, unknown>, expiresIn).catch(unavailable).finally(() => wrote(model, id, payload));
     },
     async find(id: string) {
-      const payload = await readOnce(adapterRequest(), model, 'id', id, async () => (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined);
+      const payload = await readOnce(requestKeepingReadsOf(model), model, 'id', id, async () => (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined);
       if (!payload || model !== 'RefreshToken') return payload;
       if (pastMaxLifetime(payload, policy, now())) return undefined;
       if (payload.consumed && readingAtTokenEndpoint()) {
@@ -81,7 +81,7 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy
       return payload;
     },
     async findByUid(uid: string) {
-      return readOnce(adapterRequest(), model, 'uid', uid, async () => (await store.findByUid(appId, model, uid).catch(unavailable)) as AdapterPayload | undefined);
+      return readOnce(requestKeepingReadsOf(model), model, 'uid', uid, async () => (await store.findByUid(appId, model, uid).catch(unavailable)) as AdapterPayload | undefined);
     },
     async findByUserCode(userCode: string) {
       return (await store.findByUserCode(appId, model, userCode).catch(unavailable)) as AdapterPayload | undefined;

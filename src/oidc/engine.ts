@@ -748,9 +748,16 @@ export function presentOneTimeToken(ctx: Context, token: string): void {
  */
 const readsFor = new AsyncLocalStorage<object>();
 
-/** A67: the request an adapter call is made for, if the engine or `asRequest` says. */
-export function adapterRequest(): object | undefined {
-  return Provider.ctx ?? readsFor.getStore();
+/**
+ * A67: the request whose reads of `model` are kept for a second read, if any. An engine
+ * route reads a session twice only at the token endpoint (its binding, then the sid claim,
+ * A8); at userinfo, authorization, sign-out or introspection it reads it once, and keeping
+ * it would only cost a copy. The hosted login's reads (`asRequest`) are kept for every model.
+ */
+export function requestKeepingReadsOf(model: string): object | undefined {
+  const engine = Provider.ctx;
+  if (engine && model === 'Session' && engine.oidc?.route !== 'token') return undefined;
+  return engine ?? readsFor.getStore();
 }
 
 /** A67: runs `read` (engine API calls outside the engine's routes) as a read of the request `ctx`. */

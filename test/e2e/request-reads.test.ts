@@ -87,6 +87,22 @@ for (const storeKind of ['memory', 'redis'] as const) {
       expect(replay.status).to.not.equal(303);
     });
 
+    it('reads the session once where nothing is kept for a second read (userinfo, a new authorization)', async () => {
+      const { browser, login, resumeUrl } = await upToResume('session-once@example.com');
+      const callback = await browser.navigate(resumeUrl, {}, login.redirectUri);
+      const tokens = await oidc.authorizationCodeGrant(login.config, new URL(callback.url), { pkceCodeVerifier: login.verifier, expectedState: login.state, expectedNonce: login.nonce });
+      reads.reset();
+      // The access token ends with the session (A67: userinfo reads it once, by uid).
+      const claims = await oidc.fetchUserInfo(login.config, tokens.access_token, tokens.claims()!.sub);
+      expect(claims.email).to.equal('session-once@example.com');
+      expect(reads.count('findByUid', 'Session')).to.equal(1);
+      // A second authorization in the same browser reads its session once, by id, and signs in at once.
+      reads.reset();
+      const again = await browser.navigate(oidc.buildAuthorizationUrl(login.config, { redirect_uri: login.redirectUri, scope: 'openid email', prompt: 'none', state: 's2', nonce: 'n2', code_challenge: await oidc.calculatePKCECodeChallenge(login.verifier), code_challenge_method: 'S256' }).href, {}, login.redirectUri);
+      expect(new URL(again.url).searchParams.has('code')).to.equal(true);
+      expect(reads.count('find', 'Session')).to.equal(1);
+    });
+
     it('shares nothing between requests: parallel sign-ins each get their own account', async () => {
       const people = Array.from({ length: 6 }, (_, i) => `parallel-${i}@example.com`);
       const started = await Promise.all(people.map((email) => upToResume(email)));

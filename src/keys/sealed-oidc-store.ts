@@ -10,8 +10,7 @@
 // same way on the way in and on the way back. Drivers index the hashed fields exactly as
 // they indexed the clear ones, so nothing below this layer changed.
 import type { OidcPayload, OidcStore, RemovedDocuments } from '../storage/ports.ts';
-import { decryptSecret, deriveKey, encryptSecret, keyedHash } from './encryption.ts';
-import { OpenedSeals } from './opened-seals.ts';
+import { deriveKey, keyedHash, openJson, sealJson } from './encryption.ts';
 
 /** Payload fields the drivers index (look-ups, revocation by grant, sign-out by account). */
 const INDEXED = ['uid', 'userCode', 'grantId', 'accountId'] as const;
@@ -27,13 +26,6 @@ interface Sealed {
   readonly payload: OidcPayload;
 }
 
-/**
- * Ciphertext and plaintext characters of the documents remembered opened (opened-seals.ts):
- * about 16 MiB at two bytes a character, a few thousand documents of a few KiB, so what a
- * sign-in or a refresh reads back within seconds of writing it is there.
- */
-const OPENED_SEALS_CHARS = 8 * 1024 * 1024;
-
 function subkey(kek: Buffer, purpose: string): Buffer {
   return deriveKey(kek, `postern:oidc-documents:${purpose}`);
 }
@@ -42,13 +34,11 @@ export class SealedOidcStore implements OidcStore {
   readonly #inner: OidcStore;
   readonly #idKey: Buffer;
   readonly #sealKey: Buffer;
-  readonly #opened: OpenedSeals;
 
-  constructor(inner: OidcStore, kek: Buffer, openedChars = OPENED_SEALS_CHARS) {
+  constructor(inner: OidcStore, kek: Buffer) {
     this.#inner = inner;
     this.#idKey = subkey(kek, 'ids');
     this.#sealKey = subkey(kek, 'seal');
-    this.#opened = new OpenedSeals(openedChars);
   }
 
   /** The stored form of an id or an indexed value. */
@@ -59,11 +49,8 @@ export class SealedOidcStore implements OidcStore {
   async upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined) {
     // `consumed` stays outside the seal: drivers set it atomically on their own (consume).
     const { consumed, ...rest } = payload;
-    const plaintext = JSON.stringify({ id, payload: rest } satisfies Sealed);
-    const where = context(appId, model);
-    const sealed = encryptSecret(this.#sealKey, plaintext, where);
-    this.#opened.remember(sealed, where, plaintext);
-    const stored: Record<string, unknown> = { sealed };
+    const sealed: Sealed = { id, payload: rest };
+    const stored: Record<string, unknown> = { sealed: sealJson(this.#sealKey, sealed, context(appId, model)) };
     for (const field of INDEXED) {
       const value = payload[field];
       if (typeof value === 'string') stored[field] = this.hash(value);
@@ -118,25 +105,9 @@ export class SealedOidcStore implements OidcStore {
     return stored.consumed ? { ...opened.payload, consumed: stored.consumed } : opened.payload;
   }
 
-  /** Each call parses its own copy: the engine changes the payloads it is given. */
   #unseal(appId: string, model: string, stored: OidcPayload | undefined): Sealed | undefined {
     if (!stored || typeof (stored as Partial<StoredDocument>).sealed !== 'string') return undefined;
-    const { sealed } = stored as StoredDocument;
-    const where = context(appId, model);
-    let plaintext = this.#opened.get(sealed, where);
-    if (plaintext === undefined) {
-      try {
-        plaintext = decryptSecret(this.#sealKey, sealed, where);
-      } catch {
-        return undefined;
-      }
-      this.#opened.remember(sealed, where, plaintext);
-    }
-    try {
-      return JSON.parse(plaintext) as Sealed;
-    } catch {
-      return undefined;
-    }
+    return openJson<Sealed>(this.#sealKey, (stored as StoredDocument).sealed, context(appId, model));
   }
 }
 

@@ -61,6 +61,10 @@ export type RequestObserver = (ctx: Context, seconds: number) => void;
 export function requestLog(logger: Logger, observe?: RequestObserver): Middleware {
   return async (ctx, next) => {
     const started = performance.now();
+    // Path only: query strings carry magic-link codes and OAuth parameters. Taken now, while
+    // Koa's parse of the URL is fresh: an app's mount sets the path and back, which leaves
+    // the URL to be parsed again (query string and all) by whoever asks after it.
+    const path = ctx.path.slice(0, 200);
     const requestId = randomUUID();
     ctx.state.requestId = requestId;
     ctx.res.setHeader('X-Request-Id', requestId);
@@ -68,8 +72,7 @@ export function requestLog(logger: Logger, observe?: RequestObserver): Middlewar
       await next();
     } finally {
       const ms = performance.now() - started;
-      // Path only: query strings carry magic-link codes and OAuth parameters.
-      logger.info('request', { request_id: requestId, method: ctx.method, path: ctx.path.slice(0, 200), status: ctx.status, ms });
+      logger.info('request', { request_id: requestId, method: ctx.method, path, status: ctx.status, ms });
       observe?.(ctx, ms / 1000);
     }
   };

@@ -45,6 +45,13 @@ describe('logs and mail delivery', () => {
         expect(accepted).to.include({ 'audit.app_id': app.app_id, 'audit.client_id': app.client_id, 'audit.email': 'logs@example.com', 'audit.outcome': 'success' });
         expect(accepted!['audit.ip']).to.be.a('string');
         expect(accepted!['audit.user_agent']).to.be.a('string');
+        // Each request's line names the path as the client sent it, app prefix included (an
+        // app's mount strips it while the engine runs), and never its query.
+        const requests = lines.filter((l) => l.msg === 'request');
+        const paths = requests.map((l) => String(l.path));
+        expect(paths).to.include(`/apps/${app.app_id}/auth`);
+        expect(paths).to.include(`/apps/${app.app_id}/token`);
+        expect(paths.every((p) => !p.includes('?'))).to.equal(true);
       } finally {
         await h.stop();
       }

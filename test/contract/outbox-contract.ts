@@ -5,13 +5,11 @@
 // sent. Times are passed in (`now`), so nothing here waits for a clock.
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { systemClock } from '../../src/clock.ts';
-import { createLogger } from '../../src/log.ts';
-import { MailQueue } from '../../src/mail/mail-queue.ts';
+import type { MailQueue } from '../../src/mail/mail-queue.ts';
 import { signInMail } from '../../src/mail/sign-in-mail.ts';
-import { createSmtpMailer } from '../../src/mail/smtp-mailer.ts';
 import type { Stores } from '../../src/storage/ports.ts';
 import { SmtpCapture, linkIn } from '../helpers/smtp-capture.ts';
+import { testMailQueue } from '../helpers/mail-queue.ts';
 
 const T = 1_700_000_000_000; // a fixed "now" (epoch ms)
 const LEASE = 60_000;
@@ -171,16 +169,7 @@ export function outboxContract(name: string, open: () => Promise<Stores>, atRest
       let queue: MailQueue;
       before(async () => {
         await smtp.start();
-        queue = new MailQueue({
-          outbox: stores.outbox,
-          mailer: createSmtpMailer(smtp.url, 'Postern <no-reply@example.com>'),
-          kek: randomBytes(32),
-          clock: systemClock,
-          logger: createLogger('silent'),
-          onSent: () => {},
-          onFailed: () => {},
-          options: { retryDelaysMs: [200] },
-        });
+        queue = testMailQueue(stores.outbox, smtp.url, { options: { retryDelaysMs: [200] } });
       });
       after(async () => {
         await queue.stop();

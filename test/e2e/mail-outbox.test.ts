@@ -4,16 +4,15 @@
 // processes killed (SIGKILL) or stopped (SIGTERM) with mail in the outbox.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { systemClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log.ts';
-import { MailQueue, RETRY_DELAYS_MS } from '../../src/mail/mail-queue.ts';
+import { RETRY_DELAYS_MS } from '../../src/mail/mail-queue.ts';
 import { signInMail } from '../../src/mail/sign-in-mail.ts';
-import { createSmtpMailer } from '../../src/mail/smtp-mailer.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { Browser } from '../helpers/browser.ts';
 import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
 import { Instance } from '../helpers/instance.ts';
 import { RedisServer, freePort } from '../helpers/redis-server.ts';
+import { testMailQueue } from '../helpers/mail-queue.ts';
 import { SmtpCapture, linkIn } from '../helpers/smtp-capture.ts';
 
 /** Asks for a sign-in link the way a person does, and checks the answer; the mail is left to the queue. */
@@ -160,16 +159,11 @@ describe('sign-in mail: the queue itself', function () {
   it('a throwing onSent callback neither fails nor repeats the delivery', async () => {
     const smtp = await new SmtpCapture().start();
     const logs: string[] = [];
-    const queue = new MailQueue({
-      outbox: openMemoryStores().outbox,
-      mailer: createSmtpMailer(smtp.url, 'Postern <no-reply@example.com>'),
-      kek: randomBytes(32),
-      clock: systemClock,
+    const queue = testMailQueue(openMemoryStores().outbox, smtp.url, {
       logger: createLogger('debug', (line) => void logs.push(line)),
       onSent: () => {
         throw new Error('audit exploded');
       },
-      onFailed: () => {},
       options: { retryDelaysMs: [20, 50] },
     });
     try {
@@ -194,16 +188,7 @@ describe('sign-in mail: the queue itself', function () {
         return original(...args);
       };
     }
-    const queue = new MailQueue({
-      outbox,
-      mailer: createSmtpMailer(smtp.url, 'Postern <no-reply@example.com>'),
-      kek: randomBytes(32),
-      clock: systemClock,
-      logger: createLogger('silent'),
-      onSent: () => {},
-      onFailed: () => {},
-      options: { retryDelaysMs: [20, 50], concurrency: 2 },
-    });
+    const queue = testMailQueue(outbox, smtp.url, { options: { retryDelaysMs: [20, 50], concurrency: 2 } });
     try {
       await queue.enqueue(message('alone@example.com'), { appId: 'a' });
       await smtp.until('the mail is sent', () => smtp.mails.length === 1);

@@ -3,13 +3,11 @@
 // who can write to the store can neither read a link nor make Postern mail one elsewhere.
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { systemClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log.ts';
-import { MailQueue } from '../../src/mail/mail-queue.ts';
 import { MailSeal } from '../../src/mail/mail-seal.ts';
-import { createSmtpMailer } from '../../src/mail/smtp-mailer.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { SmtpCapture } from '../helpers/smtp-capture.ts';
+import { testMailQueue } from '../helpers/mail-queue.ts';
 
 const mail = {
   message: { to: 'victim@example.com', subject: 'Sign in', text: 'https://id.example/link?code=secret-code', html: '<p>x</p>' },
@@ -49,15 +47,7 @@ describe('the mail queue and an outbox written by someone else', () => {
     const { outbox } = openMemoryStores();
     const logs: string[] = [];
     const failed: unknown[] = [];
-    const queue = new MailQueue({
-      outbox,
-      mailer: createSmtpMailer(smtp.url, 'Postern <no-reply@example.com>'),
-      kek,
-      clock: systemClock,
-      logger: createLogger('debug', (line) => void logs.push(line)),
-      onSent: () => {},
-      onFailed: (context) => failed.push(context),
-    });
+    const queue = testMailQueue(outbox, smtp.url, { kek, logger: createLogger('debug', (line) => void logs.push(line)), onFailed: (context) => failed.push(context) });
     try {
       const genuine = randomUUID();
       const sealed = new MailSeal(kek).seal(genuine, { ...mail, message: { ...mail.message, to: 'genuine@example.com' } });

@@ -1,6 +1,6 @@
 // The readiness ping (Stores.ping, /readyz) on Redis goes over a connection of its own:
 // under load it reports Redis, not the queue of the application's commands in front of it
-// on the auto-pipelined command connection. It still reports the command connection: while
+// on the command connection (corked per turn of the event loop). It still reports the command connection: while
 // that one is being made again, every request fails, so Postern is not ready.
 import { expect } from 'chai';
 import { Redis } from 'ioredis';

@@ -9,7 +9,11 @@
 // the write: it may have got the old document, and the count then moves after it.
 import type { AdapterPayload } from 'oidc-provider';
 
-/** Models read twice by one request; others are read once and need no copy. */
+/**
+ * Models read twice by one request; others are read once and need no copy. Of a session,
+ * only the reads the adapter names a request for (engine.ts, `requestKeepingReadsOf`: at
+ * the token endpoint and in the hosted login) are kept.
+ */
 const READ_AGAIN = new Set(['Interaction', 'Session']);
 
 // Writes per document, counted in a fixed number of slots (a document's slot is a hash of

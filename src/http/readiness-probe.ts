@@ -7,7 +7,7 @@
 //
 // The price is freshness, and it is bounded. The stores are not ready when the last ping
 // failed, when a ping has been outstanding longer than the ping deadline (a frozen store:
-// this needs no answer to notice), or when the last success is older than STALE_AFTER_MS
+// this needs no answer to notice), or when the last success is older than READINESS_BOUND_MS
 // (a probe that stopped running, or a loop held up for that long). So a store that freezes
 // or dies makes /readyz 503 within READINESS_BOUND_MS, and one that answers again makes it
 // 200 with the first ping that succeeds, PROBE_INTERVAL_MS after the last failure.
@@ -20,9 +20,10 @@ import { PING_DEADLINE_MS, StoreUnavailableError } from '../storage/ports.ts';
 
 /** How often the stores are pinged, counted from the end of the previous ping. */
 export const PROBE_INTERVAL_MS = 100;
-/** A last success older than this is not ready, whatever else is known. */
-const STALE_AFTER_MS = PROBE_INTERVAL_MS + PING_DEADLINE_MS;
-/** The longest a freeze or an outage goes unreported: a ping just ended, the next waits out its deadline. */
+/**
+ * The longest a freeze or an outage goes unreported: a ping just ended, the next waits out
+ * its deadline. A last success older than this is not ready, whatever else is known.
+ */
 export const READINESS_BOUND_MS = PROBE_INTERVAL_MS + PING_DEADLINE_MS;
 
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly unavailable: string };
@@ -81,7 +82,7 @@ export class ReadinessProbe {
     if (down !== undefined) return { ready: false, unavailable: down };
     if (this.#pingSentAt !== undefined && now - this.#pingSentAt > PING_DEADLINE_MS) return { ready: false, unavailable: this.#deps.storage };
     if (last.unavailable !== undefined) return { ready: false, unavailable: last.unavailable };
-    return now - last.at > STALE_AFTER_MS ? { ready: false, unavailable: this.#deps.storage } : READY;
+    return now - last.at > READINESS_BOUND_MS ? { ready: false, unavailable: this.#deps.storage } : READY;
   }
 
   async #ping(): Promise<void> {

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { AppJson } from '../test/helpers/harness.ts';
 import { Redis } from 'ioredis';
 import { RedisServer } from '../test/helpers/redis-server.ts';
+import { gaugeLine, nodeEs512PerSecond } from './machine-gauge.ts';
 import { closedLoop, inBatches, median, percentile, send, type LoadResult } from './load.ts';
 import { startPostern } from './postern-server.ts';
 import type { Measure } from './measure-child.ts';
@@ -119,6 +120,8 @@ function rotate<T>(list: readonly T[], by: number): T[] {
   return list.map((_, i) => list[(i + by) % list.length]!);
 }
 
+// Before any server starts, so nothing else competes with it.
+const gauge = nodeEs512PerSecond();
 const redis = await new RedisServer().start();
 const runs: Row[] = [];
 const scenarios = Object.keys(SCENARIOS).filter((s) => !ONLY || ONLY.includes(s));
@@ -172,7 +175,8 @@ const cols = ['scenario', 'target', 'ops/s', 'p50 ms', 'p99 ms', 'CPU-ms/op', 'Ã
 const widths = [28, 15, 8, 8, 8, 10, 7, 9, 7, 13, 9, 10];
 const perOp = (n: number) => (Number.isNaN(n) ? '' : n.toFixed(1));
 const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
-console.log(`\nPostern vs the bare engine (Node ${process.version}, ${SECONDS} s windows, median of ${REPS} rep(s); CPU is the server process's own)\n`);
+console.log(`\nPostern vs the bare engine (Node ${process.version}, ${SECONDS} s windows, median of ${REPS} rep(s); CPU is the server process's own)`);
+console.log(`${gaugeLine(gauge)}\n`);
 console.log(line(cols));
 for (const s of summary) {
   const bare = s.target.startsWith('postern') ? bareCpu(s.scenario, s.store) : undefined;

@@ -16,6 +16,7 @@
 // versions are compared in the same rounds. Ratios are to BENCH_AB_BASE (default: the bare
 // engine on the same store where it is a target, else the first target).
 import { median, percentile, closedLoop } from './load.ts';
+import { gaugeLine, nodeEs512PerSecond } from './machine-gauge.ts';
 import { RedisServer } from '../test/helpers/redis-server.ts';
 import { bareTarget, posternTarget, SCENARIOS, type Target } from './targets.ts';
 
@@ -46,6 +47,8 @@ function baseOf(t: Labelled, all: readonly Labelled[]): Labelled {
 
 const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '');
 
+// Before any server starts, so nothing else competes with it.
+console.log(gaugeLine(nodeEs512PerSecond()));
 const redis = await new RedisServer().start();
 const targets: Labelled[] = [];
 try {

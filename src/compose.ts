@@ -72,8 +72,8 @@ type AuditContext = Omit<AuditEvent, 'type' | 'outcome'>;
  * rest: its documents live in this heap beside KEY_ENCRYPTION_KEY and the keys derived
  * from it, are never written anywhere and are gone on exit, so whoever can read them can
  * read the keys too, and sealing them (an HMAC per id, AES-GCM per document, on every
- * request) would protect nothing. It keeps each document as JSON text, so nothing the
- * engine does to what it read changes what is stored.
+ * request) would protect nothing. It hands out copies of each document (engine.ts A61),
+ * so nothing the engine does to what it read changes what is stored.
  */
 function engineDocuments(stores: Stores, kek: Buffer): OidcStore {
   return stores.kind === 'memory' ? stores.oidc : new SealedOidcStore(stores.oidc, kek);

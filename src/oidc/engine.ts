@@ -910,7 +910,7 @@ export function engineCookieKeys(secrets: readonly string[]): CookieKeys {
  * (lib/models/base_model.js): its nested objects (a session's `authorizations`, a grant's
  * `openid` and `rejected`) are the adapter's own objects, and the engine changes them in
  * place (`sidFor`, `grantIdFor`, `addOIDCScope`) before it saves. So an adapter must hand
- * out a copy that shares nothing with what it holds: the memory store keeps each document
- * as JSON text and parses it per read (src/storage/memory/app-documents.ts), which is why
+ * out a copy that shares nothing with what it holds: the memory store keeps a JSON copy of
+ * each document and hands out copies of that (src/json-copy.ts), which is why
  * it can hold the engine's documents unsealed (src/compose.ts) and still unchanged.
  */

@@ -8,6 +8,7 @@
 // is read again. Counting on landing, not on sending, is what covers a read that overlapped
 // the write: it may have got the old document, and the count then moves after it.
 import type { AdapterPayload } from 'oidc-provider';
+import { copyJson } from '../json-copy.ts';
 
 /**
  * Models read twice by one request; others are read once and need no copy. Of a session,
@@ -91,5 +92,5 @@ export function readOnce(request: object | undefined, model: string, kind: 'id' 
       if (kept.get(name) === entry) kept.delete(name);
     });
   }
-  return found.payload.then((payload) => payload && structuredClone(payload));
+  return found.payload.then((payload) => payload && copyJson(payload));
 }

@@ -1518,9 +1518,11 @@ describe('A61: a model read through the adapter shares its nested objects with w
     expect(grant.openid.scope).to.equal('openid email');
   });
 
-  it('leaves what the memory store holds unchanged: each read is a copy of its own', async () => {
+  it('leaves what the memory store holds unchanged: each read is a copy of its own, and so is each write', async () => {
     const stores = openMemoryStores();
-    await stores.oidc.upsert('a61', 'Grant', 'g', { jti: 'g', kind: 'Grant', openid: { scope: 'openid' } }, 600);
+    const written = { jti: 'g', kind: 'Grant', openid: { scope: 'openid' } };
+    await stores.oidc.upsert('a61', 'Grant', 'g', written, 600);
+    written.openid.scope = 'changed after the write';
     const first = (await stores.oidc.find('a61', 'Grant', 'g'))!;
     (first['openid'] as { scope: string }).scope = 'openid email';
     expect((await stores.oidc.find('a61', 'Grant', 'g'))?.['openid']).to.deep.equal({ scope: 'openid' });

@@ -1,17 +1,19 @@
 // One app's oidc-provider documents in memory, with the indexes every look-up needs, so
 // no call scans the app's documents: by uid and user code (one entry each), by grant and
-// by account (a set of document keys each). A document is kept as JSON text: one
-// serialisation on write and one parse on read give every caller its own copy, so the
-// engine can change what it read without changing what is stored.
+// by account (a set of document keys each). A document is kept as a JSON copy of what was
+// written, which no caller ever holds: each read gets a copy of its own (src/json-copy.ts), so
+// the engine can change what it read without changing what is stored.
 //
 // Expiry is checked on every read against the injected clock; an expired document found
 // through an index is removed with its index entries at that moment, and `sweep` removes
 // the rest periodically, so neither the documents nor the indexes grow without bound.
 import type { Clock } from '../../clock.ts';
+import { copyJson } from '../../json-copy.ts';
 import type { OidcPayload } from '../ports.ts';
 
 interface Stored {
-  readonly json: string;
+  /** The document as JSON would carry it, without `consumed`; handed out only as copies. */
+  readonly data: OidcPayload;
   readonly expiresAt: number | undefined;
   /** The indexed fields, kept outside the JSON so removing the entries needs no parse. */
   readonly uid: string | undefined;
@@ -24,6 +26,11 @@ interface Stored {
 /** "Model:id", the key of a document within its app. */
 export function docKey(model: string, id: string): string {
   return `${model}:${id}`;
+}
+
+function withoutConsumed(payload: OidcPayload): OidcPayload {
+  const { consumed: _consumed, ...rest } = payload;
+  return rest;
 }
 
 function text(value: unknown): string | undefined {
@@ -59,9 +66,9 @@ export class AppDocuments {
   set(model: string, id: string, payload: OidcPayload, ttlSeconds: number | undefined): void {
     const key = docKey(model, id);
     this.delete(key);
-    const { consumed, ...rest } = payload;
+    const { consumed } = payload;
     const stored: Stored = {
-      json: JSON.stringify(rest),
+      data: copyJson(consumed === undefined ? payload : withoutConsumed(payload)),
       expiresAt: ttlSeconds === undefined ? undefined : this.#clock.now() + ttlSeconds * 1000,
       uid: text(payload.uid),
       userCode: text(payload.userCode),
@@ -80,8 +87,9 @@ export class AppDocuments {
   get(key: string): OidcPayload | undefined {
     const stored = this.#live(key);
     if (!stored) return undefined;
-    const payload = JSON.parse(stored.json) as OidcPayload;
-    return stored.consumed === undefined ? payload : { ...payload, consumed: stored.consumed };
+    const payload = copyJson(stored.data);
+    if (stored.consumed !== undefined) payload.consumed = stored.consumed;
+    return payload;
   }
 
   byUid(model: string, uid: string): OidcPayload | undefined {

@@ -9,7 +9,8 @@
 // Plain objects, plain arrays and primitives are copied here. Anything else (a value with
 // `toJSON`, such as a Date; another prototype; a BigInt; nesting deeper than MAX_DEPTH,
 // which a cycle always reaches) goes through the JSON round trip itself, so the answer, or
-// the TypeError, is always the round trip's.
+// the TypeError, is the round trip's. (A subtree's round trip calls `toJSON` with the key
+// "" rather than its property name: Date's and the engine's values do not read it.)
 
 /** Deeper than any engine document; past it a subtree takes the round trip. */
 const MAX_DEPTH = 64;

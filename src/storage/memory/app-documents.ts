@@ -15,11 +15,6 @@ interface Stored {
   /** The document as JSON would carry it, without `consumed`; handed out only as copies. */
   readonly data: OidcPayload;
   readonly expiresAt: number | undefined;
-  /** The indexed fields, kept outside the JSON so removing the entries needs no parse. */
-  readonly uid: string | undefined;
-  readonly userCode: string | undefined;
-  readonly grantId: string | undefined;
-  readonly accountId: string | undefined;
   consumed: number | undefined;
 }
 
@@ -28,13 +23,13 @@ export function docKey(model: string, id: string): string {
   return `${model}:${id}`;
 }
 
-function withoutConsumed(payload: OidcPayload): OidcPayload {
-  const { consumed: _consumed, ...rest } = payload;
-  return rest;
-}
-
 function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
+}
+
+/** The fields a document is indexed by, read from the document the store keeps. */
+function indexed({ data }: Stored) {
+  return { uid: text(data.uid), userCode: text(data.userCode), grantId: text(data.grantId), accountId: text(data.accountId) };
 }
 
 function addTo(index: Map<string, Set<string>>, value: string | undefined, key: string): void {
@@ -66,21 +61,18 @@ export class AppDocuments {
   set(model: string, id: string, payload: OidcPayload, ttlSeconds: number | undefined): void {
     const key = docKey(model, id);
     this.delete(key);
-    const { consumed } = payload;
+    const { consumed, ...rest } = payload;
     const stored: Stored = {
-      data: copyJson(consumed === undefined ? payload : withoutConsumed(payload)),
+      data: copyJson(rest),
       expiresAt: ttlSeconds === undefined ? undefined : this.#clock.now() + ttlSeconds * 1000,
-      uid: text(payload.uid),
-      userCode: text(payload.userCode),
-      grantId: text(payload.grantId),
-      accountId: text(payload.accountId),
       consumed: typeof consumed === 'number' ? consumed : undefined,
     };
     this.#docs.set(key, stored);
-    if (stored.uid !== undefined) this.#byUid.set(docKey(model, stored.uid), key);
-    if (stored.userCode !== undefined) this.#byUserCode.set(docKey(model, stored.userCode), key);
-    addTo(this.#byGrant, stored.grantId, key);
-    addTo(this.#byAccount, stored.accountId, key);
+    const { uid, userCode, grantId, accountId } = indexed(stored);
+    if (uid !== undefined) this.#byUid.set(docKey(model, uid), key);
+    if (userCode !== undefined) this.#byUserCode.set(docKey(model, userCode), key);
+    addTo(this.#byGrant, grantId, key);
+    addTo(this.#byAccount, accountId, key);
   }
 
   /** A fresh copy of the live document under `key`. */
@@ -127,12 +119,11 @@ export class AppDocuments {
     const model = key.slice(0, key.indexOf(':'));
     // An index entry is removed only while it still points here: a later document may
     // have taken the same uid.
-    if (stored.uid !== undefined && this.#byUid.get(docKey(model, stored.uid)) === key) this.#byUid.delete(docKey(model, stored.uid));
-    if (stored.userCode !== undefined && this.#byUserCode.get(docKey(model, stored.userCode)) === key) {
-      this.#byUserCode.delete(docKey(model, stored.userCode));
-    }
-    removeFrom(this.#byGrant, stored.grantId, key);
-    removeFrom(this.#byAccount, stored.accountId, key);
+    const { uid, userCode, grantId, accountId } = indexed(stored);
+    if (uid !== undefined && this.#byUid.get(docKey(model, uid)) === key) this.#byUid.delete(docKey(model, uid));
+    if (userCode !== undefined && this.#byUserCode.get(docKey(model, userCode)) === key) this.#byUserCode.delete(docKey(model, userCode));
+    removeFrom(this.#byGrant, grantId, key);
+    removeFrom(this.#byAccount, accountId, key);
     return true;
   }
 

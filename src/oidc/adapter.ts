@@ -4,7 +4,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../clock.ts';
 import type { OidcStore } from '../storage/ports.ts';
 import { GRANT_MODEL, requestKeepingReadsOf, readingAtTokenEndpoint, unavailable } from './engine.ts';
-import { readOnce, wrote } from './request-reads.ts';
+import { readsOf } from './request-reads.ts';
 
 /**
  * What the adapter needs of an app's settings (seconds): how long a used refresh token may
@@ -60,14 +60,15 @@ async function revokeWhatTheCodeGranted(store: OidcStore, appId: string, codeId:
 /** `onReplay`: a spent refresh token came back after its reuse window (metrics). */
 export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy: RefreshPolicy, onReplay: () => void) {
   const now = () => Math.floor(clock.now() / 1000); // `consumed` is set by the store, from the same clock
+  const reads = readsOf(store);
   return (model: string): Adapter => ({
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
       // Counted once the write has landed (or failed, having maybe landed): a read that
       // overlapped it is read again next time (request-reads.ts).
-      await store.upsert(appId, model, id, payload as Record<string, unknown>, expiresIn).catch(unavailable).finally(() => wrote(model, id, payload));
+      await store.upsert(appId, model, id, payload as Record<string, unknown>, expiresIn).catch(unavailable).finally(() => reads.wrote(model, id, payload));
     },
     async find(id: string) {
-      const payload = await readOnce(requestKeepingReadsOf(model), model, 'id', id, async () => (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined);
+      const payload = await reads.readOnce(requestKeepingReadsOf(model), model, 'id', id, async () => (await store.find(appId, model, id).catch(unavailable)) as AdapterPayload | undefined);
       if (!payload || model !== 'RefreshToken') return payload;
       if (pastMaxLifetime(payload, policy, now())) return undefined;
       if (payload.consumed && readingAtTokenEndpoint()) {
@@ -81,13 +82,13 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy
       return payload;
     },
     async findByUid(uid: string) {
-      return readOnce(requestKeepingReadsOf(model), model, 'uid', uid, async () => (await store.findByUid(appId, model, uid).catch(unavailable)) as AdapterPayload | undefined);
+      return reads.readOnce(requestKeepingReadsOf(model), model, 'uid', uid, async () => (await store.findByUid(appId, model, uid).catch(unavailable)) as AdapterPayload | undefined);
     },
     async findByUserCode(userCode: string) {
       return (await store.findByUserCode(appId, model, userCode).catch(unavailable)) as AdapterPayload | undefined;
     },
     async consume(id: string) {
-      if (await store.consume(appId, model, id).catch(unavailable).finally(() => wrote(model, id))) return;
+      if (await store.consume(appId, model, id).catch(unavailable).finally(() => reads.wrote(model, id))) return;
       // The engine checks `consumed` on the copy it read, then consumes: two concurrent
       // requests can both pass that check, and the store decided atomically that this one
       // came second. (A later use, which sees `consumed`, is the engine's own replay case.)
@@ -104,10 +105,10 @@ export function adapterFor(store: OidcStore, appId: string, clock: Clock, policy
       throw new errors.InvalidGrant('grant already used');
     },
     async destroy(id: string) {
-      await store.destroy(appId, model, id).catch(unavailable).finally(() => wrote(model, id));
+      await store.destroy(appId, model, id).catch(unavailable).finally(() => reads.wrote(model, id));
     },
     async revokeByGrantId(grantId: string) {
-      await store.revokeByGrantId(appId, model, grantId).catch(unavailable).finally(() => wrote(model));
+      await store.revokeByGrantId(appId, model, grantId).catch(unavailable).finally(() => reads.wrote(model));
     },
   });
 }

@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { AdapterPayload } from 'oidc-provider';
-import { readOnce, wrote } from '../../src/oidc/request-reads.ts';
+import { RequestReads } from '../../src/oidc/request-reads.ts';
+
+const reads = new RequestReads();
+const readOnce = reads.readOnce.bind(reads);
+const wrote = reads.wrote.bind(reads);
 
 /** A store of one document per name, counting its reads. */
 function documents() {

@@ -96,9 +96,29 @@ function formattersFor(language: Language): DurationFormatters {
   return formatters;
 }
 
+/**
+ * Durations already spelled, by language and whole minutes. Every check-email page and
+ * sign-in mail spells its app's link lifetime, and Intl's formatting costs more than the
+ * rest of the text; the few lifetimes apps use make a handful of entries. Bounded anyway,
+ * since the lifetime is a setting.
+ */
+const spelled = new Map<string, string>();
+const MAX_SPELLED = 256;
+
 /** "15 minutes", "1 Stunde, 30 Minuten": whole minutes, at least one; each unit spelled by Intl. */
 export function durationIn(language: Language, seconds: number): string {
   const total = Math.max(1, Math.round(seconds / 60));
+  const key = `${language}:${total}`;
+  let text = spelled.get(key);
+  if (text === undefined) {
+    if (spelled.size >= MAX_SPELLED) spelled.clear();
+    text = spellMinutes(language, total);
+    spelled.set(key, text);
+  }
+  return text;
+}
+
+function spellMinutes(language: Language, total: number): string {
   const parts: [DurationUnit, number][] = [
     ['day', Math.floor(total / 1440)],
     ['hour', Math.floor((total % 1440) / 60)],

@@ -43,6 +43,26 @@ describe('message catalogues', () => {
     expect(durationIn('ar', 900)).to.include('دقيقة');
     expect(durationIn('en', 20), 'rounded up to a minute, never zero').to.equal('1 minute');
   });
+
+  it('spells a duration the same way again, in each language, past the bound of what it keeps spelled', () => {
+    // Spelled afresh by Intl, as the function did before it kept its answers.
+    const fresh = (language: (typeof LANGUAGES)[number], minutes: number) => {
+      const units = (unit: string) => new Intl.NumberFormat(language, { style: 'unit', unit, unitDisplay: 'long' });
+      const parts = [
+        ['day', Math.floor(minutes / 1440)],
+        ['hour', Math.floor((minutes % 1440) / 60)],
+        ['minute', minutes % 60],
+      ] as const;
+      return new Intl.ListFormat(language, { type: 'unit', style: 'long' }).format(parts.filter(([, n]) => n > 0).map(([unit, n]) => units(unit).format(n)));
+    };
+    // 5 languages × 300 lifetimes: more than are kept, so the keeping starts over on the way.
+    for (let round = 0; round < 2; round++) {
+      for (const language of LANGUAGES) {
+        for (let minutes = 1; minutes <= 300; minutes += 1) expect(durationIn(language, minutes * 60)).to.equal(fresh(language, minutes));
+      }
+    }
+    expect(durationIn('de', 900)).to.equal('15 Minuten');
+  });
 });
 
 describe('choosing the language', () => {

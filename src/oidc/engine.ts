@@ -11,7 +11,7 @@ import type { ParsedUrlQuery } from 'node:querystring';
 import type { KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import type { Context, Middleware, Next } from 'koa';
-import Provider, { errors, ExternalSigningKey, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, ExternalSigningKey, interactionPolicy, type Adapter, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import { PosternError } from '../errors.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
 import { cookieKeysFor, type CookieKeys } from '../keys/cookie-keys.ts';
@@ -914,3 +914,24 @@ export function engineCookieKeys(secrets: readonly string[]): CookieKeys {
  * each document and hands out copies of that (src/json-copy.ts), which is why
  * it can hold the engine's documents unsealed (src/compose.ts) and still unchanged.
  */
+
+/*
+ * A68 A session whose account is gone. At an authorization request and at a resume the
+ * engine looks the session's account up (`findAccount`) before it runs the interaction
+ * policy, sets `ctx.oidc.account` only when one was found and makes a grant only for it
+ * (lib/actions/authorization/session.js); its login prompt asks for a sign-in only when the
+ * session has no account id, and its consent prompt reads that grant. So a session naming an
+ * account that is no longer stored (accounts in MongoDB restored from a backup older than
+ * the sessions in Redis; a Redis that evicted keys) would end every authorization request in
+ * a TypeError, a 500. Postern's policy asks such a session to sign in again, as if it had
+ * none: the login page, or `login_required` for prompt=none.
+ */
+export function interactionPolicyOf(): interactionPolicy.Prompt[] {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check('account_gone', 'End-User authentication is required', 'login_required', (ctx) =>
+      ctx.oidc.session?.accountId && !ctx.oidc.account ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+    ),
+  );
+  return policy;
+}

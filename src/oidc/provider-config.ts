@@ -8,7 +8,7 @@ import { openSigningKeys } from '../keys/open-keys.ts';
 import { adapterFor } from './adapter.ts';
 import { clientMetadataOf } from './client-metadata.ts';
 import { DECLINE_SIGN_OUT_PATH } from './decline-sign-out.ts';
-import { engineCookieKeys, EXTERNAL_SIGNING, jwksInPreferenceOrder } from './engine.ts';
+import { engineCookieKeys, EXTERNAL_SIGNING, interactionPolicyOf, jwksInPreferenceOrder } from './engine.ts';
 import { findAccountIn } from './find-account.ts';
 import { accessTokenTtl, recordJwtAccessTokens, resourceIndicatorsOf } from './resource-indicators.ts';
 import { withNativeEs512 } from './native-es512-keys.ts';
@@ -161,6 +161,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       short: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies },
     },
     interactions: {
+      policy: interactionPolicyOf(),
       url: (_ctx: KoaContextWithOIDC, interaction) => `${interactionPath}${interaction.uid}`,
     },
     discovery: {

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type JsonWebKey } from 'node:crypto';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
-import Provider, { ExternalSigningKey, type Adapter, type ClientMetadata, type Configuration } from 'oidc-provider';
+import Provider, { ExternalSigningKey, interactionPolicy, type Adapter, type ClientMetadata, type Configuration } from 'oidc-provider';
 import * as oidc from 'openid-client';
 import { PosternError } from '../../src/errors.ts';
 import { peekBody } from '../../src/http/read-body.ts';
@@ -62,7 +62,7 @@ import { appPath } from '../../src/apps/app-paths.ts';
 import { SIGNING_ALGS } from '../../src/apps/client-options.ts';
 import { generateKey } from '../../src/keys/generate-keys.ts';
 import { initialKeys } from '../../src/keys/key-ring.ts';
-import { Browser } from '../helpers/browser.ts';
+import { Browser, type Page } from '../helpers/browser.ts';
 import { REDIRECT_URI } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { Engine, KEK, makeApp, providerDeps } from './engine-fixture.ts';
@@ -525,6 +525,43 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       // Read by Postern outside the engine's routes, the outage is the store's own error again.
       const outside = await rejection(outsideEngineRoutes(e.provider.Interaction.find('any-uid')));
       expect(outside).to.be.instanceOf(StoreUnavailableError);
+    });
+  });
+
+  describe('A68: a session whose account is gone reaches the interaction policy with its account id and no account', () => {
+    /** Signs in, takes the account out of the store behind the engine's back, then asks again silently: the answer. */
+    async function silentAfterLoss(e: Engine): Promise<Page> {
+      const email = 'gone@example.com';
+      const { browser } = await e.signIn(email);
+      const accounts = e.stores.accounts as unknown as { byApp: Map<string, Map<string, unknown>> };
+      expect(accounts.byApp.get(e.app.id)?.delete(email)).to.equal(true);
+      const config = await e.client();
+      const auth = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid email', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', prompt: 'none' });
+      return browser.request(auth.href);
+    }
+
+    describe('with the engine\'s own policy', () => {
+      const e = new Engine();
+      before(() => e.start({ configure: (c) => ({ ...c, interactions: { ...c.interactions, policy: interactionPolicy.base() } }) }));
+      after(() => e.stop());
+
+      it('fails the request with a 500 (its consent prompt reads a grant made only for an account found)', async () => {
+        expect((await silentAfterLoss(e)).status).to.equal(500);
+      });
+    });
+
+    describe('with Postern\'s policy (interactionPolicyOf)', () => {
+      const e = new Engine();
+      before(() => e.start());
+      after(() => e.stop());
+
+      it('asks for a sign-in: login_required for prompt=none, no code', async () => {
+        const back = await silentAfterLoss(e);
+        expect(back.status).to.equal(303);
+        const answer = new URL(back.headers.get('location')!).searchParams;
+        expect(answer.get('error')).to.equal('login_required');
+        expect(answer.get('code')).to.equal(null);
+      });
     });
   });
 

@@ -6,30 +6,23 @@ import { expect } from 'chai';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
-import { Harness, type AppJson } from '../helpers/harness.ts';
-import { RedisServer } from '../helpers/redis-server.ts';
+import type { AppJson } from '../helpers/harness.ts';
+import { harnessOn } from '../helpers/storage-harness.ts';
 
 const API = 'https://api.example.com';
 const OTHER_API = 'https://other.example.com/v1';
 
 for (const storage of ['memory', 'redis'] as const) describe(`API access tokens (RFC 8707 resource indicators, RFC 9068 JWT access tokens), ${storage}`, function () {
   this.timeout(60_000);
-  const h = new Harness();
-  const redis = new RedisServer();
+  const { h } = harnessOn(storage);
   let app: AppJson;
   let other: AppJson;
   before(async () => {
-    if (storage === 'redis') await redis.start();
-    await h.start(storage === 'redis' ? { REDIS_URL: redis.url } : {});
     app = await h.createApp({ name: 'API owner' });
     other = await h.createApp({ name: 'Another app' });
     await addResource(app, { identifier: API, scopes: ['read:things', 'write:things'], access_token_ttl: 600 });
     await addResource(app, { identifier: OTHER_API, scopes: ['admin:all'] });
     await addResource(other, { identifier: 'https://b.example.com', scopes: ['read:things'] });
-  });
-  after(async () => {
-    await h.stop();
-    await redis.destroy();
   });
 
   async function addResource(target: AppJson, body: Record<string, unknown>) {

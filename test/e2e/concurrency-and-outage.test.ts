@@ -6,6 +6,7 @@ import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { harnessOn } from '../helpers/storage-harness.ts';
 
 async function settle<T>(calls: Promise<T>[]) {
   const results = await Promise.allSettled(calls);
@@ -21,18 +22,11 @@ async function settle<T>(calls: Promise<T>[]) {
 for (const storage of ['memory', 'redis'] as const) {
   describe(`concurrent use of one code or token (${storage})`, function () {
     this.timeout(30_000);
-    const redis = new RedisServer();
-    const h = new Harness();
+    const { h } = harnessOn(storage);
     let app: AppJson;
 
     before(async () => {
-      if (storage === 'redis') await redis.start();
-      await h.start(storage === 'redis' ? { REDIS_URL: redis.url } : {});
       app = await h.createApp();
-    });
-    after(async () => {
-      await h.stop();
-      await redis.destroy();
     });
 
     it('redeems an authorization code once among 20 parallel exchanges, and revokes what that got', async () => {

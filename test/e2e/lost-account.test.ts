@@ -7,22 +7,15 @@ import { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
 import { keys } from '../../src/storage/redis/redis-keys.ts';
 import { Browser } from '../helpers/browser.ts';
-import { Harness, type AppJson } from '../helpers/harness.ts';
-import { RedisServer } from '../helpers/redis-server.ts';
+import type { AppJson } from '../helpers/harness.ts';
+import { harnessOn } from '../helpers/storage-harness.ts';
 
 for (const storage of ['memory', 'redis'] as const) describe(`a session whose account is no longer stored (${storage})`, function () {
   this.timeout(60_000);
-  const h = new Harness();
-  const redis = new RedisServer();
+  const { h, redis } = harnessOn(storage);
   let app: AppJson;
   before(async () => {
-    if (storage === 'redis') await redis.start();
-    await h.start(storage === 'redis' ? { REDIS_URL: redis.url } : {});
     app = await h.createApp();
-  });
-  after(async () => {
-    await h.stop();
-    await redis.destroy();
   });
 
   /** Takes the account out of the store behind Postern's back, as a restore or an eviction would. */

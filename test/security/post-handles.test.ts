@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { harnessOn } from '../helpers/storage-harness.ts';
 import { contentTypeOf, expectClean4xx, raw, type RawReply } from './support.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -43,20 +44,13 @@ const reachedEngine = (reply: RawReply) => reply.status === 303 && /\/interactio
 for (const storage of ['memory', 'redis'] as const) {
   describe(`posted requests: handles (${storage})`, function () {
     this.timeout(60_000);
-    const redis = new RedisServer();
-    const h = new Harness();
+    const { h, redis } = harnessOn(storage);
     let app: AppJson;
     let other: AppJson;
 
     before(async () => {
-      if (storage === 'redis') await redis.start();
-      await h.start(storage === 'redis' ? { REDIS_URL: redis.url } : {});
       app = await h.createApp({ name: 'Handle App' });
       other = await h.createApp({ name: 'Other App' });
-    });
-    after(async () => {
-      await h.stop();
-      await redis.destroy();
     });
 
     it('uses a handle once: the replay gets a 400 page that says what to do (JSON for API callers)', async () => {

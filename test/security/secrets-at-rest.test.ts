@@ -8,8 +8,8 @@
 // every store.
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
-import { Harness, type AppJson } from '../helpers/harness.ts';
-import { RedisServer } from '../helpers/redis-server.ts';
+import type { AppJson } from '../helpers/harness.ts';
+import { harnessOn } from '../helpers/storage-harness.ts';
 import { memoryAtRest, redisAtRest } from '../contract/at-rest.ts';
 
 /** Redis hash keys of engine documents: `postern:{app}:m:{Model}:{stored id}`. */
@@ -18,19 +18,12 @@ const DOC_KEY = /postern:[^:\n]+:m:([A-Za-z]+):([^\s"]+)/g;
 for (const storage of ['memory', 'redis'] as const) {
   describe(`secrets at rest after a sign-in (${storage})`, function () {
     this.timeout(30_000);
-    const redis = new RedisServer();
-    const h = new Harness();
+    const { h, redis } = harnessOn(storage);
     let app: AppJson;
     const atRest = () => (storage === 'redis' ? redisAtRest(redis.url) : memoryAtRest(h.stores));
 
     before(async () => {
-      if (storage === 'redis') await redis.start();
-      await h.start(storage === 'redis' ? { REDIS_URL: redis.url } : {});
       app = await h.createApp();
-    });
-    after(async () => {
-      await h.stop();
-      await redis.destroy();
     });
 
     if (storage === 'memory') {

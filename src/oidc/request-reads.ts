@@ -7,8 +7,9 @@
 // counts against the document it names once it has landed (below), and a copy read before
 // that count moved is read again. The counts are the store's (`readsOf`): a write to
 // another store (another server in the same process, as in the tests) cannot change its
-// documents and forces no read. Counting on landing, not on sending, is what covers a read that overlapped
-// the write: it may have got the old document, and the count then moves after it.
+// documents and forces no read. Counting on landing, not on sending, is what covers a read
+// that overlapped the write: it may have got the old document, and the count then moves
+// after it.
 import type { AdapterPayload } from 'oidc-provider';
 import { copyJson } from '../json-copy.ts';
 
@@ -40,7 +41,6 @@ function slotOf(model: string, name: string): number {
 /** The slot of a document by id, or by uid. */
 const slotById = (model: string, id: string) => slotOf(model, `id:${id}`);
 const slotByUid = (model: string, uid: string) => slotOf(model, `uid:${uid}`);
-
 
 /** A copy, and the counts it was read under. */
 interface Read {

@@ -75,32 +75,11 @@ export function chooseLanguage(sources: LanguageSources): Language {
 type DurationUnit = 'day' | 'hour' | 'minute';
 
 /**
- * Intl's formatters for one language, made on its first use and kept: building one loads
- * the locale's data (tens of microseconds each), while formatting with it is cheap, and
- * every check-email page and sign-in mail spells a duration.
- */
-interface DurationFormatters {
-  readonly units: Readonly<Record<DurationUnit, Intl.NumberFormat>>;
-  readonly list: Intl.ListFormat;
-}
-
-const durationFormatters = new Map<Language, DurationFormatters>();
-
-function formattersFor(language: Language): DurationFormatters {
-  let formatters = durationFormatters.get(language);
-  if (!formatters) {
-    const unit = (unit: DurationUnit) => new Intl.NumberFormat(language, { style: 'unit', unit, unitDisplay: 'long' });
-    formatters = { units: { day: unit('day'), hour: unit('hour'), minute: unit('minute') }, list: new Intl.ListFormat(language, { type: 'unit', style: 'long' }) };
-    durationFormatters.set(language, formatters);
-  }
-  return formatters;
-}
-
-/**
  * Durations already spelled, by language and whole minutes. Every check-email page and
- * sign-in mail spells its app's link lifetime, and Intl's formatting costs more than the
- * rest of the text; the few lifetimes apps use make a handful of entries. Bounded anyway,
- * since the lifetime is a setting.
+ * sign-in mail spells its app's link lifetime, and Intl costs more than the rest of the
+ * text (building its formatters loads the locale's data, tens of microseconds each;
+ * formatting with them a few more); the few lifetimes apps use make a handful of entries.
+ * Bounded anyway, since the lifetime is a setting.
  */
 const spelled = new Map<string, string>();
 const MAX_SPELLED = 256;
@@ -124,6 +103,6 @@ function spellMinutes(language: Language, total: number): string {
     ['hour', Math.floor((total % 1440) / 60)],
     ['minute', total % 60],
   ];
-  const { units, list } = formattersFor(language);
-  return list.format(parts.filter(([, n]) => n > 0).map(([unit, n]) => units[unit].format(n)));
+  const unit = (unit: DurationUnit, n: number) => new Intl.NumberFormat(language, { style: 'unit', unit, unitDisplay: 'long' }).format(n);
+  return new Intl.ListFormat(language, { type: 'unit', style: 'long' }).format(parts.filter(([, n]) => n > 0).map(([name, n]) => unit(name, n)));
 }

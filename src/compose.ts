@@ -147,7 +147,7 @@ export function composeServices(deps: ServiceDeps): Services {
     replaceMs: PROVIDER_CACHE_REPLACE_MS,
     clock,
   });
-  stores.changes.subscribe((appId) => registry.invalidate(appId));
+  stores.changes.subscribe({ changed: (appId) => registry.invalidate(appId), missed: () => registry.revalidateAll() });
 
   const mailQueue = new MailQueue({
     outbox: stores.outbox,

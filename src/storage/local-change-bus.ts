@@ -1,15 +1,16 @@
-import type { AppChangeBus } from './ports.ts';
+import type { AppChangeBus, AppChangeListener } from './ports.ts';
 
 /**
  * In-process notifications: enough for the memory store (one instance) and for MongoDB
  * alone, where other instances notice changes by revalidating (tenancy/provider-registry).
  */
 export class LocalChangeBus implements AppChangeBus {
-  readonly #listeners: ((appId: string) => void)[] = [];
+  readonly #listeners: AppChangeListener[] = [];
   async publish(appId: string) {
-    for (const listener of this.#listeners) listener(appId);
+    for (const listener of this.#listeners) listener.changed(appId);
   }
-  subscribe(listener: (appId: string) => void) {
+  /** Nothing is ever lost in process: `missed` is never called. */
+  subscribe(listener: AppChangeListener) {
     this.#listeners.push(listener);
   }
 }

@@ -345,7 +345,14 @@ export interface AuditStore {
 /** Tells every instance that an app changed, so cached Providers are rebuilt. */
 export interface AppChangeBus {
   publish(appId: string): Promise<void>;
-  subscribe(listener: (appId: string) => void): void;
+  subscribe(listener: AppChangeListener): void;
+}
+
+export interface AppChangeListener {
+  /** The app changed: whatever is cached of it is stale. */
+  changed(appId: string): void;
+  /** Notices may have been lost (the bus was disconnected and is back): anything cached may be stale. */
+  missed(): void;
 }
 
 /**

@@ -14,7 +14,8 @@
 // made on this instance calls `invalidate`; changes made on other instances arrive over
 // the store's change bus (Redis pub/sub). As a safety net for missed messages, and the only
 // mechanism when there is no bus, a cached entry older than `revalidateMs` is checked
-// against the stored record's `updatedAt` before use.
+// against the stored record's `updatedAt` before use; when the bus says messages may have
+// been lost (it reconnected), `revalidateAll` makes every entry due for that check at once.
 import type { Middleware } from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
@@ -37,7 +38,13 @@ interface Entry {
   readonly loading: Promise<LiveProvider | undefined>;
   /** What `loading` resolved to, once built: `ready` hands it out with no promise. */
   live?: LiveProvider;
-  checkedAt: number;
+  checked: Check;
+}
+
+/** When the stored record was last read to check a cached entry: the time its read began, and the round of revalidateAll then. */
+interface Check {
+  readonly at: number;
+  readonly round: number;
 }
 
 const APP_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -95,7 +102,7 @@ export function cacheSizes(megabytes: number): { max: number; maxDocumentBytes: 
 interface KeptDocuments {
   readonly updatedAt: number;
   readonly documents: PublicDocuments;
-  checkedAt: number;
+  checked: Check;
   /** Its documents' size when last counted into the cache's total. */
   bytes: number;
 }
@@ -118,6 +125,8 @@ export class ProviderRegistry {
   /** Replacements the full cache may make now: refilled by `max` every `replaceMs`, up to a hundredth of `max` (at least one). */
   #replacements = 1;
   #refilledAt: number;
+  /** Calls of revalidateAll so far: an entry whose check began in an earlier round is due for a check. */
+  #round = 0;
 
   constructor(apps: AppStore, build: (app: AppRecord) => { provider: Provider; issuer: string }, options: RegistryOptions = {}) {
     this.#apps = apps;
@@ -143,7 +152,7 @@ export class ProviderRegistry {
    */
   ready(appId: string): LiveProvider | undefined {
     const cached = this.#cache.get(appId);
-    if (!cached?.live || Date.now() - cached.checkedAt >= this.#revalidateMs) return undefined;
+    if (!cached?.live || !this.#fresh(cached.checked)) return undefined;
     this.#touch(appId, cached);
     return cached.live;
   }
@@ -157,14 +166,15 @@ export class ProviderRegistry {
     const cached = this.#cache.get(appId);
     if (!cached) return this.#seen.delete(appId) && this.#mayTakePlace() ? this.#load(appId, this.#apps.get(appId)) : this.#once(appId);
     this.#touch(appId, cached);
-    if (!options.revalidate && Date.now() - cached.checkedAt < this.#revalidateMs) return cached.loading;
+    if (!options.revalidate && this.#fresh(cached.checked)) return cached.loading;
+    const check = this.#begin();
     const [live, stored] = await Promise.all([cached.loading, this.#apps.get(appId)]);
     if (live && stored && stored.updatedAt === live.app.updatedAt) {
-      cached.checkedAt = Date.now();
+      cached.checked = check;
       return live;
     }
     if (this.#cache.get(appId) === cached) this.#cache.delete(appId);
-    return this.#load(appId, Promise.resolve(stored));
+    return this.#load(appId, Promise.resolve(stored), check);
   }
 
   /**
@@ -219,10 +229,11 @@ export class ProviderRegistry {
     if (!kept) return undefined;
     this.#documents.delete(appId); // re-insert: most recently used last
     this.#documents.set(appId, kept);
-    if (Date.now() - kept.checkedAt < this.#revalidateMs) return kept.documents;
+    if (this.#fresh(kept.checked)) return kept.documents;
+    const check = this.#begin();
     const stored = await this.#apps.get(appId);
     if (stored && stored.updatedAt === kept.updatedAt && this.#documents.get(appId) === kept) {
-      kept.checkedAt = Date.now();
+      kept.checked = check;
       return kept.documents;
     }
     if (this.#documents.get(appId) === kept) this.#forget(appId);
@@ -232,6 +243,7 @@ export class ProviderRegistry {
   #transient(appId: string): Promise<DocumentSource | undefined> {
     const pending = this.#building.get(appId);
     if (pending) return pending;
+    const check = this.#begin();
     const building: Promise<DocumentSource | undefined> = this.#apps.get(appId).then((app) => {
       if (!app) return undefined;
       const { handle } = this.#build(app);
@@ -241,7 +253,7 @@ export class ProviderRegistry {
       const prior = this.#documents.get(appId);
       let documents = prior?.updatedAt === app.updatedAt ? prior.documents : new PublicDocuments();
       if (this.#building.get(appId) !== building || this.#cache.has(appId)) documents = new PublicDocuments();
-      else if (documents !== prior?.documents) this.#keep(appId, app.updatedAt, Date.now(), documents);
+      else if (documents !== prior?.documents) this.#keep(appId, app.updatedAt, check, documents);
       return { documents, handle };
     });
     this.#building.set(appId, building);
@@ -250,6 +262,27 @@ export class ProviderRegistry {
     };
     building.then(settled, settled);
     return building;
+  }
+
+  /**
+   * Every cached Provider and kept document is checked against its stored record before its
+   * next use, as if older than `revalidateMs`: for when change notices may have been lost
+   * (the bus reconnected). A check whose read began before this call does not count, since
+   * that read may predate a change whose notice was lost (each check is stamped with the
+   * round its read began in).
+   */
+  revalidateAll(): void {
+    this.#round++;
+  }
+
+  /** A check of a stored record, stamped as its read begins. */
+  #begin(): Check {
+    return { at: Date.now(), round: this.#round };
+  }
+
+  /** Whether an entry may be used without a check. */
+  #fresh(checked: Check): boolean {
+    return checked.round === this.#round && Date.now() - checked.at < this.#revalidateMs;
   }
 
   invalidate(appId: string): void {
@@ -264,9 +297,10 @@ export class ProviderRegistry {
     return { providers: this.#cache.size, documents: this.#documents.size, documentBytes: this.#documentBytes };
   }
 
-  #load(appId: string, record: Promise<AppRecord | undefined>): Promise<LiveProvider | undefined> {
+  /** Caches the Provider of `record`, the read stamped `check`. */
+  #load(appId: string, record: Promise<AppRecord | undefined>, check = this.#begin()): Promise<LiveProvider | undefined> {
     this.#forget(appId); // the Provider's own documents take over
-    const entry: Entry = { loading: record.then((app) => (app ? this.#build(app) : undefined)), checkedAt: Date.now() };
+    const entry: Entry = { loading: record.then((app) => (app ? this.#build(app) : undefined)), checked: check };
     this.#cache.set(appId, entry);
     // Unknown ids and failures are not remembered: the app may be created a moment later.
     const forget = () => {
@@ -276,20 +310,20 @@ export class ProviderRegistry {
     while (this.#cache.size > this.#max) {
       const [oldest, dropped] = this.#cache.entries().next().value as [string, Entry];
       this.#cache.delete(oldest);
-      void dropped.loading.then((live) => live && this.#keepDocuments(oldest, live, dropped.checkedAt), () => {});
+      void dropped.loading.then((live) => live && this.#keepDocuments(oldest, live, dropped.checked), () => {});
     }
     return entry.loading;
   }
 
-  #keepDocuments(appId: string, live: LiveProvider, checkedAt: number): void {
+  #keepDocuments(appId: string, live: LiveProvider, checked: Check): void {
     // Nothing to keep before a document was served; a newer Provider or invalidate() wins.
     if (!live.documents.has('discovery') && !live.documents.has('jwks') || this.#cache.has(appId)) return;
-    this.#keep(appId, live.app.updatedAt, checkedAt, live.documents);
+    this.#keep(appId, live.app.updatedAt, checked, live.documents);
   }
 
-  #keep(appId: string, updatedAt: number, checkedAt: number, documents: PublicDocuments): void {
+  #keep(appId: string, updatedAt: number, checked: Check, documents: PublicDocuments): void {
     this.#forget(appId);
-    const kept: KeptDocuments = { updatedAt, documents, checkedAt, bytes: documents.bytes };
+    const kept: KeptDocuments = { updatedAt, documents, checked, bytes: documents.bytes };
     // A document served after this counts from then on, and may push the oldest out.
     documents.onGrow = (bytes) => {
       if (this.#documents.get(appId) !== kept) return;

@@ -35,6 +35,30 @@ function openedOnRedis(): { stores: Stores; raw: Redis } {
   return opened;
 }
 
+describe('redis change bus', () => {
+  const opened = openedOnRedis();
+
+  it('tells its listeners that notices may be lost once it is subscribed again after its connection dropped, and hears later notices', async () => {
+    const heard: string[] = [];
+    let missed = 0;
+    opened.stores.changes.subscribe({ changed: (id) => heard.push(id), missed: () => missed++ });
+    const [before, lost, after] = [randomUUID(), randomUUID(), randomUUID()];
+    await opened.stores.changes.publish(before);
+    await until(() => heard.includes(before), 2_000);
+    expect(missed).to.equal(0);
+    // Redis drops the subscriber (as it does one past its output buffer limit), and a notice
+    // is published before it is back: pub/sub keeps nothing for it.
+    const [killed, receivers] = (await opened.raw.multi().client('KILL', 'TYPE', 'pubsub').publish(keys.appChanges, lost).exec())!;
+    expect(killed![1]).to.be.at.least(1);
+    expect(receivers![1]).to.equal(0);
+    await until(() => missed > 0, 5_000);
+    expect(missed).to.equal(1);
+    await opened.stores.changes.publish(after);
+    await until(() => heard.includes(after), 2_000);
+    expect(heard).to.deep.equal([before, after]);
+  });
+});
+
 describe('redis indexes', () => {
   const opened = openedOnRedis();
 

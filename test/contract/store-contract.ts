@@ -532,7 +532,7 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
 
       it('announces app changes to subscribers', async () => {
         const heard: string[] = [];
-        stores.changes.subscribe((id) => heard.push(id));
+        stores.changes.subscribe({ changed: (id) => heard.push(id), missed: () => {} });
         await stores.changes.publish(appId);
         await until(() => heard.includes(appId), 1_000);
         expect(heard).to.include(appId);

@@ -254,6 +254,84 @@ describe('provider cache sized by memory, with public documents kept past evicti
     await stores.apps.replace(stored, changed.updatedAt);
   });
 
+  it('checks every cached Provider and kept document against the store after revalidateAll (notices were lost), and rebuilds only what changed', async () => {
+    const [a, b, c] = apps as [AppRecord, AppRecord, AppRecord];
+    await use(a);
+    await use(b);
+    const jwksOf = async (app: AppRecord) => ((await (await discovery(app, '/jwks')).json()) as { keys: unknown[] }).keys.length;
+    const published = await jwksOf(c);
+    // Another instance changed a and c, and this one missed both notices: with no
+    // revalidation age (Redis's 30 s stands for it here), they are served as cached.
+    const storedA = (await stores.apps.get(a.id))!;
+    const storedC = (await stores.apps.get(c.id))!;
+    const changedA = { ...storedA, updatedAt: storedA.updatedAt + 1 };
+    const changedC = { ...storedC, keys: storedC.keys.slice(0, 1), updatedAt: storedC.updatedAt + 1 };
+    try {
+      expect(await stores.apps.replace(changedA, storedA.updatedAt)).to.equal(true);
+      expect(await stores.apps.replace(changedC, storedC.updatedAt)).to.equal(true);
+      expect(registry.ready(a.id)?.app.updatedAt).to.equal(storedA.updatedAt);
+      expect(await jwksOf(c)).to.equal(published).and.above(1);
+
+      registry.revalidateAll();
+      expect(registry.ready(a.id), 'due for a check').to.equal(undefined);
+      expect(registry.ready(b.id), 'due for a check').to.equal(undefined);
+      const builds = built.length;
+      expect((await authorize(a)).status).to.equal(400);
+      expect((await authorize(b)).status).to.equal(400);
+      expect(built.slice(builds), 'only the changed app is rebuilt').to.deep.equal([a.id]);
+      expect(registry.ready(a.id)?.app.updatedAt).to.equal(changedA.updatedAt);
+      expect(registry.ready(b.id), 'checked, so fresh again').not.to.equal(undefined);
+      expect(await jwksOf(c)).to.equal(1);
+    } finally {
+      await stores.apps.replace(storedA, changedA.updatedAt);
+      await stores.apps.replace(storedC, changedC.updatedAt);
+    }
+  });
+
+  it('does not count a check whose read began before revalidateAll: that read may predate the change whose notice was lost', async () => {
+    const [a] = apps as [AppRecord];
+    // The store answers with the record as it was when asked, once `hold` settles.
+    let hold: Promise<void> = Promise.resolve();
+    const slow = new Proxy(stores.apps, {
+      get(target, prop) {
+        if (prop === 'get') return async (id: string) => {
+          const record = await target.get(id);
+          await hold;
+          return record;
+        };
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const own = new ProviderRegistry(slow, (app) => {
+      const issuer = issuerOf(url, app.id);
+      return { provider: new Provider(issuer, providerConfiguration(app, issuer, providerDeps(stores))), issuer };
+    });
+    for (let i = 0; i < 2; i++) await own.get(a.id);
+    const stored = (await stores.apps.get(a.id))!;
+    own.revalidateAll();
+    let release!: () => void;
+    hold = new Promise((resolve) => (release = resolve));
+    const checking = own.get(a.id); // reads the record as it is now
+    await new Promise((r) => setTimeout(r, 5));
+    const changed = { ...stored, updatedAt: stored.updatedAt + 1 };
+    try {
+      // The change lands and its notice is lost; the bus is back and says so; then the old read returns.
+      expect(await stores.apps.replace(changed, stored.updatedAt)).to.equal(true);
+      await new Promise((r) => setTimeout(r, 5));
+      own.revalidateAll();
+      await new Promise((r) => setTimeout(r, 5));
+      release();
+      expect((await checking)?.app.updatedAt).to.equal(stored.updatedAt);
+      expect(own.ready(a.id), 'the old read does not make it fresh').to.equal(undefined);
+      expect((await own.get(a.id))?.app.updatedAt).to.equal(changed.updatedAt);
+      expect(own.ready(a.id)?.app.updatedAt).to.equal(changed.updatedAt);
+    } finally {
+      release();
+      await stores.apps.replace(stored, changed.updatedAt);
+    }
+  });
+
   it('keeps nothing from a build that an invalidation overtook', async () => {
     const [, , , d] = apps as [AppRecord, AppRecord, AppRecord, AppRecord];
     duringBuild = (app) => registry.invalidate(app.id);

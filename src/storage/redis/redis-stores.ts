@@ -8,6 +8,7 @@ import {
   type AccountStore,
   type AppCursor,
   type AppChangeBus,
+  type AppChangeListener,
   type AppRecord,
   type AppStore,
   type AuditQuery,
@@ -285,24 +286,45 @@ export class RedisAuditStore implements AuditStore {
   }
 }
 
-/** Redis pub/sub: every instance hears every app change, its own included. */
+/**
+ * Redis pub/sub: every instance hears every app change, its own included. Pub/sub keeps
+ * nothing for a subscriber that is away: notices published while the subscriber's connection
+ * was down (Redis restarted or failed over, a network blip, or Redis dropping a subscriber
+ * over its output buffer limit) are gone, so once it is subscribed again, listeners are told
+ * they may have missed some.
+ */
 export class RedisChangeBus implements AppChangeBus {
   readonly #publisher: Redis;
-  readonly #subscriber: Redis;
-  readonly #listeners: ((appId: string) => void)[] = [];
+  readonly #listeners: AppChangeListener[] = [];
+  /** The subscriber's connection closed since it was last subscribed. */
+  #away = false;
   constructor(publisher: Redis, subscriber: Redis) {
     this.#publisher = publisher;
-    this.#subscriber = subscriber;
     subscriber.on('message', (channel: string, appId: string) => {
-      if (channel === keys.appChanges) for (const listener of this.#listeners) listener(appId);
+      if (channel === keys.appChanges) for (const listener of this.#listeners) listener.changed(appId);
     });
-    // Subscribes again after every reconnect (ioredis does that itself for SUBSCRIBE).
+    subscriber.on('close', () => {
+      this.#away = true;
+    });
+    // ioredis subscribes again by itself after a reconnect, but says nothing of what was
+    // lost meanwhile: this SUBSCRIBE's answer is the moment from which nothing is lost
+    // (subscribing twice to a channel is harmless).
+    subscriber.on('ready', () => {
+      if (!this.#away) return;
+      this.#away = false;
+      subscriber.subscribe(keys.appChanges).then(
+        () => {
+          for (const listener of this.#listeners) listener.missed();
+        },
+        () => {}, // the connection went again: its next `ready` tries again
+      );
+    });
     void subscriber.subscribe(keys.appChanges).catch(() => {});
   }
   async publish(appId: string) {
     await this.#publisher.publish(keys.appChanges, appId);
   }
-  subscribe(listener: (appId: string) => void) {
+  subscribe(listener: AppChangeListener) {
     this.#listeners.push(listener);
   }
 }

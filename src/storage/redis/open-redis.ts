@@ -27,6 +27,7 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
   const readiness = new ReadinessConnection(redis, connectRedis(url, logger, 'readiness', PING_DEADLINE_MS, false));
   try {
     await Promise.all([ready(redis), ready(subscriber), ready(readiness.connection)]);
+    await refuseReplica(redis);
     await indexApps(redis);
   } catch (err) {
     // Stop the background reconnects: whoever opened us is giving up.
@@ -87,6 +88,12 @@ function connectRedis(url: string, logger: Logger, role: string, timeoutMs: numb
     autoResendUnfulfilledCommands: false,
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(100 * times, 2_000),
+    // After a failover behind one endpoint (a managed Redis's primary name, a proxy), an
+    // open connection still reaches the old primary, now a replica: it answers reads, so
+    // nothing looks wrong, and refuses every write with READONLY, which would answer 503
+    // until a restart. Such a write fails (503, like any store failure, and not sent again)
+    // and the connection is made again, reaching whatever the endpoint names now.
+    reconnectOnError: (err) => (err.message.includes('READONLY') ? 1 : false),
     lazyConnect: true,
   };
   // Commands issued in one turn of the event loop leave in one socket write: each write to
@@ -112,6 +119,18 @@ async function ready(redis: Redis): Promise<void> {
     await redis.connect();
   } catch (err) {
     throw new StoreUnavailableError('redis', err);
+  }
+}
+
+/**
+ * A replica answers reads and refuses every write (READONLY): an instance started on one
+ * would answer every sign-in 503. ROLE may be denied (ACL) or unknown (a proxy in front of
+ * Redis); the first write then tells, and the connection is made again (reconnectOnError).
+ */
+async function refuseReplica(redis: Redis): Promise<void> {
+  const role: unknown = await redis.role().catch(() => undefined);
+  if (Array.isArray(role) && role[0] !== 'master') {
+    throw new StoreUnavailableError('redis', new Error(`REDIS_URL names a read-only replica (ROLE answers ${String(role[0])}), not the primary; Postern writes to Redis`));
   }
 }
 

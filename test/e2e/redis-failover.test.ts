@@ -1,0 +1,90 @@
+// A Redis failover behind one endpoint (a managed Redis's primary name, a proxy): the
+// replica is promoted, the old primary becomes its replica, and the endpoint names the new
+// primary. Postern's open connections still reach the old one, which answers reads and
+// refuses writes with READONLY. Postern answers that write 503 and connects again, reaching
+// the new primary: nothing stored before the failover is lost, and writes work again
+// without a restart.
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { createLogger } from '../../src/log.ts';
+import { openStores } from '../../src/storage/open-stores.ts';
+import { StoreUnavailableError } from '../../src/storage/ports.ts';
+import { keys } from '../../src/storage/redis/redis-keys.ts';
+import type { AppJson } from '../helpers/harness.ts';
+import { Harness } from '../helpers/harness.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
+
+describe('a Redis failover behind one endpoint', function () {
+  this.timeout(60_000);
+  const primary = new RedisServer();
+  const replica = new RedisServer();
+  let proxy: TcpProxy;
+  let toPrimary: Redis;
+  let toReplica: Redis;
+  const h = new Harness();
+
+  before(async () => {
+    await Promise.all([primary.start(), replica.start()]);
+    toPrimary = new Redis(primary.url);
+    toReplica = new Redis(replica.url);
+    await toPrimary.config('SET', 'repl-diskless-sync-delay', '0'); // the replica syncs at once
+    await toReplica.replicaof('127.0.0.1', primary.port);
+    proxy = await new TcpProxy(primary.port).listen();
+    await h.start({ REDIS_URL: proxy.url });
+  });
+  after(async () => {
+    await h.stop();
+    toPrimary.disconnect();
+    toReplica.disconnect();
+    await proxy.close();
+    await Promise.all([primary.destroy(), replica.destroy()]);
+  });
+
+  /** An app created now, or the answer's status when that failed. */
+  const create = (name: string): Promise<AppJson | number> =>
+    h.createApp({ name }).catch((err: unknown) => Number(/createApp failed: (\d+)/.exec(String(err))?.[1] ?? 0));
+
+  it('answers the writes that reach the old primary 503, connects again and writes to the new one, with everything stored before', async () => {
+    const before = await create('Before Failover');
+    expect(before).to.have.property('app_id');
+    expect(await toPrimary.wait(1, 5_000)).to.equal(1); // the replica has it
+
+    // The failover: the replica is promoted, the old primary follows it, the endpoint moves.
+    await toReplica.replicaof('NO', 'ONE');
+    await toPrimary.replicaof('127.0.0.1', replica.port);
+    proxy.target = replica.port;
+
+    const answers: (AppJson | number)[] = [];
+    for (let i = 0; i < 20 && typeof answers.at(-1) !== 'object'; i++) {
+      answers.push(await create(`After Failover ${i}`));
+      if (typeof answers.at(-1) === 'number') await new Promise((r) => setTimeout(r, 100));
+    }
+    // The write that met READONLY answered 503 (never a 500), as did any sent while the
+    // connection was being made again (100 ms and more); then a write went through.
+    const refused = answers.slice(0, -1);
+    expect(refused).to.have.length.within(1, 5);
+    expect(new Set(refused)).to.deep.equal(new Set([503]));
+    const after = answers.at(-1) as AppJson;
+    expect(after).to.have.property('app_id');
+    expect((await h.admin('GET', `/admin/apps/${after.app_id}`)).status).to.equal(200);
+    expect(await toReplica.hexists(keys.apps, after.app_id), 'written to the new primary').to.equal(1);
+    // What was stored before the failover is served, and sign-in works end to end.
+    expect((await h.admin('GET', `/admin/apps/${(before as AppJson).app_id}`)).status).to.equal(200);
+    await h.signIn(before as AppJson, 'after-failover@example.com');
+    expect((await fetch(`${h.url}/readyz`)).status).to.equal(200);
+  });
+
+  it('refuses to start on a replica, saying so (the old primary now is one)', async () => {
+    expect((await toPrimary.role())[0]).to.equal('slave');
+    const failure = await openStores({ redisUrl: primary.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent')).then(
+      async (stores) => {
+        await stores.close();
+        return undefined;
+      },
+      (err: unknown) => err,
+    );
+    expect(failure).to.be.instanceOf(StoreUnavailableError);
+    expect(String((failure as StoreUnavailableError).cause)).to.include('REDIS_URL names a read-only replica');
+  });
+});

@@ -1,0 +1,43 @@
+// A TCP endpoint that forwards each new connection to whichever local port it names at the
+// time, as a managed Redis's primary endpoint (a DNS name, a proxy) does across a
+// failover: connections made before a switch stay with the old server.
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+export class TcpProxy {
+  /** Where new connections go. */
+  target: number;
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+
+  constructor(target: number) {
+    this.target = target;
+    this.#server = createServer((client) => {
+      const upstream = connect(this.target, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.on('close', () => {
+          this.#sockets.delete(socket);
+          client.destroy();
+          upstream.destroy();
+        });
+        socket.on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+  }
+
+  async listen(): Promise<this> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
+}

@@ -31,7 +31,7 @@ describe('a Redis failover behind one endpoint', function () {
     await toPrimary.config('SET', 'repl-diskless-sync-delay', '0'); // the replica syncs at once
     await toReplica.replicaof('127.0.0.1', primary.port);
     proxy = await new TcpProxy(primary.port).listen();
-    await h.start({ REDIS_URL: proxy.url });
+    await h.start({ REDIS_URL: proxy.redisUrl });
   });
   after(async () => {
     await h.stop();

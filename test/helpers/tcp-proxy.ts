@@ -32,7 +32,8 @@ export class TcpProxy {
     return this;
   }
 
-  get url(): string {
+  /** The endpoint as a Redis URL. */
+  get redisUrl(): string {
     return `redis://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 

@@ -1,7 +1,7 @@
 // Reads the environment once at start-up, validates every setting declared in settings.ts,
 // and returns a frozen Config. Problems are collected and reported together, each naming its
 // setting, so an operator fixes them in one go instead of one restart per mistake.
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { isLoopbackOrigin } from './loopback.ts';
 import { reusedSecrets, type SecretValue } from './secret-reuse.ts';
 import { settingText } from './setting-text.ts';
@@ -89,6 +89,9 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`${dkim.filter((name) => unset.has(name)).join(' and ')} must be set too: DKIM signing needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY together (got only ${dkimGiven.join(' and ')})`);
   }
 
+  // A REDIS_URL that was refused is reported already; its TLS settings wait for a good one.
+  if (!rejected.has('REDIS_URL')) problems.push(...redisTlsProblems(config, unset));
+
   if (config.env === 'production') {
     for (const { name } of SETTINGS.filter((s) => s.requiredInProduction && unset.has(s.name))) {
       problems.push(`${name} is required in production`);
@@ -104,4 +107,28 @@ export function loadConfig(env: Env = process.env): Config {
   if (problems.length) throw new ConfigError(problems);
 
   return Object.freeze({ ...config, generated: Object.freeze(generated) });
+}
+
+/**
+ * The TLS settings belong to a rediss:// REDIS_URL (on a redis:// one they would be silently
+ * unused, and the operator would believe the connection encrypted); a client certificate
+ * comes with its key, and the key is the certificate's. REDIS_URL itself is a secret (it
+ * may hold a password), so a problem names only its scheme.
+ */
+function redisTlsProblems(config: SettingValues, unset: ReadonlySet<string>): string[] {
+  const given = ['REDIS_TLS_CA', 'REDIS_TLS_CERT', 'REDIS_TLS_KEY'].filter((name) => !unset.has(name));
+  if (given.length === 0) return [];
+  const scheme = config.redisUrl === undefined ? undefined : URL.parse(config.redisUrl)?.protocol;
+  if (scheme !== 'rediss:') {
+    return [`${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to a rediss:// REDIS_URL only (${scheme ? `REDIS_URL is ${scheme}//…` : 'REDIS_URL is unset'}): use rediss:// for TLS, or unset ${given.join(' and ')}`];
+  }
+  const { redisTlsCert: cert, redisTlsKey: key } = config;
+  if (unset.has('REDIS_TLS_CERT') !== unset.has('REDIS_TLS_KEY')) {
+    return [`REDIS_TLS_CERT and REDIS_TLS_KEY go together: the client certificate and its private key (got only ${unset.has('REDIS_TLS_KEY') ? 'REDIS_TLS_CERT' : 'REDIS_TLS_KEY'})`];
+  }
+  // Either rejected already (reported as such) or both parsed: then the key must be the certificate's.
+  if (cert !== undefined && key !== undefined && !new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) {
+    return ['REDIS_TLS_KEY is not the private key of the first certificate in REDIS_TLS_CERT'];
+  }
+  return [];
 }

@@ -1,7 +1,7 @@
 // How a setting's text becomes its value. Each parser carries the phrase saying what it
 // accepts, so docs/configuration.md and the start-up problem say the same thing from one
 // place (see settings-table.ts and load.ts).
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { estimatedBits } from './entropy.ts';
 
 export interface Parser<T> {
@@ -150,3 +150,40 @@ export function rsaPrivateKey(minBits: number): Parser<string> {
     },
   };
 }
+
+const CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/**
+ * One or more X.509 certificates in PEM and nothing else, with real line breaks or `\n`
+ * escapes; the value is the certificates, each as given, one after the other.
+ */
+export const pemCertificates: Parser<string> = {
+  allowed: 'one or more X.509 certificates in PEM (`-----BEGIN CERTIFICATE-----` …)',
+  parse: (raw) => {
+    const text = raw.replaceAll('\\n', '\n');
+    const blocks = text.match(CERTIFICATE);
+    // Anything between or around the certificates (a key pasted in by mistake) is refused.
+    if (!blocks || text.replace(CERTIFICATE, '').trim()) return undefined;
+    try {
+      for (const block of blocks) new X509Certificate(block);
+    } catch {
+      return undefined;
+    }
+    return `${blocks.join('\n')}\n`;
+  },
+};
+
+/**
+ * An unencrypted private key in PEM (PKCS#1, SEC 1 or PKCS#8; RSA, EC or Ed25519), with real
+ * line breaks or `\n` escapes; the value is the key as PKCS#8 PEM.
+ */
+export const pemPrivateKey: Parser<string> = {
+  allowed: 'an unencrypted private key in PEM (`-----BEGIN PRIVATE KEY-----` …)',
+  parse: (raw) => {
+    try {
+      return String(createPrivateKey(raw.replaceAll('\\n', '\n')).export({ type: 'pkcs8', format: 'pem' }));
+    } catch {
+      return undefined;
+    }
+  },
+};

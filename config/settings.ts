@@ -2,7 +2,7 @@
 // default and meaning. loadConfig (load.ts) reads the environment through this list alone,
 // and the table in docs/configuration.md is rendered from it (`npm run docs:settings`).
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../src/log.ts';
-import { domainName, dnsLabels, key256, mailbox, rsaPrivateKey, oneOf, secretText, secretTextList, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
+import { domainName, dnsLabels, key256, mailbox, pemCertificates, pemPrivateKey, rsaPrivateKey, oneOf, secretText, secretTextList, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
 
 const ENVIRONMENTS = ['development', 'production', 'test'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -25,6 +25,11 @@ export interface SettingValues {
   /** PKCS#8 PEM. */
   readonly dkimPrivateKey: string | undefined;
   readonly redisUrl: string | undefined;
+  /** TLS of a rediss:// REDIS_URL (load.ts): the CAs to trust instead of the system's, and a client certificate (both or neither). */
+  readonly redisTlsCa: string | undefined;
+  readonly redisTlsCert: string | undefined;
+  /** PKCS#8 PEM. */
+  readonly redisTlsKey: string | undefined;
   readonly mongodbUri: string | undefined;
   readonly trustProxy: boolean;
   readonly logLevel: LogLevel;
@@ -161,6 +166,27 @@ const DECLARED = {
     secret: true,
     description:
       'Alone, all data lives in Redis (run it with AOF persistence); with `MONGODB_URI`, Redis keeps the short-lived data (sessions, codes, access tokens, magic links) and carries cache invalidation between instances.',
+  },
+  redisTlsCa: {
+    name: 'REDIS_TLS_CA',
+    parser: pemCertificates,
+    default: { value: undefined },
+    description:
+      'With a `rediss://` `REDIS_URL` only: the certificate authorities that may vouch for Redis, instead of the system\'s public ones (a private CA, or a managed Redis that hands you its CA certificate). Best given as a file: `REDIS_TLS_CA_FILE=/run/secrets/redis-ca.pem`. Redis\'s certificate must name the host of `REDIS_URL`. A `rediss://` URL always speaks TLS and checks the certificate, whatever the case it is written in: [operations.md](operations.md#redis-over-tls).',
+  },
+  redisTlsCert: {
+    name: 'REDIS_TLS_CERT',
+    parser: pemCertificates,
+    default: { value: undefined },
+    description:
+      'With a `rediss://` `REDIS_URL` only, together with `REDIS_TLS_KEY`: the client certificate (and its chain) presented to a Redis that asks for one (`tls-auth-clients yes`, Redis\'s default once TLS is on).',
+  },
+  redisTlsKey: {
+    name: 'REDIS_TLS_KEY',
+    parser: pemPrivateKey,
+    default: { value: undefined },
+    secret: true,
+    description: 'The private key of `REDIS_TLS_CERT`; checked at start-up to be the key of that certificate. Best given as a file: `REDIS_TLS_KEY_FILE=/run/secrets/redis-client.key`.',
   },
   mongodbUri: {
     name: 'MONGODB_URI',

@@ -87,7 +87,7 @@ async function main() {
     stores = await openStores(config, logger);
   } catch (err) {
     if (err instanceof StoreUnavailableError) {
-      process.stderr.write(`Cannot start: ${err.store} is unavailable (${String((err.cause as Error)?.message ?? err.cause)}). Check ${err.store === 'redis' ? 'REDIS_URL' : 'MONGODB_URI'}.\n`);
+      process.stderr.write(`Cannot start: ${err.store} is unavailable (${String((err.cause as Error)?.message ?? err.cause)}). Check ${err.store === 'redis' ? redisSettings(config.redisUrl) : 'MONGODB_URI'}.\n`);
       process.exit(1);
     }
     throw err;
@@ -149,3 +149,8 @@ async function main() {
 }
 
 await main();
+
+/** The settings that decide how Postern reaches Redis: with rediss://, its TLS ones too. */
+function redisSettings(redisUrl: string | undefined): string {
+  return URL.parse(redisUrl ?? '')?.protocol === 'rediss:' ? 'REDIS_URL and REDIS_TLS_CA (REDIS_TLS_CERT and REDIS_TLS_KEY where Redis asks for a client certificate)' : 'REDIS_URL';
+}

@@ -14,13 +14,18 @@ export interface StorageSettings {
   readonly mongodbUri: string | undefined;
   /** Deadline of every command sent to Redis or MongoDB. */
   readonly storeTimeoutMs: number;
+  /** For a rediss:// REDIS_URL (PEM): the CAs to trust instead of the system's, and a client certificate with its key. */
+  readonly redisTlsCa?: string | undefined;
+  readonly redisTlsCert?: string | undefined;
+  readonly redisTlsKey?: string | undefined;
 }
 
 /** `clock` is the memory store's time; Redis and MongoDB keep real time. */
 export async function openStores(settings: StorageSettings, logger: Logger, clock: Clock = systemClock): Promise<Stores> {
   const { redisUrl, mongodbUri, storeTimeoutMs } = settings;
   if (!redisUrl && !mongodbUri) return openMemoryStores(clock);
-  const redis = redisUrl ? await openRedisStores(redisUrl, logger, storeTimeoutMs) : undefined;
+  const tls = { ca: settings.redisTlsCa, cert: settings.redisTlsCert, key: settings.redisTlsKey };
+  const redis = redisUrl ? await openRedisStores(redisUrl, logger, storeTimeoutMs, tls) : undefined;
   let mongo: Stores | undefined;
   try {
     mongo = mongodbUri ? await openMongoStores(mongodbUri, storeTimeoutMs) : undefined;

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Pem, TlsFiles } from './tls-files.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -18,15 +19,44 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A Redis that speaks TLS only (no plain-text port). */
+export interface RedisTlsOptions {
+  readonly files: TlsFiles;
+  /** The certificate Redis presents (default: files.serverCert, signed by files.ca for 127.0.0.1 and localhost). */
+  readonly presents?: { readonly cert: Pem; readonly key: Pem };
+  /** Clients must present a certificate signed by files.ca (`tls-auth-clients yes`, Redis's default once TLS is on). */
+  readonly requireClientCert?: boolean;
+}
+
 export class RedisServer {
   port = 0;
   /** True between `pause()` and `resume()`. */
   paused = false;
   readonly dir = mkdtempSync(join(tmpdir(), 'postern-redis-'));
+  readonly #tls: RedisTlsOptions | undefined;
   #child: ChildProcess | undefined;
 
+  constructor(options: { tls?: RedisTlsOptions } = {}) {
+    this.#tls = options.tls;
+  }
+
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.#tls ? 'rediss' : 'redis'}://127.0.0.1:${this.port}`;
+  }
+
+  #listenArgs(): string[] {
+    const tls = this.#tls;
+    if (!tls) return ['--port', String(this.port)];
+    const { cert, key } = tls.presents ?? { cert: tls.files.serverCert, key: tls.files.serverKey };
+    return ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', cert.path, '--tls-key-file', key.path,
+      '--tls-ca-cert-file', tls.files.ca.path, '--tls-auth-clients', tls.requireClientCert ? 'yes' : 'no'];
+  }
+
+  /** How the start-up poll connects: over TLS it only waits for the server, so it checks no certificate. */
+  #pollTls(): RedisOptions['tls'] {
+    const tls = this.#tls;
+    if (!tls) return undefined;
+    return { rejectUnauthorized: false, ...(tls.requireClientCert && { cert: tls.files.clientCert.text, key: tls.files.clientKey.text }) };
   }
 
   async start(port?: number): Promise<this> {
@@ -34,10 +64,11 @@ export class RedisServer {
     if (!this.port) this.port = await freePort();
     this.#child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir],
+      [...this.#listenArgs(), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir],
       { stdio: 'ignore' },
     );
-    const client = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    const tls = this.#pollTls();
+    const client = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, ...(tls && { tls }) });
     client.on('error', () => {}); // refused until the server is up: expected while polling
     for (let i = 0; i < 100; i++) {
       try {

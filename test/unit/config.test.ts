@@ -1,13 +1,14 @@
 // loadConfig: safe development defaults, a hard stop in production for anything missing,
 // and every problem reported at once, each naming its setting.
 import { expect } from 'chai';
-import { generateKeyPairSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../../config/load.ts';
 import { CONFIGURATION_DOC, settingsTable, withSettingsTable } from '../../config/settings-table.ts';
 import { SETTINGS } from '../../config/settings.ts';
+import { makeTlsFiles, type TlsFiles } from '../helpers/tls-files.ts';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef0123456789abcdef';
 const COOKIE_SECRET = 'cookie-secret-0123456789abcdef0123456789abcd';
@@ -704,6 +705,80 @@ describe('loadConfig: DKIM', () => {
       expect(config.dkimPrivateKey).to.match(/PRIVATE KEY/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('loadConfig: Redis over TLS', () => {
+  let files: TlsFiles;
+  before(() => {
+    files = makeTlsFiles();
+  });
+  after(() => files.remove());
+  const REDISS = 'rediss://:redis-password@redis.internal:6380';
+
+  it('is off by default', () => {
+    const config = loadConfig({ REDIS_URL: REDISS });
+    expect([config.redisTlsCa, config.redisTlsCert, config.redisTlsKey]).to.deep.equal([undefined, undefined, undefined]);
+  });
+
+  it('takes a CA, a client certificate and its key with a rediss:// URL, as text, with \\n escapes or from files', () => {
+    const given = [
+      { REDIS_TLS_CA: files.ca.text, REDIS_TLS_CERT: files.clientCert.text, REDIS_TLS_KEY: files.clientKey.text },
+      { REDIS_TLS_CA: files.ca.text.replaceAll('\n', '\\n'), REDIS_TLS_CERT: files.clientCert.text.replaceAll('\n', '\\n'), REDIS_TLS_KEY: files.clientKey.text.replaceAll('\n', '\\n') },
+      { REDIS_TLS_CA_FILE: files.ca.path, REDIS_TLS_CERT_FILE: files.clientCert.path, REDIS_TLS_KEY_FILE: files.clientKey.path },
+    ];
+    for (const env of given) {
+      const config = loadConfig({ REDIS_URL: REDISS, ...env });
+      expect(config.redisTlsCa).to.equal(files.ca.text);
+      expect(config.redisTlsCert).to.equal(files.clientCert.text);
+      expect(config.redisTlsKey).to.match(/^-----BEGIN PRIVATE KEY-----\n/);
+    }
+    // A scheme in another case is still rediss.
+    expect(loadConfig({ REDIS_URL: REDISS.replace('rediss', 'REDISS'), REDIS_TLS_CA: files.ca.text }).redisTlsCa).to.equal(files.ca.text);
+  });
+
+  it('takes a bundle of several CA certificates', () => {
+    const config = loadConfig({ REDIS_URL: REDISS, REDIS_TLS_CA: `${files.ca.text}${files.otherCa.text}` });
+    expect(config.redisTlsCa!.match(/BEGIN CERTIFICATE/g)).to.have.length(2);
+  });
+
+  it('refuses the TLS settings with a redis:// URL or none, naming them and never the URL', () => {
+    const onPlain = oneProblemNaming({ REDIS_URL: 'redis://:redis-password@redis.internal:6379', REDIS_TLS_CA: files.ca.text }, 'REDIS_TLS_CA');
+    expect(onPlain).to.include('rediss://').and.not.include('redis-password');
+    oneProblemNaming({ REDIS_TLS_CERT: files.clientCert.text, REDIS_TLS_KEY: files.clientKey.text }, 'REDIS_TLS_CERT');
+  });
+
+  it('refuses a client certificate without its key, and a key without its certificate', () => {
+    expect(oneProblemNaming({ REDIS_URL: REDISS, REDIS_TLS_CERT: files.clientCert.text }, 'REDIS_TLS_KEY')).to.include('only REDIS_TLS_CERT');
+    expect(oneProblemNaming({ REDIS_URL: REDISS, REDIS_TLS_KEY: files.clientKey.text }, 'REDIS_TLS_CERT')).to.include('only REDIS_TLS_KEY');
+  });
+
+  it("refuses a key that is not the certificate's, never echoing it", () => {
+    const problem = oneProblemNaming({ REDIS_URL: REDISS, REDIS_TLS_CERT: files.clientCert.text, REDIS_TLS_KEY: files.serverKey.text }, 'REDIS_TLS_KEY');
+    expect(problem).not.to.include(files.serverKey.text.split('\n')[1]);
+  });
+
+  it('refuses what is not one or more certificates as REDIS_TLS_CA or REDIS_TLS_CERT', () => {
+    const bad = [
+      'not a certificate',
+      files.ca.text.slice(0, 200),
+      files.clientKey.text,
+      `${files.clientCert.text}${files.clientKey.text}`,
+      files.ca.text.replace(/[A-Za-z]{8}\n/, 'AAAAAAAA\n'),
+    ];
+    for (const value of bad) {
+      oneProblemNaming({ REDIS_URL: REDISS, REDIS_TLS_CA: value }, 'REDIS_TLS_CA');
+      oneProblemNaming({ REDIS_URL: REDISS, REDIS_TLS_CERT: value, REDIS_TLS_KEY: files.clientKey.text }, 'REDIS_TLS_CERT');
+    }
+  });
+
+  it('refuses what is not an unencrypted private key as REDIS_TLS_KEY, never echoing it', () => {
+    const encrypted = createPrivateKey(files.clientKey.text).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pass' }) as string;
+    for (const value of ['not a key', encrypted, files.clientCert.text]) {
+      const problem = oneProblemNaming({ REDIS_URL: REDISS, REDIS_TLS_CERT: files.clientCert.text, REDIS_TLS_KEY: value }, 'REDIS_TLS_KEY');
+      // The first line of key material (the whole value when it is one line).
+      expect(problem).not.to.include(value.split('\n')[value.includes('\n') ? 1 : 0]);
     }
   });
 });

@@ -4,6 +4,7 @@
 // requests answer 503 instead of hanging; the client keeps reconnecting in the background
 // until Redis is back. The rate limiters use this same client, so the same holds for them.
 // The readiness ping has a connection of its own (readiness-connection.ts).
+import type { ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../log.ts';
 import { guardStores, StoreProbe } from '../guard.ts';
@@ -20,13 +21,18 @@ import { indexApps, RedisAccountStore, RedisAppStore, RedisAuditStore, RedisChan
  * Every store in Redis, guarded; fails with StoreUnavailableError when Redis is
  * unreachable. `timeoutMs` is the deadline of every command.
  */
-export async function openRedisStores(url: string, logger: Logger, timeoutMs: number): Promise<Stores> {
-  const redis = connectRedis(url, logger, 'commands', timeoutMs);
+export async function openRedisStores(url: string, logger: Logger, timeoutMs: number, tls: RedisTls = {}): Promise<Stores> {
+  const connection = { url, tls: tlsOptions(url, tls) };
+  const redis = connectRedis(connection, logger, 'commands', timeoutMs);
   const subscriber = redis.duplicate({ connectionName: 'postern-subscriber', commandTimeout: timeoutMs });
   subscriber.on('error', () => {}); // reported by the command connection
-  const readiness = new ReadinessConnection(redis, connectRedis(url, logger, 'readiness', PING_DEADLINE_MS, false));
+  const readiness = new ReadinessConnection(redis, connectRedis(connection, logger, 'readiness', PING_DEADLINE_MS, false));
   try {
-    await Promise.all([ready(redis), ready(subscriber), ready(readiness.connection)]);
+    // Each first attempt ends (connected or failed) before any connection is dropped: one
+    // dropped in the middle of its TLS handshake can fail again once nothing listens.
+    const attempts = await Promise.allSettled([ready(redis), ready(subscriber), ready(readiness.connection)]);
+    const failed = attempts.find((a) => a.status === 'rejected');
+    if (failed) throw failed.reason;
     await refuseReplica(redis);
     await indexApps(redis);
   } catch (err) {
@@ -67,8 +73,9 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
  * and whose deadlines share one timer (turn-batched-redis.ts); the readiness ping's
  * connection sends each command alone, with ioredis's own deadline.
  */
-function connectRedis(url: string, logger: Logger, role: string, timeoutMs: number, pipelined = true): Redis {
+function connectRedis({ url, tls }: { url: string; tls: ConnectionOptions | undefined }, logger: Logger, role: string, timeoutMs: number, pipelined = true): Redis {
   const options: RedisOptions = {
+    ...(tls && { tls }),
     // Named, so that an operator tells the connections apart in CLIENT LIST.
     connectionName: `postern-${role}`,
     enableOfflineQueue: false,
@@ -113,12 +120,42 @@ function connectRedis(url: string, logger: Logger, role: string, timeoutMs: numb
   return redis;
 }
 
-/** Waits for the first connection so start-up fails clearly when Redis is unreachable. */
+/** PEM texts for a rediss:// URL: CAs to trust instead of the system's; a client certificate and its key. */
+export interface RedisTls {
+  readonly ca?: string | undefined;
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+}
+
+/**
+ * TLS for a rediss:// URL, decided here from the parsed scheme: ioredis turns TLS on only
+ * for a URL that starts with "rediss://" as written, so REDISS://… would otherwise connect
+ * in the clear and send the password and every document over it. Node checks the
+ * certificate against the CAs and the URL's host (SNI and name check) on every connection.
+ */
+function tlsOptions(url: string, files: RedisTls): ConnectionOptions | undefined {
+  if (URL.parse(url)?.protocol !== 'rediss:') return undefined;
+  return {
+    ...(files.ca !== undefined && { ca: files.ca }),
+    ...(files.cert !== undefined && files.key !== undefined && { cert: files.cert, key: files.key }),
+  };
+}
+
+/**
+ * Waits for the first connection so start-up fails clearly when Redis is unreachable, with
+ * the reason the connection gave (a refused connection, a certificate not vouched for):
+ * connect() itself rejects with only "Connection is closed.".
+ */
 async function ready(redis: Redis): Promise<void> {
+  let reason: Error | undefined;
+  const remember = (err: Error) => (reason ??= err);
+  redis.on('error', remember);
   try {
     await redis.connect();
   } catch (err) {
-    throw new StoreUnavailableError('redis', err);
+    throw new StoreUnavailableError('redis', reason ?? err);
+  } finally {
+    redis.off('error', remember);
   }
 }
 

@@ -765,7 +765,8 @@ describe('loadConfig: Redis over TLS', () => {
       files.ca.text.slice(0, 200),
       files.clientKey.text,
       `${files.clientCert.text}${files.clientKey.text}`,
-      files.ca.text.replace(/[A-Za-z]{8}\n/, 'AAAAAAAA\n'),
+      // A line of its DER left out: the lengths inside no longer add up.
+      files.ca.text.replace(/\n[A-Za-z0-9+/]{64}\n/, '\n'),
     ];
     for (const value of bad) {
       oneProblemNaming({ REDIS_URL: REDISS, REDIS_TLS_CA: value }, 'REDIS_TLS_CA');

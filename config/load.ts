@@ -2,7 +2,7 @@
 // and returns a frozen Config. Problems are collected and reported together, each naming its
 // setting, so an operator fixes them in one go instead of one restart per mistake.
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
-import { isLoopbackOrigin } from './loopback.ts';
+import { isLoopbackOrigin } from '../src/ip-network.ts';
 import { reusedSecrets, type SecretValue } from './secret-reuse.ts';
 import { settingText } from './setting-text.ts';
 import { SETTINGS, type DeclaredSetting, type SettingValues } from './settings.ts';

@@ -130,7 +130,7 @@ const DECLARED = {
     requiredInProduction: true,
     secret: true,
     description:
-      'SMTP server for sign-in mail, e.g. `smtp://user:pass@mail.example.com:587`. Without it (development only) mail goes to the log and `/dev/mailbox`.',
+      'SMTP server for sign-in mail, e.g. `smtp://user:pass@mail.example.com:587` (STARTTLS, required: a server that does not offer it gets neither the password nor any mail) or `smtps://user:pass@mail.example.com:465` (TLS from the start). Only a server on this machine (`localhost`, `127.0.0.1`, `[::1]`) is spoken to in the clear; for a relay on a trusted network that speaks no TLS, add `?requireTLS=false`. Without it (development only) mail goes to the log and `/dev/mailbox`.',
   },
   mailFrom: {
     name: 'MAIL_FROM',

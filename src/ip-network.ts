@@ -87,3 +87,27 @@ function embeddedIPv4(g: readonly number[]): number[] | undefined {
   if (a === 0x2001 && b === 0) return bytesOf(h ^ 0xffff, i ^ 0xffff);
   return undefined;
 }
+
+/**
+ * Whether a URL's host can only be reached from the machine it names: development mode is
+ * allowed only there (config/load.ts), because it serves generated secrets, in-memory data
+ * and the development mailbox; and plain-text SMTP only there (src/mail/smtp-mailer.ts),
+ * because no one on a network path can read it.
+ *
+ * The hosts accepted are the ones the W3C Secure Contexts rules treat as loopback:
+ * 127.0.0.0/8, ::1, and the localhost names of RFC 6761 (`localhost`, `*.localhost`, each
+ * also with the trailing dot of the absolute form). Nothing else, not even addresses that
+ * happen to route to loopback such as `[::ffff:127.0.0.1]`: a short, fixed list leaves no
+ * address-family subtleties to get wrong. For http(s) URLs the WHATWG parser has already
+ * normalised the host (lower case, `127.1` and `0x7f.0.0.1` read `127.0.0.1`); other schemes
+ * (smtp:) keep it as written, so an unusual spelling there counts as not loopback.
+ */
+export function isLoopbackOrigin(origin: string): boolean {
+  const host = URL.parse(origin)?.hostname;
+  if (host === undefined) return false;
+  // A name such as 127.0.0.1.nip.io has a fifth label and is left to the name rule, which refuses it.
+  if (isLoopbackAddress(host)) return true;
+  const labels = (host.endsWith('.') ? host.slice(0, -1) : host).split('.');
+  // Empty labels (`.localhost`, `a..localhost`) are not names a resolver answers for.
+  return labels.at(-1) === 'localhost' && labels.every((label) => label.length > 0);
+}

@@ -9,6 +9,7 @@
 // reused.
 import { connect, type Socket } from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
+import { isLoopbackOrigin } from '../ip-network.ts';
 import SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { Mailer, MailMessage } from './mailer.ts';
@@ -67,7 +68,21 @@ interface Connection {
   signal: AbortSignal | undefined;
 }
 
+/**
+ * Whether the connection must turn to TLS (STARTTLS) before it logs in or sends: for smtp://
+ * to any host but this machine. nodemailer alone upgrades only when the server offers
+ * STARTTLS, so someone on the path who strips that offer from the EHLO answer would read
+ * the relay password and every sign-in link in the clear. With it required, such a
+ * connection fails (ETLS) before either is sent, and the mail waits in the outbox. The URL
+ * may still say otherwise, `?requireTLS=false` for a relay on a trusted network that speaks
+ * no TLS: options in the URL win over these (nodemailer). smtps:// is TLS from the start.
+ */
+export function startTlsRequired(smtpUrl: string): boolean {
+  return URL.parse(smtpUrl)?.protocol === 'smtp:' && !isLoopbackOrigin(smtpUrl);
+}
+
 export function createSmtpMailer(smtpUrl: string, from: string, timeouts: SmtpTimeouts = SMTP_TIMEOUTS, dkim?: DkimKey, poolSize = SMTP_POOL_SIZE): Mailer {
+  const requireTLS = startTlsRequired(smtpUrl);
   const idle: Connection[] = [];
   const sender = senderOf(from);
   const open = (): Connection => {
@@ -80,6 +95,7 @@ export function createSmtpMailer(smtpUrl: string, from: string, timeouts: SmtpTi
           pool: true,
           maxConnections: 1,
           maxMessages: MESSAGES_PER_CONNECTION,
+          requireTLS,
           url: smtpUrl,
           greetingTimeout: timeouts.greetingMs,
           socketTimeout: timeouts.socketMs,
@@ -141,6 +157,7 @@ async function onOwnConnection<T>(
   let socket: Socket | undefined;
   const transport = nodemailer.createTransport(
     new SMTPTransport({
+      requireTLS: startTlsRequired(smtpUrl),
       url: smtpUrl,
       greetingTimeout: timeouts.greetingMs,
       socketTimeout: timeouts.socketMs,

@@ -33,15 +33,31 @@ export class SmtpCapture {
   stallAfterDataNext = 0;
   /** Connections accepted so far. */
   connections = 0;
+  /** User names clients logged in with, and whether the connection was TLS by then. */
+  readonly logins: { readonly user: string; readonly overTls: boolean }[] = [];
+  /** Whether each message arrived over TLS, in the order received (refused or captured). */
+  readonly messagesOverTls: boolean[] = [];
   readonly #secure: boolean;
+  readonly #host: string;
 
-  /** `secure`: TLS from the first byte (smtps), with smtp-server's built-in self-signed certificate. */
-  constructor(options: { secure?: boolean } = {}) {
+  /**
+   * `secure`: TLS from the first byte (smtps); `startTls`: STARTTLS offered. Either with
+   * smtp-server's built-in self-signed certificate. Without `startTls` the server answers
+   * EHLO as a relay would with its STARTTLS offer stripped on the way, and takes a login in
+   * the clear. `host`: the address it listens on (default 127.0.0.1).
+   */
+  constructor(options: { secure?: boolean; startTls?: boolean; host?: string } = {}) {
     this.#secure = options.secure ?? false;
+    this.#host = options.host ?? '127.0.0.1';
     this.#server = new SMTPServer({
       secure: this.#secure,
       authOptional: true,
-      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      onAuth: (auth, session, callback) => {
+        this.logins.push({ user: auth.username ?? '', overTls: session.secure });
+        callback(null, { user: auth.username });
+      },
+      disabledCommands: options.startTls ? [] : ['STARTTLS'],
       disableReverseLookup: true,
       logger: false,
       // stop() drops connections still open after this (a stalled one would hold it 30 s).
@@ -62,6 +78,7 @@ export class SmtpCapture {
         this.#stalled.delete(session.id);
       },
       onData: (stream, session, callback) => {
+        this.messagesOverTls.push(session.secure);
         if (this.stallAfterDataNext > 0) {
           this.stallAfterDataNext -= 1;
           this.#stalled.add(session.id);
@@ -109,13 +126,14 @@ export class SmtpCapture {
   }
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.#server.listen(0, this.#host, resolve));
     this.port = (this.#server.server.address() as AddressInfo).port;
     return this;
   }
 
   get url(): string {
-    return this.#secure ? `smtps://127.0.0.1:${this.port}/?tls.rejectUnauthorized=false` : `smtp://127.0.0.1:${this.port}`;
+    const host = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
+    return this.#secure ? `smtps://${host}:${this.port}/?tls.rejectUnauthorized=false` : `smtp://${host}:${this.port}`;
   }
 
   /** Waits for the next mail to `to` that arrives after `since` mails were already seen. */

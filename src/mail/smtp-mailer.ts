@@ -9,9 +9,9 @@
 // reused.
 import { connect, type Socket } from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { isLoopbackOrigin } from '../ip-network.ts';
 import SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import { isLoopbackOrigin } from '../ip-network.ts';
 import type { Mailer, MailMessage } from './mailer.ts';
 import { mimeMessage, senderOf } from './smtp-message.ts';
 

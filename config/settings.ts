@@ -25,7 +25,7 @@ export interface SettingValues {
   /** PKCS#8 PEM. */
   readonly dkimPrivateKey: string | undefined;
   readonly redisUrl: string | undefined;
-  /** TLS of a rediss:// REDIS_URL (load.ts): the CAs to trust instead of the system's, and a client certificate (both or neither). */
+  /** TLS of a rediss:// REDIS_URL (load.ts): the CAs to trust instead of Node's built-in public ones, and a client certificate (both or neither). */
   readonly redisTlsCa: string | undefined;
   readonly redisTlsCert: string | undefined;
   /** PKCS#8 PEM. */
@@ -172,7 +172,7 @@ const DECLARED = {
     parser: pemCertificates,
     default: { value: undefined },
     description:
-      'With a `rediss://` `REDIS_URL` only: the certificate authorities that may vouch for Redis, instead of the system\'s public ones (a private CA, or a managed Redis that hands you its CA certificate). Best given as a file: `REDIS_TLS_CA_FILE=/run/secrets/redis-ca.pem`. Redis\'s certificate must name the host of `REDIS_URL`. A `rediss://` URL always speaks TLS and checks the certificate, whatever the case it is written in: [operations.md](operations.md#redis-over-tls).',
+      'With a `rediss://` `REDIS_URL` only: the certificate authorities that may vouch for Redis, instead of the public ones built into Node (a private CA, or a managed Redis that hands you its CA certificate). Best given as a file: `REDIS_TLS_CA_FILE=/run/secrets/redis-ca.pem`. Redis\'s certificate must name the host of `REDIS_URL`. A `rediss://` URL always speaks TLS and checks the certificate, whatever the case it is written in: [operations.md](operations.md#redis-over-tls).',
   },
   redisTlsCert: {
     name: 'REDIS_TLS_CERT',

@@ -14,7 +14,7 @@ export interface StorageSettings {
   readonly mongodbUri: string | undefined;
   /** Deadline of every command sent to Redis or MongoDB. */
   readonly storeTimeoutMs: number;
-  /** For a rediss:// REDIS_URL (PEM): the CAs to trust instead of the system's, and a client certificate with its key. */
+  /** For a rediss:// REDIS_URL (PEM): the CAs to trust instead of Node's built-in public ones, and a client certificate with its key. */
   readonly redisTlsCa?: string | undefined;
   readonly redisTlsCert?: string | undefined;
   readonly redisTlsKey?: string | undefined;

@@ -90,7 +90,7 @@ describe('Redis over TLS (real redis-servers speaking TLS only)', function () {
       });
     }
 
-    it('refuses it without REDIS_TLS_CA: the system\'s CAs do not vouch for a private one', async () => {
+    it('refuses it without REDIS_TLS_CA: the public CAs built into Node do not vouch for a private one', async () => {
       const refused = await open({ redisUrl: redis.url });
       expect(refused).to.be.instanceOf(StoreUnavailableError);
       expect(why(refused)).to.match(/certificate/i);

@@ -120,7 +120,7 @@ function connectRedis({ url, tls }: { url: string; tls: ConnectionOptions | unde
   return redis;
 }
 
-/** PEM texts for a rediss:// URL: CAs to trust instead of the system's; a client certificate and its key. */
+/** PEM texts for a rediss:// URL: CAs to trust instead of Node's built-in public ones; a client certificate and its key. */
 export interface RedisTls {
   readonly ca?: string | undefined;
   readonly cert?: string | undefined;

@@ -2,14 +2,14 @@
 // when this browser holds the attempt, the engine's interaction details. Also how an
 // attempt ends: the engine's documented interactionResult, with the result of consent.ts.
 import type { Context } from 'koa';
-import { errors } from 'oidc-provider';
+import { errors, type InteractionResults } from 'oidc-provider';
 import { appPath } from '../src/apps/app-paths.ts';
 import { notFound } from '../src/errors.ts';
 import { presentationFor } from '../src/http/page-response.ts';
 import { asRequest } from '../src/oidc/engine.ts';
 import type { Attempt } from '../src/sign-in/sign-in.ts';
 import type { LiveProvider, ProviderRegistry } from '../src/tenancy/provider-registry.ts';
-import { loginResult } from './consent.ts';
+import { consentResult, loginResult } from './consent.ts';
 import type { Presentation } from './views/layout.ts';
 
 export type Details = Awaited<ReturnType<LiveProvider['provider']['interactionDetails']>>;
@@ -73,11 +73,23 @@ export async function attemptOf(ctx: Context, page: LoginPage, options: { anyPro
   }
 }
 
-/** Ends the attempt signed in as `accountId` and sends the browser back to the engine. */
-export async function finishLogin(ctx: Context, page: LoginPage, accountId: string): Promise<void> {
+/** Ends the attempt signed in as `accountId` (a link or code just used) and sends the browser back to the engine. */
+export function finishLogin(ctx: Context, page: LoginPage, accountId: string): Promise<void> {
+  return finish(ctx, page, loginResult(accountId));
+}
+
+/**
+ * Ends an attempt that asks only for consent, for the account the browser's session is
+ * signed in to already: its sign-in time (auth_time, max_age) stays as it was.
+ */
+export function finishWithConsent(ctx: Context, page: LoginPage): Promise<void> {
+  return finish(ctx, page, consentResult());
+}
+
+async function finish(ctx: Context, page: LoginPage, result: InteractionResults): Promise<void> {
   const { provider } = page.live;
   // The engine reads the attempt (and its session) again: the copy `attemptOf` read (A67).
-  const to = await asRequest(ctx, () => provider.interactionResult(ctx.req, ctx.res, loginResult(accountId), { mergeWithLastSubmission: false }));
+  const to = await asRequest(ctx, () => provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false }));
   ctx.status = 303;
   ctx.redirect(to);
 }

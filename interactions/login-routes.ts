@@ -18,7 +18,7 @@ import { exactRouter } from '../src/http/request-path.ts';
 import type { SignIn } from '../src/sign-in/sign-in.ts';
 import type { ProviderRegistry } from '../src/tenancy/provider-registry.ts';
 import type { Csrf } from './csrf.ts';
-import { attemptOf, finishLogin, loginPage, type Details, type LoginPage } from './login-attempt.ts';
+import { attemptOf, finishLogin, finishWithConsent, loginPage, type Details, type LoginPage } from './login-attempt.ts';
 import { LoginPages } from './login-pages.ts';
 
 export interface LoginDeps {
@@ -55,9 +55,9 @@ export function loginRouter(deps: LoginDeps) {
       const hint = normalizeEmail(details.params.login_hint);
       return pages.login(ctx, page, details, 200, hint.ok ? hint.email : undefined);
     }
-    if (details.prompt.name === 'consent' && details.session?.accountId) {
-      return finishLogin(ctx, page, details.session.accountId);
-    }
+    // Signed in already, asked for consent only (offline_access, prompt=consent): given,
+    // with no new sign-in recorded.
+    if (details.prompt.name === 'consent' && details.session?.accountId) return finishWithConsent(ctx, page);
     throw badRequest('This sign-in step is not supported.');
   });
 

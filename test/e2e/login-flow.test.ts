@@ -124,6 +124,30 @@ describe('sign-in by magic link (openid-client as the app)', () => {
     expect(after.page.body).to.include('name="email"');
   });
 
+  it('gives consent to a signed-in browser without recording a sign-in: auth_time stays, max_age asks again', async () => {
+    const first = await h.signIn(app, 'consent@example.com');
+    const signedInAt = first.tokens.claims()!.auth_time as number;
+    // Two seconds on, so a sign-in recorded now would show in auth_time and pass max_age=1.
+    while (Math.floor(Date.now() / 1000) < signedInAt + 2) await new Promise((resolve) => setTimeout(resolve, 100));
+    // offline_access asks for consent (src/oidc/offline-access.ts), as prompt=consent does;
+    // the browser's session answers both with no page and no mail.
+    for (const opts of [{ scope: 'openid email offline_access' }, { params: { prompt: 'consent' } }]) {
+      const request = await h.authorizationRequest(app, opts);
+      const back = await first.browser.navigate(request.url.href, {}, request.redirectUri);
+      expect(back.url).to.match(/^http:\/\/localhost:8080\/callback\?code=/);
+      const tokens = await oidc.authorizationCodeGrant(request.config, new URL(back.url), {
+        pkceCodeVerifier: request.verifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+      });
+      expect(tokens.claims()!.auth_time, JSON.stringify(opts)).to.equal(signedInAt);
+      if (opts.scope) expect(tokens.refresh_token).to.be.a('string');
+    }
+    const fresh = await h.startLogin(app, first.browser, { params: { max_age: '1' } });
+    expect(fresh.page.status).to.equal(200);
+    expect(fresh.page.body).to.match(/<input[^>]+name="email"/);
+  });
+
   it('shows the login page with the app name, a CSRF token and an email field', async () => {
     const { page } = await h.startLogin(app, new Browser());
     expect(page.status).to.equal(200);

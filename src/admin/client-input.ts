@@ -1,9 +1,9 @@
 // The rules for a further client's metadata (RFC 7591 names), for the admin API and for
 // Dynamic Client Registration alike: the same redirect URI allowlist as an app's
-// (redirect-uris.ts), https for the URIs the hosted pages link to or show, the hosts an
-// initial access token's (or open registration's) policy allows, back-channel logout under
-// the same rules as the default client's, and no front-channel logout. The engine then
-// checks the rest (types, grant and response types, algorithms: engine.ts, A10).
+// (redirect-uris.ts), https for the URIs the hosted pages link to or show, every URI on
+// the hosts an initial access token's (or open registration's) policy allows, back-channel
+// logout under the same rules as the default client's, and no front-channel logout. The
+// engine then checks the rest (types, grant and response types, algorithms: engine.ts, A10).
 import { PosternError } from '../errors.ts';
 import type { ClientRecord } from '../storage/ports.ts';
 import { onAllowedHost } from '../apps/clients.ts';
@@ -58,8 +58,12 @@ export function checkClientMetadata(metadata: Record<string, unknown>, hosts: re
   if (metadata.post_logout_redirect_uris !== undefined) uriList(metadata.post_logout_redirect_uris, 'post_logout_redirect_uris', false, hosts);
   for (const field of ['initiate_login_uri', ...DISPLAY_URIS]) {
     const value = metadata[field];
-    const problem = value === undefined ? undefined : endpointUriProblem(value, false);
+    if (value === undefined) continue;
+    const problem = endpointUriProblem(value, false);
     if (problem) throw invalidMetadata(`${field} ${problem}.`);
+    // Shown in the sign-in mail and on the hosted pages: a registrant may not put a host
+    // there that the admin did not list (phishing links, a tracking logo).
+    if (hosts && !onAllowedHost(value as string, hosts)) throw invalidMetadata(`${field} must be on one of the hosts this registration allows (${hosts.join(', ')}).`);
   }
 }
 

@@ -89,15 +89,32 @@ export function idTokenAlgOf(client: ClientRecord): string {
  * What a further client registered to be shown as (name, logo, links) for a sign-in by
  * `clientId`; nothing for the default client or an unknown id, so the app's branding
  * stands (brandingFor). For the page's look only: never a decision.
+ *
+ * Anyone may register a client where the app allows open registration, so such a
+ * client's name never stands in for the app's: not in the sign-in mail's subject, not on
+ * a page. A client registered under a host policy shows only links on the policy's hosts
+ * (the write refuses others: admin/client-input.ts; this also holds for records stored
+ * before that rule).
  */
 export function clientDisplayOf(app: AppRecord, clientId: unknown): ClientDisplay {
-  const metadata = typeof clientId === 'string' ? findClient(app, clientId)?.metadata : undefined;
-  if (!metadata) return {};
+  const client = typeof clientId === 'string' ? findClient(app, clientId) : undefined;
+  if (!client) return {};
+  const { metadata, redirectUriHosts: hosts } = client;
   const text = (key: keyof ClientDisplay) => {
     const value = metadata[key];
     return typeof value === 'string' && value ? value : undefined;
   };
-  return { client_name: text('client_name'), logo_uri: text('logo_uri'), client_uri: text('client_uri'), policy_uri: text('policy_uri'), tos_uri: text('tos_uri') };
+  const uri = (key: keyof ClientDisplay) => {
+    const value = text(key);
+    return value !== undefined && (!hosts || onAllowedHost(value, hosts)) ? value : undefined;
+  };
+  return {
+    client_name: client.origin === 'open_registration' ? undefined : text('client_name'),
+    logo_uri: uri('logo_uri'),
+    client_uri: uri('client_uri'),
+    policy_uri: uri('policy_uri'),
+    tos_uri: uri('tos_uri'),
+  };
 }
 
 /** The stored form of an initial access token: a keyed hash, so a store dump holds no usable token. */

@@ -1,10 +1,13 @@
 // Open registration: RFC 7591 without an initial access token, off unless the admin gives
 // the app a policy (open_registration on POST/PATCH /admin/apps). Off by default, on with a
-// policy, URIs outside it refused, max_clients (also against a parallel burst), client
+// policy, URIs outside it refused (display links too), the client's name never shown for
+// the app's, max_clients (also against a parallel burst), client
 // types, another app's policy, the per-IP rate limit (a forged X-Forwarded-For does not
 // reset it), turning it off again, and the admin API refusing malformed policies.
 import { expect } from 'chai';
+import { Browser } from '../helpers/browser.ts';
 import { Harness, REDIRECT_URI, type AppJson } from '../helpers/harness.ts';
+import { asClient } from './clients.test.ts';
 import { audits } from '../security/support.ts';
 import { OPEN_REGISTRATIONS_PER_IP } from '../../src/oidc/open-registration.ts';
 
@@ -65,6 +68,41 @@ describe('open registration (RFC 7591 without an initial access token)', functio
       expect([res.status, res.body.error], JSON.stringify(metadata)).to.deep.equal([400, error]);
     }
     expect(await clientsOf(app)).to.have.length(1);
+  });
+
+  it('refuses display links and initiate_login_uri outside the policy: phishing links and a tracking logo in the mail', async () => {
+    const app = await h.createApp(policy());
+    // Ten tries: the per-IP limit of one app.
+    for (const field of ['logo_uri', 'client_uri', 'policy_uri', 'tos_uri', 'initiate_login_uri']) {
+      for (const uri of ['https://evil.example.com/x', 'https://app.example.com.evil.example/x']) {
+        const res = await register(app, { ...ok, [field]: uri });
+        expect([res.status, res.body.error], `${field} ${uri}`).to.deep.equal([400, 'invalid_client_metadata']);
+        expect(res.body.error_description).to.include(field).and.include('app.example.com');
+      }
+    }
+    expect(await clientsOf(app)).to.have.length(1);
+  });
+
+  it("never shows an openly registered client's name for the app's, in the mail or on the page; its links on the policy's hosts are shown", async () => {
+    const app = await h.createApp({ name: 'Acme Shop', ...policy() });
+    const display = { client_uri: 'https://app.example.com/home', policy_uri: 'https://APP.example.com/privacy', logo_uri: 'https://app.example.com/logo.png' };
+    const res = await register(app, { ...ok, client_name: 'Acme Security Team - ACTION REQUIRED', ...display });
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    const browser = new Browser();
+    const login = await h.startLogin(asClient(app, res.body), browser);
+    expect(login.page.body).to.include('Acme Shop').and.include('https://app.example.com/home').and.include('https://APP.example.com/privacy');
+    expect(login.page.body).not.to.include('ACTION REQUIRED');
+    const { mail } = await h.requestLink(browser, login.page, 'victim@example.com');
+    expect(mail.subject).to.include('Acme Shop').and.not.include('ACTION REQUIRED');
+    expect(mail.text + mail.html).not.to.include('ACTION REQUIRED');
+    expect(mail.html).to.include('https://app.example.com/home');
+    // An RFC 7592 update stays under the policy's hosts for these fields too.
+    const update = await fetch(res.body.registration_client_uri, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${res.body.registration_access_token}` },
+      body: JSON.stringify({ client_id: res.body.client_id, ...ok, logo_uri: 'https://evil.example.com/pixel.png' }),
+    });
+    expect([update.status, ((await update.json()) as { error?: string }).error]).to.deep.equal([400, 'invalid_client_metadata']);
   });
 
   it('registers only the client types the policy allows', async () => {

@@ -696,7 +696,10 @@ export const CLIENT_MODEL = 'Client';
  * `InitialAccessToken`, the token itself as the id, and takes the payload as the token
  * (`exp` and `iat`, when the payload has them, checked against the system time); unknown, it answers 401
  * invalid_token. Then it runs the policies the payload names on the client's properties
- * (a policy that throws an OAuth error ends the request with it), stores the client
+ * (a policy that throws an OAuth error ends the request with it), after it has given them
+ * a `client_secret` if `Client.needsSecret` asks for one, judged before the clients'
+ * defaults apply (so also when no `token_endpoint_auth_method` is named); what the
+ * policies leave in the properties is what is stored and answered. It stores the client
  * (A21) and only after that saves the registration access token, which keeps the
  * policies, so they run again at every RFC 7592 update. While the client is stored,
  * `Provider.ctx.oidc.entities.InitialAccessToken` is the token found.

@@ -45,6 +45,13 @@ export function registrationFeatures(deps: ClientModelDeps) {
           }
           // As the default client: auth_time is among the claims of every ID token.
           properties.require_auth_time = true;
+          // The engine makes a secret for a registration that names no method before it
+          // applies the clients' default method, none (shared-configuration.ts): the
+          // answer would hold a secret that is never stored and works nowhere.
+          if (properties.token_endpoint_auth_method === undefined) {
+            delete properties.client_secret;
+            delete properties.client_secret_expires_at;
+          }
         },
       },
     },

@@ -63,6 +63,24 @@ describe('Dynamic Client Registration (RFC 7591, RFC 7592)', () => {
     expect(listed.body).to.not.have.property('client_secret');
   });
 
+  it('a registration that names no authentication method is a public client, answered without a secret, also at an update', async () => {
+    const { initial_access_token } = await mint();
+    const res = await register({ redirect_uris: [REDIRECT_URI] }, initial_access_token);
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    expect(res.body.token_endpoint_auth_method).to.equal('none');
+    expect(res.body).to.not.have.property('client_secret');
+    expect(res.body).to.not.have.property('client_secret_expires_at');
+    const { tokens } = await h.signIn(asClient(app, res.body), 'public-reg@example.com');
+    expect(decodeJwt(tokens.id_token!).aud).to.equal(res.body.client_id);
+    const updated = await fetch(res.body.registration_client_uri, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${res.body.registration_access_token}` },
+      body: JSON.stringify({ client_id: res.body.client_id, redirect_uris: [REDIRECT_URI], client_name: 'Renamed' }),
+    });
+    const body = (await updated.json()) as Record<string, unknown>;
+    expect([updated.status, body.token_endpoint_auth_method, 'client_secret' in body]).to.deep.equal([200, 'none', false]);
+  });
+
   it('a single-use token registers one client, also in a parallel burst; then it is used up', async () => {
     const { initial_access_token } = await mint({ max_uses: 'single_use' });
     const results = await Promise.all(Array.from({ length: 6 }, () => register({ redirect_uris: [REDIRECT_URI] }, initial_access_token)));
@@ -105,6 +123,8 @@ describe('Dynamic Client Registration (RFC 7591, RFC 7592)', () => {
       [{}, 'invalid_redirect_uri', /redirect_uris/],
       [{ redirect_uris: ['https://app.example.com/cb'], frontchannel_logout_uri: 'https://app.example.com/fc' }, 'invalid_client_metadata', /front-channel/],
       [{ redirect_uris: ['https://app.example.com/cb'], logo_uri: 'http://app.example.com/logo.png' }, 'invalid_client_metadata', /logo_uri/],
+      [{ redirect_uris: ['https://app.example.com/cb'], logo_uri: 'https://evil.example.net/pixel.png' }, 'invalid_client_metadata', /logo_uri must be on one of the hosts/],
+      [{ redirect_uris: ['https://app.example.com/cb'], client_uri: 'https://evil.example.net/' }, 'invalid_client_metadata', /client_uri must be on one of the hosts/],
       [{ redirect_uris: ['https://app.example.com/cb'], id_token_signed_response_alg: 'none' }, 'invalid_client_metadata', /id_token_signed_response_alg/],
       [{ redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata', /jwks|token_endpoint_auth_method/],
       [{ redirect_uris: ['https://app.example.com/cb'], grant_types: ['client_credentials'] }, 'invalid_client_metadata', /grant_types/],

@@ -1085,6 +1085,9 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       const res = await register(token, { redirect_uris: [REDIRECT_URI] });
       expect(res.status).to.equal(201);
       expect(res.body.registration_access_token).to.be.a('string');
+      // The engine made a secret for a registration naming no method; the policy's removal
+      // of it is what is answered (the method defaults to none).
+      expect(res.body).to.include({ token_endpoint_auth_method: 'none' }).and.not.have.property('client_secret');
       const stored = await e.stores.apps.get(e.app.id);
       expect(stored?.clients?.map((c) => c.clientId)).to.deep.equal([res.body.client_id]);
       expect(stored?.initialAccessTokens?.find((t) => t.id === record.id)?.uses).to.equal(1);

@@ -2,8 +2,10 @@
 import { getHeapStatistics } from 'node:v8';
 import { heapTooSmall } from './tenancy/heap-budget.ts';
 import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { ConnectionDrain } from './http/connection-drain.ts';
+import { limitPipelining, MAX_UNANSWERED_PER_CONNECTION } from './http/pipelining-limit.ts';
 import { loadEs512Signer, SignerUnavailableError, type Es512Signer } from './keys/native-signer.ts';
 import { createLogger, type Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
@@ -95,11 +97,19 @@ async function main() {
   logger.info('storage', { kind: stores.kind });
   const mailer = openMailer(config, logger);
   const server = buildServer({ config, stores, mailer, logger, es512 });
-  const http = createServer();
+  // Node checks requestTimeout and headersTimeout this often (30 s by default), so a slow
+  // client would keep its connection up to that much longer than they allow.
+  const http = createServer({ connectionsCheckingInterval: 2_000 });
   const connections = new ConnectionDrain(http);
-  http.on('request', connections.track(server.app.callback()));
+  const refusePipelineFlood = (socket: Socket) =>
+    logger.warn('connection closed: too many requests not yet answered', { remote_address: socket.remoteAddress, limit: MAX_UNANSWERED_PER_CONNECTION });
+  http.on('request', limitPipelining(connections.track(server.app.callback()), refusePipelineFlood));
   http.requestTimeout = 30_000;
   http.headersTimeout = 20_000;
+  // A connection on which nothing moves for a minute while a request is in progress (a
+  // client that stopped reading its answers) is closed; no request of Postern's waits that
+  // long (store commands and the drain have their own, shorter deadlines).
+  http.timeout = 60_000;
   // Longer than a load balancer's idle timeout (60 s on common ones), so the balancer, not
   // Postern, closes an idle connection: closing it here could race a request being sent.
   http.keepAliveTimeout = 65_000;

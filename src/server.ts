@@ -19,6 +19,7 @@ import type { AppsService } from './apps/apps-service.ts';
 import type { AuditLog } from './audit.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { composeServices } from './compose.ts';
+import { clientHungUp, connectionFailed } from './http/client-hung-up.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { processEventLoopLag, type LagSource } from './http/event-loop-lag.ts';
 import { expensiveTurns, LoadShedding } from './http/load-shedding.ts';
@@ -168,6 +169,14 @@ export function buildServer(deps: ServerDeps): Server {
   const app = new Koa({ proxy: true });
   // The engine runs on this app's context (mounted), so its cookies use these keys too.
   app.keys = cookieKeysFor(config.cookieSecrets);
+  // What Koa meets outside the middleware (errorHandler answers everything inside it): a
+  // connection that broke while the answer went out, or a request cut short. Logged like
+  // every other line; Koa's own listener would print raw stack traces to stderr.
+  app.on('error', (err: Error, ctx?: Koa.Context) => {
+    const fields = { request_id: ctx?.state.requestId, code: (err as { code?: unknown }).code, err: err.stack ?? String(err) };
+    if (connectionFailed(err) || (ctx && clientHungUp(ctx.req))) logger.debug('client connection failed', fields);
+    else logger.error('response failed', fields);
+  });
   for (const middleware of [
     requestLog(logger, countRequests(metrics)),
     pinToPublicUrl(config.publicUrl, config.trustProxy),

@@ -6,6 +6,7 @@ import type { Context, Middleware } from 'koa';
 import { PosternError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { StoreUnavailableError } from '../storage/ports.ts';
+import { CLIENT_CLOSED_REQUEST, clientHungUp } from './client-hung-up.ts';
 import { isAdminRequest } from './request-path.ts';
 import type { ErrorPageInput } from '../../interactions/views/pages.ts';
 import { chooseLanguage, messagesFor, type Language } from '../text/language.ts';
@@ -74,6 +75,11 @@ export function errorHandler(logger: Logger, errorPage: ErrorPage): Middleware {
     try {
       await next();
     } catch (err) {
+      if (clientHungUp(ctx.req)) {
+        logger.debug('client closed the request', { request_id: ctx.state.requestId, method: ctx.method, path: ctx.path.slice(0, 200), err: String(err) });
+        ctx.status = CLIENT_CLOSED_REQUEST;
+        return;
+      }
       const error = known(ctx, err, logger);
       ctx.status = error.status;
       // A redirect or download prepared before the failure must not go out with the error.

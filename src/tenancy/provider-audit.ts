@@ -4,6 +4,7 @@
 import { registeredOpenly } from '../oidc/open-registration.ts';
 import { mayReachPostOnlyRoute } from '../oidc/engine.ts';
 import type { Context, Next } from 'koa';
+import { clientHungUp } from '../http/client-hung-up.ts';
 import type Provider from 'oidc-provider';
 import type { AuditEvent, AuditLog } from '../audit.ts';
 import { requestInfo } from '../http/request-info.ts';
@@ -57,6 +58,8 @@ export function auditProvider(provider: Provider, appId: string, audit: AuditLog
   provider.on('registration_update.success', registration('client.updated'));
   provider.on('registration_delete.success', registration('client.deleted'));
   provider.on('server_error', (ctx, err) => {
-    logger.error('oidc server error', { app_id: appId, request_id: (ctx as Context).state?.requestId, err: err.stack ?? String(err) });
+    const fields = { app_id: appId, request_id: (ctx as Context).state?.requestId, err: err.stack ?? String(err) };
+    if (clientHungUp((ctx as Context).req)) logger.debug('client closed the request', fields);
+    else logger.error('oidc server error', fields);
   });
 }

@@ -133,6 +133,14 @@ describe('docker-compose.yml', () => {
     expect(ports).to.include('3000');
   });
 
+  it("publishes Mailpit's web UI on this machine only: it shows every sign-in link it caught", () => {
+    const mailpit = services.mailpit as { ports?: unknown[] };
+    for (const port of mailpit.ports ?? []) {
+      const published = typeof port === 'object' && port !== null ? String((port as { host_ip?: unknown }).host_ip) : String(port).split(':')[0];
+      expect(published, String(port)).to.equal('127.0.0.1');
+    }
+  });
+
   it('gives postern a health check on /readyz, a route Postern has', () => {
     const healthcheck = postern.healthcheck as { test?: unknown } | undefined;
     expect(healthcheck, 'healthcheck').to.be.an('object');

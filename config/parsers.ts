@@ -77,6 +77,19 @@ export function secretText(length: number): Parser<string> {
   };
 }
 
+/**
+ * A token sent as `Authorization: Bearer <token>`: a text secret of visible ASCII only.
+ * The server takes nothing else after "Bearer " (src/http/bearer-token.ts), so a token
+ * with a space or a non-ASCII letter would start fine and then never authenticate.
+ */
+export function bearerToken(length: number): Parser<string> {
+  const text = secretText(length);
+  return {
+    allowed: `${text.allowed}, of visible ASCII characters only (no spaces)`,
+    parse: (raw) => (/^[\x21-\x7e]+$/.test(raw) ? text.parse(raw) : undefined),
+  };
+}
+
 /** Several text secrets, comma-separated. */
 export function secretTextList(length: number): Parser<readonly string[]> {
   const valid = randomText(length);

@@ -2,7 +2,7 @@
 // default and meaning. loadConfig (load.ts) reads the environment through this list alone,
 // and the table in docs/configuration.md is rendered from it (`npm run docs:settings`).
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../src/log.ts';
-import { domainName, dnsLabels, key256, mailbox, pemCertificates, pemPrivateKey, rsaPrivateKey, oneOf, secretText, secretTextList, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
+import { bearerToken, domainName, dnsLabels, key256, mailbox, pemCertificates, pemPrivateKey, rsaPrivateKey, oneOf, secretTextList, trueOrFalse, url, wholeNumber, type Parser } from './parsers.ts';
 
 const ENVIRONMENTS = ['development', 'production', 'test'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -98,7 +98,7 @@ const DECLARED = {
   },
   adminToken: {
     name: 'ADMIN_TOKEN',
-    parser: secretText(MIN_SECRET_LENGTH),
+    parser: bearerToken(MIN_SECRET_LENGTH),
     default: 'generated',
     requiredInProduction: true,
     secret: true,
@@ -265,7 +265,7 @@ const DECLARED = {
   },
   metricsToken: {
     name: 'METRICS_TOKEN',
-    parser: secretText(MIN_SECRET_LENGTH),
+    parser: bearerToken(MIN_SECRET_LENGTH),
     default: { value: undefined },
     secret: true,
     distinct: true,

@@ -216,6 +216,19 @@ describe('loadConfig', () => {
       expect(loadConfig({ ADMIN_TOKEN: random32 }).adminToken).to.equal(random32);
     });
 
+    it('refuses an ADMIN_TOKEN or METRICS_TOKEN with spaces or non-ASCII letters, which no Bearer header can carry, without repeating it', () => {
+      for (const setting of ['ADMIN_TOKEN', 'METRICS_TOKEN']) {
+        for (const token of ['Zq8w3Lm1 Xp7Rv2Tn9 Kc4Hs6Bd Wq1Ek9Pr3Mz7', '4shYY5rz23yTKHUoYcFdsvfbueFuYFeyé', '4shYY5rz23yTKHUo\tYcFdsvfbueFuYFey']) {
+          const problem = oneProblemNaming({ [setting]: token }, setting);
+          expect(problem).to.include('visible ASCII').and.not.include(token);
+        }
+      }
+      // Base64, base64url and hex tokens (what `openssl rand` makes) are all visible ASCII.
+      for (const token of ['q3+/Vn8Hd0Jt1w9Zr4yXk2Lm5Pa6Sb7Qc8Re9Tf0Ug=', 'q3-_Vn8Hd0Jt1w9Zr4yXk2Lm5Pa6Sb7Qc8Re9Tf0Ug', 'a08e89658b7aeb4a0f5269fd7f9bb437']) {
+        expect(loadConfig({ ADMIN_TOKEN: token }).adminToken).to.equal(token);
+      }
+    });
+
     it('accepts KEY_ENCRYPTION_KEY as 64 hex characters, base64 and base64url', () => {
       const key = Buffer.from(KEK_HEX, 'hex');
       for (const raw of [KEK_HEX, KEK_HEX.toUpperCase(), key.toString('base64'), key.toString('base64url')]) {

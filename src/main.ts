@@ -4,8 +4,7 @@ import { heapTooSmall } from './tenancy/heap-budget.ts';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
-import { ConnectionDrain } from './http/connection-drain.ts';
-import { limitPipelining, MAX_UNANSWERED_PER_CONNECTION } from './http/pipelining-limit.ts';
+import { Connections, MAX_UNANSWERED_PER_CONNECTION } from './http/connections.ts';
 import { loadEs512Signer, SignerUnavailableError, type Es512Signer } from './keys/native-signer.ts';
 import { createLogger, type Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
@@ -100,10 +99,10 @@ async function main() {
   // Node checks requestTimeout and headersTimeout this often (30 s by default), so a slow
   // client would keep its connection up to that much longer than they allow.
   const http = createServer({ connectionsCheckingInterval: 2_000 });
-  const connections = new ConnectionDrain(http);
+  const connections = new Connections(http);
   const refusePipelineFlood = (socket: Socket) =>
     logger.warn('connection closed: too many requests not yet answered', { remote_address: socket.remoteAddress, limit: MAX_UNANSWERED_PER_CONNECTION });
-  http.on('request', limitPipelining(connections.track(server.app.callback()), refusePipelineFlood));
+  http.on('request', connections.track(server.app.callback(), refusePipelineFlood));
   http.requestTimeout = 30_000;
   http.headersTimeout = 20_000;
   // A connection on which nothing moves for a minute while a request is in progress (a
@@ -134,7 +133,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     // Readiness turns 503 and new connections are refused at once; requests in progress
-    // finish (ConnectionDrain), then mail and back-channel logouts being delivered, all
+    // finish (Connections), then mail and back-channel logouts being delivered, all
     // within SHUTDOWN_TIMEOUT_SECONDS; the process exits as soon as all are done. What is not
     // delivered by then stays in its outbox for another instance (with the memory store it
     // is reported failed: the outbox dies with us).

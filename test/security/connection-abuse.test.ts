@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { ADMIN_TOKEN, Harness } from '../helpers/harness.ts';
 import { Instance } from '../helpers/instance.ts';
 import { freePort } from '../helpers/redis-server.ts';
-import { MAX_UNANSWERED_PER_CONNECTION } from '../../src/http/pipelining-limit.ts';
+import { MAX_UNANSWERED_PER_CONNECTION } from '../../src/http/connections.ts';
 
 const STYLESHEET = 'GET /assets/postern.css HTTP/1.1\r\nHost: x\r\n\r\n';
 

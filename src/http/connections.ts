@@ -1,3 +1,15 @@
+// The HTTP server's connections: every response in progress, known per connection.
+//
+// Pipelining. HTTP/1.1 lets a client send requests one after another without waiting for
+// the answers. Node parses every request in what it reads from a connection and hands each
+// on at once, so a client that sends thousands on one connection and never reads the
+// answers makes the server hold a request, a response and Koa's context for each one:
+// about 13 MiB of small requests from one client took a process past its heap limit. No
+// browser pipelines, and clients that do keep a few requests outstanding. A connection
+// with more than MAX_UNANSWERED_PER_CONNECTION requests not yet answered is closed at
+// once; whatever else it sent (Node still hands on the rest of the data it had read) is
+// dropped unread.
+//
 // Closing the HTTP server behind a keep-alive load balancer without failing a request a
 // client already sent. From the moment closing starts the server accepts no connection
 // (a refused connection carried no request: the balancer safely tries another instance)
@@ -6,7 +18,7 @@
 // wire to be read, connections that are idle are dropped. Only what still runs at the
 // deadline is cut.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { Server as NetServer } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -20,23 +32,42 @@ const LAST_CALL_MS = 250;
 /** Connections whose response had left before closing began go idle later: swept this often. */
 const SWEEP_MS = 100;
 
-export class ConnectionDrain {
+export const MAX_UNANSWERED_PER_CONNECTION = 16;
+
+export class Connections {
   readonly #server: Server;
   readonly #inFlight = new Set<ServerResponse>();
+  readonly #unanswered = new WeakMap<Socket, number>();
   #closing = false;
 
   constructor(server: Server) {
     this.#server = server;
   }
 
-  /** The request listener: `handle`, with every response in progress known. */
-  track(handle: Handler): Handler {
+  /**
+   * The request listener: `handle`, with every response in progress known, for at most
+   * MAX_UNANSWERED_PER_CONNECTION of them per connection; `onFlood` hears of each
+   * connection closed for more.
+   */
+  track(handle: Handler, onFlood: (socket: Socket) => void): Handler {
     const inFlight = this.#inFlight;
+    const unanswered = this.#unanswered;
     // One listener for every response (a response closes once): no closure per request.
     function untrack(this: ServerResponse) {
       inFlight.delete(this);
+      const socket = this.req.socket;
+      unanswered.set(socket, (unanswered.get(socket) ?? 1) - 1);
     }
     return (req, res) => {
+      const socket = req.socket;
+      if (socket.destroyed) return;
+      const count = (unanswered.get(socket) ?? 0) + 1;
+      if (count > MAX_UNANSWERED_PER_CONNECTION) {
+        socket.destroy();
+        onFlood(socket);
+        return;
+      }
+      unanswered.set(socket, count);
       inFlight.add(res);
       res.on('close', untrack);
       if (this.#closing) res.setHeader('Connection', 'close');

@@ -137,13 +137,21 @@ export class ClientsService {
     return { app, client: record, secret };
   }
 
-  /** Replaces a client's metadata (its id, secret and origin stay). */
-  async update(appId: string, clientId: string, metadata: Record<string, unknown>): Promise<{ app: AppRecord; client: ClientRecord }> {
+  /**
+   * Replaces a client's metadata (its id, secret and origin stay) with what `change` makes
+   * of the client as this write finds it: a PATCH merged onto a copy read before the write
+   * would put back whatever another write changed in between.
+   */
+  async update(
+    appId: string,
+    clientId: string,
+    change: (existing: ClientRecord) => Record<string, unknown>,
+  ): Promise<{ app: AppRecord; client: ClientRecord }> {
     let record!: ClientRecord;
     const app = await this.#deps.apps.modify(appId, async (current, now) => {
       const existing = this.#existing(current, clientId);
       const next = {
-        ...storedMetadata(metadata),
+        ...storedMetadata(change(existing)),
         client_id_issued_at: existing.metadata.client_id_issued_at,
         ...(existing.encryptedClientSecret && { client_secret_expires_at: 0 }),
       };

@@ -55,7 +55,7 @@ export function clientAdapter(deps: ClientModelDeps): Adapter {
       const token = registeringWith();
       try {
         if (app && findClient(app, id)) {
-          await clients.update(appId, id, metadata);
+          await clients.update(appId, id, () => metadata);
         } else if (isOpenRegistration(token)) {
           // No token to spend: the write checks the app's open registration policy instead.
           await clients.add(appId, { metadata, origin: 'open_registration', clientId: id, secret: metadata.client_secret as string | undefined });

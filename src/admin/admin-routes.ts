@@ -5,7 +5,7 @@ import { appListCursor, parseAppListQuery } from './app-list-query.ts';
 import type { AppsService } from '../apps/apps-service.ts';
 import type { AuditLog } from '../audit.ts';
 import { badRequest, notFound } from '../errors.ts';
-import { readJson } from '../http/read-body.ts';
+import { hasBody, readJson } from '../http/read-body.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { ADMIN_PREFIX, exactRouter } from '../http/request-path.ts';
 import { isAppId } from '../tenancy/provider-registry.ts';
@@ -14,6 +14,7 @@ import { parseCreateApp, parseUpdateApp, type InputRules } from './app-input.ts'
 import { appView } from './app-view.ts';
 import { auditPage, parseAuditQuery } from './audit-query.ts';
 import { adminOpenApi } from './openapi.ts';
+import { onlyParams } from './query-params.ts';
 import { addResourceRoutes } from './resource-routes.ts';
 
 /** The id of a route's path, or 404 for what cannot be an app's id (no store read). */
@@ -69,9 +70,13 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
 
   // Rotates the app's signing keys now: the published next keys start signing, the
   // current ones stay published until their tokens have expired (src/keys/key-ring.ts).
-  // `?immediate=true` replaces every key at once, for a compromised key.
+  // `?immediate=true` replaces every key at once, for a compromised key. Anything else
+  // sent along (a misspelt parameter, the flag in a body) is refused: read as a normal
+  // rotation, it would leave the compromised key published and trusted.
   router.post('/apps/:id/keys/rotate', requireAdminGate, async (ctx) => {
     const id = appId(ctx.params.id!);
+    onlyParams(ctx.query, ROTATE_PARAMS);
+    if (hasBody(ctx)) throw badRequest('This request takes no body; ask for a replacement of every key with ?immediate=true.');
     const immediate = parseImmediate(ctx.query.immediate);
     const app = await apps.rotateKeys(id, { immediate });
     audit.record({ type: 'admin.keys_rotated', outcome: 'success', reason: immediate ? 'immediate' : undefined, appId: id, ...requestInfo(ctx) });
@@ -96,6 +101,8 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
 
   return router;
 }
+
+const ROTATE_PARAMS: ReadonlySet<string> = new Set(['immediate']);
 
 function parseImmediate(value: unknown): boolean {
   if (value === undefined || value === 'false') return false;

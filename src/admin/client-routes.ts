@@ -6,7 +6,7 @@ import { DEFAULT_SECRET_GRACE_SECONDS, IAT_DEFAULT_EXPIRES_IN, IAT_MAX_EXPIRES_I
 import type { ClientsService } from '../apps/clients-service.ts';
 import type { AuditLog } from '../audit.ts';
 import { badRequest } from '../errors.ts';
-import { readJson } from '../http/read-body.ts';
+import { hasBody, readJson } from '../http/read-body.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { ADMIN_PREFIX, exactRouter } from '../http/request-path.ts';
 import { requireAdminGate } from './admin-auth.ts';
@@ -46,7 +46,7 @@ function parseGrace(body: unknown): number {
 
 /** A body that may be empty (POST …/secret, POST …/initial-access-tokens). */
 async function optionalJson(ctx: Parameters<typeof readJson>[0]): Promise<unknown> {
-  return ctx.request.length || ctx.get('transfer-encoding') ? readJson(ctx) : undefined;
+  return hasBody(ctx) ? readJson(ctx) : undefined;
 }
 
 export function clientRouter(deps: { apps: AppsService; clients: ClientsService; audit: AuditLog; rules: InputRules }) {

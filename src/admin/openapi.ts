@@ -478,7 +478,7 @@ function document() {
           summary: 'Rotate the signing keys now',
           description:
             'The published next keys start signing; the current ones stay published until their tokens expire. ' +
-            'Refused (409, Retry-After) while the next keys are younger than 10 minutes, unless immediate=true. No body.',
+            'Refused (409, Retry-After) while the next keys are younger than 10 minutes, unless immediate=true. No body, and no other parameter (400): a misspelt flag is never read as a normal rotation.',
           parameters: [
             queryParam('immediate', 'true: replace every key at once, for a compromised key (tokens already issued stop verifying).', {
               type: 'string',

@@ -1,4 +1,4 @@
-// Query parameters of the admin API's list routes: each known one at most once, nothing else.
+// Query parameters of the admin API: each known one at most once, nothing else.
 import { badRequest } from '../errors.ts';
 
 export type Query = Record<string, string | string[] | undefined>;

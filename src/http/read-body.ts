@@ -74,6 +74,11 @@ function wellFormed(value: unknown): boolean {
   return true;
 }
 
+/** Whether the request carries a body: a length above zero, or a chunked one. */
+export function hasBody(ctx: Context): boolean {
+  return !!ctx.request.length || !!ctx.get('transfer-encoding');
+}
+
 export async function readJson(ctx: Context, limit = BODY_LIMIT): Promise<unknown> {
   if (!ctx.is('application/json')) {
     throw new PosternError('unsupported_media_type', 'Send the request body as application/json.');

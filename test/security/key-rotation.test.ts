@@ -349,6 +349,22 @@ describe('signing-key rotation', function () {
       expect(twice.status).to.equal(400);
     });
 
+    it('refuses a misspelt flag or a body rather than read it as a normal rotation (which keeps the compromised key published)', async () => {
+      const app = await h.createApp();
+      propagate(); // a normal rotation would now be allowed
+      const path = `/admin/apps/${app.app_id}/keys/rotate`;
+      for (const query of ['Immediate=true', 'immediately=true', 'immediate%3D=true', 'immediate=true&force=1']) {
+        const res = await h.admin('POST', `${path}?${query}`);
+        expect(res.status, query).to.equal(400);
+        expect(res.body.error_description, query).to.match(/Unknown parameter/);
+      }
+      const withBody = await h.admin('POST', path, { immediate: true });
+      expect(withBody.status).to.equal(400);
+      expect(withBody.body.error_description).to.include('?immediate=true');
+      // Nothing was rotated by any of them.
+      expect(keysOf((await h.admin('GET', `/admin/apps/${app.app_id}`)).body)).to.deep.equal(keysOf(app));
+    });
+
     it('does not lose a PATCH that races a rotation, nor the rotation', async () => {
       const app = await h.createApp();
       const upcoming = only(kidsWith(keysOf(app), 'next', 'ES512'));

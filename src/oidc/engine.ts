@@ -496,6 +496,22 @@ export async function introspect(ctx: Context, issuerPath: string, handle: () =>
 }
 
 /**
+ * A69 A spent refresh token. The engine's `RefreshToken.find` returns a refresh token that
+ * was used (rotated) with `consumed` set, as its revocation endpoint finds it (and then
+ * revokes its grant), while introspection calls it inactive (A11). `Grant.find` returns
+ * the grant while it is stored. The account of a spent refresh token that has not expired,
+ * was issued to `clientId` and whose grant (the chain it belongs to) is still alive;
+ * undefined otherwise. Outside the token endpoint the adapter hands a used token over as
+ * it is stored, without counting a replay (A8).
+ */
+export async function spentRefreshTokenAccount(provider: Provider, token: string, clientId: string): Promise<string | undefined> {
+  const found = await provider.RefreshToken.find(token);
+  if (!found?.consumed || found.isExpired || found.clientId !== clientId || !found.grantId || !found.accountId) return undefined;
+  const grant = await provider.Grant.find(found.grantId);
+  return grant && grant.clientId === clientId && grant.accountId === found.accountId ? found.accountId : undefined;
+}
+
+/**
  * A17 Routes and forms. The engine routes a request by its method and its path under the
  * issuer: Koa's `ctx.path` (not percent-decoded) compared with the route's path with ASCII
  * letters in either case, and one trailing slash allowed (helpers/router.js); a GET route

@@ -1,8 +1,12 @@
 // "Sign out everywhere": POST {issuer}/token/revoke_all with `token` = one of the user's
 // refresh or access tokens, and client authentication. Ends every grant (and so every
 // refresh and access token) and every session of that user in that app, and tells the
-// app's back end of each (sign-out-account.ts). Like RFC 7009, an unknown, expired or used
-// token is not an error: there is nothing left to end.
+// app's back end of each (sign-out-account.ts). Like RFC 7009, an unknown or expired token
+// is not an error: there is nothing left to end.
+//
+// A used refresh token counts while its chain is alive: when a thief refreshed first, the
+// token the user's app still holds is the spent one, and signing out everywhere with it
+// must end the thief's chain too (as revoking it at RFC 7009 revocation ends its grant).
 //
 // The engine decides whose token it is: the request goes, as it is, to the app's own
 // introspection endpoint (src/oidc/engine.ts, A11), so the client is authenticated by the
@@ -18,7 +22,7 @@ import { requestInfo } from '../http/request-info.ts';
 import { exactRouter } from '../http/request-path.ts';
 import { appPath } from '../apps/app-paths.ts';
 import type { ProviderRegistry } from '../tenancy/provider-registry.ts';
-import { introspect } from './engine.ts';
+import { introspect, spentRefreshTokenAccount } from './engine.ts';
 import { REVOKE_ALL_PATH } from './provider-config.ts';
 import { signOutAccount, type SignOutDeps } from './sign-out-account.ts';
 
@@ -41,14 +45,15 @@ export function revokeAllRouter(deps: SignOutDeps & { registry: ProviderRegistry
     if (!presentsClientAuthentication(ctx, form)) throw new PosternError('invalid_client', 'Client authentication failed.');
     const answer = await introspect(ctx, appPath(live.app.id), () => live.handle(ctx, async () => {}));
     if (!answer) return; // the engine's own error answer (invalid_client, invalid_request, 503) stands
-    const removed = answer.active ? await signOutAccount(deps, live.app, answer.accountId, 'revoke_all', requestInfo(ctx)) : { grants: 0, sessions: 0 };
+    const accountId = answer.active ? answer.accountId : answer.clientId && (await spentRefreshTokenAccount(live.provider, form.get('token') ?? '', answer.clientId));
+    const removed = accountId ? await signOutAccount(deps, live.app, accountId, 'revoke_all', requestInfo(ctx)) : { grants: 0, sessions: 0 };
     deps.audit.record({
       type: 'signout.everywhere',
-      outcome: answer.active ? 'success' : 'failure',
-      reason: answer.active ? undefined : 'token not active for this client',
+      outcome: accountId ? 'success' : 'failure',
+      reason: accountId ? (answer.active ? undefined : 'spent refresh token of a live grant') : 'token not active for this client',
       appId: live.app.id,
       clientId: answer.clientId,
-      email: answer.active ? answer.accountId : undefined,
+      email: accountId || undefined,
       ...requestInfo(ctx),
     });
     ctx.set('Cache-Control', 'no-store');

@@ -161,6 +161,34 @@ describe('refresh tokens and sign-out', () => {
     expect(unknown).to.deep.equal({ status: 200, body: { grants_revoked: 0, sessions_ended: 0 } });
   });
 
+  // A thief refreshed first: the token the user's app holds is spent, and signing out
+  // everywhere with it must end the thief's chain, inside the reuse window and after it.
+  for (const [when, seconds] of [['inside the reuse window', 0], ['after the reuse window', 120]] as const) {
+    it(`signs out everywhere with a spent refresh token of a live chain (${when}), ending the thief's chain`, async () => {
+      const user = await h.signIn(app, `stolen-${seconds}@example.com`, { scope: 'openid offline_access' });
+      const thief = await oidc.refreshTokenGrant(user.config, user.tokens.refresh_token!);
+      h.clock.travel(seconds);
+      const res = await revokeAll(app, { client_id: app.client_id, token: user.tokens.refresh_token! });
+      expect(res).to.deep.equal({ status: 200, body: { grants_revoked: 1, sessions_ended: 1 } });
+      expect((await rejects(oidc.refreshTokenGrant(user.config, thief.refresh_token!))).error).to.equal('invalid_grant');
+      expect((await oidc.tokenIntrospection(user.config, thief.access_token)).active).to.equal(false);
+      await h.server.audit.flushed();
+      const [event] = await h.stores.audit.query(app.app_id, { type: 'signout.everywhere', limit: 1 });
+      expect(event).to.include({ outcome: 'success', reason: 'spent refresh token of a live grant' });
+    });
+  }
+
+  it('ends nothing with a spent refresh token whose chain has already ended', async () => {
+    const laptop = await h.signIn(app, 'ended-chain@example.com', { scope: 'openid offline_access' });
+    const phone = await h.signIn(app, 'ended-chain@example.com', { scope: 'openid offline_access' });
+    const next = await oidc.refreshTokenGrant(laptop.config, laptop.tokens.refresh_token!);
+    await oidc.tokenRevocation(laptop.config, next.refresh_token!); // the laptop signed out: its chain is gone
+    const res = await revokeAll(app, { client_id: app.client_id, token: laptop.tokens.refresh_token! });
+    expect(res).to.deep.equal({ status: 200, body: { grants_revoked: 0, sessions_ended: 0 } });
+    // The phone's sign-in is untouched.
+    expect((await oidc.refreshTokenGrant(phone.config, phone.tokens.refresh_token!)).access_token).to.be.a('string');
+  });
+
   it('rejects revoke_all without client authentication or token', async () => {
     const missingClient = await revokeAll(app, { token: 'x' });
     expect(missingClient.status).to.equal(401);

@@ -1,7 +1,7 @@
 // Every assumption src/oidc/engine.ts makes about oidc-provider, checked against a real
 // Provider over HTTP (test/engine/engine-fixture.ts). Run this file first after changing
 // the engine's version (docs/upgrading-oidc-provider.md): a failure names the assumption
-// (A1…A40) that no longer holds.
+// (A1, A2, …) that no longer holds.
 import { expect } from 'chai';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type JsonWebKey } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -41,6 +41,7 @@ import {
   resumedInteraction,
   rewriteEngineQuery,
   secretTransport,
+  spentRefreshTokenAccount,
   signOutRedirect,
   validateClientMetadata,
   type ClientSession,
@@ -880,6 +881,19 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
           await oidc.refreshTokenGrant(config, tokens.refresh_token!);
           expect(await ask(tokens.refresh_token!)).to.deep.equal({ status: 200, body: { active: false, clientId: e.app.id } });
           expect(await ask('not-a-token')).to.deep.equal({ status: 200, body: { active: false, clientId: e.app.id } });
+        });
+
+        it('A69: finds a spent refresh token of a live grant, with its account, for its own client only', async () => {
+          const { config, tokens } = await e.signIn(`spent-${method}@example.com`, 'openid offline_access');
+          const next = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+          expect(await spentRefreshTokenAccount(e.provider, tokens.refresh_token!, e.app.id)).to.equal(`spent-${method}@example.com`);
+          expect(await spentRefreshTokenAccount(e.provider, tokens.refresh_token!, 'another-client')).to.equal(undefined);
+          // Not spent, or not a refresh token: nothing.
+          expect(await spentRefreshTokenAccount(e.provider, next.refresh_token!, e.app.id)).to.equal(undefined);
+          expect(await spentRefreshTokenAccount(e.provider, tokens.access_token, e.app.id)).to.equal(undefined);
+          // Its grant revoked (the chain ended): nothing.
+          await oidc.tokenRevocation(config, next.refresh_token!);
+          expect(await spentRefreshTokenAccount(e.provider, tokens.refresh_token!, e.app.id)).to.equal(undefined);
         });
 
         if (method !== 'none') {

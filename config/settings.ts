@@ -233,7 +233,7 @@ const DECLARED = {
     parser: wholeNumber(1, 3650),
     default: { value: 90 },
     description:
-      'Days an audit event is kept; older events are removed by the store (Redis on each write, MongoDB by its TTL index) and never returned. The same on every instance.',
+      'Days an audit event is kept; older events are never returned (a lowered value at once) and are removed by the store (Redis when the app or address is written to again, MongoDB by its TTL index). The same on every instance.',
     },
   shutdownTimeoutSeconds: {
     name: 'SHUTDOWN_TIMEOUT_SECONDS',

@@ -56,7 +56,9 @@ export function createAuditLog(logger: Logger, store: AuditStore, retainSeconds:
   };
   return {
     record,
-    query: (appId, query) => store.query(appId, query),
+    // Events older than the retention are never returned, whenever the store removes them
+    // (Redis trims a set only when it is written again; a lowered retention applies at once).
+    query: (appId, query) => store.query(appId, { ...query, from: Math.max(query.from ?? 0, clock.now() - retainSeconds * 1000) }),
     flushed: async () => {
       await Promise.all(pending);
     },

@@ -505,6 +505,34 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         expect(ids([...page1, ...page2])).to.deep.equal(['e5', 'e4', 'e3', 'e2']);
       });
 
+      it('pages through more events than one read holds, many in one millisecond, newest first by time and id', async () => {
+        const at = Date.now() - 5_000;
+        // 1,203 events: 1,100 in one millisecond, every hundredth of another type.
+        // Fields in the audit log's order (the event's, then id and time), so no store may
+        // lean on a record's text sorting as its id does.
+        const events: AuditRecord[] = Array.from({ length: 1203 }, (_, i) => ({
+          type: i % 100 === 7 ? 'mail.failed' : 'link.requested',
+          outcome: 'success',
+          appId,
+          requestId: String(i),
+          id: `${String((i * 7919) % 1203).padStart(4, '0')}-${appId}`,
+          at: i < 1100 ? at : at - i,
+        }));
+        for (const event of events) await stores.audit.append(event, 3600);
+        const expected = [...events].sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : -1)).map((e) => e.id);
+        const pages: string[] = [];
+        let before: AuditRecord | undefined;
+        do {
+          const page = await stores.audit.query(appId, { limit: 300, ...(before && { before: { at: before.at, id: before.id } }) });
+          pages.push(...page.map((e) => e.id));
+          before = page.length === 300 ? page.at(-1) : undefined;
+        } while (before);
+        expect(pages).to.deep.equal(expected);
+        const failed = await stores.audit.query(appId, { limit: 500, type: 'mail.failed' });
+        expect(failed.map((e) => e.id)).to.deep.equal(expected.filter((id) => events.find((e) => e.id === id)!.type === 'mail.failed'));
+        expect(failed).to.have.length(12);
+      });
+
       it('forgets events after their retention time', async () => {
         const event: AuditRecord = { id: `gone-${appId}`, at: Date.now(), appId, type: 'link.requested', outcome: 'success' };
         await stores.audit.append(event, time.ttl);

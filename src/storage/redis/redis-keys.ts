@@ -22,6 +22,7 @@ export const keys = {
   latestLink: (appId: string, interactionUid: string) => `${PREFIX}${appId}:link-latest:${interactionUid}`,
   audit: (appId: string) => `${PREFIX}${appId}:audit`,
   auditByEmail: (appId: string, email: string) => `${PREFIX}${appId}:audit-email:${email}`,
+  auditByType: (appId: string, type: string) => `${PREFIX}${appId}:audit-type:${type}`,
 };
 
 /** "postern:{app}:m:{Model}:{id}" → Model, for keys taken from an index set. */

@@ -1,7 +1,7 @@
 // Apps, accounts, magic links and audit events in Redis. Used alone (REDIS_URL only: run
 // Redis with AOF so apps and keys survive a Redis restart) or for the short-lived part.
 import { Redis } from 'ioredis';
-import { isOlder, matchesAudit } from '../audit-filter.ts';
+import { matchesAudit, newestFirst } from '../audit-filter.ts';
 import {
   appCursorOf,
   DuplicateError,
@@ -245,11 +245,14 @@ function fromFields(fields: Record<string, string>): MagicLinkRecord | undefined
 
 /**
  * Audit events in a sorted set per app, scored by time, and again in a sorted set per app
- * and address, so a query by address reads only that address's events. Events older than
+ * and address and one per app and event type, so a query by address or by type reads only
+ * those events (a type filtered out of the whole trail read all of it). Events older than
  * the retention are trimmed on every append, and a set expires with its newest event.
  * Appends nobody waits on: those of one turn of the event loop (every request's) go as one
  * script call, in the order they were made.
  */
+const AUDIT_PAGE = 500;
+
 export class RedisAuditStore implements AuditStore {
   readonly #redis: Redis;
   readonly #append: (record: { sets: string[]; at: number; json: string; cutoff: string; ttl: number }) => Promise<void>;
@@ -263,27 +266,39 @@ export class RedisAuditStore implements AuditStore {
     });
   }
   async append(record: AuditRecord, retainSeconds: number) {
-    const sets = [keys.audit(record.appId)];
+    const sets = [keys.audit(record.appId), keys.auditByType(record.appId, record.type)];
     if (typeof record.email === 'string') sets.push(keys.auditByEmail(record.appId, record.email));
     await this.#append({ sets, at: record.at, json: JSON.stringify(record), cutoff: `(${Date.now() - retainSeconds * 1000}`, ttl: ttlMs(retainSeconds) });
   }
   async query(appId: string, query: AuditQuery) {
-    const key = query.email !== undefined ? keys.auditByEmail(appId, query.email) : keys.audit(appId);
-    const max = query.before ? query.before.at : query.to !== undefined ? `(${query.to}` : '+inf';
+    // The narrowest set that holds every match: an address's events are few (its links are rate limited).
+    const key =
+      query.email !== undefined ? keys.auditByEmail(appId, query.email) : query.type !== undefined ? keys.auditByType(appId, query.type) : keys.audit(appId);
     const min = query.from ?? '-inf';
+    let max: string | number = query.before ? query.before.at : query.to !== undefined ? `(${query.to}` : '+inf';
+    // Paged newest first by score, not by a growing offset (which Redis walks afresh on
+    // every page): each page starts at the last one's lowest time, past the events of that
+    // time already read. Redis orders events of one millisecond by their text, the API by
+    // id, so the ties at the lowest time are all read before the page is cut.
+    let skip = 0;
     const found: AuditRecord[] = [];
-    // Page through the index newest first until `limit` records pass the filter.
-    for (let offset = 0; found.length < query.limit; offset += 500) {
-      const batch = await this.#redis.zrevrangebyscore(key, max, min, 'LIMIT', offset, 500);
-      for (const json of batch) {
-        const record = JSON.parse(json) as AuditRecord;
-        if (query.before && !isOlder(record, query.before)) continue;
-        if (matchesAudit(record, query) && found.length < query.limit) found.push(record);
+    for (;;) {
+      const page = await this.#redis.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', skip, AUDIT_PAGE);
+      for (let i = 0; i < page.length; i += 2) {
+        const record = JSON.parse(page[i]!) as AuditRecord;
+        if (matchesAudit(record, query)) found.push(record);
       }
-      if (batch.length < 500) break;
+      if (page.length < 2 * AUDIT_PAGE) break;
+      const lowest = Number(page.at(-1));
+      if (found.filter((record) => record.at > lowest).length >= query.limit) break;
+      let atLowest = 0;
+      for (let i = page.length - 1; i > 0 && Number(page[i]) === lowest; i -= 2) atLowest++;
+      skip = lowest === max ? skip + atLowest : atLowest;
+      max = lowest;
     }
-    return found;
+    return found.sort(newestFirst).slice(0, query.limit);
   }
+
 }
 
 /**

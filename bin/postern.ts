@@ -4,6 +4,15 @@
 // The CLI itself is src/cli/ (docs/cli.md).
 import { run } from '../src/cli/run.ts';
 
+// A reader that stopped early (`postern apps list | head -1`) closed the pipe: it has what
+// it wanted, so the command ends quietly, as done, instead of with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
+}
+
 process.exitCode = await run(process.argv.slice(2), {
   env: process.env,
   stdin: process.stdin,

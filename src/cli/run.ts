@@ -48,7 +48,9 @@ export async function run(argv: readonly string[], given: Io): Promise<number> {
 function redacting(io: Io): Io {
   const token = io.env.POSTERN_ADMIN_TOKEN?.trim();
   if (!token) return io;
-  const hide = (text: string) => text.replaceAll(token, '[POSTERN_ADMIN_TOKEN]');
+  // As written, and as JSON (`--json` escapes `"` and `\`) and a URL would carry it.
+  const spellings = [...new Set([token, JSON.stringify(token).slice(1, -1), encodeURIComponent(token)])];
+  const hide = (text: string) => spellings.reduce((out, spelling) => out.replaceAll(spelling, '[POSTERN_ADMIN_TOKEN]'), text);
   return { ...io, out: (text) => io.out(hide(text)), err: (text) => io.err(hide(text)) };
 }
 

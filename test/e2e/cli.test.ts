@@ -337,6 +337,40 @@ describe('postern CLI', () => {
       }
     });
 
+    it('never prints a token with quotes or backslashes either, which --json escapes', async () => {
+      const token = String.raw`Qm7"vX2\kP9!zR4#wT8$yL3%nB6&hJ1*cF5(dG0)`;
+      const echo = await fakeServer((req, res) => {
+        const said = `request had authorization: ${req.headers.authorization}`;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apps: [{ app_id: 'x', name: said }], next_cursor: null }));
+      });
+      try {
+        for (const args of [['apps', 'list'], ['apps', 'list', '--json']]) {
+          const r = await runCli(args, { env: { POSTERN_URL: echo.url, POSTERN_ADMIN_TOKEN: token } });
+          expect(r.code, r.stderr).to.equal(0);
+          expect(r.stdout, args.join(' ')).to.include('Bearer [POSTERN_ADMIN_TOKEN]');
+          for (const spelling of [token, JSON.stringify(token).slice(1, -1), 'zR4#wT8']) expect(r.stdout + r.stderr).to.not.include(spelling);
+        }
+        expect(echo.seen.every((s) => s.authorization === `Bearer ${token}`)).to.equal(true);
+      } finally {
+        await echo.close();
+      }
+    });
+
+    it('ends quietly, as done, when the reader of its output stops early', async () => {
+      const apps = Array.from({ length: 500 }, (_, i) => ({ app_id: `id-${i}`, name: `App ${i} ${'x'.repeat(200)}` }));
+      const big = await fakeServer((_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apps, next_cursor: null })));
+      try {
+        // `head` reads one line and exits; the CLI's next writes meet a closed pipe (EPIPE).
+        const piped = await runCli(['-c', `"${process.execPath}" bin/postern.ts apps list --limit 500 | head -1 >/dev/null; echo "exit \${PIPESTATUS[0]}" >&2`], {
+          command: ['bash', '--norc', '--noprofile'],
+          env: { POSTERN_URL: big.url, POSTERN_ADMIN_TOKEN: ADMIN_TOKEN },
+        });
+        expect(piped.stderr.trim()).to.equal('exit 0');
+      } finally {
+        await big.close();
+      }
+    });
+
     it('stops reading an answer larger than any admin answer, announced or not', async () => {
       const chunk = Buffer.alloc(1024 * 1024, 0x20);
       const huge = await fakeServer((req, res) => {

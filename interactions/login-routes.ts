@@ -99,6 +99,8 @@ export function loginRouter(deps: LoginDeps) {
         return pages.checkEmail(ctx, page, details, outcome.email, { status: 429, problem: { kind: 'rate_limited' } });
       case 'wrong':
         return pages.checkEmail(ctx, page, details, outcome.email, { status: 400, problem: { kind: 'wrong', attemptsLeft: outcome.attemptsLeft } });
+      case 'malformed':
+        return pages.checkEmail(ctx, page, details, outcome.email, { status: 400, problem: { kind: 'malformed' } });
       case 'problem':
         return pages.problem(ctx, page, outcome.problem, details);
     }

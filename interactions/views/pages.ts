@@ -62,7 +62,7 @@ ${hidden('csrf', resend.csrf)}
 </form>`;
 }
 
-export type CodeProblem = { kind: 'wrong'; attemptsLeft: number } | { kind: 'rate_limited' };
+export type CodeProblem = { kind: 'wrong'; attemptsLeft: number } | { kind: 'rate_limited' } | { kind: 'malformed' };
 
 export function checkEmailPage(input: {
   presentation: Presentation;
@@ -77,7 +77,9 @@ export function checkEmailPage(input: {
   problem?: CodeProblem | undefined;
 }) {
   const t = text(input.presentation);
-  const problem = input.problem && (input.problem.kind === 'wrong' ? t.codeWrong(input.problem.attemptsLeft) : t.codeRateLimited);
+  const problem =
+    input.problem &&
+    (input.problem.kind === 'wrong' ? t.codeWrong(input.problem.attemptsLeft) : input.problem.kind === 'malformed' ? t.codeMalformed : t.codeRateLimited);
   const error = problem && html`<p class="error" id="code-error" role="alert">${problem}</p>`;
   const sent = input.resent
     ? html`<p class="sent" role="status">${t.newLinkSent(input.email)} ${t.validity(input.duration)}</p>`

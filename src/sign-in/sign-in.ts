@@ -9,7 +9,7 @@ import { ipLimitKey } from '../ip-network.ts';
 import type { Language } from '../text/language.ts';
 import type { AccountStore, AppRecord, RateLimiter } from '../storage/ports.ts';
 import type { LinkRequests } from './link-requests.ts';
-import { formatShortCode, shortCodeOf, type MagicLinks } from './magic-links.ts';
+import { formatShortCode, normalizeShortCode, shortCodeOf, type MagicLinks } from './magic-links.ts';
 
 /** One login attempt of one app, as the browser that holds it sees it. */
 export interface Attempt {
@@ -30,6 +30,8 @@ export type CodeOutcome =
   | { readonly kind: 'no_link' }
   | { readonly kind: 'rate_limited'; readonly email: string }
   | { readonly kind: 'wrong'; readonly email: string; readonly attemptsLeft: number }
+  /** What was typed cannot be a code (empty, the wrong length, a pasted link): no attempt is counted. */
+  | { readonly kind: 'malformed'; readonly email: string }
   | { readonly kind: 'problem'; readonly problem: LinkProblem };
 
 /** `shortCode` tells another browser how to continue where the sign-in started. */
@@ -82,6 +84,12 @@ export class SignIn {
     if (!latest) return { kind: 'no_link' };
     const { email } = latest;
     const context = { appId, email, ...client };
+    // Nothing that cannot match is counted against the link's attempts or the network's:
+    // a slip of the keyboard must not lock the right code out.
+    if (normalizeShortCode(typed) === undefined) {
+      audit.record({ type: 'code.rejected', outcome: 'failure', reason: 'malformed', ...context });
+      return { kind: 'malformed', email };
+    }
     if (!(await this.#deps.wrongCodesPerIp.hit(ipLimitKey(client.ip)))) {
       audit.record({ type: 'code.rejected', outcome: 'failure', reason: 'rate limited', ...context });
       return { kind: 'rate_limited', email };

@@ -58,6 +58,22 @@ describe('links that survive the real world', function () {
     expect((await laptop.navigate(link)).status).to.equal(410);
   });
 
+  it('counts nothing that cannot be a code: an empty field or a pasted link spends no attempt', async () => {
+    const browser = new Browser();
+    const login = await h.startLogin(app, browser);
+    const { page, mail } = await h.requestLink(browser, login.page, 'slip@example.com');
+    for (const typed of ['', '   ', 'ABCD-EFG', 'https://example.com/', '-', 'ABCD-EFGH-I']) {
+      const answer = await browser.submit(page, { code: typed }, '/code');
+      expect(answer.status, typed).to.equal(400);
+      expect(answer.body, typed).to.include('A code has eight letters and digits').and.not.match(/attempts? left/);
+    }
+    // All five attempts are left for a real guess, and then the right code.
+    const wrong = await browser.submit(page, { code: 'ZZZZ-ZZZZ' }, '/code');
+    expect(wrong.body).to.include('4 attempts left');
+    const done = await browser.submit(page, { code: shortCodeIn(mail)! }, '/code', login.redirectUri);
+    expect(done.url.startsWith(login.redirectUri)).to.equal(true);
+  });
+
   it('sends a new link in one click; the newer link supersedes the older', async () => {
     const browser = new Browser();
     const login = await h.startLogin(app, browser);

@@ -34,6 +34,7 @@ export const de: Messages = {
   resendButton: 'Neuen Link senden',
   codeWrong: (left) => `Dieser Code ist nicht richtig (noch ${left} ${left === 1 ? 'Versuch' : 'Versuche'}). Prüfen Sie die E-Mail und geben Sie ihn erneut ein.`,
   codeRateLimited: 'Zu viele Versuche aus Ihrem Netzwerk. Warten Sie ein paar Minuten oder öffnen Sie den Link aus der E-Mail.',
+  codeMalformed: 'Ein Code hat acht Buchstaben und Ziffern, etwa ABCD-1234. Prüfen Sie die E-Mail und geben Sie ihn erneut ein.',
 
   signInTo: (app) => `Bei ${app} anmelden`,
   confirmIntro: 'Drücken Sie die Schaltfläche, um die Anmeldung abzuschließen.',

@@ -34,6 +34,7 @@ export const en: Messages = {
   resendButton: 'Send me a new link',
   codeWrong: (left) => `That code is not right (${left} attempt${left === 1 ? '' : 's'} left). Check the email and type it again.`,
   codeRateLimited: 'Too many attempts from your network. Wait a few minutes, or open the link from the email.',
+  codeMalformed: 'A code has eight letters and digits, like ABCD-1234. Check the email and type it again.',
 
   signInTo: (app) => `Sign in to ${app}`,
   confirmIntro: 'Press the button to finish signing in.',

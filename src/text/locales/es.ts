@@ -34,6 +34,7 @@ export const es: Messages = {
   resendButton: 'Enviarme un enlace nuevo',
   codeWrong: (left) => `Ese código no es correcto (${left === 1 ? 'queda 1 intento' : `quedan ${left} intentos`}). Revisa el correo y escríbelo de nuevo.`,
   codeRateLimited: 'Demasiados intentos desde tu red. Espera unos minutos o abre el enlace del correo.',
+  codeMalformed: 'Un código tiene ocho letras y cifras, como ABCD-1234. Revisa el correo y escríbelo de nuevo.',
 
   signInTo: (app) => `Iniciar sesión en ${app}`,
   confirmIntro: 'Pulsa el botón para terminar de iniciar sesión.',

@@ -34,6 +34,7 @@ export const fr: Messages = {
   resendButton: 'M’envoyer un nouveau lien',
   codeWrong: (left) => `Ce code n’est pas correct (${left} ${left === 1 ? 'essai restant' : 'essais restants'}). Vérifiez l’e-mail et saisissez-le à nouveau.`,
   codeRateLimited: 'Trop de tentatives depuis votre réseau. Patientez quelques minutes ou ouvrez le lien de l’e-mail.',
+  codeMalformed: 'Un code compte huit lettres et chiffres, par exemple ABCD-1234. Vérifiez l’e-mail et saisissez-le à nouveau.',
 
   signInTo: (app) => `Se connecter à ${app}`,
   confirmIntro: 'Appuyez sur le bouton pour terminer la connexion.',

@@ -39,6 +39,8 @@ export interface Messages {
   readonly resendButton: string;
   readonly codeWrong: (attemptsLeft: number) => string;
   readonly codeRateLimited: string;
+  /** What was typed cannot be a code at all (counted as no attempt). */
+  readonly codeMalformed: string;
 
   // The link's landing page
   readonly signInTo: (app: string) => string;

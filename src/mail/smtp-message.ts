@@ -50,21 +50,26 @@ export function mimeMessage(sender: Sender, message: MailMessage, extra: ExtraHe
   return `${headers.join('\r\n')}\r\n\r\n${part('text/plain', message.text)}${part('text/html', message.html)}--${boundary}--\r\n`;
 }
 
-const PRINTABLE = /^[\x20-\x7e]*$/;
+/**
+ * Text a mail program shows as written: printable ASCII with no `=?`, which would start an
+ * RFC 2047 encoded word that mail programs decode (an app's name such as
+ * `Acme =?UTF-8?B?4oCu?=` would show a character its rules refuse, a right-to-left override).
+ */
+const shownAsWritten = (value: string) => /^[\x20-\x7e]*$/.test(value) && !value.includes('=?');
 
 /**
- * An unstructured header's value: as it is when printable ASCII that fits the line,
+ * An unstructured header's value: as it is when it shows as written and fits the line,
  * otherwise RFC 2047 encoded words (UTF-8, base64) on folded lines. A CR or LF in the value
  * (a brand name, say) is encoded like any other character, so it cannot start a header.
  */
 export function headerText(value: string, used: number): string {
-  if (PRINTABLE.test(value) && used + value.length <= 78) return value;
+  if (shownAsWritten(value) && used + value.length <= 78) return value;
   return encodedWords(value).join('\r\n ');
 }
 
-/** A display name: a quoted string when printable ASCII, encoded words otherwise. */
+/** A display name: a quoted string when it shows as written, encoded words otherwise. */
 function phrase(name: string): string {
-  return PRINTABLE.test(name) ? `"${name.replace(/["\\]/g, '\\$&')}"` : encodedWords(name).join('\r\n ');
+  return shownAsWritten(name) ? `"${name.replace(/["\\]/g, '\\$&')}"` : encodedWords(name).join('\r\n ');
 }
 
 /**

@@ -71,6 +71,14 @@ describe('sign-in mail as MIME', () => {
     expect((await read(mimeMessage(specials, mail('Acme'), AUTO, NOW))).from?.value).to.deep.equal([{ address: 'id@acme.example', name: 'Acme, Inc. "Sign-in"' }]);
   });
 
+  it('shows an encoded word in a name as written, never decoded (a right-to-left override the name rules refuse)', async () => {
+    const sneaky = `Acme =?UTF-8?B?${Buffer.from('\u202e').toString('base64')}?= Bank`;
+    const raw = mimeMessage(senderOf(`${sneaky} <no-reply@id.example.com>`), mail(sneaky), AUTO, NOW);
+    const parsed = await read(raw);
+    expect(parsed.subject).to.include(sneaky).and.not.include('\u202e');
+    expect(parsed.from?.value[0]?.name).to.equal(sneaky);
+  });
+
   it('quoted-printable: escapes "=", non-ASCII and a line-ending space, soft-breaks long lines at 76', () => {
     expect(quotedPrintable('a=b ü \nnext\t')).to.equal('a=3Db =C3=BC=20\r\nnext=09');
     const long = quotedPrintable('x'.repeat(200));

@@ -51,6 +51,7 @@ export async function loginPage(ctx: Context, registry: ProviderRegistry): Promi
       uid,
       clientId: String(details.params.client_id),
       language: presentation(details).language,
+      endsAt: details.exp * 1000,
     }),
     presentation,
   };

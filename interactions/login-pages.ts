@@ -53,13 +53,15 @@ export class LoginPages {
     page: LoginPage,
     details: Details,
     email: string,
+    /** How long the link lives (seconds), as its mail says. */
+    ttl: number,
     options: { status?: number; problem?: CodeProblem; resent?: boolean } = {},
   ): void {
     const presentation = page.presentation(details);
     const body = checkEmailPage({
       presentation,
       email,
-      duration: durationIn(presentation.language, settingsOf(page.live.app.settings).magic_link_ttl),
+      duration: durationIn(presentation.language, ttl),
       resent: options.resent,
       restart: page.path,
       code: this.#form(ctx, page, 'code'),

@@ -69,8 +69,9 @@ export function loginRouter(deps: LoginDeps) {
     if (!body) return;
     const checked = normalizeEmail(body.email);
     if (!checked.ok) return pages.login(ctx, page, details, 400, String(body.email ?? '').slice(0, MAX_EMAIL_LENGTH), checked.problem);
-    await signIn.requestLink(page.attempt(details), checked.email, requestInfo(ctx));
-    pages.checkEmail(ctx, page, details, checked.email);
+    const ttl = await signIn.requestLink(page.attempt(details), checked.email, requestInfo(ctx));
+    if (ttl === undefined) return pages.problem(ctx, page, 'attempt_gone', undefined);
+    pages.checkEmail(ctx, page, details, checked.email, ttl);
   });
 
   router.post(`${LOGIN_PAGE}/resend`, async (ctx) => {
@@ -78,9 +79,10 @@ export function loginRouter(deps: LoginDeps) {
     const details = await attemptOf(ctx, page);
     if (!details) return pages.problem(ctx, page, 'attempt_gone', undefined);
     if (!(await checkedForm(ctx, page, details, 'resend'))) return;
-    const email = await signIn.resendLink(page.attempt(details), requestInfo(ctx));
-    if (!email) return pages.login(ctx, page, details);
-    pages.checkEmail(ctx, page, details, email, { resent: true });
+    const resent = await signIn.resendLink(page.attempt(details), requestInfo(ctx));
+    if (!resent) return pages.login(ctx, page, details);
+    if (resent.ttl === undefined) return pages.problem(ctx, page, 'attempt_gone', undefined);
+    pages.checkEmail(ctx, page, details, resent.email, resent.ttl, { resent: true });
   });
 
   router.post(`${LOGIN_PAGE}/code`, async (ctx) => {
@@ -96,11 +98,11 @@ export function loginRouter(deps: LoginDeps) {
       case 'no_link':
         return pages.login(ctx, page, details);
       case 'rate_limited':
-        return pages.checkEmail(ctx, page, details, outcome.email, { status: 429, problem: { kind: 'rate_limited' } });
+        return pages.checkEmail(ctx, page, details, outcome.email, outcome.ttl, { status: 429, problem: { kind: 'rate_limited' } });
       case 'wrong':
-        return pages.checkEmail(ctx, page, details, outcome.email, { status: 400, problem: { kind: 'wrong', attemptsLeft: outcome.attemptsLeft } });
+        return pages.checkEmail(ctx, page, details, outcome.email, outcome.ttl, { status: 400, problem: { kind: 'wrong', attemptsLeft: outcome.attemptsLeft } });
       case 'malformed':
-        return pages.checkEmail(ctx, page, details, outcome.email, { status: 400, problem: { kind: 'malformed' } });
+        return pages.checkEmail(ctx, page, details, outcome.email, outcome.ttl, { status: 400, problem: { kind: 'malformed' } });
       case 'problem':
         return pages.problem(ctx, page, outcome.problem, details);
     }

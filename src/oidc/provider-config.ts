@@ -146,7 +146,8 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
         // A chain with nothing left never gets here: the adapter no longer finds its token.
         return Math.max(1, Math.min(settings.refresh_token_idle_ttl, left));
       },
-      // The login attempt must outlive its link.
+      // Long enough for a link asked for at the start of the attempt; one asked for later
+      // lives only until the attempt ends (src/sign-in/link-requests.ts, linkLifetime).
       Interaction: Math.max(60 * 60, settings.magic_link_ttl + 10 * 60),
       Session: SESSION_TTL,
       Grant: settings.refresh_token_max_ttl,

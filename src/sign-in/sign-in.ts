@@ -3,12 +3,13 @@
 // Each step applies its limits, records the account at its first verified sign-in and
 // writes the audit trail; the hosted pages (interactions/) only translate the outcome
 // into a page. Nothing here knows about HTTP or the engine.
+import { settingsOf } from '../apps/app-settings.ts';
 import type { AuditLog, RequestInfo } from '../audit.ts';
 import type { Clock } from '../clock.ts';
 import { ipLimitKey } from '../ip-network.ts';
 import type { Language } from '../text/language.ts';
 import type { AccountStore, AppRecord, RateLimiter } from '../storage/ports.ts';
-import type { LinkRequests } from './link-requests.ts';
+import { linkLifetime, type LinkRequests } from './link-requests.ts';
 import { formatShortCode, normalizeShortCode, shortCodeOf, type MagicLinks } from './magic-links.ts';
 
 /** One login attempt of one app, as the browser that holds it sees it. */
@@ -19,6 +20,8 @@ export interface Attempt {
   readonly clientId: string;
   /** The person's language: the mail is written in it and its link keeps it. */
   readonly language: Language;
+  /** When the attempt ends (epoch ms): no link of it may outlive it. */
+  readonly endsAt: number;
 }
 
 /** Why a link or code cannot sign the person in. */
@@ -28,10 +31,10 @@ export type CodeOutcome =
   | { readonly kind: 'accepted'; readonly email: string }
   /** The attempt has no link yet (the person never asked for one here). */
   | { readonly kind: 'no_link' }
-  | { readonly kind: 'rate_limited'; readonly email: string }
-  | { readonly kind: 'wrong'; readonly email: string; readonly attemptsLeft: number }
+  | { readonly kind: 'rate_limited'; readonly email: string; readonly ttl: number }
+  | { readonly kind: 'wrong'; readonly email: string; readonly ttl: number; readonly attemptsLeft: number }
   /** What was typed cannot be a code (empty, the wrong length, a pasted link): no attempt is counted. */
-  | { readonly kind: 'malformed'; readonly email: string }
+  | { readonly kind: 'malformed'; readonly email: string; readonly ttl: number }
   | { readonly kind: 'problem'; readonly problem: LinkProblem };
 
 /** `shortCode` tells another browser how to continue where the sign-in started. */
@@ -60,16 +63,25 @@ export class SignIn {
     this.#deps = deps;
   }
 
-  /** Sends a link to `email` unless a limit says no; the caller shows the same page either way. */
-  async requestLink(attempt: Attempt, email: string, client: RequestInfo): Promise<void> {
-    await this.#deps.linkRequests.request({ ...attempt, email, client });
+  /**
+   * Sends a link to `email` unless a limit says no, and tells how long it lives (seconds):
+   * the caller shows the same page either way. Undefined, and nothing sent, when less than a
+   * minute of the attempt is left.
+   */
+  async requestLink(attempt: Attempt, email: string, client: RequestInfo): Promise<number | undefined> {
+    const ttl = linkLifetime(settingsOf(attempt.app.settings).magic_link_ttl, attempt.endsAt, this.#deps.clock.now());
+    if (ttl === 0) return undefined;
+    await this.#deps.linkRequests.request({ ...attempt, email, client, ttl });
+    return ttl;
   }
 
-  /** "Send me a new link": to the address of the attempt's latest link; undefined when there is none. */
-  async resendLink(attempt: Attempt, client: RequestInfo): Promise<string | undefined> {
+  /**
+   * "Send me a new link": to the address of the attempt's latest link, and how long the new
+   * one lives (as requestLink); undefined when there is no earlier link.
+   */
+  async resendLink(attempt: Attempt, client: RequestInfo): Promise<{ email: string; ttl: number | undefined } | undefined> {
     const email = await this.emailOf(attempt.app.id, attempt.uid);
-    if (email) await this.requestLink(attempt, email, client);
-    return email;
+    return email === undefined ? undefined : { email, ttl: await this.requestLink(attempt, email, client) };
   }
 
   /** The address the attempt's latest link went to. */
@@ -83,16 +95,17 @@ export class SignIn {
     const latest = await links.latest(appId, attempt.uid);
     if (!latest) return { kind: 'no_link' };
     const { email } = latest;
+    const ttl = latest.expiresAt - latest.createdAt;
     const context = { appId, email, ...client };
     // Nothing that cannot match is counted against the link's attempts or the network's:
     // a slip of the keyboard must not lock the right code out.
     if (normalizeShortCode(typed) === undefined) {
       audit.record({ type: 'code.rejected', outcome: 'failure', reason: 'malformed', ...context });
-      return { kind: 'malformed', email };
+      return { kind: 'malformed', email, ttl };
     }
     if (!(await this.#deps.wrongCodesPerIp.hit(ipLimitKey(client.ip)))) {
       audit.record({ type: 'code.rejected', outcome: 'failure', reason: 'rate limited', ...context });
-      return { kind: 'rate_limited', email };
+      return { kind: 'rate_limited', email, ttl };
     }
     const result = await links.checkShortCode(latest, typed);
     if (result.status === 'valid') {
@@ -105,7 +118,7 @@ export class SignIn {
     audit.record({ type: 'code.rejected', outcome: 'failure', reason: result.status, ...context });
     if (result.status !== 'wrong') return { kind: 'problem', problem: result.status };
     if (result.attemptsLeft === 0) return { kind: 'problem', problem: 'locked' };
-    return { kind: 'wrong', email, attemptsLeft: result.attemptsLeft };
+    return { kind: 'wrong', email, ttl, attemptsLeft: result.attemptsLeft };
   }
 
   /**

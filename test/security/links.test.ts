@@ -74,6 +74,58 @@ describe('links that survive the real world', function () {
     expect(done.url.startsWith(login.redirectUri)).to.equal(true);
   });
 
+  // A link signs in its login attempt, which ends an hour after the sign-in page opened
+  // (longer with long links): one asked for late lives only until then, and says so.
+  describe('a link asked for late in the attempt', () => {
+    afterEach(() => h.clock.reset());
+    const stated = (mail: CapturedMail) => /valid for ([^.]+)\./.exec(mail.text)?.[1];
+
+    it('lives until the attempt ends, as its mail and the page say, and works until then in the browser that asked', async () => {
+      const browser = new Browser();
+      const login = await h.startLogin(app, browser);
+      h.clock.travel(50 * 60); // the sign-in page was left open
+      const { page, mail, link } = await h.requestLink(browser, login.page, 'left-open@example.com');
+      // Ten minutes of the attempt are left, less the moments the test took: nine whole ones.
+      expect(stated(mail)).to.equal('9 minutes');
+      expect(page.body).to.include('for 9 minutes');
+      h.clock.travel(8 * 60 + 50);
+      const done = await browser.submit(await browser.navigate(link), {}, '/link', login.redirectUri);
+      expect(done.url.startsWith(login.redirectUri)).to.equal(true);
+    });
+
+    it('is cut to the attempt for "Send me a new link" and for links of a day alike', async () => {
+      const long = await h.createApp({ name: 'Long Links', magic_link_ttl: 86400 });
+      const browser = new Browser();
+      const login = await h.startLogin(long, browser);
+      h.clock.travel(20 * 60);
+      const first = await h.requestLink(browser, login.page, 'day-long@example.com');
+      expect(stated(first.mail)).to.equal('23 hours, 49 minutes');
+      h.clock.travel(60 * 60);
+      const since = h.smtp.mails.length;
+      const again = await browser.submit(first.page, {}, '/resend');
+      expect(again.body).to.include('for 22 hours, 49 minutes');
+      const mail = await h.smtp.next('day-long@example.com', since);
+      expect(stated(mail)).to.equal('22 hours, 49 minutes');
+      // It is refused once the attempt, and so the link, has ended: as expired, never as "another browser".
+      h.clock.travel(23 * 60 * 60);
+      const link = /https?:\/\/\S+\/link\?code=\S+/.exec(mail.text)![0];
+      const opened = await browser.navigate(link);
+      expect(opened.status).to.not.equal(403);
+      expect(opened.body).to.not.include('Open this link in the browser where you started');
+    });
+
+    it('is not sent when less than a minute of the attempt is left: the page says the attempt has ended', async () => {
+      const browser = new Browser();
+      const login = await h.startLogin(app, browser);
+      h.clock.travel(59 * 60 + 10);
+      const since = h.smtp.mails.length;
+      const answer = await browser.submit(login.page, { email: 'too-late@example.com' }, '/email');
+      expect(answer.body).to.include('This sign-in attempt has ended');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(h.smtp.mails.length).to.equal(since);
+    });
+  });
+
   it('sends a new link in one click; the newer link supersedes the older', async () => {
     const browser = new Browser();
     const login = await h.startLogin(app, browser);

@@ -2,7 +2,6 @@
 // the person's language and with the app's branding (LoginPage.presentation).
 import type { Context } from 'koa';
 import { MAX_EMAIL_LENGTH } from '../src/accounts/email-address.ts';
-import { settingsOf } from '../src/apps/app-settings.ts';
 import { sendPage } from '../src/http/page-response.ts';
 import type { SignIn } from '../src/sign-in/sign-in.ts';
 import { durationIn, messagesFor } from '../src/text/language.ts';

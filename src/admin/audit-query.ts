@@ -11,7 +11,8 @@ const PARAMS = new Set(['email', 'type', 'from', 'to', 'limit', 'cursor']);
 function time(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms) || !/^\d{4}-\d{2}-\d{2}|^\d+$/.test(value)) {
+  // A time of day needs its zone: without one, Date.parse reads it in the server's own.
+  if (!Number.isFinite(ms) || !/^\d+$|^\d{4}-\d{2}-\d{2}$|^\d{4}-\d{2}-\d{2}[T ][^Z+-]*(Z|[+-]\d{2}:?\d{2})$/i.test(value)) {
     throw badRequest(`${name} must be an ISO 8601 date-time (e.g. 2026-01-31T12:00:00Z) or epoch milliseconds.`);
   }
   return ms;
@@ -20,7 +21,7 @@ function time(value: string | undefined, name: string): number | undefined {
 export function parseAuditQuery(query: Record<string, string | string[] | undefined>): AuditQuery {
   onlyParams(query, PARAMS);
   const rawLimit = one(query, 'limit');
-  const limit = rawLimit === undefined ? 100 : Number(rawLimit);
+  const limit = rawLimit === undefined ? 100 : /^\d+$/.test(rawLimit) ? Number(rawLimit) : Number.NaN;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw badRequest(`limit must be an integer from 1 to ${MAX_LIMIT}.`);
   const email = one(query, 'email');
   if (email !== undefined && (email.length > 254 || /[\r\n]/.test(email))) throw badRequest('email must be one address.');

@@ -368,7 +368,7 @@ const resourceIdParam = { name: 'resourceId', in: 'path', required: true, descri
 
 const queryParam = (name: string, description: string, schema: Schema) => ({ name, in: 'query', required: false, description, schema });
 const timeParam = (name: string, description: string) =>
-  queryParam(name, `${description} ISO 8601 date-time (2026-01-31T12:00:00Z) or epoch milliseconds.`, { type: 'string' });
+  queryParam(name, `${description} ISO 8601 date (UTC), date-time with its zone (2026-01-31T12:00:00Z) or epoch milliseconds.`, { type: 'string' });
 
 const jsonBody = (schema: Schema) => ({ required: true, content: json(schema) });
 

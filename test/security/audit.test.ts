@@ -120,6 +120,10 @@ describe('audit trail', function () {
       [{ limit: '0' }, 'limit'],
       [{ limit: 'many' }, 'limit'],
       [{ from: 'yesterday' }, 'from'],
+      [{ from: '2026-01-31T12:00:00' }, 'from'], // no zone: the server's would be guessed
+      [{ to: '2026-01-31 12:00' }, 'to'],
+      [{ limit: '0x10' }, 'limit'],
+      [{ limit: '1e2' }, 'limit'],
       [{ cursor: 'garbage' }, 'cursor'],
       [{ type: '<script>' }, 'type'],
       [{ colour: 'blue' }, 'colour'],

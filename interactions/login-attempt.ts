@@ -51,7 +51,8 @@ export async function loginPage(ctx: Context, registry: ProviderRegistry): Promi
       uid,
       clientId: String(details.params.client_id),
       language: presentation(details).language,
-      endsAt: details.exp * 1000,
+      // The engine stamps `exp` by its own clock, Date.now (not Postern's, which tests move).
+      timeLeft: details.exp * 1000 - Date.now(),
     }),
     presentation,
   };

@@ -38,8 +38,8 @@ export interface LinkRequestInput {
  * time than its mail says. Cut to whole minutes then, as the page and the mail state it;
  * 0 when less than a minute of the attempt is left.
  */
-export function linkLifetime(configured: number, attemptEndsAt: number, now: number): number {
-  const left = Math.floor((attemptEndsAt - now) / 60_000) * 60;
+export function linkLifetime(configured: number, attemptTimeLeft: number): number {
+  const left = Math.floor(attemptTimeLeft / 60_000) * 60;
   return Math.max(0, Math.min(configured, left));
 }
 

@@ -20,8 +20,8 @@ export interface Attempt {
   readonly clientId: string;
   /** The person's language: the mail is written in it and its link keeps it. */
   readonly language: Language;
-  /** When the attempt ends (epoch ms): no link of it may outlive it. */
-  readonly endsAt: number;
+  /** How long the attempt has left (ms) when this request read it: no link of it may outlive it. */
+  readonly timeLeft: number;
 }
 
 /** Why a link or code cannot sign the person in. */
@@ -69,7 +69,7 @@ export class SignIn {
    * minute of the attempt is left.
    */
   async requestLink(attempt: Attempt, email: string, client: RequestInfo): Promise<number | undefined> {
-    const ttl = linkLifetime(settingsOf(attempt.app.settings).magic_link_ttl, attempt.endsAt, this.#deps.clock.now());
+    const ttl = linkLifetime(settingsOf(attempt.app.settings).magic_link_ttl, attempt.timeLeft);
     if (ttl === 0) return undefined;
     await this.#deps.linkRequests.request({ ...attempt, email, client, ttl });
     return ttl;

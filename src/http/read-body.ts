@@ -74,9 +74,9 @@ function wellFormed(value: unknown): boolean {
   return true;
 }
 
-/** Whether the request carries a body: a length above zero, or a chunked one. */
+/** Whether the request carries a body: a declared length above zero, or a chunked one. */
 export function hasBody(ctx: Context): boolean {
-  return !!ctx.request.length || !!ctx.get('transfer-encoding');
+  return (declaredLength(ctx) ?? 0) > 0 || !!ctx.get('transfer-encoding');
 }
 
 export async function readJson(ctx: Context, limit = BODY_LIMIT): Promise<unknown> {

@@ -147,7 +147,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
         return Math.max(1, Math.min(settings.refresh_token_idle_ttl, left));
       },
       // Long enough for a link asked for at the start of the attempt; one asked for later
-      // lives only until the attempt ends (src/sign-in/link-requests.ts, linkLifetime).
+      // lives only until the attempt ends (src/sign-in/sign-in.ts, linkLifetime).
       Interaction: Math.max(60 * 60, settings.magic_link_ttl + 10 * 60),
       Session: SESSION_TTL,
       Grant: settings.refresh_token_max_ttl,

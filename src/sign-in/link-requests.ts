@@ -28,19 +28,8 @@ export interface LinkRequestInput {
   readonly language: Language;
   readonly email: string;
   readonly client: RequestInfo;
-  /** How long the link lives, in seconds (linkLifetime). */
+  /** How long the link lives, in seconds (sign-in.ts, linkLifetime). */
   readonly ttl: number;
-}
-
-/**
- * How long a link asked for now lives (seconds): the app's magic_link_ttl, but never past
- * the end of the login attempt it signs in, which would leave a link that works for less
- * time than its mail says. Cut to whole minutes then, as the page and the mail state it;
- * 0 when less than a minute of the attempt is left.
- */
-export function linkLifetime(configured: number, attemptTimeLeft: number): number {
-  const left = Math.floor(attemptTimeLeft / 60_000) * 60;
-  return Math.max(0, Math.min(configured, left));
 }
 
 export const ADDRESS_WINDOW = 15 * 60;

@@ -136,7 +136,9 @@ export class MagicLinks {
    * Checks a typed short code against `record`, the latest link of its attempt. The store
    * counts the attempt before anything is compared, and refuses it once the link's attempts
    * are used up: however many codes arrive at once, at most MAX_SHORT_CODE_ATTEMPTS of them
-   * are compared, and later ones (the right code too) find the link locked.
+   * are compared, and later ones (the right code too) find the link locked. Whatever it is
+   * handed counts, malformed input too; the hosted sign-in hands it nothing that cannot be a
+   * code (sign-in.ts, typeCode).
    */
   async checkShortCode(record: MagicLinkRecord, typed: unknown): Promise<ShortCodeCheck> {
     const status = statusOf(record, this.#now());

@@ -9,7 +9,7 @@ import type { Clock } from '../clock.ts';
 import { ipLimitKey } from '../ip-network.ts';
 import type { Language } from '../text/language.ts';
 import type { AccountStore, AppRecord, RateLimiter } from '../storage/ports.ts';
-import { linkLifetime, type LinkRequests } from './link-requests.ts';
+import type { LinkRequests } from './link-requests.ts';
 import { formatShortCode, normalizeShortCode, shortCodeOf, type MagicLinks } from './magic-links.ts';
 
 /** One login attempt of one app, as the browser that holds it sees it. */
@@ -55,6 +55,17 @@ export interface SignInDeps {
   readonly clock: Clock;
   /** Wrong short codes per client IP (IPv4 address, IPv6 /64), across attempts. */
   readonly wrongCodesPerIp: RateLimiter;
+}
+
+/**
+ * How long a link asked for now lives (seconds): the app's magic_link_ttl, but never past
+ * the end of the login attempt it signs in, which would leave a link that works for less
+ * time than its mail says. Cut to whole minutes then, as the page and the mail state it;
+ * 0 when less than a minute of the attempt is left.
+ */
+export function linkLifetime(configured: number, attemptTimeLeft: number): number {
+  const left = Math.floor(attemptTimeLeft / 60_000) * 60;
+  return Math.max(0, Math.min(configured, left));
 }
 
 export class SignIn {

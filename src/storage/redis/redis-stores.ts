@@ -243,6 +243,9 @@ function fromFields(fields: Record<string, string>): MagicLinkRecord | undefined
   };
 }
 
+/** Events read per command when an audit query pages through a set. */
+const AUDIT_PAGE = 500;
+
 /**
  * Audit events in a sorted set per app, scored by time, and again in a sorted set per app
  * and address and one per app and event type, so a query by address or by type reads only
@@ -251,8 +254,6 @@ function fromFields(fields: Record<string, string>): MagicLinkRecord | undefined
  * Appends nobody waits on: those of one turn of the event loop (every request's) go as one
  * script call, in the order they were made.
  */
-const AUDIT_PAGE = 500;
-
 export class RedisAuditStore implements AuditStore {
   readonly #redis: Redis;
   readonly #append: (record: { sets: string[]; at: number; json: string; cutoff: string; ttl: number }) => Promise<void>;

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import type { Logger } from './log.ts';
-import type { AuditQuery, AuditRecord, AuditStore } from './storage/ports.ts';
+import type { AuditQuery, AuditRecord, AuditStore, INSTANCE_TRAIL } from './storage/ports.ts';
 
 /** Who sent the request an event is about. */
 export interface RequestInfo {
@@ -17,6 +17,8 @@ export interface AuditEvent {
   readonly type: string;
   readonly outcome: 'success' | 'failure';
   readonly appId: string;
+  /** INSTANCE_TRAIL: kept in the instance's trail, not the app's (an event that outlives its app). */
+  readonly trail?: typeof INSTANCE_TRAIL | undefined;
   readonly clientId?: string | undefined;
   readonly email?: string | undefined;
   readonly reason?: string | undefined;
@@ -30,8 +32,8 @@ export interface AuditEvent {
 export interface AuditLog {
   /** Logs the event and keeps it; never waits for or fails on the store. */
   record(event: AuditEvent): void;
-  /** An app's kept events, newest first. */
-  query(appId: string, query: AuditQuery): Promise<AuditRecord[]>;
+  /** A trail's kept events (an app's id, or INSTANCE_TRAIL), newest first. */
+  query(trail: string, query: AuditQuery): Promise<AuditRecord[]>;
   /** Resolves once every event recorded so far has been written (or failed): shutdown and tests. */
   flushed(): Promise<void>;
 }
@@ -58,7 +60,7 @@ export function createAuditLog(logger: Logger, store: AuditStore, retainSeconds:
     record,
     // Events older than the retention are never returned, whenever the store removes them
     // (Redis trims a set only when it is written again; a lowered retention applies at once).
-    query: (appId, query) => store.query(appId, { ...query, from: Math.max(query.from ?? 0, clock.now() - retainSeconds * 1000) }),
+    query: (trail, query) => store.query(trail, { ...query, from: Math.max(query.from ?? 0, clock.now() - retainSeconds * 1000) }),
     flushed: async () => {
       await Promise.all(pending);
     },

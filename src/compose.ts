@@ -4,6 +4,7 @@
 import type { Config } from '../config/load.ts';
 import { AppsService } from './apps/apps-service.ts';
 import { ClientsService } from './apps/clients-service.ts';
+import { DeletionSweeper } from './apps/deletion-sweeper.ts';
 import { findClient, idTokenAlgOf } from './apps/clients.ts';
 import type { InputRules } from './admin/app-input.ts';
 import { createAuditLog, type AuditEvent, type AuditLog } from './audit.ts';
@@ -57,6 +58,7 @@ export interface Services {
   readonly backchannel: BackchannelLogout;
   readonly signIn: SignIn;
   readonly keyRotation: KeyRotationScheduler;
+  readonly appDeletions: DeletionSweeper;
   /** The engine's documents as every part of Postern reads them (sealed where they have a rest: engineDocuments). */
   readonly documents: OidcStore;
 }
@@ -182,5 +184,10 @@ export function composeServices(deps: ServiceDeps): Services {
   });
 
   const keyRotation = new KeyRotationScheduler({ apps, rotationDays: config.keyRotationDays, logger, audit, clock });
-  return { audit, registry, apps, clients, rules, mailQueue, backchannel, signIn, keyRotation, documents };
+  const appDeletions = new DeletionSweeper({
+    target: { deletions: (limit) => stores.apps.deletions(limit), forget: (id) => stores.apps.forget(id), purge: (id) => apps.purge(id) },
+    logger,
+    clock,
+  });
+  return { audit, registry, apps, clients, rules, mailQueue, backchannel, signIn, keyRotation, appDeletions, documents };
 }

@@ -119,6 +119,7 @@ async function main() {
   });
   server.ready = true;
   server.keyRotation.start();
+  server.appDeletions.start(); // deletions a stopped instance left unfinished
   server.mailQueue.start(); // mail a stopped instance left in the outbox
   server.backchannel.start(); // and back-channel logouts
   // A warning, never a refusal: mail waits in the outbox until the server answers.
@@ -147,7 +148,7 @@ async function main() {
     await Promise.all([server.mailQueue.drain(left()), server.backchannel.drain(left())]);
     // Audit events of the last requests and delivery outcomes: a moment even past the timeout.
     await Promise.race([server.audit.flushed(), new Promise((r) => setTimeout(r, Math.max(left(), 1_000)).unref())]);
-    await server.keyRotation.stop();
+    await Promise.all([server.keyRotation.stop(), server.appDeletions.stop()]);
     server.readiness.close(); // no ping on a closing connection
     await Promise.allSettled([stores.close(), mailer.close()]);
     logger.info('stopped', { signal });

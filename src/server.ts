@@ -32,6 +32,7 @@ import { rootRouter } from './http/root-routes.ts';
 import { cookieKeysFor } from './keys/cookie-keys.ts';
 import type { Es512Signer } from './keys/native-signer.ts';
 import type { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
+import type { DeletionSweeper } from './apps/deletion-sweeper.ts';
 import type { Logger } from './log.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
 import { MailHealth } from './mail/mail-health.ts';
@@ -75,6 +76,8 @@ export interface Server {
   readonly metrics: Metrics;
   /** Scheduled key rotation and retired-key sweep; main.ts starts and stops it. */
   readonly keyRotation: KeyRotationScheduler;
+  /** Finishes app deletions (purges again, forgets their marks); main.ts starts and stops it. */
+  readonly appDeletions: DeletionSweeper;
   readonly mailQueue: MailQueue;
   /** Whether the mail server answers; main.ts checks it at start-up, /readyz shows it. */
   readonly mailHealth: MailHealth;
@@ -202,6 +205,7 @@ export function buildServer(deps: ServerDeps): Server {
     audit,
     metrics,
     keyRotation: services.keyRotation,
+    appDeletions: services.appDeletions,
     mailQueue: services.mailQueue,
     mailHealth,
     readiness,

@@ -8,6 +8,7 @@ import { badRequest, notFound } from '../errors.ts';
 import { hasBody, readJson } from '../http/read-body.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { ADMIN_PREFIX, exactRouter } from '../http/request-path.ts';
+import { INSTANCE_TRAIL } from '../storage/ports.ts';
 import { isAppId } from '../tenancy/provider-registry.ts';
 import { requireAdminGate } from './admin-auth.ts';
 import { parseCreateApp, parseUpdateApp, type InputRules } from './app-input.ts';
@@ -92,10 +93,21 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
 
   addResourceRoutes(router, { apps, publicUrl, audit, knownAppId });
 
+  // The instance's own trail: events that outlive their app (its deletion).
+  router.get('/audit', requireAdminGate, async (ctx) => {
+    const query = parseAuditQuery(ctx.query);
+    ctx.body = auditPage(await audit.query(INSTANCE_TRAIL, query), query.limit);
+  });
+
+  // Answers 204 again while the deletion's mark is kept (deletion-sweeper.ts): a repeat
+  // after a failed purge (503) finishes it. The event is kept in the instance's trail,
+  // which the purge of the app's data leaves alone.
   router.delete('/apps/:id', requireAdminGate, async (ctx) => {
     const id = appId(ctx.params.id!);
-    await apps.delete(id);
-    audit.record({ type: 'admin.app_deleted', outcome: 'success', appId: id, ...requestInfo(ctx) });
+    if (await apps.markDeleted(id)) {
+      audit.record({ type: 'admin.app_deleted', outcome: 'success', appId: id, trail: INSTANCE_TRAIL, ...requestInfo(ctx) });
+    }
+    await apps.purge(id);
     ctx.status = 204;
   });
 

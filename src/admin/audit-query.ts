@@ -1,4 +1,4 @@
-// GET /admin/apps/{id}/audit: query parameters → an AuditQuery, and the page → JSON.
+// GET /admin/apps/{id}/audit and GET /admin/audit (the instance's trail): query parameters → an AuditQuery, and the page → JSON.
 // Paging is newest first with an opaque cursor (the last event's time and id).
 import { externalAuditFields } from '../audit.ts';
 import { badRequest } from '../errors.ts';
@@ -51,7 +51,8 @@ export function parseAuditQuery(query: Record<string, string | string[] | undefi
 export function auditPage(events: AuditRecord[], limit: number) {
   const last = events.length === limit ? events.at(-1) : undefined;
   return {
-    events: events.map(({ at, ...event }) => ({ ...externalAuditFields(event), at: new Date(at).toISOString() })),
+    // `trail` is where an event is kept, which the path already says.
+    events: events.map(({ at, trail: _trail, ...event }) => ({ ...externalAuditFields(event), at: new Date(at).toISOString() })),
     next_cursor: last ? Buffer.from(JSON.stringify({ at: last.at, id: last.id })).toString('base64url') : null,
   };
 }

@@ -372,6 +372,16 @@ const timeParam = (name: string, description: string) =>
 
 const jsonBody = (schema: Schema) => ({ required: true, content: json(schema) });
 
+/** A trail's query: an app's (GET /admin/apps/{id}/audit) and the instance's (GET /admin/audit). */
+const auditParams = [
+  queryParam('email', 'Only events for this address (compared in lower case).', { type: 'string', maxLength: 254 }),
+  queryParam('type', 'Only events of this type, e.g. link.requested.', { type: 'string', pattern: '^[a-z_]+(\\.[a-z_]+)*$' }),
+  timeParam('from', 'Events at or after this time.'),
+  timeParam('to', 'Events before this time.'),
+  queryParam('limit', 'Events per page.', { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 }),
+  queryParam('cursor', 'next_cursor of the previous page.', { type: 'string' }),
+];
+
 /** The document (a fresh copy each call); the server's base URL is left out, as each deployment has its own. */
 export function adminOpenApi() {
   return structuredClone(document());
@@ -468,6 +478,10 @@ function document() {
         delete: {
           operationId: 'deleteApp',
           summary: 'Delete the app with its sessions, grants, tokens, accounts, links and audit events',
+          description:
+            'The app is gone from every read at once; its data is purged before the 204. A 503 (the store failed during the purge) leaves the deletion to finish: ' +
+            'repeat the request, or each instance finishes it within minutes. A repeat answers 204 again until the deletion is finished for good (about 10 to 20 minutes), then 404. ' +
+            "The admin.app_deleted event is kept in the instance's trail (GET /admin/audit), not with the app's purged data.",
           responses: responses({ 204: { description: 'Deleted.' } }, { 404: 'NotFound' }),
         },
       },
@@ -533,15 +547,17 @@ function document() {
           operationId: 'queryAudit',
           summary: "The app's audit events, newest first",
           description: 'Any other query parameter, or one given twice, is a 400.',
-          parameters: [
-            queryParam('email', 'Only events for this address (compared in lower case).', { type: 'string', maxLength: 254 }),
-            queryParam('type', 'Only events of this type, e.g. link.requested.', { type: 'string', pattern: '^[a-z_]+(\\.[a-z_]+)*$' }),
-            timeParam('from', 'Events at or after this time.'),
-            timeParam('to', 'Events before this time.'),
-            queryParam('limit', 'Events per page.', { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 }),
-            queryParam('cursor', 'next_cursor of the previous page.', { type: 'string' }),
-          ],
+          parameters: auditParams,
           responses: responses({ 200: ok('A page of events.', ref('AuditPage')) }, { 400: 'BadRequest', 404: 'NotFound' }),
+        },
+      },
+      '/admin/audit': {
+        get: {
+          operationId: 'queryInstanceAudit',
+          summary: "The instance's audit events, newest first: those that outlive their app (admin.app_deleted)",
+          description: 'The same parameters and page as an app\'s trail; app_id names the app each event is about. Any other query parameter, or one given twice, is a 400.',
+          parameters: auditParams,
+          responses: responses({ 200: ok('A page of events.', ref('AuditPage')) }, { 400: 'BadRequest' }),
         },
       },
       ...clientPaths({ ref, ok, responses, jsonBody, appIdParam, withBody: WITH_BODY }),

@@ -305,8 +305,24 @@ export class AppsService {
     }
   }
 
-  async delete(id: string): Promise<void> {
-    if (!(await this.#deps.stores.apps.delete(id))) throw notFound(`No app with id ${id}.`);
+  /**
+   * The first half of deleting an app: takes it out of every read and leaves its deletion
+   * mark, in one write. True when this call did; false when the app was deleted already and
+   * its mark is still kept (an earlier deletion's purge may have failed: the caller purges
+   * again). Not found once the mark is forgotten (deletion-sweeper.ts), or for an unknown id.
+   */
+  async markDeleted(id: string): Promise<boolean> {
+    const { apps } = this.#deps.stores;
+    if (await apps.delete(id, this.#deps.clock.now())) return true;
+    if (await apps.deletion(id)) return false;
+    throw notFound(`No app with id ${id}.`);
+  }
+
+  /**
+   * The second half: drops the app's cached Providers everywhere, then removes its data.
+   * Safe to repeat: a failure leaves the mark, and a repeated DELETE or the sweeper finishes it.
+   */
+  async purge(id: string): Promise<void> {
     await this.#deps.changed(id);
     await this.#deps.stores.purgeApp(id);
   }

@@ -109,6 +109,18 @@ const APP = 'b1f0c3de-5a8e-4c1b-9d2f-6e7a8b9c0d1e';
 function exampleArgs(path: string): string {
   return [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => (name === 'app' ? APP : `<${name}_id>`)).join(' ');
 }
+/** The query and paging of an audit trail: an app's and the instance's. */
+const AUDIT_QUERY = {
+  query: {
+    type: { param: 'type', help: 'only events of this type, e.g. link.requested' },
+    email: { param: 'email', help: 'only events for this address' },
+    from: { param: 'from', help: 'events at or after this time (ISO 8601 or epoch ms)' },
+    to: { param: 'to', help: 'events before this time (ISO 8601 or epoch ms)' },
+    cursor: { param: 'cursor', help: 'continue after an earlier page (its next_cursor)' },
+  },
+  paging: { items: 'events', next: 'next_cursor', cursorParam: 'cursor', limitParam: 'limit', maxPage: 500, defaultLimit: 100 },
+} satisfies Pick<Command, 'query' | 'paging'>;
+
 const redirectUri: FieldFlag = { field: 'redirect_uris', type: 'list', help: 'a redirect URI (repeat for more; replaces the list)' };
 
 export const COMMANDS: readonly Command[] = [
@@ -136,16 +148,18 @@ export const COMMANDS: readonly Command[] = [
     summary: "An app's audit events, newest first",
     method: 'GET',
     path: '/admin/apps/{app}/audit',
-    query: {
-      type: { param: 'type', help: 'only events of this type, e.g. link.requested' },
-      email: { param: 'email', help: 'only events for this address' },
-      from: { param: 'from', help: 'events at or after this time (ISO 8601 or epoch ms)' },
-      to: { param: 'to', help: 'events before this time (ISO 8601 or epoch ms)' },
-      cursor: { param: 'cursor', help: 'continue after an earlier page (its next_cursor)' },
-    },
-    paging: { items: 'events', next: 'next_cursor', cursorParam: 'cursor', limitParam: 'limit', maxPage: 500, defaultLimit: 100 },
+    ...AUDIT_QUERY,
     view: { kind: 'list', key: 'events', columns: ['at', 'type', 'outcome', 'email', 'client_id', 'reason', 'ip'] },
     example: `postern audit ${APP} --type link.requested --from 2026-01-01T00:00:00Z --limit 50`,
+  },
+  {
+    words: ['instance-audit'],
+    summary: 'Events that outlive their app (app deletions), newest first',
+    method: 'GET',
+    path: '/admin/audit',
+    ...AUDIT_QUERY,
+    view: { kind: 'list', key: 'events', columns: ['at', 'type', 'outcome', 'app_id', 'ip', 'request_id'] },
+    example: 'postern instance-audit --type admin.app_deleted --limit 20',
   },
   {
     words: ['sign-outs'],

@@ -10,6 +10,7 @@ import type { AuditLog } from '../audit.ts';
 import type { Logger } from '../log.ts';
 import { appPages } from '../apps/app-pages.ts';
 import type { AppCursor, AppPage, AppRecord } from '../storage/ports.ts';
+import { PeriodicPass } from '../periodic-pass.ts';
 import { nextRetirement } from './key-ring.ts';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -38,11 +39,7 @@ export class KeyRotationScheduler {
   readonly #logger: Logger;
   readonly #audit: AuditLog;
   readonly #clock: Clock;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<SweepResult> | undefined;
-  #stopped = true;
-  /** Set by stop(): a pass in progress ends after the app it is on (each write is whole). */
-  #aborting = false;
+  readonly #periodic: PeriodicPass<SweepResult>;
 
   constructor(deps: { apps: KeyUpkeepTarget; rotationDays: number; logger: Logger; audit: AuditLog; clock: Clock }) {
     this.#apps = deps.apps;
@@ -50,50 +47,34 @@ export class KeyRotationScheduler {
     this.#rotateEveryMs = deps.rotationDays * DAY_MS;
     this.#logger = deps.logger;
     this.#audit = deps.audit;
+    this.#periodic = new PeriodicPass({
+      // A pass stopped midway ends after the app it is on (each write is whole).
+      pass: (aborted) => this.#pass(aborted),
+      next: (result) => {
+        const retireAt = result?.nextRetireAt;
+        const next = retireAt === undefined ? SWEEP_INTERVAL_MS : Math.min(SWEEP_INTERVAL_MS, retireAt - this.#clock.now() + MIN_DELAY_MS);
+        return Math.max(MIN_DELAY_MS, next);
+      },
+      failed: (err) => this.#logger.warn('key upkeep failed; retrying on the next pass', { err: String(err) }),
+    });
   }
 
   /** One pass over every app; a failing app is logged and retried on the next pass. */
-  async runOnce(): Promise<SweepResult> {
-    // Never two passes of one process at once (a slow pass and the timer).
-    this.#running ??= this.#pass().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+  runOnce(): Promise<SweepResult> {
+    return this.#periodic.runOnce();
   }
 
   /** Runs a pass now and keeps running them; the timer never holds the process open. */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#aborting = false;
-    this.#schedule(0);
+    this.#periodic.start();
   }
 
   /** Stops the timer and waits for a pass in progress. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#aborting = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#periodic.stop();
   }
 
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(async () => {
-      let next = SWEEP_INTERVAL_MS;
-      try {
-        const { nextRetireAt } = await this.runOnce();
-        if (nextRetireAt !== undefined) next = Math.min(next, nextRetireAt - this.#clock.now() + MIN_DELAY_MS);
-      } catch (err) {
-        this.#logger.warn('key upkeep failed; retrying on the next pass', { err: String(err) });
-      }
-      this.#schedule(Math.max(MIN_DELAY_MS, next));
-    }, delayMs);
-    this.#timer.unref();
-  }
-
-  async #pass(): Promise<SweepResult> {
+  async #pass(aborted: () => boolean): Promise<SweepResult> {
     const rotated: string[] = [];
     const maintained: string[] = [];
     const failed: string[] = [];
@@ -104,7 +85,7 @@ export class KeyRotationScheduler {
     };
     pages: for await (const page of appPages(this.#apps)) {
       for (const app of page) {
-        if (this.#aborting) break pages;
+        if (aborted()) break pages;
         try {
           const outcome = await this.#apps.maintainKeys(app.id, this.#rotateEveryMs, app);
           if (outcome === 'rotated') {

@@ -250,7 +250,24 @@ export interface AppStore {
    * (changed meanwhile: compare-and-replace, atomic).
    */
   replace(app: AppRecord, expectedUpdatedAt?: number): Promise<boolean>;
-  delete(id: string): Promise<boolean>;
+  /**
+   * Takes the app out of every read (get, page, replace) and leaves a deletion mark stamped
+   * `at`, in one atomic step: the mark is what lets a purge that failed or met a late writer
+   * be finished later (AppsService.delete, the purge sweeper). False when there is no such app.
+   */
+  delete(id: string, at: number): Promise<boolean>;
+  /** The deletion mark of an app taken out by `delete` and not yet forgotten. */
+  deletion(id: string): Promise<AppDeletion | undefined>;
+  /** Up to `limit` deletion marks, oldest first. */
+  deletions(limit: number): Promise<AppDeletion[]>;
+  /** Drops a deletion mark (its app's data is purged for good); the id is then unknown. */
+  forget(id: string): Promise<void>;
+}
+
+/** An app deleted whose data may still be being purged. */
+export interface AppDeletion {
+  readonly id: string;
+  readonly deletedAt: number; // epoch ms
 }
 
 export interface AccountRecord {
@@ -320,6 +337,11 @@ export interface AuditRecord {
   readonly id: string;
   readonly at: number; // epoch milliseconds
   readonly appId: string;
+  /**
+   * Where the record is kept: the instance's own trail (INSTANCE_TRAIL) for an event that
+   * must outlive its app (its deletion), else the app's trail (absent).
+   */
+  readonly trail?: typeof INSTANCE_TRAIL | undefined;
   readonly type: string;
   readonly outcome: 'success' | 'failure';
   readonly [field: string]: unknown;
@@ -335,11 +357,22 @@ export interface AuditQuery {
   readonly before?: { at: number; id: string } | undefined;
 }
 
+/**
+ * The trail of events about the instance rather than kept with an app: not an app id (those
+ * are UUIDs), and never purged with an app.
+ */
+export const INSTANCE_TRAIL = 'instance';
+
+/** The trail a record is kept in: the instance's, or its app's. */
+export function trailOf(record: AuditRecord): string {
+  return record.trail ?? record.appId;
+}
+
 export interface AuditStore {
-  /** Keeps the record for `retainSeconds`. */
+  /** Keeps the record in its trail (trailOf) for `retainSeconds`. */
   append(record: AuditRecord, retainSeconds: number): Promise<void>;
-  /** Newest first. */
-  query(appId: string, query: AuditQuery): Promise<AuditRecord[]>;
+  /** A trail's records (an app id or INSTANCE_TRAIL), newest first. */
+  query(trail: string, query: AuditQuery): Promise<AuditRecord[]>;
 }
 
 /** Tells every instance that an app changed, so cached Providers are rebuilt. */
@@ -470,7 +503,10 @@ export interface Stores {
   readonly logoutOutbox: Outbox;
   /** A limiter allowing `points` hits per `durationSeconds` window per key, named `name`. */
   rateLimiter(name: string, points: number, durationSeconds: number): RateLimiter;
-  /** Removes everything that belongs to an app except the app record itself. */
+  /**
+   * Removes everything that belongs to an app except its record or deletion mark (and the
+   * instance trail's events about it). Safe to repeat, and to run on several instances at once.
+   */
   purgeApp(appId: string): Promise<void>;
   /**
    * Rejects with StoreUnavailableError naming the first unreachable backing service, within

@@ -4,7 +4,7 @@ import { allApps } from '../helpers/all-apps.ts';
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SealedOidcStore } from '../../src/keys/sealed-oidc-store.ts';
-import { appCursorOf, DuplicateError, type AppRecord, type AuditRecord, type MagicLinkRecord, type Stores } from '../../src/storage/ports.ts';
+import { appCursorOf, DuplicateError, INSTANCE_TRAIL, type AppRecord, type AuditRecord, type MagicLinkRecord, type Stores } from '../../src/storage/ports.ts';
 import { until, type StoreTime } from './store-time.ts';
 
 function app(overrides: Partial<AppRecord> = {}): AppRecord {
@@ -77,9 +77,52 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         const changed = { ...record, name: 'Renamed', updatedAt: record.updatedAt + 1 };
         expect(await stores.apps.replace(changed)).to.equal(true);
         expect(await stores.apps.get(record.id)).to.deep.equal(changed);
-        expect(await stores.apps.delete(record.id)).to.equal(true);
+        expect(await stores.apps.delete(record.id, 1_000)).to.equal(true);
         expect(await stores.apps.get(record.id)).to.equal(undefined);
-        expect(await stores.apps.delete(record.id)).to.equal(false);
+        expect(await stores.apps.delete(record.id, 2_000)).to.equal(false);
+      });
+
+      it('leaves a deletion mark in the same step as it takes an app out of every read, until it is forgotten', async () => {
+        const [doomed, other] = [app(), app()];
+        await stores.apps.insert(doomed);
+        await stores.apps.insert(other);
+        expect(await stores.apps.deletion(doomed.id)).to.equal(undefined);
+        const at = Date.now();
+        expect(await stores.apps.delete(doomed.id, at)).to.equal(true);
+        expect(await stores.apps.deletion(doomed.id)).to.deep.equal({ id: doomed.id, deletedAt: at });
+        // Out of every read, and a writer that read it before cannot bring it back.
+        expect(await stores.apps.get(doomed.id)).to.equal(undefined);
+        expect((await allApps(stores.apps)).map((a) => a.id)).not.to.include(doomed.id);
+        expect(await stores.apps.replace({ ...doomed, name: 'Back' })).to.equal(false);
+        expect(await stores.apps.replace({ ...doomed, name: 'Back', updatedAt: doomed.updatedAt + 1 }, doomed.updatedAt)).to.equal(false);
+        expect(await stores.apps.get(doomed.id)).to.equal(undefined);
+        expect(await stores.apps.deletion(other.id)).to.equal(undefined);
+        // A second delete of the same app changes nothing: the first mark's time stays.
+        expect(await stores.apps.delete(doomed.id, at + 5)).to.equal(false);
+        expect((await stores.apps.deletion(doomed.id))?.deletedAt).to.equal(at);
+        await stores.apps.forget(doomed.id);
+        expect(await stores.apps.deletion(doomed.id)).to.equal(undefined);
+        expect((await stores.apps.get(other.id))?.id).to.equal(other.id);
+        await stores.apps.forget(doomed.id); // forgetting twice is fine
+      });
+
+      it('lists deletion marks oldest first, up to the limit, and forgets only the one named', async () => {
+        const base = Date.now() - 10_000_000;
+        const records = Array.from({ length: 4 }, () => app());
+        for (const r of records) await stores.apps.insert(r);
+        // Deleted out of order: the list follows the times.
+        for (const i of [2, 0, 3, 1]) await stores.apps.delete(records[i]!.id, base + i);
+        const mine = (marks: { id: string }[]) => marks.map((m) => m.id).filter((id) => records.some((r) => r.id === id));
+        const all = await stores.apps.deletions(1000);
+        expect(mine(all)).to.deep.equal(records.map((r) => r.id));
+        expect(all.find((m) => m.id === records[3]!.id)?.deletedAt).to.equal(base + 3);
+        const times = all.map((m) => m.deletedAt);
+        expect(times).to.deep.equal([...times].sort((a, b) => a - b));
+        expect((await stores.apps.deletions(2)).length).to.equal(2);
+        await stores.apps.forget(records[1]!.id);
+        expect(mine(await stores.apps.deletions(1000))).to.deep.equal([0, 2, 3].map((i) => records[i]!.id));
+        for (const i of [0, 2, 3]) await stores.apps.forget(records[i]!.id);
+        expect(mine(await stores.apps.deletions(1000))).to.deep.equal([]);
       });
 
       it('refuses a duplicate id and does not replace a missing app', async () => {
@@ -152,7 +195,7 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         const at = base();
         const records = Array.from({ length: 5 }, (_, i) => app({ createdAt: at + i, updatedAt: at }));
         for (const r of records) await stores.apps.insert(r);
-        expect(await stores.apps.delete(records[1]!.id)).to.equal(true);
+        expect(await stores.apps.delete(records[1]!.id, at)).to.equal(true);
         expect(await stores.apps.replace({ ...records[3]!, name: 'Renamed', updatedAt: at + 10 }, at)).to.equal(true);
         const page = await stores.apps.page(10, appCursorOf({ createdAt: at - 1, id: records[0]!.id }));
         expect(page.apps.map((a) => a.id)).to.deep.equal([0, 2, 3, 4].map((i) => records[i]!.id));
@@ -543,6 +586,18 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
     });
 
     describe('apps lifecycle', () => {
+      it("keeps the instance's trail apart from every app's", async () => {
+        const at = Date.now();
+        const about = randomUUID();
+        const kept = { id: `instance-${about}`, at, appId: about, type: 'admin.app_deleted', outcome: 'success' as const, trail: INSTANCE_TRAIL as typeof INSTANCE_TRAIL, ip: '192.0.2.1' };
+        await stores.audit.append(kept, 3600);
+        await stores.audit.append({ id: `app-${about}`, at, appId: about, type: 'admin.app_deleted', outcome: 'success' }, 3600);
+        expect((await stores.audit.query(about, { limit: 10 })).map((e) => e.id)).to.deep.equal([`app-${about}`]);
+        const instance = await stores.audit.query(INSTANCE_TRAIL, { limit: 500, type: 'admin.app_deleted', from: at });
+        expect(instance.find((e) => e.id === kept.id)).to.deep.equal(kept);
+        expect(instance.map((e) => e.id)).not.to.include(`app-${about}`);
+      });
+
       it("purges one app's data and leaves the others alone", async () => {
         await stores.oidc.upsert(appId, 'Session', 'p1', { uid: 'pu' }, 600);
         await stores.oidc.upsert(otherApp, 'Session', 'p1', { uid: 'pu' }, 600);
@@ -550,7 +605,16 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         await stores.accounts.recordLogin(otherApp, 'p@example.com', 1);
         const record = link(appId);
         await stores.magicLinks.save(record, 600);
+        const event = (id: string, about: string, trail?: typeof INSTANCE_TRAIL) => ({ id, at: Date.now(), appId: about, type: 'admin.app_deleted', outcome: 'success' as const, ...(trail && { trail }) });
+        await stores.audit.append(event(`purged-${appId}`, appId), 3600);
+        await stores.audit.append(event(`kept-${otherApp}`, otherApp), 3600);
+        // The instance's record of the deletion, about the purged app: it outlives the app's data.
+        await stores.audit.append(event(`deleted-${appId}`, appId, INSTANCE_TRAIL), 3600);
         await stores.purgeApp(appId);
+        await stores.purgeApp(appId); // a repeat finds nothing more to do
+        expect(await stores.audit.query(appId, { limit: 10 })).to.deep.equal([]);
+        expect((await stores.audit.query(otherApp, { limit: 10 })).map((e) => e.id)).to.include(`kept-${otherApp}`);
+        expect((await stores.audit.query(INSTANCE_TRAIL, { limit: 500 })).map((e) => e.id)).to.include(`deleted-${appId}`);
         expect(await stores.oidc.find(appId, 'Session', 'p1')).to.equal(undefined);
         expect(await stores.accounts.find(appId, 'p@example.com')).to.equal(undefined);
         expect(await stores.magicLinks.find(appId, record.hash)).to.equal(undefined);

@@ -98,7 +98,7 @@ describe('development pages', function () {
         await mailboxEntries({ apps: (limit) => h.stores.apps.page(limit), audit }, { appId: copies.at(-1)!.id });
         expect(new Set(asked)).to.deep.equal(new Set([copies.at(-1)!.id]));
       } finally {
-        for (const copy of copies) await h.stores.apps.delete(copy.id);
+        for (const copy of copies) await h.stores.apps.delete(copy.id, Date.now());
       }
     });
 

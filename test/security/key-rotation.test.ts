@@ -556,7 +556,7 @@ describe('signing-key rotation', function () {
       // Deleted after the page was read: gone, nothing written back.
       const doomed = await s.createApp();
       const seen = (await s.stores.apps.get(doomed.app_id))!;
-      await s.server.apps.delete(doomed.app_id);
+      await s.server.apps.markDeleted(doomed.app_id);
       s.clock.travel(DAYS * 86_400 + 60);
       expect(await s.server.apps.maintainKeys(doomed.app_id, DAYS * DAY_MS, seen)).to.equal('gone');
       expect(await s.stores.apps.get(doomed.app_id)).to.equal(undefined);

@@ -13,7 +13,7 @@ type Layer = 'foundation' | 'config' | 'ports' | 'drivers' | 'services' | 'views
 
 /** First match wins: more specific paths first. */
 const LAYER_OF: readonly [RegExp, Layer][] = [
-  [/^src\/(errors|clock|log|ip-network|json-copy)\.ts$/, 'foundation'],
+  [/^src\/(errors|clock|log|ip-network|json-copy|periodic-pass)\.ts$/, 'foundation'],
   [/^src\/text\//, 'foundation'],
   [/^config\//, 'config'],
   [/^src\/storage\/ports\.ts$/, 'ports'],

@@ -5,7 +5,7 @@ import { systemClock, type Clock } from '../../clock.ts';
 import { matchesAudit, newestFirst } from '../audit-filter.ts';
 import { supersededIn } from '../link-successor.ts';
 import { LocalChangeBus } from '../local-change-bus.ts';
-import { appCursorOf, DuplicateError, type AppCursor } from '../ports.ts';
+import { appCursorOf, DuplicateError, trailOf, type AppCursor } from '../ports.ts';
 import type {
   AuditQuery,
   AuditRecord,
@@ -27,6 +27,8 @@ class MemoryAppStore implements AppStore {
   readonly #apps = new Map<string, AppRecord>();
   /** Every app's cursor, sorted: a page is a binary search and a slice. */
   readonly #order: AppCursor[] = [];
+  /** Deletion marks: app id → when it was deleted (epoch ms). */
+  readonly #deleted = new Map<string, number>();
   async insert(app: AppRecord) {
     if (this.#apps.has(app.id)) throw new DuplicateError(`app ${app.id}`);
     this.#apps.set(app.id, structuredClone(app));
@@ -49,14 +51,25 @@ class MemoryAppStore implements AppStore {
     this.#apps.set(app.id, structuredClone(app));
     return true;
   }
-  async delete(id: string) {
+  async delete(id: string, deletedAt: number) {
     const app = this.#apps.get(id);
     if (!app) return false;
     this.#apps.delete(id);
     // The cursor is the one inserted: createdAt is never changed by a replace.
     const at = firstAfter(this.#order, appCursorOf(app)) - 1;
     if (this.#order[at] === appCursorOf(app)) this.#order.splice(at, 1);
+    this.#deleted.set(id, deletedAt);
     return true;
+  }
+  async deletion(id: string) {
+    const deletedAt = this.#deleted.get(id);
+    return deletedAt === undefined ? undefined : { id, deletedAt };
+  }
+  async deletions(limit: number) {
+    return [...this.#deleted].map(([id, deletedAt]) => ({ id, deletedAt })).sort((a, b) => a.deletedAt - b.deletedAt).slice(0, limit);
+  }
+  async forget(id: string) {
+    this.#deleted.delete(id);
   }
 }
 
@@ -141,12 +154,12 @@ class MemoryAuditStore implements AuditStore {
     this.records = new TtlMap(clock);
   }
   async append(record: AuditRecord, retainSeconds: number) {
-    this.records.set(`${record.appId}:${record.id}`, structuredClone(record), retainSeconds);
+    this.records.set(`${trailOf(record)}:${record.id}`, structuredClone(record), retainSeconds);
   }
-  async query(appId: string, query: AuditQuery) {
+  async query(trail: string, query: AuditQuery) {
     const found: AuditRecord[] = [];
     for (const [key, record] of this.records.entries()) {
-      if (key.startsWith(`${appId}:`) && matchesAudit(record, query)) found.push(structuredClone(record));
+      if (key.startsWith(`${trail}:`) && matchesAudit(record, query)) found.push(structuredClone(record));
     }
     return found.sort(newestFirst).slice(0, query.limit);
   }

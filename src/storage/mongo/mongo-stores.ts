@@ -8,6 +8,7 @@ import {
   parseAppCursor,
   type AppCursor,
   DuplicateError,
+  INSTANCE_TRAIL,
   type AccountRecord,
   type AccountStore,
   type AppRecord,
@@ -31,10 +32,17 @@ const strip = <T extends { _id: string }>(doc: T | null): Omit<T, '_id'> | undef
   return rest;
 };
 
+/**
+ * A deleted app's document is replaced by its deletion mark, `{ _id, deletedAt }`: one
+ * document, so taking the app out and leaving the mark is one atomic write without a
+ * transaction. Every read of apps passes over marks (LIVE).
+ */
 export class MongoAppStore implements AppStore {
   readonly #apps: Collection<AppDocument>;
+  readonly #marks: Collection<DeletionDocument>;
   constructor(apps: Collection<AppDocument>) {
     this.#apps = apps;
+    this.#marks = apps as unknown as Collection<DeletionDocument>;
   }
   async insert(app: AppRecord) {
     try {
@@ -45,24 +53,41 @@ export class MongoAppStore implements AppStore {
     }
   }
   async get(id: string) {
-    return strip(await this.#apps.findOne({ _id: id })) as AppRecord | undefined;
+    return strip(await this.#apps.findOne({ _id: id, ...LIVE })) as AppRecord | undefined;
   }
   async page(limit: number, after?: AppCursor) {
     // The cursor's order, served by the { createdAt, _id } index (open-mongo.ts).
     const from = after === undefined ? undefined : parseAppCursor(after);
-    const filter = from ? { $or: [{ createdAt: { $gt: from.createdAt } }, { createdAt: from.createdAt, _id: { $gt: from.id } }] } : {};
+    const filter = from ? { $or: [{ createdAt: { $gt: from.createdAt } }, { createdAt: from.createdAt, _id: { $gt: from.id } }], ...LIVE } : LIVE;
     const docs = await this.#apps.find(filter).sort({ createdAt: 1, _id: 1 }).limit(limit + 1).toArray();
     const apps = docs.slice(0, limit).map((d) => strip(d) as AppRecord);
     return { apps, next: docs.length > limit ? appCursorOf(apps.at(-1)!) : undefined };
   }
   async replace(app: AppRecord, expectedUpdatedAt?: number) {
-    const filter = expectedUpdatedAt === undefined ? { _id: app.id } : { _id: app.id, updatedAt: expectedUpdatedAt };
+    // LIVE: a replace racing a delete must not bring the app back over its mark.
+    const filter = expectedUpdatedAt === undefined ? { _id: app.id, ...LIVE } : { _id: app.id, updatedAt: expectedUpdatedAt, ...LIVE };
     return (await this.#apps.replaceOne(filter, { ...app })).matchedCount === 1;
   }
-  async delete(id: string) {
-    return (await this.#apps.deleteOne({ _id: id })).deletedCount === 1;
+  async delete(id: string, at: number) {
+    return (await this.#marks.replaceOne({ _id: id, ...LIVE }, { deletedAt: at })).matchedCount === 1;
+  }
+  async deletion(id: string) {
+    const mark = await this.#marks.findOne({ _id: id, ...MARKED });
+    return mark ? { id, deletedAt: mark.deletedAt } : undefined;
+  }
+  async deletions(limit: number) {
+    // Served by the partial { deletedAt } index (open-mongo.ts): only marks are in it.
+    const marks = await this.#marks.find(MARKED).sort({ deletedAt: 1 }).limit(limit).toArray();
+    return marks.map((mark) => ({ id: mark._id, deletedAt: mark.deletedAt }));
+  }
+  async forget(id: string) {
+    await this.#marks.deleteOne({ _id: id, ...MARKED });
   }
 }
+
+type DeletionDocument = { _id: string; deletedAt: number };
+const LIVE = { deletedAt: { $exists: false } };
+const MARKED = { deletedAt: { $exists: true } };
 
 export class MongoAccountStore implements AccountStore {
   readonly #accounts: Collection<AccountDocument>;
@@ -155,8 +180,12 @@ export class MongoAuditStore implements AuditStore {
   async append(record: AuditRecord, retainSeconds: number) {
     await this.#events.insertOne({ ...record, _id: record.id, retainUntil: new Date(Date.now() + retainSeconds * 1000) });
   }
-  async query(appId: string, query: AuditQuery) {
-    const filter: Record<string, unknown> = { appId, retainUntil: { $gt: new Date() } };
+  async query(trail: string, query: AuditQuery) {
+    // An app's trail is its events without a `trail` of their own (the instance's are kept apart).
+    const filter: Record<string, unknown> = {
+      ...(trail === INSTANCE_TRAIL ? { trail } : { appId: trail, trail: { $exists: false } }),
+      retainUntil: { $gt: new Date() },
+    };
     if (query.type !== undefined) filter.type = query.type;
     if (query.email !== undefined) filter.email = query.email;
     const at: Record<string, number> = {};

@@ -57,7 +57,11 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
   await createOutboxIndexes(logoutOutbox);
   await accounts.createIndex({ appId: 1 });
   // AppStore.page: apps oldest first, a page read from the index, not by sorting them all.
-  await db.collection<AppDocument>('apps').createIndex({ createdAt: 1, _id: 1 }, { name: 'created' });
+  await db.collection<AppDocument>('apps').createIndexes([
+    { key: { createdAt: 1, _id: 1 }, name: 'created' },
+    // AppStore.deletions: the deletion marks alone, oldest first.
+    { key: { deletedAt: 1 }, name: 'deleted', partialFilterExpression: { deletedAt: { $exists: true } } },
+  ]);
   await links.createIndexes([
     { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
     { key: { appId: 1 }, name: 'app' },
@@ -71,6 +75,8 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
     { key: { appId: 1, at: -1, _id: -1 }, name: 'app_at' },
     // A query by address reads that address's events only.
     { key: { appId: 1, email: 1, at: -1, _id: -1 }, name: 'app_email_at' },
+    // The instance's trail (INSTANCE_TRAIL), apart from every app's.
+    { key: { trail: 1, at: -1, _id: -1 }, name: 'trail_at', partialFilterExpression: { trail: { $exists: true } } },
   ]);
   const probe = new StoreProbe();
   return guardStores('mongodb', {
@@ -90,7 +96,7 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
         accounts.deleteMany({ appId }),
         links.deleteMany({ appId }),
         latestLinks.deleteMany({ appId }),
-        audit.deleteMany({ appId }),
+        audit.deleteMany({ appId, trail: { $exists: false } }),
       ]);
     },
     // The driver reconnects per operation from its pool; only a ping tells whether it answers.

@@ -1,11 +1,14 @@
 // Every Redis key Postern writes, in one place. All per-app keys start with
-// `postern:{appId}:`, so an app's data can be found (and purged) by prefix.
+// `postern:{appId}:`, so an app's data can be found (and purged) by prefix; the instance's
+// audit trail is `postern:instance:…` (never an app id: those are UUIDs).
 export const PREFIX = 'postern:';
 
 export const keys = {
   apps: `${PREFIX}apps`,
   /** Every app's cursor (ports.ts appCursorOf), all at score 0: ordered by the string, paged with ZRANGE BYLEX. */
   appOrder: `${PREFIX}apps:order`,
+  /** Deleted apps whose data may still be being purged: ids scored by when each was deleted. */
+  appDeletions: `${PREFIX}apps:deleted`,
   appChanges: `${PREFIX}app-changes`,
   /** Sign-in mail of every app, waiting to be sent: ids scored by when each is due, and the messages. */
   mailOutbox: { due: `${PREFIX}outbox:due`, messages: `${PREFIX}outbox:mail` },

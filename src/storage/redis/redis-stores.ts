@@ -5,7 +5,9 @@ import { matchesAudit, newestFirst } from '../audit-filter.ts';
 import {
   appCursorOf,
   DuplicateError,
+  trailOf,
   type AccountStore,
+  type AppDeletion,
   type AppCursor,
   type AppChangeBus,
   type AppChangeListener,
@@ -36,9 +38,11 @@ if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('ZADD', KEYS[2], 0, ARGV[3])
 return 1`;
 
+// The record out of every read and its deletion mark (ARGV[3]: when) in, together.
 const DELETE_APP = `
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 return 1`;
 
 // One page in one round trip: up to ARGV[2] cursors after ARGV[1], each with its record,
@@ -100,10 +104,23 @@ export class RedisAppStore implements AppStore {
     const expected = expectedUpdatedAt === undefined ? '' : String(expectedUpdatedAt);
     return (await this.#redis.eval(REPLACE_IF_UNCHANGED, 1, keys.apps, app.id, JSON.stringify(app), expected)) === 1;
   }
-  async delete(id: string) {
+  async delete(id: string, at: number) {
     const json = await this.#redis.hget(keys.apps, id);
     if (!json) return false;
-    return (await this.#redis.eval(DELETE_APP, 2, keys.apps, keys.appOrder, id, appCursorOf(JSON.parse(json) as AppRecord))) === 1;
+    return (await this.#redis.eval(DELETE_APP, 3, keys.apps, keys.appOrder, keys.appDeletions, id, appCursorOf(JSON.parse(json) as AppRecord), at)) === 1;
+  }
+  async deletion(id: string) {
+    const deletedAt = await this.#redis.zscore(keys.appDeletions, id);
+    return deletedAt === null ? undefined : { id, deletedAt: Number(deletedAt) };
+  }
+  async deletions(limit: number) {
+    const found = await this.#redis.zrange(keys.appDeletions, 0, limit - 1, 'WITHSCORES');
+    const marks: AppDeletion[] = [];
+    for (let i = 0; i < found.length; i += 2) marks.push({ id: found[i]!, deletedAt: Number(found[i + 1]) });
+    return marks;
+  }
+  async forget(id: string) {
+    await this.#redis.zrem(keys.appDeletions, id);
   }
 }
 
@@ -267,14 +284,15 @@ export class RedisAuditStore implements AuditStore {
     });
   }
   async append(record: AuditRecord, retainSeconds: number) {
-    const sets = [keys.audit(record.appId), keys.auditByType(record.appId, record.type)];
-    if (typeof record.email === 'string') sets.push(keys.auditByEmail(record.appId, record.email));
+    const trail = trailOf(record);
+    const sets = [keys.audit(trail), keys.auditByType(trail, record.type)];
+    if (typeof record.email === 'string') sets.push(keys.auditByEmail(trail, record.email));
     await this.#append({ sets, at: record.at, json: JSON.stringify(record), cutoff: `(${Date.now() - retainSeconds * 1000}`, ttl: ttlMs(retainSeconds) });
   }
-  async query(appId: string, query: AuditQuery) {
+  async query(trail: string, query: AuditQuery) {
     // The narrowest set that holds every match: an address's events are few (its links are rate limited).
     const key =
-      query.email !== undefined ? keys.auditByEmail(appId, query.email) : query.type !== undefined ? keys.auditByType(appId, query.type) : keys.audit(appId);
+      query.email !== undefined ? keys.auditByEmail(trail, query.email) : query.type !== undefined ? keys.auditByType(trail, query.type) : keys.audit(trail);
     const min = query.from ?? '-inf';
     let max: string | number = query.before ? query.before.at : query.to !== undefined ? `(${query.to}` : '+inf';
     // Paged newest first by score, not by a growing offset (which Redis walks afresh on

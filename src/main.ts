@@ -117,7 +117,7 @@ async function main() {
     http.once('error', reject);
     http.listen(config.port, resolve);
   });
-  server.ready = true;
+  server.phase = 'ready';
   server.keyRotation.start();
   server.appDeletions.start(); // deletions a stopped instance left unfinished
   server.mailQueue.start(); // mail a stopped instance left in the outbox
@@ -138,7 +138,7 @@ async function main() {
     // within SHUTDOWN_TIMEOUT_SECONDS; the process exits as soon as all are done. What is not
     // delivered by then stays in its outbox for another instance (with the memory store it
     // is reported failed: the outbox dies with us).
-    server.ready = false;
+    server.phase = 'stopping';
     server.loadShedding.close(); // requests waiting for their turn get their 503 now
     const until = performance.now() + config.shutdownTimeoutSeconds * 1000;
     const left = () => Math.max(0, until - performance.now());

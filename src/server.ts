@@ -28,7 +28,7 @@ import { mountRouters } from './http/mount-router.ts';
 import { countRequests, metricsGate } from './http/metrics-endpoint.ts';
 import { pinToPublicUrl, requestLog, securityHeaders } from './http/request-context.ts';
 import { refuseLongUrls, refuseNonCanonicalPaths } from './http/request-path.ts';
-import { rootRouter } from './http/root-routes.ts';
+import { rootRouter, type ServerPhase } from './http/root-routes.ts';
 import { cookieKeysFor } from './keys/cookie-keys.ts';
 import type { Es512Signer } from './keys/native-signer.ts';
 import type { KeyRotationScheduler } from './keys/rotation-scheduler.ts';
@@ -91,8 +91,8 @@ export interface Server {
   readonly es512: Es512Signer;
   /** Expensive requests waiting for their turn; main.ts refuses them at shutdown. */
   readonly loadShedding: LoadShedding;
-  /** Set once the server listens; /healthz answers 503 before. */
-  ready: boolean;
+  /** 'ready' once the server listens, 'stopping' from the shutdown on: /healthz and /readyz answer 503 but while ready. */
+  phase: ServerPhase;
 }
 
 const MAX_URL_LENGTH = 8 * 1024;
@@ -151,7 +151,7 @@ export function buildServer(deps: ServerDeps): Server {
 
   const routers = {
     root: rootRouter({
-      ready: () => server.ready,
+      phase: () => server.phase,
       readiness: () => readiness.current(),
       storage: stores.kind,
       mail: () => mailHealth.current(),
@@ -213,7 +213,7 @@ export function buildServer(deps: ServerDeps): Server {
     routers,
     es512,
     loadShedding,
-    ready: false,
+    phase: 'starting',
   };
   return server;
 }

@@ -10,9 +10,11 @@ import type { Readiness } from './readiness-probe.ts';
 import { exactRouter } from './request-path.ts';
 
 
+/** Where the process is in its life: it serves ('ready') between listening and its shutdown. */
+export type ServerPhase = 'starting' | 'ready' | 'stopping';
+
 export interface RootDeps {
-  /** False until the server listens and again while it shuts down. */
-  readonly ready: () => boolean;
+  readonly phase: () => ServerPhase;
   /** Whether every store answers: the background probe's last result (readiness-probe.ts). */
   readonly readiness: () => Readiness | Promise<Readiness>;
   readonly storage: string;
@@ -30,16 +32,18 @@ export interface RootDeps {
 export function rootRouter(deps: RootDeps): Router {
   const root = exactRouter();
   root.get('/healthz', (ctx) => {
-    ctx.status = deps.ready() ? 200 : 503;
-    ctx.body = { status: deps.ready() ? 'ok' : 'starting' };
+    const phase = deps.phase();
+    ctx.status = phase === 'ready' ? 200 : 503;
+    ctx.body = { status: phase === 'ready' ? 'ok' : phase };
   });
   // Readiness: every backing store answers. Load balancers route only to ready instances.
   // Read from the background probe, not asked of the stores: as cheap as /healthz.
   root.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    if (!deps.ready()) {
+    const phase = deps.phase();
+    if (phase !== 'ready') {
       ctx.status = 503;
-      ctx.body = { status: 'starting' };
+      ctx.body = { status: phase };
       return;
     }
     const mail = deps.mail?.();

@@ -184,9 +184,12 @@ describe('graceful shutdown (SIGTERM) behind keep-alive connections', function (
       const idleAnswer = await idle.finish('');
       expect(statusAndHeaders(idleAnswer).status).to.equal(200);
 
-      const ready = statusAndHeaders(await readiness.finish('\r\n'));
+      const readyAnswer = await readiness.finish('\r\n');
+      const ready = statusAndHeaders(readyAnswer);
       expect(ready.status, '/readyz while draining').to.equal(503);
       expect(ready.headers.connection).to.equal('close');
+      // Says why: an operator reading it must not take a stopping process for one starting.
+      expect(JSON.parse(readyAnswer.split('\r\n\r\n')[1]!)).to.deep.equal({ status: 'stopping' });
 
       const created = statusAndHeaders(await creation.finish(body.slice(10)));
       expect(created.status, 'the app creation in progress').to.equal(201);

@@ -110,7 +110,7 @@ export class Harness {
     // Every admin answer is checked against the OpenAPI document at the end of the run.
     recordAdminResponses(this.server.app);
     http.on('request', this.server.app.callback());
-    this.server.ready = true;
+    this.server.phase = 'ready';
     this.url = `http://localhost:${port}`;
     return this;
   }

@@ -26,7 +26,7 @@ const SETTING_NAMES = new Set(SETTINGS.flatMap((s) => [s.name, `${s.name}_FILE`]
 const ROOT_GET_PATHS = new Set(
   routesOf(
     rootRouter({
-      ready: () => true,
+      phase: () => 'ready',
       readiness: () => ({ ready: true }),
       storage: 'memory',
       stylesheet: '',

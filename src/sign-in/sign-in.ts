@@ -57,6 +57,9 @@ export interface SignInDeps {
   readonly wrongCodesPerIp: RateLimiter;
 }
 
+/** How long after a link is sent the form posted again for its address sends nothing more. */
+export const REPEAT_WINDOW_SECONDS = 60;
+
 /**
  * How long a link asked for now lives (seconds): the app's magic_link_ttl, but never past
  * the end of the login attempt it signs in, which would leave a link that works for less
@@ -80,6 +83,20 @@ export class SignIn {
    * minute of the attempt is left.
    */
   async requestLink(attempt: Attempt, email: string, client: RequestInfo): Promise<number | undefined> {
+    return (await this.#justSent(attempt, email, client)) ?? this.#send(attempt, email, client);
+  }
+
+  /**
+   * "Send me a new link": to the address of the attempt's latest link, and how long the new
+   * one lives (as requestLink); undefined when there is no earlier link. Always a new link:
+   * the person asked for one.
+   */
+  async resendLink(attempt: Attempt, client: RequestInfo): Promise<{ email: string; ttl: number | undefined } | undefined> {
+    const email = await this.emailOf(attempt.app.id, attempt.uid);
+    return email === undefined ? undefined : { email, ttl: await this.#send(attempt, email, client) };
+  }
+
+  async #send(attempt: Attempt, email: string, client: RequestInfo): Promise<number | undefined> {
     const ttl = linkLifetime(settingsOf(attempt.app.settings).magic_link_ttl, attempt.timeLeft);
     if (ttl === 0) return undefined;
     await this.#deps.linkRequests.request({ ...attempt, email, client, ttl });
@@ -87,12 +104,18 @@ export class SignIn {
   }
 
   /**
-   * "Send me a new link": to the address of the attempt's latest link, and how long the new
-   * one lives (as requestLink); undefined when there is no earlier link.
+   * The form posted again for the address the attempt's link went to moments ago (a double
+   * click, a reload, Back and submit): that link's lifetime, and nothing is sent. Another mail
+   * would silently supersede the first, which the person may be opening, and spend the
+   * address's limits. Undefined (send) for another address, an older or a touched link.
    */
-  async resendLink(attempt: Attempt, client: RequestInfo): Promise<{ email: string; ttl: number | undefined } | undefined> {
-    const email = await this.emailOf(attempt.app.id, attempt.uid);
-    return email === undefined ? undefined : { email, ttl: await this.requestLink(attempt, email, client) };
+  async #justSent(attempt: Attempt, email: string, client: RequestInfo): Promise<number | undefined> {
+    const latest = await this.#deps.links.latest(attempt.app.id, attempt.uid);
+    if (!latest || latest.email !== email || latest.usedAt !== undefined || (latest.attempts ?? 0) > 0) return undefined;
+    const now = Math.floor(this.#deps.clock.now() / 1000);
+    if (now - latest.createdAt >= REPEAT_WINDOW_SECONDS || now >= latest.expiresAt) return undefined;
+    this.#deps.audit.record({ type: 'link.repeated', outcome: 'success', appId: attempt.app.id, clientId: attempt.clientId, email, ...client });
+    return latest.expiresAt - latest.createdAt;
   }
 
   /** The address the attempt's latest link went to. */

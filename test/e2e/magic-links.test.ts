@@ -8,6 +8,7 @@ import type { MagicLinkRecord } from '../../src/storage/ports.ts';
 import type { TtlMap } from '../../src/storage/memory/ttl-map.ts';
 import { Browser, formOn, type Page } from '../helpers/browser.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
+import { linkIn } from '../helpers/smtp-capture.ts';
 
 const CODE = /^[A-Za-z0-9_-]{43,}$/;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -498,6 +499,65 @@ describe('magic links', () => {
     expect(location).to.be.a('string');
     const landed = await r.browser.navigate(new URL(location!, action).href, {}, r.redirectUri);
     expectCallback(landed, r);
+  });
+
+  describe('the email form posted again (a double click, a reload, Back and submit)', () => {
+    /** The link records of one attempt in the store: one per link ever issued for it. */
+    const linksOf = (uid: string) => linkRecords(h).filter(([, r]) => r.interactionUid === uid);
+    const events = async (forApp: AppJson, email: string) => {
+      await h.server.audit.flushed();
+      return (await h.server.audit.query(forApp.app_id, { email, limit: 50 })).map((e) => e.type);
+    };
+
+    it('within a minute, for the same address: the same page, no second mail or link, no limit spent, and the first link works', async () => {
+      // One link per address per window: a second mail would have been refused (and audited) as over the limit.
+      const strict = await h.createApp({ name: 'Strict', max_links_per_address: 1 });
+      const email = addr('twice');
+      const r = await requested(email, new Browser(), strict);
+      const mailsBefore = h.smtp.mails.length;
+      const again = await r.browser.submit(r.loginPage, { email });
+      expect(again.status).to.equal(200);
+      expect(again.body).to.equal(r.page.body); // the same page, word for word
+      h.clock.travel(30);
+      const third = await r.browser.submit(r.loginPage, { email });
+      expect(third.status).to.equal(200);
+      expect(third.body).to.include('Check your email');
+      expect(linksOf(r.uid)).to.have.length(1);
+      expect(await events(strict, email)).to.have.members(['link.requested', 'mail.sent', 'link.repeated', 'link.repeated']);
+      expect(h.smtp.mails.slice(mailsBefore).filter((m) => m.to === email)).to.deep.equal([]);
+      expectCallback(await complete(r.browser, r.link, r.redirectUri), r, strict);
+    });
+
+    it('sends a new link once a minute has passed, once the link was touched, or for another address', async () => {
+      const email = addr('later');
+      const r = await requested(email);
+      h.clock.travel(61);
+      const later = await h.requestLink(r.browser, r.loginPage, email);
+      expect(later.link).to.not.equal(r.link);
+
+      // A wrong short code touched the latest link: the form sends a fresh one at once.
+      const wrong = await r.browser.submit(later.page, { code: 'ZZZZ-ZZZZ' }, '/code');
+      expect(wrong.status).to.equal(400);
+      const afterWrong = await h.requestLink(r.browser, r.loginPage, email);
+      expect(afterWrong.link).to.not.equal(later.link);
+
+      // A typo corrected: another address right away.
+      const corrected = addr('corrected');
+      const other = await h.requestLink(r.browser, r.loginPage, corrected);
+      expect(other.mail.to).to.equal(corrected);
+      expect(linksOf(r.uid)).to.have.length(4);
+      expectCallback(await complete(r.browser, other.link, r.redirectUri), r);
+    });
+
+    it('"send me a new link" always sends one, even right after the first', async () => {
+      const email = addr('resend-now');
+      const r = await requested(email);
+      const since = h.smtp.mails.length;
+      const resent = await r.browser.submit(r.page, {}, '/resend');
+      expect(resent.status).to.equal(200);
+      const mail = await h.smtp.next(email, since);
+      expect(linkIn(mail)).to.not.equal(r.link);
+    });
   });
 
   it('the "check your email" page links back to the form of the same attempt, and a new link works', async () => {

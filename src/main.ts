@@ -140,6 +140,8 @@ async function main() {
     // is reported failed: the outbox dies with us).
     server.phase = 'stopping';
     server.loadShedding.close(); // requests waiting for their turn get their 503 now
+    // No new pass of key upkeep or deletion sweeping; one in progress ends after its unit.
+    const upkeepStopped = Promise.all([server.keyRotation.stop(), server.appDeletions.stop()]);
     const until = performance.now() + config.shutdownTimeoutSeconds * 1000;
     const left = () => Math.max(0, until - performance.now());
     logger.info('shutting down', { signal, timeout_seconds: config.shutdownTimeoutSeconds });
@@ -148,7 +150,9 @@ async function main() {
     await Promise.all([server.mailQueue.drain(left()), server.backchannel.drain(left())]);
     // Audit events of the last requests and delivery outcomes: a moment even past the timeout.
     await Promise.race([server.audit.flushed(), new Promise((r) => setTimeout(r, Math.max(left(), 1_000)).unref())]);
-    await Promise.all([server.keyRotation.stop(), server.appDeletions.stop()]);
+    // A purge in progress is bounded by the store's deadlines, but not waited past the timeout
+    // (its mark stays, and another instance finishes it).
+    await Promise.race([upkeepStopped, new Promise((r) => setTimeout(r, left()).unref())]);
     server.readiness.close(); // no ping on a closing connection
     await Promise.allSettled([stores.close(), mailer.close()]);
     logger.info('stopped', { signal });

@@ -100,13 +100,13 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
   });
 
   // Answers 204 again while the deletion's mark is kept (deletion-sweeper.ts): a repeat
-  // after a failed purge (503) finishes it. The event is kept in the instance's trail,
-  // which the purge of the app's data leaves alone.
+  // after a failed purge (503) finishes it. Every call is recorded, a repeat as such, so a
+  // deletion whose first answer was lost (the mark written, the reply timed out) has its
+  // event too; in the instance's trail, which the purge of the app's data leaves alone.
   router.delete('/apps/:id', requireAdminGate, async (ctx) => {
     const id = appId(ctx.params.id!);
-    if (await apps.markDeleted(id)) {
-      audit.record({ type: 'admin.app_deleted', outcome: 'success', appId: id, trail: INSTANCE_TRAIL, ...requestInfo(ctx) });
-    }
+    const first = await apps.markDeleted(id);
+    audit.record({ type: 'admin.app_deleted', outcome: 'success', reason: first ? undefined : 'repeated', appId: id, trail: INSTANCE_TRAIL, ...requestInfo(ctx) });
     await apps.purge(id);
     ctx.status = 204;
   });

@@ -479,9 +479,9 @@ function document() {
           operationId: 'deleteApp',
           summary: 'Delete the app with its sessions, grants, tokens, accounts, links and audit events',
           description:
-            'The app is gone from every read at once; its data is purged before the 204. A 503 (the store failed during the purge) leaves the deletion to finish: ' +
-            'repeat the request, or each instance finishes it within minutes. A repeat answers 204 again until the deletion is finished for good (about 10 to 20 minutes), then 404. ' +
-            "The admin.app_deleted event is kept in the instance's trail (GET /admin/audit), not with the app's purged data.",
+            'The app is gone from every read at once; its data is purged before the 204. After a 503 (the store failed), the app may be gone with part of its data left: ' +
+            'repeat the request until 204 or 404; if nobody does, the instances finish it within minutes. A repeat answers 204 until the deletion is finished for good (about an hour), then 404. ' +
+            "Every call is recorded as admin.app_deleted in the instance's trail (GET /admin/audit; reason repeated when the app was deleted already), not with the app's purged data.",
           responses: responses({ 204: { description: 'Deleted.' } }, { 404: 'NotFound' }),
         },
       },

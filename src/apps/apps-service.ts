@@ -319,11 +319,15 @@ export class AppsService {
   }
 
   /**
-   * The second half: drops the app's cached Providers everywhere, then removes its data.
-   * Safe to repeat: a failure leaves the mark, and a repeated DELETE or the sweeper finishes it.
+   * The second half: drops the app's cached Providers everywhere, removes its data and notes
+   * on the mark when this purge began (returned, epoch ms). Safe to repeat: a failure leaves
+   * the mark without that note, and a repeated DELETE or the sweeper finishes it.
    */
-  async purge(id: string): Promise<void> {
+  async purge(id: string): Promise<number> {
+    const startedAt = this.#deps.clock.now();
     await this.#deps.changed(id);
     await this.#deps.stores.purgeApp(id);
+    await this.#deps.stores.apps.purged(id, startedAt);
+    return startedAt;
   }
 }

@@ -1,26 +1,29 @@
 // Finishes app deletions. DELETE /admin/apps/{id} takes the app out and leaves a deletion
 // mark before it purges the app's data, so neither a purge that failed (the store stalled,
-// the process was killed) nor a request that was still writing for the app when it was
-// deleted leaves data behind: at start and then every SWEEP_EVERY_MS, each instance purges
-// every marked app again, and forgets a mark once a purge began GRACE_MS after its deletion
-// (past any request that could still write for the app). Several instances sweeping at once
-// only purge the same data twice. No HTTP here.
+// the process was killed) nor a late writer for the app leaves data behind. At start and
+// then every few minutes, each instance purges the marked apps that no purge has finished
+// yet, and once GRACE_MS has passed since a deletion, purges it one last time and forgets
+// its mark: late writers are requests that were running when the app went and deliveries
+// queued before (sign-in mail and back-channel logout retry for about 15 minutes, each
+// attempt with its own deadline), whose outcomes are written to the app's trail. So a
+// deletion costs two purges (on Redis each walks the keyspace), whatever the number of
+// instances, unless two of them happen on the same mark in the same moment. No HTTP here.
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { PeriodicPass } from '../periodic-pass.ts';
 import type { AppDeletion } from '../storage/ports.ts';
 
 export const SWEEP_EVERY_MS = 5 * 60 * 1000;
-/** Longer than any request runs (a stalled store answers 503 within seconds). */
-export const GRACE_MS = 10 * 60 * 1000;
-/** Marks finished per pass: the rest wait for the next one (a mark is small, a purge is not). */
-const MARKS_PER_PASS = 100;
+/** Longer than any late writer: a request (seconds), a delivery's retries (about 30 minutes at worst). */
+export const GRACE_MS = 60 * 60 * 1000;
+/** Marks looked at per pass, oldest first: a mark is small, and only those due are purged. */
+const MARKS_PER_PASS = 1000;
 
 export interface DeletionTarget {
   deletions(limit: number): Promise<AppDeletion[]>;
   forget(id: string): Promise<void>;
-  /** Drops the app's cached Providers and removes its data (AppsService.purge). */
-  purge(id: string): Promise<void>;
+  /** Drops the app's cached Providers, removes its data, notes the purge on the mark; when it began (AppsService.purge). */
+  purge(id: string): Promise<number>;
 }
 
 export interface SweepOutcome {
@@ -41,7 +44,8 @@ export class DeletionSweeper {
     this.#clock = deps.clock;
     this.#periodic = new PeriodicPass({
       pass: (aborted) => this.#pass(aborted),
-      next: () => SWEEP_EVERY_MS,
+      // Spread out, so instances started together do not sweep in step.
+      next: () => SWEEP_EVERY_MS * (0.8 + 0.4 * Math.random()),
       failed: (err) => this.#logger.warn('finishing app deletions failed; retrying on the next pass', { err: String(err) }),
     });
   }
@@ -67,20 +71,28 @@ export class DeletionSweeper {
     const failed: string[] = [];
     for (const mark of await this.#target.deletions(MARKS_PER_PASS)) {
       if (aborted()) break;
-      const startedAt = this.#clock.now();
       try {
-        await this.#target.purge(mark.id);
-        purged.push(mark.id);
-        if (startedAt - mark.deletedAt >= GRACE_MS) {
-          await this.#target.forget(mark.id);
-          forgotten.push(mark.id);
-          this.#logger.info('app deletion finished: its data is purged', { app_id: mark.id });
+        // The last purge already ran past the grace (forgetting failed then): only forget.
+        if (mark.purgedAt !== undefined && mark.purgedAt - mark.deletedAt >= GRACE_MS) {
+          await this.#forget(mark.id, forgotten);
+          continue;
         }
+        // Purged once and still within the grace: nothing to do until it ends.
+        if (mark.purgedAt !== undefined && this.#clock.now() - mark.deletedAt < GRACE_MS) continue;
+        const startedAt = await this.#target.purge(mark.id);
+        purged.push(mark.id);
+        if (startedAt - mark.deletedAt >= GRACE_MS) await this.#forget(mark.id, forgotten);
       } catch (err) {
         failed.push(mark.id);
         this.#logger.warn('purging a deleted app failed; retrying on the next pass', { app_id: mark.id, err: String(err) });
       }
     }
     return { purged, forgotten, failed };
+  }
+
+  async #forget(id: string, forgotten: string[]): Promise<void> {
+    await this.#target.forget(id);
+    forgotten.push(id);
+    this.#logger.info('app deletion finished: its data is purged', { app_id: id });
   }
 }

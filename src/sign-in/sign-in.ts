@@ -108,6 +108,10 @@ export class SignIn {
    * click, a reload, Back and submit): that link's lifetime, and nothing is sent. Another mail
    * would silently supersede the first, which the person may be opening, and spend the
    * address's limits. Undefined (send) for another address, an older or a touched link.
+   * Not one atomic step: two posts arriving in the same few milliseconds may both send (a
+   * double click's are further apart). And a post whose link was stored but whose mail the
+   * outbox refused (503) counts as sent, since a timed-out outbox write may still have
+   * landed: its page's "send me a new link" sends for certain.
    */
   async #justSent(attempt: Attempt, email: string, client: RequestInfo): Promise<number | undefined> {
     const latest = await this.#deps.links.latest(attempt.app.id, attempt.uid);

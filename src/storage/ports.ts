@@ -260,6 +260,8 @@ export interface AppStore {
   deletion(id: string): Promise<AppDeletion | undefined>;
   /** Up to `limit` deletion marks, oldest first. */
   deletions(limit: number): Promise<AppDeletion[]>;
+  /** Notes on the mark that a purge which began at `at` finished (nothing when the mark is gone). */
+  purged(id: string, at: number): Promise<void>;
   /** Drops a deletion mark (its app's data is purged for good); the id is then unknown. */
   forget(id: string): Promise<void>;
 }
@@ -268,6 +270,8 @@ export interface AppStore {
 export interface AppDeletion {
   readonly id: string;
   readonly deletedAt: number; // epoch ms
+  /** When the latest purge that finished began (epoch ms); absent until one has. */
+  readonly purgedAt?: number | undefined;
 }
 
 export interface AccountRecord {

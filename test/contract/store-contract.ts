@@ -100,8 +100,19 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         // A second delete of the same app changes nothing: the first mark's time stays.
         expect(await stores.apps.delete(doomed.id, at + 5)).to.equal(false);
         expect((await stores.apps.deletion(doomed.id))?.deletedAt).to.equal(at);
+        // Purges are noted on the mark, the latest one kept.
+        await stores.apps.purged(doomed.id, at + 10);
+        await stores.apps.purged(doomed.id, at + 20);
+        expect(await stores.apps.deletion(doomed.id)).to.deep.equal({ id: doomed.id, deletedAt: at, purgedAt: at + 20 });
+        expect((await stores.apps.deletions(1000)).find((m) => m.id === doomed.id)).to.deep.equal({ id: doomed.id, deletedAt: at, purgedAt: at + 20 });
+        expect(await stores.apps.deletion(other.id)).to.equal(undefined);
         await stores.apps.forget(doomed.id);
         expect(await stores.apps.deletion(doomed.id)).to.equal(undefined);
+        // A purge finishing after the mark was forgotten notes nothing, and brings back no mark.
+        await stores.apps.purged(doomed.id, at + 30);
+        expect(await stores.apps.deletion(doomed.id)).to.equal(undefined);
+        await stores.apps.purged(other.id, at + 30); // nor makes one for a live app
+        expect(await stores.apps.deletion(other.id)).to.equal(undefined);
         expect((await stores.apps.get(other.id))?.id).to.equal(other.id);
         await stores.apps.forget(doomed.id); // forgetting twice is fine
       });

@@ -15,6 +15,7 @@ import { harnessOn } from '../helpers/storage-harness.ts';
 interface AuditEventJson {
   type: string;
   app_id: string;
+  reason?: string;
   ip?: string;
   request_id?: string;
 }
@@ -55,25 +56,38 @@ for (const storage of ['memory', 'redis'] as const) {
       expect(event).to.have.property('ip');
       expect(event).not.to.have.property('trail');
 
-      // A repeat (the caller never saw the 204) finishes nothing new and records nothing new.
+      // A repeat (the caller never saw the 204) purges again, and is recorded as a repeat.
       expect((await h.admin('DELETE', `/admin/apps/${app.app_id}`)).status).to.equal(204);
-      expect(await deletionEvents(h, app.app_id)).to.have.length(1);
+      expect((await deletionEvents(h, app.app_id)).map((e) => e.reason ?? 'first')).to.have.members(['repeated', 'first']);
       expect((await h.admin('GET', `/admin/apps/${app.app_id}`)).status).to.equal(404);
 
-      // Within the grace a pass purges again and keeps the mark; after it, the mark goes.
+      // Purged already and within the grace: a pass leaves it; past the grace, one last purge and the mark goes.
       const early = await h.server.appDeletions.runOnce();
-      expect(early.purged).to.include(app.app_id);
+      expect(early.purged).not.to.include(app.app_id);
       expect(early.forgotten).not.to.include(app.app_id);
       h.clock.travel(GRACE_MS / 1000 + 1);
       const late = await h.server.appDeletions.runOnce();
+      expect(late.purged).to.include(app.app_id);
       expect(late.forgotten).to.include(app.app_id);
       expect(h.logs.some((line) => line.includes('app deletion finished') && line.includes(app.app_id))).to.equal(true);
       expect(await h.stores.apps.deletion(app.app_id)).to.equal(undefined);
+      expect((await h.server.appDeletions.runOnce()).purged).not.to.include(app.app_id);
       const gone = await h.admin('DELETE', `/admin/apps/${app.app_id}`);
       expect(gone.status).to.equal(404);
       expect(gone.body.error).to.equal('not_found');
       // The instance's record of the deletion outlives every purge of the app.
-      expect(await deletionEvents(h, app.app_id)).to.have.length(1);
+      expect(await deletionEvents(h, app.app_id)).to.have.length(2);
+    });
+
+    it('forgets a mark whose last purge ran past the grace (forgetting had failed) without purging again', async () => {
+      const app = await h.createApp({ name: 'Forget only' });
+      const at = h.clock.now();
+      expect(await h.stores.apps.delete(app.app_id, at)).to.equal(true);
+      await h.stores.apps.purged(app.app_id, at + GRACE_MS + 1);
+      const pass = await h.server.appDeletions.runOnce();
+      expect(pass.purged).not.to.include(app.app_id);
+      expect(pass.forgotten).to.include(app.app_id);
+      expect(await h.stores.apps.deletion(app.app_id)).to.equal(undefined);
     });
 
     it('removes what a request still under way wrote for the app after its purge', async () => {
@@ -85,8 +99,10 @@ for (const storage of ['memory', 'redis'] as const) {
       h.server.audit.record({ type: 'link.accepted', outcome: 'success', appId: app.app_id, email: 'late@example.com' });
       expect(await leftOf(h, app.app_id, 'late@example.com')).to.deep.equal({ account: true, audit: 1, marked: true });
 
-      await h.server.appDeletions.runOnce();
-      expect(await leftOf(h, app.app_id, 'late@example.com')).to.deep.equal({ account: false, audit: 0, marked: true });
+      // Once the grace is over (late writers are done by then): the last purge removes them.
+      h.clock.travel(GRACE_MS / 1000 + 1);
+      expect((await h.server.appDeletions.runOnce()).forgotten).to.include(app.app_id);
+      expect(await leftOf(h, app.app_id, 'late@example.com')).to.deep.equal({ account: false, audit: 0, marked: false });
       expect(await h.stores.oidc.find(app.app_id, 'Session', 'late-session')).to.equal(undefined);
     });
 
@@ -96,7 +112,10 @@ for (const storage of ['memory', 'redis'] as const) {
       const app = await h.createApp({ name: 'Burst' });
       const answers = await Promise.all(Array.from({ length: 8 }, () => h.admin('DELETE', `/admin/apps/${app.app_id}`)));
       expect(answers.map((a) => a.status)).to.deep.equal(Array(8).fill(204));
-      expect(await deletionEvents(h, app.app_id)).to.have.length(1);
+      // Deleted once: one call took the app out, the seven others are recorded as repeats.
+      const reasons = (await deletionEvents(h, app.app_id)).map((e) => e.reason ?? 'first');
+      expect(reasons.filter((r) => r === 'first')).to.have.length(1);
+      expect(reasons.filter((r) => r === 'repeated')).to.have.length(7);
       expect(await leftOf(h, keep.app_id, 'keeper@example.com')).to.include({ account: true, marked: false });
       expect((await fetch(`${keep.issuer}/.well-known/openid-configuration`)).status).to.equal(200);
     });
@@ -141,7 +160,7 @@ describe('deleting an app on a Redis that refuses the purge', () => {
 
     expect((await h.admin('DELETE', `/admin/apps/${app.app_id}`)).status).to.equal(204);
     expect(await leftOf(h, app.app_id, 'half@example.com')).to.deep.equal({ account: false, audit: 0, marked: true });
-    expect(await deletionEvents(h, app.app_id)).to.have.length(1);
+    expect((await deletionEvents(h, app.app_id)).map((e) => e.reason ?? 'first')).to.have.members(['repeated', 'first']);
   });
 
   it('a sweeper pass finishes a deletion whose purge failed, with nobody asking again', async () => {

@@ -7,6 +7,7 @@ import { supersededIn } from '../link-successor.ts';
 import { LocalChangeBus } from '../local-change-bus.ts';
 import { appCursorOf, DuplicateError, trailOf, type AppCursor } from '../ports.ts';
 import type {
+  AppDeletion,
   AuditQuery,
   AuditRecord,
   AuditStore,
@@ -27,8 +28,8 @@ class MemoryAppStore implements AppStore {
   readonly #apps = new Map<string, AppRecord>();
   /** Every app's cursor, sorted: a page is a binary search and a slice. */
   readonly #order: AppCursor[] = [];
-  /** Deletion marks: app id → when it was deleted (epoch ms). */
-  readonly #deleted = new Map<string, number>();
+  /** Deletion marks by app id. */
+  readonly #deleted = new Map<string, AppDeletion>();
   async insert(app: AppRecord) {
     if (this.#apps.has(app.id)) throw new DuplicateError(`app ${app.id}`);
     this.#apps.set(app.id, structuredClone(app));
@@ -58,15 +59,19 @@ class MemoryAppStore implements AppStore {
     // The cursor is the one inserted: createdAt is never changed by a replace.
     const at = firstAfter(this.#order, appCursorOf(app)) - 1;
     if (this.#order[at] === appCursorOf(app)) this.#order.splice(at, 1);
-    this.#deleted.set(id, deletedAt);
+    this.#deleted.set(id, { id, deletedAt });
     return true;
   }
   async deletion(id: string) {
-    const deletedAt = this.#deleted.get(id);
-    return deletedAt === undefined ? undefined : { id, deletedAt };
+    const mark = this.#deleted.get(id);
+    return mark && { ...mark };
   }
   async deletions(limit: number) {
-    return [...this.#deleted].map(([id, deletedAt]) => ({ id, deletedAt })).sort((a, b) => a.deletedAt - b.deletedAt).slice(0, limit);
+    return [...this.#deleted.values()].sort((a, b) => a.deletedAt - b.deletedAt).slice(0, limit).map((mark) => ({ ...mark }));
+  }
+  async purged(id: string, at: number) {
+    const mark = this.#deleted.get(id);
+    if (mark) this.#deleted.set(id, { ...mark, purgedAt: at });
   }
   async forget(id: string) {
     this.#deleted.delete(id);

@@ -11,6 +11,7 @@ import {
   INSTANCE_TRAIL,
   type AccountRecord,
   type AccountStore,
+  type AppDeletion,
   type AppRecord,
   type AppStore,
   type AuditQuery,
@@ -53,7 +54,9 @@ export class MongoAppStore implements AppStore {
     }
   }
   async get(id: string) {
-    return strip(await this.#apps.findOne({ _id: id, ...LIVE })) as AppRecord | undefined;
+    // By _id alone (the engine's hot path), a mark told apart by its field.
+    const doc = await this.#apps.findOne({ _id: id });
+    return doc && !('deletedAt' in doc) ? (strip(doc) as AppRecord) : undefined;
   }
   async page(limit: number, after?: AppCursor) {
     // The cursor's order, served by the { createdAt, _id } index (open-mongo.ts).
@@ -73,19 +76,23 @@ export class MongoAppStore implements AppStore {
   }
   async deletion(id: string) {
     const mark = await this.#marks.findOne({ _id: id, ...MARKED });
-    return mark ? { id, deletedAt: mark.deletedAt } : undefined;
+    return mark ? markOf(mark) : undefined;
   }
   async deletions(limit: number) {
     // Served by the partial { deletedAt } index (open-mongo.ts): only marks are in it.
     const marks = await this.#marks.find(MARKED).sort({ deletedAt: 1 }).limit(limit).toArray();
-    return marks.map((mark) => ({ id: mark._id, deletedAt: mark.deletedAt }));
+    return marks.map(markOf);
+  }
+  async purged(id: string, at: number) {
+    await this.#marks.updateOne({ _id: id, ...MARKED }, { $set: { purgedAt: at } });
   }
   async forget(id: string) {
     await this.#marks.deleteOne({ _id: id, ...MARKED });
   }
 }
 
-type DeletionDocument = { _id: string; deletedAt: number };
+type DeletionDocument = { _id: string; deletedAt: number; purgedAt?: number };
+const markOf = (mark: DeletionDocument): AppDeletion => ({ id: mark._id, deletedAt: mark.deletedAt, ...(mark.purgedAt !== undefined && { purgedAt: mark.purgedAt }) });
 const LIVE = { deletedAt: { $exists: false } };
 const MARKED = { deletedAt: { $exists: true } };
 

@@ -9,6 +9,8 @@ export const keys = {
   appOrder: `${PREFIX}apps:order`,
   /** Deleted apps whose data may still be being purged: ids scored by when each was deleted. */
   appDeletions: `${PREFIX}apps:deleted`,
+  /** When each deleted app's latest finished purge began: app id → epoch ms. */
+  appPurges: `${PREFIX}apps:purged`,
   appChanges: `${PREFIX}app-changes`,
   /** Sign-in mail of every app, waiting to be sent: ids scored by when each is due, and the messages. */
   mailOutbox: { due: `${PREFIX}outbox:due`, messages: `${PREFIX}outbox:mail` },

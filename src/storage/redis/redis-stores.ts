@@ -110,18 +110,35 @@ export class RedisAppStore implements AppStore {
     return (await this.#redis.eval(DELETE_APP, 3, keys.apps, keys.appOrder, keys.appDeletions, id, appCursorOf(JSON.parse(json) as AppRecord), at)) === 1;
   }
   async deletion(id: string) {
-    const deletedAt = await this.#redis.zscore(keys.appDeletions, id);
-    return deletedAt === null ? undefined : { id, deletedAt: Number(deletedAt) };
+    const [deletedAt, purgedAt] = await Promise.all([this.#redis.zscore(keys.appDeletions, id), this.#redis.hget(keys.appPurges, id)]);
+    return deletedAt === null ? undefined : markOf(id, deletedAt, purgedAt);
   }
   async deletions(limit: number) {
     const found = await this.#redis.zrange(keys.appDeletions, 0, limit - 1, 'WITHSCORES');
-    const marks: AppDeletion[] = [];
-    for (let i = 0; i < found.length; i += 2) marks.push({ id: found[i]!, deletedAt: Number(found[i + 1]) });
-    return marks;
+    const ids = found.filter((_, i) => i % 2 === 0);
+    const purges = ids.length ? await this.#redis.hmget(keys.appPurges, ...ids) : [];
+    return ids.map((id, i) => markOf(id, found[2 * i + 1]!, purges[i] ?? null));
+  }
+  async purged(id: string, at: number) {
+    await this.#redis.eval(NOTE_PURGE, 2, keys.appDeletions, keys.appPurges, id, at);
   }
   async forget(id: string) {
-    await this.#redis.zrem(keys.appDeletions, id);
+    await this.#redis.eval(FORGET_DELETION, 2, keys.appDeletions, keys.appPurges, id);
   }
+}
+
+// Only on a mark that still exists: a purge finishing after the mark was forgotten notes nothing.
+const NOTE_PURGE = `
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1`;
+
+const FORGET_DELETION = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])`;
+
+function markOf(id: string, deletedAt: string, purgedAt: string | null): AppDeletion {
+  return { id, deletedAt: Number(deletedAt), ...(purgedAt !== null && { purgedAt: Number(purgedAt) }) };
 }
 
 // ARGV[1]: the sign-in's time. Creates the account at its first sign-in; {createdAt, lastLoginAt}.

@@ -1,32 +1,24 @@
 // A pass of background upkeep run at start and then again and again (key rotation, the
 // finishing of app deletions): never two passes of one process at once, a timer that never
 // holds the process open, and a stop that waits for the pass in progress, which ends early
-// at its next check of `aborted`.
-
-export interface PeriodicPassOptions<R> {
-  /** One pass; checks `aborted()` between its units of work and returns early when it is true. */
-  readonly pass: (aborted: () => boolean) => Promise<R>;
-  /** How long after a pass the next one starts; `result` is undefined when the pass failed. */
-  readonly next: (result: R | undefined) => number;
-  /** A pass that failed as a whole (its own units' failures are its business). */
-  readonly failed: (err: unknown) => void;
-}
-
-export class PeriodicPass<R> {
-  readonly #options: PeriodicPassOptions<R>;
+// at its next check of `aborted`. A subclass says what a pass does and when the next one is.
+export abstract class PeriodicPass<R> {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<R> | undefined;
   #stopped = true;
   /** Set by stop(): a pass in progress ends after the unit it is on. */
   #aborting = false;
 
-  constructor(options: PeriodicPassOptions<R>) {
-    this.#options = options;
-  }
+  /** One pass; checks `aborted()` between its units of work and returns early when it is true. */
+  protected abstract pass(aborted: () => boolean): Promise<R>;
+  /** How long after a pass the next one starts; `result` is undefined when the pass failed. */
+  protected abstract nextDelayMs(result: R | undefined): number;
+  /** A pass that failed as a whole (its own units' failures are its business). */
+  protected abstract passFailed(err: unknown): void;
 
   /** One pass now, or the one already running (a slow pass and the timer share it). */
   runOnce(): Promise<R> {
-    this.#running ??= this.#options.pass(() => this.#aborting).finally(() => {
+    this.#running ??= this.pass(() => this.#aborting).finally(() => {
       this.#running = undefined;
     });
     return this.#running;
@@ -56,9 +48,9 @@ export class PeriodicPass<R> {
       try {
         result = await this.runOnce();
       } catch (err) {
-        this.#options.failed(err);
+        this.passFailed(err);
       }
-      this.#schedule(this.#options.next(result));
+      this.#schedule(this.nextDelayMs(result));
     }, delayMs);
     this.#timer.unref();
   }

@@ -32,40 +32,29 @@ export interface SweepOutcome {
   readonly failed: readonly string[];
 }
 
-export class DeletionSweeper {
+export class DeletionSweeper extends PeriodicPass<SweepOutcome> {
   readonly #target: DeletionTarget;
   readonly #logger: Logger;
   readonly #clock: Clock;
-  readonly #periodic: PeriodicPass<SweepOutcome>;
 
   constructor(deps: { target: DeletionTarget; logger: Logger; clock: Clock }) {
+    super();
     this.#target = deps.target;
     this.#logger = deps.logger;
     this.#clock = deps.clock;
-    this.#periodic = new PeriodicPass({
-      pass: (aborted) => this.#pass(aborted),
-      // Spread out, so instances started together do not sweep in step.
-      next: () => SWEEP_EVERY_MS * (0.8 + 0.4 * Math.random()),
-      failed: (err) => this.#logger.warn('finishing app deletions failed; retrying on the next pass', { err: String(err) }),
-    });
   }
 
-  /** One pass; an app whose purge fails keeps its mark and is purged again on the next. */
-  runOnce(): Promise<SweepOutcome> {
-    return this.#periodic.runOnce();
+  /** Spread out, so instances started together do not sweep in step. */
+  protected nextDelayMs(): number {
+    return SWEEP_EVERY_MS * (0.8 + 0.4 * Math.random());
   }
 
-  /** Runs a pass now and keeps running them; the timer never holds the process open. */
-  start(): void {
-    this.#periodic.start();
+  protected passFailed(err: unknown): void {
+    this.#logger.warn('finishing app deletions failed; retrying on the next pass', { err: String(err) });
   }
 
-  /** Stops the timer and waits for a pass in progress (which ends after the app it is on). */
-  stop(): Promise<void> {
-    return this.#periodic.stop();
-  }
-
-  async #pass(aborted: () => boolean): Promise<SweepOutcome> {
+  /** One pass; an app whose purge fails keeps its mark and is purged again on the next. A pass stopped midway ends after the app it is on. */
+  protected async pass(aborted: () => boolean): Promise<SweepOutcome> {
     const purged: string[] = [];
     const forgotten: string[] = [];
     const failed: string[] = [];

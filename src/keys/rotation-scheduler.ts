@@ -33,48 +33,35 @@ export interface SweepResult {
   readonly nextRetireAt: number | undefined;
 }
 
-export class KeyRotationScheduler {
+export class KeyRotationScheduler extends PeriodicPass<SweepResult> {
   readonly #apps: KeyUpkeepTarget;
   readonly #rotateEveryMs: number;
   readonly #logger: Logger;
   readonly #audit: AuditLog;
   readonly #clock: Clock;
-  readonly #periodic: PeriodicPass<SweepResult>;
 
   constructor(deps: { apps: KeyUpkeepTarget; rotationDays: number; logger: Logger; audit: AuditLog; clock: Clock }) {
+    super();
     this.#apps = deps.apps;
     this.#clock = deps.clock;
     this.#rotateEveryMs = deps.rotationDays * DAY_MS;
     this.#logger = deps.logger;
     this.#audit = deps.audit;
-    this.#periodic = new PeriodicPass({
-      // A pass stopped midway ends after the app it is on (each write is whole).
-      pass: (aborted) => this.#pass(aborted),
-      next: (result) => {
-        const retireAt = result?.nextRetireAt;
-        const next = retireAt === undefined ? SWEEP_INTERVAL_MS : Math.min(SWEEP_INTERVAL_MS, retireAt - this.#clock.now() + MIN_DELAY_MS);
-        return Math.max(MIN_DELAY_MS, next);
-      },
-      failed: (err) => this.#logger.warn('key upkeep failed; retrying on the next pass', { err: String(err) }),
-    });
   }
 
-  /** One pass over every app; a failing app is logged and retried on the next pass. */
-  runOnce(): Promise<SweepResult> {
-    return this.#periodic.runOnce();
+  /** Hourly, sooner when a previous key's retirement comes first. */
+  protected nextDelayMs(result: SweepResult | undefined): number {
+    const retireAt = result?.nextRetireAt;
+    const next = retireAt === undefined ? SWEEP_INTERVAL_MS : Math.min(SWEEP_INTERVAL_MS, retireAt - this.#clock.now() + MIN_DELAY_MS);
+    return Math.max(MIN_DELAY_MS, next);
   }
 
-  /** Runs a pass now and keeps running them; the timer never holds the process open. */
-  start(): void {
-    this.#periodic.start();
+  protected passFailed(err: unknown): void {
+    this.#logger.warn('key upkeep failed; retrying on the next pass', { err: String(err) });
   }
 
-  /** Stops the timer and waits for a pass in progress. */
-  stop(): Promise<void> {
-    return this.#periodic.stop();
-  }
-
-  async #pass(aborted: () => boolean): Promise<SweepResult> {
+  /** One pass over every app; a failing app is logged and retried on the next pass. A pass stopped midway ends after the app it is on (each write is whole). */
+  protected async pass(aborted: () => boolean): Promise<SweepResult> {
     const rotated: string[] = [];
     const maintained: string[] = [];
     const failed: string[] = [];

@@ -158,6 +158,9 @@ export function composeServices(deps: ServiceDeps): Services {
     clock,
     logger,
     options: deps.mail,
+    // An app in use has its Provider cached and fresh (a deletion anywhere drops it: the
+    // change bus, or revalidation): no store read for the sign-in mail of a live app.
+    appExists: async (appId) => registry.ready(appId) !== undefined || (await stores.apps.get(appId)) !== undefined,
     onSent: (context, attempts) =>
       audit.record({ ...(context as AuditContext), type: 'mail.sent', outcome: 'success', reason: attempts > 1 ? `after ${attempts} attempts` : undefined }),
     onFailed: (context, reason) => audit.record({ ...(context as AuditContext), type: 'mail.failed', outcome: 'failure', reason }),

@@ -5,7 +5,7 @@
 // (delivery/delivery-queue.ts); this file says what a mail attempt is and how long mail is
 // worth retrying.
 import type { Clock } from '../clock.ts';
-import { DeliveryQueue, type AttemptObserver, type DeliveryQueueOptions } from '../delivery/delivery-queue.ts';
+import { DeliveryQueue, Undeliverable, type AttemptObserver, type DeliveryQueueOptions } from '../delivery/delivery-queue.ts';
 import type { Logger } from '../log.ts';
 import type { Outbox } from '../storage/ports.ts';
 import { MailSeal, type MailContext, type QueuedMail } from './mail-seal.ts';
@@ -21,6 +21,13 @@ export interface MailQueueDeps {
   readonly kek: Buffer;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * Whether the app a mail is for still exists, asked before each attempt: a mail queued
+   * just before its app was deleted (or waiting for a retry then) would carry a link that
+   * leads nowhere, in the name of an app its owner took down. Rejecting (the store is
+   * unreachable) fails the attempt, which is retried; it never drops the mail.
+   */
+  readonly appExists: (appId: string) => Promise<boolean>;
   readonly onSent: (context: MailContext, attempts: number) => void;
   readonly onFailed: (context: MailContext, reason: string) => void;
   readonly onAttempt?: AttemptObserver | undefined;
@@ -50,7 +57,11 @@ export class MailQueue extends DeliveryQueue<QueuedMail> {
       names: { what: 'sign-in mail', short: 'mail', done: 'sent', idField: 'mail_id' },
       outbox: deps.outbox,
       seal: new MailSeal(deps.kek),
-      deliver: (mail, signal) => deps.mailer.send(mail.message, signal, { appId: typeof mail.context['appId'] === 'string' ? mail.context['appId'] : undefined }),
+      deliver: async (mail, signal) => {
+        const appId = typeof mail.context['appId'] === 'string' ? mail.context['appId'] : undefined;
+        if (appId !== undefined && !(await deps.appExists(appId))) throw new Undeliverable('the app was deleted');
+        await deps.mailer.send(mail.message, signal, { appId });
+      },
       failure: () => 'smtp error',
       logFields: (mail) => ({ app_id: mail.context['appId'] }),
       onDelivered: (mail, attempts) => deps.onSent(mail.context, attempts),

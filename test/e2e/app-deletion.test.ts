@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { GRACE_MS } from '../../src/apps/deletion-sweeper.ts';
 import { INSTANCE_TRAIL } from '../../src/storage/ports.ts';
+import { Browser } from '../helpers/browser.ts';
 import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
 import { Instance } from '../helpers/instance.ts';
 import { freePort, RedisServer } from '../helpers/redis-server.ts';
@@ -128,6 +129,42 @@ for (const storage of ['memory', 'redis'] as const) {
       // Its key is no app's: the trail is not an app, and no app route reaches it.
       expect((await h.admin('GET', `/admin/apps/${INSTANCE_TRAIL}/audit`)).status).to.equal(404);
       expect((await h.admin('DELETE', `/admin/apps/${INSTANCE_TRAIL}`)).status).to.equal(404);
+    });
+  });
+}
+
+for (const storage of ['memory', 'redis'] as const) {
+  describe(`deleting an app with its sign-in mail still in the outbox (${storage})`, () => {
+    const h = new Harness();
+    const redis = new RedisServer();
+    before(async () => {
+      if (storage === 'redis') await redis.start();
+      // A retry long after the first attempt: the app is deleted in between.
+      await h.start(storage === 'redis' ? { REDIS_URL: redis.url } : {}, { mail: { retryDelaysMs: [1_000] } });
+    });
+    after(async () => {
+      await h.stop();
+      await redis.destroy();
+    });
+
+    it('never sends it, while the mail of an app that is not cached here still goes out', async () => {
+      const doomed = await h.createApp({ name: 'Doomed Mail' });
+      const kept = await h.createApp({ name: 'Kept Mail' });
+      const browsers = [new Browser(), new Browser()];
+      const logins = await Promise.all([doomed, kept].map(async (app, i) => h.startLogin(app, browsers[i]!)));
+      h.smtp.rejectNext = 2; // both first attempts refused: both mails wait for their retry
+      for (const [i, to] of ['doomed-mail@example.com', 'kept-mail@example.com'].entries()) {
+        expect((await browsers[i]!.submit(logins[i]!.page, { email: to })).status).to.equal(200);
+      }
+      await h.smtp.until('both first attempts were refused', () => h.smtp.rejectNext === 0);
+      expect((await h.admin('DELETE', `/admin/apps/${doomed.app_id}`)).status).to.equal(204);
+      // The other app's Provider is not cached any more: its mail's check reads the store.
+      h.server.registry.invalidate(kept.app_id);
+      await h.server.mailQueue.idle();
+      expect(h.smtp.mails.map((m) => m.to)).to.deep.equal(['kept-mail@example.com']);
+      const givenUp = h.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'sign-in mail given up');
+      expect(givenUp.map((l) => [l['app_id'], l['reason']])).to.deep.equal([[doomed.app_id, 'the app was deleted']]);
+      expect(await h.stores.outbox.size()).to.equal(0);
     });
   });
 }

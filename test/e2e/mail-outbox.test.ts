@@ -177,6 +177,39 @@ describe('sign-in mail: the queue itself', function () {
     }
   });
 
+  it("drops a mail whose app is gone, and retries one whose app's existence could not be read", async () => {
+    const smtp = await new SmtpCapture().start();
+    const logs: string[] = [];
+    const failed: unknown[] = [];
+    let storeDown = true;
+    const queue = testMailQueue(openMemoryStores().outbox, smtp.url, {
+      logger: createLogger('debug', (line) => void logs.push(line)),
+      onFailed: (context, reason) => void failed.push({ ...context, reason }),
+      appExists: async (appId) => {
+        if (appId === 'flaky' && storeDown) {
+          storeDown = false;
+          throw new Error('store unavailable');
+        }
+        return appId !== 'deleted';
+      },
+      options: { retryDelaysMs: [20, 50] },
+    });
+    try {
+      await queue.enqueue(message('gone@example.com'), { appId: 'deleted' });
+      await queue.enqueue(message('flaky@example.com'), { appId: 'flaky' });
+      await queue.enqueue(message('system@example.com'));
+      await queue.idle();
+      // The deleted app's mail never reaches the server; the other app's goes out on its retry.
+      expect(smtp.mails.map((m) => m.to).sort()).to.deep.equal(['flaky@example.com', 'system@example.com']);
+      expect(failed).to.deep.equal([{ appId: 'deleted', reason: 'the app was deleted' }]);
+      expect(logged(logs, 'sign-in mail given up').map((l) => [l.app_id, l.reason])).to.deep.equal([['deleted', 'the app was deleted']]);
+      expect(logged(logs, 'sign-in mail not sent; will retry').map((l) => [l.app_id, l.err])).to.deep.equal([['flaky', 'Error: store unavailable']]);
+    } finally {
+      await queue.stop();
+      await smtp.stop();
+    }
+  });
+
   it('sends a mail with a slot free without claiming it (stored leased to the queue); a burst past the slots goes out once each', async () => {
     const smtp = await new SmtpCapture().start();
     const outbox = openMemoryStores().outbox;
@@ -276,8 +309,9 @@ describe('sign-in mail: instances sharing a Redis outbox', function () {
     await a.start({ REDIS_URL: redis.url }, { mail: { pollMs: 50 } });
     await b.start({ REDIS_URL: redis.url }, { mail: { pollMs: 50 } });
     try {
+      const app = await a.createApp(); // mail is sent for apps that exist
       const to = Array.from({ length: 40 }, (_, i) => `shared-${i}@example.com`);
-      await Promise.all(to.map((address, i) => (i % 2 ? a : b).server.mailQueue.enqueue(message(address), { appId: 'x' })));
+      await Promise.all(to.map((address, i) => (i % 2 ? a : b).server.mailQueue.enqueue(message(address), { appId: app.app_id })));
       await Promise.all([a.server.mailQueue.idle(), b.server.mailQueue.idle()]);
       const delivered = [...a.smtp.mails, ...b.smtp.mails].map((m) => m.to).sort();
       expect(delivered).to.deep.equal([...to].sort());

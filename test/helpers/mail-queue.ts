@@ -15,6 +15,7 @@ export function testMailQueue(outbox: Outbox, smtpUrl: string, overrides: Partia
     kek: randomBytes(32),
     clock: systemClock,
     logger: createLogger('silent'),
+    appExists: async () => true,
     onSent: () => {},
     onFailed: () => {},
     ...overrides,

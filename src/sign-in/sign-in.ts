@@ -73,6 +73,8 @@ export function linkLifetime(configured: number, attemptTimeLeft: number): numbe
 
 export class SignIn {
   readonly #deps: SignInDeps;
+  /** Link requests of this process under way, by app, attempt and address: a post made meanwhile waits for its answer. */
+  readonly #underWay = new Map<string, Promise<number | undefined>>();
   constructor(deps: SignInDeps) {
     this.#deps = deps;
   }
@@ -81,8 +83,29 @@ export class SignIn {
    * Sends a link to `email` unless a limit says no, and tells how long it lives (seconds):
    * the caller shows the same page either way. Undefined, and nothing sent, when less than a
    * minute of the attempt is left.
+   *
+   * The same form posted again while its first post is still being answered here (a double
+   * click reaches the server before the first link is stored, with Redis or MongoDB) waits
+   * for that answer and is a repeat of it: the stored link alone cannot tell it apart yet.
    */
   async requestLink(attempt: Attempt, email: string, client: RequestInfo): Promise<number | undefined> {
+    const key = `${attempt.app.id} ${attempt.uid} ${email}`;
+    const earlier = this.#underWay.get(key);
+    if (earlier) {
+      // A failed first post (503) is no reason to send nothing: this one tries on its own.
+      const ttl = await earlier.catch(() => undefined);
+      if (ttl !== undefined) return this.#repeated(attempt, email, client, ttl);
+    }
+    const answer = this.#requestLink(attempt, email, client);
+    this.#underWay.set(key, answer);
+    try {
+      return await answer;
+    } finally {
+      if (this.#underWay.get(key) === answer) this.#underWay.delete(key);
+    }
+  }
+
+  async #requestLink(attempt: Attempt, email: string, client: RequestInfo): Promise<number | undefined> {
     return (await this.#justSent(attempt, email, client)) ?? this.#send(attempt, email, client);
   }
 
@@ -108,18 +131,22 @@ export class SignIn {
    * click, a reload, Back and submit): that link's lifetime, and nothing is sent. Another mail
    * would silently supersede the first, which the person may be opening, and spend the
    * address's limits. Undefined (send) for another address, an older or a touched link.
-   * Not one atomic step: two posts arriving in the same few milliseconds may both send (a
-   * double click's are further apart). And a post whose link was stored but whose mail the
-   * outbox refused (503) counts as sent, since a timed-out outbox write may still have
-   * landed: its page's "send me a new link" sends for certain.
+   * Posts in flight together on one instance are told apart by requestLink; two reaching
+   * two instances within the same few milliseconds may both send. And a post whose link
+   * was stored but whose mail the outbox refused (503) counts as sent, since a timed-out
+   * outbox write may still have landed: its page's "send me a new link" sends for certain.
    */
   async #justSent(attempt: Attempt, email: string, client: RequestInfo): Promise<number | undefined> {
     const latest = await this.#deps.links.latest(attempt.app.id, attempt.uid);
     if (!latest || latest.email !== email || latest.usedAt !== undefined || (latest.attempts ?? 0) > 0) return undefined;
     const now = Math.floor(this.#deps.clock.now() / 1000);
     if (now - latest.createdAt >= REPEAT_WINDOW_SECONDS || now >= latest.expiresAt) return undefined;
+    return this.#repeated(attempt, email, client, latest.expiresAt - latest.createdAt);
+  }
+
+  #repeated(attempt: Attempt, email: string, client: RequestInfo, ttl: number): number {
     this.#deps.audit.record({ type: 'link.repeated', outcome: 'success', appId: attempt.app.id, clientId: attempt.clientId, email, ...client });
-    return latest.expiresAt - latest.createdAt;
+    return ttl;
   }
 
   /** The address the attempt's latest link went to. */

@@ -1,11 +1,13 @@
 // Races that real clients produce, on every store: one authorization code redeemed 20
-// times at once, one refresh token sent 20 times at once (tabs, retrying clients).
+// times at once, one refresh token sent 20 times at once (tabs, retrying clients), the
+// email form posted several times at once (a double click).
 // Then Redis going away and coming back under a running server.
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
-import { Browser } from '../helpers/browser.ts';
+import { Browser, formOn } from '../helpers/browser.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { linkIn } from '../helpers/smtp-capture.ts';
 import { harnessOn } from '../helpers/storage-harness.ts';
 
 async function settle<T>(calls: Promise<T>[]) {
@@ -56,6 +58,31 @@ for (const storage of ['memory', 'redis'] as const) {
       expect(errors).to.deep.equal([]);
       expect(new Set(ok.map((t) => t.refresh_token)).size).to.equal(20);
       for (const next of ok) expect((await oidc.refreshTokenGrant(config, next.refresh_token!)).access_token).to.be.a('string');
+    });
+
+    it('sends one mail for the email form posted 5 times at once (a double click in flight), the same page to each', async () => {
+      // One link per address per window: a second mail would have been refused, and audited so.
+      const strict = await h.createApp({ name: 'Strict', max_links_per_address: 1 });
+      const email = 'race-form@example.com';
+      const browser = new Browser();
+      const login = await h.startLogin(strict, browser);
+      const form = formOn(login.page);
+      const action = new URL(form.action, login.page.url).href;
+      const pages = await Promise.all(Array.from({ length: 5 }, () => browser.request(action, { form: { ...form.fields, email } })));
+      expect(pages.map((p) => p.status)).to.deep.equal(Array(5).fill(200));
+      expect(new Set(pages.map((p) => p.body)).size, 'one page, word for word').to.equal(1);
+      expect(pages[0]!.body).to.include('Check your email');
+      await h.server.mailQueue.idle();
+      expect(h.smtp.mails.filter((m) => m.to === email)).to.have.length(1);
+      await h.server.audit.flushed();
+      const events = (await h.server.audit.query(strict.app_id, { email, limit: 50 })).map((e) => e.type);
+      expect(events.filter((t) => t === 'link.requested')).to.have.length(1);
+      expect(events.filter((t) => t === 'link.repeated')).to.have.length(4);
+      expect(events).not.to.include('link.rate_limited');
+      // The one link sent signs in.
+      const link = linkIn(h.smtp.mails.find((m) => m.to === email)!);
+      const done = await browser.submit(await browser.navigate(link), {}, '/link', login.redirectUri);
+      expect(done.url.startsWith(login.redirectUri)).to.equal(true);
     });
   });
 }

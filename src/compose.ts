@@ -167,7 +167,7 @@ export function composeServices(deps: ServiceDeps): Services {
     onAttempt: metrics.delivery('mail'),
   });
 
-  const links = new MagicLinks(stores.magicLinks, clock);
+  const links = new MagicLinks(stores.magicLinks, clock, deriveKey(config.keyEncryptionKey, 'postern short codes'));
   const signIn = new SignIn({
     links,
     linkRequests: new LinkRequests({

@@ -1,10 +1,14 @@
 // Magic-link codes: 256 random bits, bound to one address, one app and one login attempt
 // (the oidc-provider interaction), plus a short code derived from it for typing on the
-// device that started the login. Only SHA-256 hashes are stored. Looking at a code never
-// changes it; consuming is atomic in every store. A new link for the same login attempt
-// supersedes the older one.
+// device that started the login. Only hashes are stored: the link's SHA-256 (256 bits,
+// beyond any search) and the short code's HMAC under a key derived from
+// KEY_ENCRYPTION_KEY (40 bits: a plain hash of it would be searched through in minutes by
+// whoever reads the store, who could then type it into an attempt of their own). Looking
+// at a code never changes it; consuming is atomic in every store. A new link for the same
+// login attempt supersedes the older one.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.ts';
+import { keyedHash } from '../keys/encryption.ts';
 import type { LinkUse, MagicLinkRecord, MagicLinkStore } from '../storage/ports.ts';
 
 /** How long a used or expired record is kept so its page can say "used"/"expired". */
@@ -23,6 +27,12 @@ export type ShortCodeCheck =
   | { status: 'locked' | 'expired' | 'used' };
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/** Constant-time equality of two hashes; false for different lengths (a record from before, or altered). */
+function equalText(a: string, b: string): boolean {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 /** The short code of a link code: derived, so it never has to be stored in clear. */
 export function shortCodeOf(code: string): string {
@@ -73,9 +83,17 @@ function isWellFormed(code: string): boolean {
 export class MagicLinks {
   readonly #store: MagicLinkStore;
   readonly #clock: Clock;
-  constructor(store: MagicLinkStore, clock: Clock) {
+  readonly #shortCodeKey: Buffer;
+  /** `shortCodeKey`: the key of the short codes' HMACs, derived from KEY_ENCRYPTION_KEY for that alone. */
+  constructor(store: MagicLinkStore, clock: Clock, shortCodeKey: Buffer) {
     this.#store = store;
     this.#clock = clock;
+    this.#shortCodeKey = shortCodeKey;
+  }
+
+  /** Bound to its link: two links with the same short code store different values. */
+  #shortCodeHash(linkHash: string, shortCode: string): string {
+    return keyedHash(this.#shortCodeKey, `${linkHash}:${shortCode}`);
   }
 
   /** Epoch seconds, the unit of the records. */
@@ -87,9 +105,10 @@ export class MagicLinks {
     const code = randomBytes(32).toString('base64url');
     const shortCode = shortCodeOf(code);
     const createdAt = this.#now();
+    const hash = sha256(code);
     const record: MagicLinkRecord = {
-      hash: sha256(code),
-      shortCodeHash: sha256(shortCode),
+      hash,
+      shortCodeHash: this.#shortCodeHash(hash, shortCode),
       appId: input.appId,
       interactionUid: input.interactionUid,
       email: input.email,
@@ -147,7 +166,7 @@ export class MagicLinks {
     if (attempt === 0) return { status: 'locked' };
     const normalized = normalizeShortCode(typed);
     const matches =
-      normalized !== undefined && timingSafeEqual(Buffer.from(sha256(normalized)), Buffer.from(record.shortCodeHash));
+      normalized !== undefined && equalText(this.#shortCodeHash(record.hash, normalized), record.shortCodeHash);
     if (!matches) return { status: 'wrong', attemptsLeft: MAX_SHORT_CODE_ATTEMPTS - attempt };
     const used = await this.#use(record.appId, record.hash, record.interactionUid);
     return used.status === 'valid' && used.record ? { status: 'valid', record: used.record } : { status: 'used' };

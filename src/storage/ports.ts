@@ -288,7 +288,7 @@ export interface AccountStore {
 
 export interface MagicLinkRecord {
   readonly hash: string; // SHA-256 of the link code; the code itself is never stored
-  readonly shortCodeHash: string; // SHA-256 of the short code typed on another device
+  readonly shortCodeHash: string; // HMAC of the short code typed on another device (sign-in/magic-links.ts)
   readonly appId: string;
   readonly interactionUid: string;
   readonly email: string;

@@ -159,6 +159,13 @@ export class SmtpCapture {
   }
 }
 
+/** The short code a sign-in mail offers for typing on the device that started, as mailed (ABCD-EFGH). */
+export function shortCodeIn(mail: CapturedMail): string {
+  const match = /code on the sign-in page instead: ([A-Z0-9]{4}-[A-Z0-9]{4})/.exec(mail.text);
+  if (!match) throw new Error(`no short code in mail: ${mail.text}`);
+  return match[1]!;
+}
+
 export function linkIn(mail: CapturedMail): string {
   const match = /https?:\/\/\S+\/link\?code=[A-Za-z0-9_-]+(?:&lang=[a-z]{2})?/.exec(mail.text);
   if (!match) throw new Error(`no sign-in link in mail: ${mail.text}`);

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { Browser, formOn, type Page } from '../helpers/browser.ts';
 import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { shortCodeIn } from '../helpers/smtp-capture.ts';
 import { audits, logLines, serverErrors, uidOf } from './support.ts';
 
 /** Submits the email form of a fresh login attempt, optionally from a given client IP. */
@@ -28,7 +29,6 @@ async function sentTo(h: Harness, prefix: string): Promise<string[]> {
 }
 
 /** The short code in the mail of a link. */
-const shortCodeIn = (text: string) => /code on the sign-in page instead: ([A-Z0-9]{4}-[A-Z0-9]{4})/.exec(text)![1]!;
 
 /** The page with what differs per request anyway (CSRF tokens, the attempt id) blanked. */
 const normalize = (body: string) =>
@@ -282,7 +282,7 @@ describe('abuse limits', function () {
       const browser = new Browser();
       const login = await h.startLogin(app, browser);
       const { page, mail } = await h.requestLink(browser, login.page, 'guess@example.com');
-      const right = /code on the sign-in page instead: ([A-Z0-9]{4}-[A-Z0-9]{4})/.exec(mail.text)![1]!;
+      const right = shortCodeIn(mail);
       let current = page;
       for (let i = 0; i < 4; i++) {
         current = await browser.submit(current, { code: 'AAAA-AAAA' }, '/code');
@@ -369,7 +369,7 @@ describe('abuse limits', function () {
       const { page, mail } = await h.requestLink(browser, login.page, email);
       const form = formOn(page, '/code');
       const url = new URL(form.action, page.url).href;
-      const right = shortCodeIn(mail.text);
+      const right = shortCodeIn(mail);
       return {
         right,
         wrong: right === 'AAAA-AAAA' ? 'BBBB-BBBB' : 'AAAA-AAAA',

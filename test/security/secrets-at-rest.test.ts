@@ -7,10 +7,13 @@
 // records it holds (client secrets, initial access tokens) are sealed and hashed as in
 // every store.
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
+import { Browser } from '../helpers/browser.ts';
 import type { AppJson } from '../helpers/harness.ts';
 import { harnessOn } from '../helpers/storage-harness.ts';
 import { memoryAtRest, redisAtRest } from '../contract/at-rest.ts';
+import { shortCodeIn } from '../helpers/smtp-capture.ts';
 
 /** Redis hash keys of engine documents: `postern:{app}:m:{Model}:{stored id}`. */
 const DOC_KEY = /postern:[^:\n]+:m:([A-Za-z]+):([^\s"]+)/g;
@@ -47,6 +50,25 @@ for (const storage of ['memory', 'redis'] as const) {
       for (const [what, value] of Object.entries(handedOut)) expect(value, what).to.be.a('string').with.length.above(20);
       const text = await atRest();
       for (const [what, value] of Object.entries(handedOut)) expect(text.includes(value), `${what} in the store`).to.equal(false);
+    });
+
+    it("stores a link's short code as nothing a search of 40 bits could find: not in clear, not as its SHA-256", async () => {
+      const browser = new Browser();
+      const login = await h.startLogin(app, browser);
+      const { page, mail } = await h.requestLink(browser, login.page, 'short-code@example.com');
+      const shown = shortCodeIn(mail);
+      const shortCode = shown.replace('-', '');
+      const text = await atRest();
+      const sha256 = (value: string) => createHash('sha256').update(value).digest();
+      for (const [what, value] of Object.entries({
+        'the code as mailed': shown,
+        'the code': shortCode,
+        'its SHA-256 (hex)': sha256(shortCode).toString('hex'),
+        'its SHA-256 (base64url)': sha256(shortCode).toString('base64url'),
+      })) expect(text.includes(value), `${what} in the store`).to.equal(false);
+      // And it still signs in, typed on the device that started.
+      const done = await browser.submit(page, { code: shown }, '/code', login.redirectUri);
+      expect(done.url.startsWith(login.redirectUri)).to.equal(true);
     });
 
     it('stores no client secret, initial access token or registration access token in clear', async () => {

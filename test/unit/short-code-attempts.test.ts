@@ -4,6 +4,7 @@
 // the order of a burst, and so its outcome, exact here; the Redis run is in
 // test/security/abuse-limits.test.ts.
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { MAX_SHORT_CODE_ATTEMPTS, MagicLinks, type ShortCodeCheck } from '../../src/sign-in/magic-links.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import type { MagicLinkRecord, Stores } from '../../src/storage/ports.ts';
@@ -19,7 +20,7 @@ describe('short-code attempts', () => {
 
   beforeEach(async () => {
     stores = openMemoryStores(clock);
-    links = new MagicLinks(stores.magicLinks, clock);
+    links = new MagicLinks(stores.magicLinks, clock, randomBytes(32));
     const issued = await links.issue({ appId: 'app', interactionUid: 'uid', email: 'ada@example.com', clientId: 'app', ttl: 900 });
     record = (await links.latest('app', 'uid'))!;
     right = issued.shortCode;

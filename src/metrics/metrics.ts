@@ -228,6 +228,7 @@ export class Metrics implements StoreObserver {
       return {
         hit: async (key, grouped) => !counted(!(await limiter.hit(key, grouped))),
         exhausted: async (key) => counted(await limiter.exhausted(key)),
+        refund: (key) => limiter.refund(key),
       };
     };
   }

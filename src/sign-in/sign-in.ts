@@ -168,12 +168,17 @@ export class SignIn {
       audit.record({ type: 'code.rejected', outcome: 'failure', reason: 'malformed', ...context });
       return { kind: 'malformed', email, ttl };
     }
-    if (!(await this.#deps.wrongCodesPerIp.hit(ipLimitKey(client.ip)))) {
+    // Counted before the comparison, so a burst from one network gets no more comparisons
+    // than the limit; a right code is then taken back: the limit is on wrong ones, and a
+    // busy office behind one address must not lock out its next person's right code.
+    const network = ipLimitKey(client.ip);
+    if (!(await this.#deps.wrongCodesPerIp.hit(network))) {
       audit.record({ type: 'code.rejected', outcome: 'failure', reason: 'rate limited', ...context });
       return { kind: 'rate_limited', email, ttl };
     }
     const result = await links.checkShortCode(latest, typed);
     if (result.status === 'valid') {
+      await this.#deps.wrongCodesPerIp.refund(network).catch(() => {}); // a failed refund costs a point, not the sign-in
       await this.#signedIn(appId, result.record.email);
       audit.record({ type: 'code.accepted', outcome: 'success', clientId: result.record.clientId, ...context, email: result.record.email });
       return { kind: 'accepted', email: result.record.email };

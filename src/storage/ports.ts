@@ -420,6 +420,12 @@ export interface RateLimiter {
   hit(key: string, grouped?: GroupedHit): Promise<boolean>;
   /** True when `key` has used its whole allowance in the current window (counts nothing). */
   exhausted(key: string): Promise<boolean>;
+  /**
+   * Takes back one hit of `key` that turned out not to be what the limit counts (a short
+   * code that was right). Hitting first and refunding after keeps the limit's bound on a
+   * burst: every request in flight holds its hit until it is known.
+   */
+  refund(key: string): Promise<void>;
 }
 
 /** One message handed out by `Outbox.claim`. */

@@ -50,6 +50,11 @@ export function rateLimiterFactory(backend: LimiterBackend) {
         const state = await limiter.get(key);
         return state !== null && state.consumedPoints >= points;
       },
+      async refund(key: string) {
+        // Only while the hit's window lasts: a refund into a new window would raise its allowance.
+        const state = await limiter.get(key);
+        if (state !== null && state.consumedPoints > 0) await limiter.reward(key, 1);
+      },
     };
     // Store errors of a shared store surface as StoreUnavailableError (→ 503), once per limiter.
     const ready = backend.kind === 'memory' ? wrapped : guard(backend.kind, wrapped, backend.probe, 'rate_limits');

@@ -532,6 +532,23 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
       });
     });
 
+    describe('rate limiters', () => {
+      it('count hits up to the limit, say when a key is exhausted, and take a refunded hit back', async () => {
+        const limiter = stores.rateLimiter(`contract-${appId}`, 3, 60);
+        for (let i = 0; i < 3; i++) expect(await limiter.hit('a'), `hit ${i + 1}`).to.equal(true);
+        expect(await limiter.exhausted('a')).to.equal(true);
+        expect(await limiter.exhausted('b')).to.equal(false);
+        await limiter.refund('a');
+        expect(await limiter.exhausted('a')).to.equal(false);
+        expect(await limiter.hit('a')).to.equal(true);
+        expect(await limiter.hit('a')).to.equal(false);
+        // A refund of a key with no hits in the window gives it nothing extra.
+        await limiter.refund('b');
+        for (let i = 0; i < 3; i++) expect(await limiter.hit('b'), `b hit ${i + 1}`).to.equal(true);
+        expect(await limiter.hit('b')).to.equal(false);
+      });
+    });
+
     describe('audit', () => {
       it('keeps events per app, newest first, filterable and pageable', async () => {
         const base = Date.now() - 10_000;

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { Browser, formOn, type Page } from '../helpers/browser.ts';
 import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { harnessOn } from '../helpers/storage-harness.ts';
 import { shortCodeIn } from '../helpers/smtp-capture.ts';
 import { audits, logLines, serverErrors, uidOf } from './support.ts';
 
@@ -33,6 +34,33 @@ async function sentTo(h: Harness, prefix: string): Promise<string[]> {
 /** The page with what differs per request anyway (CSRF tokens, the attempt id) blanked. */
 const normalize = (body: string) =>
   body.replace(/name="csrf" value="[^"]*"/g, 'name="csrf" value=""').replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID');
+
+/**
+ * 31 people behind one address each type their own right short code (an office behind a
+ * NAT): one more than the wrong codes a network may type in 15 minutes. Then that
+ * network's wrong codes are still limited.
+ */
+async function rightCodesDoNotCount(h: Harness, app: AppJson, tag: string) {
+  for (let person = 0; person < 31; person++) {
+    const browser = new Browser();
+    const login = await h.startLogin(app, browser);
+    const { page, mail } = await h.requestLink(browser, login.page, `${tag}-${person}@example.com`);
+    const done = await browser.submit(page, { code: shortCodeIn(mail) }, '/code', login.redirectUri);
+    expect(done.url.startsWith(login.redirectUri), `person ${person}: ${done.status}`).to.equal(true);
+  }
+  let wrong = 0;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const browser = new Browser();
+    const login = await h.startLogin(app, browser);
+    let page = (await h.requestLink(browser, login.page, `${tag}-guess-${attempt}@example.com`)).page;
+    for (let i = 0; i < 4; i++) {
+      page = await browser.submit(page, { code: 'BBBB-BBBB' }, '/code');
+      if (page.status === 429) return expect(wrong, 'wrong codes before the 429').to.equal(30);
+      wrong += 1;
+    }
+  }
+  expect.fail('no 429 after 32 wrong codes from one IP');
+}
 
 describe('abuse limits', function () {
   this.timeout(60_000);
@@ -317,6 +345,16 @@ describe('abuse limits', function () {
       expect(refused!.body).to.include('Too many attempts');
     });
   });
+
+  for (const storage of ['memory', 'redis'] as const) {
+    describe(`right short codes (${storage})`, () => {
+      // A server of its own: other suites' wrong codes count against this same IP.
+      const { h } = harnessOn(storage);
+      it('counts only wrong codes against the IP: right ones from a busy network never lock it out', async () => {
+        await rightCodesDoNotCount(h, await h.createApp({ max_links_per_ip: 1000 }), `office-${storage}`);
+      });
+    });
+  }
 
   describe('admin authentication', () => {
     it('locks a whole IPv6 /64 out after failed admin authentications from any of its addresses', async () => {

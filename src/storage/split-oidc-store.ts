@@ -43,11 +43,12 @@ export class SplitOidcStore implements OidcStore {
     return this.#for(model).revokeByGrantId(appId, model, grantId);
   }
   async destroyByAccount(appId: string, accountId: string) {
-    // Grants live in MongoDB; tokens of those grants in Redis carry the accountId too.
-    const [durable, fast] = await Promise.all([
-      this.#durable.destroyByAccount(appId, accountId),
-      this.#fast.destroyByAccount(appId, accountId),
-    ]);
-    return addRemoved(durable, fast);
+    // Grants live in MongoDB; tokens of those grants in Redis carry the accountId too. Redis
+    // first, then MongoDB, not both at once: when Redis fails, the grants and refresh tokens
+    // are still there, and a retry of a sign-out everywhere (which presents a refresh token)
+    // still finds what it signs out with and finishes. Both at once, MongoDB's half could
+    // land alone, leaving the sessions signed in and nothing to retry with.
+    const fast = await this.#fast.destroyByAccount(appId, accountId);
+    return addRemoved(await this.#durable.destroyByAccount(appId, accountId), fast);
   }
 }

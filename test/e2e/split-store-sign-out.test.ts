@@ -1,0 +1,59 @@
+// With Redis and MongoDB together, removing an account's documents (sign out everywhere,
+// the admin's sign-out) touches both. Redis (sessions, access tokens) goes first: when it
+// fails, the durable part (grants, refresh tokens) is still there, so the caller's retry
+// still finds the refresh token it signs out with and finishes the removal. Here the memory
+// store stands in for MongoDB (no MongoDB server on this machine); Redis is a real one,
+// paused mid-request.
+import { expect } from 'chai';
+import { createLogger } from '../../src/log.ts';
+import { openRedisStores } from '../../src/storage/redis/open-redis.ts';
+import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
+import { SplitOidcStore } from '../../src/storage/split-oidc-store.ts';
+import type { Stores } from '../../src/storage/ports.ts';
+import { RedisServer } from '../helpers/redis-server.ts';
+
+describe('removing an account from split stores while Redis fails', function () {
+  this.timeout(20_000);
+  const redis = new RedisServer();
+  const durable = openMemoryStores();
+  let fast: Stores;
+  before(async () => {
+    await redis.start();
+    fast = await openRedisStores(redis.url, createLogger('silent'), 200);
+  });
+  after(async () => {
+    redis.resume();
+    await fast?.close();
+    await durable.close();
+    await redis.destroy();
+  });
+
+  it('removes nothing durable when Redis fails, so a retry finds the refresh token and finishes', async () => {
+    const store = new SplitOidcStore(durable.oidc, fast.oidc);
+    const app = 'split-app';
+    await store.upsert(app, 'Grant', 'grant-1', { accountId: 'ada@example.com', jti: 'grant-1' }, 3600);
+    await store.upsert(app, 'RefreshToken', 'refresh-1', { accountId: 'ada@example.com', grantId: 'grant-1', jti: 'refresh-1' }, 3600);
+    await store.upsert(app, 'Session', 'session-1', { accountId: 'ada@example.com', uid: 'uid-1', jti: 'session-1' }, 3600);
+
+    redis.pause();
+    let failed: unknown;
+    await store.destroyByAccount(app, 'ada@example.com').catch((err: unknown) => (failed = err));
+    redis.resume();
+    expect(failed, 'the removal failed with Redis').to.be.instanceOf(Error);
+    expect(await store.find(app, 'RefreshToken', 'refresh-1'), 'the refresh token a retry signs out with').not.to.equal(undefined);
+    expect(await store.find(app, 'Grant', 'grant-1')).not.to.equal(undefined);
+
+    // The retry, with Redis back.
+    let removed: Awaited<ReturnType<SplitOidcStore['destroyByAccount']>> | undefined;
+    for (let i = 0; i < 50 && !removed; i++) {
+      removed = await store.destroyByAccount(app, 'ada@example.com').catch(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100)); // Redis reconnecting
+        return undefined;
+      });
+    }
+    expect(removed, 'the retry finished').not.to.equal(undefined);
+    for (const [model, id] of [['Grant', 'grant-1'], ['RefreshToken', 'refresh-1'], ['Session', 'session-1']] as const) {
+      expect(await store.find(app, model, id), `${model} after the retry`).to.equal(undefined);
+    }
+  });
+});

@@ -334,7 +334,6 @@ export class RedisAuditStore implements AuditStore {
     }
     return found.sort(newestFirst).slice(0, query.limit);
   }
-
 }
 
 /**

@@ -10,7 +10,11 @@ export class TcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 
-  constructor(target: number) {
+  /**
+   * `delayOf`: how long to hold each chunk a client sends before it goes on (0: at once);
+   * chunks keep their order. Lets a test slow down one command, such as a SUBSCRIBE.
+   */
+  constructor(target: number, delayOf: (chunk: Buffer) => number = () => 0) {
     this.target = target;
     this.#server = createServer((client) => {
       const upstream = connect(this.target, '127.0.0.1');
@@ -23,7 +27,14 @@ export class TcpProxy {
         });
         socket.on('error', () => socket.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      let sent = Promise.resolve();
+      client.on('data', (chunk: Buffer) => {
+        const delay = delayOf(chunk);
+        sent = sent.then(() => (delay > 0 ? new Promise((r) => setTimeout(r, delay)) : undefined)).then(() => {
+          upstream.write(chunk);
+        });
+      });
+      upstream.pipe(client);
     });
   }
 

@@ -27,6 +27,7 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
   const subscriber = redis.duplicate({ connectionName: 'postern-subscriber', commandTimeout: timeoutMs });
   subscriber.on('error', () => {}); // reported by the command connection
   const readiness = new ReadinessConnection(redis, connectRedis(connection, logger, 'readiness', PING_DEADLINE_MS, false));
+  let changes: RedisChangeBus;
   try {
     // Each first attempt ends (connected or failed) before any connection is dropped: one
     // dropped in the middle of its TLS handshake can fail again once nothing listens.
@@ -35,6 +36,7 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
     if (failed) throw failed.reason;
     await refuseReplica(redis);
     await indexApps(redis);
+    changes = await RedisChangeBus.open(redis, subscriber);
   } catch (err) {
     // Stop the background reconnects: whoever opened us is giving up.
     redis.disconnect();
@@ -50,7 +52,7 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
     oidc: new RedisOidcStore(redis),
     magicLinks: new RedisMagicLinkStore(redis),
     audit: new RedisAuditStore(redis),
-    changes: new RedisChangeBus(redis, subscriber),
+    changes,
     outbox: new RedisOutbox(redis, keys.mailOutbox),
     logoutOutbox: new RedisOutbox(redis, keys.logoutOutbox),
     rateLimiter: rateLimiterFactory({ kind: 'redis', client: redis, probe }),

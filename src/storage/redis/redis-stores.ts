@@ -348,7 +348,19 @@ export class RedisChangeBus implements AppChangeBus {
   readonly #listeners: AppChangeListener[] = [];
   /** The subscriber's connection closed since it was last subscribed. */
   #away = false;
-  constructor(publisher: Redis, subscriber: Redis) {
+
+  /**
+   * A bus that hears every notice published once this resolves: the first SUBSCRIBE has
+   * been answered. Until then a notice would be lost without anyone told, and an app read
+   * into the cache meanwhile could stay stale for as long as it is cached.
+   */
+  static async open(publisher: Redis, subscriber: Redis): Promise<RedisChangeBus> {
+    const bus = new RedisChangeBus(publisher, subscriber);
+    await subscriber.subscribe(keys.appChanges);
+    return bus;
+  }
+
+  private constructor(publisher: Redis, subscriber: Redis) {
     this.#publisher = publisher;
     subscriber.on('message', (channel: string, appId: string) => {
       if (channel === keys.appChanges) for (const listener of this.#listeners) listener.changed(appId);
@@ -369,7 +381,6 @@ export class RedisChangeBus implements AppChangeBus {
         () => {}, // the connection went again: its next `ready` tries again
       );
     });
-    void subscriber.subscribe(keys.appChanges).catch(() => {});
   }
   async publish(appId: string) {
     await this.#publisher.publish(keys.appChanges, appId);

@@ -113,10 +113,18 @@ async function main() {
   // Postern, closes an idle connection: closing it here could race a request being sent.
   http.keepAliveTimeout = 65_000;
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.port, resolve);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.port, resolve);
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'is in use by another process' : code === 'EACCES' ? 'needs privileges this process lacks' : `cannot be listened on (${(err as Error).message})`;
+    process.stderr.write(`Cannot start: port ${config.port} ${why}. Check PORT.\n`);
+    await Promise.allSettled([stores.close(), mailer.close()]);
+    process.exit(1);
+  }
   server.phase = 'ready';
   server.keyRotation.start();
   server.appDeletions.start(); // deletions a stopped instance left unfinished

@@ -52,32 +52,39 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
   const audit = db.collection<AuditDocument>('audit');
   const outbox = db.collection<OutboxDocument>('outbox');
   const logoutOutbox = db.collection<OutboxDocument>('logout_outbox');
-  await createOidcIndexes(oidcDocs);
-  await createOutboxIndexes(outbox);
-  await createOutboxIndexes(logoutOutbox);
-  await accounts.createIndex({ appId: 1 });
-  // AppStore.page: apps oldest first, a page read from the index, not by sorting them all.
-  await db.collection<AppDocument>('apps').createIndexes([
-    { key: { createdAt: 1, _id: 1 }, name: 'created' },
-    // AppStore.deletions: the deletion marks alone, oldest first.
-    { key: { deletedAt: 1 }, name: 'deleted', partialFilterExpression: { deletedAt: { $exists: true } } },
-  ]);
-  await links.createIndexes([
-    { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
-    { key: { appId: 1 }, name: 'app' },
-  ]);
-  await latestLinks.createIndexes([
-    { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
-    { key: { appId: 1 }, name: 'app' },
-  ]);
-  await audit.createIndexes([
-    { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
-    { key: { appId: 1, at: -1, _id: -1 }, name: 'app_at' },
-    // A query by address reads that address's events only.
-    { key: { appId: 1, email: 1, at: -1, _id: -1 }, name: 'app_email_at' },
-    // The instance's trail (INSTANCE_TRAIL), apart from every app's.
-    { key: { trail: 1, at: -1, _id: -1 }, name: 'trail_at', partialFilterExpression: { trail: { $exists: true } } },
-  ]);
+  try {
+    await createOidcIndexes(oidcDocs);
+    await createOutboxIndexes(outbox);
+    await createOutboxIndexes(logoutOutbox);
+    await accounts.createIndex({ appId: 1 });
+    // AppStore.page: apps oldest first, a page read from the index, not by sorting them all.
+    await db.collection<AppDocument>('apps').createIndexes([
+      { key: { createdAt: 1, _id: 1 }, name: 'created' },
+      // AppStore.deletions: the deletion marks alone, oldest first.
+      { key: { deletedAt: 1 }, name: 'deleted', partialFilterExpression: { deletedAt: { $exists: true } } },
+    ]);
+    await links.createIndexes([
+      { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
+      { key: { appId: 1 }, name: 'app' },
+    ]);
+    await latestLinks.createIndexes([
+      { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
+      { key: { appId: 1 }, name: 'app' },
+    ]);
+    await audit.createIndexes([
+      { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },
+      { key: { appId: 1, at: -1, _id: -1 }, name: 'app_at' },
+      // A query by address reads that address's events only.
+      { key: { appId: 1, email: 1, at: -1, _id: -1 }, name: 'app_email_at' },
+      // The instance's trail (INSTANCE_TRAIL), apart from every app's.
+      { key: { trail: 1, at: -1, _id: -1 }, name: 'trail_at', partialFilterExpression: { trail: { $exists: true } } },
+    ]);
+  } catch (err) {
+    // Connected, but the indexes could not be made (a timeout, a user without the
+    // createIndex right): MongoDB is unusable as configured, reported as such at start-up.
+    await client.close().catch(() => {});
+    throw new StoreUnavailableError('mongodb', err);
+  }
   const probe = new StoreProbe();
   return guardStores('mongodb', {
     kind: 'mongodb',

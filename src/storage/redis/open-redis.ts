@@ -42,7 +42,9 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
     redis.disconnect();
     subscriber.disconnect();
     readiness.connection.disconnect();
-    throw err;
+    // Whatever failed after connecting (the role check, indexing, subscribing: a timeout, an
+    // ACL refusal) is Redis being unusable, reported as such at start-up.
+    throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError('redis', err);
   }
   const probe = new StoreProbe();
   return guardStores('redis', {

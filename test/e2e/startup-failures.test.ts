@@ -1,0 +1,68 @@
+// A process that cannot start says why in one line and exits 1: no stack trace for an
+// operator to read through, whatever failed after the store connected or at listening.
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { createServer, type Server } from 'node:http';
+import { ADMIN_TOKEN } from '../helpers/harness.ts';
+import { Instance } from '../helpers/instance.ts';
+import { freePort, RedisServer } from '../helpers/redis-server.ts';
+
+const SECRETS = {
+  NODE_ENV: 'test',
+  ADMIN_TOKEN,
+  COOKIE_SECRETS: 'startup-cookie-secret-0123456789abcdef0123456789',
+  KEY_ENCRYPTION_KEY: '0bfa2c42f094b808c5f8abd4e47c04e19c0ee9e55406189d8cc643de65db932c',
+  LOG_FORMAT: 'json',
+};
+
+/** Starts an instance expected to fail; its exit code and output. */
+async function failedStart(env: Record<string, string>, port: number): Promise<{ output: string; code: number | null }> {
+  const instance = new Instance(port, { ...SECRETS, PUBLIC_URL: `http://localhost:${port}`, ...env });
+  const failure = await instance.start().then(
+    () => undefined,
+    (err: Error) => err,
+  );
+  const code = await instance.kill();
+  expect(failure, 'the instance started').not.to.equal(undefined);
+  return { output: instance.output, code };
+}
+
+/** Lines of a stack trace (`    at f (file:line)`). */
+const STACK_LINE = /^\s+at /m;
+
+describe('start-up failures', function () {
+  this.timeout(30_000);
+  const redis = new RedisServer();
+  before(() => redis.start());
+  after(() => redis.destroy());
+
+  it('Redis answers, but refuses what start-up needs (an ACL user without the rights): one line naming Redis and the refusal, exit 1', async () => {
+    const admin = new Redis(redis.url);
+    try {
+      // Allowed to connect and to answer the ready check and ROLE, nothing else.
+      await admin.call('ACL', 'SETUSER', 'limited', 'on', '>limited-secret', '~*', '&*', '-@all', '+@connection', '+info', '+role');
+    } finally {
+      admin.disconnect();
+    }
+    const { output, code } = await failedStart({ REDIS_URL: `redis://limited:limited-secret@127.0.0.1:${redis.port}` }, await freePort());
+    expect(code).to.equal(1);
+    expect(output).to.match(/Cannot start: redis is unavailable \(NOPERM[^\n]*\)\. Check REDIS_URL\./);
+    expect(output).not.to.match(STACK_LINE);
+    expect(output).not.to.include('limited-secret');
+  });
+
+  it('its port is taken: one line naming the port, exit 1', async () => {
+    const port = await freePort();
+    // Whoever holds the port answers, but never 200: the instance is not mistaken for up.
+    const taken: Server = createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((resolve) => taken.listen(port, resolve));
+    try {
+      const { output, code } = await failedStart({}, port);
+      expect(code).to.equal(1);
+      expect(output).to.include(`Cannot start: port ${port} is in use by another process. Check PORT.`);
+      expect(output).not.to.match(STACK_LINE);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});

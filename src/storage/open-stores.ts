@@ -1,11 +1,11 @@
 // Chooses the storage from configuration: memory (neither URL), Redis, MongoDB, or both
 // (durable data in MongoDB, short-lived data and cache invalidation in Redis). Every
 // driver opens as a complete, already guarded Stores; this file only picks and combines.
-import { systemClock, type Clock } from '../clock.ts';
+import { systemClock, within, type Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { openMemoryStores } from './memory/memory-stores.ts';
 import { openMongoStores } from './mongo/open-mongo.ts';
-import type { Stores } from './ports.ts';
+import { PING_DEADLINE_MS, StoreUnavailableError, type Stores } from './ports.ts';
 import { openRedisStores } from './redis/open-redis.ts';
 import { SplitOidcStore } from './split-oidc-store.ts';
 
@@ -33,12 +33,12 @@ export async function openStores(settings: StorageSettings, logger: Logger, cloc
     await redis?.close();
     throw err;
   }
-  if (redis && mongo) return split(mongo, redis);
+  if (redis && mongo) return splitStores(mongo, redis);
   return (redis ?? mongo)!;
 }
 
 /** Durable data from one driver; short-lived data, rate limits and change notices from the other. */
-function split(durable: Stores, fast: Stores): Stores {
+export function splitStores(durable: Stores, fast: Stores): Stores {
   return {
     kind: `${fast.kind}+${durable.kind}`,
     apps: durable.apps,
@@ -54,8 +54,10 @@ function split(durable: Stores, fast: Stores): Stores {
       await Promise.all([durable.purgeApp(appId), fast.purgeApp(appId)]);
     },
     async ping() {
-      await fast.ping();
-      await durable.ping();
+      // Both at once, each within the ping deadline under its own name: asked in turn, a
+      // stalled MongoDB (whose own ping waits up to the longer store deadline) ran out the
+      // caller's deadline, which could only name the pair.
+      await Promise.all([fast, durable].map((s) => within(PING_DEADLINE_MS, s.ping(), () => new StoreUnavailableError(s.kind))));
     },
     unreachable: () => fast.unreachable() ?? durable.unreachable(),
     observe(observer) {

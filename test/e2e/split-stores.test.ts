@@ -1,4 +1,4 @@
-// With Redis and MongoDB together, removing an account's documents (sign out everywhere,
+// With Redis and MongoDB together. Removing an account's documents (sign out everywhere,
 // the admin's sign-out) touches both. Redis (sessions, access tokens) goes first: when it
 // fails, the durable part (grants, refresh tokens) is still there, so the caller's retry
 // still finds the refresh token it signs out with and finishes the removal. Here the memory
@@ -6,13 +6,15 @@
 // paused mid-request.
 import { expect } from 'chai';
 import { createLogger } from '../../src/log.ts';
+import { ReadinessProbe } from '../../src/http/readiness-probe.ts';
+import { splitStores } from '../../src/storage/open-stores.ts';
 import { openRedisStores } from '../../src/storage/redis/open-redis.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { SplitOidcStore } from '../../src/storage/split-oidc-store.ts';
 import type { Stores } from '../../src/storage/ports.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 
-describe('removing an account from split stores while Redis fails', function () {
+describe('split stores: a real Redis, the memory store standing in for MongoDB', function () {
   this.timeout(20_000);
   const redis = new RedisServer();
   const durable = openMemoryStores();
@@ -54,6 +56,31 @@ describe('removing an account from split stores while Redis fails', function () 
     expect(removed, 'the retry finished').not.to.equal(undefined);
     for (const [model, id] of [['Grant', 'grant-1'], ['RefreshToken', 'refresh-1'], ['Session', 'session-1']] as const) {
       expect(await store.find(app, model, id), `${model} after the retry`).to.equal(undefined);
+    }
+  });
+
+  /** What /readyz would answer after its first ping, for Redis and a durable store standing in for MongoDB. */
+  async function readiness(standIn: Stores) {
+    const stores = splitStores(standIn, fast);
+    const probe = new ReadinessProbe({ ping: () => stores.ping(), unreachable: () => stores.unreachable(), storage: stores.kind });
+    try {
+      return await probe.current();
+    } finally {
+      probe.close();
+    }
+  }
+
+  it('names MongoDB alone when MongoDB stalls (its own ping waits longer than the readiness deadline), Redis alone when Redis does', async () => {
+    const answering = { ...durable, kind: 'mongodb' };
+    expect(await readiness(answering)).to.deep.equal({ ready: true });
+    // A MongoDB that accepts the ping and never answers.
+    const stalled = { ...answering, ping: () => new Promise<void>(() => {}) };
+    expect(await readiness(stalled)).to.deep.equal({ ready: false, unavailable: 'mongodb' });
+    redis.pause();
+    try {
+      expect(await readiness(answering)).to.deep.equal({ ready: false, unavailable: 'redis' });
+    } finally {
+      redis.resume();
     }
   });
 });

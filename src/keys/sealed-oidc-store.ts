@@ -9,7 +9,7 @@
 // Look-ups still work because the hash is deterministic: the engine's id is hashed the
 // same way on the way in and on the way back. Drivers index the hashed fields exactly as
 // they indexed the clear ones, so nothing below this layer changed.
-import type { OidcPayload, OidcStore, RemovedDocuments } from '../storage/ports.ts';
+import { IncompleteRemovalError, type OidcPayload, type OidcStore, type RemovedDocuments } from '../storage/ports.ts';
 import { deriveKey, keyedHash, openJson, sealJson } from './encryption.ts';
 
 /** Payload fields the drivers index (look-ups, revocation by grant, sign-out by account). */
@@ -86,7 +86,14 @@ export class SealedOidcStore implements OidcStore {
 
   /** The removed sessions come back opened, under the engine's own ids; one that does not open is left out. */
   async destroyByAccount(appId: string, accountId: string): Promise<RemovedDocuments> {
-    const removed = await this.#inner.destroyByAccount(appId, this.hash(accountId));
+    try {
+      return this.#opened(appId, await this.#inner.destroyByAccount(appId, this.hash(accountId)));
+    } catch (err) {
+      throw err instanceof IncompleteRemovalError ? new IncompleteRemovalError(this.#opened(appId, err.removed), err) : err;
+    }
+  }
+
+  #opened(appId: string, removed: RemovedDocuments): RemovedDocuments {
     const sessions = removed.sessions.flatMap((stored) => {
       const opened = this.#unseal(appId, 'Session', stored.payload);
       return opened && this.hash(opened.id) === stored.id ? [{ id: opened.id, payload: opened.payload }] : [];

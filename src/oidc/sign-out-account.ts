@@ -5,7 +5,7 @@
 // both do exactly this.
 import type { RequestInfo } from '../audit.ts';
 import type { BackchannelLogout, LogoutTrigger } from '../logout/backchannel-logout.ts';
-import type { AppRecord, OidcStore } from '../storage/ports.ts';
+import { IncompleteRemovalError, type AppRecord, type OidcStore, type RemovedDocuments } from '../storage/ports.ts';
 import { signedInClients } from './engine.ts';
 
 export interface SignOutDeps {
@@ -22,8 +22,21 @@ export interface SignedOut {
 }
 
 export async function signOutAccount(deps: SignOutDeps, app: AppRecord, accountId: string, trigger: LogoutTrigger, context: RequestInfo): Promise<SignedOut> {
-  const removed = await deps.documents.destroyByAccount(app.id, accountId);
-  const notified = await deps.backchannel.sessionsEnded({
+  let removed: RemovedDocuments;
+  try {
+    removed = await deps.documents.destroyByAccount(app.id, accountId);
+  } catch (err) {
+    // Part was removed before a store failed (Redis and MongoDB): the sessions already gone
+    // are not there for the caller's retry to find, so their clients hear of them now.
+    if (err instanceof IncompleteRemovalError) await notify(deps, app, accountId, err.removed, trigger, context);
+    throw err;
+  }
+  const notified = await notify(deps, app, accountId, removed, trigger, context);
+  return { grants: removed.grants, sessions: removed.sessions.length, notified };
+}
+
+function notify(deps: SignOutDeps, app: AppRecord, accountId: string, removed: RemovedDocuments, trigger: LogoutTrigger, context: RequestInfo): Promise<number> {
+  return deps.backchannel.sessionsEnded({
     app,
     accountId,
     signedIn: removed.sessions.flatMap((session) => signedInClients(session.payload)),
@@ -32,5 +45,4 @@ export async function signOutAccount(deps: SignOutDeps, app: AppRecord, accountI
     trigger,
     context,
   });
-  return { grants: removed.grants, sessions: removed.sessions.length, notified };
 }

@@ -558,3 +558,18 @@ export class StoreUnavailableError extends Error {
     this.store = store;
   }
 }
+
+/**
+ * A removal across two stores that failed after the first had removed its part: `removed`
+ * is that part, so what follows from it (back-channel logout notices of the sessions already
+ * gone) is not lost, while the caller still answers as for the store failure it is (503)
+ * and its retry removes the rest.
+ */
+export class IncompleteRemovalError extends StoreUnavailableError {
+  readonly removed: RemovedDocuments;
+  constructor(removed: RemovedDocuments, failure: StoreUnavailableError) {
+    super(failure.store, failure.cause);
+    this.name = 'IncompleteRemovalError';
+    this.removed = removed;
+  }
+}

@@ -1,6 +1,6 @@
 // With both Redis and MongoDB: durable oidc-provider models go to MongoDB, short-lived
 // ones (sessions, interactions, codes, access tokens, replay detection, …) to Redis.
-import type { OidcPayload, OidcStore } from './ports.ts';
+import { IncompleteRemovalError, StoreUnavailableError, type OidcPayload, type OidcStore } from './ports.ts';
 import { addRemoved } from './removed-documents.ts';
 
 export const DURABLE_MODELS: ReadonlySet<string> = new Set([
@@ -49,6 +49,11 @@ export class SplitOidcStore implements OidcStore {
     // still finds what it signs out with and finishes. Both at once, MongoDB's half could
     // land alone, leaving the sessions signed in and nothing to retry with.
     const fast = await this.#fast.destroyByAccount(appId, accountId);
-    return addRemoved(await this.#durable.destroyByAccount(appId, accountId), fast);
+    try {
+      return addRemoved(await this.#durable.destroyByAccount(appId, accountId), fast);
+    } catch (err) {
+      // The sessions are gone already: their clients must still hear of it.
+      throw err instanceof StoreUnavailableError ? new IncompleteRemovalError(fast, err) : err;
+    }
   }
 }

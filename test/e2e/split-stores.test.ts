@@ -1,9 +1,10 @@
 // With Redis and MongoDB together. Removing an account's documents (sign out everywhere,
 // the admin's sign-out) touches both. Redis (sessions, access tokens) goes first: when it
 // fails, the durable part (grants, refresh tokens) is still there, so the caller's retry
-// still finds the refresh token it signs out with and finishes the removal. Here the memory
-// store stands in for MongoDB (no MongoDB server on this machine); Redis is a real one,
-// paused mid-request.
+// still finds the refresh token it signs out with and finishes the removal; when MongoDB
+// fails after it, the sessions Redis removed are still notified. Readiness names whichever
+// store is down. There is no MongoDB server on this machine: the memory store, or a second
+// real Redis, stands in for it; Redis is a real one, paused or held up mid-request.
 import { expect } from 'chai';
 import { createLogger } from '../../src/log.ts';
 import { ReadinessProbe } from '../../src/http/readiness-probe.ts';
@@ -12,7 +13,12 @@ import { openRedisStores } from '../../src/storage/redis/open-redis.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { SplitOidcStore } from '../../src/storage/split-oidc-store.ts';
 import type { Stores } from '../../src/storage/ports.ts';
+import { decodeJwt } from 'jose';
+import * as oidc from 'openid-client';
+import { Harness } from '../helpers/harness.ts';
+import { LogoutReceiver, verifyLogoutToken } from '../helpers/logout-receiver.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 describe('split stores: a real Redis, the memory store standing in for MongoDB', function () {
   this.timeout(20_000);
@@ -82,5 +88,60 @@ describe('split stores: a real Redis, the memory store standing in for MongoDB',
     } finally {
       redis.resume();
     }
+  });
+  describe('signing out when MongoDB fails after Redis removed its part (a second real Redis stands in for MongoDB)', () => {
+    const mongoLike = new RedisServer();
+    // While `holding`, the stand-in's look-up of an account's documents (the durable half of a
+    // sign-out, after Redis's) is held past the store deadline: MongoDB failing in between.
+    let holding = false;
+    let proxy: TcpProxy;
+    const h = new Harness();
+    const rp = new LogoutReceiver();
+    before(async () => {
+      await mongoLike.start();
+      proxy = await new TcpProxy(mongoLike.port, (chunk) => (holding && chunk.includes('acct-docs') ? 1_500 : 0)).listen();
+      await rp.start();
+      await h.start({ STORE_TIMEOUT_MS: '300' }, {
+        // Retried for a few seconds: delivery reads the app from the stand-in, reconnecting.
+        backchannel: { retryDelaysMs: [100, 200, 400, 800, 1_600] },
+        openStores: async (config, logger) =>
+          splitStores(
+            { ...(await openRedisStores(proxy.redisUrl, logger, config.storeTimeoutMs)), kind: 'mongodb' },
+            await openRedisStores(redis.url, logger, config.storeTimeoutMs),
+          ),
+      });
+    });
+    after(async () => {
+      await h.stop();
+      await rp.stop();
+      await proxy.close();
+      await mongoLike.destroy();
+    });
+
+    it('tells the clients of the sessions already removed at once, answers 503, and the retry finishes the sign-out', async () => {
+      const app = await h.createApp({ backchannel_logout_uri: rp.url });
+      const { config, tokens } = await h.signIn(app, 'split@example.com', { scope: 'openid offline_access' });
+      const { sid } = decodeJwt(tokens.id_token!) as { sid: string };
+
+      holding = true;
+      const failed = await h.admin('POST', `/admin/apps/${app.app_id}/sign-outs`, { email: 'split@example.com' }).finally(() => (holding = false));
+      expect(failed.status).to.equal(503);
+      // The session is gone from Redis: no retry would find it, so its client hears now
+      // (delivery reads the app from MongoDB, and is retried until that connection is back).
+      for (const until = Date.now() + 10_000; rp.tokens.length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+      expect(rp.tokens, 'logout tokens after the failed sign-out').to.have.length(1);
+      expect((await verifyLogoutToken(rp.tokens[0]!, app)).sid).to.equal(sid);
+      expect(await oidc.refreshTokenGrant(config, tokens.refresh_token!).then(() => 'refreshed'), 'the grant, in MongoDB, is still there').to.equal('refreshed');
+
+      let retried: Awaited<ReturnType<Harness['admin']>> | undefined;
+      for (let i = 0; i < 50 && retried?.status !== 200; i++) {
+        retried = await h.admin('POST', `/admin/apps/${app.app_id}/sign-outs`, { email: 'split@example.com' });
+        if (retried.status !== 200) await new Promise((r) => setTimeout(r, 100)); // the dropped connection coming back
+      }
+      expect(retried?.status).to.equal(200);
+      expect(retried?.body).to.include({ grants_revoked: 1, sessions_ended: 0 });
+      const refused = await oidc.refreshTokenGrant(config, tokens.refresh_token!).then(() => undefined, (err: unknown) => err);
+      expect(refused, 'the grant went with the retry').to.have.property('error', 'invalid_grant');
+    });
   });
 });

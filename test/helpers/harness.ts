@@ -4,10 +4,10 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server as HttpServer } from 'node:http';
 import * as oidc from 'openid-client';
-import { loadConfig } from '../../config/load.ts';
+import { loadConfig, type Config } from '../../config/load.ts';
 import type { LagSource } from '../../src/http/event-loop-lag.ts';
 import { loadEs512Signer } from '../../src/keys/native-signer.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { DevMailbox } from '../../src/mail/dev-mailbox.ts';
 import type { MailQueueOptions } from '../../src/mail/mail-queue.ts';
 import type { DeliveryQueueOptions } from '../../src/delivery/delivery-queue.ts';
@@ -66,6 +66,8 @@ export class Harness {
       eventLoopLag?: LagSource;
       /** The native ES512 signer's file (default: where `npm run build:native` puts it). */
       es512Addon?: string;
+      /** Opens the stores instead of `openStores` (e.g. a split over two real Redis servers). */
+      openStores?: (config: Config, logger: Logger) => Promise<Stores>;
     } = {},
   ): Promise<this> {
     await this.smtp.start();
@@ -90,7 +92,7 @@ export class Harness {
     // ES512_SIGNER as main.ts reads it (auto unless `env` says otherwise).
     const es512 = await loadEs512Signer(config.es512Signer, logger, options.es512Addon);
     // Memory unless the env names REDIS_URL / MONGODB_URI, exactly as main.ts decides.
-    this.stores = await openStores(config, logger, this.clock);
+    this.stores = options.openStores ? await options.openStores(config, logger) : await openStores(config, logger, this.clock);
     // SMTP_URL from `env` wins (e.g. a mail server that never answers); else the capture.
     this.#mailer = options.devMailbox
       ? new DevMailbox(() => {}, this.clock)

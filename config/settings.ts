@@ -112,7 +112,7 @@ const DECLARED = {
     requiredInProduction: true,
     secret: true,
     description:
-      'Keys that sign cookies and CSRF tokens: the first signs, all verify, so prepend a new key to rotate. The same on every instance (a cookie set by one is read by another). Refused when a key is also `ADMIN_TOKEN` or `KEY_ENCRYPTION_KEY`, in any spelling.',
+      'Keys that sign cookies and CSRF tokens: the first signs, all verify, so prepend a new key to rotate (a cookie signed under an older key stays valid as it is until it is set again; remove the older key once the sessions signed under it have expired, 14 days after the rotation). The same on every instance (a cookie set by one is read by another). Refused when a key is also `ADMIN_TOKEN` or `KEY_ENCRYPTION_KEY`, in any spelling.',
   },
   keyEncryptionKey: {
     name: 'KEY_ENCRYPTION_KEY',

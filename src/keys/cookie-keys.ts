@@ -36,14 +36,20 @@ export class CookieKeys {
     return this.index(data, digest) > -1;
   }
 
-  /** Which secret signed `data` as `digest`: 0 for the current one, -1 for none. */
+  /**
+   * 0 when any secret signed `data` as `digest`, -1 for none. Keygrip answers which secret
+   * (1 or more for an older one), and the `cookies` module then re-signs: it sets a second
+   * `.sig` cookie at Path=/ without SameSite beside the one at the cookie's own path, which
+   * the browser sends first, so it re-signed on every request. An older secret's signature
+   * is accepted as it is instead; the engine re-signs its cookies whenever it sets them.
+   */
   index(data: string, digest: unknown): number {
     if (typeof digest !== 'string') return -1;
     const given = Buffer.from(digest);
-    for (let i = 0; i < this.#keys.length; i++) {
-      const expected = Buffer.from(this.#sign(data, this.#keys[i]!));
+    for (const key of this.#keys) {
+      const expected = Buffer.from(this.#sign(data, key));
       // Every signature has the same length: comparing lengths first reveals nothing.
-      if (given.length === expected.length && timingSafeEqual(given, expected)) return i;
+      if (given.length === expected.length && timingSafeEqual(given, expected)) return 0;
     }
     return -1;
   }

@@ -914,8 +914,8 @@ export function engineFormPost(body: unknown): EngineFormPost | undefined {
  * A50 Cookie keys. Given an object rather than an array in `cookies.keys` (documented: "your
  * own KeyGrip instance"), the engine keeps that very object as its Koa `keys`, and the
  * `cookies` module signs every signed cookie with its `sign(data)` and checks each with its
- * `index(data, digest)` (a signature under an older key is re-signed with the current
- * one), as it does with a Keygrip. So Postern's CookieKeys (src/keys/cookie-keys.ts), which
+ * `index(data, digest)`, as it does with a Keygrip (whose index of an older key makes the
+ * module re-sign at Path=/ without SameSite: CookieKeys answers 0 for any key instead). So Postern's CookieKeys (src/keys/cookie-keys.ts), which
  * makes Keygrip's signatures under keys imported once, signs the engine's cookies: cookies
  * signed by either verify with the other.
  */

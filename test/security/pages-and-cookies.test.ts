@@ -4,6 +4,7 @@
 // no-store on every authentication page and response; cookies HttpOnly, SameSite and
 // scoped to their app; the admin token refused the same way whatever is sent.
 import { expect } from 'chai';
+import Keygrip from 'keygrip';
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
@@ -286,6 +287,42 @@ describe('pages and cookies', function () {
       expect(forged.status).to.equal(400);
       const stillIn = await h.startLogin(app, signed.browser);
       expect(stillIn.page.url.startsWith(REDIRECT_URI), 'still signed in').to.equal(true);
+    });
+  });
+
+  describe('after COOKIE_SECRETS is rotated (a new key put first, the older one kept)', () => {
+    const OLDER = 'older-cookie-secret-0123456789abcdef0123456789';
+    const h = new Harness();
+    before(() => h.start({ COOKIE_SECRETS: `newer-cookie-secret-0123456789abcdef0123456789,${OLDER}` }));
+    after(() => h.stop());
+
+    it('keeps a browser signed in whose cookies were signed under the older key, and sets no cookie outside the app\'s path or without SameSite', async () => {
+      const app = await h.createApp();
+      const browser = new Browser();
+      await h.signIn(app, 'rotated@example.com', { browser });
+      // Every signature as the older key made it, before the rotation.
+      const older = new Keygrip([OLDER]);
+      const signatures = browser.cookies.filter((c) => c.name.endsWith('.sig'));
+      expect(signatures).not.to.have.length(0);
+      for (const sig of signatures) {
+        const name = sig.name.slice(0, -'.sig'.length);
+        sig.value = older.sign(`${name}=${browser.cookies.find((c) => c.name === name && c.path === sig.path)!.value}`);
+      }
+      const record: Recorded[] = [];
+      const restore = interceptFetch({ record });
+      try {
+        const again = await h.startLogin(app, browser);
+        expect(again.page.url.startsWith(REDIRECT_URI), 'still signed in').to.equal(true);
+      } finally {
+        restore();
+      }
+      // The cookies module re-signs a cookie signed under an older key, as a second cookie
+      // at Path=/ without SameSite; Postern's keys accept such a signature as it is.
+      for (const cookie of record.flatMap((r) => r.headers.getSetCookie())) {
+        const attrs = cookie.split(';').slice(1).map((a) => a.trim().toLowerCase());
+        expect(attrs.some((a) => a.startsWith('samesite=')), cookie).to.equal(true);
+        expect(attrs.find((a) => a.startsWith('path=')), cookie).to.match(new RegExp(`^path=/apps/${app.app_id}(/|$)`));
+      }
     });
   });
 

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { TurnBatchedRedis } from '../../src/storage/redis/turn-batched-redis.ts';
+import { holdEventLoop } from '../helpers/hold-event-loop.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 
 /** Counts the writes `client`'s socket hands to the system (each of its _write/_writev calls), passing each on. */
@@ -88,10 +89,21 @@ describe('the command connection (TurnBatchedRedis)', function () {
     }
   });
 
+  it('never rejects a command Redis answered while this process was stalled past its deadline: the replies waiting are read first', async () => {
+    const client = await open(100);
+    await client.set('stalled:key', 'v');
+    const replies = Promise.allSettled(Array.from({ length: 10 }, () => client.get('stalled:key')));
+    // The commands leave at the end of this turn; Redis answers them while the loop is held
+    // for three deadlines, so the deadline timer and the replies are both due when it lets go.
+    await new Promise((r) => setImmediate(r));
+    holdEventLoop(300);
+    expect((await replies).map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason)))).to.deep.equal(Array(10).fill('v'));
+  });
+
   it('never rejects a command Redis answers, over many deadlines of steady traffic and after it', async () => {
-    const client = await open(50);
+    const client = await open(250);
     const failures: string[] = [];
-    const until = performance.now() + 400;
+    const until = performance.now() + 1_000;
     let answered = 0;
     while (performance.now() < until) {
       const replies = await Promise.allSettled(Array.from({ length: 20 }, () => client.incr('steady')));
@@ -99,7 +111,7 @@ describe('the command connection (TurnBatchedRedis)', function () {
       answered += replies.length;
     }
     // An idle spell past the deadline: the timer finds nothing pending.
-    await new Promise((r) => setTimeout(r, 120));
+    await new Promise((r) => setTimeout(r, 300));
     expect(failures).to.deep.equal([]);
     expect(Number(await client.get('steady'))).to.equal(answered);
   });

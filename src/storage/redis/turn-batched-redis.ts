@@ -71,8 +71,15 @@ export class TurnBatchedRedis extends Redis {
 
   #arm(ms: number): NodeJS.Timeout {
     // Unref'd: a deadline matters only to a caller waiting for the reply, which keeps the process up.
-    return setTimeout(() => this.#expire(), Math.max(0, Math.ceil(ms))).unref();
+    return setTimeout(this.#expireAfterIo, Math.max(0, Math.ceil(ms))).unref();
   }
+
+  /**
+   * The expiry pass runs once this loop iteration has read its sockets: after a stall of the
+   * loop (a long synchronous task, a paused VM) the timer fires before the replies that
+   * arrived meanwhile are read, and would reject commands Redis had answered in time.
+   */
+  readonly #expireAfterIo = () => void setImmediate(() => this.#expire());
 
   #expire() {
     this.#timer = undefined;

@@ -654,7 +654,7 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         const heard: string[] = [];
         stores.changes.subscribe({ changed: (id) => heard.push(id), missed: () => {} });
         await stores.changes.publish(appId);
-        await until(() => heard.includes(appId), 1_000);
+        await until(() => heard.includes(appId), 5_000);
         expect(heard).to.include(appId);
       });
     });

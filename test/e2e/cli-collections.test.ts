@@ -6,7 +6,10 @@ import { expect } from 'chai';
 import { runCli, type CliResult } from '../helpers/cli.ts';
 import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
 
-describe('postern CLI: clients, initial access tokens, resources', () => {
+describe('postern CLI: clients, initial access tokens, resources', function () {
+  // Each case runs the CLI as a process of its own, some of them a dozen times: about 0.3 s a
+  // run on a quiet machine, 1 s or more on a loaded one.
+  this.timeout(90_000);
   const h = new Harness();
   let app: AppJson;
   before(async () => {

@@ -15,7 +15,10 @@ import { MAX_ANSWER_BYTES } from '../../src/cli/admin-client.ts';
 import { runCli, type CliResult } from '../helpers/cli.ts';
 import { ADMIN_TOKEN, Harness, REDIRECT_URI } from '../helpers/harness.ts';
 
-describe('postern CLI', () => {
+describe('postern CLI', function () {
+  // Each case runs the CLI as a process of its own, some of them a dozen times: about 0.3 s a
+  // run on a quiet machine, 1 s or more on a loaded one.
+  this.timeout(90_000);
   const h = new Harness();
   /** Everything any run printed: the admin token must be in none of it. */
   const printed: string[] = [];

@@ -304,7 +304,7 @@ describe('metrics (GET /metrics)', function () {
     const h = new Harness();
     before(async () => {
       await redis.start();
-      await h.start({ REDIS_URL: redis.url, METRICS_TOKEN, STORE_TIMEOUT_MS: '300' });
+      await h.start({ REDIS_URL: redis.url, METRICS_TOKEN, STORE_TIMEOUT_MS: '1000' });
       await h.createApp();
     });
     after(async () => {

@@ -41,17 +41,20 @@ function fetchThrough(
 }
 
 /** A raw connection that has sent `head` of a request; `finish` sends the rest and reads the whole answer. */
-function partialRequest(port: number, head: string): { socket: Socket; finish: (rest: string) => Promise<string> } {
+function partialRequest(port: number, head: string): { socket: Socket; finish: (rest: string) => Promise<string>; answering: Promise<void> } {
   const socket = connect(port, '127.0.0.1');
   socket.write(head);
   let received = '';
   socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+  const answering = new Promise<void>((resolve) => socket.once('data', () => resolve()));
   const ended = new Promise<string>((resolve, reject) => {
     socket.once('close', () => resolve(received));
     socket.once('error', reject);
   });
   return {
     socket,
+    /** The server has begun to answer: it accepted this connection, and those opened before it. */
+    answering,
     finish: (rest) => {
       socket.write(rest);
       return ended;
@@ -172,7 +175,10 @@ describe('graceful shutdown (SIGTERM) behind keep-alive connections', function (
       );
       // And a keep-alive connection that is idle: one answered request, nothing since.
       const idle = partialRequest(port, `GET /healthz HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`);
-      await new Promise((r) => setTimeout(r, 100)); // all three reach the server before the signal
+      // All three reach the server before the signal: it answered the last one opened, and
+      // accepts connections in the order they came (then a moment for the others' bytes).
+      await idle.answering;
+      await new Promise((r) => setTimeout(r, 100));
 
       phase = 'after SIGTERM';
       const exited = instance.kill('SIGTERM');
@@ -221,6 +227,9 @@ describe('graceful shutdown (SIGTERM) behind keep-alive connections', function (
       await instance.start();
       // Headers sent, body promised and never sent: a slow (or hostile) client.
       const stuck = partialRequest(port, `POST /admin/apps HTTP/1.1\r\nHost: localhost:${port}\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+      // Reached the server: a connection opened after it is answered (then a moment for its bytes).
+      const later = partialRequest(port, `GET /healthz HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`);
+      await later.answering;
       await new Promise((r) => setTimeout(r, 100));
       expect(await instance.kill('SIGTERM')).to.equal(0);
       expect(instance.logged('requests still running at the shutdown timeout were cut').map((l) => l.requests)).to.deep.equal([1]);

@@ -27,7 +27,7 @@ describe('split stores: a real Redis, the memory store standing in for MongoDB',
   let fast: Stores;
   before(async () => {
     await redis.start();
-    fast = await openRedisStores(redis.url, createLogger('silent'), 200);
+    fast = await openRedisStores(redis.url, createLogger('silent'), 1_000);
   });
   after(async () => {
     redis.resume();
@@ -99,11 +99,11 @@ describe('split stores: a real Redis, the memory store standing in for MongoDB',
     const rp = new LogoutReceiver();
     before(async () => {
       await mongoLike.start();
-      proxy = await new TcpProxy(mongoLike.port, (chunk) => (holding && chunk.includes('acct-docs') ? 1_500 : 0)).listen();
+      proxy = await new TcpProxy(mongoLike.port, (chunk) => (holding && chunk.includes('acct-docs') ? 3_000 : 0)).listen();
       await rp.start();
-      await h.start({ STORE_TIMEOUT_MS: '300' }, {
+      await h.start({ STORE_TIMEOUT_MS: '1000' }, {
         // Retried for a few seconds: delivery reads the app from the stand-in, reconnecting.
-        backchannel: { retryDelaysMs: [100, 200, 400, 800, 1_600] },
+        backchannel: { retryDelaysMs: [100, 200, 400, 800, 1_600, 3_200] },
         openStores: async (config, logger) =>
           splitStores(
             { ...(await openRedisStores(proxy.redisUrl, logger, config.storeTimeoutMs)), kind: 'mongodb' },

@@ -40,7 +40,8 @@ export class Instance {
     this.#child = child;
     child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
-    for (let i = 0; i < 200; i++) {
+    // A deadline, not a count of polls: on a loaded machine a start takes several seconds.
+    for (const deadline = performance.now() + 30_000; performance.now() < deadline; ) {
       if (child.exitCode !== null) throw new Error(`instance exited early (${child.exitCode}):\n${this.output}`);
       try {
         if ((await fetch(`${this.url}${this.#readyPath}`)).status === 200) return this;

@@ -283,11 +283,15 @@ describe('load shedding with the real monitor, the event loop held while request
   this.timeout(30_000);
   const h = new Harness();
   let app: AppJson;
+  // The real monitor, read while the test holds the loop. Before and after, a busy machine
+  // stalls this process by itself (starting the server, signing in): the set-up and the
+  // follow-up are not the test, and a shed sign-in step there would fail it.
+  const real = processEventLoopLag();
+  let watching = false;
+  const lag: LagSource = { lagMs: () => (watching ? real.lagMs() : 0) };
 
   before(async () => {
-    await h.start({ MAX_EVENT_LOOP_LAG_MS: String(MAX_LAG_MS) });
-    // Starting a server holds the loop (more so on a busy machine): the set-up is not the test.
-    await untilCalm();
+    await h.start({ MAX_EVENT_LOOP_LAG_MS: String(MAX_LAG_MS) }, { eventLoopLag: lag });
     app = await h.createApp();
   });
   after(() => h.stop());
@@ -299,10 +303,13 @@ describe('load shedding with the real monitor, the event loop held while request
     const tokenRequest = `POST ${new URL(app.issuer).pathname}/token HTTP/1.1\r\nHost: ${host}\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
     const healthRequest = `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
     const connections = await Promise.all([openConnection(h.url), openConnection(h.url), openConnection(h.url)]);
+    // Calm first, so that what the monitor reads next is the hold.
+    await untilCalm();
+    watching = true;
     // The requests are in the server's socket buffers before the loop is held.
     const answers = Promise.all([connections[0]!.send(tokenRequest), connections[1]!.send(healthRequest), connections[2]!.send(tokenRequest)]);
     holdEventLoop(5 * MAX_LAG_MS);
-    const [token, health, again] = await answers;
+    const [token, health, again] = await answers.finally(() => (watching = false));
     for (const [label, answer] of [['token', token], ['token again', again]] as const) {
       expect(answer, label).to.match(/^HTTP\/1\.1 503 /);
       expect(answer, label).to.match(/\r\nretry-after: [1-9]\d*\r\n/i);
@@ -310,8 +317,7 @@ describe('load shedding with the real monitor, the event loop held while request
     }
     expect(health).to.match(/^HTTP\/1\.1 200 /);
 
-    // Once the loop has caught up, the same refresh token works: the shed request did nothing.
-    await untilCalm();
+    // The same refresh token works: the shed request did nothing.
     const refreshed = await oidc.refreshTokenGrant(signedIn.config, signedIn.tokens.refresh_token!);
     expect(refreshed.access_token).to.be.a('string');
   });

@@ -915,9 +915,10 @@ export function engineFormPost(body: unknown): EngineFormPost | undefined {
  * own KeyGrip instance"), the engine keeps that very object as its Koa `keys`, and the
  * `cookies` module signs every signed cookie with its `sign(data)` and checks each with its
  * `index(data, digest)`, as it does with a Keygrip (whose index of an older key makes the
- * module re-sign at Path=/ without SameSite: CookieKeys answers 0 for any key instead). So Postern's CookieKeys (src/keys/cookie-keys.ts), which
- * makes Keygrip's signatures under keys imported once, signs the engine's cookies: cookies
- * signed by either verify with the other.
+ * module re-sign at Path=/ without SameSite: CookieKeys answers 0 for any key instead). So
+ * Postern's CookieKeys (src/keys/cookie-keys.ts), which makes Keygrip's signatures under
+ * keys imported once, signs the engine's cookies: cookies signed by either verify with the
+ * other.
  */
 export function engineCookieKeys(secrets: readonly string[]): CookieKeys {
   return cookieKeysFor(secrets);

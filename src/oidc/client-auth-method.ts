@@ -10,16 +10,14 @@
 // After a secret rotation the client's previous secret is accepted for its grace period:
 // presented by the registered method, it is replaced by the current one before the engine,
 // which knows one secret per client, compares it.
-import { timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import type { ClientCredentials } from '../apps/clients.ts';
 import { PosternError } from '../errors.ts';
+import { equalText } from '../keys/equal-text.ts';
 import { engineForm, isEngineRoute, presentedCredentials, presentSecretInstead, secretTransport } from './engine.ts';
 import { INTROSPECTION_PATH, PAR_PATH, REVOCATION_PATH, TOKEN_PATH } from './shared-configuration.ts';
 
 const AUTHENTICATING_ROUTES = [TOKEN_PATH, REVOCATION_PATH, INTROSPECTION_PATH, PAR_PATH];
-
-const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** `credentialsOf`: the client's registered method and secrets as stored now; undefined for a client the app does not have. */
 export function registeredClientAuthMethod(credentialsOf: (clientId: string) => Promise<ClientCredentials | undefined>, issuer: string): Middleware {
@@ -42,7 +40,7 @@ export function registeredClientAuthMethod(credentialsOf: (clientId: string) => 
       throw new PosternError('invalid_client', description, challenge);
     }
     const { secret, previousSecret } = client;
-    if (secret && previousSecret && !same(credentials.secret, secret) && same(credentials.secret, previousSecret)) {
+    if (secret && previousSecret && !equalText(credentials.secret, secret) && equalText(credentials.secret, previousSecret)) {
       await presentSecretInstead(ctx, presented, credentials.clientId, secret);
     }
     await next();

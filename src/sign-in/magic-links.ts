@@ -6,9 +6,10 @@
 // whoever reads the store, who could then type it into an attempt of their own). Looking
 // at a code never changes it; consuming is atomic in every store. A new link for the same
 // login attempt supersedes the older one.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { keyedHash } from '../keys/encryption.ts';
+import { equalText } from '../keys/equal-text.ts';
 import type { LinkUse, MagicLinkRecord, MagicLinkStore } from '../storage/ports.ts';
 
 /** How long a used or expired record is kept so its page can say "used"/"expired". */
@@ -27,12 +28,6 @@ export type ShortCodeCheck =
   | { status: 'locked' | 'expired' | 'used' };
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-
-/** Constant-time equality of two hashes; false for different lengths (a record from before, or altered). */
-function equalText(a: string, b: string): boolean {
-  const [x, y] = [Buffer.from(a), Buffer.from(b)];
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 /** The short code of a link code: derived, so it never has to be stored in clear. */
 export function shortCodeOf(code: string): string {

@@ -107,6 +107,8 @@ describe('clients of an app (admin API)', () => {
     expect((await introspect(oldSecret)).status).to.equal(200);
     expect((await introspect(rotated.body.client_secret)).status).to.equal(200);
     expect((await introspect('wrong')).status).to.equal(401);
+    // As long as the current secret, but with a character of two bytes: refused, never a 500.
+    expect((await introspect(`é${rotated.body.client_secret.slice(1)}`)).status).to.equal(401);
     h.clock.travel(61);
     expect((await introspect(oldSecret)).status).to.equal(401);
     expect((await introspect(rotated.body.client_secret)).status).to.equal(200);

@@ -11,6 +11,7 @@ import type { InputRules } from '../admin/app-input.ts';
 import type { AppRecord } from '../storage/ports.ts';
 import { asEngineError, initialAccessTokenPayload, registeringWith, retryShortly, unavailable } from './engine.ts';
 import { isOpenRegistration } from './open-registration.ts';
+import { withRegistrationTokenFirst } from './registration-token-order.ts';
 
 /** The one registration policy (registration.ts): every initial access token names it, so every registration and update runs it. */
 export const REGISTRATION_POLICY = 'postern';
@@ -54,17 +55,20 @@ export function clientAdapter(deps: ClientModelDeps): Adapter {
       const app = await stored();
       const token = registeringWith();
       try {
-        if (app && findClient(app, id)) {
-          await clients.update(appId, id, () => metadata);
-        } else if (isOpenRegistration(token)) {
-          // No token to spend: the write checks the app's open registration policy instead.
-          await clients.add(appId, { metadata, origin: 'open_registration', clientId: id, secret: metadata.client_secret as string | undefined });
-        } else {
-          // Without a token (never: the engine asks for one) the empty hash matches none.
-          const tokenHash = token === undefined ? '' : initialAccessTokenHash(kek, token);
-          const secret = metadata.client_secret as string | undefined;
-          await clients.add(appId, { metadata, origin: 'registration', clientId: id, secret, initialAccessTokenHash: tokenHash });
-        }
+        // A registration's access token is stored first (registration-token-order.ts).
+        await withRegistrationTokenFirst(async () => {
+          if (app && findClient(app, id)) {
+            await clients.update(appId, id, () => metadata);
+          } else if (isOpenRegistration(token)) {
+            // No token to spend: the write checks the app's open registration policy instead.
+            await clients.add(appId, { metadata, origin: 'open_registration', clientId: id, secret: metadata.client_secret as string | undefined });
+          } else {
+            // Without a token (never: the engine asks for one) the empty hash matches none.
+            const tokenHash = token === undefined ? '' : initialAccessTokenHash(kek, token);
+            const secret = metadata.client_secret as string | undefined;
+            await clients.add(appId, { metadata, origin: 'registration', clientId: id, secret, initialAccessTokenHash: tokenHash });
+          }
+        });
       } catch (err) {
         asEngineError(err);
       }

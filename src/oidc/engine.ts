@@ -723,6 +723,36 @@ export const CLIENT_MODEL = 'Client';
 export const INITIAL_ACCESS_TOKEN_MODEL = 'InitialAccessToken';
 
 /**
+ * A70 The order of a registration's writes. At POST {issuer}/reg the engine makes the
+ * registration access token (a `RegistrationAccessToken`, `ctx.oidc.entities`) before it
+ * runs the policies, gives it the initial access token's policies unless it has some, then
+ * stores the client with the `Client` adapter's `upsert` and only after that calls the
+ * token's `save()`, which calls its adapter's `upsert` with the token's value as the id, the
+ * same on every call. At PUT {issuer}/reg/{id} with rotation it stores the client, then
+ * calls `destroy` on the presented token's adapter and `save()` on a new token. Every one of
+ * these adapter calls runs while `Provider.ctx` is that request's context (A67), whose
+ * `oidc.route` is `registration` or `client_update`. So Postern can store the token of a
+ * registration first, from the client's `upsert`, and remove an update's old token only once
+ * the new one is stored (registration-token-order.ts).
+ */
+export const REGISTRATION_ACCESS_TOKEN_MODEL = 'RegistrationAccessToken';
+
+/** A70: the registration route the engine is handling now, with its registration access token. */
+export function registrationRoute(): { request: object; route: 'registration' | 'client_update'; token: RegistrationAccessTokenEntity | undefined } | undefined {
+  const ctx = Provider.ctx;
+  const route = ctx?.oidc?.route;
+  if (!ctx || (route !== 'registration' && route !== 'client_update')) return undefined;
+  const token = (ctx.oidc.entities as { RegistrationAccessToken?: RegistrationAccessTokenEntity }).RegistrationAccessToken;
+  return { request: ctx, route, token };
+}
+
+/** What A70 uses of the engine's registration access token. */
+export interface RegistrationAccessTokenEntity {
+  save(): Promise<string | undefined>;
+  destroy(): Promise<void>;
+}
+
+/**
  * A39 Back-channel logout metadata without the engine's sender. With
  * `features.backchannelLogout` off (Postern delivers logout tokens itself, with retries:
  * logout/backchannel-logout.ts), the engine drops `backchannel_logout_uri` and

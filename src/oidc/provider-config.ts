@@ -23,7 +23,8 @@ import type { ErrorPage } from '../http/error-handler.ts';
 import type { ClientsService } from '../apps/clients-service.ts';
 import type { InputRules } from '../admin/app-input.ts';
 import { clientAdapter, initialAccessTokenAdapter, type ClientModelDeps } from './client-models.ts';
-import { CLIENT_MODEL, INITIAL_ACCESS_TOKEN_MODEL } from './engine.ts';
+import { CLIENT_MODEL, INITIAL_ACCESS_TOKEN_MODEL, REGISTRATION_ACCESS_TOKEN_MODEL } from './engine.ts';
+import { registrationTokenAdapter } from './registration-token-order.ts';
 import { registrationFeatures } from './registration.ts';
 import type { Es512Signer } from '../keys/native-signer.ts';
 import type * as PageViews from '../../interactions/views/pages.ts';
@@ -95,7 +96,11 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
   const initialAccessTokens = initialAccessTokenAdapter(models);
   return {
     // The app's further clients and its initial access tokens live in its record (client-models.ts).
-    adapter: (model: string) => (model === CLIENT_MODEL ? clients : model === INITIAL_ACCESS_TOKEN_MODEL ? initialAccessTokens : documents(model)),
+    adapter: (model: string) =>
+      model === CLIENT_MODEL ? clients
+      : model === INITIAL_ACCESS_TOKEN_MODEL ? initialAccessTokens
+      : model === REGISTRATION_ACCESS_TOKEN_MODEL ? registrationTokenAdapter(documents(model)) // written in a safe order
+      : documents(model),
     // The default client (client_id = app id); the others come through the adapter (A21).
     clients: [clientMetadataOf(app, deps.kek)],
     jwks: jwksInPreferenceOrder(withNativeEs512(openSigningKeys(app, deps.kek, deps.clock.now()), deps.es512)),

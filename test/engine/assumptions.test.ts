@@ -35,6 +35,8 @@ import {
   isSignOutConfirmation,
   mayReachPostOnlyRoute,
   POST_ONLY_ROUTES,
+  REGISTRATION_ACCESS_TOKEN_MODEL,
+  registrationRoute,
   outsideEngineRoutes,
   pendingSignOut,
   PUBLIC_DOCUMENT_ROUTES,
@@ -53,6 +55,7 @@ import {
 } from '../../src/oidc/engine.ts';
 import { providerConfiguration } from '../../src/oidc/provider-config.ts';
 import { advertiseRegistrableAlgorithms } from '../../src/oidc/registrable-algorithms.ts';
+import { REGISTRATION_POLICY } from '../../src/oidc/client-models.ts';
 import { resourceIndicatorsOf } from '../../src/oidc/resource-indicators.ts';
 import { AUTHORIZATION_PATH, END_SESSION_PATH, INTROSPECTION_PATH, PAR_PATH, REGISTRATION_PATH, REVOCATION_PATH, TOKEN_PATH } from '../../src/oidc/shared-configuration.ts';
 import type { ClientsService } from '../../src/apps/clients-service.ts';
@@ -1121,6 +1124,72 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       expect(update.status).to.equal(400);
       const stored = await e.stores.apps.get(e.app.id);
       expect(stored?.clients?.find((c) => c.clientId === ok.body.client_id)?.metadata.redirect_uris).to.deep.equal(['https://app.example.com/cb']);
+    });
+  });
+
+  describe('A70: a registration saves its access token under its value, in the request, after the policies; an update rotates it in the request', () => {
+    /** Every write of a registration access token or an app record, in order, with the route the engine was handling. */
+    const writes: string[] = [];
+    const recording = (stores: Stores): Stores => {
+      const record = (what: string) => writes.push(`${what} at ${registrationRoute()?.route ?? 'no route'}`);
+      const oidc = new Proxy(stores.oidc, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop) as (...args: unknown[]) => unknown;
+          if (prop !== 'upsert' && prop !== 'destroy') return typeof value === 'function' ? value.bind(target) : value;
+          return (...args: unknown[]) => {
+            if (args[1] === REGISTRATION_ACCESS_TOKEN_MODEL) record(`${String(prop)} ${String(args[2])}`);
+            return value.apply(target, args);
+          };
+        },
+      });
+      const apps = new Proxy(stores.apps, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop) as (...args: unknown[]) => unknown;
+          if (prop !== 'replace') return typeof value === 'function' ? value.bind(target) : value;
+          return (...args: unknown[]) => {
+            record('client');
+            return value.apply(target, args);
+          };
+        },
+      });
+      return { ...stores, oidc, apps };
+    };
+    const e = new Engine();
+    let clients: ClientsService;
+    before(async () => {
+      await e.start({ stores: recording(openMemoryStores()) });
+      clients = providerDeps(e.stores).clients;
+    });
+    after(async () => {
+      await e.stop();
+      await e.stores.close();
+    });
+
+    it('stores the token whose value it answers once, before the client; an update stores the new token before it removes the old one', async () => {
+      const { token } = await clients.mintInitialAccessToken(e.app.id, { expiresIn: 600, maxUses: 1 });
+      writes.length = 0;
+      const res = await fetch(`${e.issuer}${REGISTRATION_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ redirect_uris: [REDIRECT_URI] }),
+      });
+      const registered = (await res.json()) as Record<string, string>;
+      expect(res.status).to.equal(201);
+      const first = registered.registration_access_token!;
+      expect(writes).to.deep.equal([`upsert ${first} at registration`, 'client at registration']);
+      const found = await e.provider.RegistrationAccessToken.find(first);
+      expect(found?.clientId).to.equal(registered.client_id);
+      expect((found as { policies?: string[] } | undefined)?.policies, 'the policies an update runs again').to.deep.equal([REGISTRATION_POLICY]);
+
+      writes.length = 0;
+      const update = await fetch(registered.registration_client_uri!, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${first}` },
+        body: JSON.stringify({ client_id: registered.client_id, redirect_uris: [REDIRECT_URI], client_name: 'Renamed' }),
+      });
+      const second = ((await update.json()) as Record<string, string>).registration_access_token!;
+      expect(update.status).to.equal(200);
+      expect(writes).to.deep.equal(['client at client_update', `upsert ${second} at client_update`, `destroy ${first} at client_update`]);
     });
   });
 

@@ -48,7 +48,7 @@ describe('redis change bus', () => {
       stores.changes.subscribe({ changed: (id) => heard.push(id), missed: () => {} });
       const notice = randomUUID();
       await opened.raw.publish(keys.appChanges, notice);
-      await until(() => heard.includes(notice), 2_000);
+      await until(() => heard.includes(notice), 5_000);
       expect(heard).to.deep.equal([notice]);
     } finally {
       await stores.close();
@@ -62,7 +62,7 @@ describe('redis change bus', () => {
     opened.stores.changes.subscribe({ changed: (id) => heard.push(id), missed: () => missed++ });
     const [before, lost, after] = [randomUUID(), randomUUID(), randomUUID()];
     await opened.stores.changes.publish(before);
-    await until(() => heard.includes(before), 2_000);
+    await until(() => heard.includes(before), 5_000);
     expect(heard).to.deep.equal([before]);
     expect(missed).to.equal(0);
     // Redis drops the subscriber (as it does one past its output buffer limit), and a notice
@@ -73,7 +73,7 @@ describe('redis change bus', () => {
     await until(() => missed > 0, 5_000);
     expect(missed).to.equal(1);
     await opened.stores.changes.publish(after);
-    await until(() => heard.includes(after), 2_000);
+    await until(() => heard.includes(after), 5_000);
     expect(heard).to.deep.equal([before, after]);
   });
 });

@@ -70,7 +70,10 @@ describe('sign-in mail: a misbehaving SMTP server holds nothing up', function ()
   });
 
   it('drops a connection whose server never greets, and sends on the next attempt', async () => {
-    const h = await new Harness().start({}, { smtpTimeouts: { connectMs: 10_000, greetingMs: 300, socketMs: 20_000 } });
+    // The first attempt waits out the whole greeting timeout; the retry's greeting must come
+    // within it too, and the capture runs on this process's event loop: 2 s, not less, so that
+    // a stall of this busy process does not fail the retry as well.
+    const h = await new Harness().start({}, { smtpTimeouts: { connectMs: 10_000, greetingMs: 2_000, socketMs: 20_000 } });
     try {
       const app = await h.createApp();
       h.smtp.stallGreetingNext = 1;
@@ -326,7 +329,9 @@ describe('sign-in mail: instances sharing a Redis outbox', function () {
 
   it('mail waiting for a retry when its instance stops is sent by another, once', async () => {
     const [a, b] = [new Harness(), new Harness()];
-    await a.start({ REDIS_URL: redis.url }, { mail: { retryDelaysMs: [500] } });
+    // The retry is a minute away, so that it cannot fall due while `a` still runs, however
+    // slowly the steps before its drain go on a busy machine.
+    await a.start({ REDIS_URL: redis.url }, { mail: { retryDelaysMs: [60_000] } });
     try {
       const app = await a.createApp();
       a.smtp.rejectNext = 1;
@@ -335,6 +340,8 @@ describe('sign-in mail: instances sharing a Redis outbox', function () {
       await a.server.mailQueue.drain(10_000); // nothing due now: returns at once, leaving the retry in the outbox
       expect(a.smtp.mails).to.have.length(0);
       await b.start({ REDIS_URL: redis.url });
+      // `b` looks at the outbox once the retry is due: its clock a minute on, not a minute's wait.
+      b.clock.travel(60);
       b.server.mailQueue.start();
       await b.smtp.next('handed-over@example.com');
       await b.server.mailQueue.idle();

@@ -56,7 +56,8 @@ describe('a Redis failover behind one endpoint', function () {
 
     const refused: number[] = [];
     let after: AppJson | undefined;
-    for (let i = 0; i < 20 && !after; i++) {
+    // A deadline, not a count of attempts: on a busy machine connecting again takes longer.
+    for (let i = 0, deadline = performance.now() + 10_000; !after && performance.now() < deadline; i++) {
       const res = await h.admin('POST', '/admin/apps', { name: `After Failover ${i}`, redirect_uris: [REDIRECT_URI] });
       if (res.status === 201) after = res.body as AppJson;
       else {
@@ -65,8 +66,9 @@ describe('a Redis failover behind one endpoint', function () {
       }
     }
     // The write that met READONLY answered 503 (never a 500), as did any sent while the
-    // connection was being made again (100 ms and more); then a write went through.
-    expect(refused).to.have.length.within(1, 5);
+    // connection was being made again (100 ms and more, longer on a busy machine); then a
+    // write went through.
+    expect(refused).to.have.length.at.least(1);
     expect(new Set(refused)).to.deep.equal(new Set([503]));
     if (!after) throw new Error(`no write went through after the failover: ${refused.join(', ')}`);
     expect((await h.admin('GET', `/admin/apps/${after.app_id}`)).status).to.equal(200);

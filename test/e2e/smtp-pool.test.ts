@@ -47,7 +47,7 @@ describe('SMTP connection pool', function () {
   });
 
   it('never reuses a connection whose server failed to greet or that an abort dropped', async () => {
-    const mailer = createSmtpMailer(smtp.url, 'Postern <no-reply@example.com>', { connectMs: 2_000, greetingMs: 300, socketMs: 5_000 });
+    const mailer = createSmtpMailer(smtp.url, 'Postern <no-reply@example.com>', { connectMs: 2_000, greetingMs: 2_000, socketMs: 5_000 });
     await mailer.send(mail('first@example.com'));
     smtp.stallAfterDataNext = 1;
     const aborted = await mailer.send(mail('stuck@example.com'), AbortSignal.timeout(500)).catch((err: Error) => err);

@@ -728,28 +728,37 @@ export const INITIAL_ACCESS_TOKEN_MODEL = 'InitialAccessToken';
  * runs the policies, gives it the initial access token's policies unless it has some, then
  * stores the client with the `Client` adapter's `upsert` and only after that calls the
  * token's `save()`, which calls its adapter's `upsert` with the token's value as the id, the
- * same on every call. At PUT {issuer}/reg/{id} with rotation it stores the client, then
- * calls `destroy` on the presented token's adapter and `save()` on a new token. Every one of
- * these adapter calls runs while `Provider.ctx` is that request's context (A67), whose
- * `oidc.route` is `registration` or `client_update`. So Postern can store the token of a
- * registration first, from the client's `upsert`, and remove an update's old token only once
- * the new one is stored (registration-token-order.ts).
+ * same on every call. At PUT {issuer}/reg/{id} with rotation it stores the client, names the
+ * presented token the request's `RotatedRegistrationAccessToken`, calls `destroy` on it and
+ * `save()` on a new token. (A token presented for another client is destroyed at once on
+ * every management route, before any entity is named: `client mismatch`.) Every one of these
+ * adapter calls runs while `Provider.ctx` is that request's context (A67), whose `oidc.route`
+ * is `registration` or `client_update`. So Postern can store the token of a registration
+ * first, from the client's `upsert`, and remove an update's rotated token only once the new
+ * one is stored (registration-token-order.ts).
  */
 export const REGISTRATION_ACCESS_TOKEN_MODEL = 'RegistrationAccessToken';
 
-/** A70: the registration route the engine is handling now, with its registration access token. */
-export function registrationRoute(): { request: object; route: 'registration' | 'client_update'; token: RegistrationAccessTokenEntity | undefined } | undefined {
-  const ctx = Provider.ctx;
-  const route = ctx?.oidc?.route;
-  if (!ctx || (route !== 'registration' && route !== 'client_update')) return undefined;
-  const token = (ctx.oidc.entities as { RegistrationAccessToken?: RegistrationAccessTokenEntity }).RegistrationAccessToken;
-  return { request: ctx, route, token };
-}
-
-/** What A70 uses of the engine's registration access token. */
-export interface RegistrationAccessTokenEntity {
+/** What A70 uses of the engine's registration access tokens. */
+interface RegistrationAccessTokenEntity {
+  readonly jti: string;
   save(): Promise<string | undefined>;
   destroy(): Promise<void>;
+}
+
+/**
+ * A70: the registration route the engine is handling now: at a registration, the token it
+ * will hand out; at an update, the id of the token its rotation replaces, once named.
+ */
+export function registrationRoute():
+  | { request: object; route: 'registration'; token: RegistrationAccessTokenEntity | undefined }
+  | { request: object; route: 'client_update'; rotated: string | undefined }
+  | undefined {
+  const ctx = Provider.ctx;
+  const entities = ctx?.oidc?.entities as { RegistrationAccessToken?: RegistrationAccessTokenEntity; RotatedRegistrationAccessToken?: RegistrationAccessTokenEntity } | undefined;
+  if (ctx?.oidc?.route === 'registration') return { request: ctx, route: 'registration', token: entities?.RegistrationAccessToken };
+  if (ctx?.oidc?.route === 'client_update') return { request: ctx, route: 'client_update', rotated: entities?.RotatedRegistrationAccessToken?.jti };
+  return undefined;
 }
 
 /**

@@ -8,13 +8,14 @@
 // - a registration stores its token first, from the client's write (client-models.ts), and
 //   removes it again when the client's write fails; the engine's own later save of that
 //   token, in the same request, stores nothing more;
-// - an update removes the old token only once the new one is stored. Should that removal
-//   fail, the new token (never handed out) goes too, and the update answers 503: the old
-//   token still works, and the client's retry rotates it.
+// - an update removes the token its rotation replaces only once the new one is stored (a
+//   token presented for another client, which the engine also removes, goes at once).
+//   Should that removal fail, the new token (never handed out) goes too, and the update
+//   answers 503: the old token still works, and the client's retry rotates it.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { registrationRoute } from './engine.ts';
 
-/** Per request: the registration access token it stored, and the old one an update replaces. */
+/** Per request: the registration access token a registration stored, and the one an update's rotation replaces. */
 const storedBy = new WeakMap<object, string>();
 const replacedBy = new WeakMap<object, string>();
 
@@ -23,14 +24,13 @@ export function registrationTokenAdapter(inner: Adapter): Adapter {
   return {
     ...inner,
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
-      const request = registrationRoute()?.request;
-      if (request && storedBy.get(request) === id) return;
+      const at = registrationRoute();
+      if (at?.route === 'registration' && storedBy.get(at.request) === id) return;
       await inner.upsert(id, payload, expiresIn);
-      if (!request) return;
-      storedBy.set(request, id);
-      const old = replacedBy.get(request);
-      if (old === undefined) return;
-      replacedBy.delete(request);
+      if (at?.route === 'registration') storedBy.set(at.request, id);
+      const old = at && replacedBy.get(at.request);
+      if (!at || old === undefined) return;
+      replacedBy.delete(at.request);
       try {
         await inner.destroy(old);
       } catch (err) {
@@ -40,7 +40,8 @@ export function registrationTokenAdapter(inner: Adapter): Adapter {
     },
     async destroy(id: string) {
       const at = registrationRoute();
-      if (at?.route === 'client_update') {
+      // Only the rotation's removal waits; a token presented for another client goes at once.
+      if (at?.route === 'client_update' && at.rotated === id) {
         replacedBy.set(at.request, id);
         return;
       }

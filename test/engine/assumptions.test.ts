@@ -1191,6 +1191,28 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
       expect(update.status).to.equal(200);
       expect(writes).to.deep.equal(['client at client_update', `upsert ${second} at client_update`, `destroy ${first} at client_update`]);
     });
+
+    it('removes a token presented for another client at once, also at an update (client mismatch)', async () => {
+      const register = async () => {
+        const { token } = await clients.mintInitialAccessToken(e.app.id, { expiresIn: 600, maxUses: 1 });
+        const res = await fetch(`${e.issuer}${REGISTRATION_PATH}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ redirect_uris: [REDIRECT_URI] }),
+        });
+        return (await res.json()) as Record<string, string>;
+      };
+      const [mine, theirs] = [await register(), await register()];
+      writes.length = 0;
+      const update = await fetch(theirs.registration_client_uri!, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${mine.registration_access_token}` },
+        body: JSON.stringify({ client_id: theirs.client_id, redirect_uris: [REDIRECT_URI] }),
+      });
+      expect(update.status).to.equal(401);
+      expect(writes).to.deep.equal([`destroy ${mine.registration_access_token} at client_update`]);
+      expect(await e.provider.RegistrationAccessToken.find(mine.registration_access_token!)).to.equal(undefined);
+    });
   });
 
   describe('A39: back-channel logout metadata of a registered client is kept, with the engine\'s own sender off', () => {

@@ -3,8 +3,9 @@
 // cookie signed before stays valid; but Keygrip hands each HMAC its secret as a string,
 // which Node turns into a key again on every call, and compares through two more HMACs
 // under a fresh random key (tsscmp). A sign-in checks and signs a dozen cookies: here each
-// signature is one HMAC under a key imported once, compared with timingSafeEqual.
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+// signature is one HMAC under a key imported once, compared in constant time (equal-text.ts).
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { equalText } from './equal-text.ts';
 
 /** COOKIE_SECRETS, each made a key once: the HMACs of the hosted forms (CSRF) use them too. */
 export function secretKeysOf(secrets: readonly string[]): readonly KeyObject[] {
@@ -45,13 +46,7 @@ export class CookieKeys {
    */
   index(data: string, digest: unknown): number {
     if (typeof digest !== 'string') return -1;
-    const given = Buffer.from(digest);
-    for (const key of this.#keys) {
-      const expected = Buffer.from(this.#sign(data, key));
-      // Every signature has the same length: comparing lengths first reveals nothing.
-      if (given.length === expected.length && timingSafeEqual(given, expected)) return 0;
-    }
-    return -1;
+    return this.#keys.some((key) => equalText(digest, this.#sign(data, key))) ? 0 : -1;
   }
 }
 

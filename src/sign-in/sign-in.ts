@@ -178,8 +178,9 @@ export class SignIn {
     }
     const result = await links.checkShortCode(latest, typed);
     if (result.status === 'valid') {
-      await this.#deps.wrongCodesPerIp.refund(network).catch(() => {}); // a failed refund costs a point, not the sign-in
+      const refunded = this.#deps.wrongCodesPerIp.refund(network).catch(() => {}); // a failed refund costs a point, not the sign-in
       await this.#signedIn(appId, result.record.email);
+      await refunded;
       audit.record({ type: 'code.accepted', outcome: 'success', clientId: result.record.clientId, ...context, email: result.record.email });
       return { kind: 'accepted', email: result.record.email };
     }

@@ -11,6 +11,9 @@ import type { GroupedHit, RateLimiter } from './ports.ts';
 /** A network backend's limiters report their commands to the probe of the stores they belong to. */
 export type LimiterBackend = { kind: 'memory' } | { kind: 'redis'; client: Redis; probe: StoreProbe } | { kind: 'mongodb'; client: MongoClient; probe: StoreProbe };
 
+/** A refund is not made in the last second of a window (`refund`). */
+const REFUND_MARGIN_MS = 1_000;
+
 export function rateLimiterFactory(backend: LimiterBackend) {
   const cache = new Map<string, RateLimiter>();
   // On Redis, hits go through one script per turn of the event loop (redis-limit-hits.ts).
@@ -51,9 +54,11 @@ export function rateLimiterFactory(backend: LimiterBackend) {
         return state !== null && state.consumedPoints >= points;
       },
       async refund(key: string) {
-        // Only while the hit's window lasts: a refund into a new window would raise its allowance.
+        // Only while the hit's window lasts, with a margin for the round trip between the
+        // read and the reward: a reward after the window ended would start the next one at
+        // -1, raising its allowance. Near the end of a window the point is left counted.
         const state = await limiter.get(key);
-        if (state !== null && state.consumedPoints > 0) await limiter.reward(key, 1);
+        if (state !== null && state.consumedPoints > 0 && state.msBeforeNext > REFUND_MARGIN_MS) await limiter.reward(key, 1);
       },
     };
     // Store errors of a shared store surface as StoreUnavailableError (→ 503), once per limiter.

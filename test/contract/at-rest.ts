@@ -5,14 +5,18 @@ import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { MemoryOidcStore } from '../../src/storage/memory/memory-oidc-store.ts';
 import { MemoryOutbox } from '../../src/storage/memory/memory-outbox.ts';
+import { MemoryMagicLinkStore } from '../../src/storage/memory/memory-stores.ts';
 import type { Stores } from '../../src/storage/ports.ts';
 
-/** The memory driver's engine documents and outboxes (they live in the process; nothing else reads them). */
+/** The memory driver's engine documents, magic links and outboxes (they live in the process; nothing else reads them). */
 export async function memoryAtRest(stores: Stores): Promise<string> {
-  if (!(stores.oidc instanceof MemoryOidcStore) || !(stores.outbox instanceof MemoryOutbox)) throw new Error('not the memory driver');
+  if (!(stores.oidc instanceof MemoryOidcStore) || !(stores.outbox instanceof MemoryOutbox) || !(stores.magicLinks instanceof MemoryMagicLinkStore)) throw new Error('not the memory driver');
   const out: string[] = [];
   for (const [appId, map] of stores.oidc.apps) {
     for (const [key, value] of map.entries()) out.push(appId, key, JSON.stringify(value));
+  }
+  for (const map of [stores.magicLinks.records, stores.magicLinks.latest]) {
+    for (const [key, value] of map.entries()) out.push('link', key, JSON.stringify(value));
   }
   // App records hold keys and client secrets (sealed) and initial access tokens (hashed).
   for (const app of await allApps(stores.apps)) out.push('app', app.id, JSON.stringify(app));

@@ -94,9 +94,10 @@ describe('the command connection (TurnBatchedRedis)', function () {
     await client.set('stalled:key', 'v');
     const replies = Promise.allSettled(Array.from({ length: 10 }, () => client.get('stalled:key')));
     // The commands leave at the end of this turn; Redis answers them while the loop is held
-    // for three deadlines, so the deadline timer and the replies are both due when it lets go.
+    // for ten deadlines (time enough on a busy machine), so the deadline timer and the
+    // replies are both due when it lets go.
     await new Promise((r) => setImmediate(r));
-    holdEventLoop(300);
+    holdEventLoop(1_000);
     expect((await replies).map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason)))).to.deep.equal(Array(10).fill('v'));
   });
 

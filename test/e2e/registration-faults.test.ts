@@ -82,7 +82,6 @@ describe('client registration across store faults', function () {
     app = await h.createApp();
   });
   after(() => h.stop());
-  afterEach(() => expect(faults.armed, 'the armed fault happened').to.equal(undefined));
 
   const mint = async (body: unknown = { max_uses: 'single_use' }) => {
     const res = await h.admin('POST', `/admin/apps/${app.app_id}/initial-access-tokens`, body);
@@ -109,6 +108,7 @@ describe('client registration across store faults', function () {
       const [clientsBefore, tokensBefore] = [await clientIds(), faults.liveTokens.size];
       faults.armed = fault;
       const failed = await register({ redirect_uris: [REDIRECT_URI], client_name: 'Retried' }, token);
+      expect(faults.armed, 'the armed fault happened').to.equal(undefined);
       expect([failed.status, failed.body.error]).to.deep.equal([503, 'temporarily_unavailable']);
       expect(await clientIds(), 'no client nobody was told of').to.deep.equal(clientsBefore);
       expect(faults.liveTokens.size, 'no stray registration access token').to.equal(tokensBefore);
@@ -157,6 +157,7 @@ describe('client registration across store faults', function () {
       const update = { client_id: registered.client_id, redirect_uris: [REDIRECT_URI], client_name: 'Renamed' };
       faults.armed = fault;
       const failed = await manage('PUT', uri, old, update);
+      expect(faults.armed, 'the armed fault happened').to.equal(undefined);
       expect([failed.status, failed.body?.error]).to.deep.equal([503, 'temporarily_unavailable']);
       expect((await manage('GET', uri, old)).status, 'the old token still manages the client').to.equal(200);
       expect(faults.liveTokens.size, 'no stray registration access token').to.equal(tokensBefore);

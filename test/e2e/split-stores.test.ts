@@ -128,7 +128,7 @@ describe('split stores: a real Redis, the memory store standing in for MongoDB',
       expect(failed.status).to.equal(503);
       // The session is gone from Redis: no retry would find it, so its client hears now
       // (delivery reads the app from MongoDB, and is retried until that connection is back).
-      for (const until = Date.now() + 10_000; rp.tokens.length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+      await rp.until('a logout token', () => rp.tokens.length > 0, 10_000);
       expect(rp.tokens, 'logout tokens after the failed sign-out').to.have.length(1);
       expect((await verifyLogoutToken(rp.tokens[0]!, app)).sid).to.equal(sid);
       expect(await oidc.refreshTokenGrant(config, tokens.refresh_token!).then(() => 'refreshed'), 'the grant, in MongoDB, is still there').to.equal('refreshed');

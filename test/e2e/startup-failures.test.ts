@@ -22,8 +22,10 @@ async function failedStart(env: Record<string, string>, port: number): Promise<{
     () => undefined,
     (err: Error) => err,
   );
-  const code = await instance.kill();
   expect(failure, 'the instance started').not.to.equal(undefined);
+  // Its exit can be seen before the last of its output is read: wait for the line itself.
+  await instance.printed(/Cannot start: /);
+  const code = await instance.kill();
   return { output: instance.output, code };
 }
 

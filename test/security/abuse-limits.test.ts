@@ -29,8 +29,6 @@ async function sentTo(h: Harness, prefix: string): Promise<string[]> {
   return h.smtp.mails.map((m) => m.to).filter((to) => to.startsWith(prefix));
 }
 
-/** The short code in the mail of a link. */
-
 /** The page with what differs per request anyway (CSRF tokens, the attempt id) blanked. */
 const normalize = (body: string) =>
   body.replace(/name="csrf" value="[^"]*"/g, 'name="csrf" value=""').replace(/\/interaction\/[A-Za-z0-9_-]+/g, '/interaction/UID');

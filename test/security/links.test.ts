@@ -7,7 +7,6 @@ import { Browser } from '../helpers/browser.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { shortCodeIn, type CapturedMail } from '../helpers/smtp-capture.ts';
 
-
 describe('links that survive the real world', function () {
   this.timeout(60_000);
   const h = new Harness();

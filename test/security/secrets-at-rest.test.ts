@@ -59,6 +59,9 @@ for (const storage of ['memory', 'redis'] as const) {
       const shown = shortCodeIn(mail);
       const shortCode = shown.replace('-', '');
       const text = await atRest();
+      const uid = /\/interaction\/([^/?#]+)/.exec(login.page.url)![1]!;
+      const stored = await h.stores.magicLinks.latestForAttempt(app.app_id, uid);
+      expect(stored && text.includes(stored.shortCodeHash), 'the link is among what the store holds').to.equal(true);
       const sha256 = (value: string) => createHash('sha256').update(value).digest();
       for (const [what, value] of Object.entries({
         'the code as mailed': shown,

@@ -106,7 +106,7 @@ class MemoryAccountStore implements AccountStore {
   }
 }
 
-class MemoryMagicLinkStore implements MagicLinkStore {
+export class MemoryMagicLinkStore implements MagicLinkStore {
   readonly records: TtlMap<MagicLinkRecord>;
   readonly latest: TtlMap<string>;
   constructor(clock: Clock) {

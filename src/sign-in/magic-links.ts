@@ -141,7 +141,7 @@ export class MagicLinks {
     return lookupOf(await this.#store.useCurrent(appId, hash, uid, at), uid, at, true);
   }
 
-  /** The latest link of a login attempt (for "send me a new link"). */
+  /** The latest link of a login attempt: for "send me a new link", a repeated request, a typed short code. */
   latest(appId: string, interactionUid: string): Promise<MagicLinkRecord | undefined> {
     return this.#store.latestForAttempt(appId, interactionUid);
   }

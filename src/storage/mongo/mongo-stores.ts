@@ -36,7 +36,8 @@ const strip = <T extends { _id: string }>(doc: T | null): Omit<T, '_id'> | undef
 /**
  * A deleted app's document is replaced by its deletion mark, `{ _id, deletedAt }`: one
  * document, so taking the app out and leaving the mark is one atomic write without a
- * transaction. Every read of apps passes over marks (LIVE).
+ * transaction. Every read of apps passes over marks: by the filter (LIVE), or, for `get`
+ * by id alone, by the field.
  */
 export class MongoAppStore implements AppStore {
   readonly #apps: Collection<AppDocument>;

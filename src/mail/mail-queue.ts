@@ -51,6 +51,14 @@ export const RETRY_DELAYS_MS: readonly number[] = [
   .map((s: number) => s * 1000);
 const SEND_TIMEOUT_MS = 30_000;
 
+/** The store could not tell whether a mail's app still exists: no SMTP server was asked. */
+class AppUnknown extends Error {
+  constructor(cause: unknown) {
+    super(`whether the app exists could not be read: ${String(cause)}`, { cause });
+    this.name = 'AppUnknown';
+  }
+}
+
 export class MailQueue extends DeliveryQueue<QueuedMail> {
   constructor(deps: MailQueueDeps) {
     super({
@@ -59,10 +67,13 @@ export class MailQueue extends DeliveryQueue<QueuedMail> {
       seal: new MailSeal(deps.kek),
       deliver: async (mail, signal) => {
         const appId = typeof mail.context['appId'] === 'string' ? mail.context['appId'] : undefined;
-        if (appId !== undefined && !(await deps.appExists(appId))) throw new Undeliverable('the app was deleted');
+        if (appId !== undefined && !(await deps.appExists(appId).catch((err: unknown) => Promise.reject(new AppUnknown(err))))) {
+          throw new Undeliverable('the app was deleted');
+        }
         await deps.mailer.send(mail.message, signal, { appId });
       },
-      failure: () => 'smtp error',
+      // A mail given up says which side failed last: an operator looks at the store or at SMTP.
+      failure: (err) => (err instanceof AppUnknown ? 'store unavailable' : 'smtp error'),
       logFields: (mail) => ({ app_id: mail.context['appId'] }),
       onDelivered: (mail, attempts) => deps.onSent(mail.context, attempts),
       onFailed: (mail, reason) => deps.onFailed(mail.context, reason),

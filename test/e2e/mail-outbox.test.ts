@@ -180,7 +180,7 @@ describe('sign-in mail: the queue itself', function () {
     }
   });
 
-  it("drops a mail whose app is gone, and retries one whose app's existence could not be read", async () => {
+  it("drops a mail whose app is gone, retries one whose app's existence could not be read, and names the store when that never can be", async () => {
     const smtp = await new SmtpCapture().start();
     const logs: string[] = [];
     const failed: unknown[] = [];
@@ -193,6 +193,7 @@ describe('sign-in mail: the queue itself', function () {
           storeDown = false;
           throw new Error('store unavailable');
         }
+        if (appId === 'unreadable') throw new Error('connection reset');
         return appId !== 'deleted';
       },
       options: { retryDelaysMs: [20, 50] },
@@ -201,12 +202,21 @@ describe('sign-in mail: the queue itself', function () {
       await queue.enqueue(message('gone@example.com'), { appId: 'deleted' });
       await queue.enqueue(message('flaky@example.com'), { appId: 'flaky' });
       await queue.enqueue(message('system@example.com'));
+      await queue.enqueue(message('unreadable@example.com'), { appId: 'unreadable' });
       await queue.idle();
       // The deleted app's mail never reaches the server; the other app's goes out on its retry.
       expect(smtp.mails.map((m) => m.to).sort()).to.deep.equal(['flaky@example.com', 'system@example.com']);
-      expect(failed).to.deep.equal([{ appId: 'deleted', reason: 'the app was deleted' }]);
-      expect(logged(logs, 'sign-in mail given up').map((l) => [l.app_id, l.reason])).to.deep.equal([['deleted', 'the app was deleted']]);
-      expect(logged(logs, 'sign-in mail not sent; will retry').map((l) => [l.app_id, l.err])).to.deep.equal([['flaky', 'Error: store unavailable']]);
+      // Given up after its retries, the unreadable app's mail blames the store, not SMTP.
+      expect(failed).to.deep.equal([
+        { appId: 'deleted', reason: 'the app was deleted' },
+        { appId: 'unreadable', reason: 'store unavailable after 3 attempts' },
+      ]);
+      expect(logged(logs, 'sign-in mail given up').map((l) => [l.app_id, l.reason])).to.deep.equal([
+        ['deleted', 'the app was deleted'],
+        ['unreadable', 'store unavailable after 3 attempts'],
+      ]);
+      const retried = logged(logs, 'sign-in mail not sent; will retry').filter((l) => l.app_id === 'flaky');
+      expect(retried.map((l) => l.err)).to.deep.equal(['AppUnknown: whether the app exists could not be read: Error: store unavailable']);
     } finally {
       await queue.stop();
       await smtp.stop();

@@ -88,7 +88,7 @@ async function main() {
     stores = await openStores(config, logger);
   } catch (err) {
     if (err instanceof StoreUnavailableError) {
-      process.stderr.write(`Cannot start: ${err.store} is unavailable (${String((err.cause as Error)?.message ?? err.cause)}). Check ${err.store === 'redis' ? redisSettings(config.redisUrl) : 'MONGODB_URI'}.\n`);
+      process.stderr.write(`Cannot start: ${err.message} (${String((err.cause as Error)?.message ?? err.cause)}). Check ${err.store === 'redis' ? redisSettings(config.redisUrl) : 'MONGODB_URI'}.\n`);
       process.exit(1);
     }
     throw err;

@@ -553,10 +553,22 @@ export class DuplicateError extends Error {
 /** A backing service (Redis, MongoDB) cannot be reached; maps to 503 temporarily_unavailable. */
 export class StoreUnavailableError extends Error {
   readonly store: string;
-  constructor(store: string, cause?: unknown) {
-    super(`${store} is unavailable`, { cause });
+  constructor(store: string, cause?: unknown, message = `${store} is unavailable`) {
+    super(message, { cause });
     this.name = 'StoreUnavailableError';
     this.store = store;
+  }
+}
+
+/**
+ * The store answered, and refused what Postern needs of it (a wrong password, an ACL user
+ * without the rights, a read-only replica, a conflicting index): waiting will not mend it,
+ * its settings must change. Start-up says so rather than "unavailable".
+ */
+export class StoreRefusedError extends StoreUnavailableError {
+  constructor(store: string, cause: unknown) {
+    super(store, cause, `${store} refuses what Postern needs`);
+    this.name = 'StoreRefusedError';
   }
 }
 

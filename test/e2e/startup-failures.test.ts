@@ -48,9 +48,39 @@ describe('start-up failures', function () {
     }
     const { output, code } = await failedStart({ REDIS_URL: `redis://limited:limited-secret@127.0.0.1:${redis.port}` }, await freePort());
     expect(code).to.equal(1);
-    expect(output).to.match(/Cannot start: redis is unavailable \(NOPERM[^\n]*\)\. Check REDIS_URL\./);
+    expect(output).to.match(/Cannot start: redis refuses what Postern needs \(NOPERM[^\n]*\)\. Check REDIS_URL\./);
     expect(output).not.to.match(STACK_LINE);
     expect(output).not.to.include('limited-secret');
+  });
+
+  it('a wrong Redis password: refused, not "unavailable", and the password is not printed', async () => {
+    const { output, code } = await failedStart({ REDIS_URL: `redis://nobody:wrong-secret@127.0.0.1:${redis.port}` }, await freePort());
+    expect(code).to.equal(1);
+    expect(output).to.match(/Cannot start: redis refuses what Postern needs \(WRONGPASS[^\n]*\)\. Check REDIS_URL\./);
+    expect(output).not.to.match(STACK_LINE);
+    expect(output).not.to.include('wrong-secret');
+  });
+
+  it('REDIS_URL names a read-only replica: refused, naming the replica', async () => {
+    const replica = await new RedisServer().start();
+    const toReplica = new Redis(replica.url);
+    try {
+      await toReplica.replicaof('127.0.0.1', redis.port);
+      const { output, code } = await failedStart({ REDIS_URL: replica.url }, await freePort());
+      expect(code).to.equal(1);
+      expect(output).to.match(/Cannot start: redis refuses what Postern needs \(REDIS_URL names a read-only replica \(ROLE answers slave\)[^\n]*\)\. Check REDIS_URL\./);
+      expect(output).not.to.match(STACK_LINE);
+    } finally {
+      toReplica.disconnect();
+      await replica.destroy();
+    }
+  });
+
+  it('nothing listens at REDIS_URL: unavailable, with the connection\'s reason', async () => {
+    const { output, code } = await failedStart({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` }, await freePort());
+    expect(code).to.equal(1);
+    expect(output).to.match(/Cannot start: redis is unavailable \([^\n]*ECONNREFUSED[^\n]*\)\. Check REDIS_URL\./);
+    expect(output).not.to.match(STACK_LINE);
   });
 
   it('its port is taken: one line naming the port, exit 1', async () => {

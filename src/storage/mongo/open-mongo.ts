@@ -1,8 +1,8 @@
 // The MongoDB driver: connects and prepares collections and indexes (idempotent, at start-up).
-import { MongoClient } from 'mongodb';
+import { MongoClient, MongoServerError } from 'mongodb';
 import { guardStores, StoreProbe } from '../guard.ts';
 import { LocalChangeBus } from '../local-change-bus.ts';
-import { StoreUnavailableError, type Stores } from '../ports.ts';
+import { StoreRefusedError, StoreUnavailableError, type Stores } from '../ports.ts';
 import { rateLimiterFactory } from '../rate-limiters.ts';
 import { createOidcIndexes, MongoOidcStore, type OidcDocument } from './mongo-oidc-store.ts';
 import { createOutboxIndexes, MongoOutbox, type OutboxDocument } from './mongo-outbox.ts';
@@ -42,7 +42,7 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
   try {
     await client.connect();
   } catch (err) {
-    throw new StoreUnavailableError('mongodb', err);
+    throw mongoFailure(err);
   }
   const db = client.db();
   const oidcDocs = db.collection<OidcDocument>('oidc');
@@ -81,9 +81,10 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
     ]);
   } catch (err) {
     // Connected, but the indexes could not be made (a timeout, a user without the
-    // createIndex right): MongoDB is unusable as configured, reported as such at start-up.
+    // createIndex right, an index of the same name made otherwise): MongoDB is unusable
+    // as configured, reported as such at start-up.
     await client.close().catch(() => {});
-    throw new StoreUnavailableError('mongodb', err);
+    throw mongoFailure(err);
   }
   const probe = new StoreProbe();
   return guardStores('mongodb', {
@@ -115,4 +116,9 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
       await Promise.allSettled([client.close()]);
     },
   }, probe);
+}
+
+/** The server's own answer (authentication failed, not authorized, an index conflict) is a refusal; anything else, MongoDB out of reach. */
+function mongoFailure(err: unknown): StoreUnavailableError {
+  return err instanceof MongoServerError ? new StoreRefusedError('mongodb', err) : new StoreUnavailableError('mongodb', err);
 }

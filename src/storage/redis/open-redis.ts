@@ -5,10 +5,10 @@
 // until Redis is back. The rate limiters use this same client, so the same holds for them.
 // The readiness ping has a connection of its own (readiness-connection.ts).
 import type { ConnectionOptions } from 'node:tls';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, ReplyError, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../log.ts';
 import { guardStores, StoreProbe } from '../guard.ts';
-import { PING_DEADLINE_MS, StoreUnavailableError, type Stores } from '../ports.ts';
+import { PING_DEADLINE_MS, StoreRefusedError, StoreUnavailableError, type Stores } from '../ports.ts';
 import { rateLimiterFactory } from '../rate-limiters.ts';
 import { ReadinessConnection } from './readiness-connection.ts';
 import { TurnBatchedRedis } from './turn-batched-redis.ts';
@@ -42,9 +42,10 @@ export async function openRedisStores(url: string, logger: Logger, timeoutMs: nu
     redis.disconnect();
     subscriber.disconnect();
     readiness.connection.disconnect();
-    // Whatever failed after connecting (the role check, indexing, subscribing: a timeout, an
-    // ACL refusal) is Redis being unusable, reported as such at start-up.
-    throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError('redis', err);
+    // Whatever failed after connecting (the role check, indexing, subscribing) is Redis
+    // being unusable, reported at start-up as refused when Redis said no (an ACL refusal,
+    // an unknown command) and as unavailable otherwise (a timeout, a dropped connection).
+    throw err instanceof StoreUnavailableError ? err : redisFailure(err);
   }
   const probe = new StoreProbe();
   return guardStores('redis', {
@@ -157,10 +158,15 @@ async function ready(redis: Redis): Promise<void> {
   try {
     await redis.connect();
   } catch (err) {
-    throw new StoreUnavailableError('redis', reason ?? err);
+    throw redisFailure(reason ?? err);
   } finally {
     redis.off('error', remember);
   }
+}
+
+/** An error reply (WRONGPASS, NOPERM, ERR unknown command) is a refusal; anything else, Redis out of reach. */
+function redisFailure(err: unknown): StoreUnavailableError {
+  return err instanceof ReplyError ? new StoreRefusedError('redis', err) : new StoreUnavailableError('redis', err);
 }
 
 /**
@@ -171,7 +177,7 @@ async function ready(redis: Redis): Promise<void> {
 async function refuseReplica(redis: Redis): Promise<void> {
   const role: unknown = await redis.role().catch(() => undefined);
   if (Array.isArray(role) && role[0] !== 'master') {
-    throw new StoreUnavailableError('redis', new Error(`REDIS_URL names a read-only replica (ROLE answers ${String(role[0])}), not the primary; Postern writes to Redis`));
+    throw new StoreRefusedError('redis', new Error(`REDIS_URL names a read-only replica (ROLE answers ${String(role[0])}), not the primary; Postern writes to Redis`));
   }
 }
 

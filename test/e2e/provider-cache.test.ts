@@ -21,6 +21,7 @@ import { mountApps } from '../../src/tenancy/app-mount.ts';
 import { cacheSizes, ProviderRegistry, PROVIDER_BYTES } from '../../src/tenancy/provider-registry.ts';
 import { makeApp, providerDeps } from '../engine/engine-fixture.ts';
 import { TestClock } from '../helpers/clock.ts';
+import { withMethods } from '../helpers/with-methods.ts';
 
 describe('provider cache sized by memory, with public documents kept past eviction', function () {
   this.timeout(30_000);
@@ -292,15 +293,11 @@ describe('provider cache sized by memory, with public documents kept past evicti
     const [a] = apps as [AppRecord];
     // The store answers with the record as it was when asked, once `hold` settles.
     let hold: Promise<void> = Promise.resolve();
-    const slow = new Proxy(stores.apps, {
-      get(target, prop) {
-        if (prop === 'get') return async (id: string) => {
-          const record = await target.get(id);
-          await hold;
-          return record;
-        };
-        const value = Reflect.get(target, prop) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
+    const slow = withMethods(stores.apps, {
+      get: (get) => async (id) => {
+        const record = await get(id);
+        await hold;
+        return record;
       },
     });
     const own = new ProviderRegistry(slow, (app) => {

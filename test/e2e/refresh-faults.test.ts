@@ -10,24 +10,21 @@ import { StoreUnavailableError, type OidcStore, type Stores } from '../../src/st
 import { Engine } from '../engine/engine-fixture.ts';
 import type { AppJson } from '../helpers/harness.ts';
 import { Cluster } from '../helpers/instance.ts';
+import { withMethods } from '../helpers/with-methods.ts';
 
-/** The next save of a refresh token fails once, as if the store died right then. */
-function failingNextRefreshSave(inner: OidcStore): OidcStore & { arm(): void } {
+/** The store, whose next save of a refresh token fails once `arm` is called, as if it died right then. */
+function failingNextRefreshSave(inner: OidcStore): { store: OidcStore; arm(): void } {
   let armed = false;
-  return new Proxy(inner, {
-    get(target, prop) {
-      if (prop === 'arm') return () => void (armed = true);
-      const value = Reflect.get(target, prop) as unknown;
-      if (prop !== 'upsert') return typeof value === 'function' ? value.bind(target) : value;
-      return async (...args: Parameters<OidcStore['upsert']>) => {
-        if (armed && args[1] === 'RefreshToken') {
-          armed = false;
-          throw new StoreUnavailableError('redis', new Error('connection lost'));
-        }
-        return target.upsert(...args);
-      };
+  const store = withMethods(inner, {
+    upsert: (upsert) => async (...args) => {
+      if (armed && args[1] === 'RefreshToken') {
+        armed = false;
+        throw new StoreUnavailableError('redis', new Error('connection lost'));
+      }
+      return upsert(...args);
     },
-  }) as OidcStore & { arm(): void };
+  });
+  return { store, arm: () => void (armed = true) };
 }
 
 function errorOf(err: unknown): string {
@@ -40,11 +37,11 @@ describe('refresh across faults', function () {
   describe('the store fails after the token was marked used, before its successor was saved', () => {
     const e = new Engine();
     let stores: Stores;
-    let oidcStore: ReturnType<typeof failingNextRefreshSave>;
+    let faulty: ReturnType<typeof failingNextRefreshSave>;
     before(async () => {
       const memory = openMemoryStores();
-      oidcStore = failingNextRefreshSave(memory.oidc);
-      stores = { ...memory, oidc: oidcStore };
+      faulty = failingNextRefreshSave(memory.oidc);
+      stores = { ...memory, oidc: faulty.store };
       await e.start({ stores });
     });
     after(async () => {
@@ -54,7 +51,7 @@ describe('refresh across faults', function () {
 
     it('answers 503, and the retry with the same token gets tokens and carries the chain on', async () => {
       const { config, tokens } = await e.signIn('fault@example.com', 'openid offline_access');
-      oidcStore.arm();
+      faulty.arm();
       const failed = await oidc.refreshTokenGrant(config, tokens.refresh_token!).then(
         () => 'no error',
         (err: { cause?: { status?: number } }) => err.cause?.status,

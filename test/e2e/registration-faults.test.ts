@@ -11,6 +11,7 @@ import { expect } from 'chai';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { StoreUnavailableError, type AppStore, type OidcStore, type Stores } from '../../src/storage/ports.ts';
 import { Harness, REDIRECT_URI, type AppJson } from '../helpers/harness.ts';
+import { withMethods } from '../helpers/with-methods.ts';
 
 const RAT = 'RegistrationAccessToken';
 
@@ -34,39 +35,25 @@ class FaultyStores {
   }
 
   #oidc(inner: OidcStore): OidcStore {
-    return new Proxy(inner, {
-      get: (target, prop) => {
-        const value = Reflect.get(target, prop) as unknown;
-        if (prop === 'upsert') {
-          return async (...args: Parameters<OidcStore['upsert']>) => {
-            if (args[1] === RAT) this.#fail('token-write');
-            await target.upsert(...args);
-            if (args[1] === RAT) this.liveTokens.add(args[2]);
-          };
-        }
-        if (prop === 'destroy') {
-          return async (...args: Parameters<OidcStore['destroy']>) => {
-            if (args[1] === RAT) this.#fail('token-removal');
-            await target.destroy(...args);
-            if (args[1] === RAT) this.liveTokens.delete(args[2]);
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
+    return withMethods(inner, {
+      upsert: (upsert) => async (...args) => {
+        if (args[1] === RAT) this.#fail('token-write');
+        await upsert(...args);
+        if (args[1] === RAT) this.liveTokens.add(args[2]);
+      },
+      destroy: (destroy) => async (...args) => {
+        if (args[1] === RAT) this.#fail('token-removal');
+        await destroy(...args);
+        if (args[1] === RAT) this.liveTokens.delete(args[2]);
       },
     });
   }
 
   #apps(inner: AppStore): AppStore {
-    return new Proxy(inner, {
-      get: (target, prop) => {
-        const value = Reflect.get(target, prop) as unknown;
-        if (prop === 'replace') {
-          return async (...args: Parameters<AppStore['replace']>) => {
-            this.#fail('client-write');
-            return target.replace(...args);
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
+    return withMethods(inner, {
+      replace: (replace) => async (...args) => {
+        this.#fail('client-write');
+        return replace(...args);
       },
     });
   }

@@ -72,6 +72,7 @@ import { RedisServer } from '../helpers/redis-server.ts';
 import { Engine, KEK, makeApp, providerDeps } from './engine-fixture.ts';
 import Keygrip from 'keygrip';
 import { bothReadBeforeEitherUses } from '../helpers/race.ts';
+import { withMethods } from '../helpers/with-methods.ts';
 import type { Context } from 'koa';
 
 /** Whether Postern takes a GET to `path` for the engine's `route` (A17). */
@@ -1132,24 +1133,20 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
     const writes: string[] = [];
     const recording = (stores: Stores): Stores => {
       const record = (what: string) => writes.push(`${what} at ${registrationRoute()?.route ?? 'no route'}`);
-      const oidc = new Proxy(stores.oidc, {
-        get(target, prop) {
-          const value = Reflect.get(target, prop) as (...args: unknown[]) => unknown;
-          if (prop !== 'upsert' && prop !== 'destroy') return typeof value === 'function' ? value.bind(target) : value;
-          return (...args: unknown[]) => {
-            if (args[1] === REGISTRATION_ACCESS_TOKEN_MODEL) record(`${String(prop)} ${String(args[2])}`);
-            return value.apply(target, args);
-          };
+      const oidc = withMethods(stores.oidc, {
+        upsert: (upsert) => (...args) => {
+          if (args[1] === REGISTRATION_ACCESS_TOKEN_MODEL) record(`upsert ${args[2]}`);
+          return upsert(...args);
+        },
+        destroy: (destroy) => (...args) => {
+          if (args[1] === REGISTRATION_ACCESS_TOKEN_MODEL) record(`destroy ${args[2]}`);
+          return destroy(...args);
         },
       });
-      const apps = new Proxy(stores.apps, {
-        get(target, prop) {
-          const value = Reflect.get(target, prop) as (...args: unknown[]) => unknown;
-          if (prop !== 'replace') return typeof value === 'function' ? value.bind(target) : value;
-          return (...args: unknown[]) => {
-            record('client');
-            return value.apply(target, args);
-          };
+      const apps = withMethods(stores.apps, {
+        replace: (replace) => (...args) => {
+          record('client');
+          return replace(...args);
         },
       });
       return { ...stores, oidc, apps };

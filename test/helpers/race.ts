@@ -3,6 +3,7 @@
 // same code or token both read it before either marks it used. Once they have met, every
 // look-up passes at once.
 import type { OidcStore } from '../../src/storage/ports.ts';
+import { withMethods } from './with-methods.ts';
 
 export function bothReadBeforeEitherUses(inner: OidcStore, model: string): OidcStore {
   let first: (() => void) | undefined;
@@ -15,15 +16,11 @@ export function bothReadBeforeEitherUses(inner: OidcStore, model: string): OidcS
       first();
       resolve();
     });
-  return new Proxy(inner, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop) as unknown;
-      if (prop !== 'find') return typeof value === 'function' ? value.bind(target) : value;
-      return async (appId: string, asked: string, id: string) => {
-        const found = await target.find(appId, asked, id);
-        if (asked === model) await meet();
-        return found;
-      };
+  return withMethods(inner, {
+    find: (find) => async (appId, asked, id) => {
+      const found = await find(appId, asked, id);
+      if (asked === model) await meet();
+      return found;
     },
   });
 }

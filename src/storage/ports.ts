@@ -261,7 +261,7 @@ export interface AppStore {
   deletion(id: string): Promise<AppDeletion | undefined>;
   /** Up to `limit` deletion marks, oldest first. */
   deletions(limit: number): Promise<AppDeletion[]>;
-  /** Notes on the mark that a purge which began at `at` finished (nothing when the mark is gone). */
+  /** Notes on the mark that a purge which began at `at` finished, unless a later-begun one is noted already (nothing when the mark is gone). */
   purged(id: string, at: number): Promise<void>;
   /** Drops a deletion mark (its app's data is purged for good); the id is then unknown. */
   forget(id: string): Promise<void>;

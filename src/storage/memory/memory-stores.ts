@@ -71,7 +71,7 @@ class MemoryAppStore implements AppStore {
   }
   async purged(id: string, at: number) {
     const mark = this.#deleted.get(id);
-    if (mark) this.#deleted.set(id, { ...mark, purgedAt: at });
+    if (mark) this.#deleted.set(id, { ...mark, purgedAt: Math.max(mark.purgedAt ?? at, at) });
   }
   async forget(id: string) {
     this.#deleted.delete(id);

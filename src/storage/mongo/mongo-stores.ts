@@ -85,7 +85,7 @@ export class MongoAppStore implements AppStore {
     return marks.map(markOf);
   }
   async purged(id: string, at: number) {
-    await this.#marks.updateOne({ _id: id, ...MARKED }, { $set: { purgedAt: at } });
+    await this.#marks.updateOne({ _id: id, ...MARKED }, { $max: { purgedAt: at } });
   }
   async forget(id: string) {
     await this.#marks.deleteOne({ _id: id, ...MARKED });

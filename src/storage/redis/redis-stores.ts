@@ -127,9 +127,12 @@ export class RedisAppStore implements AppStore {
   }
 }
 
-// Only on a mark that still exists: a purge finishing after the mark was forgotten notes nothing.
+// Only on a mark that still exists (a purge finishing after the mark was forgotten notes
+// nothing), and never an earlier start than the one noted.
 const NOTE_PURGE = `
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local noted = redis.call('HGET', KEYS[2], ARGV[1])
+if noted and tonumber(noted) >= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1`;
 

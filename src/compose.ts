@@ -188,7 +188,7 @@ export function composeServices(deps: ServiceDeps): Services {
 
   const keyRotation = new KeyRotationScheduler({ apps, rotationDays: config.keyRotationDays, logger, audit, clock });
   const appDeletions = new DeletionSweeper({
-    target: { deletions: (limit) => stores.apps.deletions(limit), forget: (id) => stores.apps.forget(id), purge: (id) => apps.purge(id) },
+    target: { deletions: (limit, after) => stores.apps.deletions(limit, after), forget: (id) => stores.apps.forget(id), purge: (id) => apps.purge(id) },
     logger,
     clock,
   });

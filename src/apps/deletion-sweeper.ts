@@ -16,20 +16,20 @@ import type { AppDeletion } from '../storage/ports.ts';
 export const SWEEP_EVERY_MS = 5 * 60 * 1000;
 /** Longer than any late writer: a request (seconds), a delivery's retries (about 30 minutes at worst). */
 export const GRACE_MS = 60 * 60 * 1000;
-/** Marks looked at per pass, oldest first: a mark is small, and only those due are purged. */
-const MARKS_PER_PASS = 1000;
+/** Marks read at a time, oldest first; a pass reads them all, page by page, and purges only those due. */
+const MARKS_PER_PAGE = 1000;
 
 export interface DeletionTarget {
-  deletions(limit: number): Promise<AppDeletion[]>;
+  deletions(limit: number, after?: AppDeletion): Promise<AppDeletion[]>;
   forget(id: string): Promise<void>;
   /** Drops the app's cached Providers, removes its data, notes the purge on the mark; when it began (AppsService.purge). */
   purge(id: string): Promise<number>;
 }
 
 export interface SweepOutcome {
-  readonly purged: readonly string[];
-  readonly forgotten: readonly string[];
-  readonly failed: readonly string[];
+  readonly purged: string[];
+  readonly forgotten: string[];
+  readonly failed: string[];
 }
 
 export class DeletionSweeper extends PeriodicPass<SweepOutcome> {
@@ -53,13 +53,25 @@ export class DeletionSweeper extends PeriodicPass<SweepOutcome> {
     this.#logger.warn('finishing app deletions failed; retrying on the next pass', { err: String(err) });
   }
 
-  /** One pass; an app whose purge fails keeps its mark and is purged again on the next. A pass stopped midway ends after the app it is on. */
+  /**
+   * One pass over every mark; an app whose purge fails keeps its mark and is purged again
+   * on the next. A pass stopped midway ends after the app it is on. Read in pages: marks
+   * within their grace, purged once already, are most of them while deletions are many,
+   * and a mark due behind them (its first purge failed) must not wait for them to go.
+   */
   protected async pass(aborted: () => boolean): Promise<SweepOutcome> {
-    const purged: string[] = [];
-    const forgotten: string[] = [];
-    const failed: string[] = [];
-    for (const mark of await this.#target.deletions(MARKS_PER_PASS)) {
-      if (aborted()) break;
+    const outcome: SweepOutcome = { purged: [], forgotten: [], failed: [] };
+    let page = await this.#target.deletions(MARKS_PER_PAGE);
+    for (;;) {
+      await this.#sweep(page, aborted, outcome);
+      if (aborted() || page.length < MARKS_PER_PAGE) return outcome;
+      page = await this.#target.deletions(MARKS_PER_PAGE, page.at(-1));
+    }
+  }
+
+  async #sweep(page: readonly AppDeletion[], aborted: () => boolean, { purged, forgotten, failed }: SweepOutcome): Promise<void> {
+    for (const mark of page) {
+      if (aborted()) return;
       try {
         // The last purge already ran past the grace (forgetting failed then): only forget.
         if (mark.purgedAt !== undefined && mark.purgedAt - mark.deletedAt >= GRACE_MS) {
@@ -76,7 +88,6 @@ export class DeletionSweeper extends PeriodicPass<SweepOutcome> {
         this.#logger.warn('purging a deleted app failed; retrying on the next pass', { app_id: mark.id, err: String(err) });
       }
     }
-    return { purged, forgotten, failed };
   }
 
   async #forget(id: string, forgotten: string[]): Promise<void> {

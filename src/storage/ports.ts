@@ -259,8 +259,12 @@ export interface AppStore {
   delete(id: string, at: number): Promise<boolean>;
   /** The deletion mark of an app taken out by `delete` and not yet forgotten. */
   deletion(id: string): Promise<AppDeletion | undefined>;
-  /** Up to `limit` deletion marks, oldest first. */
-  deletions(limit: number): Promise<AppDeletion[]>;
+  /**
+   * Up to `limit` deletion marks, oldest first (marks of the same time in the order of
+   * their ids); with `after`, the marks that come after that one in this order, whether it
+   * is still marked or not: pages that together list every mark.
+   */
+  deletions(limit: number, after?: AppDeletion): Promise<AppDeletion[]>;
   /** Notes on the mark that a purge which began at `at` finished, unless a later-begun one is noted already (nothing when the mark is gone). */
   purged(id: string, at: number): Promise<void>;
   /** Drops a deletion mark (its app's data is purged for good); the id is then unknown. */

@@ -138,6 +138,33 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         expect(mine(await stores.apps.deletions(1000))).to.deep.equal([]);
       });
 
+      it('pages through deletion marks after a given one: every mark once, those of one time by id, even past one forgotten since', async () => {
+        const base = Date.now() - 20_000_000;
+        const records = Array.from({ length: 5 }, () => app());
+        for (const r of records) await stores.apps.insert(r);
+        // Three deleted in the same millisecond: their ids order them.
+        const times = [base, base + 1, base + 1, base + 1, base + 2];
+        for (const [i, r] of records.entries()) await stores.apps.delete(r.id, times[i]!);
+        const order = records
+          .map((r, i) => ({ id: r.id, deletedAt: times[i]! }))
+          .sort((a, b) => a.deletedAt - b.deletedAt || (a.id < b.id ? -1 : 1))
+          .map((m) => m.id);
+        const mine = (ids: string[]) => ids.filter((id) => order.includes(id));
+        for (const limit of [1, 2, 3]) {
+          const seen: string[] = [];
+          for (let page = await stores.apps.deletions(limit); page.length > 0; page = await stores.apps.deletions(limit, page.at(-1))) {
+            expect(page.length).to.be.at.most(limit);
+            seen.push(...page.map((m) => m.id));
+          }
+          expect(new Set(seen).size, `pages of ${limit} repeat no mark`).to.equal(seen.length);
+          expect(mine(seen), `pages of ${limit}`).to.deep.equal(order);
+        }
+        // After the middle one of the three, forgotten since: the two after it, none before.
+        await stores.apps.forget(order[2]!);
+        expect(mine((await stores.apps.deletions(1000, { id: order[2]!, deletedAt: base + 1 })).map((m) => m.id))).to.deep.equal(order.slice(3));
+        for (const id of order) await stores.apps.forget(id);
+      });
+
       it('refuses a duplicate id and does not replace a missing app', async () => {
         const record = app();
         await stores.apps.insert(record);

@@ -4,6 +4,7 @@
 // app) is finished by a repeated DELETE or by the sweeper every instance runs. The
 // deletion itself is kept in the instance's trail, which the purge leaves alone.
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { GRACE_MS } from '../../src/apps/deletion-sweeper.ts';
 import { INSTANCE_TRAIL } from '../../src/storage/ports.ts';
@@ -89,6 +90,30 @@ for (const storage of ['memory', 'redis'] as const) {
       expect(pass.purged).not.to.include(app.app_id);
       expect(pass.forgotten).to.include(app.app_id);
       expect(await h.stores.apps.deletion(app.app_id)).to.equal(undefined);
+    });
+
+    it('a pass reaches a mark due behind a thousand older ones, each purged once and within its grace', async () => {
+      const model = (await h.stores.apps.get((await h.createApp({ name: 'Model' })).app_id))!;
+      const at = h.clock.now();
+      const older = Array.from({ length: 1001 }, () => ({ ...model, id: randomUUID() }));
+      for (let i = 0; i < older.length; i += 100) {
+        await Promise.all(
+          older.slice(i, i + 100).map(async (record, j) => {
+            await h.stores.apps.insert(record);
+            await h.stores.apps.delete(record.id, at - 10_000 + i + j);
+            await h.stores.apps.purged(record.id, at - 10_000 + i + j);
+          }),
+        );
+      }
+      // The newest mark's purge never ran (the store failed at its DELETE, say).
+      const app = await h.createApp({ name: 'Due last' });
+      await h.signIn(app, 'due@example.com');
+      expect(await h.stores.apps.delete(app.app_id, at)).to.equal(true);
+      const pass = await h.server.appDeletions.runOnce();
+      expect(pass.purged).to.deep.equal([app.app_id]);
+      expect(pass.failed).to.deep.equal([]);
+      expect(await leftOf(h, app.app_id, 'due@example.com')).to.include({ account: false, marked: true });
+      for (const record of older) await h.stores.apps.forget(record.id);
     });
 
     it('removes what a request still under way wrote for the app after its purge', async () => {

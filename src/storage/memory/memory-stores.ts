@@ -66,8 +66,9 @@ class MemoryAppStore implements AppStore {
     const mark = this.#deleted.get(id);
     return mark && { ...mark };
   }
-  async deletions(limit: number) {
-    return [...this.#deleted.values()].sort((a, b) => a.deletedAt - b.deletedAt).slice(0, limit).map((mark) => ({ ...mark }));
+  async deletions(limit: number, after?: AppDeletion) {
+    const marks = [...this.#deleted.values()].filter((mark) => after === undefined || markOrder(mark, after) > 0);
+    return marks.sort(markOrder).slice(0, limit).map((mark) => ({ ...mark }));
   }
   async purged(id: string, at: number) {
     const mark = this.#deleted.get(id);
@@ -213,4 +214,9 @@ export function openMemoryStores(clock: Clock = systemClock): Stores {
       clearInterval(sweeper);
     },
   };
+}
+
+/** Deletion marks' order: by time, then by id (as Redis orders a sorted set's members, and MongoDB's index). */
+function markOrder(a: AppDeletion, b: AppDeletion): number {
+  return a.deletedAt - b.deletedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -79,9 +79,10 @@ export class MongoAppStore implements AppStore {
     const mark = await this.#marks.findOne({ _id: id, ...MARKED });
     return mark ? markOf(mark) : undefined;
   }
-  async deletions(limit: number) {
-    // Served by the partial { deletedAt } index (open-mongo.ts): only marks are in it.
-    const marks = await this.#marks.find(MARKED).sort({ deletedAt: 1 }).limit(limit).toArray();
+  async deletions(limit: number, after?: AppDeletion) {
+    // Served by the partial { deletedAt, _id } index (open-mongo.ts): only marks are in it.
+    const filter = after === undefined ? MARKED : { $or: [{ deletedAt: { $gt: after.deletedAt } }, { deletedAt: after.deletedAt, _id: { $gt: after.id } }] };
+    const marks = await this.#marks.find(filter).sort({ deletedAt: 1, _id: 1 }).limit(limit).toArray();
     return marks.map(markOf);
   }
   async purged(id: string, at: number) {

@@ -60,8 +60,10 @@ export async function openMongoStores(uri: string, timeoutMs: number): Promise<S
     // AppStore.page: apps oldest first, a page read from the index, not by sorting them all.
     await db.collection<AppDocument>('apps').createIndexes([
       { key: { createdAt: 1, _id: 1 }, name: 'created' },
-      // AppStore.deletions: the deletion marks alone, oldest first.
-      { key: { deletedAt: 1 }, name: 'deleted', partialFilterExpression: { deletedAt: { $exists: true } } },
+      // AppStore.deletions: the deletion marks alone, oldest first, then by id (a page's
+      // cursor). Its own name: the { deletedAt } index named 'deleted' that earlier versions
+      // made may stay, or be dropped once none of them runs.
+      { key: { deletedAt: 1, _id: 1 }, name: 'deleted_order', partialFilterExpression: { deletedAt: { $exists: true } } },
     ]);
     await links.createIndexes([
       { key: { retainUntil: 1 }, expireAfterSeconds: 0, name: 'ttl' },

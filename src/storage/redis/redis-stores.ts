@@ -113,8 +113,12 @@ export class RedisAppStore implements AppStore {
     const [deletedAt, purgedAt] = await Promise.all([this.#redis.zscore(keys.appDeletions, id), this.#redis.hget(keys.appPurges, id)]);
     return deletedAt === null ? undefined : markOf(id, deletedAt, purgedAt);
   }
-  async deletions(limit: number) {
-    const found = await this.#redis.zrange(keys.appDeletions, 0, limit - 1, 'WITHSCORES');
+  async deletions(limit: number, after?: AppDeletion) {
+    const found = (
+      after === undefined
+        ? await this.#redis.zrange(keys.appDeletions, 0, limit - 1, 'WITHSCORES')
+        : await this.#redis.eval(DELETIONS_AFTER, 1, keys.appDeletions, after.deletedAt, after.id, limit)
+    ) as string[];
     const ids = found.filter((_, i) => i % 2 === 0);
     const purges = ids.length ? await this.#redis.hmget(keys.appPurges, ...ids) : [];
     return ids.map((id, i) => markOf(id, found[2 * i + 1]!, purges[i] ?? null));
@@ -135,6 +139,25 @@ local noted = redis.call('HGET', KEYS[2], ARGV[1])
 if noted and tonumber(noted) >= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1`;
+
+// Marks after (ARGV[1] time, ARGV[2] id) in the sorted set's own order (score, then member
+// bytewise), up to ARGV[3], with their scores. By score from that time on, skipping the
+// marks of that very time up to the id, which may no longer be there itself.
+const DELETIONS_AFTER = `
+local at, id, limit = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local out, offset = {}, 0
+while true do
+  local batch = redis.call('ZRANGEBYSCORE', KEYS[1], at, '+inf', 'WITHSCORES', 'LIMIT', offset, limit)
+  if #batch == 0 then return out end
+  for i = 1, #batch, 2 do
+    if tonumber(batch[i + 1]) > at or batch[i] > id then
+      out[#out + 1] = batch[i]
+      out[#out + 1] = batch[i + 1]
+      if #out == 2 * limit then return out end
+    end
+  end
+  offset = offset + #batch / 2
+end`;
 
 const FORGET_DELETION = `
 redis.call('ZREM', KEYS[1], ARGV[1])

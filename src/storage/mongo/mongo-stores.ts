@@ -81,7 +81,7 @@ export class MongoAppStore implements AppStore {
   }
   async deletions(limit: number, after?: AppDeletion) {
     // Served by the partial { deletedAt, _id } index (open-mongo.ts): only marks are in it.
-    const filter = after === undefined ? MARKED : { $or: [{ deletedAt: { $gt: after.deletedAt } }, { deletedAt: after.deletedAt, _id: { $gt: after.id } }] };
+    const filter = after === undefined ? MARKED : { ...MARKED, $or: [{ deletedAt: { $gt: after.deletedAt } }, { deletedAt: after.deletedAt, _id: { $gt: after.id } }] };
     const marks = await this.#marks.find(filter).sort({ deletedAt: 1, _id: 1 }).limit(limit).toArray();
     return marks.map(markOf);
   }

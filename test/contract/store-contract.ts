@@ -438,6 +438,18 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         expect(await docs().findByUid(appId, 'Interaction', 'iu')).to.equal(undefined);
       });
 
+      it('a document saved to expire now or before is gone at once, the one it replaces too, and no index keeps it', async () => {
+        const who = { accountId: 'ending@example.com' };
+        await docs().upsert(appId, 'Session', 'ending', payload({ ...who, uid: 'su-ending' }), 600);
+        // The engine saves what is left of a lifetime: 0 at the end of its last second.
+        await docs().upsert(appId, 'Session', 'ending', payload({ ...who, uid: 'su-ending' }), 0);
+        await docs().upsert(appId, 'Grant', 'G-ended', payload({ ...who }), -5);
+        expect(await docs().find(appId, 'Session', 'ending')).to.equal(undefined);
+        expect(await docs().findByUid(appId, 'Session', 'su-ending')).to.equal(undefined);
+        expect(await docs().find(appId, 'Grant', 'G-ended')).to.equal(undefined);
+        expect(await docs().destroyByAccount(appId, 'ending@example.com')).to.deep.equal({ grants: 0, sessions: [], tokens: 0 });
+      });
+
       it('revokes by grant id, model by model, and only that grant', async () => {
         await docs().upsert(appId, 'AccessToken', 'at1', payload({ grantId: 'G1' }), 60);
         await docs().upsert(appId, 'RefreshToken', 'rt1', payload({ grantId: 'G1' }), 60);

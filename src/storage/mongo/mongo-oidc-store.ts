@@ -48,7 +48,9 @@ export class MongoOidcStore implements OidcStore {
     for (const field of ['uid', 'userCode', 'grantId', 'accountId'] as const) {
       if (typeof payload[field] === 'string') doc[field] = payload[field];
     }
-    if (expiresIn && expiresIn > 0) doc.expiresAt = new Date(Date.now() + expiresIn * 1000);
+    // Expiring now or before (0 at the end of a lifetime's last second): out of every read at
+    // once, as in memory, and removed by the TTL index; never kept for good.
+    if (expiresIn !== undefined) doc.expiresAt = new Date(Date.now() + Math.max(0, expiresIn) * 1000);
     await this.#docs.replaceOne({ _id: doc._id }, doc, { upsert: true });
   }
 

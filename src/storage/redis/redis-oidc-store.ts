@@ -29,8 +29,11 @@ export class RedisOidcStore implements OidcStore {
   }
 
   async upsert(appId: string, model: string, id: string, payload: OidcPayload, expiresIn: number | undefined) {
+    // Expiring now or before (the engine saves what is left of a lifetime, 0 at the end of
+    // its last second): gone at once, as in memory, never kept for good.
+    if (expiresIn !== undefined && expiresIn <= 0) return this.destroy(appId, model, id);
     const { consumed, ...rest } = payload;
-    const ttl = expiresIn && expiresIn > 0 ? ttlMs(expiresIn) : undefined;
+    const ttl = expiresIn === undefined ? undefined : ttlMs(expiresIn);
     const lookups: string[] = [];
     if (payload.uid) lookups.push(keys.uid(appId, model, payload.uid));
     if (payload.userCode) lookups.push(keys.userCode(appId, model, payload.userCode));
@@ -81,15 +84,20 @@ export class RedisOidcStore implements OidcStore {
     const accountKey = keys.accountDocs(appId, accountId);
     const direct = await this.#redis.zrange(accountKey, 0, -1);
     // A Grant document's id is the grant id its tokens carry (both hashed alike above the driver).
-    const grantIds = direct.filter((k) => modelOf(k) === 'Grant').map((k) => idOf(k));
-    const viaGrants = (await Promise.all(grantIds.map((g) => this.#redis.zrange(keys.grant(appId, g), 0, -1)))).flat();
-    const all = [...new Set([...direct, ...viaGrants])];
-    const indexes = [accountKey, ...grantIds.map((g) => keys.grant(appId, g))];
-    // Read what exists and remove it with the indexes in one transaction: what is returned
-    // is exactly what was removed.
+    const grantKeys = direct.filter((k) => modelOf(k) === 'Grant').map((k) => keys.grant(appId, idOf(k)));
+    const viaGrants = await Promise.all(grantKeys.map((g) => this.#redis.zrange(g, 0, -1)));
+    const all = [...new Set([...direct, ...viaGrants.flat()])];
+    if (all.length === 0) return countByModel([]);
+    // Read what exists and remove it in one transaction: what is returned is exactly what
+    // was removed. Only the index entries read go with it: a document written for the
+    // account meanwhile (another instance's sign-in) stays, and stays indexed, so the
+    // next sign-out finds it.
     const tx = this.#redis.multi();
     for (const key of all) tx.hget(key, 'payload');
-    const results = (await tx.del(...all, ...indexes).exec()) ?? [];
+    tx.del(...all);
+    if (direct.length) tx.zrem(accountKey, ...direct);
+    for (const [i, g] of grantKeys.entries()) if (viaGrants[i]!.length) tx.zrem(g, ...viaGrants[i]!);
+    const results = (await tx.exec()) ?? [];
     const removed = all.flatMap((key, i) => {
       const stored = results[i]?.[1];
       return typeof stored === 'string' ? [{ model: modelOf(key), id: idOf(key), payload: JSON.parse(stored) as OidcPayload }] : [];

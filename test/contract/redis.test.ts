@@ -2,10 +2,12 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { keys } from '../../src/storage/redis/redis-keys.ts';
+import { RedisOidcStore } from '../../src/storage/redis/redis-oidc-store.ts';
 import { createLogger } from '../../src/log.ts';
 import { openStores } from '../../src/storage/open-stores.ts';
 import { appCursorOf, StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { allApps } from '../helpers/all-apps.ts';
+import { withMethods, type Replacements } from '../helpers/with-methods.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { redisAtRest } from './at-rest.ts';
@@ -97,6 +99,32 @@ describe('redis indexes', () => {
     await opened.stores.oidc.destroy(appId, 'Session', 'session');
     for (const set of sets) expect(await opened.raw.zcard(set)).to.equal(0);
     expect(await opened.raw.exists(keys.uid(appId, 'Session', 'session-uid'))).to.equal(0);
+  });
+
+  it('sign-out everywhere leaves what another instance wrote for the account while it ran indexed, so the next sign-out removes it', async () => {
+    const appId = randomUUID();
+    const who = { accountId: 'raced@example.com' };
+    const other = new RedisOidcStore(opened.raw);
+    await other.upsert(appId, 'Grant', 'G-old', who, 600);
+    // Once the sign-out has read the account's index, another instance signs the account in.
+    let raced = false;
+    const racing = withMethods(opened.raw, {
+      zrange: (zrange) => async (...args: Parameters<typeof zrange>) => {
+        const members = await zrange(...args);
+        if (!raced) {
+          raced = true;
+          await other.upsert(appId, 'Grant', 'G-new', who, 600);
+          await other.upsert(appId, 'RefreshToken', 'rt-new', { ...who, grantId: 'G-new' }, 600);
+        }
+        return members;
+      },
+    } as Replacements<Redis>);
+    const first = await new RedisOidcStore(racing).destroyByAccount(appId, who.accountId);
+    expect(first.grants).to.equal(1);
+    expect(raced).to.equal(true);
+    const second = await other.destroyByAccount(appId, who.accountId);
+    expect(second).to.deep.equal({ grants: 1, sessions: [], tokens: 1 });
+    expect(await other.find(appId, 'RefreshToken', 'rt-new')).to.equal(undefined);
   });
 
   it('answers a query by address from that address\'s own index, and trims events past the retention', async () => {

@@ -101,6 +101,20 @@ describe('redis indexes', () => {
     expect(await opened.raw.exists(keys.uid(appId, 'Session', 'session-uid'))).to.equal(0);
   });
 
+  it("an instance whose clock runs ahead drops no live member of another instance's documents from an index", async () => {
+    const appId = randomUUID();
+    await opened.stores.oidc.upsert(appId, 'AccessToken', 'live', { grantId: 'skewed' }, 60);
+    const realNow = Date.now;
+    Date.now = () => realNow() + 120_000; // this writer's clock is two minutes ahead
+    try {
+      await opened.stores.oidc.upsert(appId, 'RefreshToken', 'written-ahead', { grantId: 'skewed' }, 600);
+    } finally {
+      Date.now = realNow;
+    }
+    await opened.stores.oidc.revokeByGrantId(appId, 'AccessToken', 'skewed');
+    expect(await opened.stores.oidc.find(appId, 'AccessToken', 'live')).to.equal(undefined);
+  });
+
   it('sign-out everywhere leaves what another instance wrote for the account while it ran indexed, so the next sign-out removes it', async () => {
     const appId = randomUUID();
     const who = { accountId: 'raced@example.com' };

@@ -38,7 +38,7 @@ export class RedisOidcStore implements OidcStore {
     if (payload.uid) lookups.push(keys.uid(appId, model, payload.uid));
     if (payload.userCode) lookups.push(keys.userCode(appId, model, payload.userCode));
     const allKeys = [keys.doc(appId, model, id), ...lookups, ...indexSetsOf(appId, payload)];
-    const args = [JSON.stringify(rest), consumed ? String(consumed) : '', ttl ?? '', Date.now(), lookups.length, id];
+    const args = [JSON.stringify(rest), consumed ? String(consumed) : '', ttl ?? '', lookups.length, id];
     await this.#scripts.posternUpsertDocument(allKeys.length, ...allKeys, ...args);
   }
 

@@ -4,19 +4,23 @@
 // script runs atomically, as the MULTI did.
 import type { Redis } from 'ioredis';
 
-// KEYS[1] the document hash; KEYS[2..1+ARGV[5]] look-up keys (uid, user code) that name
-// the document's id (ARGV[6]); the remaining KEYS are the index sets it joins.
-// ARGV: payload, consumed ('' when not), ttl ms ('' for none), now ms, look-up key count, id.
+// KEYS[1] the document hash; KEYS[2..1+ARGV[4]] look-up keys (uid, user code) that name
+// the document's id (ARGV[5]); the remaining KEYS are the index sets it joins.
+// ARGV: payload, consumed ('' when not), ttl ms ('' for none), look-up key count, id.
 // An index set is scored by each member's expiry, drops expired members on every write
 // and lives as long as its longest-lived member (or for good, with a member that does).
+// Expiries are Redis's own time, as the documents' TTLs are: an instance whose clock runs
+// ahead would drop live members of other instances' documents.
 const UPSERT_DOCUMENT = `
-local doc, ttl, now, lookups = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local doc, ttl, lookups = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('DEL', doc)
 if ARGV[2] ~= '' then redis.call('HSET', doc, 'payload', ARGV[1], 'consumed', ARGV[2])
 else redis.call('HSET', doc, 'payload', ARGV[1]) end
 if ttl then redis.call('PEXPIRE', doc, ttl) end
 for i = 2, lookups + 1 do
-  if ttl then redis.call('SET', KEYS[i], ARGV[6], 'PX', ttl) else redis.call('SET', KEYS[i], ARGV[6]) end
+  if ttl then redis.call('SET', KEYS[i], ARGV[5], 'PX', ttl) else redis.call('SET', KEYS[i], ARGV[5]) end
 end
 for i = lookups + 2, #KEYS do
   local set = KEYS[i]

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { keys } from '../../src/storage/redis/redis-keys.ts';
 import { RedisOidcStore } from '../../src/storage/redis/redis-oidc-store.ts';
 import { createLogger } from '../../src/log.ts';
-import { openStores } from '../../src/storage/open-stores.ts';
+import { openStores, splitStores } from '../../src/storage/open-stores.ts';
+import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { appCursorOf, StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { allApps } from '../helpers/all-apps.ts';
 import { withMethods, type Replacements } from '../helpers/with-methods.ts';
@@ -22,6 +23,10 @@ before(async () => {
 after(() => redis.destroy());
 
 storeContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent')), realTime, () => redisAtRest(redis.url));
+// Durable models in one store, short-lived ones in Redis, as with MONGODB_URI and REDIS_URL
+// both set; the memory store stands in for MongoDB, which this machine may lack (the real
+// pair runs in mongodb.test.ts when MONGODB_URI is set).
+storeContract('redis+memory (split)', async () => splitStores(openMemoryStores(), await openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent'))), realTime, undefined);
 outboxContract('redis', () => openStores({ redisUrl: redis.url, mongodbUri: undefined, storeTimeoutMs: 2_000 }, createLogger('silent')), () => redisAtRest(redis.url));
 
 /** For one describe block: the stores on the test's Redis, and a raw client beside them. */

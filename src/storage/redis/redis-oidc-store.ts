@@ -83,8 +83,12 @@ export class RedisOidcStore implements OidcStore {
   async destroyByAccount(appId: string, accountId: string) {
     const accountKey = keys.accountDocs(appId, accountId);
     const direct = await this.#redis.zrange(accountKey, 0, -1);
-    // A Grant document's id is the grant id its tokens carry (both hashed alike above the driver).
-    const grantKeys = direct.filter((k) => modelOf(k) === 'Grant').map((k) => keys.grant(appId, idOf(k)));
+    // The account's grants: its Grant documents (a Grant's id is the grant id its tokens
+    // carry, both hashed alike above the driver) and the grants its other documents name.
+    // The latter find a grant's documents that carry no account, such as a code, when the
+    // Grant itself is in another store (MongoDB, with Redis for the short-lived models).
+    const named = await Promise.all(direct.map((k) => (modelOf(k) === 'Grant' ? idOf(k) : this.#redis.hget(k, 'payload').then(grantIdIn))));
+    const grantKeys = [...new Set(named.filter((g) => g !== undefined))].map((g) => keys.grant(appId, g));
     const viaGrants = await Promise.all(grantKeys.map((g) => this.#redis.zrange(g, 0, -1)));
     const all = [...new Set([...direct, ...viaGrants.flat()])];
     if (all.length === 0) return countByModel([]);
@@ -104,6 +108,12 @@ export class RedisOidcStore implements OidcStore {
     });
     return countByModel(removed);
   }
+}
+
+/** The grant a stored payload names, if any. */
+function grantIdIn(stored: string | null): string | undefined {
+  const grantId = stored === null ? undefined : (JSON.parse(stored) as OidcPayload).grantId;
+  return typeof grantId === 'string' && grantId !== '' ? grantId : undefined;
 }
 
 /** A document hash as HGETALL returns it → the payload, `consumed` restored. */

@@ -35,6 +35,23 @@ export const CLIENT_FIELDS = [
   'tos_uri',
 ] as const;
 
+/** Metadata naming one algorithm, encoding, method or type (RFC 7591, OpenID Connect Registration). */
+const SINGLE_NAMES = /(_alg|_enc|_method|^application_type)$/;
+/** Deeper than any client metadata (a JWK Set's keys are three levels down). */
+const MAX_METADATA_DEPTH = 8;
+
+/** Whether `value` nests objects or arrays deeper than MAX_METADATA_DEPTH (iteratively: a 64 KiB body can nest 30 000 deep). */
+function tooDeep(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth >= MAX_METADATA_DEPTH) return true;
+    for (const inner of Object.values(item)) stack.push([inner, depth + 1]);
+  }
+  return false;
+}
+
 /** Shown or linked to by the hosted pages: https only, so a page never loads or links anything in clear. */
 const DISPLAY_URIS = ['logo_uri', 'client_uri', 'policy_uri', 'tos_uri'];
 
@@ -44,6 +61,12 @@ const DISPLAY_URIS = ['logo_uri', 'client_uri', 'policy_uri', 'tos_uri'];
  * under (its initial access token's, or open registration's), when it has one.
  */
 export function checkClientMetadata(metadata: Record<string, unknown>, hosts: readonly string[] | undefined, rules: InputRules): void {
+  for (const [key, value] of Object.entries(metadata)) {
+    // A single name each: the engine's own check of these stringifies what it is given
+    // before testing its type, and an array nested thousands deep overflows its stack (500).
+    if (value !== undefined && value !== null && SINGLE_NAMES.test(key) && typeof value !== 'string') throw invalidMetadata(`${key} must be a string.`);
+    if (tooDeep(value)) throw invalidMetadata(`${key} is nested too deeply.`);
+  }
   for (const key of ['frontchannel_logout_uri', 'frontchannel_logout_session_required']) {
     if (metadata[key] !== undefined) {
       throw invalidMetadata(`${key} is not supported: front-channel logout depends on third-party cookies, which browsers block. Register backchannel_logout_uri instead.`);

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import { PosternError } from '../errors.ts';
 import { requestInfo } from '../http/request-info.ts';
+import { ipLimitKey } from '../ip-network.ts';
 import type { AppRecord, RateLimiter } from '../storage/ports.ts';
 import { engineRequest, isEngineRoute, presentOneTimeToken, unavailable } from './engine.ts';
 import { REGISTRATION_PATH } from './shared-configuration.ts';
@@ -34,8 +35,9 @@ export function openRegistration(deps: OpenRegistrationDeps): Middleware {
   async function openly(ctx: Context, next: Next): Promise<void> {
     const app = await deps.storedApp().catch(unavailable);
     if (!app?.openRegistration) return next();
-    const ip = requestInfo(ctx).ip ?? 'unknown';
-    if (!(await deps.limiter.hit(`${app.id}:${ip}`))) {
+    // Per IPv4 address or IPv6 /64, as every per-client limit: one subscriber holds a whole /64.
+    const client = ipLimitKey(requestInfo(ctx).ip ?? '');
+    if (!(await deps.limiter.hit(`${app.id}:${client}`))) {
       throw new PosternError('rate_limited', 'Too many registrations from this address; try again later.');
     }
     const token = randomBytes(32).toString('base64url');

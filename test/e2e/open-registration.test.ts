@@ -145,6 +145,20 @@ describe('open registration (RFC 7591 without an initial access token)', functio
     expect((await register(await h.createApp(policy()), ok)).status).to.equal(201);
   });
 
+  it('refuses metadata the engine would choke on with 400, before it reads it: an algorithm as an array nested thousands deep, metadata nested too deep', async () => {
+    const app = await h.createApp(policy());
+    const nested = (depth: number) => '['.repeat(depth) + '"HS256"' + ']'.repeat(depth);
+    const raw = (body: string) =>
+      fetch(`${app.issuer}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(async (res) => [res.status, ((await res.json()) as { error: string }).error]);
+    expect(await raw(`{"redirect_uris":["https://app.example.com/cb"],"userinfo_signed_response_alg":${nested(12_000)}}`)).to.deep.equal([400, 'invalid_client_metadata']);
+    expect(await raw(`{"redirect_uris":["https://app.example.com/cb"],"token_endpoint_auth_method":["none"]}`)).to.deep.equal([400, 'invalid_client_metadata']);
+    expect(await raw(`{"redirect_uris":["https://app.example.com/cb"],"contacts":${nested(20)}}`)).to.deep.equal([400, 'invalid_client_metadata']);
+    // The same through the admin API.
+    const admin = await h.admin('POST', `/admin/apps/${app.app_id}/clients`, `{"redirect_uris":["https://a.example/cb"],"id_token_signed_response_alg":${nested(12_000)}}`);
+    expect([admin.status, admin.body.error]).to.deep.equal([400, 'invalid_client_metadata']);
+    expect(await clientsOf(app)).to.have.length(1);
+  });
+
   it('null turns it off again; clients registered openly stay', async () => {
     const app = await h.createApp(policy());
     expect((await register(app, ok)).status).to.equal(201);
@@ -176,5 +190,27 @@ describe('open registration (RFC 7591 without an initial access token)', functio
       expect(res.body.error_description, JSON.stringify(value)).to.include('open_registration');
     }
     expect((await h.admin('GET', `/admin/apps/${app.app_id}`)).body.open_registration).to.equal(null);
+  });
+});
+
+describe('open registration behind a trusted proxy', function () {
+  this.timeout(60_000);
+  const h = new Harness();
+  before(() => h.start({ TRUST_PROXY: 'true' }));
+  after(() => h.stop());
+
+  it('counts one IPv6 /64 as one client: a subscriber holds the whole network', async () => {
+    const app = await h.createApp({ open_registration: { redirect_uri_hosts: ['app.example.com'], max_clients: 50 } });
+    const register = (from: string) =>
+      fetch(`${app.issuer}/reg`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
+        body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'] }),
+      }).then(async (res) => (await res.body?.cancel(), res.status));
+    const statuses: number[] = [];
+    for (let i = 1; i <= OPEN_REGISTRATIONS_PER_IP + 1; i++) statuses.push(await register(`2001:db8:1:2::${i.toString(16)}`));
+    expect(statuses).to.deep.equal([...Array<number>(OPEN_REGISTRATIONS_PER_IP).fill(201), 429]);
+    // The next /64 is another client.
+    expect(await register('2001:db8:1:3::1')).to.equal(201);
   });
 });

@@ -72,6 +72,9 @@ export function sharedConfiguration() {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
+      // Every ID token says when the person signed in (docs/integrating.md), whoever made
+      // the client: the default one, the admin API or registration.
+      require_auth_time: true,
       // Each app's Provider gives its own ID token algorithm here (provider-config.ts).
       ...signedResponseDefaults(DEFAULT_ID_TOKEN_ALG),
     },

@@ -39,7 +39,7 @@ describe('clients of an app (admin API)', () => {
     expect(del.body.error_description).to.match(/default client/);
   });
 
-  it('creates a confidential client whose secret is shown once, and signs in with it: aud is the client', async () => {
+  it('creates a confidential client whose secret is shown once, and signs in with it: aud is the client, auth_time as for every client', async () => {
     const created = await h.admin('POST', clients(), {
       client_name: 'Back office',
       redirect_uris: [REDIRECT_URI],
@@ -55,7 +55,10 @@ describe('clients of an app (admin API)', () => {
 
     const client = asClient(app, created.body, created.body.client_secret);
     const { tokens, browser, page } = await h.signIn(client, 'ada@example.com');
-    expect(decodeJwt(tokens.id_token!).aud).to.equal(created.body.client_id);
+    const claims = decodeJwt(tokens.id_token!);
+    expect(claims.aud).to.equal(created.body.client_id);
+    // Every ID token says when the person signed in (integrating.md), whoever made the client.
+    expect(claims.auth_time).to.be.a('number');
     void browser;
     void page;
   });

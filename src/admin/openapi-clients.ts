@@ -57,7 +57,10 @@ const clientChanges = {
   type: 'object',
   additionalProperties: false,
   description: 'Fields left out stay; null removes one. token_endpoint_auth_method cannot change between none and a secret.',
-  properties: Object.fromEntries(Object.entries(metadataProperties).map(([k, v]) => [k, { ...v, type: [v.type, 'null'] }])),
+  // null in the enum too: a schema validator checks enum apart from type.
+  properties: Object.fromEntries(
+    Object.entries(metadataProperties).map(([k, v]) => [k, { ...v, type: [v.type, 'null'], ...('enum' in v && { enum: [...(v.enum as unknown[]), null] }) }]),
+  ),
 };
 
 const client = {

@@ -4,6 +4,7 @@
 // responses the document does not describe (the suite runs it on every admin response,
 // test/helpers/admin-responses.ts).
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { CREATE_FIELDS, UPDATE_FIELDS } from '../../src/admin/app-input.ts';
@@ -85,6 +86,17 @@ describe('admin API OpenAPI document', () => {
     expect(Object.keys(CreateApp.properties).sort()).to.deep.equal([...CREATE_FIELDS].sort());
     expect(Object.keys(UpdateApp.properties).sort()).to.deep.equal([...UPDATE_FIELDS].sort());
     expect(CreateApp.required).to.deep.equal(['name', 'redirect_uris']);
+  });
+
+  it('lets null through for every field of a client PATCH, as the API takes it to remove the field', () => {
+    const doc = adminOpenApi();
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema(doc, 'doc');
+    const validate = ajv.compile({ $ref: 'doc#/components/schemas/ClientChanges' });
+    const fields = Object.keys(doc.components.schemas.ClientChanges.properties);
+    expect(fields).to.include('token_endpoint_auth_method');
+    for (const field of fields) expect(validate({ [field]: null }), `${field}: null`).to.equal(true);
+    expect(validate({ token_endpoint_auth_method: 'something else' })).to.equal(false);
   });
 
   it('lists the bearer scheme for every operation', () => {

@@ -25,7 +25,9 @@ export function presentationFor(ctx: Context, app: AppRecord, options: { uiLocal
 export function allowLogo(ctx: Context, brand: Brand): void {
   const policy = ctx.response.get('Content-Security-Policy');
   if (!brand.logoUri || !policy) return;
-  ctx.set('Content-Security-Policy', policy.replace(/(^|;\s*)img-src ([^;]*)/, `$1img-src $2 ${logoSource(brand.logoUri)}`));
+  // A function, not a replacement string: `$1` or `$&` in the logo's path is text, never a pattern.
+  const source = logoSource(brand.logoUri);
+  ctx.set('Content-Security-Policy', policy.replace(/(^|;\s*)img-src ([^;]*)/, (_all, lead: string, sources: string) => `${lead}img-src ${sources} ${source}`));
 }
 
 export function sendPage(ctx: Context, status: number, presentation: Presentation, body: string): void {

@@ -88,6 +88,14 @@ describe('clients of an app (admin API)', () => {
     const imgSrc = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('img-src'))!;
     expect(imgSrc).to.include('https://cdn.example.com/logo%3Bscript-src%2Cx.png');
     expect(csp.split(';').map((d) => d.trim().split(' ')[0])).to.not.include('x.png');
+    // `$1` and `$&` in the path are the path's: no directive made of the policy's own text.
+    const dollars = await h.admin('POST', clients(), { redirect_uris: [REDIRECT_URI], logo_uri: 'https://cdn.example.com/x$1form-action$1$&y.png' });
+    expect(dollars.status).to.equal(201);
+    const dollarCsp = (await h.startLogin(asClient(app, dollars.body), new Browser())).page.headers.get('content-security-policy')!;
+    const directives = dollarCsp.split(';').map((d) => d.trim().split(' ')[0]);
+    expect(directives).to.not.include('form-action');
+    expect(directives.filter((d) => d === 'img-src')).to.have.length(1);
+    expect(dollarCsp).to.include(' https://cdn.example.com/x$1form-action$1$&y.png');
     const { mail } = await h.requestLink(browser, login.page, 'field@example.com');
     expect(mail.html).to.include('Field app').and.include('https://field.example.com/');
     expect(mail.subject + mail.text).to.include('Field app');

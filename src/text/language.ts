@@ -84,9 +84,12 @@ type DurationUnit = 'day' | 'hour' | 'minute';
 const spelled = new Map<string, string>();
 const MAX_SPELLED = 256;
 
-/** "15 minutes", "1 Stunde, 30 Minuten": whole minutes, at least one; each unit spelled by Intl. */
+/**
+ * "15 minutes", "1 Stunde, 30 Minuten": whole minutes, at least one; each unit spelled by
+ * Intl. Rounded down: a link said to last 2 minutes must not stop working at 90 seconds.
+ */
 export function durationIn(language: Language, seconds: number): string {
-  const total = Math.max(1, Math.round(seconds / 60));
+  const total = Math.max(1, Math.floor(seconds / 60));
   const key = `${language}:${total}`;
   let text = spelled.get(key);
   if (text === undefined) {

@@ -41,7 +41,10 @@ describe('message catalogues', () => {
     expect(durationIn('fr', 86400).replace(/\s/g, ' ')).to.equal('1 jour');
     expect(durationIn('es', 120)).to.equal('2 minutos');
     expect(durationIn('ar', 900)).to.include('دقيقة');
-    expect(durationIn('en', 20), 'rounded up to a minute, never zero').to.equal('1 minute');
+    expect(durationIn('en', 20), 'never zero').to.equal('1 minute');
+    // Never more than it lasts: 90 seconds is not "2 minutes", 1 799 not "30 minutes".
+    expect(durationIn('en', 90)).to.equal('1 minute');
+    expect(durationIn('en', 1799)).to.equal('29 minutes');
   });
 
   it('spells a duration the same way again, in each language, past the bound of what it keeps spelled', () => {

@@ -1,6 +1,9 @@
 // CSRF protection for the hosted forms: a random per-browser secret in an HttpOnly,
 // SameSite cookie, and in each form an HMAC of that secret and the login attempt. A forged
 // cross-site POST has neither; a token from another attempt or browser does not verify.
+// The cookie is scoped to the attempt's pages: two attempts whose first pages load at the
+// same moment in a fresh browser (two tabs, an app starting two sign-ins) each keep their
+// own secret, where one shared cookie would keep only the last, failing the other's forms.
 import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Context } from 'koa';
 import { secretKeysOf } from '../src/keys/cookie-keys.ts';
@@ -20,7 +23,7 @@ export class Csrf {
     return createHmac('sha256', secret).update(`${browser}|${purpose}`).digest();
   }
 
-  /** Returns a token for a form; sets the browser cookie the first time. */
+  /** Returns a token for a form; sets the browser cookie, under `cookiePath` (the attempt's pages), the first time. */
   issue(ctx: Context, cookiePath: string, purpose: string): string {
     let browser = ctx.cookies.get(COOKIE, { signed: true });
     if (!browser || !/^[A-Za-z0-9_-]{43}$/.test(browser)) {

@@ -19,10 +19,8 @@ const UID = /^[A-Za-z0-9_-]{1,64}$/;
 export interface LoginPage {
   readonly live: LiveProvider;
   readonly uid: string;
-  /** The page's own path; its forms post to `${path}/{purpose}`. */
+  /** The page's own path; its forms post to `${path}/{purpose}`, and its CSRF cookie is scoped to it. */
   readonly path: string;
-  /** Where the app's cookies live (the CSRF cookie goes there too). */
-  readonly cookiePath: string;
   attempt(details: Details): Attempt;
   /**
    * The app and the person's language: the one `pinned` by the link from the mail, else
@@ -37,14 +35,12 @@ export async function loginPage(ctx: Context, registry: ProviderRegistry): Promi
   const live = await registry.get(ctx.params.appId!);
   const uid = ctx.params.uid!;
   if (!live || !UID.test(uid)) throw notFound('No such sign-in page.');
-  const cookiePath = appPath(live.app.id);
   const presentation = (details: Details | undefined, pinned?: unknown) =>
     presentationFor(ctx, live.app, { uiLocales: details?.params.ui_locales, pinned, clientId: details?.params.client_id });
   return {
     live,
     uid,
-    cookiePath,
-    path: `${cookiePath}/interaction/${uid}`,
+    path: `${appPath(live.app.id)}/interaction/${uid}`,
     attempt: (details) => ({
       app: live.app,
       issuer: live.issuer,

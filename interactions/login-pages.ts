@@ -38,7 +38,7 @@ export class LoginPages {
   }
 
   #form(ctx: Context, page: LoginPage, purpose: string) {
-    return { action: `${page.path}/${purpose}`, csrf: this.#csrf.issue(ctx, page.cookiePath, `${purpose}:${page.uid}`) };
+    return { action: `${page.path}/${purpose}`, csrf: this.#csrf.issue(ctx, page.path, `${purpose}:${page.uid}`) };
   }
 
   login(ctx: Context, page: LoginPage, details: Details | undefined, status = 200, email?: string, problem?: EmailProblem): void {

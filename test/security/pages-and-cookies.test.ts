@@ -281,6 +281,14 @@ describe('pages and cookies', function () {
       const done = await browser.submit(confirm, {}, '/link', REDIRECT_URI);
       expect(done.url.startsWith(REDIRECT_URI)).to.equal(true);
 
+      // Two attempts' first pages loaded at the same moment in a fresh browser (two tabs):
+      // each keeps its own secret, and both forms post.
+      const fresh = new Browser();
+      const tabs = await Promise.all([h.startLogin(app, fresh), h.startLogin(app, fresh)]);
+      const answers = await Promise.all(tabs.map((tab, i) => fresh.submit(tab.page, { email: `tab-${i}@example.com` }, '/email')));
+      expect(answers.map((a) => a.status)).to.deep.equal([200, 200]);
+      expect(fresh.cookies.filter((c) => c.name === 'postern_csrf').map((c) => c.path).sort()).to.deep.equal(tabs.map((t) => `/apps/${app.app_id}/interaction/${uidOf(t.page.url)}`).sort());
+
       // The engine's logout form: a forged confirmation ends nothing.
       const signed = await h.signIn(app, 'logout-csrf@example.com');
       const forged = await signed.browser.request(`${h.url}/apps/${app.app_id}/session/end/confirm`, { form: { logout: 'yes', xsrf: 'forged' } });

@@ -203,7 +203,7 @@ const resourceInputs = {
     maxLength: 2000,
     description:
       'The resource indicator (RFC 8707) clients send as `resource`, exactly as registered, and the `aud` of its access tokens. ' +
-      'https (http on a loopback host); no fragment, query or credentials; not the issuer or a URI under it; unique in the app.',
+      'https (http on a loopback host); no fragment, query or credentials; not Postern\'s own URL (PUBLIC_URL, every app\'s issuer) or a URI under it; unique in the app.',
   },
   name: { type: 'string', minLength: 1, maxLength: 100, description: 'For people; 1 to 100 characters after trimming.' },
   scopes: {

@@ -27,17 +27,18 @@ function fieldsOf(body: unknown): Record<string, unknown> {
 
 /**
  * The resource indicator (RFC 8707 §2): an absolute https URI (http on a loopback host, as
- * for redirect URIs), without fragment or query, and not the issuer or anything under it:
- * a token whose audience is the issuer could be taken for one of the issuer's own.
+ * for redirect URIs), without fragment or query, and not Postern's PUBLIC_URL or anything
+ * under it: a token whose audience is this app's issuer, another app's, or Postern itself
+ * could be taken for one of their own.
  */
-function identifier(value: unknown, issuer: string): string {
+function identifier(value: unknown, publicUrl: string): string {
   const problem = endpointUriProblem(value, true);
   if (problem) throw badRequest(`identifier ${problem}.`);
   const url = new URL(value as string);
   if (url.search || (value as string).includes('?')) throw badRequest('identifier must not contain a query (RFC 8707 §2).');
-  const issuerUrl = new URL(issuer);
-  const under = url.origin === issuerUrl.origin && `${comparable(url.pathname)}/`.startsWith(`${comparable(issuerUrl.pathname)}/`);
-  if (under) throw badRequest('identifier must not be the issuer or a URI under it: name the API itself, e.g. https://api.example.com.');
+  const postern = new URL(publicUrl);
+  const under = url.origin === postern.origin && `${comparable(url.pathname)}/`.replace(/\/+$/, '/').startsWith(`${comparable(postern.pathname)}/`.replace(/\/+$/, '/'));
+  if (under) throw badRequest("identifier must not be Postern's own URL (PUBLIC_URL, every app's issuer) or a URI under it: name the API itself, e.g. https://api.example.com.");
   return value as string;
 }
 
@@ -71,22 +72,22 @@ function ttl(value: unknown): number {
   return value;
 }
 
-export function parseCreateResource(body: unknown, issuer: string): ResourceFields {
+export function parseCreateResource(body: unknown, publicUrl: string): ResourceFields {
   const input = fieldsOf(body);
   if (input.identifier === undefined) throw badRequest('identifier is required.');
   if (input.scopes === undefined) throw badRequest('scopes is required.');
   return {
-    identifier: identifier(input.identifier, issuer),
+    identifier: identifier(input.identifier, publicUrl),
     name: input.name === undefined ? undefined : name(input.name),
     scopes: scopes(input.scopes),
     accessTokenTtl: input.access_token_ttl === undefined ? DEFAULT_ACCESS_TOKEN_TTL : ttl(input.access_token_ttl),
   };
 }
 
-export function parseUpdateResource(body: unknown, issuer: string): ResourceChanges {
+export function parseUpdateResource(body: unknown, publicUrl: string): ResourceChanges {
   const input = fieldsOf(body);
   return {
-    ...(input.identifier !== undefined && { identifier: identifier(input.identifier, issuer) }),
+    ...(input.identifier !== undefined && { identifier: identifier(input.identifier, publicUrl) }),
     ...(input.name !== undefined && { name: input.name === null ? null : name(input.name) }),
     ...(input.scopes !== undefined && { scopes: scopes(input.scopes) }),
     ...(input.access_token_ttl !== undefined && { accessTokenTtl: ttl(input.access_token_ttl) }),

@@ -2,7 +2,6 @@
 // gate, body reader and audit trail as the rest of the admin API (admin-routes.ts).
 import type Router from '@koa/router';
 import { ApiResources } from '../apps/api-resources.ts';
-import { issuerOf } from '../apps/app-paths.ts';
 import type { AppsService } from '../apps/apps-service.ts';
 import type { AuditLog } from '../audit.ts';
 import { readJson } from '../http/read-body.ts';
@@ -42,7 +41,7 @@ export function addResourceRoutes(router: Router, deps: ResourceRouteDeps): void
 
   router.post('/apps/:id/resources', requireAdminGate, async (ctx) => {
     const id = knownAppId(ctx.params.id!);
-    const input = parseCreateResource(await readJson(ctx), issuerOf(publicUrl, id));
+    const input = parseCreateResource(await readJson(ctx), publicUrl);
     const resource = await resources.create(id, input);
     record('resource.created', id, resource, ctx);
     ctx.status = 201;
@@ -60,7 +59,7 @@ export function addResourceRoutes(router: Router, deps: ResourceRouteDeps): void
 
   router.patch('/apps/:id/resources/:resourceId', requireAdminGate, async (ctx) => {
     const id = knownAppId(ctx.params.id!);
-    const changes = parseUpdateResource(await readJson(ctx), issuerOf(publicUrl, id));
+    const changes = parseUpdateResource(await readJson(ctx), publicUrl);
     const resource = await resources.update(id, ctx.params.resourceId!, changes);
     record('resource.updated', id, resource, ctx);
     ctx.body = resourceView(resource);

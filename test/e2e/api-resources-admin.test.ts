@@ -110,11 +110,13 @@ describe('admin API: API resources', function () {
       });
     }
 
-    it('refuses the issuer, and URIs under it in any spelling, as an identifier', async () => {
-      for (const identifier of [app.issuer, `${app.issuer}/`, `${app.issuer}/me`, app.issuer.replace('/apps/', '/APPS/'), app.issuer.replace('/apps/', '/%61pps/')]) {
+    it("refuses Postern's own URLs as an identifier, in any spelling: the issuer and URIs under it, another app's issuer, PUBLIC_URL", async () => {
+      const other = await h.createApp({ name: 'Other issuer' });
+      const own = [app.issuer, `${app.issuer}/`, `${app.issuer}/me`, app.issuer.replace('/apps/', '/APPS/'), app.issuer.replace('/apps/', '/%61pps/')];
+      for (const identifier of [...own, other.issuer, h.url, `${h.url}/`, `${h.url}/admin`]) {
         const res = await create({ identifier, scopes: ['x'] });
         expect(res.status, identifier).to.equal(400);
-        expect(res.body.error_description).to.match(/must not be the issuer/);
+        expect(res.body.error_description).to.match(/must not be Postern's own URL/);
       }
     });
 

@@ -8,7 +8,6 @@ import { openStores, splitStores } from '../../src/storage/open-stores.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { appCursorOf, StoreUnavailableError, type Stores } from '../../src/storage/ports.ts';
 import { allApps } from '../helpers/all-apps.ts';
-import { withMethods, type Replacements } from '../helpers/with-methods.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { redisAtRest } from './at-rest.ts';
@@ -120,30 +119,28 @@ describe('redis indexes', () => {
     expect(await opened.stores.oidc.find(appId, 'AccessToken', 'live')).to.equal(undefined);
   });
 
-  it('sign-out everywhere leaves what another instance wrote for the account while it ran indexed, so the next sign-out removes it', async () => {
-    const appId = randomUUID();
-    const who = { accountId: 'raced@example.com' };
-    const other = new RedisOidcStore(opened.raw);
-    await other.upsert(appId, 'Grant', 'G-old', who, 600);
-    // Once the sign-out has read the account's index, another instance signs the account in.
-    let raced = false;
-    const racing = withMethods(opened.raw, {
-      zrange: (zrange) => async (...args: Parameters<typeof zrange>) => {
-        const members = await zrange(...args);
-        if (!raced) {
-          raced = true;
-          await other.upsert(appId, 'Grant', 'G-new', who, 600);
-          await other.upsert(appId, 'RefreshToken', 'rt-new', { ...who, grantId: 'G-new' }, 600);
-        }
-        return members;
-      },
-    } as Replacements<Redis>);
-    const first = await new RedisOidcStore(racing).destroyByAccount(appId, who.accountId);
-    expect(first.grants).to.equal(1);
-    expect(raced).to.equal(true);
-    const second = await other.destroyByAccount(appId, who.accountId);
-    expect(second).to.deep.equal({ grants: 1, sessions: [], tokens: 1 });
-    expect(await other.find(appId, 'RefreshToken', 'rt-new')).to.equal(undefined);
+  it('sign-out everywhere racing another instance\'s sign-ins: whatever it leaves, the next sign-out removes, over many rounds', async () => {
+    const writer = new Redis(redis.url); // another instance's connection
+    try {
+      const signOut = new RedisOidcStore(opened.raw);
+      const other = new RedisOidcStore(writer);
+      for (let round = 0; round < 20; round++) {
+        const appId = randomUUID();
+        const who = { accountId: 'raced@example.com' };
+        await other.upsert(appId, 'Grant', 'G-old', who, 600);
+        const signIns = Array.from({ length: 5 }, async (_, i) => {
+          await other.upsert(appId, 'Grant', `G-${i}`, who, 600);
+          await other.upsert(appId, 'RefreshToken', `rt-${i}`, { ...who, grantId: `G-${i}` }, 600);
+        });
+        const [first] = await Promise.all([signOut.destroyByAccount(appId, who.accountId), ...signIns]);
+        const second = await signOut.destroyByAccount(appId, who.accountId);
+        expect(first.grants + second.grants, `round ${round}`).to.equal(6);
+        expect(first.tokens + second.tokens, `round ${round}`).to.equal(5);
+        for (let i = 0; i < 5; i++) expect(await other.find(appId, 'RefreshToken', `rt-${i}`), `round ${round}`).to.equal(undefined);
+      }
+    } finally {
+      writer.disconnect();
+    }
   });
 
   it('answers a query by address from that address\'s own index, and trims events past the retention', async () => {

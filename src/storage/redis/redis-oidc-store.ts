@@ -80,40 +80,13 @@ export class RedisOidcStore implements OidcStore {
     if (members.length) await this.#redis.multi().del(...members).zrem(setKey, ...members).exec();
   }
 
+  /** One script (redis-scripts.ts): atomic, and one round trip however many documents. */
   async destroyByAccount(appId: string, accountId: string) {
-    const accountKey = keys.accountDocs(appId, accountId);
-    const direct = await this.#redis.zrange(accountKey, 0, -1);
-    // The account's grants: its Grant documents (a Grant's id is the grant id its tokens
-    // carry, both hashed alike above the driver) and the grants its other documents name.
-    // The latter find a grant's documents that carry no account, such as a code, when the
-    // Grant itself is in another store (MongoDB, with Redis for the short-lived models).
-    const named = await Promise.all(direct.map((k) => (modelOf(k) === 'Grant' ? idOf(k) : this.#redis.hget(k, 'payload').then(grantIdIn))));
-    const grantKeys = [...new Set(named.filter((g) => g !== undefined))].map((g) => keys.grant(appId, g));
-    const viaGrants = await Promise.all(grantKeys.map((g) => this.#redis.zrange(g, 0, -1)));
-    const all = [...new Set([...direct, ...viaGrants.flat()])];
-    if (all.length === 0) return countByModel([]);
-    // Read what exists and remove it in one transaction: what is returned is exactly what
-    // was removed. Only the index entries read go with it: a document written for the
-    // account meanwhile (another instance's sign-in) stays, and stays indexed, so the
-    // next sign-out finds it.
-    const tx = this.#redis.multi();
-    for (const key of all) tx.hget(key, 'payload');
-    tx.del(...all);
-    if (direct.length) tx.zrem(accountKey, ...direct);
-    for (const [i, g] of grantKeys.entries()) if (viaGrants[i]!.length) tx.zrem(g, ...viaGrants[i]!);
-    const results = (await tx.exec()) ?? [];
-    const removed = all.flatMap((key, i) => {
-      const stored = results[i]?.[1];
-      return typeof stored === 'string' ? [{ model: modelOf(key), id: idOf(key), payload: JSON.parse(stored) as OidcPayload }] : [];
-    });
+    const flat = (await this.#scripts.posternDestroyAccount(1, keys.accountDocs(appId, accountId), keys.grant(appId, ''))) as string[];
+    const removed = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) removed.push({ model: modelOf(flat[i]!), id: idOf(flat[i]!), payload: JSON.parse(flat[i + 1]!) as OidcPayload });
     return countByModel(removed);
   }
-}
-
-/** The grant a stored payload names, if any. */
-function grantIdIn(stored: string | null): string | undefined {
-  const grantId = stored === null ? undefined : (JSON.parse(stored) as OidcPayload).grantId;
-  return typeof grantId === 'string' && grantId !== '' ? grantId : undefined;
 }
 
 /** A document hash as HGETALL returns it → the payload, `consumed` restored. */

@@ -79,12 +79,54 @@ if named(payload.uid) then redis.call('DEL', ARGV[3] .. payload.uid) end
 if named(payload.userCode) then redis.call('DEL', ARGV[4] .. payload.userCode) end
 return 1`;
 
+// KEYS[1] an account's index set; ARGV[1] the key prefix of its app's grant index sets.
+// Removes every document of the account and of its grants, with those index sets, and
+// answers each removed document's key and payload, flat. The grants are its Grant
+// documents (a Grant's id is the grant id its tokens carry, both hashed alike above the
+// driver) and those its other documents name: these find a grant's documents that carry
+// no account, such as a code, when the Grant itself is in another store (MongoDB, with
+// Redis for the short-lived models). One script: nothing is written between the reads and
+// the removal, so nothing written for the account escapes both this and the next sign-out.
+const DESTROY_ACCOUNT = `
+local docs, payloads, grants = {}, {}, {}
+local function add(key)
+  if payloads[key] == nil then
+    payloads[key] = redis.call('HGET', key, 'payload') or false
+    docs[#docs + 1] = key
+  end
+end
+for _, key in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  add(key)
+  local model, id = string.match(key, ':m:([A-Za-z]+):([^:]*)$')
+  if model == 'Grant' then grants[id] = true
+  elseif payloads[key] then
+    local grantId = cjson.decode(payloads[key]).grantId
+    if type(grantId) == 'string' and grantId ~= '' then grants[grantId] = true end
+  end
+end
+for grantId in pairs(grants) do
+  local set = ARGV[1] .. grantId
+  for _, key in ipairs(redis.call('ZRANGE', set, 0, -1)) do add(key) end
+  redis.call('DEL', set)
+end
+redis.call('DEL', KEYS[1])
+local removed = {}
+for _, key in ipairs(docs) do
+  if payloads[key] then
+    redis.call('DEL', key)
+    removed[#removed + 1] = key
+    removed[#removed + 1] = payloads[key]
+  end
+end
+return removed`;
+
 const SCRIPTS = {
   posternUpsertDocument: UPSERT_DOCUMENT,
   posternFindByLookup: FIND_BY_LOOKUP,
   posternConsume: CONSUME,
   posternAppendAudit: APPEND_AUDIT,
   posternDestroyDocument: DESTROY_DOCUMENT,
+  posternDestroyAccount: DESTROY_ACCOUNT,
 } as const;
 
 export type ScriptCall = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;

@@ -37,9 +37,14 @@ function identifier(value: unknown, publicUrl: string): string {
   const url = new URL(value as string);
   if (url.search || (value as string).includes('?')) throw badRequest('identifier must not contain a query (RFC 8707 §2).');
   const postern = new URL(publicUrl);
-  const under = url.origin === postern.origin && `${comparable(url.pathname)}/`.replace(/\/+$/, '/').startsWith(`${comparable(postern.pathname)}/`.replace(/\/+$/, '/'));
+  const under = url.origin === postern.origin && directory(url.pathname).startsWith(directory(postern.pathname));
   if (under) throw badRequest("identifier must not be Postern's own URL (PUBLIC_URL, every app's issuer) or a URI under it: name the API itself, e.g. https://api.example.com.");
   return value as string;
+}
+
+/** A path as a lenient router might read it (comparable), ending in one `/`: "/apps/x" and "/apps/x/" are both "/apps/x/". */
+function directory(path: string): string {
+  return comparable(path).replace(/\/*$/, '/');
 }
 
 /** A path as a lenient router might read it: percent-decoded, in lower case. */

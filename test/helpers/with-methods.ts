@@ -4,7 +4,7 @@
 
 type Method = (...args: never[]) => unknown;
 /** For each replaced method: given the original (bound to the store), the method to use instead. */
-export type Replacements<T> = { [K in keyof T]?: T[K] extends Method ? (original: T[K]) => T[K] : never };
+type Replacements<T> = { [K in keyof T]?: T[K] extends Method ? (original: T[K]) => T[K] : never };
 
 export function withMethods<T extends object>(inner: T, replacements: Replacements<T>): T {
   // Made once per method: a Proxy's get runs on every call.

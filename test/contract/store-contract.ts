@@ -421,6 +421,25 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         expect(await docs().findByUid(appId, 'Session', 'u-2')).to.equal(undefined);
       });
 
+      // Every look-up and index follows what a document holds now, and one document never
+      // takes another's entry away: not by changing its own fields, nor by going.
+      it('follows a document whose indexed fields change, and never drops an entry another document holds', async () => {
+        await docs().upsert(appId, 'Session', 'moving', payload({ uid: 'mu-old', accountId: 'old@example.com' }), 60);
+        await docs().upsert(appId, 'AccessToken', 'moving-at', payload({ grantId: 'G-old' }), 60);
+        await docs().upsert(appId, 'Session', 'moving', payload({ uid: 'mu-new', accountId: 'new@example.com' }), 60);
+        await docs().upsert(appId, 'AccessToken', 'moving-at', payload({ grantId: 'G-new' }), 60);
+        expect(await docs().findByUid(appId, 'Session', 'mu-old')).to.equal(undefined);
+        expect((await docs().findByUid(appId, 'Session', 'mu-new'))?.accountId).to.equal('new@example.com');
+        expect(await docs().destroyByAccount(appId, 'old@example.com')).to.deep.equal({ grants: 0, sessions: [], tokens: 0 });
+        await docs().revokeByGrantId(appId, 'AccessToken', 'G-old');
+        expect((await docs().find(appId, 'AccessToken', 'moving-at'))?.grantId).to.equal('G-new');
+
+        // A second document with the same uid takes the look-up; the first going leaves it.
+        await docs().upsert(appId, 'Session', 'taker', payload({ uid: 'mu-new' }), 60);
+        await docs().destroy(appId, 'Session', 'moving');
+        expect(await docs().findByUid(appId, 'Session', 'mu-new')).to.deep.equal(payload({ uid: 'mu-new' }));
+      });
+
       it('consumes once: exactly one of 20 concurrent consumers wins', async () => {
         await docs().upsert(appId, 'AuthorizationCode', 'code1', payload({ grantId: 'g' }), 60);
         const wins = await Promise.all(Array.from({ length: 20 }, () => docs().consume(appId, 'AuthorizationCode', 'code1')));

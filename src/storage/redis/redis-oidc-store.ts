@@ -20,6 +20,11 @@ function indexSetsOf(appId: string, payload: OidcPayload): string[] {
   return sets;
 }
 
+/** The key prefixes of the indexes a document of `model` can be in (redis-scripts.ts UNLINK_DOCUMENT). */
+function indexPrefixes(appId: string, model: string): string[] {
+  return [keys.grant(appId, ''), keys.accountDocs(appId, ''), keys.uid(appId, model, ''), keys.userCode(appId, model, '')];
+}
+
 export class RedisOidcStore implements OidcStore {
   readonly #redis: Redis;
   readonly #scripts: RedisScripts;
@@ -38,7 +43,7 @@ export class RedisOidcStore implements OidcStore {
     if (payload.uid) lookups.push(keys.uid(appId, model, payload.uid));
     if (payload.userCode) lookups.push(keys.userCode(appId, model, payload.userCode));
     const allKeys = [keys.doc(appId, model, id), ...lookups, ...indexSetsOf(appId, payload)];
-    const args = [JSON.stringify(rest), consumed ? String(consumed) : '', ttl ?? '', lookups.length, id];
+    const args = [JSON.stringify(rest), consumed ? String(consumed) : '', ttl ?? '', lookups.length, id, ...indexPrefixes(appId, model)];
     await this.#scripts.posternUpsertDocument(allKeys.length, ...allKeys, ...args);
   }
 
@@ -70,8 +75,7 @@ export class RedisOidcStore implements OidcStore {
 
   /** One script, atomic (was a read, then a MULTI of up to six commands). */
   async destroy(appId: string, model: string, id: string) {
-    const prefixes = [keys.grant(appId, ''), keys.accountDocs(appId, ''), keys.uid(appId, model, ''), keys.userCode(appId, model, '')];
-    await this.#scripts.posternDestroyDocument(1, keys.doc(appId, model, id), ...prefixes);
+    await this.#scripts.posternDestroyDocument(1, keys.doc(appId, model, id), id, ...indexPrefixes(appId, model));
   }
 
   async revokeByGrantId(appId: string, model: string, grantId: string) {

@@ -4,17 +4,38 @@
 // script runs atomically, as the MULTI did.
 import type { Redis } from 'ioredis';
 
+// Takes the document `doc` (id `id`) out of every index its stored payload names: its
+// grant's and account's index sets, and the uid and user-code look-ups that still name it
+// (another document may have taken one over since). `prefixes` are the key prefixes of the
+// app's grant and account index sets and of the model's uid and user-code look-ups.
+// Answers whether the document existed.
+const UNLINK_DOCUMENT = `
+local function unlink(doc, id, prefixes)
+  local stored = redis.call('HGET', doc, 'payload')
+  if not stored then return false end
+  local payload = cjson.decode(stored)
+  local function named(value) return type(value) == 'string' and value ~= '' end
+  if named(payload.grantId) then redis.call('ZREM', prefixes[1] .. payload.grantId, doc) end
+  if named(payload.accountId) then redis.call('ZREM', prefixes[2] .. payload.accountId, doc) end
+  if named(payload.uid) and redis.call('GET', prefixes[3] .. payload.uid) == id then redis.call('DEL', prefixes[3] .. payload.uid) end
+  if named(payload.userCode) and redis.call('GET', prefixes[4] .. payload.userCode) == id then redis.call('DEL', prefixes[4] .. payload.userCode) end
+  return true
+end`;
+
 // KEYS[1] the document hash; KEYS[2..1+ARGV[4]] look-up keys (uid, user code) that name
 // the document's id (ARGV[5]); the remaining KEYS are the index sets it joins.
-// ARGV: payload, consumed ('' when not), ttl ms ('' for none), look-up key count, id.
+// ARGV: payload, consumed ('' when not), ttl ms ('' for none), look-up key count, id, and
+// the four prefixes of UNLINK_DOCUMENT. What the document it replaces joined is left
+// first, so a changed grant, account or uid keeps no entry pointing here.
 // An index set is scored by each member's expiry, drops expired members on every write
 // and lives as long as its longest-lived member (or for good, with a member that does).
 // Expiries are Redis's own time, as the documents' TTLs are: an instance whose clock runs
 // ahead would drop live members of other instances' documents.
-const UPSERT_DOCUMENT = `
+const UPSERT_DOCUMENT = `${UNLINK_DOCUMENT}
 local doc, ttl, lookups = KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+unlink(doc, ARGV[5], { ARGV[6], ARGV[7], ARGV[8], ARGV[9] })
 redis.call('DEL', doc)
 if ARGV[2] ~= '' then redis.call('HSET', doc, 'payload', ARGV[1], 'consumed', ARGV[2])
 else redis.call('HSET', doc, 'payload', ARGV[1]) end
@@ -64,20 +85,12 @@ for _, set in ipairs(sets) do
   redis.call('PEXPIRE', set, ARGV[last[set] + 4])
 end`;
 
-// KEYS[1] a document. ARGV: the key prefixes of grant index sets, account index sets, uid
-// look-ups and user-code look-ups of its app (and model). Deletes the document, takes it
-// out of its index sets and drops its look-up keys, as named by its stored payload.
-const DESTROY_DOCUMENT = `
-local stored = redis.call('HGET', KEYS[1], 'payload')
+// KEYS[1] a document. ARGV: its id, then the four prefixes of UNLINK_DOCUMENT. Deletes
+// the document and takes it out of every index it is in.
+const DESTROY_DOCUMENT = `${UNLINK_DOCUMENT}
+local existed = unlink(KEYS[1], ARGV[1], { ARGV[2], ARGV[3], ARGV[4], ARGV[5] })
 redis.call('DEL', KEYS[1])
-if not stored then return 0 end
-local payload = cjson.decode(stored)
-local function named(value) return type(value) == 'string' and value ~= '' end
-if named(payload.grantId) then redis.call('ZREM', ARGV[1] .. payload.grantId, KEYS[1]) end
-if named(payload.accountId) then redis.call('ZREM', ARGV[2] .. payload.accountId, KEYS[1]) end
-if named(payload.uid) then redis.call('DEL', ARGV[3] .. payload.uid) end
-if named(payload.userCode) then redis.call('DEL', ARGV[4] .. payload.userCode) end
-return 1`;
+return existed and 1 or 0`;
 
 // KEYS[1] an account's index set; ARGV[1] the key prefix of its app's grant index sets.
 // Removes every document of the account and of its grants, with those index sets, and

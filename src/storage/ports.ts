@@ -234,7 +234,7 @@ export interface AppPage {
 }
 
 export interface AppStore {
-  /** Fails with DuplicateError when the id exists. */
+  /** Fails with DuplicateError when the id exists or has a deletion mark (its purge would take the new app's data). */
   insert(app: AppRecord): Promise<void>;
   get(id: string): Promise<AppRecord | undefined>;
   /**

@@ -108,6 +108,10 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         expect(await stores.apps.deletion(doomed.id)).to.deep.equal({ id: doomed.id, deletedAt: at, purgedAt: at + 20 });
         expect((await stores.apps.deletions(1000)).find((m) => m.id === doomed.id)).to.deep.equal({ id: doomed.id, deletedAt: at, purgedAt: at + 20 });
         expect(await stores.apps.deletion(other.id)).to.equal(undefined);
+        // The id stays taken while it is marked: a purge would take a new app's data with it.
+        const reinserted = await stores.apps.insert(doomed).then(() => undefined, (err: unknown) => err);
+        expect(reinserted).to.be.instanceOf(DuplicateError);
+        expect(await stores.apps.get(doomed.id)).to.equal(undefined);
         await stores.apps.forget(doomed.id);
         expect(await stores.apps.deletion(doomed.id)).to.equal(undefined);
         // A purge finishing after the mark was forgotten notes nothing, and brings back no mark.

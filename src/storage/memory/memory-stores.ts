@@ -31,7 +31,8 @@ class MemoryAppStore implements AppStore {
   /** Deletion marks by app id. */
   readonly #deleted = new Map<string, AppDeletion>();
   async insert(app: AppRecord) {
-    if (this.#apps.has(app.id)) throw new DuplicateError(`app ${app.id}`);
+    // A marked id stays taken until the mark is forgotten, as in every driver.
+    if (this.#apps.has(app.id) || this.#deleted.has(app.id)) throw new DuplicateError(`app ${app.id}`);
     this.#apps.set(app.id, structuredClone(app));
     const cursor = appCursorOf(app);
     this.#order.splice(firstAfter(this.#order, cursor), 0, cursor);

@@ -33,7 +33,10 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`;
 
 // The record and its place in the order, together or not at all.
+// An id with a deletion mark (KEYS[3]) is taken too, until the mark is forgotten: its
+// purge would take the new app's data with the old one's.
 const INSERT_APP = `
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('ZADD', KEYS[2], 0, ARGV[3])
 return 1`;
@@ -87,7 +90,7 @@ export class RedisAppStore implements AppStore {
     this.#redis = redis;
   }
   async insert(app: AppRecord) {
-    if ((await this.#redis.eval(INSERT_APP, 2, keys.apps, keys.appOrder, app.id, JSON.stringify(app), appCursorOf(app))) === 0) {
+    if ((await this.#redis.eval(INSERT_APP, 3, keys.apps, keys.appOrder, keys.appDeletions, app.id, JSON.stringify(app), appCursorOf(app))) === 0) {
       throw new DuplicateError(`app ${app.id}`);
     }
   }

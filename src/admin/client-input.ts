@@ -40,6 +40,14 @@ const SINGLE_NAMES = /(_alg|_enc|_method|^application_type)$/;
 /** Deeper than any client metadata (a JWK Set's keys are three levels down). */
 const MAX_METADATA_DEPTH = 8;
 
+/**
+ * A client's metadata as JSON, at most: every client lives in its app's record, which each
+ * sign-in reads, and open registration lets anyone add up to max_clients of them. 16 KiB
+ * holds twenty long redirect URIs and an inline JWK Set; fifty clients at most stay under
+ * a megabyte.
+ */
+export const MAX_CLIENT_METADATA_BYTES = 16 * 1024;
+
 /** Whether `value` nests objects or arrays deeper than MAX_METADATA_DEPTH (iteratively: a 64 KiB body can nest 30 000 deep). */
 function tooDeep(value: unknown): boolean {
   const stack: [unknown, number][] = [[value, 0]];
@@ -66,6 +74,10 @@ export function checkClientMetadata(metadata: Record<string, unknown>, hosts: re
     // before testing its type, and an array nested thousands deep overflows its stack (500).
     if (value !== undefined && value !== null && SINGLE_NAMES.test(key) && typeof value !== 'string') throw invalidMetadata(`${key} must be a string.`);
     if (tooDeep(value)) throw invalidMetadata(`${key} is nested too deeply.`);
+  }
+  // Measured once the depth is known to be small: stringifying is recursive.
+  if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_CLIENT_METADATA_BYTES) {
+    throw invalidMetadata(`The client's metadata may be at most ${MAX_CLIENT_METADATA_BYTES / 1024} KiB as JSON.`);
   }
   for (const key of ['frontchannel_logout_uri', 'frontchannel_logout_session_required']) {
     if (metadata[key] !== undefined) {

@@ -9,7 +9,7 @@ import {
   MAX_SECRET_GRACE_SECONDS,
 } from '../apps/clients.ts';
 import { SIGNING_ALGS } from '../apps/client-options.ts';
-import { CLIENT_FIELDS } from './client-input.ts';
+import { CLIENT_FIELDS, MAX_CLIENT_METADATA_BYTES } from './client-input.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -152,7 +152,7 @@ export function clientPaths(h: OpenApiHelpers) {
       post: {
         operationId: 'createClient',
         summary: 'Add a client to the app',
-        description: `RFC 7591 metadata names. At most ${MAX_CLIENTS_PER_APP} clients besides the default one. Errors: invalid_redirect_uri, invalid_client_metadata, invalid_request (unknown field).`,
+        description: `RFC 7591 metadata names, at most ${MAX_CLIENT_METADATA_BYTES / 1024} KiB as JSON. At most ${MAX_CLIENTS_PER_APP} clients besides the default one. Errors: invalid_redirect_uri, invalid_client_metadata, invalid_request (unknown field).`,
         requestBody: h.jsonBody(h.ref('NewClient')),
         responses: h.responses({ 201: h.ok('The client; its secret shown once.', h.ref('CreatedClient'), { Location: { schema: { type: 'string' } } }) }, { ...h.withBody, 404: 'NotFound', 409: 'Conflict' }),
       },

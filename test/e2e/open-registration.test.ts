@@ -159,6 +159,32 @@ describe('open registration (RFC 7591 without an initial access token)', functio
     expect(await clientsOf(app)).to.have.length(1);
   });
 
+  it('bounds what one client may add to its app: metadata over 16 KiB is refused with 400 there and through the admin API, and nothing is stored', async () => {
+    const app = await h.createApp(policy());
+    const uris = (length: number) => Array.from({ length: 20 }, (_, i) => `https://app.example.com/${String(i).padStart(2, '0')}${'x'.repeat(length)}`);
+    // Twenty long redirect URIs fit; a registrant cannot grow the app's record much further.
+    const fits = await register(app, { redirect_uris: uris(700) });
+    expect(fits.status).to.equal(201);
+    // Nor through an RFC 7592 update.
+    const update = await fetch(fits.body.registration_client_uri, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${fits.body.registration_access_token}` },
+      body: JSON.stringify({ client_id: fits.body.client_id, redirect_uris: uris(900) }),
+    });
+    expect([update.status, ((await update.json()) as { error?: string }).error]).to.deep.equal([400, 'invalid_client_metadata']);
+    const tooLarge = await register(app, { redirect_uris: uris(900) });
+    expect([tooLarge.status, tooLarge.body.error]).to.deep.equal([400, 'invalid_client_metadata']);
+    expect(tooLarge.body.error_description).to.include('16 KiB');
+    const padded = await register(app, { redirect_uris: ['https://app.example.com/cb'], contacts: Array.from({ length: 40 }, (_, i) => `c${i}${'y'.repeat(500)}@example.com`) });
+    expect([padded.status, padded.body.error]).to.deep.equal([400, 'invalid_client_metadata']);
+    const created = await h.admin('POST', `/admin/apps/${app.app_id}/clients`, { redirect_uris: uris(700) });
+    expect(created.status).to.equal(201);
+    const grown = await h.admin('PATCH', `/admin/apps/${app.app_id}/clients/${created.body.client_id}`, { post_logout_redirect_uris: uris(100) });
+    expect([grown.status, grown.body.error]).to.deep.equal([400, 'invalid_client_metadata']);
+    expect(await clientsOf(app)).to.have.length(3);
+    expect((await h.admin('GET', `/admin/apps/${app.app_id}/clients/${created.body.client_id}`)).body.post_logout_redirect_uris ?? []).to.deep.equal([]);
+  });
+
   it('null turns it off again; clients registered openly stay', async () => {
     const app = await h.createApp(policy());
     expect((await register(app, ok)).status).to.equal(201);

@@ -14,6 +14,7 @@ export const ERROR_KINDS = {
   method_not_allowed: { status: 405, error: 'invalid_request' },
   conflict: { status: 409, error: 'conflict' },
   length_required: { status: 411, error: 'invalid_request' },
+  precondition_failed: { status: 412, error: 'precondition_failed' },
   too_large: { status: 413, error: 'request_too_large' },
   url_too_long: { status: 414, error: 'invalid_request' },
   unsupported_media_type: { status: 415, error: 'invalid_request' },

@@ -11,6 +11,7 @@ import { ADMIN_PREFIX, exactRouter } from '../http/request-path.ts';
 import { INSTANCE_TRAIL } from '../storage/ports.ts';
 import { isAppId } from '../tenancy/provider-registry.ts';
 import { requireAdminGate } from './admin-auth.ts';
+import { appETag, requireVersion } from './app-etag.ts';
 import { parseCreateApp, parseUpdateApp, type InputRules } from './app-input.ts';
 import { appView } from './app-view.ts';
 import { auditPage, parseAuditQuery } from './audit-query.ts';
@@ -42,6 +43,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     audit.record({ type: 'admin.app_created', outcome: 'success', appId: app.id, ...requestInfo(ctx) });
     ctx.status = 201;
     ctx.set('Location', `${ADMIN_PREFIX}/apps/${app.id}`);
+    ctx.set('ETag', appETag(app));
     ctx.body = {
       ...appView(app, publicUrl),
       ...(clientSecret ? { client_secret: clientSecret, client_secret_expires_at: 0 } : {}),
@@ -55,7 +57,9 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
   });
 
   router.get('/apps/:id', requireAdminGate, async (ctx) => {
-    ctx.body = appView(await apps.get(appId(ctx.params.id!)), publicUrl);
+    const app = await apps.get(appId(ctx.params.id!));
+    ctx.set('ETag', appETag(app));
+    ctx.body = appView(app, publicUrl);
   });
 
   router.patch('/apps/:id', requireAdminGate, async (ctx) => {
@@ -63,9 +67,14 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     const body = await readJson(ctx);
     // The stored lists decide which URIs are kept rather than added (app-input.ts). A
     // concurrent PATCH may change them before this one is written; both are the admin's.
-    const input = parseUpdateApp(body, await apps.get(id), rules);
-    const app = await apps.update(id, input);
+    const ifMatch = ctx.get('If-Match') || undefined;
+    const current = await apps.get(id);
+    // Checked before the body too: a stale version is told as such, whatever the body says.
+    requireVersion(current, ifMatch);
+    const input = parseUpdateApp(body, current, rules);
+    const app = await apps.update(id, input, (record) => requireVersion(record, ifMatch));
     audit.record({ type: 'admin.app_updated', outcome: 'success', appId: id, ...requestInfo(ctx) });
+    ctx.set('ETag', appETag(app));
     ctx.body = appView(app, publicUrl);
   });
 
@@ -81,6 +90,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     const immediate = parseImmediate(ctx.query.immediate);
     const app = await apps.rotateKeys(id, { immediate });
     audit.record({ type: 'admin.keys_rotated', outcome: 'success', reason: immediate ? 'immediate' : undefined, appId: id, ...requestInfo(ctx) });
+    ctx.set('ETag', appETag(app));
     ctx.body = appView(app, publicUrl);
   });
 

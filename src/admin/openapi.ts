@@ -323,6 +323,7 @@ const ERRORS: Record<string, { kind: ErrorKind; description: string; headers?: R
     headers: { Allow: { description: 'The methods the path has.', schema: { type: 'string' } } },
   },
   Conflict: { kind: 'conflict', description: 'Another request changed the app at the same time, or a rotation came too early; try again.' },
+  PreconditionFailed: { kind: 'precondition_failed', description: 'The app has changed since the version If-Match names: read it again (GET gives its ETag) and repeat the change.' },
   TooLarge: { kind: 'too_large', description: `The body is larger than ${BODY_LIMIT} bytes.` },
   UrlTooLong: { kind: 'url_too_long', description: 'The request URL is too long.' },
   UnsupportedMediaType: { kind: 'unsupported_media_type', description: 'The body is not application/json.' },
@@ -361,6 +362,9 @@ const ok = (description: string, schema: Schema, headers?: Record<string, unknow
   ...(headers && { headers }),
   content: json(schema),
 });
+
+/** The app's version (GET, PATCH, creation, rotation), for If-Match. */
+const appETagHeader = { ETag: { description: "The app record's version: send it as If-Match to change this version only.", schema: { type: 'string' } } };
 
 const appIdParam = { name: 'id', in: 'path', required: true, description: 'The app id.', schema: { type: 'string' } };
 
@@ -460,6 +464,7 @@ function document() {
             {
               201: ok('The app.', ref('CreatedApp'), {
                 Location: { description: '/admin/apps/{app_id}', schema: { type: 'string' } },
+                ...appETagHeader,
               }),
             },
             WITH_BODY,
@@ -468,12 +473,22 @@ function document() {
       },
       '/admin/apps/{id}': {
         parameters: [appIdParam],
-        get: { operationId: 'getApp', summary: 'Read an app', responses: responses({ 200: ok('The app.', ref('App')) }, { 404: 'NotFound' }) },
+        get: { operationId: 'getApp', summary: 'Read an app', responses: responses({ 200: ok('The app.', ref('App'), appETagHeader) }, { 404: 'NotFound' }) },
         patch: {
           operationId: 'updateApp',
           summary: 'Change the fields given',
+          description: 'With If-Match, only the version it names is changed: a change made by someone else meanwhile (an edit, a client, a key rotation) answers 412 and changes nothing.',
+          parameters: [
+            {
+              name: 'If-Match',
+              in: 'header',
+              required: false,
+              description: 'The ETag of the version this change is based on, or * (any).',
+              schema: { type: 'string' },
+            },
+          ],
           requestBody: jsonBody(ref('UpdateApp')),
-          responses: responses({ 200: ok('The app as changed.', ref('App')) }, { ...WITH_BODY, 404: 'NotFound', 409: 'Conflict' }),
+          responses: responses({ 200: ok('The app as changed.', ref('App'), appETagHeader) }, { ...WITH_BODY, 404: 'NotFound', 409: 'Conflict', 412: 'PreconditionFailed' }),
         },
         delete: {
           operationId: 'deleteApp',
@@ -501,7 +516,7 @@ function document() {
             }),
           ],
           responses: responses(
-            { 200: ok('The app with its new keys.', ref('App')) },
+            { 200: ok('The app with its new keys.', ref('App'), appETagHeader) },
             { 400: 'BadRequest', 404: 'NotFound', 409: 'Conflict' },
           ),
         },

@@ -158,9 +158,15 @@ export class AppsService {
     return app;
   }
 
-  async update(id: string, changes: AppChanges): Promise<AppRecord> {
+  /**
+   * `precondition` sees the record each attempt reads and may throw: a condition on the
+   * version (If-Match) then also fails on a change another request made meanwhile, rather
+   * than being merged with it.
+   */
+  async update(id: string, changes: AppChanges, precondition?: (current: AppRecord) => void): Promise<AppRecord> {
     // Compare-and-replace, so a PATCH never writes back keys a concurrent rotation replaced.
     return this.#writeExisting(id, async (current) => {
+      precondition?.(current);
       const now = this.#deps.clock.now();
       const settings = checkSettings({ ...current.settings, ...changes.settings });
       const changed: AppRecord = withChoices(

@@ -5,6 +5,7 @@
 // serve a document of another configuration. Each document carries a strong ETag, and a
 // request whose If-None-Match names it is answered 304 with no body.
 import { createHash } from 'node:crypto';
+import { ifNoneMatchNames } from '../http/entity-tags.ts';
 import type { Context } from 'koa';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/key-ring.ts';
 import { engineCorsHeaders, isEngineRoute, PUBLIC_DOCUMENT_ROUTES } from '../oidc/engine.ts';
@@ -17,12 +18,6 @@ interface Kept {
 
 /** Fresh enough that a next key published KEY_PROPAGATION_MS ago has reached every client that honours it (key-ring.ts). */
 const CACHE_CONTROL = `public, max-age=${JWKS_MAX_AGE_SECONDS}`;
-
-/** RFC 9110 §13.1.2: "*", or a list of entity tags compared weakly (a W/ prefix is ignored). */
-function matches(ifNoneMatch: string, etag: string): boolean {
-  if (ifNoneMatch.trim() === '*') return true;
-  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
-}
 
 /**
  * Heap of one kept document beside its body, ETag and type characters, and of one app's
@@ -75,7 +70,7 @@ export class PublicDocuments {
     ctx.set('ETag', kept.etag);
     ctx.set('Cache-Control', CACHE_CONTROL);
     const ifNoneMatch = ctx.get('If-None-Match');
-    if (ifNoneMatch && matches(ifNoneMatch, kept.etag)) {
+    if (ifNoneMatch && ifNoneMatchNames(ifNoneMatch, kept.etag)) {
       ctx.status = 304;
       ctx.body = null;
       return;

@@ -3,7 +3,7 @@
 // store's reads are held so that both requests read before either writes.
 import { expect } from 'chai';
 import type { AppRecord } from '../../src/storage/ports.ts';
-import { Harness, REDIRECT_URI } from '../helpers/harness.ts';
+import { ADMIN_TOKEN, Harness, REDIRECT_URI } from '../helpers/harness.ts';
 
 /** The next two reads of app records wait for each other: two requests both read before either writes. */
 function meetOnNextTwoReads(h: Harness): () => void {
@@ -63,5 +63,74 @@ describe('admin writes at the same time', () => {
     const now = await h.admin('GET', path);
     expect(now.body.name).to.equal('Renamed by admin A');
     expect(now.body.id_token_ttl).to.equal(600);
+  });
+
+  describe('with If-Match (optimistic concurrency)', () => {
+    const patch = async (path: string, body: unknown, ifMatch?: string) => {
+      const res = await fetch(`${h.url}${path}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...(ifMatch !== undefined ? { 'if-match': ifMatch } : {}) },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, etag: res.headers.get('etag'), body: (await res.json()) as Record<string, unknown> };
+    };
+    const etagOf = async (path: string) => (await h.admin('GET', path)).headers.get('etag')!;
+
+    it('names each version of an app with a strong ETag: the same for every read, a new one for every write of any kind', async () => {
+      const created = await h.admin('POST', '/admin/apps', { name: 'Versioned', redirect_uris: [REDIRECT_URI] });
+      const path = `/admin/apps/${created.body.app_id}`;
+      const first = created.headers.get('etag')!;
+      expect(first).to.match(/^"[0-9a-z]+"$/);
+      expect(await etagOf(path)).to.equal(first);
+      expect((await h.admin('HEAD', path)).headers.get('etag')).to.equal(first);
+      const renamed = await patch(path, { name: 'Renamed' });
+      expect(renamed.etag).not.to.equal(first);
+      expect(await etagOf(path)).to.equal(renamed.etag);
+      // A write that is not a PATCH of the app moves it too: a client, a key rotation.
+      await h.admin('POST', `${path}/clients`, { redirect_uris: [REDIRECT_URI] });
+      const afterClient = await etagOf(path);
+      expect(afterClient).not.to.equal(renamed.etag);
+      const rotated = await h.admin('POST', `${path}/keys/rotate?immediate=true`);
+      expect(rotated.headers.get('etag')).not.to.equal(afterClient);
+      expect(await etagOf(path)).to.equal(rotated.headers.get('etag'));
+    });
+
+    it('changes only the version If-Match names: a stale, weak, mangled or other app\'s tag is 412 and changes nothing', async () => {
+      const app = await h.createApp({ name: 'Before' });
+      const other = await h.createApp();
+      const path = `/admin/apps/${app.app_id}`;
+      const stale = await etagOf(path);
+      await h.admin('POST', `${path}/clients`, { redirect_uris: [REDIRECT_URI] });
+      const current = await etagOf(path);
+      for (const ifMatch of [stale, `W/${current}`, current.slice(1, -1), await etagOf(`/admin/apps/${other.app_id}`), '""', ' , ']) {
+        const refused = await patch(path, { name: 'Lost update' }, ifMatch);
+        expect([refused.status, refused.body.error], ifMatch).to.deep.equal([412, 'precondition_failed']);
+        expect(refused.body.error_description).to.include(current);
+      }
+      expect((await h.admin('GET', path)).body.name).to.equal('Before');
+      expect(await etagOf(path)).to.equal(current);
+      // The current tag, a list naming it, or "*" (any version) go through.
+      const changed = await patch(path, { name: 'After' }, `"nope", ${current}`);
+      expect([changed.status, changed.body.name]).to.deep.equal([200, 'After']);
+      expect((await patch(path, { name: 'Any' }, '*')).status).to.equal(200);
+      // Without If-Match a PATCH changes whatever version it finds, as before.
+      expect((await patch(path, { name: 'Unconditional' })).status).to.equal(200);
+      // Unknown app: 404 first, whatever If-Match says.
+      expect((await patch('/admin/apps/00000000-0000-4000-8000-000000000000', { name: 'x' }, '*')).status).to.equal(404);
+    });
+
+    it('of two admins sending the same If-Match at once, one changes the app and the other gets 412', async () => {
+      const app = await h.createApp({ name: 'Contended' });
+      const path = `/admin/apps/${app.app_id}`;
+      const version = await etagOf(path);
+      const restore = meetOnNextTwoReads(h);
+      const answers = await Promise.all([patch(path, { name: 'Admin A' }, version), patch(path, { name: 'Admin B' }, version)]);
+      restore();
+      expect(answers.map((a) => a.status).sort()).to.deep.equal([200, 412]);
+      const winner = answers.find((a) => a.status === 200)!;
+      const now = await h.admin('GET', path);
+      expect(now.body.name).to.equal(winner.body.name);
+      expect(now.headers.get('etag')).to.equal(winner.etag);
+    });
   });
 });

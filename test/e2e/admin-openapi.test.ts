@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { CREATE_FIELDS, UPDATE_FIELDS } from '../../src/admin/app-input.ts';
 import { adminOpenApi, OPENAPI_DOC } from '../../src/admin/openapi.ts';
 import { ADMIN_API_DOC, endpointsTable, withEndpointsTable } from '../../src/admin/openapi-docs.ts';
-import { disagreements, type AdminResponse } from '../helpers/admin-responses.ts';
+import { disagreements, DOCUMENTED_HEADERS, type AdminResponse } from '../helpers/admin-responses.ts';
 import { Harness, type AppJson } from '../helpers/harness.ts';
 import { routesOf } from '../helpers/routes.ts';
 
@@ -19,7 +19,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 /** A real answer of the server, as the recorder would have kept it. */
 async function answer(h: Harness, method: string, path: string, body?: unknown, token?: string): Promise<AdminResponse> {
   const res = await h.admin(method, path, body, token);
-  const headers = Object.fromEntries([...res.headers].filter(([name]) => ['www-authenticate', 'retry-after', 'location', 'allow'].includes(name)));
+  const headers = Object.fromEntries([...res.headers].filter(([name]) => DOCUMENTED_HEADERS.includes(name)));
   return { method, path, status: res.status, body: res.body, headers, test: 'admin-openapi' };
 }
 

@@ -27,8 +27,8 @@ interface Response {
 }
 
 const DOC_ID = 'admin-openapi';
-/** Headers a documented response can require. */
-const HEADERS = ['www-authenticate', 'retry-after', 'location', 'allow'];
+/** Headers a documented response can require (and the only ones the check reads). */
+export const DOCUMENTED_HEADERS = ['www-authenticate', 'retry-after', 'location', 'allow', 'etag'];
 
 const recorded: AdminResponse[] = [];
 /** The test last started: requests made in a `before` hook count towards the one before it. */
@@ -40,7 +40,7 @@ export function recordAdminResponses(app: Koa): void {
     const test = currentTest;
     await next();
     if (!ctx.path.startsWith('/admin')) return;
-    const headers = Object.fromEntries(HEADERS.flatMap((name) => (ctx.response.get(name) ? [[name, ctx.response.get(name)]] : [])));
+    const headers = Object.fromEntries(DOCUMENTED_HEADERS.flatMap((name) => (ctx.response.get(name) ? [[name, ctx.response.get(name)]] : [])));
     // The body as the client will parse it (Koa sends objects as JSON).
     const body = ctx.body === undefined || ctx.body === null || ctx.body === '' ? undefined : JSON.parse(JSON.stringify(ctx.body));
     recorded.push({ method: ctx.method, path: ctx.path, status: ctx.status, body, headers, test });

@@ -11,12 +11,12 @@ import { ADMIN_PREFIX, exactRouter } from '../http/request-path.ts';
 import { INSTANCE_TRAIL } from '../storage/ports.ts';
 import { isAppId } from '../tenancy/provider-registry.ts';
 import { requireAdminGate } from './admin-auth.ts';
-import { appETag, requireVersion } from './app-etag.ts';
 import { parseCreateApp, parseUpdateApp, type InputRules } from './app-input.ts';
 import { appView } from './app-view.ts';
 import { auditPage, parseAuditQuery } from './audit-query.ts';
 import { adminOpenApi } from './openapi.ts';
 import { onlyParams } from './query-params.ts';
+import { etagOf, requireVersion } from './record-etag.ts';
 import { addResourceRoutes } from './resource-routes.ts';
 
 /** The id of a route's path, or 404 for what cannot be an app's id (no store read). */
@@ -43,7 +43,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     audit.record({ type: 'admin.app_created', outcome: 'success', appId: app.id, ...requestInfo(ctx) });
     ctx.status = 201;
     ctx.set('Location', `${ADMIN_PREFIX}/apps/${app.id}`);
-    ctx.set('ETag', appETag(app));
+    ctx.set('ETag', etagOf(app));
     ctx.body = {
       ...appView(app, publicUrl),
       ...(clientSecret ? { client_secret: clientSecret, client_secret_expires_at: 0 } : {}),
@@ -58,7 +58,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
 
   router.get('/apps/:id', requireAdminGate, async (ctx) => {
     const app = await apps.get(appId(ctx.params.id!));
-    ctx.set('ETag', appETag(app));
+    ctx.set('ETag', etagOf(app));
     ctx.body = appView(app, publicUrl);
   });
 
@@ -70,11 +70,11 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     const ifMatch = ctx.get('If-Match') || undefined;
     const current = await apps.get(id);
     // Checked before the body too: a stale version is told as such, whatever the body says.
-    requireVersion(current, ifMatch);
+    requireVersion(current, ifMatch, 'app');
     const input = parseUpdateApp(body, current, rules);
-    const app = await apps.update(id, input, (record) => requireVersion(record, ifMatch));
+    const app = await apps.update(id, input, (record) => requireVersion(record, ifMatch, 'app'));
     audit.record({ type: 'admin.app_updated', outcome: 'success', appId: id, ...requestInfo(ctx) });
-    ctx.set('ETag', appETag(app));
+    ctx.set('ETag', etagOf(app));
     ctx.body = appView(app, publicUrl);
   });
 
@@ -90,7 +90,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     const immediate = parseImmediate(ctx.query.immediate);
     const app = await apps.rotateKeys(id, { immediate });
     audit.record({ type: 'admin.keys_rotated', outcome: 'success', reason: immediate ? 'immediate' : undefined, appId: id, ...requestInfo(ctx) });
-    ctx.set('ETag', appETag(app));
+    ctx.set('ETag', etagOf(app));
     ctx.body = appView(app, publicUrl);
   });
 

@@ -14,6 +14,7 @@ import type { InputRules } from './app-input.ts';
 import { knownAppId } from './admin-routes.ts';
 import { parseClientChanges, parseHosts, parseNewClient } from './client-input.ts';
 import { clientView, defaultClientView, initialAccessTokenView } from './client-view.ts';
+import { etagOf, requireVersion } from './record-etag.ts';
 
 function integer(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -65,6 +66,7 @@ export function clientRouter(deps: { apps: AppsService; clients: ClientsService;
     audit.record({ type: 'client.created', outcome: 'success', appId, clientId: client.clientId, ...requestInfo(ctx) });
     ctx.status = 201;
     ctx.set('Location', `${ADMIN_PREFIX}/apps/${appId}/clients/${client.clientId}`);
+    ctx.set('ETag', etagOf(client));
     ctx.body = { ...clientView(client), ...(secret !== undefined && { client_secret: secret, client_secret_expires_at: 0 }) };
   });
 
@@ -72,18 +74,28 @@ export function clientRouter(deps: { apps: AppsService; clients: ClientsService;
     const appId = knownAppId(ctx.params.id!);
     const clientId = ctx.params.clientId!;
     if (clientId === appId) {
-      ctx.body = defaultClientView(await apps.get(appId));
+      // The default client is part of the app's record: its version is the app's.
+      const app = await apps.get(appId);
+      ctx.set('ETag', etagOf(app));
+      ctx.body = defaultClientView(app);
       return;
     }
-    ctx.body = clientView((await clients.get(appId, clientId)).client);
+    const { client } = await clients.get(appId, clientId);
+    ctx.set('ETag', etagOf(client));
+    ctx.body = clientView(client);
   });
 
   router.patch('/:id/clients/:clientId', requireAdminGate, async (ctx) => {
     const appId = knownAppId(ctx.params.id!);
     const clientId = ctx.params.clientId!;
     const body = await readJson(ctx);
-    const { client } = await clients.update(appId, clientId, (current) => parseClientChanges(body, current, rules));
+    const ifMatch = ctx.get('If-Match') || undefined;
+    const { client } = await clients.update(appId, clientId, (current) => {
+      requireVersion(current, ifMatch, 'client');
+      return parseClientChanges(body, current, rules);
+    });
     audit.record({ type: 'client.updated', outcome: 'success', appId, clientId, ...requestInfo(ctx) });
+    ctx.set('ETag', etagOf(client));
     ctx.body = clientView(client);
   });
 

@@ -21,6 +21,9 @@ export interface OpenApiHelpers {
   readonly jsonBody: (schema: Schema) => Schema;
   readonly appIdParam: Schema;
   readonly withBody: Record<number, string>;
+  /** The ETag header of a versioned answer, and the If-Match parameter that names a version. */
+  readonly versionHeader: (what: string) => Record<string, unknown>;
+  readonly ifMatchParam: (what: string) => Schema;
 }
 
 const dateTime = { type: 'string', format: 'date-time' };
@@ -154,17 +157,24 @@ export function clientPaths(h: OpenApiHelpers) {
         summary: 'Add a client to the app',
         description: `RFC 7591 metadata names, at most ${MAX_CLIENT_METADATA_BYTES / 1024} KiB as JSON. At most ${MAX_CLIENTS_PER_APP} clients besides the default one. Errors: invalid_redirect_uri, invalid_client_metadata, invalid_request (unknown field).`,
         requestBody: h.jsonBody(h.ref('NewClient')),
-        responses: h.responses({ 201: h.ok('The client; its secret shown once.', h.ref('CreatedClient'), { Location: { schema: { type: 'string' } } }) }, { ...h.withBody, 404: 'NotFound', 409: 'Conflict' }),
+        responses: h.responses({ 201: h.ok('The client; its secret shown once.', h.ref('CreatedClient'), { Location: { schema: { type: 'string' } }, ...h.versionHeader('client') }) }, { ...h.withBody, 404: 'NotFound', 409: 'Conflict' }),
       },
     },
     '/admin/apps/{id}/clients/{clientId}': {
       parameters: [h.appIdParam, clientIdParam],
-      get: { operationId: 'getClient', summary: 'One client', responses: h.responses({ 200: h.ok('The client.', h.ref('Client')) }, { 404: 'NotFound' }) },
+      get: {
+        operationId: 'getClient',
+        summary: 'One client',
+        description: "The default client's ETag is its app's: it changes with the app (PATCH the app).",
+        responses: h.responses({ 200: h.ok('The client.', h.ref('Client'), h.versionHeader('client')) }, { 404: 'NotFound' }),
+      },
       patch: {
         operationId: 'updateClient',
         summary: 'Change a client (not the default one: PATCH the app)',
+        description: 'With If-Match, only the version it names is changed: a change made meanwhile (an edit, an RFC 7592 update, a secret rotation) answers 412 and changes nothing.',
+        parameters: [h.ifMatchParam('client')],
         requestBody: h.jsonBody(h.ref('ClientChanges')),
-        responses: h.responses({ 200: h.ok('The client.', h.ref('Client')) }, { ...h.withBody, 404: 'NotFound', 409: 'Conflict' }),
+        responses: h.responses({ 200: h.ok('The client.', h.ref('Client'), h.versionHeader('client')) }, { ...h.withBody, 404: 'NotFound', 409: 'Conflict', 412: 'PreconditionFailed' }),
       },
       delete: {
         operationId: 'deleteClient',

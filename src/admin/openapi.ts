@@ -363,8 +363,16 @@ const ok = (description: string, schema: Schema, headers?: Record<string, unknow
   content: json(schema),
 });
 
-/** The app's version (GET, PATCH, creation, rotation), for If-Match. */
-const appETagHeader = { ETag: { description: "The app record's version: send it as If-Match to change this version only.", schema: { type: 'string' } } };
+/** An app's or client's version (record-etag.ts), for If-Match. */
+const versionHeader = (what: string) => ({ ETag: { description: `The ${what}'s version: send it as If-Match to change this version only.`, schema: { type: 'string' } } });
+const appETagHeader = versionHeader('app');
+const ifMatchParam = (what: string) => ({
+  name: 'If-Match',
+  in: 'header',
+  required: false,
+  description: `The ETag of the ${what}'s version this change is based on, or * (any).`,
+  schema: { type: 'string' },
+});
 
 const appIdParam = { name: 'id', in: 'path', required: true, description: 'The app id.', schema: { type: 'string' } };
 
@@ -478,15 +486,7 @@ function document() {
           operationId: 'updateApp',
           summary: 'Change the fields given',
           description: 'With If-Match, only the version it names is changed: a change made by someone else meanwhile (an edit, a client, a key rotation) answers 412 and changes nothing.',
-          parameters: [
-            {
-              name: 'If-Match',
-              in: 'header',
-              required: false,
-              description: 'The ETag of the version this change is based on, or * (any).',
-              schema: { type: 'string' },
-            },
-          ],
+          parameters: [ifMatchParam('app')],
           requestBody: jsonBody(ref('UpdateApp')),
           responses: responses({ 200: ok('The app as changed.', ref('App'), appETagHeader) }, { ...WITH_BODY, 404: 'NotFound', 409: 'Conflict', 412: 'PreconditionFailed' }),
         },
@@ -575,7 +575,7 @@ function document() {
           responses: responses({ 200: ok('A page of events.', ref('AuditPage')) }, { 400: 'BadRequest' }),
         },
       },
-      ...clientPaths({ ref, ok, responses, jsonBody, appIdParam, withBody: WITH_BODY }),
+      ...clientPaths({ ref, ok, responses, jsonBody, appIdParam, withBody: WITH_BODY, versionHeader, ifMatchParam }),
       '/admin/apps/{id}/sign-outs': {
         parameters: [appIdParam],
         post: {

@@ -19,6 +19,7 @@ import {
 } from '../keys/key-ring.ts';
 import type { AppCursor, AppPage, AppRecord, AppSettings, OpenRegistrationPolicy, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { checkSettings } from './app-settings.ts';
+import { nextUpdatedAt } from './updated-at.ts';
 import { BRANDING_FIELDS, type AppBranding } from './branding.ts';
 import { checkClientOptions, DEFAULT_ID_TOKEN_ALG } from './client-options.ts';
 
@@ -109,8 +110,6 @@ export type KeyUpkeep = 'rotated' | 'maintained' | 'unchanged' | 'gone';
 /** Attempts of a read-modify-write before giving up on a record that keeps changing. */
 const WRITE_ATTEMPTS = 10;
 
-/** A later `updatedAt` than the record's, even within one millisecond (compare-and-replace needs it). */
-const bump = (app: AppRecord, now: number) => Math.max(now, app.updatedAt + 1);
 
 export class AppsService {
   readonly #deps: AppsServiceDeps;
@@ -177,7 +176,7 @@ export class AppsService {
           postLogoutRedirectUris: changes.postLogoutRedirectUris ?? current.postLogoutRedirectUris,
           settings,
           keys: noteTokenTtl(current.keys, settings.id_token_ttl),
-          updatedAt: bump(current, now),
+          updatedAt: nextUpdatedAt(current, now),
         },
         changes,
       );
@@ -200,7 +199,7 @@ export class AppsService {
   async rotateKeys(id: string, options: { immediate?: boolean } = {}): Promise<AppRecord> {
     return this.#writeExisting(id, async (current) => {
       const now = this.#deps.clock.now();
-      if (options.immediate) return { ...current, keys: await replaceKeys(current, now, this.#keyMaker(id)), updatedAt: bump(current, now) };
+      if (options.immediate) return { ...current, keys: await replaceKeys(current, now, this.#keyMaker(id)), updatedAt: nextUpdatedAt(current, now) };
       const wait = untilPropagated(current, now);
       if (wait > 0) {
         const seconds = Math.ceil(wait / 1000);
@@ -210,7 +209,7 @@ export class AppsService {
           { 'Retry-After': String(seconds) },
         );
       }
-      return { ...current, keys: await rotateKeys(current, now, this.#keyMaker(id)), updatedAt: bump(current, now) };
+      return { ...current, keys: await rotateKeys(current, now, this.#keyMaker(id)), updatedAt: nextUpdatedAt(current, now) };
     });
   }
 
@@ -231,11 +230,11 @@ export class AppsService {
       const now = this.#deps.clock.now();
       if (rotateEveryMs > 0 && rotationDue(current, now, rotateEveryMs)) {
         outcome = 'rotated';
-        return { ...current, keys: await rotateKeys(current, now, this.#keyMaker(id)), updatedAt: bump(current, now) };
+        return { ...current, keys: await rotateKeys(current, now, this.#keyMaker(id)), updatedAt: nextUpdatedAt(current, now) };
       }
       const keys = await maintainKeys(current, now, this.#keyMaker(id));
       outcome = keys ? 'maintained' : 'unchanged';
-      return keys && { ...current, keys, updatedAt: bump(current, now) };
+      return keys && { ...current, keys, updatedAt: nextUpdatedAt(current, now) };
     }, seen);
     return written ? outcome : 'gone';
   }
@@ -250,7 +249,7 @@ export class AppsService {
   async modify(id: string, change: (current: AppRecord, now: number) => AppRecord | Promise<AppRecord>): Promise<AppRecord> {
     return this.#writeExisting(id, async (current) => {
       const now = this.#deps.clock.now();
-      return { ...(await change(current, now)), id, updatedAt: bump(current, now) };
+      return { ...(await change(current, now)), id, updatedAt: nextUpdatedAt(current, now) };
     });
   }
 
@@ -271,7 +270,7 @@ export class AppsService {
     await this.#writeExisting(id, async (current) => {
       const now = this.#deps.clock.now();
       const keys = await keysForSigning(current, now, this.#keyMaker(id), algs);
-      return keys && { ...current, keys, updatedAt: bump(current, now) };
+      return keys && { ...current, keys, updatedAt: nextUpdatedAt(current, now) };
     });
   }
 

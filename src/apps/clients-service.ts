@@ -18,6 +18,7 @@ import {
   MAX_INITIAL_ACCESS_TOKENS,
   usableInitialAccessToken,
 } from './clients.ts';
+import { nextUpdatedAt } from './updated-at.ts';
 
 export interface ClientsServiceDeps {
   readonly apps: AppsService;
@@ -159,7 +160,7 @@ export class ClientsService {
         throw new PosternError('invalid_client_metadata', 'token_endpoint_auth_method cannot change between none and a client secret; register a new client instead.');
       }
       await this.#validate(clientId, next, existing.encryptedClientSecret && 'placeholder-secret-for-validation');
-      record = { ...existing, metadata: next, updatedAt: now };
+      record = { ...existing, metadata: next, updatedAt: nextUpdatedAt(existing, now) };
       const written: AppRecord = { ...current, clients: current.clients!.map((c) => (c.clientId === clientId ? record : c)) };
       return { ...written, keys: await this.#deps.apps.keysFor(written) };
     });
@@ -198,7 +199,7 @@ export class ClientsService {
         encryptedClientSecret: sealed,
         previousEncryptedSecret: existing.encryptedClientSecret,
         previousSecretExpiresAt: until,
-        updatedAt: now,
+        updatedAt: nextUpdatedAt(existing, now),
       };
       return { ...current, clients: current.clients!.map((c) => (c.clientId === clientId ? rotated : c)) };
     });

@@ -132,5 +132,34 @@ describe('admin writes at the same time', () => {
       expect(now.body.name).to.equal(winner.body.name);
       expect(now.headers.get('etag')).to.equal(winner.etag);
     });
+
+    it("versions each further client on its own: a stale or another client's tag is 412, a secret rotation moves it, and one of two PATCHes at once wins", async () => {
+      const app = await h.createApp();
+      const clients = `/admin/apps/${app.app_id}/clients`;
+      const created = await h.admin('POST', clients, { client_name: 'First', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_basic' });
+      const sibling = await h.admin('POST', clients, { redirect_uris: [REDIRECT_URI] });
+      const path = `${clients}/${created.body.client_id}`;
+      const first = created.headers.get('etag')!;
+      expect(await etagOf(path)).to.equal(first);
+      // The default client is the app's record: its tag is the app's.
+      expect(await etagOf(`${clients}/${app.app_id}`)).to.equal(await etagOf(`/admin/apps/${app.app_id}`));
+      await h.admin('POST', `${path}/secret`, {});
+      const rotated = await etagOf(path);
+      expect(rotated).not.to.equal(first);
+      for (const ifMatch of [first, sibling.headers.get('etag')!, `W/${rotated}`]) {
+        const refused = await patch(path, { client_name: 'Lost update' }, ifMatch);
+        expect([refused.status, refused.body.error], ifMatch).to.deep.equal([412, 'precondition_failed']);
+      }
+      expect((await h.admin('GET', path)).body.client_name).to.equal('First');
+      const changed = await patch(path, { client_name: 'Second' }, rotated);
+      expect([changed.status, changed.body.client_name]).to.deep.equal([200, 'Second']);
+      expect(changed.etag).to.equal(await etagOf(path)).and.not.equal(rotated);
+
+      const restore = meetOnNextTwoReads(h);
+      const answers = await Promise.all([patch(path, { client_name: 'Admin A' }, changed.etag!), patch(path, { client_name: 'Admin B' }, changed.etag!)]);
+      restore();
+      expect(answers.map((a) => a.status).sort()).to.deep.equal([200, 412]);
+      expect((await h.admin('GET', path)).body.client_name).to.equal(answers.find((a) => a.status === 200)!.body.client_name);
+    });
   });
 });

@@ -2,6 +2,7 @@
 // context (app, client, IP, user agent) and never a code, token or secret. Each event is
 // written to the log and kept in the configured store for the retention period.
 import { randomUUID } from 'node:crypto';
+import { AuditThrottle, suppressionNotice } from './audit-throttle.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './log.ts';
 import type { AuditQuery, AuditRecord, AuditStore, INSTANCE_TRAIL } from './storage/ports.ts';
@@ -30,7 +31,7 @@ export interface AuditEvent {
 }
 
 export interface AuditLog {
-  /** Logs the event and keeps it; never waits for or fails on the store. */
+  /** Logs the event and keeps it (failures throttled per client: audit-throttle.ts); never waits for or fails on the store. */
   record(event: AuditEvent): void;
   /** A trail's kept events (an app's id, or INSTANCE_TRAIL), newest first. */
   query(trail: string, query: AuditQuery): Promise<AuditRecord[]>;
@@ -47,7 +48,11 @@ export function externalAuditFields(record: object): Record<string, unknown> {
 
 export function createAuditLog(logger: Logger, store: AuditStore, retainSeconds: number, clock: Clock): AuditLog {
   const pending = new Set<Promise<void>>();
-  const record = (event: AuditEvent) => {
+  const throttle = new AuditThrottle();
+  const record = (given: AuditEvent) => {
+    const verdict = throttle.verdict(given, clock.now());
+    if (verdict === 'suppress') return;
+    const event = verdict === 'note-suppression' ? suppressionNotice(given) : given;
     logger.info('audit', { audit: externalAuditFields(event) });
     // Off the request path: a slow or failing audit store never fails a sign-in.
     const write = store.append({ ...event, id: randomUUID(), at: clock.now() }, retainSeconds).catch((err: unknown) => {

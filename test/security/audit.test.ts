@@ -164,3 +164,39 @@ describe('audit retention on Redis, where a quiet app\'s set is not trimmed', fu
     }
   });
 });
+
+describe('audit trail under a flood of failures', function () {
+  this.timeout(60_000);
+  const h = new Harness();
+  before(() => h.start());
+  after(() => h.stop());
+
+  it('records a client\'s first failures of a minute and one audit.suppressed, however many made-up links it opens; a real sign-in is still recorded', async () => {
+    const app = await h.createApp();
+    // At the start of a minute, so the flood does not straddle two.
+    h.clock.travel((60_000 - (h.clock.now() % 60_000)) / 1000);
+    const browser = new Browser();
+    const login = await h.startLogin(app, browser);
+    const { link } = await h.requestLink(browser, login.page, 'flooded@example.com');
+    const forged = (i: number) => {
+      const url = new URL(link);
+      url.searchParams.set('code', `forged-${i}-${'x'.repeat(30)}`);
+      return url.href;
+    };
+    for (let burst = 0; burst < 6; burst++) {
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => fetch(forged(burst * 40 + i)).then((r) => r.status)));
+      expect(answers.every((s) => s >= 400 && s < 500), String(answers)).to.equal(true);
+    }
+    // The real person, from the same address, still signs in, and that is recorded.
+    const confirm = await browser.navigate(link);
+    await browser.submit(confirm, {}, '/link', login.redirectUri);
+    await h.server.audit.flushed();
+    const events = (await h.admin('GET', `/admin/apps/${app.app_id}/audit?limit=500`)).body.events as Event[];
+    const failures = events.filter((e) => e.outcome === 'failure');
+    expect(failures.length).to.be.at.most(61);
+    expect(failures.filter((e) => e.type === 'audit.suppressed')).to.have.length(1);
+    expect(events.filter((e) => e.type === 'link.accepted')).to.have.length(1);
+    expect(h.logs.filter((l) => l.includes('"link.opened"')).length).to.be.at.most(62);
+    h.clock.reset();
+  });
+});

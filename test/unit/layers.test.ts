@@ -21,7 +21,7 @@ const LAYER_OF: readonly [RegExp, Layer][] = [
   [/^src\/storage\//, 'drivers'],
   [/^src\/mail\/(smtp-mailer|smtp-message|dev-mailbox)\.ts$/, 'drivers'],
   [/^src\/(apps|sign-in|mail|keys|accounts|delivery|logout|metrics)\//, 'services'],
-  [/^src\/audit\.ts$/, 'services'],
+  [/^src\/audit(-throttle)?\.ts$/, 'services'],
   [/^interactions\/views\//, 'views'],
   [/^src\/(http|admin|oidc|tenancy|dev)\//, 'http'],
   [/^interactions\//, 'http'],

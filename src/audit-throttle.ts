@@ -1,60 +1,73 @@
 // Failure events are what anyone can cause without an account: opening made-up link URLs,
 // posting forms without their token, wrong codes. Each is a log line and a stored event
-// kept for the whole retention, so an unthrottled client could fill the audit store (and
-// the log) at the rate it sends requests, and bury the events worth reading. Per app and
-// client (an IPv4 address or IPv6 /64, as every per-client limit counts), at most
-// FAILURES_PER_MINUTE failure events are recorded in each minute of this instance; the
-// first one over is replaced by a single `audit.suppressed` event saying so. Metrics still
-// count every event (compose.ts), so a flood shows there whatever is recorded.
+// kept for the whole retention, so an unthrottled flood would fill the audit store (and
+// the log) at the rate it is sent, and bury the events worth reading. Within each minute
+// this instance records at most:
+//   - PER_CLIENT failure events per app and client (an IPv4 address or IPv6 /64, as
+//     every per-client limit counts);
+//   - PER_APP per app, whatever the number of clients (an attacker with many /64s);
+//   - PER_INSTANCE in all, whatever the number of apps.
+// The first event over a budget is replaced by one `audit.suppressed` event saying which
+// (the instance's in the instance's trail); the rest of that minute's are dropped. So the
+// tracking itself stays bounded: each recorded event adds at most an app and a client.
+// Successes are always recorded, and the metrics count every event (compose.ts).
 import type { AuditEvent } from './audit.ts';
 import { ipLimitKey } from './ip-network.ts';
+import { INSTANCE_TRAIL } from './storage/ports.ts';
 
-export const FAILURES_PER_MINUTE = 60;
-/** Clients tracked in one minute: a flood from more addresses than this is recorded only for those seen first. */
-export const MAX_TRACKED_CLIENTS = 10_000;
+export const AUDIT_FAILURE_BUDGETS = { perClient: 60, perApp: 600, perInstance: 6000 } as const;
 const WINDOW_MS = 60_000;
 
-export type Verdict = 'record' | 'suppress' | 'note-suppression';
+interface AppCount {
+  count: number;
+  readonly clients: Map<string, number>;
+}
+
 
 export class AuditThrottle {
+  readonly #budgets: typeof AUDIT_FAILURE_BUDGETS;
   #window = -1;
-  readonly #counts = new Map<string, number>();
-  #untracked = false;
+  #count = 0;
+  readonly #apps = new Map<string, AppCount>();
 
-  /**
-   * What to do with `event`, recorded at `now`: record it, drop it, or drop it and record
-   * that this client's failures are being dropped ('note-suppression', once a minute).
-   */
-  verdict(event: AuditEvent, now: number): Verdict {
-    if (event.outcome !== 'failure' || event.ip === undefined) return 'record';
+  constructor(budgets: typeof AUDIT_FAILURE_BUDGETS = AUDIT_FAILURE_BUDGETS) {
+    this.#budgets = budgets;
+  }
+
+  /** The event to record for `event` at `now`: itself, an `audit.suppressed` notice, or none. */
+  verdict(event: AuditEvent, now: number): AuditEvent | undefined {
+    if (event.outcome !== 'failure' || event.ip === undefined) return event;
     const window = Math.floor(now / WINDOW_MS);
     if (window !== this.#window) {
       this.#window = window;
-      this.#counts.clear();
-      this.#untracked = false;
+      this.#count = 0;
+      this.#apps.clear();
     }
-    const key = `${event.appId} ${ipLimitKey(event.ip)}`;
-    const count = this.#counts.get(key);
-    if (count === undefined && this.#counts.size >= MAX_TRACKED_CLIENTS) {
-      const first = !this.#untracked;
-      this.#untracked = true;
-      return first ? 'note-suppression' : 'suppress';
+    const { perClient, perApp, perInstance } = this.#budgets;
+    if (++this.#count > perInstance) {
+      return this.#count === perInstance + 1 ? notice(event, `more than ${perInstance} failure events on this instance`, INSTANCE_TRAIL) : undefined;
     }
-    const next = (count ?? 0) + 1;
-    this.#counts.set(key, next);
-    if (next <= FAILURES_PER_MINUTE) return 'record';
-    return next === FAILURES_PER_MINUTE + 1 ? 'note-suppression' : 'suppress';
+    let app = this.#apps.get(event.appId);
+    if (!app) this.#apps.set(event.appId, (app = { count: 0, clients: new Map() }));
+    if (++app.count > perApp) {
+      return app.count === perApp + 1 ? notice(event, `more than ${perApp} failure events for this app`) : undefined;
+    }
+    const client = ipLimitKey(event.ip);
+    const count = (app.clients.get(client) ?? 0) + 1;
+    app.clients.set(client, count);
+    if (count > perClient) return count === perClient + 1 ? notice(event, `more than ${perClient} failure events from this client`) : undefined;
+    return event;
   }
 }
 
-/** The event that stands for the failures of `event`'s client dropped for the rest of the minute. */
-export function suppressionNotice(event: AuditEvent): AuditEvent {
+/** The event that stands for the failures dropped, from `event` on, for the rest of the minute. */
+function notice(event: AuditEvent, over: string, trail = event.trail): AuditEvent {
   return {
     type: 'audit.suppressed',
     outcome: 'failure',
     appId: event.appId,
-    trail: event.trail,
-    reason: `more than ${FAILURES_PER_MINUTE} failure events from one client in a minute (the first dropped: ${event.type}); the rest of this minute's are counted in the metrics, not recorded`,
+    trail,
+    reason: `${over} in a minute (the first dropped: ${event.type}); the rest of the minute's are counted in the metrics, not recorded`,
     ip: event.ip,
     userAgent: event.userAgent,
     requestId: event.requestId,

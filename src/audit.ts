@@ -2,7 +2,7 @@
 // context (app, client, IP, user agent) and never a code, token or secret. Each event is
 // written to the log and kept in the configured store for the retention period.
 import { randomUUID } from 'node:crypto';
-import { AuditThrottle, suppressionNotice } from './audit-throttle.ts';
+import { AuditThrottle } from './audit-throttle.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './log.ts';
 import type { AuditQuery, AuditRecord, AuditStore, INSTANCE_TRAIL } from './storage/ports.ts';
@@ -50,9 +50,8 @@ export function createAuditLog(logger: Logger, store: AuditStore, retainSeconds:
   const pending = new Set<Promise<void>>();
   const throttle = new AuditThrottle();
   const record = (given: AuditEvent) => {
-    const verdict = throttle.verdict(given, clock.now());
-    if (verdict === 'suppress') return;
-    const event = verdict === 'note-suppression' ? suppressionNotice(given) : given;
+    const event = throttle.verdict(given, clock.now());
+    if (!event) return;
     logger.info('audit', { audit: externalAuditFields(event) });
     // Off the request path: a slow or failing audit store never fails a sign-in.
     const write = store.append({ ...event, id: randomUUID(), at: clock.now() }, retainSeconds).catch((err: unknown) => {

@@ -2,7 +2,10 @@
 // through the audit log itself: what reaches the log and the store.
 import { expect } from 'chai';
 import { createAuditLog, type AuditEvent } from '../../src/audit.ts';
-import { FAILURES_PER_MINUTE, MAX_TRACKED_CLIENTS } from '../../src/audit-throttle.ts';
+import { AUDIT_FAILURE_BUDGETS } from '../../src/audit-throttle.ts';
+import { INSTANCE_TRAIL } from '../../src/storage/ports.ts';
+
+const { perClient: FAILURES_PER_MINUTE, perApp, perInstance } = AUDIT_FAILURE_BUDGETS;
 import { createLogger } from '../../src/log.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import { TestClock } from '../helpers/clock.ts';
@@ -47,14 +50,34 @@ describe('audit trail: failure events throttled per app and client', () => {
     expect(await kept('app-2')).to.have.length(1);
   });
 
-  it('keeps its memory bounded: beyond the clients it tracks in a minute, failures are dropped with one notice', async () => {
-    const { clock, audit, kept } = setup();
-    for (let i = 0; i < MAX_TRACKED_CLIENTS + 50; i++) audit.record(failure(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`));
+  const ipOf = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+
+  it("caps an app's failures from many clients (one per /64 of a /48), with a notice in that app's trail; another app is untouched", async () => {
+    const { audit, kept } = setup();
+    for (let i = 0; i < perApp + 300; i++) audit.record(failure(`2001:db8:7:${i.toString(16)}::1`));
+    audit.record(failure('203.0.113.50', 'victim'));
     await audit.flushed();
-    expect(await audit.query('app-1', { limit: 20_000, type: 'link.opened' })).to.have.length(MAX_TRACKED_CLIENTS);
-    expect(await audit.query('app-1', { limit: 20_000, type: 'audit.suppressed' })).to.have.length(1);
+    expect(await audit.query('app-1', { limit: 5000, type: 'link.opened' })).to.have.length(perApp);
+    const notices = await audit.query('app-1', { limit: 10, type: 'audit.suppressed' });
+    expect(notices).to.have.length(1);
+    expect(notices[0]!.reason).to.include(`more than ${perApp} failure events for this app`);
+    expect(await kept('victim')).to.have.length(1);
+  });
+
+  it('caps the failures of all apps together, with one notice in the instance\'s trail, until the next minute', async () => {
+    const { clock, audit } = setup();
+    const apps = Math.ceil(perInstance / (perApp / 2)) + 2;
+    let i = 0;
+    for (let a = 0; a < apps; a++) for (let k = 0; k < perApp / 2; k++) audit.record(failure(ipOf(i++), `app-${a}`));
+    await audit.flushed();
+    let recorded = 0;
+    for (let a = 0; a < apps; a++) recorded += (await audit.query(`app-${a}`, { limit: 5000, type: 'link.opened' })).length;
+    expect(recorded).to.equal(perInstance);
+    const notices = await audit.query(INSTANCE_TRAIL, { limit: 10, type: 'audit.suppressed' });
+    expect(notices).to.have.length(1);
+    expect(notices[0]!.reason).to.include(`more than ${perInstance} failure events on this instance`);
     clock.travel(60);
-    audit.record(failure('10.200.0.1'));
-    expect((await audit.query('app-1', { limit: 1, type: 'link.opened' }))[0]?.ip).to.equal('10.200.0.1');
+    audit.record(failure('10.200.0.1', `app-${apps - 1}`));
+    expect((await audit.query(`app-${apps - 1}`, { limit: 1, type: 'link.opened' }))[0]?.ip).to.equal('10.200.0.1');
   });
 });

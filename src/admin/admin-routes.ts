@@ -16,7 +16,7 @@ import { appView } from './app-view.ts';
 import { auditPage, parseAuditQuery } from './audit-query.ts';
 import { adminOpenApi } from './openapi.ts';
 import { onlyParams } from './query-params.ts';
-import { etagOf, requireVersion } from './record-etag.ts';
+import { etagOf, ifMatchCondition } from './record-etag.ts';
 import { addResourceRoutes } from './resource-routes.ts';
 
 /** The id of a route's path, or 404 for what cannot be an app's id (no store read). */
@@ -67,12 +67,12 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     const body = await readJson(ctx);
     // The stored lists decide which URIs are kept rather than added (app-input.ts). A
     // concurrent PATCH may change them before this one is written; both are the admin's.
-    const ifMatch = ctx.get('If-Match') || undefined;
+    const condition = ifMatchCondition(ctx, 'app');
     const current = await apps.get(id);
     // Checked before the body too: a stale version is told as such, whatever the body says.
-    requireVersion(current, ifMatch, 'app');
+    condition?.(current);
     const input = parseUpdateApp(body, current, rules);
-    const app = await apps.update(id, input, (record) => requireVersion(record, ifMatch, 'app'));
+    const app = await apps.update(id, input, condition);
     audit.record({ type: 'admin.app_updated', outcome: 'success', appId: id, ...requestInfo(ctx) });
     ctx.set('ETag', etagOf(app));
     ctx.body = appView(app, publicUrl);
@@ -88,7 +88,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
     onlyParams(ctx.query, ROTATE_PARAMS);
     if (hasBody(ctx)) throw badRequest('This request takes no body; ask for a replacement of every key with ?immediate=true.');
     const immediate = parseImmediate(ctx.query.immediate);
-    const app = await apps.rotateKeys(id, { immediate });
+    const app = await apps.rotateKeys(id, { immediate, precondition: ifMatchCondition(ctx, 'app') });
     audit.record({ type: 'admin.keys_rotated', outcome: 'success', reason: immediate ? 'immediate' : undefined, appId: id, ...requestInfo(ctx) });
     ctx.set('ETag', etagOf(app));
     ctx.body = appView(app, publicUrl);
@@ -115,7 +115,7 @@ export function adminRouter(deps: { apps: AppsService; publicUrl: string; audit:
   // event too; in the instance's trail, which the purge of the app's data leaves alone.
   router.delete('/apps/:id', requireAdminGate, async (ctx) => {
     const id = appId(ctx.params.id!);
-    const first = await apps.markDeleted(id);
+    const first = await apps.markDeleted(id, ifMatchCondition(ctx, 'app'));
     audit.record({ type: 'admin.app_deleted', outcome: 'success', reason: first ? undefined : 'repeated', appId: id, trail: INSTANCE_TRAIL, ...requestInfo(ctx) });
     await apps.purge(id);
     ctx.status = 204;

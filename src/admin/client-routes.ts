@@ -14,7 +14,7 @@ import type { InputRules } from './app-input.ts';
 import { knownAppId } from './admin-routes.ts';
 import { parseClientChanges, parseHosts, parseNewClient } from './client-input.ts';
 import { clientView, defaultClientView, initialAccessTokenView } from './client-view.ts';
-import { etagOf, requireVersion } from './record-etag.ts';
+import { etagOf, ifMatchCondition } from './record-etag.ts';
 
 function integer(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -89,9 +89,9 @@ export function clientRouter(deps: { apps: AppsService; clients: ClientsService;
     const appId = knownAppId(ctx.params.id!);
     const clientId = ctx.params.clientId!;
     const body = await readJson(ctx);
-    const ifMatch = ctx.get('If-Match') || undefined;
+    const condition = ifMatchCondition(ctx, 'client');
     const { client } = await clients.update(appId, clientId, (current) => {
-      requireVersion(current, ifMatch, 'client');
+      condition?.(current);
       return parseClientChanges(body, current, rules);
     });
     audit.record({ type: 'client.updated', outcome: 'success', appId, clientId, ...requestInfo(ctx) });
@@ -102,7 +102,7 @@ export function clientRouter(deps: { apps: AppsService; clients: ClientsService;
   router.delete('/:id/clients/:clientId', requireAdminGate, async (ctx) => {
     const appId = knownAppId(ctx.params.id!);
     const clientId = ctx.params.clientId!;
-    await clients.delete(appId, clientId);
+    await clients.delete(appId, clientId, ifMatchCondition(ctx, 'client'));
     audit.record({ type: 'client.deleted', outcome: 'success', appId, clientId, ...requestInfo(ctx) });
     ctx.status = 204;
   });
@@ -111,7 +111,7 @@ export function clientRouter(deps: { apps: AppsService; clients: ClientsService;
     const appId = knownAppId(ctx.params.id!);
     const clientId = ctx.params.clientId!;
     const grace = parseGrace(await optionalJson(ctx));
-    const { secret, previousSecretExpiresAt } = await clients.rotateSecret(appId, clientId, grace);
+    const { secret, previousSecretExpiresAt } = await clients.rotateSecret(appId, clientId, grace, ifMatchCondition(ctx, clientId === appId ? 'app' : 'client'));
     audit.record({ type: 'client.secret_rotated', outcome: 'success', appId, clientId, reason: `previous secret valid for ${grace} s`, ...requestInfo(ctx) });
     ctx.body = { client_id: clientId, client_secret: secret, client_secret_expires_at: 0, previous_secret_expires_at: new Date(previousSecretExpiresAt).toISOString() };
   });

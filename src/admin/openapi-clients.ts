@@ -179,8 +179,9 @@ export function clientPaths(h: OpenApiHelpers) {
       delete: {
         operationId: 'deleteClient',
         summary: 'Delete a client',
-        description: 'Its tokens stop working at once. The default client is refused (409): it goes only with the app.',
-        responses: h.responses({ 204: { description: 'Deleted.' } }, { 404: 'NotFound', 409: 'Conflict' }),
+        description: 'Its tokens stop working at once. The default client is refused (409): it goes only with the app. With If-Match, only the version it names is deleted (412 otherwise).',
+        parameters: [h.ifMatchParam('client')],
+        responses: h.responses({ 204: { description: 'Deleted.' } }, { 404: 'NotFound', 409: 'Conflict', 412: 'PreconditionFailed' }),
       },
     },
     '/admin/apps/{id}/clients/{clientId}/secret': {
@@ -188,9 +189,10 @@ export function clientPaths(h: OpenApiHelpers) {
       post: {
         operationId: 'rotateClientSecret',
         summary: 'A new client secret; the previous one works for a grace period',
-        description: `Confidential clients, the default one included. grace_period_seconds: default ${DEFAULT_SECRET_GRACE_SECONDS}, at most ${MAX_SECRET_GRACE_SECONDS}; 0 ends the previous secret at once.`,
+        description: `Confidential clients, the default one included. grace_period_seconds: default ${DEFAULT_SECRET_GRACE_SECONDS}, at most ${MAX_SECRET_GRACE_SECONDS}; 0 ends the previous secret at once. With If-Match (the client's ETag; the app's for the default client), only that version's secret is rotated (412 otherwise).`,
+        parameters: [h.ifMatchParam('client')],
         requestBody: optionalBody({ type: 'object', additionalProperties: false, properties: { grace_period_seconds: { type: 'integer', minimum: 0, maximum: MAX_SECRET_GRACE_SECONDS, default: DEFAULT_SECRET_GRACE_SECONDS } } }),
-        responses: h.responses({ 200: h.ok('The new secret, shown once.', h.ref('RotatedSecret')) }, { ...h.withBody, 404: 'NotFound', 409: 'Conflict' }),
+        responses: h.responses({ 200: h.ok('The new secret, shown once.', h.ref('RotatedSecret')) }, { ...h.withBody, 404: 'NotFound', 409: 'Conflict', 412: 'PreconditionFailed' }),
       },
     },
     '/admin/apps/{id}/initial-access-tokens': {

@@ -323,7 +323,7 @@ const ERRORS: Record<string, { kind: ErrorKind; description: string; headers?: R
     headers: { Allow: { description: 'The methods the path has.', schema: { type: 'string' } } },
   },
   Conflict: { kind: 'conflict', description: 'Another request changed the app at the same time, or a rotation came too early; try again.' },
-  PreconditionFailed: { kind: 'precondition_failed', description: 'The app has changed since the version If-Match names: read it again (GET gives its ETag) and repeat the change.' },
+  PreconditionFailed: { kind: 'precondition_failed', description: 'The app or client has changed since the version If-Match names (or If-Match was sent empty): read it again (GET gives its ETag) and decide.' },
   TooLarge: { kind: 'too_large', description: `The body is larger than ${BODY_LIMIT} bytes.` },
   UrlTooLong: { kind: 'url_too_long', description: 'The request URL is too long.' },
   UnsupportedMediaType: { kind: 'unsupported_media_type', description: 'The body is not application/json.' },
@@ -496,8 +496,10 @@ function document() {
           description:
             'The app is gone from every read at once; its data is purged before the 204. After a 503 (the store failed), the app may be gone with part of its data left: ' +
             'repeat the request until 204 or 404; if nobody does, the instances finish it within minutes. A repeat answers 204 until the deletion is finished for good (about an hour), then 404. ' +
-            "Every call is recorded as admin.app_deleted in the instance's trail (GET /admin/audit; reason repeated when the app was deleted already), not with the app's purged data.",
-          responses: responses({ 204: { description: 'Deleted.' } }, { 404: 'NotFound' }),
+            "Every call is recorded as admin.app_deleted in the instance's trail (GET /admin/audit; reason repeated when the app was deleted already), not with the app's purged data. " +
+            'With If-Match, only the version it names is deleted (412 otherwise); a repeat after the app is gone answers 204 as above.',
+          parameters: [ifMatchParam('app')],
+          responses: responses({ 204: { description: 'Deleted.' } }, { 404: 'NotFound', 412: 'PreconditionFailed' }),
         },
       },
       '/admin/apps/{id}/keys/rotate': {
@@ -507,17 +509,19 @@ function document() {
           summary: 'Rotate the signing keys now',
           description:
             'The published next keys start signing; the current ones stay published until their tokens expire. ' +
-            'Refused (409, Retry-After) while the next keys are younger than 10 minutes, unless immediate=true. No body, and no other parameter (400): a misspelt flag is never read as a normal rotation.',
+            'Refused (409, Retry-After) while the next keys are younger than 10 minutes, unless immediate=true. No body, and no other parameter (400): a misspelt flag is never read as a normal rotation. ' +
+            'With If-Match, only the version it names is rotated (412 otherwise).',
           parameters: [
             queryParam('immediate', 'true: replace every key at once, for a compromised key (tokens already issued stop verifying).', {
               type: 'string',
               enum: ['true', 'false'],
               default: 'false',
             }),
+            ifMatchParam('app'),
           ],
           responses: responses(
             { 200: ok('The app with its new keys.', ref('App'), appETagHeader) },
-            { 400: 'BadRequest', 404: 'NotFound', 409: 'Conflict' },
+            { 400: 'BadRequest', 404: 'NotFound', 409: 'Conflict', 412: 'PreconditionFailed' },
           ),
         },
       },

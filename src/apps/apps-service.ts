@@ -110,6 +110,13 @@ export type KeyUpkeep = 'rotated' | 'maintained' | 'unchanged' | 'gone';
 /** Attempts of a read-modify-write before giving up on a record that keeps changing. */
 const WRITE_ATTEMPTS = 10;
 
+/**
+ * A condition on the record a write finds (the admin API's If-Match), checked on every
+ * attempt of its compare-and-replace: throwing refuses the write, so a change made by
+ * another request meanwhile fails the condition rather than being merged with it.
+ */
+export type Precondition = (current: AppRecord) => void;
+
 
 export class AppsService {
   readonly #deps: AppsServiceDeps;
@@ -157,12 +164,7 @@ export class AppsService {
     return app;
   }
 
-  /**
-   * `precondition` sees the record each attempt reads and may throw: a condition on the
-   * version (If-Match) then also fails on a change another request made meanwhile, rather
-   * than being merged with it.
-   */
-  async update(id: string, changes: AppChanges, precondition?: (current: AppRecord) => void): Promise<AppRecord> {
+  async update(id: string, changes: AppChanges, precondition?: Precondition): Promise<AppRecord> {
     // Compare-and-replace, so a PATCH never writes back keys a concurrent rotation replaced.
     return this.#writeExisting(id, async (current) => {
       precondition?.(current);
@@ -196,8 +198,9 @@ export class AppsService {
    * promote next keys that relying parties may not have fetched yet (409 with
    * Retry-After); `immediate` replaces every key at once, for a compromised key.
    */
-  async rotateKeys(id: string, options: { immediate?: boolean } = {}): Promise<AppRecord> {
+  async rotateKeys(id: string, options: { immediate?: boolean; precondition?: Precondition | undefined } = {}): Promise<AppRecord> {
     return this.#writeExisting(id, async (current) => {
+      options.precondition?.(current);
       const now = this.#deps.clock.now();
       if (options.immediate) return { ...current, keys: await replaceKeys(current, now, this.#keyMaker(id)), updatedAt: nextUpdatedAt(current, now) };
       const wait = untilPropagated(current, now);
@@ -316,9 +319,18 @@ export class AppsService {
    * its mark is still kept (an earlier deletion's purge may have failed: the caller purges
    * again). Not found once the mark is forgotten (deletion-sweeper.ts), or for an unknown id.
    */
-  async markDeleted(id: string): Promise<boolean> {
+  async markDeleted(id: string, precondition?: Precondition): Promise<boolean> {
     const { apps } = this.#deps.stores;
-    if (await apps.delete(id, this.#deps.clock.now())) return true;
+    if (!precondition) {
+      if (await apps.delete(id, this.#deps.clock.now())) return true;
+    } else {
+      // Compare-and-delete: the version the precondition passed is the one deleted.
+      for (let attempt = 1, current = await apps.get(id); current; attempt++, current = await apps.get(id)) {
+        precondition(current);
+        if (await apps.delete(id, this.#deps.clock.now(), current.updatedAt)) return true;
+        if (attempt >= WRITE_ATTEMPTS) throw new PosternError('conflict', 'The app was changed by another request at the same time; try again.');
+      }
+    }
     if (await apps.deletion(id)) return false;
     throw notFound(`No app with id ${id}.`);
   }

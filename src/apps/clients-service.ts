@@ -20,6 +20,12 @@ import {
 } from './clients.ts';
 import { nextUpdatedAt } from './updated-at.ts';
 
+/**
+ * A condition on the client a write finds (the admin API's If-Match), checked inside the
+ * app record's compare-and-replace; the default client is its app's record itself.
+ */
+export type ClientPrecondition = (client: { readonly updatedAt: number }) => void;
+
 export interface ClientsServiceDeps {
   readonly apps: AppsService;
   readonly clock: Clock;
@@ -168,10 +174,11 @@ export class ClientsService {
   }
 
   /** Removes the client: the engine no longer finds it, so its tokens stop working at once (engine.ts, A21). */
-  async delete(appId: string, clientId: string): Promise<ClientRecord> {
+  async delete(appId: string, clientId: string, precondition?: ClientPrecondition): Promise<ClientRecord> {
     let removed!: ClientRecord;
     await this.#deps.apps.modify(appId, async (current) => {
       removed = this.#existing(current, clientId);
+      precondition?.(removed);
       return { ...current, clients: current.clients!.filter((c) => c.clientId !== clientId) };
     });
     return removed;
@@ -181,7 +188,7 @@ export class ClientsService {
    * A new secret for a confidential client (the default one too); the previous secret
    * works for `graceSeconds` more, so back ends can switch over, then never again.
    */
-  async rotateSecret(appId: string, clientId: string, graceSeconds: number): Promise<{ secret: string; previousSecretExpiresAt: number }> {
+  async rotateSecret(appId: string, clientId: string, graceSeconds: number, precondition?: ClientPrecondition): Promise<{ secret: string; previousSecretExpiresAt: number }> {
     const secret = newSecret();
     const now = this.#deps.clock.now();
     const until = now + graceSeconds * 1000;
@@ -189,10 +196,12 @@ export class ClientsService {
     const publicClient = () => new PosternError('conflict', 'This is a public client (token_endpoint_auth_method none): it has no secret to rotate.');
     await this.#deps.apps.modify(appId, async (current) => {
       if (isDefaultClient(current, clientId)) {
+        precondition?.(current);
         if (!current.encryptedClientSecret) throw publicClient();
         return { ...current, encryptedClientSecret: sealed, previousEncryptedClientSecret: current.encryptedClientSecret, previousClientSecretExpiresAt: until };
       }
       const existing = this.#existing(current, clientId);
+      precondition?.(existing);
       if (!existing.encryptedClientSecret) throw publicClient();
       const rotated: ClientRecord = {
         ...existing,

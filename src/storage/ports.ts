@@ -254,9 +254,10 @@ export interface AppStore {
    * Takes the app out of every read (get, page, replace) and leaves a deletion mark stamped
    * `at`, in one atomic step: the mark is what lets a purge that failed or met a late writer
    * be finished later (AppsService.markDeleted and purge, apps/deletion-sweeper.ts). False
-   * when there is no such app.
+   * when there is no such app or, when `expectedUpdatedAt` is given, when the stored
+   * record's `updatedAt` differs from it (changed meanwhile: compare-and-delete, atomic).
    */
-  delete(id: string, at: number): Promise<boolean>;
+  delete(id: string, at: number, expectedUpdatedAt?: number): Promise<boolean>;
   /** The deletion mark of an app taken out by `delete` and not yet forgotten. */
   deletion(id: string): Promise<AppDeletion | undefined>;
   /**

@@ -82,6 +82,19 @@ export function storeContract(name: string, open: () => Promise<Stores>, time: S
         expect(await stores.apps.delete(record.id, 2_000)).to.equal(false);
       });
 
+      it('deletes only the version named, when one is (compare-and-delete): a changed record stays, with no mark', async () => {
+        const record = app();
+        await stores.apps.insert(record);
+        const changed = { ...record, name: 'Changed', updatedAt: record.updatedAt + 5 };
+        expect(await stores.apps.replace(changed, record.updatedAt)).to.equal(true);
+        expect(await stores.apps.delete(record.id, 1_000, record.updatedAt)).to.equal(false);
+        expect((await stores.apps.get(record.id))?.name).to.equal('Changed');
+        expect(await stores.apps.deletion(record.id)).to.equal(undefined);
+        expect(await stores.apps.delete(record.id, 1_000, changed.updatedAt)).to.equal(true);
+        expect(await stores.apps.get(record.id)).to.equal(undefined);
+        expect(await stores.apps.deletion(record.id)).to.deep.equal({ id: record.id, deletedAt: 1_000 });
+      });
+
       it('leaves a deletion mark in the same step as it takes an app out of every read, until it is forgotten', async () => {
         const [doomed, other] = [app(), app()];
         await stores.apps.insert(doomed);

@@ -66,14 +66,16 @@ describe('admin writes at the same time', () => {
   });
 
   describe('with If-Match (optimistic concurrency)', () => {
-    const patch = async (path: string, body: unknown, ifMatch?: string) => {
+    const send = async (method: string, path: string, body: unknown, ifMatch?: string) => {
       const res = await fetch(`${h.url}${path}`, {
-        method: 'PATCH',
+        method,
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...(ifMatch !== undefined ? { 'if-match': ifMatch } : {}) },
-        body: JSON.stringify(body),
+        body: body === undefined ? undefined : JSON.stringify(body),
       });
-      return { status: res.status, etag: res.headers.get('etag'), body: (await res.json()) as Record<string, unknown> };
+      const text = await res.text();
+      return { status: res.status, etag: res.headers.get('etag'), body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
     };
+    const patch = (path: string, body: unknown, ifMatch?: string) => send('PATCH', path, body, ifMatch);
     const etagOf = async (path: string) => (await h.admin('GET', path)).headers.get('etag')!;
 
     it('names each version of an app with a strong ETag: the same for every read, a new one for every write of any kind', async () => {
@@ -102,7 +104,7 @@ describe('admin writes at the same time', () => {
       const stale = await etagOf(path);
       await h.admin('POST', `${path}/clients`, { redirect_uris: [REDIRECT_URI] });
       const current = await etagOf(path);
-      for (const ifMatch of [stale, `W/${current}`, current.slice(1, -1), await etagOf(`/admin/apps/${other.app_id}`), '""', ' , ']) {
+      for (const ifMatch of [stale, `W/${current}`, current.slice(1, -1), await etagOf(`/admin/apps/${other.app_id}`), '""', ' , ', '']) {
         const refused = await patch(path, { name: 'Lost update' }, ifMatch);
         expect([refused.status, refused.body.error], ifMatch).to.deep.equal([412, 'precondition_failed']);
         expect(refused.body.error_description).to.include(current);
@@ -160,6 +162,38 @@ describe('admin writes at the same time', () => {
       restore();
       expect(answers.map((a) => a.status).sort()).to.deep.equal([200, 412]);
       expect((await h.admin('GET', path)).body.client_name).to.equal(answers.find((a) => a.status === 200)!.body.client_name);
+    });
+
+    it('holds a key rotation, a DELETE, a client DELETE and a secret rotation to If-Match too: a stale tag is 412 and changes nothing', async () => {
+      const app = await h.createApp({ token_endpoint_auth_method: 'client_secret_basic' });
+      const path = `/admin/apps/${app.app_id}`;
+      const stale = await etagOf(path);
+      const client = await h.admin('POST', `${path}/clients`, { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_basic' });
+      const clientPath = `${path}/clients/${client.body.client_id}`;
+      const current = await etagOf(path);
+      const clientVersion = client.headers.get('etag')!;
+
+      const refusals = [
+        await send('POST', `${path}/keys/rotate?immediate=true`, undefined, stale),
+        await send('DELETE', path, undefined, stale),
+        await send('POST', `${path}/clients/${app.app_id}/secret`, {}, stale),
+        await send('DELETE', clientPath, undefined, `"${'0'.repeat(8)}"`),
+        await send('POST', `${clientPath}/secret`, {}, ''),
+      ];
+      expect(refusals.map((r) => [r.status, r.body.error])).to.deep.equal(Array.from({ length: 5 }, () => [412, 'precondition_failed']));
+      expect(await etagOf(path)).to.equal(current);
+      expect(await etagOf(clientPath)).to.equal(clientVersion);
+      expect((await h.admin('GET', path)).status).to.equal(200);
+
+      // With the current tags each goes through.
+      expect((await send('POST', `${clientPath}/secret`, {}, clientVersion)).status).to.equal(200);
+      const rotated = await send('POST', `${path}/keys/rotate?immediate=true`, undefined, await etagOf(path));
+      expect(rotated.status).to.equal(200);
+      expect((await send('DELETE', clientPath, undefined, await etagOf(clientPath))).status).to.equal(204);
+      expect((await send('DELETE', path, undefined, await etagOf(path))).status).to.equal(204);
+      expect((await h.admin('GET', path)).status).to.equal(404);
+      // A conditional DELETE repeated after the app is gone answers 204 like any repeat.
+      expect((await send('DELETE', path, undefined, current)).status).to.equal(204);
     });
   });
 });

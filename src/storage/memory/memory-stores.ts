@@ -53,9 +53,9 @@ class MemoryAppStore implements AppStore {
     this.#apps.set(app.id, structuredClone(app));
     return true;
   }
-  async delete(id: string, deletedAt: number) {
+  async delete(id: string, deletedAt: number, expectedUpdatedAt?: number) {
     const app = this.#apps.get(id);
-    if (!app) return false;
+    if (!app || (expectedUpdatedAt !== undefined && app.updatedAt !== expectedUpdatedAt)) return false;
     this.#apps.delete(id);
     // The cursor is the one inserted: createdAt is never changed by a replace.
     const at = firstAfter(this.#order, appCursorOf(app)) - 1;

@@ -72,8 +72,9 @@ export class MongoAppStore implements AppStore {
     const filter = expectedUpdatedAt === undefined ? { _id: app.id, ...LIVE } : { _id: app.id, updatedAt: expectedUpdatedAt, ...LIVE };
     return (await this.#apps.replaceOne(filter, { ...app })).matchedCount === 1;
   }
-  async delete(id: string, at: number) {
-    return (await this.#marks.replaceOne({ _id: id, ...LIVE }, { deletedAt: at })).matchedCount === 1;
+  async delete(id: string, at: number, expectedUpdatedAt?: number) {
+    const version = expectedUpdatedAt === undefined ? {} : { updatedAt: expectedUpdatedAt };
+    return (await this.#marks.replaceOne({ _id: id, ...LIVE, ...version }, { deletedAt: at })).matchedCount === 1;
   }
   async deletion(id: string) {
     const mark = await this.#marks.findOne({ _id: id, ...MARKED });

@@ -105,6 +105,19 @@ describe('redis indexes', () => {
     expect(await opened.raw.exists(keys.uid(appId, 'Session', 'session-uid'))).to.equal(0);
   });
 
+  it('keep a set that holds a member without expiry for good, and give a new or shrunk set its member\'s lifetime', async () => {
+    const appId = randomUUID();
+    const forever = keys.accountDocs(appId, 'forever@example.com');
+    await opened.stores.oidc.upsert(appId, 'Grant', 'kept', { accountId: 'forever@example.com' }, undefined);
+    await opened.stores.oidc.upsert(appId, 'Session', 'short', { accountId: 'forever@example.com', uid: 'su' }, 5);
+    expect(await opened.raw.pttl(forever)).to.equal(-1);
+    // Its only member re-saved with a shorter lifetime: the set now lives as long as that.
+    const grant = keys.grant(appId, 'g-only');
+    await opened.stores.oidc.upsert(appId, 'AccessToken', 'only', { grantId: 'g-only' }, 600);
+    await opened.stores.oidc.upsert(appId, 'AccessToken', 'only', { grantId: 'g-only' }, 10);
+    expect(await opened.raw.pttl(grant)).to.be.within(1, 10_000);
+  });
+
   it("an instance whose clock runs ahead drops no live member of another instance's documents from an index", async () => {
     const appId = randomUUID();
     await opened.stores.oidc.upsert(appId, 'AccessToken', 'live', { grantId: 'skewed' }, 60);

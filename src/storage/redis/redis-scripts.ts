@@ -45,11 +45,13 @@ for i = 2, lookups + 1 do
 end
 for i = lookups + 2, #KEYS do
   local set = KEYS[i]
+  -- A set that exists without an expiry holds a member without one: it stays for good.
+  local fresh = redis.call('EXISTS', set) == 0
   redis.call('ZADD', set, ttl and (now + ttl) or '+inf', doc)
   redis.call('ZREMRANGEBYSCORE', set, '-inf', now)
   if ttl then
     local left = redis.call('PTTL', set)
-    if left == -1 or left < ttl then redis.call('PEXPIRE', set, ttl) end
+    if fresh or (left >= 0 and left < ttl) then redis.call('PEXPIRE', set, ttl) end
   else redis.call('PERSIST', set) end
 end`;
 

@@ -19,9 +19,9 @@ import {
 } from '../keys/key-ring.ts';
 import type { AppCursor, AppPage, AppRecord, AppSettings, OpenRegistrationPolicy, SigningAlg, Stores, TokenEndpointAuthMethod } from '../storage/ports.ts';
 import { checkSettings } from './app-settings.ts';
-import { nextUpdatedAt } from './updated-at.ts';
 import { BRANDING_FIELDS, type AppBranding } from './branding.ts';
 import { checkClientOptions, DEFAULT_ID_TOKEN_ALG } from './client-options.ts';
+import { nextUpdatedAt } from './updated-at.ts';
 
 /** How the app's client behaves (client-options.ts); each left out takes its default. */
 export interface ClientChoices {
@@ -116,7 +116,6 @@ const WRITE_ATTEMPTS = 10;
  * another request meanwhile fails the condition rather than being merged with it.
  */
 export type Precondition = (current: AppRecord) => void;
-
 
 export class AppsService {
   readonly #deps: AppsServiceDeps;

@@ -41,11 +41,12 @@ if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('ZADD', KEYS[2], 0, ARGV[3])
 return 1`;
 
-// The record out of every read and its deletion mark (ARGV[3]: when) in, together; with
-// ARGV[4], only while the stored record is exactly that text (a version the caller read).
+// The record out of every read and its deletion mark (ARGV[3]: when) in, together.
+// ARGV[4]: the updatedAt the stored record must still have, or '' for any (compare-and-delete).
 const DELETE_APP = `
 local stored = redis.call('HGET', KEYS[1], ARGV[1])
-if not stored or (ARGV[4] and stored ~= ARGV[4]) then return 0 end
+if not stored then return 0 end
+if ARGV[4] ~= '' and cjson.decode(stored).updatedAt ~= tonumber(ARGV[4]) then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
@@ -113,10 +114,8 @@ export class RedisAppStore implements AppStore {
   async delete(id: string, at: number, expectedUpdatedAt?: number) {
     const json = await this.#redis.hget(keys.apps, id);
     if (!json) return false;
-    const app = JSON.parse(json) as AppRecord;
-    if (expectedUpdatedAt === undefined) return (await this.#redis.eval(DELETE_APP, 3, keys.apps, keys.appOrder, keys.appDeletions, id, appCursorOf(app), at)) === 1;
-    if (app.updatedAt !== expectedUpdatedAt) return false;
-    return (await this.#redis.eval(DELETE_APP, 3, keys.apps, keys.appOrder, keys.appDeletions, id, appCursorOf(app), at, json)) === 1;
+    const expected = expectedUpdatedAt === undefined ? '' : String(expectedUpdatedAt);
+    return (await this.#redis.eval(DELETE_APP, 3, keys.apps, keys.appOrder, keys.appDeletions, id, appCursorOf(JSON.parse(json) as AppRecord), at, expected)) === 1;
   }
   async deletion(id: string) {
     const [deletedAt, purgedAt] = await Promise.all([this.#redis.zscore(keys.appDeletions, id), this.#redis.hget(keys.appPurges, id)]);

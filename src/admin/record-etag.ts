@@ -2,12 +2,9 @@
 // either moves its `updatedAt` forward (apps/updated-at.ts), and the stores'
 // compare-and-replace already rests on that, so a tag names exactly one version.
 import type { Context } from 'koa';
+import type { Precondition, Versioned } from '../apps/updated-at.ts';
 import { PosternError } from '../errors.ts';
 import { ifMatchNames } from '../http/entity-tags.ts';
-
-interface Versioned {
-  readonly updatedAt: number;
-}
 
 export function etagOf(record: Versioned): string {
   return `"${record.updatedAt.toString(36)}"`;
@@ -27,7 +24,7 @@ function requireVersion(current: Versioned, ifMatch: string, what: 'app' | 'clie
  * header is not sent. A header sent empty names no version, so nothing passes it: a script
  * whose tag variable came out empty must not write unconditionally.
  */
-export function ifMatchCondition(ctx: Context, what: 'app' | 'client'): ((current: Versioned) => void) | undefined {
+export function ifMatchCondition(ctx: Context, what: 'app' | 'client'): Precondition | undefined {
   const header = ctx.headers['if-match'];
   if (header === undefined) return undefined;
   return (current) => requireVersion(current, header, what);

@@ -21,7 +21,7 @@ import type { AppCursor, AppPage, AppRecord, AppSettings, OpenRegistrationPolicy
 import { checkSettings } from './app-settings.ts';
 import { BRANDING_FIELDS, type AppBranding } from './branding.ts';
 import { checkClientOptions, DEFAULT_ID_TOKEN_ALG } from './client-options.ts';
-import { nextUpdatedAt } from './updated-at.ts';
+import { nextUpdatedAt, type Precondition } from './updated-at.ts';
 
 /** How the app's client behaves (client-options.ts); each left out takes its default. */
 export interface ClientChoices {
@@ -110,12 +110,8 @@ export type KeyUpkeep = 'rotated' | 'maintained' | 'unchanged' | 'gone';
 /** Attempts of a read-modify-write before giving up on a record that keeps changing. */
 const WRITE_ATTEMPTS = 10;
 
-/**
- * A condition on the record a write finds (the admin API's If-Match), checked on every
- * attempt of its compare-and-replace: throwing refuses the write, so a change made by
- * another request meanwhile fails the condition rather than being merged with it.
- */
-export type Precondition = (current: AppRecord) => void;
+/** A write that kept losing its compare-and-replace. */
+const concurrentChange = () => new PosternError('conflict', 'The app was changed by another request at the same time; try again.');
 
 export class AppsService {
   readonly #deps: AppsServiceDeps;
@@ -306,9 +302,7 @@ export class AppsService {
         return next;
       }
       // Lost a race: the next round re-reads (and finds no app if it was deleted).
-      if (attempt >= WRITE_ATTEMPTS) {
-        throw new PosternError('conflict', 'The app was changed by another request at the same time; try again.');
-      }
+      if (attempt >= WRITE_ATTEMPTS) throw concurrentChange();
     }
   }
 
@@ -327,7 +321,7 @@ export class AppsService {
       for (let attempt = 1, current = await apps.get(id); current; attempt++, current = await apps.get(id)) {
         precondition(current);
         if (await apps.delete(id, this.#deps.clock.now(), current.updatedAt)) return true;
-        if (attempt >= WRITE_ATTEMPTS) throw new PosternError('conflict', 'The app was changed by another request at the same time; try again.');
+        if (attempt >= WRITE_ATTEMPTS) throw concurrentChange();
       }
     }
     if (await apps.deletion(id)) return false;

@@ -18,13 +18,7 @@ import {
   MAX_INITIAL_ACCESS_TOKENS,
   usableInitialAccessToken,
 } from './clients.ts';
-import { nextUpdatedAt } from './updated-at.ts';
-
-/**
- * A condition on the client a write finds (the admin API's If-Match), checked inside the
- * app record's compare-and-replace; the default client is its app's record itself.
- */
-export type ClientPrecondition = (client: { readonly updatedAt: number }) => void;
+import { nextUpdatedAt, type Precondition } from './updated-at.ts';
 
 export interface ClientsServiceDeps {
   readonly apps: AppsService;
@@ -174,7 +168,7 @@ export class ClientsService {
   }
 
   /** Removes the client: the engine no longer finds it, so its tokens stop working at once (engine.ts, A21). */
-  async delete(appId: string, clientId: string, precondition?: ClientPrecondition): Promise<ClientRecord> {
+  async delete(appId: string, clientId: string, precondition?: Precondition): Promise<ClientRecord> {
     let removed!: ClientRecord;
     await this.#deps.apps.modify(appId, async (current) => {
       removed = this.#existing(current, clientId);
@@ -188,7 +182,7 @@ export class ClientsService {
    * A new secret for a confidential client (the default one too); the previous secret
    * works for `graceSeconds` more, so back ends can switch over, then never again.
    */
-  async rotateSecret(appId: string, clientId: string, graceSeconds: number, precondition?: ClientPrecondition): Promise<{ secret: string; previousSecretExpiresAt: number }> {
+  async rotateSecret(appId: string, clientId: string, graceSeconds: number, precondition?: Precondition): Promise<{ secret: string; previousSecretExpiresAt: number }> {
     const secret = newSecret();
     const now = this.#deps.clock.now();
     const until = now + graceSeconds * 1000;

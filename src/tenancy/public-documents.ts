@@ -5,8 +5,8 @@
 // serve a document of another configuration. Each document carries a strong ETag, and a
 // request whose If-None-Match names it is answered 304 with no body.
 import { createHash } from 'node:crypto';
-import { ifNoneMatchNames } from '../http/entity-tags.ts';
 import type { Context } from 'koa';
+import { ifNoneMatchNames } from '../http/entity-tags.ts';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/key-ring.ts';
 import { engineCorsHeaders, isEngineRoute, PUBLIC_DOCUMENT_ROUTES } from '../oidc/engine.ts';
 

@@ -9,6 +9,7 @@ import { findClient, initialAccessTokenHash, registeredMetadataOf, usableInitial
 import type { ClientsService } from '../apps/clients-service.ts';
 import type { InputRules } from '../admin/app-input.ts';
 import type { AppRecord } from '../storage/ports.ts';
+import { noteClientRead, unchangedSinceRead } from './client-update-version.ts';
 import { asEngineError, initialAccessTokenPayload, registeringWith, retryShortly, unavailable } from './engine.ts';
 import { isOpenRegistration } from './open-registration.ts';
 import { withRegistrationTokenFirst } from './registration-token-order.ts';
@@ -48,6 +49,7 @@ export function clientAdapter(deps: ClientModelDeps): Adapter {
       // it (another instance not yet told of the change) has not got them, and must never
       // be asked to sign with an algorithm it has no key of.
       if (client && !deps.canSignFor(client.metadata)) retryShortly(new Error(`Provider of app ${appId} predates the keys of client ${id}`));
+      if (client) noteClientRead(client);
       return client && (registeredMetadataOf(app, client, kek) as AdapterPayload);
     },
     // Registration (RFC 7591) and update (RFC 7592), with the engine's metadata.
@@ -58,7 +60,11 @@ export function clientAdapter(deps: ClientModelDeps): Adapter {
         // A registration's access token is stored first (registration-token-order.ts).
         await withRegistrationTokenFirst(async () => {
           if (app && findClient(app, id)) {
-            await clients.update(appId, id, () => metadata);
+            const unchanged = unchangedSinceRead();
+            await clients.update(appId, id, (current) => {
+              unchanged?.(current);
+              return metadata;
+            });
           } else if (isOpenRegistration(token)) {
             // No token to spend: the write checks the app's open registration policy instead.
             await clients.add(appId, { metadata, origin: 'open_registration', clientId: id, secret: metadata.client_secret as string | undefined });

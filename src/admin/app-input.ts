@@ -29,7 +29,7 @@ const invalidMetadata = (description: string) => new PosternError('invalid_clien
  * would fail silently. Registering it is refused in so many words rather than as an
  * unknown field.
  */
-const FRONT_CHANNEL = ['frontchannel_logout_uri', 'frontchannel_logout_session_required'];
+export const FRONT_CHANNEL: readonly string[] = ['frontchannel_logout_uri', 'frontchannel_logout_session_required'];
 
 function asObject(body: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -7,7 +7,7 @@
 import { PosternError } from '../errors.ts';
 import type { ClientRecord } from '../storage/ports.ts';
 import { onAllowedHost } from '../apps/clients.ts';
-import { MAX_URIS, type InputRules } from './app-input.ts';
+import { FRONT_CHANNEL, MAX_URIS, type InputRules } from './app-input.ts';
 import { endpointUriProblem, redirectUriProblem } from './redirect-uris.ts';
 
 const invalid = (description: string) => new PosternError('bad_request', description);
@@ -79,7 +79,7 @@ export function checkClientMetadata(metadata: Record<string, unknown>, hosts: re
   if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_CLIENT_METADATA_BYTES) {
     throw invalidMetadata(`The client's metadata may be at most ${MAX_CLIENT_METADATA_BYTES / 1024} KiB as JSON.`);
   }
-  for (const key of ['frontchannel_logout_uri', 'frontchannel_logout_session_required']) {
+  for (const key of FRONT_CHANNEL) {
     if (metadata[key] !== undefined) {
       throw invalidMetadata(`${key} is not supported: front-channel logout depends on third-party cookies, which browsers block. Register backchannel_logout_uri instead.`);
     }
@@ -152,7 +152,7 @@ export function parseClientChanges(body: unknown, current: ClientRecord, rules: 
 function asMetadata(body: unknown): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('The request body must be a JSON object.');
   for (const key of Object.keys(body)) {
-    if (key.startsWith('frontchannel_logout')) continue; // refused with its reason by checkClientMetadata
+    if (FRONT_CHANNEL.includes(key)) continue; // refused with its reason by checkClientMetadata
     if (!(CLIENT_FIELDS as readonly string[]).includes(key)) throw invalid(`Unknown field "${key.slice(0, 64)}". Allowed: ${CLIENT_FIELDS.join(', ')}.`);
   }
   return body as Record<string, unknown>;

@@ -140,6 +140,26 @@ describe('logout metadata in the admin API (development)', function () {
       }
     }
   });
+
+  it('refuses any other frontchannel_logout_ name as an unknown field, on a client too, and stores nothing', async () => {
+    const app = await h.createApp();
+    const clients = `/admin/apps/${app.app_id}/clients`;
+    const client = await h.admin('POST', clients, { redirect_uris: ['https://rp.example.com/cb'] });
+    expect(client.status).to.equal(201);
+    for (const field of ['frontchannel_logout_url', 'frontchannel_logout_junk', 'frontchannel_logout_uri_2']) {
+      for (const reply of [
+        await create({ [field]: 'https://rp.example.com/fcl' }),
+        await h.admin('PATCH', `/admin/apps/${app.app_id}`, { [field]: 'https://rp.example.com/fcl' }),
+        await h.admin('POST', clients, { redirect_uris: ['https://rp.example.com/cb'], [field]: { any: ['json'] } }),
+        await h.admin('PATCH', `${clients}/${client.body.client_id}`, { [field]: 'x' }),
+      ]) {
+        expect(reply.status, field).to.equal(400);
+        expect(reply.body.error_description).to.include(`Unknown field "${field}"`);
+      }
+    }
+    expect((await h.admin('GET', clients)).body.clients).to.have.length(2);
+    expect((await h.admin('GET', `${clients}/${client.body.client_id}`)).body).to.not.have.any.keys('frontchannel_logout_url', 'frontchannel_logout_junk', 'frontchannel_logout_uri_2');
+  });
 });
 
 describe('logout metadata in the admin API (production)', function () {

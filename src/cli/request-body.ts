@@ -22,11 +22,22 @@ type Json = Record<string, unknown>;
 
 const quote = (text: string) => `"${clean(text.length > 60 ? `${text.slice(0, 60)}…` : text)}"`;
 
+const OBJECT_MACHINERY = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A number as JSON writes one; an integer without fraction or exponent. Number() would also take 0x258, 0b1, " 6 " and "". */
+const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+const INTEGER = /^-?(0|[1-9]\d*)$/;
+
 /** `name=value` or `name:=JSON`. */
 export function parseSet(arg: string, command: string): FieldValue {
   const match = /^([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)(:?=)([\s\S]*)$/.exec(arg);
   if (!match) throw new UsageError(`--set takes field=value or field:=JSON, not ${quote(arg)}.`, command);
-  return { path: match[1]!.split('.'), value: match[3]!, json: match[2] === ':=' };
+  const path = match[1]!.split('.');
+  // Assigned to a plain object, `__proto__` would set its prototype: the field would vanish
+  // from the body sent, and the command would report a change it never asked for.
+  const reserved = path.find((name) => OBJECT_MACHINERY.has(name));
+  if (reserved) throw new UsageError(`--set cannot name the field "${reserved}".`, command);
+  return { path, value: match[3]!, json: match[2] === ':=' };
 }
 
 function parseJson(text: string, what: string, command: string): unknown {
@@ -61,7 +72,7 @@ function typed(value: string, schema: Schema | undefined, field: string, command
   if (value === 'null' && types.includes('null')) return null;
   if (types.includes('integer') || types.includes('number')) {
     const n = Number(value);
-    if (value.trim() !== '' && Number.isFinite(n) && (types.includes('number') || Number.isInteger(n))) return n;
+    if ((types.includes('number') ? JSON_NUMBER : INTEGER).test(value) && Number.isFinite(n)) return n;
     if (!types.includes('string')) throw new UsageError(`${field} must be ${types.includes('number') ? 'a number' : 'an integer'}, not ${quote(value)}.`, command);
   }
   if (types.includes('boolean')) {

@@ -189,6 +189,12 @@ describe('postern CLI', function () {
         [['apps', 'list', '--bogus'], /Unknown option '--bogus'/],
         [['apps', 'show'], /apps show takes <app>, 0 given/],
         [['apps', 'create', '--name', 'X', '--redirect-uri', REDIRECT_URI, '--set', 'id_token_ttl=ten'], /id_token_ttl must be an integer, not "ten"/],
+        ...['0x258', '0b1001011000', '6e2', ' 600', '600.0', '', '1e400'].map((spelling): [string[], RegExp] => [
+          ['apps', 'create', '--name', 'X', '--redirect-uri', REDIRECT_URI, '--set', `id_token_ttl=${spelling}`],
+          /id_token_ttl must be an integer/,
+        ]),
+        [['apps', 'create', '--name', 'X', '--redirect-uri', REDIRECT_URI, '--set', '__proto__.name=Y'], /cannot name the field "__proto__"/],
+        [['apps', 'update', 'some-app', '--set', 'branding.constructor=x'], /cannot name the field "constructor"/],
         [['apps', 'create', '--name', 'X', '--redirect-uri', REDIRECT_URI, '--set', 'require_pkce=yes'], /require_pkce must be true or false/],
         [['apps', 'create', '--name', 'X', '--name', 'Y', '--redirect-uri', REDIRECT_URI], /name is given twice/],
         [['apps', 'create', '--set', 'nonsense'], /--set takes field=value or field:=JSON/],

@@ -86,7 +86,7 @@ export interface Server {
   /** Back-channel logout deliveries; main.ts starts and drains it. */
   readonly backchannel: BackchannelLogout;
   /** Every router Postern mounts, in order, so tests can enumerate every route. */
-  readonly routers: Readonly<Record<'root' | 'admin' | 'adminSignOut' | 'login' | 'revokeAll' | 'signOut', Router>>;
+  readonly routers: Readonly<Record<'root' | 'admin' | 'clients' | 'adminSignOut' | 'login' | 'revokeAll' | 'signOut', Router>>;
   /** Who makes ES512 signatures in this server. */
   readonly es512: Es512Signer;
   /** Expensive requests waiting for their turn; main.ts refuses them at shutdown. */

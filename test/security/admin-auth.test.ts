@@ -11,6 +11,7 @@ import { createServer, METHODS } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { requireAdminGate } from '../../src/admin/admin-auth.ts';
 import { adminRouter } from '../../src/admin/admin-routes.ts';
+import { clientRouter } from '../../src/admin/client-routes.ts';
 import { adminSignOutRouter } from '../../src/admin/sign-out-routes.ts';
 import { errorPage } from '../../interactions/views/pages.ts';
 import { errorHandler } from '../../src/http/error-handler.ts';
@@ -43,8 +44,11 @@ function spellings(template: string, id: string): string[] {
   ];
 }
 
-/** Every route of the admin API: the admin router's and the sign-out router's (not shed under load). */
-const adminRoutes = (h: Harness) => [...routesOf(h.server.routers.admin), ...routesOf(h.server.routers.adminSignOut)];
+/** Every route of the admin API, whichever router declares it: a new router under /admin is walked too. */
+const adminRoutes = (h: Harness) =>
+  Object.values(h.server.routers)
+    .flatMap(routesOf)
+    .filter((route) => route.path === '/admin' || route.path.startsWith('/admin/'));
 
 /** The distinct path templates of the admin API's routes. */
 const adminTemplates = (h: Harness) => [...new Set(adminRoutes(h).map((route) => route.path))];
@@ -108,7 +112,14 @@ for (const [mode, environment] of Object.entries(MODES)) {
 
     it('enumerates the admin routes from the router', () => {
       const paths = adminTemplates(h).map((template) => fillPath(template, {}, app.app_id));
-      expect(paths).to.include.members([`/admin/apps`, `/admin/apps/${app.app_id}`, `/admin/apps/${app.app_id}/audit`, `/admin/apps/${app.app_id}/sign-outs`]);
+      expect(paths).to.include.members([
+        `/admin/apps`,
+        `/admin/apps/${app.app_id}`,
+        `/admin/apps/${app.app_id}/audit`,
+        `/admin/apps/${app.app_id}/sign-outs`,
+        `/admin/apps/${app.app_id}/clients/${app.app_id}/secret`,
+        `/admin/apps/${app.app_id}/initial-access-tokens`,
+      ]);
     });
 
     it('refuses every route × spelling × method without the token with 401, and changes nothing', async () => {
@@ -239,16 +250,18 @@ describe('admin authentication: lockout, wiring and outages', function () {
     const spy = new Proxy({}, { get: (_t, name) => (touched.push(String(name)), () => Promise.reject(new Error('service reached'))) });
     const router = adminRouter({ apps: spy as never, publicUrl: 'http://localhost', audit: spy as never, rules: { httpLoopbackEndpoints: false } });
     const signOuts = adminSignOutRouter({ apps: spy as never, documents: spy as never, backchannel: spy as never, audit: spy as never });
+    const clients = clientRouter({ apps: spy as never, clients: spy as never, audit: spy as never, rules: { httpLoopbackEndpoints: false } });
     const app = new Koa();
     app.use(errorHandler(createLogger('silent'), errorPage));
     app.use(router.routes());
     app.use(signOuts.routes());
+    app.use(clients.routes());
     const http = createServer(app.callback());
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     try {
-      const layers = [...routesOf(router), ...routesOf(signOuts)];
-      expect(layers.length).to.be.greaterThan(6);
+      const layers = [router, signOuts, clients].flatMap(routesOf);
+      expect(layers.length).to.be.greaterThan(18);
       for (const layer of layers) {
         expect(layer.stack[0], `${layer.path} starts with requireAdminGate`).to.equal(requireAdminGate);
         for (const method of layer.methods) {

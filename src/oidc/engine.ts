@@ -762,6 +762,29 @@ export function registrationRoute():
 }
 
 /**
+ * A71 The order of an RFC 7009 revocation's writes. At POST {issuer}/token/revocation the
+ * engine finds the presented token, names it the request's entity of its kind
+ * (`ctx.oidc.entities.AccessToken`, `RefreshToken` or `ClientCredentials`), calls `destroy()`
+ * on it, which calls its adapter's `destroy` with the token's value as the id, and only then
+ * revokes its grant when it has one (helpers/revoke.js: each token model's `revokeByGrantId`,
+ * and the Grant adapter's `destroy` where `revokeGrantPolicy` says so, by default at a
+ * refresh token's revocation). The answer, 200 with an empty body, is set before
+ * those writes and stands once they are done. Each of these adapter calls runs while
+ * `Provider.ctx` is that request's context (A67), whose `oidc.route` is `revocation`. So
+ * Postern can leave the removal of the presented token until the request has succeeded
+ * (revocation-order.ts).
+ */
+export const REVOCABLE_TOKEN_MODELS: readonly string[] = ['AccessToken', 'RefreshToken', 'ClientCredentials'];
+
+/** A71: the revocation the engine is handling now, when it presented the token `id` of `model`; undefined otherwise. */
+export function revocationPresenting(model: string, id: string): object | undefined {
+  const ctx = Provider.ctx;
+  if (ctx?.oidc?.route !== 'revocation') return undefined;
+  const presented = (ctx.oidc.entities as Record<string, { jti?: unknown } | undefined> | undefined)?.[model];
+  return presented?.jti === id ? ctx : undefined;
+}
+
+/**
  * A39 Back-channel logout metadata without the engine's sender. With
  * `features.backchannelLogout` off (Postern delivers logout tokens itself, with retries:
  * logout/backchannel-logout.ts), the engine drops `backchannel_logout_uri` and

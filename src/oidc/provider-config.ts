@@ -23,8 +23,9 @@ import type { ErrorPage } from '../http/error-handler.ts';
 import type { ClientsService } from '../apps/clients-service.ts';
 import type { InputRules } from '../admin/app-input.ts';
 import { clientAdapter, initialAccessTokenAdapter, type ClientModelDeps } from './client-models.ts';
-import { CLIENT_MODEL, INITIAL_ACCESS_TOKEN_MODEL, REGISTRATION_ACCESS_TOKEN_MODEL } from './engine.ts';
+import { CLIENT_MODEL, INITIAL_ACCESS_TOKEN_MODEL, REGISTRATION_ACCESS_TOKEN_MODEL, REVOCABLE_TOKEN_MODELS } from './engine.ts';
 import { registrationTokenAdapter } from './registration-token-order.ts';
+import { revocationOrderAdapter } from './revocation-order.ts';
 import { registrationFeatures } from './registration.ts';
 import type { Es512Signer } from '../keys/native-signer.ts';
 import type * as PageViews from '../../interactions/views/pages.ts';
@@ -100,6 +101,7 @@ export function providerConfiguration(app: AppRecord, issuer: string, deps: Prov
       model === CLIENT_MODEL ? clients
       : model === INITIAL_ACCESS_TOKEN_MODEL ? initialAccessTokens
       : model === REGISTRATION_ACCESS_TOKEN_MODEL ? registrationTokenAdapter(documents(model)) // written in a safe order
+      : REVOCABLE_TOKEN_MODELS.includes(model) ? revocationOrderAdapter(documents(model), model) // removed last at a revocation
       : documents(model),
     // The default client (client_id = app id); the others come through the adapter (A21).
     clients: [clientMetadataOf(app, deps.kek)],

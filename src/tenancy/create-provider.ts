@@ -13,6 +13,7 @@ import { postedRequests } from '../oidc/posted-request.ts';
 import { providerConfiguration, type ProviderDeps } from '../oidc/provider-config.ts';
 import { formPostInOurLook } from '../oidc/form-post-page.ts';
 import { recheckRedirects } from '../oidc/redirect-recheck.ts';
+import { removePresentedTokenLast } from '../oidc/revocation-order.ts';
 import { tellAppOfSignOut } from '../oidc/sign-out-notice.ts';
 import type { BackchannelLogout } from '../logout/backchannel-logout.ts';
 import type { AppRecord } from '../storage/ports.ts';
@@ -45,5 +46,7 @@ export function createProvider(app: AppRecord, publicUrl: string, deps: Provider
   );
   provider.use(introspectJwtAccessTokens(app, issuer, { store: deps.stores.oidc, clock: deps.clock }));
   auditProvider(provider, app.id, audit, deps.logger, deps.metrics);
+  // Innermost, so a revocation is audited only once its last write is done.
+  provider.use(removePresentedTokenLast);
   return { provider, issuer };
 }

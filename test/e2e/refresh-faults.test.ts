@@ -65,6 +65,78 @@ describe('refresh across faults', function () {
   });
 });
 
+/** The store, whose revocations of a grant fail once `arm` is called, as if it died right then. */
+function failingGrantRevocation(inner: OidcStore): { store: OidcStore; arm(): void; disarm(): void } {
+  let armed = false;
+  const down = () => new StoreUnavailableError('redis', new Error('connection lost'));
+  const store = withMethods(inner, {
+    revokeByGrantId: (revoke) => async (...args) => {
+      if (armed) throw down();
+      return revoke(...args);
+    },
+    destroy: (destroy) => async (...args) => {
+      if (armed && args[1] === 'Grant') throw down();
+      return destroy(...args);
+    },
+  });
+  return { store, arm: () => void (armed = true), disarm: () => void (armed = false) };
+}
+
+describe('RFC 7009 revocation across a fault', function () {
+  this.timeout(30_000);
+  // The engine removes the presented token before it revokes the token's grant (A71). Were
+  // the token gone when the grant's revocation failed, the client's retry of the 503 would
+  // find nothing, answer 200, and leave the grant and its other tokens alive.
+  const e = new Engine();
+  let stores: Stores;
+  let faulty: ReturnType<typeof failingGrantRevocation>;
+  before(async () => {
+    const memory = openMemoryStores();
+    faulty = failingGrantRevocation(memory.oidc);
+    stores = { ...memory, oidc: faulty.store };
+    await e.start({ stores });
+  });
+  after(async () => {
+    await e.stop();
+    await stores.close();
+  });
+
+  const statusOf = (promise: Promise<unknown>) =>
+    promise.then(
+      () => 200,
+      (err: { cause?: { status?: number } }) => err.cause?.status,
+    );
+
+  it("answers 503 and keeps the token, so the retry revokes the grant: a thief's chain from the revoked token ends too", async () => {
+    const { config, tokens } = await e.signIn('revoke-fault@example.com', 'openid offline_access');
+    // Someone refreshed with the token first; the client revokes the token it holds.
+    const thief = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    faulty.arm();
+    expect(await statusOf(oidc.tokenRevocation(config, tokens.refresh_token!))).to.equal(503);
+    faulty.disarm();
+    expect(await stores.oidc.find(e.app.id, 'RefreshToken', tokens.refresh_token!), 'the presented token is still stored').to.not.equal(undefined);
+    await oidc.tokenRevocation(config, tokens.refresh_token!);
+    expect(await stores.oidc.find(e.app.id, 'RefreshToken', tokens.refresh_token!)).to.equal(undefined);
+    const refused = await oidc.refreshTokenGrant(config, thief.refresh_token!).then(
+      () => 'no error',
+      (err: unknown) => errorOf(err),
+    );
+    expect(refused).to.equal('invalid_grant');
+    expect((await oidc.tokenIntrospection(config, thief.access_token)).active).to.equal(false);
+  });
+
+  it('does the same for an access token: the retry ends its refresh token', async () => {
+    const { config, tokens } = await e.signIn('revoke-fault-at@example.com', 'openid offline_access');
+    faulty.arm();
+    expect(await statusOf(oidc.tokenRevocation(config, tokens.access_token, { token_type_hint: 'access_token' }))).to.equal(503);
+    faulty.disarm();
+    expect((await oidc.tokenIntrospection(config, tokens.access_token)).active, 'still active until the revocation succeeds').to.equal(true);
+    await oidc.tokenRevocation(config, tokens.access_token, { token_type_hint: 'access_token' });
+    expect((await oidc.tokenIntrospection(config, tokens.access_token)).active).to.equal(false);
+    expect((await oidc.tokenIntrospection(config, tokens.refresh_token!)).active).to.equal(false);
+  });
+});
+
 /** Refreshes one chain `times` times; retries the same token on anything but invalid_grant. */
 async function runChain(config: oidc.Configuration, first: string, times: number, deadline: number, progress: { done: number }) {
   let token = first;

@@ -1212,6 +1212,48 @@ describe('engine assumptions (src/oidc/engine.ts)', function () {
     });
   });
 
+  describe('A71: a revocation removes the presented token, then revokes its grant, all in the request', () => {
+    /** Every removal, in order, the presented token's marked. */
+    const writes: string[] = [];
+    let presentedToken = '';
+    const recording = (stores: Stores): Stores => ({
+      ...stores,
+      oidc: withMethods(stores.oidc, {
+        destroy: (destroy) => (...args) => {
+          writes.push(`destroy ${args[1]}${args[2] === presentedToken ? ' (presented)' : ''}`);
+          return destroy(...args);
+        },
+        revokeByGrantId: (revoke) => (...args) => {
+          writes.push(`revokeByGrantId ${args[1]}`);
+          return revoke(...args);
+        },
+      }),
+    });
+    const e = new Engine();
+    before(() => e.start({ stores: recording(openMemoryStores()) }));
+    after(async () => {
+      await e.stop();
+      await e.stores.close();
+    });
+
+    for (const kind of ['RefreshToken', 'AccessToken'] as const) {
+      it(`names a presented ${kind} and removes it before the grant; Postern removes it last, once the answer is 200`, async () => {
+        const { config, tokens } = await e.signIn(`a71-${kind}@example.com`, 'openid offline_access');
+        presentedToken = kind === 'RefreshToken' ? tokens.refresh_token! : tokens.access_token;
+        writes.length = 0;
+        await oidc.tokenRevocation(config, presentedToken);
+        // The engine's removal of the token, called while it names the token, is left by
+        // Postern's adapter for the end, after the grant's revocation (revocation-order.ts).
+        expect(writes.at(-1)).to.equal(`destroy ${kind} (presented)`);
+        expect(writes.filter((w) => w.includes('presented'))).to.have.length(1);
+        // The grant itself goes at a refresh token's revocation only (the engine's default revokeGrantPolicy).
+        const grant = kind === 'RefreshToken' ? [`destroy ${GRANT_MODEL}`] : [];
+        expect(writes.slice(0, -1)).to.include.members(['revokeByGrantId AccessToken', 'revokeByGrantId RefreshToken', ...grant]);
+        expect(await e.stores.oidc.find(e.app.id, kind, presentedToken)).to.equal(undefined);
+      });
+    }
+  });
+
   describe('A39: back-channel logout metadata of a registered client is kept, with the engine\'s own sender off', () => {
     const e = new Engine();
     before(() => e.start());

@@ -27,6 +27,7 @@ import { ClientsService } from '../../src/apps/clients-service.ts';
 import { validateClientMetadata } from '../../src/oidc/engine.ts';
 import { offlineAccessImpliesConsent } from '../../src/oidc/offline-access.ts';
 import { providerConfiguration, type ProviderDeps } from '../../src/oidc/provider-config.ts';
+import { removePresentedTokenLast } from '../../src/oidc/revocation-order.ts';
 import { openMemoryStores } from '../../src/storage/memory/memory-stores.ts';
 import type { AppRecord, AppSettings, Stores, TokenEndpointAuthMethod } from '../../src/storage/ports.ts';
 import { Browser } from '../helpers/browser.ts';
@@ -126,6 +127,8 @@ export class Engine {
     this.provider = new Provider(this.issuer, options.configure ? options.configure(configuration) : configuration);
     for (const middleware of options.use ?? []) this.provider.use(middleware);
     if (options.offlineAccessRewrite !== false) this.provider.use(offlineAccessImpliesConsent);
+    // The configuration's adapter leaves a revocation's presented token to it (A71).
+    this.provider.use(removePresentedTokenLast);
 
     const mounted = mount(path, this.provider as never);
     const engine: RunEngine = (ctx) => mounted(ctx, async () => {});

@@ -1,28 +1,33 @@
 // Failure events are what anyone can cause without an account: opening made-up link URLs,
-// posting forms without their token, wrong codes. Each is a log line and a stored event
-// kept for the whole retention, so an unthrottled flood would fill the audit store (and
-// the log) at the rate it is sent, and bury the events worth reading. Within each minute
-// this instance records at most:
-//   - PER_CLIENT failure events per app and client (an IPv4 address or IPv6 /64, as
-//     every per-client limit counts);
+// posting forms without their token, wrong codes. So are a few successes, repeated at will
+// with nothing spent: opening a valid link (one's own will do, any number of times), the
+// email form posted again within its minute, the "stay signed in" page. Each is a log line
+// and a stored event kept for the whole retention, so an unthrottled flood would fill the
+// audit store (and the log) at the rate it is sent, and bury the events worth reading.
+// Within each minute this instance records at most:
+//   - PER_CLIENT such events per app and client (an IPv4 address or IPv6 /64, as every
+//     per-client limit counts);
 //   - PER_APP per app, whatever the number of clients (an attacker with many /64s);
 //   - PER_INSTANCE in all, whatever the number of apps.
 // The first event over a budget is replaced by one `audit.suppressed` event saying which
 // (the instance's in the instance's trail); the rest of that minute's are dropped. So the
 // tracking itself stays bounded: each recorded event adds at most an app and a client.
-// Successes are always recorded, and the metrics count every event (compose.ts).
+// Every other success is recorded (each spends a link, a code, a token or a rate limit),
+// and the metrics count every event (compose.ts).
 import type { AuditEvent } from './audit.ts';
 import { ipLimitKey } from './ip-network.ts';
 import { INSTANCE_TRAIL } from './storage/ports.ts';
 
 export const AUDIT_FAILURE_BUDGETS = { perClient: 60, perApp: 600, perInstance: 6000 } as const;
+
+/** Successes anyone can repeat at will without spending anything: throttled as failures are. */
+export const REPEATABLE_SUCCESSES: ReadonlySet<string> = new Set(['link.opened', 'link.repeated', 'signout.declined']);
 const WINDOW_MS = 60_000;
 
 interface AppCount {
   count: number;
   readonly clients: Map<string, number>;
 }
-
 
 export class AuditThrottle {
   readonly #budgets: typeof AUDIT_FAILURE_BUDGETS;
@@ -36,7 +41,7 @@ export class AuditThrottle {
 
   /** The event to record for `event` at `now`: itself, an `audit.suppressed` notice, or none. */
   verdict(event: AuditEvent, now: number): AuditEvent | undefined {
-    if (event.outcome !== 'failure' || event.ip === undefined) return event;
+    if ((event.outcome !== 'failure' && !REPEATABLE_SUCCESSES.has(event.type)) || event.ip === undefined) return event;
     const window = Math.floor(now / WINDOW_MS);
     if (window !== this.#window) {
       this.#window = window;
@@ -45,17 +50,17 @@ export class AuditThrottle {
     }
     const { perClient, perApp, perInstance } = this.#budgets;
     if (++this.#count > perInstance) {
-      return this.#count === perInstance + 1 ? notice(event, `more than ${perInstance} failure events on this instance`, INSTANCE_TRAIL) : undefined;
+      return this.#count === perInstance + 1 ? notice(event, `more than ${perInstance} failure or repeatable events on this instance`, INSTANCE_TRAIL) : undefined;
     }
     let app = this.#apps.get(event.appId);
     if (!app) this.#apps.set(event.appId, (app = { count: 0, clients: new Map() }));
     if (++app.count > perApp) {
-      return app.count === perApp + 1 ? notice(event, `more than ${perApp} failure events for this app`) : undefined;
+      return app.count === perApp + 1 ? notice(event, `more than ${perApp} failure or repeatable events for this app`) : undefined;
     }
     const client = ipLimitKey(event.ip);
     const count = (app.clients.get(client) ?? 0) + 1;
     app.clients.set(client, count);
-    if (count > perClient) return count === perClient + 1 ? notice(event, `more than ${perClient} failure events from this client`) : undefined;
+    if (count > perClient) return count === perClient + 1 ? notice(event, `more than ${perClient} failure or repeatable events from this client`) : undefined;
     return event;
   }
 }

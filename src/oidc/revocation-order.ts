@@ -11,6 +11,16 @@ import { mayReachPostOnlyRoute, revocationPresenting } from './engine.ts';
 
 /** Per revocation request: the removal of the presented token, left for the end. */
 const removalsLeft = new WeakMap<object, () => Promise<void>>();
+/** Revocation requests that removed the token they presented. */
+const revoked = new WeakSet<object>();
+
+/**
+ * Whether this revocation removed the token it presented. RFC 7009 answers 200 also for a
+ * token it does not know or one of another client, which it leaves alone.
+ */
+export function revokedPresentedToken(ctx: Context): boolean {
+  return revoked.has(ctx);
+}
 
 /** The adapter of a revocable token model (A71), over the one that stores it. */
 export function revocationOrderAdapter(inner: Adapter, model: string): Adapter {
@@ -32,5 +42,7 @@ export async function removePresentedTokenLast(ctx: Context, next: Next): Promis
   const remove = removalsLeft.get(ctx);
   if (!remove) return;
   removalsLeft.delete(ctx);
-  if (ctx.status === 200) await remove();
+  if (ctx.status !== 200) return;
+  await remove();
+  revoked.add(ctx);
 }

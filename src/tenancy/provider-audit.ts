@@ -3,6 +3,7 @@
 // by grant type in the metrics (the audit event does not keep the grant type).
 import { registeredOpenly } from '../oidc/open-registration.ts';
 import { mayReachPostOnlyRoute } from '../oidc/engine.ts';
+import { revokedPresentedToken } from '../oidc/revocation-order.ts';
 import type { Context, Next } from 'koa';
 import { clientHungUp } from '../http/client-hung-up.ts';
 import type Provider from 'oidc-provider';
@@ -39,13 +40,19 @@ export function auditProvider(provider: Provider, appId: string, audit: AuditLog
   provider.on('end_session.success', (ctx) => {
     record({ type: 'session.ended', outcome: 'success', appId, ...contextOf(ctx) });
   });
-  // The engine emits no event for a successful RFC 7009 revocation; its route is known
-  // after the handler ran, so a post-middleware records it. Revocation is POST only (A41):
-  // other requests are not wrapped.
+  // The engine emits no event for an RFC 7009 revocation; its route is known after the
+  // handler ran, so a post-middleware records it. Revocation is POST only (A41): other
+  // requests are not wrapped. Its 200 also answers a token it does not know or one of
+  // another client, left alone: a failure then (throttled as every failure is), not a
+  // success naming that token's account.
   const recordRevocation = async (ctx: Context, next: Next) => {
     await next();
     const oidc = (ctx as OidcContext).oidc;
     if (oidc?.route !== 'revocation' || ctx.status !== 200) return;
+    if (!revokedPresentedToken(ctx)) {
+      record({ type: 'token.revoked', outcome: 'failure', reason: "unknown token, or another client's", appId, ...contextOf(ctx) });
+      return;
+    }
     const token = oidc.entities?.RefreshToken ?? oidc.entities?.AccessToken;
     record({ type: 'token.revoked', outcome: 'success', appId, email: token?.accountId, ...contextOf(ctx) });
   };

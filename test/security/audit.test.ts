@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
-import { ADMIN_TOKEN, Harness, type AppJson } from '../helpers/harness.ts';
+import { ADMIN_TOKEN, Harness, REDIRECT_URI, type AppJson } from '../helpers/harness.ts';
 import { harnessOn } from '../helpers/storage-harness.ts';
 
 type Event = Record<string, unknown> & { type: string; at: string; id: string };
@@ -198,5 +198,48 @@ describe('audit trail under a flood of failures', function () {
     expect(events.filter((e) => e.type === 'link.accepted')).to.have.length(1);
     expect(h.logs.filter((l) => l.includes('"link.opened"')).length).to.be.at.most(62);
     h.clock.reset();
+  });
+
+  it('throttles what anyone can repeat at will: opening a valid link, the email form posted again', async () => {
+    const app = await h.createApp();
+    h.clock.travel((60_000 - (h.clock.now() % 60_000)) / 1000);
+    const browser = new Browser();
+    const login = await h.startLogin(app, browser);
+    const { link } = await h.requestLink(browser, login.page, 'own-link@example.com');
+    // One's own valid link, opened again and again from another browser (GET changes nothing).
+    const opened = await Promise.all(Array.from({ length: 150 }, () => fetch(link).then((r) => r.status)));
+    expect(new Set(opened)).to.have.length(1);
+    // The form posted again within the minute for the same address: nothing sent, nothing spent.
+    const repeat = await h.startLogin(app, browser);
+    await h.requestLink(browser, repeat.page, 'repeat@example.com');
+    for (let i = 0; i < 80; i++) expect((await browser.submit(repeat.page, { email: 'repeat@example.com' })).status).to.equal(200);
+    await h.server.audit.flushed();
+    const events = (await h.admin('GET', `/admin/apps/${app.app_id}/audit?limit=500`)).body.events as Event[];
+    const repeatable = events.filter((e) => e.type === 'link.opened' || e.type === 'link.repeated');
+    expect(repeatable.length).to.be.at.most(60);
+    expect(events.filter((e) => e.type === 'audit.suppressed')).to.have.length(1);
+    expect(events.filter((e) => e.type === 'link.requested')).to.have.length(2);
+    h.clock.reset();
+  });
+
+  it('records a revocation that removed nothing (an unknown token, another client\'s) as a failure, naming no account', async () => {
+    const app = await h.createApp();
+    const other = await h.admin('POST', `/admin/apps/${app.app_id}/clients`, { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' });
+    const signed = await h.signIn(app, 'revoked@example.com', { scope: 'openid offline_access' });
+    const revoke = (token: string, clientId: string) =>
+      fetch(`${app.issuer}/token/revocation`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token, client_id: clientId }),
+      }).then((r) => r.status);
+    expect(await revoke('made-up-token-value-0123456789abcdef', app.client_id)).to.equal(200);
+    expect(await revoke(signed.tokens.refresh_token!, other.body.client_id)).to.equal(200);
+    expect((await oidc.refreshTokenGrant(signed.config, signed.tokens.refresh_token!)).access_token, 'left alone').to.be.a('string');
+    await h.server.audit.flushed();
+    const revocations = ((await h.admin('GET', `/admin/apps/${app.app_id}/audit?type=token.revoked`)).body.events as Event[]).reverse();
+    expect(revocations.map((e) => [e.outcome, e.client_id, e.email])).to.deep.equal([
+      ['failure', app.client_id, undefined],
+      ['failure', other.body.client_id, undefined],
+    ]);
   });
 });

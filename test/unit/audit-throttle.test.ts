@@ -1,8 +1,8 @@
-// The audit trail's throttle of failure events per app and client (src/audit-throttle.ts),
+// The audit trail's throttle of the events anyone can cause, per app and client (src/audit-throttle.ts),
 // through the audit log itself: what reaches the log and the store.
 import { expect } from 'chai';
 import { createAuditLog, type AuditEvent } from '../../src/audit.ts';
-import { AUDIT_FAILURE_BUDGETS } from '../../src/audit-throttle.ts';
+import { AUDIT_FAILURE_BUDGETS, REPEATABLE_SUCCESSES } from '../../src/audit-throttle.ts';
 import { INSTANCE_TRAIL } from '../../src/storage/ports.ts';
 
 const { perClient: FAILURES_PER_MINUTE, perApp, perInstance } = AUDIT_FAILURE_BUDGETS;
@@ -50,6 +50,19 @@ describe('audit trail: failure events throttled per app and client', () => {
     expect(await kept('app-2')).to.have.length(1);
   });
 
+  it('throttles the successes anyone can repeat at will as failures, in the same budget; every other success is recorded', async () => {
+    const { audit, kept } = setup();
+    const ip = '198.51.100.7';
+    const success = (type: string): AuditEvent => ({ type, outcome: 'success', appId: 'app-1', ip, email: 'ada@example.com' });
+    for (const type of REPEATABLE_SUCCESSES) for (let i = 0; i < FAILURES_PER_MINUTE; i++) audit.record(success(type));
+    for (let i = 0; i < 100; i++) audit.record(success('token.refreshed'));
+    const events = await kept('app-1');
+    expect(events.filter((e) => REPEATABLE_SUCCESSES.has(e.type))).to.have.length(FAILURES_PER_MINUTE);
+    expect(events.filter((e) => e.type === 'audit.suppressed')).to.have.length(1);
+    expect(events.find((e) => e.type === 'audit.suppressed')!.reason).to.include(`the first dropped: ${[...REPEATABLE_SUCCESSES][1]}`);
+    expect(events.filter((e) => e.type === 'token.refreshed')).to.have.length(100);
+  });
+
   const ipOf = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
   it("caps an app's failures from many clients (one per /64 of a /48), with a notice in that app's trail; another app is untouched", async () => {
@@ -60,7 +73,7 @@ describe('audit trail: failure events throttled per app and client', () => {
     expect(await audit.query('app-1', { limit: 5000, type: 'link.opened' })).to.have.length(perApp);
     const notices = await audit.query('app-1', { limit: 10, type: 'audit.suppressed' });
     expect(notices).to.have.length(1);
-    expect(notices[0]!.reason).to.include(`more than ${perApp} failure events for this app`);
+    expect(notices[0]!.reason).to.include(`more than ${perApp} failure or repeatable events for this app`);
     expect(await kept('victim')).to.have.length(1);
   });
 
@@ -75,7 +88,7 @@ describe('audit trail: failure events throttled per app and client', () => {
     expect(recorded).to.equal(perInstance);
     const notices = await audit.query(INSTANCE_TRAIL, { limit: 10, type: 'audit.suppressed' });
     expect(notices).to.have.length(1);
-    expect(notices[0]!.reason).to.include(`more than ${perInstance} failure events on this instance`);
+    expect(notices[0]!.reason).to.include(`more than ${perInstance} failure or repeatable events on this instance`);
     clock.travel(60);
     audit.record(failure('10.200.0.1', `app-${apps - 1}`));
     expect((await audit.query(`app-${apps - 1}`, { limit: 1, type: 'link.opened' }))[0]?.ip).to.equal('10.200.0.1');

@@ -155,7 +155,7 @@ export class Metrics implements StoreObserver {
     const step = funnelStep(event);
     if (step) this.#signIn.inc({ app_id: this.#app(event.appId), step });
     if (completesSignIn(event)) this.#signIn.inc({ app_id: this.#app(event.appId), step: 'signed_in' });
-    if (event.type === 'token.revoked') this.#revocations.inc({ app_id: this.#app(event.appId), kind: 'token' });
+    if (event.type === 'token.revoked' && event.outcome === 'success') this.#revocations.inc({ app_id: this.#app(event.appId), kind: 'token' });
     if (event.type === 'grant.revoked') this.#revocations.inc({ app_id: this.#app(event.appId), kind: 'grant' });
     const queue = givenUpQueue(event);
     if (queue) this.#givenUp.inc({ queue });

@@ -88,8 +88,9 @@ describe('metrics (GET /metrics)', function () {
       h.clock.travel(31);
       const replay = await oidc.refreshTokenGrant(byLink.config, byLink.tokens.refresh_token!).catch((err: unknown) => err);
       expect(replay).to.be.instanceOf(oidc.ResponseBodyError);
-      // A revocation at the RFC 7009 endpoint.
+      // A revocation at the RFC 7009 endpoint; then one of a token it does not know (200, nothing revoked).
       await oidc.tokenRevocation(login.config, byCode.access_token);
+      await oidc.tokenRevocation(login.config, 'no-such-token-0123456789abcdefghij');
 
       // A path no route serves, holding an address: not a label value.
       expect((await fetch(`${h.url}/no/such/person@example.com`)).status).to.equal(404);

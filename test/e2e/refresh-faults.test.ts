@@ -12,6 +12,9 @@ import type { AppJson } from '../helpers/harness.ts';
 import { Cluster } from '../helpers/instance.ts';
 import { withMethods } from '../helpers/with-methods.ts';
 
+/** What the store answers once it has died. */
+const storeDown = () => new StoreUnavailableError('redis', new Error('connection lost'));
+
 /** The store, whose next save of a refresh token fails once `arm` is called, as if it died right then. */
 function failingNextRefreshSave(inner: OidcStore): { store: OidcStore; arm(): void } {
   let armed = false;
@@ -19,7 +22,7 @@ function failingNextRefreshSave(inner: OidcStore): { store: OidcStore; arm(): vo
     upsert: (upsert) => async (...args) => {
       if (armed && args[1] === 'RefreshToken') {
         armed = false;
-        throw new StoreUnavailableError('redis', new Error('connection lost'));
+        throw storeDown();
       }
       return upsert(...args);
     },
@@ -68,14 +71,13 @@ describe('refresh across faults', function () {
 /** The store, whose revocations of a grant fail once `arm` is called, as if it died right then. */
 function failingGrantRevocation(inner: OidcStore): { store: OidcStore; arm(): void; disarm(): void } {
   let armed = false;
-  const down = () => new StoreUnavailableError('redis', new Error('connection lost'));
   const store = withMethods(inner, {
     revokeByGrantId: (revoke) => async (...args) => {
-      if (armed) throw down();
+      if (armed) throw storeDown();
       return revoke(...args);
     },
     destroy: (destroy) => async (...args) => {
-      if (armed && args[1] === 'Grant') throw down();
+      if (armed && args[1] === 'Grant') throw storeDown();
       return destroy(...args);
     },
   });
